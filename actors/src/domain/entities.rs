@@ -1,0 +1,102 @@
+//! The records Atlas keeps, as the rest of the program sees them. Plain data: no storage, no transport.
+
+use super::ids::{ProjectId, TaskId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Declares a closed string enum that round-trips through its database/wire spelling.
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every spelling, in declaration order (for error messages and CHECK constraints).
+            pub const ALL: &'static [&'static str] = &[$($text),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(raw: &str) -> Result<Self, String> {
+                match raw {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(format!("must be one of {}, got {other:?}", Self::ALL.join("|"))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Whether a project is in use.
+    ProjectStatus { Active => "active", Archived => "archived" }
+);
+
+string_enum!(
+    /// Where a task stands.
+    TaskStatus { Todo => "todo", InProgress => "in_progress", Blocked => "blocked", Done => "done" }
+);
+
+/// A project: a named group of tasks.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub description: Option<String>,
+    pub status: ProjectStatus,
+    /// Bumped on every change; approvals pin it to detect stale requests.
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+/// A task, optionally carrying the command a run of it executes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Task {
+    pub id: TaskId,
+    pub project_id: ProjectId,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: TaskStatus,
+    pub assignee: String,
+    pub priority: i64,
+    /// argv: the program and its arguments; never passed through a shell unless the task says so.
+    pub command: Option<Vec<String>>,
+    pub cwd: Option<String>,
+    pub timeout_s: Option<i64>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_and_list_their_spellings_on_error() {
+        for raw in TaskStatus::ALL {
+            assert_eq!(raw.parse::<TaskStatus>().unwrap().as_str(), *raw);
+        }
+        let err = "finished".parse::<TaskStatus>().unwrap_err();
+        assert_eq!(
+            err,
+            "must be one of todo|in_progress|blocked|done, got \"finished\""
+        );
+    }
+}

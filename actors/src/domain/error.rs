@@ -1,0 +1,50 @@
+//! What can go wrong with a command: the caller's fault (not found, conflict, invalid) is kept apart from
+//! the store's (storage) and from the writer being unreachable.
+
+use thiserror::Error;
+
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum CommandError {
+    /// The command names a record that does not exist (or was deleted).
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    /// The command contradicts the current state (duplicate id, stale version, wrong state).
+    #[error("{0}")]
+    Conflict(String),
+    /// A field's value is not acceptable.
+    #[error("invalid {field}: {message}")]
+    Invalid { field: String, message: String },
+    /// SQLite failed; the command was rolled back.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// The writer could not take the command (restarting, shutting down or dead); nothing was written.
+    #[error("writer unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl CommandError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        Self::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    /// A short stable name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Invalid { .. } => "invalid",
+            Self::Storage(_) => "storage",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Atlas's engine: the domain, the store and the actors. No HTTP lives here (this crate does not depend
+//! on actix-web), so the binary's routes are a thin layer over these handles.
+//!
+//! **The single-writer rule.** Only `store::writer` opens a read-write SQLite connection, and only its
+//! private `WriterActor`, alone on its own thread, uses it. Every mutation is a `domain::Command` sent
+//! through `WriterHandle::submit`, applied in a transaction together with its audit event, and answered
+//! after COMMIT. Everything else reads through the read-only `ReaderPool`. A test in the root package
+//! fails if any other file opens a read-write connection.
+
+pub mod domain;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
+pub mod guard;
+pub mod health;
+pub mod registry;
+pub mod store;
+pub mod supervisor;
+
+pub use supervisor::{start, Handles, SupervisorConfig};

@@ -1,0 +1,57 @@
+//! The store's own options. The binary's settings fill this in; the store never reads files or env.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// SQLite's `synchronous` setting for the writer: NORMAL is safe in WAL mode against a process crash,
+/// FULL also survives power loss at the cost of an fsync per commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    Normal,
+    Full,
+}
+
+impl Synchronous {
+    pub fn pragma_value(self) -> &'static str {
+        match self {
+            Self::Normal => "NORMAL",
+            Self::Full => "FULL",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreConfig {
+    /// The one database file.
+    pub path: PathBuf,
+    /// How long a connection waits for a lock held by another process (milliseconds).
+    pub busy_timeout_ms: u32,
+    pub synchronous: Synchronous,
+    /// Page cache per connection, in KiB.
+    pub cache_size_kib: u32,
+    /// The WAL file is truncated to this size after checkpoints (bytes).
+    pub journal_size_limit_bytes: u64,
+    /// Read-only connections in the pool.
+    pub read_pool_size: u32,
+    /// Commands that may wait in the writer's mailbox before senders are made to wait.
+    pub writer_mailbox_capacity: usize,
+    /// Commands applied in one transaction at most.
+    pub writer_max_batch: usize,
+}
+
+impl StoreConfig {
+    /// Defaults for a database at `path`; used by tests and by the settings' defaults.
+    pub fn at(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            busy_timeout_ms: 30_000,
+            synchronous: Synchronous::Normal,
+            cache_size_kib: 16_384,
+            journal_size_limit_bytes: 64 * 1024 * 1024,
+            read_pool_size: 4,
+            writer_mailbox_capacity: 4_096,
+            writer_max_batch: 1_024,
+        }
+    }
+}

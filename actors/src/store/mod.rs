@@ -1,0 +1,14 @@
+//! Storage: the single writer (the only read-write connection), the read-only pool, migrations and the
+//! queries both sides share.
+
+mod apply;
+pub mod config;
+pub mod migrate;
+mod pragmas;
+pub mod queries;
+pub mod reader;
+pub mod writer;
+
+pub use config::{StoreConfig, Synchronous};
+pub use reader::{ReadError, ReaderPool};
+pub use writer::{migrate_database, WriterHandle, WriterStats};

@@ -1,0 +1,40 @@
+//! Connection settings, in one place so writer and readers cannot drift apart.
+
+use super::config::StoreConfig;
+use rusqlite::Connection;
+
+/// Settings every connection gets.
+fn common(conn: &Connection, config: &StoreConfig) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_millis(
+        config.busy_timeout_ms.into(),
+    ))?;
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{};",
+        config.cache_size_kib
+    ))
+}
+
+/// The read-write connection: WAL, durability level, WAL size cap.
+pub(crate) fn for_writer(conn: &Connection, config: &StoreConfig) -> rusqlite::Result<()> {
+    common(conn, config)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(format!(
+                "could not switch the database to WAL (journal mode is {mode})"
+            )),
+        ));
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {}; PRAGMA journal_size_limit = {};",
+        config.synchronous.pragma_value(),
+        config.journal_size_limit_bytes
+    ))
+}
+
+/// A pooled read-only connection: `query_only` on top of the read-only open flag.
+pub(crate) fn for_reader(conn: &Connection, config: &StoreConfig) -> rusqlite::Result<()> {
+    common(conn, config)?;
+    conn.execute_batch("PRAGMA query_only = ON;")
+}

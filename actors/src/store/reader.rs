@@ -1,0 +1,82 @@
+//! The read side: an r2d2 pool of connections opened read-only (and `query_only` on top), so nothing
+//! reached through it can write. Queries run on tokio's blocking threads, never on the async workers.
+
+use super::config::StoreConfig;
+use super::pragmas;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags};
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ReadError {
+    #[error("no read connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("read query failed: {0}")]
+    Query(#[from] rusqlite::Error),
+    #[error("read task failed: {0}")]
+    Join(String),
+}
+
+/// Cheap to clone; every clone shares the pool.
+#[derive(Clone)]
+pub struct ReaderPool {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl ReaderPool {
+    /// Opens the pool on an existing database (the writer must have created it first).
+    pub fn open(config: &StoreConfig) -> Result<Self, String> {
+        let init_config = config.clone();
+        let manager = SqliteConnectionManager::file(&config.path)
+            .with_flags(
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .with_init(move |conn| pragmas::for_reader(conn, &init_config));
+        let pool = r2d2::Pool::builder()
+            .max_size(config.read_pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .test_on_check_out(false)
+            .build(manager)
+            .map_err(|err| {
+                format!(
+                    "cannot open read connections to {}: {err}",
+                    config.path.display()
+                )
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// Runs `query` on a pooled read-only connection on a blocking thread.
+    pub async fn read<T, F>(&self, query: F) -> Result<T, ReadError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get()?;
+            Ok(query(&conn)?)
+        })
+        .await
+        .map_err(|err| ReadError::Join(err.to_string()))?
+    }
+
+    /// The same, for callers already on a blocking thread (CLI, benchmark, backup).
+    pub fn read_blocking<T>(
+        &self,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, ReadError> {
+        let conn = self.pool.get()?;
+        Ok(query(&conn)?)
+    }
+
+    /// Connections open right now and idle among them.
+    pub fn state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+}

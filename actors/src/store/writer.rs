@@ -1,0 +1,415 @@
+//! The single writer. **This file is the only place in Atlas that opens a read-write connection.**
+//!
+//! `WriterActor` lives alone on its own arbiter thread and owns that connection. Callers reach it only
+//! through [`WriterHandle`]: they submit a [`Command`] and are answered after the transaction holding it
+//! (and its audit event) committed. Commands that arrive while a batch is pending join it: the submit
+//! handler queues the command and schedules one `Flush` with `ctx.notify`, which actix runs only after the
+//! mailbox already queued is drained, so concurrent commands share one `BEGIN IMMEDIATE … COMMIT` (group
+//! commit) with a SAVEPOINT each, and one failing command does not fail its neighbours.
+
+use super::config::StoreConfig;
+use super::{apply, migrate, pragmas};
+use crate::domain::{format_timestamp, Actor, Clock, Command, CommandError, CommandOutcome};
+use crate::guard::catch_panic;
+use crate::registry::{names, ActorRegistry};
+use actix::prelude::*;
+use actix::Supervisor;
+use rusqlite::{Connection, OpenFlags};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+type Reply = oneshot::Sender<Result<CommandOutcome, CommandError>>;
+
+/// Counters for the benchmark and metrics.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub batches: AtomicU64,
+    pub commands: AtomicU64,
+    /// Sum of commit durations in microseconds.
+    pub commit_micros: AtomicU64,
+}
+
+/// Opens the read-write connection with the writer's pragmas and brings the schema up to date.
+/// The data directory is created if missing.
+fn open_read_write(config: &StoreConfig, clock: &dyn Clock) -> Result<Connection, String> {
+    let path = &config.path;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|err| format!("cannot create data directory {}: {err}", dir.display()))?;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags)
+        .map_err(|err| format!("cannot open database {}: {err}", path.display()))?;
+    pragmas::for_writer(&conn, config)
+        .map_err(|err| format!("cannot configure database {}: {err}", path.display()))?;
+    migrate::apply_pending(&mut conn, &format_timestamp(clock.now()))
+        .map_err(|err| format!("database {}: {err}", path.display()))?;
+    Ok(conn)
+}
+
+/// `atlas migrate`: opens the database, applies pending migrations, closes it. Returns what was applied.
+pub fn migrate_database(
+    config: &StoreConfig,
+    clock: &dyn Clock,
+) -> Result<migrate::SchemaStatus, String> {
+    let conn = open_read_write(config, clock)?;
+    let status = migrate::check(&conn).map_err(|err| err.to_string())?;
+    conn.close()
+        .map_err(|(_, err)| format!("closing {}: {err}", config.path.display()))?;
+    Ok(status)
+}
+
+struct Pending {
+    command: Command,
+    actor: Actor,
+    reply: Reply,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Submit(Pending);
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Flush;
+
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+struct Ping;
+
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+struct Shutdown;
+
+#[cfg(feature = "fault-injection")]
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Inject(crate::fault::Fault);
+
+/// The actor. Private: nothing outside this file can construct one or send it a message.
+struct WriterActor {
+    config: StoreConfig,
+    clock: Arc<dyn Clock>,
+    conn: Option<Connection>,
+    pending: Vec<Pending>,
+    flush_scheduled: bool,
+    /// Set by `Shutdown`: no more commands are taken.
+    closed: bool,
+    registry: ActorRegistry,
+    stats: Arc<WriterStats>,
+    last_failure: Option<String>,
+    #[cfg(feature = "fault-injection")]
+    panic_in_next_batch: bool,
+}
+
+impl actix::Actor for WriterActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(self.config.writer_mailbox_capacity);
+        if self.conn.is_none() && !self.closed {
+            match open_read_write(&self.config, self.clock.as_ref()) {
+                Ok(conn) => self.conn = Some(conn),
+                Err(reason) => {
+                    // Nothing sensible to retry here: systemd restarts the whole daemon.
+                    self.registry.escalate(
+                        names::WRITER,
+                        format!("reopening the database failed: {reason}"),
+                    );
+                    return;
+                }
+            }
+        }
+        self.registry.running(names::WRITER);
+    }
+}
+
+impl actix::Supervised for WriterActor {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        // Drop the connection: whatever state it was left in, the restarted actor starts from a fresh one.
+        self.conn = None;
+        self.flush_scheduled = false;
+        self.registry
+            .restarting(names::WRITER, self.last_failure.take());
+    }
+}
+
+impl WriterActor {
+    fn fail_pending(&mut self, error: &CommandError) {
+        for pending in self.pending.drain(..) {
+            let _ = pending.reply.send(Err(error.clone()));
+        }
+    }
+
+    /// Applies up to `writer_max_batch` queued commands in one transaction, then answers their callers.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        self.flush_scheduled = false;
+        let take = self.pending.len().min(self.config.writer_max_batch.max(1));
+        let batch: Vec<Pending> = self.pending.drain(..take).collect();
+        if !self.pending.is_empty() {
+            self.flush_scheduled = true;
+            ctx.notify(Flush);
+        }
+        if batch.is_empty() {
+            return;
+        }
+        let Some(conn) = self.conn.as_ref() else {
+            let error = CommandError::Unavailable("the writer has no database connection".into());
+            batch
+                .into_iter()
+                .for_each(|p| drop(p.reply.send(Err(error.clone()))));
+            return;
+        };
+        let now = format_timestamp(self.clock.now());
+        #[cfg(feature = "fault-injection")]
+        let panic_midway = std::mem::take(&mut self.panic_in_next_batch);
+        #[cfg(not(feature = "fault-injection"))]
+        let panic_midway = false;
+        let started = std::time::Instant::now();
+        match catch_panic(|| apply_batch(conn, &batch, &now, panic_midway)) {
+            Ok(Ok(results)) => {
+                self.stats.batches.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .commands
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                self.stats
+                    .commit_micros
+                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                for (pending, result) in batch.into_iter().zip(results) {
+                    let _ = pending.reply.send(result);
+                }
+            }
+            Ok(Err(err)) => {
+                tracing::error!(error = %err, commands = batch.len(), "Write batch failed and was rolled back.");
+                let error = CommandError::Storage(err.to_string());
+                batch
+                    .into_iter()
+                    .for_each(|p| drop(p.reply.send(Err(error.clone()))));
+            }
+            Err(panic) => {
+                tracing::error!(%panic, commands = batch.len(), "Writer panicked inside a batch; restarting it.");
+                let error = CommandError::Unavailable(format!("the writer failed while applying this batch, nothing in it was written ({panic})"));
+                batch
+                    .into_iter()
+                    .for_each(|p| drop(p.reply.send(Err(error.clone()))));
+                self.fail_pending(&error);
+                self.last_failure = Some(panic);
+                ctx.stop();
+            }
+        }
+    }
+}
+
+/// One transaction: a savepoint per command, replies decided only once COMMIT succeeded.
+fn apply_batch(
+    conn: &Connection,
+    batch: &[Pending],
+    now: &str,
+    panic_midway: bool,
+) -> rusqlite::Result<Vec<Result<CommandOutcome, CommandError>>> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let body = || -> rusqlite::Result<Vec<Result<CommandOutcome, CommandError>>> {
+        let mut results = Vec::with_capacity(batch.len());
+        for (index, pending) in batch.iter().enumerate() {
+            if panic_midway && index == batch.len() / 2 {
+                panic!("injected fault: panic in the middle of a write batch");
+            }
+            conn.prepare_cached("SAVEPOINT command")?.execute([])?;
+            let result = apply::apply(conn, &pending.command, &pending.actor, now);
+            if result.is_err() {
+                conn.prepare_cached("ROLLBACK TO command")?.execute([])?;
+            }
+            conn.prepare_cached("RELEASE command")?.execute([])?;
+            results.push(result);
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(results)
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    match outcome {
+        Ok(Ok(results)) => Ok(results),
+        Ok(Err(err)) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(err)
+        }
+        Err(panic) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            std::panic::resume_unwind(panic)
+        }
+    }
+}
+
+impl Handler<Submit> for WriterActor {
+    type Result = ();
+
+    fn handle(&mut self, Submit(pending): Submit, ctx: &mut Context<Self>) {
+        if self.closed {
+            let _ = pending.reply.send(Err(CommandError::Unavailable(
+                "Atlas is shutting down".into(),
+            )));
+            return;
+        }
+        self.pending.push(pending);
+        if !self.flush_scheduled {
+            self.flush_scheduled = true;
+            ctx.notify(Flush);
+        }
+    }
+}
+
+impl Handler<Flush> for WriterActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Flush, ctx: &mut Context<Self>) {
+        self.flush(ctx);
+    }
+}
+
+impl Handler<Ping> for WriterActor {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, _: Ping, _: &mut Context<Self>) -> Self::Result {
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or("the writer has no database connection")?;
+        conn.query_row("SELECT count(*) FROM schema_migrations", [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .map(drop)
+        .map_err(|err| format!("writer connection failed a query: {err}"))
+    }
+}
+
+impl Handler<Shutdown> for WriterActor {
+    type Result = Result<(), String>;
+
+    /// Applies everything queued, checkpoints the WAL into the database file and closes the connection.
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+        self.closed = true;
+        while !self.pending.is_empty() {
+            self.flush(ctx);
+        }
+        let Some(conn) = self.conn.take() else {
+            return Ok(());
+        };
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(|err| format!("WAL checkpoint failed: {err}"))?;
+        conn.close()
+            .map_err(|(_, err)| format!("closing the database failed: {err}"))?;
+        self.registry.stopped(names::WRITER);
+        tracing::info!("Writer closed the database cleanly.");
+        Ok(())
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+impl Handler<Inject> for WriterActor {
+    type Result = ();
+
+    fn handle(&mut self, Inject(fault): Inject, ctx: &mut Context<Self>) {
+        use crate::fault::Fault;
+        match fault {
+            Fault::PanicInNextBatch => self.panic_in_next_batch = true,
+            Fault::PanicNow => {
+                if let Err(panic) = catch_panic(|| panic!("injected fault: writer panic")) {
+                    self.last_failure = Some(panic);
+                    ctx.stop();
+                }
+            }
+        }
+    }
+}
+
+/// The only door to the writer. Cloning it is cheap; every clone talks to the same actor.
+#[derive(Clone)]
+pub struct WriterHandle {
+    addr: Addr<WriterActor>,
+    stats: Arc<WriterStats>,
+}
+
+impl WriterHandle {
+    /// Opens (and migrates) the database, then starts the writer alone on a new arbiter thread.
+    /// Must be called inside a running actix `System`.
+    pub fn start(
+        config: StoreConfig,
+        clock: Arc<dyn Clock>,
+        registry: ActorRegistry,
+    ) -> Result<Self, String> {
+        let conn = open_read_write(&config, clock.as_ref())?;
+        let stats = Arc::new(WriterStats::default());
+        let actor_stats = stats.clone();
+        let arbiter = Arbiter::new();
+        let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| WriterActor {
+            config,
+            clock,
+            conn: Some(conn),
+            pending: Vec::new(),
+            flush_scheduled: false,
+            closed: false,
+            registry,
+            stats: actor_stats,
+            last_failure: None,
+            #[cfg(feature = "fault-injection")]
+            panic_in_next_batch: false,
+        });
+        Ok(Self { addr, stats })
+    }
+
+    /// Applies `command` on behalf of `actor`; resolves only after COMMIT (or with why it was not applied).
+    pub async fn submit(
+        &self,
+        command: Command,
+        actor: Actor,
+    ) -> Result<CommandOutcome, CommandError> {
+        let (reply, answer) = oneshot::channel();
+        self.addr
+            .send(Submit(Pending {
+                command,
+                actor,
+                reply,
+            }))
+            .await
+            .map_err(|err| {
+                CommandError::Unavailable(format!("the writer is not running ({err})"))
+            })?;
+        answer.await.map_err(|_| {
+            CommandError::Unavailable(
+                "the writer stopped before answering; the command was not applied".into(),
+            )
+        })?
+    }
+
+    /// Proves the writer thread answers and its connection can run a query.
+    pub async fn ping(&self) -> Result<(), String> {
+        self.addr
+            .send(Ping)
+            .await
+            .map_err(|err| format!("the writer is not running ({err})"))?
+    }
+
+    /// Finishes queued commands, checkpoints and closes the database. Later submits are refused.
+    pub async fn shutdown(&self) -> Result<(), String> {
+        self.addr
+            .send(Shutdown)
+            .await
+            .map_err(|err| format!("the writer is not running ({err})"))?
+    }
+
+    /// False once the actor is gone for good (it died outside the panic guard).
+    pub fn is_alive(&self) -> bool {
+        self.addr.connected()
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub async fn inject(&self, fault: crate::fault::Fault) {
+        let _ = self.addr.send(Inject(fault)).await;
+    }
+}

@@ -1,0 +1,127 @@
+//! Running Atlas: start the actors, serve HTTP, and stop in order (HTTP first, then the writer, which
+//! applies what it queued, checkpoints the WAL and closes the database).
+
+use crate::http;
+use crate::settings::Settings;
+use atlas_actors::domain::SystemClock;
+use atlas_actors::Handles;
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Startup(String),
+    #[error("cannot serve HTTP on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("an actor could not be kept alive: {0}")]
+    Fatal(String),
+    #[error("shutdown did not complete cleanly: {0}")]
+    Shutdown(String),
+}
+
+impl AppError {
+    /// The process exit code: 70 (EX_SOFTWARE) for a dead actor, so systemd's `Restart=on-failure` acts.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Fatal(_) => 70,
+            _ => 1,
+        }
+    }
+}
+
+/// A started Atlas: its actors and its HTTP server.
+pub struct App {
+    pub handles: Handles,
+    pub addr: SocketAddr,
+    server: actix_web::dev::Server,
+    writer_grace: Duration,
+}
+
+/// Binds the configured address (before anything is started, so a busy port fails fast).
+pub fn bind(settings: &Settings) -> Result<TcpListener, AppError> {
+    TcpListener::bind(settings.http.addr).map_err(|source| AppError::Listen {
+        addr: settings.http.addr.to_string(),
+        source,
+    })
+}
+
+/// Starts the actors (migrating the database) and the HTTP server on `listener`. Needs an actix System.
+pub fn start(settings: &Settings, listener: TcpListener) -> Result<App, AppError> {
+    let addr = listener.local_addr().map_err(|source| AppError::Listen {
+        addr: "listener".into(),
+        source,
+    })?;
+    let handles = atlas_actors::start(settings.supervisor_config(), Arc::new(SystemClock))
+        .map_err(AppError::Startup)?;
+    let server =
+        http::server(handles.clone(), settings, listener).map_err(|source| AppError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
+    Ok(App {
+        handles,
+        addr,
+        server,
+        writer_grace: Duration::from_secs(settings.http.shutdown_timeout_s + 5),
+    })
+}
+
+impl App {
+    /// Serves until `shutdown` resolves (a signal) or an actor dies for good; then stops in order.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
+        let server_handle = self.server.handle();
+        let mut server_task = actix_web::rt::spawn(self.server);
+        tracing::info!(addr = %self.addr, "Atlas is serving.");
+        let fatal = tokio::select! {
+            () = shutdown => { tracing::info!("Shutdown requested."); None }
+            reason = self.handles.fatal() => Some(reason),
+            result = &mut server_task => Some(format!("the HTTP server stopped unexpectedly: {result:?}")),
+        };
+        server_handle.stop(true).await;
+        let closed = tokio::time::timeout(self.writer_grace, self.handles.shutdown()).await;
+        if let Some(reason) = fatal {
+            return Err(AppError::Fatal(reason));
+        }
+        match closed {
+            Ok(Ok(())) => {
+                tracing::info!("Atlas stopped cleanly.");
+                Ok(())
+            }
+            Ok(Err(err)) => Err(AppError::Shutdown(err)),
+            Err(_) => Err(AppError::Shutdown(format!(
+                "the writer did not finish within {:?}",
+                self.writer_grace
+            ))),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn termination_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

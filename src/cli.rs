@@ -1,0 +1,57 @@
+//! The command line. `--config` and `--set` work with every subcommand.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "atlas",
+    version,
+    about = "Keeps a team's operational state honest: one SQLite database, approvals, runs, errors"
+)]
+pub struct Cli {
+    /// Config file (default: config/atlas.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Override one setting, e.g. --set http.addr=127.0.0.1:9000 (repeatable; beats the file and env).
+    #[arg(long = "set", global = true, value_name = "SECTION.KEY=VALUE")]
+    pub overrides: Vec<String>,
+
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CliCommand {
+    /// Run the service: migrate, start the actors, serve HTTP until SIGTERM/SIGINT.
+    Serve {
+        /// Listen address (same as --set http.addr=ADDR).
+        #[arg(long, value_name = "ADDR")]
+        addr: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration (secrets redacted); exit non-zero if it is invalid.
+    Check,
+}
+
+impl Cli {
+    /// All `section.key=value` overrides, the subcommand's own flags last.
+    pub fn overrides(&self) -> Vec<String> {
+        let mut all = self.overrides.clone();
+        if let CliCommand::Serve { addr: Some(addr) } = &self.command {
+            all.push(format!("http.addr={addr:?}"));
+        }
+        all
+    }
+}

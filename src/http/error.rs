@@ -1,0 +1,111 @@
+//! One error type for every route, mapped to a status in one place. The body is always
+//! `{"error": {"code": "...", "message": "..."}}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use atlas_actors::domain::CommandError;
+use serde_json::json;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}): {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .json(json!({ "error": { "code": self.code, "message": self.message } }))
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(err: CommandError) -> Self {
+        let status = match &err {
+            CommandError::NotFound { .. } => StatusCode::NOT_FOUND,
+            CommandError::Conflict(_) => StatusCode::CONFLICT,
+            CommandError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            CommandError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CommandError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        Self::new(status, err.kind(), err.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_errors_map_to_their_statuses() {
+        let cases = [
+            (CommandError::not_found("task", "task-1"), 404, "not_found"),
+            (CommandError::Conflict("stale".into()), 409, "conflict"),
+            (
+                CommandError::invalid("title", "must not be empty"),
+                422,
+                "invalid",
+            ),
+            (
+                CommandError::Unavailable("restarting".into()),
+                503,
+                "unavailable",
+            ),
+            (
+                CommandError::Storage("disk I/O error".into()),
+                500,
+                "storage",
+            ),
+        ];
+        for (err, status, code) in cases {
+            let api = ApiError::from(err);
+            assert_eq!((api.status.as_u16(), api.code), (status, code));
+        }
+    }
+
+    #[test]
+    fn the_message_names_the_field() {
+        let api = ApiError::from(CommandError::invalid("title", "must not be empty"));
+        assert_eq!(api.message, "invalid title: must not be empty");
+    }
+}

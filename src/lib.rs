@@ -1,0 +1,11 @@
+//! The `atlas` binary's library: CLI, settings, HTTP and the run loop. The engine (domain, store, actors)
+//! is the `atlas_actors` crate; this crate only wires it to the outside world.
+
+pub mod app;
+pub mod cli;
+pub mod http;
+pub mod logging;
+pub mod settings;
+
+pub use app::{bind, start, termination_signal, App, AppError};
+pub use settings::Settings;

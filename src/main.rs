@@ -1,0 +1,74 @@
+//! `atlas`: parse the command line, load settings, run the subcommand, map failures to exit codes.
+
+use atlas::cli::{Cli, CliCommand, ConfigAction};
+use atlas::settings::{self, Settings};
+use atlas_actors::domain::SystemClock;
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match settings::load(cli.config.as_deref(), std::env::vars(), &cli.overrides()) {
+        Ok((settings, _)) => settings,
+        Err(err) => {
+            eprintln!("atlas: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match cli.command {
+        CliCommand::Config {
+            action: ConfigAction::Check,
+        } => config_check(&settings),
+        CliCommand::Migrate => migrate(&settings),
+        CliCommand::Serve { .. } => serve(settings),
+    }
+}
+
+fn config_check(settings: &Settings) -> ExitCode {
+    match settings::redacted_toml(settings) {
+        Ok(text) => {
+            print!("{text}");
+            eprintln!("atlas: configuration is valid");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("atlas: cannot print the configuration: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn migrate(settings: &Settings) -> ExitCode {
+    atlas::logging::init(&settings.log);
+    match atlas_actors::store::migrate_database(&settings.store_config(), &SystemClock) {
+        Ok(status) => {
+            println!(
+                "database {} is at schema version {}",
+                settings.database.path.display(),
+                status.current
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("atlas: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    atlas::logging::init(&settings.log);
+    let result = actix_web::rt::System::new().block_on(async move {
+        let listener = atlas::bind(&settings)?;
+        let app = atlas::start(&settings, listener)?;
+        app.run_until(atlas::termination_signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "Atlas stopped with an error.");
+            eprintln!("atlas: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
