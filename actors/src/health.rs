@@ -206,8 +206,9 @@ impl Handler<CheckReadiness> for HealthActor {
 impl Handler<Inject> for HealthActor {
     type Result = ();
 
-    fn handle(&mut self, Inject(_): Inject, ctx: &mut Context<Self>) {
-        if let Err(panic) = catch_panic(|| panic!("injected fault: health panic")) {
+    fn handle(&mut self, Inject(fault): Inject, ctx: &mut Context<Self>) {
+        // Health has no batches: every fault is a panic in this handler.
+        if let Err(panic) = catch_panic(|| panic!("injected fault: health {fault:?}")) {
             self.last_failure = Some(panic);
             ctx.stop();
         }

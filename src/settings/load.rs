@@ -38,6 +38,11 @@ pub struct Sources {
 impl Sources {
     /// The source of `key` (or of its nearest parent), for error messages.
     pub fn describe(&self, key: &str) -> String {
+        // An unknown-key error points at the section; its offending child is what env or a flag set.
+        let child = format!("{key}.");
+        if let Some((_, source)) = self.by_key.iter().find(|(k, _)| k.starts_with(&child)) {
+            return source.clone();
+        }
         let mut probe = key;
         loop {
             if let Some(source) = self.by_key.get(probe) {

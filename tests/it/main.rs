@@ -1,1 +1,9 @@
+//! One integration-test binary (one link step) with a module per area.
 
+mod cli;
+mod config_file;
+mod invariants;
+mod probes;
+mod supervision;
+mod support;
+mod writer;

@@ -1,0 +1,195 @@
+//! The real binary as an operator runs it: exit codes, messages, migrations, serve and SIGTERM.
+
+use crate::support::{count, open_read_only};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const ATLAS: &str = env!("CARGO_BIN_EXE_atlas");
+
+/// Runs atlas in `dir` with a clean ATLAS_* environment.
+fn atlas(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(ATLAS);
+    command.current_dir(dir).args(args).stdin(Stdio::null());
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("ATLAS_")) {
+        command.env_remove(name);
+    }
+    command
+        .envs(env.iter().copied())
+        .output()
+        .expect("atlas runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn version_is_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = atlas(dir.path(), &["--version"], &[]);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("atlas {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn bad_configuration_stops_with_a_sentence_naming_the_key_and_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = atlas(
+        dir.path(),
+        &["config", "check"],
+        &[("ATLAS_DATABASE__BUSY_TIMEOUT_MS", "soon")],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(
+        message.contains("database.busy_timeout_ms")
+            && message.contains("ATLAS_DATABASE__BUSY_TIMEOUT_MS"),
+        "{message}"
+    );
+
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[log]\nformat = \"xml\"\n").unwrap();
+    let output = atlas(
+        dir.path(),
+        &["--config", file.to_str().unwrap(), "serve"],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1), "serve refuses to start");
+    let message = stderr(&output);
+    assert!(
+        message.contains("log.format") && message.contains("bad.toml"),
+        "{message}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing was created before the configuration was valid"
+    );
+}
+
+#[test]
+fn config_check_prints_the_effective_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = atlas(
+        dir.path(),
+        &["config", "check", "--set", "http.workers=3"],
+        &[("ATLAS_LOG__LEVEL", "debug")],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let printed: toml::Table = toml::from_str(&text).expect("the output is TOML");
+    assert_eq!(printed["http"]["workers"].as_integer(), Some(3));
+    assert_eq!(printed["log"]["level"].as_str(), Some("debug"));
+    assert_eq!(printed["database"]["path"].as_str(), Some("data/atlas.db"));
+}
+
+#[test]
+fn migrate_applies_once_and_refuses_edited_or_newer_histories() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = atlas(dir.path(), &["migrate"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("schema version 1"));
+    assert!(
+        atlas(dir.path(), &["migrate"], &[]).status.success(),
+        "migrate is idempotent"
+    );
+
+    let db = dir.path().join("data/atlas.db");
+    let tamper = |sql: &str| {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap()
+    };
+    tamper("UPDATE schema_migrations SET sha256 = 'edited' WHERE version = 1");
+    let output = atlas(dir.path(), &["migrate"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("migration 0001_initial was changed after it was applied"),
+        "{}",
+        stderr(&output)
+    );
+
+    let original = atlas_actors::store::migrate::embedded()[0].checksum();
+    tamper(&format!("UPDATE schema_migrations SET sha256 = '{original}'; INSERT INTO schema_migrations VALUES (42, '0042_future', 'x', 'now')"));
+    let output = atlas(dir.path(), &["serve", "--addr", "127.0.0.1:0"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("schema version 42, newer than this binary"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// `atlas serve` in an empty directory: data under ./data, probes answer, SIGTERM exits 0 with a clean DB.
+#[actix_rt::test]
+async fn serve_on_defaults_answers_probes_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(ATLAS)
+        .current_dir(dir.path())
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--set",
+            "log.format=\"json\"",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("atlas logs before it serves").unwrap();
+        let event: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
+        if event["message"] == "Atlas is serving." {
+            break event["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+
+    let client = awc::Client::default();
+    let healthz = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(healthz.status().as_u16(), 200);
+    let readyz = client
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(readyz.status().as_u16(), 200);
+
+    let signalled = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "atlas did not exit within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let db = dir.path().join("data/atlas.db");
+    let conn = open_read_only(&db);
+    assert_eq!(
+        conn.query_row("PRAGMA integrity_check", [], |row| row.get::<_, String>(0))
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM schema_migrations"), 1);
+}
