@@ -1,1 +1,154 @@
-fn main() {}
+//! `atlas-bench writer`: how close the single writer comes to plain SQLite.
+//!
+//! (a) The raw ceiling: plain rusqlite inserting the same project rows and event rows in one transaction.
+//! (b) The same commands through the WriterActor at 1, 16, 64 and 256 concurrent submitters: throughput,
+//!     p50/p99 commit latency (submit to acknowledged-after-COMMIT) and average batch size.
+//! The last line is `writer/raw at 256 submitters: <ratio>`. Figures go into BENCHMARKS.md.
+//!
+//! This program opens its own scratch databases; the raw ceiling is the one read-write open outside
+//! `store/writer.rs`, allowed by the invariant test because it never touches Atlas's database.
+
+use atlas_actors::domain::{format_timestamp, Actor, Command, NewProject, ProjectId, SystemClock};
+use atlas_actors::health::HealthConfig;
+use atlas_actors::store::{migrate, StoreConfig};
+use atlas_actors::SupervisorConfig;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const RAW_COMMANDS: usize = 200_000;
+const LEVELS: [usize; 4] = [1, 16, 64, 256];
+const RUN_FOR: Duration = Duration::from_secs(3);
+
+fn command(i: usize) -> Command {
+    Command::CreateProject(NewProject { id: ProjectId::generate(), name: format!("bench project {i}"), description: None })
+}
+
+fn scratch_dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("atlas-bench-{}-{label}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// (a) Commands per second for plain rusqlite: one transaction, a project row and an event row each.
+fn raw_ceiling(dir: &Path) -> rusqlite::Result<f64> {
+    let conn = rusqlite::Connection::open(dir.join("raw.db"))?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;")?;
+    for migration in migrate::embedded() {
+        conn.execute_batch(migration.sql)?;
+    }
+    let commands: Vec<Command> = (0..RAW_COMMANDS).map(command).collect();
+    let started = Instant::now();
+    let now = format_timestamp(chrono::Utc::now());
+    let tx = conn.unchecked_transaction()?;
+    {
+        let mut project = tx.prepare("INSERT INTO projects (id, name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)")?;
+        let mut event = tx.prepare("INSERT INTO events (type, aggregate_type, aggregate_id, actor, payload, created_at) VALUES (?1, 'project', ?2, 'bench', ?3, ?4)")?;
+        for cmd in &commands {
+            let Command::CreateProject(new) = cmd else { unreachable!("only projects are generated") };
+            project.execute(rusqlite::params![new.id.as_str(), new.name, new.description, now])?;
+            let payload = serde_json::to_string(cmd).expect("command serializes");
+            event.execute(rusqlite::params![cmd.event_type(), new.id.as_str(), payload, now])?;
+        }
+    }
+    tx.commit()?;
+    Ok(RAW_COMMANDS as f64 / started.elapsed().as_secs_f64())
+}
+
+struct LevelResult {
+    submitters: usize,
+    commands: usize,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    avg_batch: f64,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    Duration::from_micros(sorted.get(index).copied().unwrap_or(0).into())
+}
+
+/// (b) One level: `submitters` tasks submit commands back to back for `RUN_FOR`.
+async fn writer_level(dir: &Path, submitters: usize) -> Result<LevelResult, String> {
+    let config = SupervisorConfig { store: StoreConfig::at(dir.join(format!("writer-{submitters}.db"))), health: HealthConfig::default() };
+    let handles = atlas_actors::start(config, Arc::new(SystemClock))?;
+    let started = Instant::now();
+    let deadline = started + RUN_FOR;
+    let tasks: Vec<_> = (0..submitters)
+        .map(|s| {
+            let writer = handles.writer.clone();
+            actix::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut i = s * 10_000_000;
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    writer.submit(command(i), Actor::new("bench")).await.map_err(|e| e.to_string())?;
+                    latencies.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    i += 1;
+                }
+                Ok::<_, String>(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())??);
+    }
+    let elapsed = started.elapsed();
+    let stats = handles.writer.stats();
+    let avg_batch = stats.commands.load(Ordering::Relaxed) as f64 / stats.batches.load(Ordering::Relaxed).max(1) as f64;
+    handles.shutdown().await?;
+    latencies.sort_unstable();
+    Ok(LevelResult {
+        submitters,
+        commands: latencies.len(),
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+        avg_batch,
+    })
+}
+
+fn run_writer_benchmark() -> Result<(), String> {
+    let dir = scratch_dir("writer");
+    let raw = raw_ceiling(&dir).map_err(|e| format!("raw ceiling: {e}"))?;
+    println!("raw ceiling (plain rusqlite, {RAW_COMMANDS} project + event rows in one transaction): {raw:.0} commands/s");
+    let results = actix::System::new().block_on(async {
+        let mut results = Vec::new();
+        for submitters in LEVELS {
+            results.push(writer_level(&dir, submitters).await?);
+        }
+        Ok::<_, String>(results)
+    })?;
+    println!("{:>10} {:>10} {:>12} {:>10} {:>10} {:>10} {:>9}", "submitters", "commands", "commands/s", "p50", "p99", "avg batch", "of raw");
+    for r in &results {
+        println!(
+            "{:>10} {:>10} {:>12.0} {:>10.2?} {:>10.2?} {:>10.1} {:>9.3}",
+            r.submitters, r.commands, r.per_second, r.p50, r.p99, r.avg_batch, r.per_second / raw
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let at_256 = results.iter().find(|r| r.submitters == 256).map_or(0.0, |r| r.per_second / raw);
+    println!("writer/raw at 256 submitters: {at_256:.3}");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match std::env::args().nth(1).as_deref() {
+        Some("writer") => match run_writer_benchmark() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("atlas-bench: {err}");
+                ExitCode::from(1)
+            }
+        },
+        other => {
+            eprintln!("atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer");
+            ExitCode::from(2)
+        }
+    }
+}
