@@ -23,7 +23,11 @@ const LEVELS: [usize; 4] = [1, 16, 64, 256];
 const RUN_FOR: Duration = Duration::from_secs(3);
 
 fn command(i: usize) -> Command {
-    Command::CreateProject(NewProject { id: ProjectId::generate(), name: format!("bench project {i}"), description: None })
+    Command::CreateProject(NewProject {
+        id: ProjectId::generate(),
+        name: format!("bench project {i}"),
+        description: None,
+    })
 }
 
 fn scratch_dir(label: &str) -> PathBuf {
@@ -48,10 +52,22 @@ fn raw_ceiling(dir: &Path) -> rusqlite::Result<f64> {
         let mut project = tx.prepare("INSERT INTO projects (id, name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)")?;
         let mut event = tx.prepare("INSERT INTO events (type, aggregate_type, aggregate_id, actor, payload, created_at) VALUES (?1, 'project', ?2, 'bench', ?3, ?4)")?;
         for cmd in &commands {
-            let Command::CreateProject(new) = cmd else { unreachable!("only projects are generated") };
-            project.execute(rusqlite::params![new.id.as_str(), new.name, new.description, now])?;
+            let Command::CreateProject(new) = cmd else {
+                unreachable!("only projects are generated")
+            };
+            project.execute(rusqlite::params![
+                new.id.as_str(),
+                new.name,
+                new.description,
+                now
+            ])?;
             let payload = serde_json::to_string(cmd).expect("command serializes");
-            event.execute(rusqlite::params![cmd.event_type(), new.id.as_str(), payload, now])?;
+            event.execute(rusqlite::params![
+                cmd.event_type(),
+                new.id.as_str(),
+                payload,
+                now
+            ])?;
         }
     }
     tx.commit()?;
@@ -74,7 +90,10 @@ fn percentile(sorted: &[u32], p: f64) -> Duration {
 
 /// (b) One level: `submitters` tasks submit commands back to back for `RUN_FOR`.
 async fn writer_level(dir: &Path, submitters: usize) -> Result<LevelResult, String> {
-    let config = SupervisorConfig { store: StoreConfig::at(dir.join(format!("writer-{submitters}.db"))), health: HealthConfig::default() };
+    let config = SupervisorConfig {
+        store: StoreConfig::at(dir.join(format!("writer-{submitters}.db"))),
+        health: HealthConfig::default(),
+    };
     let handles = atlas_actors::start(config, Arc::new(SystemClock))?;
     let started = Instant::now();
     let deadline = started + RUN_FOR;
@@ -86,7 +105,10 @@ async fn writer_level(dir: &Path, submitters: usize) -> Result<LevelResult, Stri
                 let mut i = s * 10_000_000;
                 while Instant::now() < deadline {
                     let sent = Instant::now();
-                    writer.submit(command(i), Actor::new("bench")).await.map_err(|e| e.to_string())?;
+                    writer
+                        .submit(command(i), Actor::new("bench"))
+                        .await
+                        .map_err(|e| e.to_string())?;
                     latencies.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
                     i += 1;
                 }
@@ -100,7 +122,8 @@ async fn writer_level(dir: &Path, submitters: usize) -> Result<LevelResult, Stri
     }
     let elapsed = started.elapsed();
     let stats = handles.writer.stats();
-    let avg_batch = stats.commands.load(Ordering::Relaxed) as f64 / stats.batches.load(Ordering::Relaxed).max(1) as f64;
+    let avg_batch = stats.commands.load(Ordering::Relaxed) as f64
+        / stats.batches.load(Ordering::Relaxed).max(1) as f64;
     handles.shutdown().await?;
     latencies.sort_unstable();
     Ok(LevelResult {
@@ -124,15 +147,27 @@ fn run_writer_benchmark() -> Result<(), String> {
         }
         Ok::<_, String>(results)
     })?;
-    println!("{:>10} {:>10} {:>12} {:>10} {:>10} {:>10} {:>9}", "submitters", "commands", "commands/s", "p50", "p99", "avg batch", "of raw");
+    println!(
+        "{:>10} {:>10} {:>12} {:>10} {:>10} {:>10} {:>9}",
+        "submitters", "commands", "commands/s", "p50", "p99", "avg batch", "of raw"
+    );
     for r in &results {
         println!(
             "{:>10} {:>10} {:>12.0} {:>10.2?} {:>10.2?} {:>10.1} {:>9.3}",
-            r.submitters, r.commands, r.per_second, r.p50, r.p99, r.avg_batch, r.per_second / raw
+            r.submitters,
+            r.commands,
+            r.per_second,
+            r.p50,
+            r.p99,
+            r.avg_batch,
+            r.per_second / raw
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let at_256 = results.iter().find(|r| r.submitters == 256).map_or(0.0, |r| r.per_second / raw);
+    let at_256 = results
+        .iter()
+        .find(|r| r.submitters == 256)
+        .map_or(0.0, |r| r.per_second / raw);
     println!("writer/raw at 256 submitters: {at_256:.3}");
     Ok(())
 }
