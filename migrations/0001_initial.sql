@@ -33,31 +33,37 @@ CREATE TABLE tasks (
 );
 
 CREATE TABLE approvals (
-    id           TEXT PRIMARY KEY,
-    item_type    TEXT NOT NULL CHECK (item_type IN ('task', 'project', 'config', 'deployment')),
-    item_id      TEXT NOT NULL,
-    action       TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete', 'execute')),
-    payload      TEXT NOT NULL CHECK (json_valid(payload)),
-    status       TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected')),
-    requested_at TEXT NOT NULL,
-    requested_by TEXT NOT NULL,
-    reviewed_at  TEXT,
-    reviewed_by  TEXT,
-    notes        TEXT,
+    id             TEXT PRIMARY KEY,
+    item_type      TEXT NOT NULL CHECK (item_type IN ('task', 'project', 'config', 'deployment')),
+    item_id        TEXT NOT NULL,
+    action         TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete', 'execute')),
+    summary        TEXT NOT NULL,
+    -- the command approving applies, as JSON; payload_hash pins it
+    payload        TEXT NOT NULL CHECK (json_valid(payload)),
+    payload_hash   TEXT NOT NULL,
+    -- the target's version when requested (NULL for creations); approving a changed target is refused
+    target_version INTEGER,
+    status         TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+    requested_at   TEXT NOT NULL,
+    requested_by   TEXT NOT NULL,
+    reviewed_at    TEXT,
+    reviewed_by    TEXT,
     CHECK ((status = 'pending') = (reviewed_at IS NULL))
 );
 
 CREATE TABLE runs (
     id           TEXT PRIMARY KEY,
-    task_id      TEXT REFERENCES tasks(id),
+    task_id      TEXT NOT NULL REFERENCES tasks(id),
     approval_id  TEXT REFERENCES approvals(id),
-    command      TEXT NOT NULL,
+    -- argv as a JSON array, exactly as approved
+    command      TEXT NOT NULL CHECK (json_valid(command) AND json_type(command) = 'array'),
+    cwd          TEXT,
+    timeout_s    INTEGER CHECK (timeout_s IS NULL OR timeout_s > 0),
     status       TEXT NOT NULL DEFAULT 'queued'
                  CHECK (status IN ('queued', 'running', 'success', 'failed', 'cancelled', 'timed_out')),
     exit_code    INTEGER,
     output       TEXT,
     error_log    TEXT,
-    notes        TEXT,
     created_at   TEXT NOT NULL,
     started_at   TEXT,
     completed_at TEXT
@@ -74,7 +80,6 @@ CREATE TABLE errors (
     resolution  TEXT,
     resolved_at TEXT,
     resolved_by TEXT,
-    notes       TEXT,
     source      TEXT NOT NULL
 );
 
@@ -93,9 +98,13 @@ CREATE TABLE events (
 CREATE INDEX idx_projects_created_at ON projects(created_at);
 CREATE INDEX idx_tasks_project_id ON tasks(project_id);
 CREATE INDEX idx_tasks_status ON tasks(status);
-CREATE INDEX idx_approvals_status ON approvals(status);
+CREATE INDEX idx_approvals_status ON approvals(status, requested_at);
 CREATE INDEX idx_runs_task_id ON runs(task_id);
 CREATE INDEX idx_runs_status ON runs(status);
 CREATE INDEX idx_errors_resolved_severity ON errors(resolved, severity);
 CREATE INDEX idx_events_aggregate ON events(aggregate_type, aggregate_id);
+CREATE INDEX idx_events_actor ON events(actor);
+CREATE INDEX idx_runs_created_at ON runs(created_at);
+CREATE INDEX idx_errors_occurred_at ON errors(occurred_at);
+CREATE INDEX idx_tasks_created_at ON tasks(created_at);
 CREATE INDEX idx_events_undelivered ON events(id) WHERE delivered_at IS NULL;

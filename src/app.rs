@@ -16,10 +16,7 @@ pub enum AppError {
     #[error("{0}")]
     Startup(String),
     #[error("cannot serve HTTP on {addr}: {source}")]
-    Listen {
-        addr: String,
-        source: std::io::Error,
-    },
+    Listen { addr: String, source: std::io::Error },
     #[error("an actor could not be kept alive: {0}")]
     Fatal(String),
     #[error("shutdown did not complete cleanly: {0}")]
@@ -46,31 +43,18 @@ pub struct App {
 
 /// Binds the configured address (before anything is started, so a busy port fails fast).
 pub fn bind(settings: &Settings) -> Result<TcpListener, AppError> {
-    TcpListener::bind(settings.http.addr).map_err(|source| AppError::Listen {
-        addr: settings.http.addr.to_string(),
-        source,
-    })
+    TcpListener::bind(settings.http.addr)
+        .map_err(|source| AppError::Listen { addr: settings.http.addr.to_string(), source })
 }
 
 /// Starts the actors (migrating the database) and the HTTP server on `listener`. Needs an actix System.
 pub fn start(settings: &Settings, listener: TcpListener) -> Result<App, AppError> {
-    let addr = listener.local_addr().map_err(|source| AppError::Listen {
-        addr: "listener".into(),
-        source,
-    })?;
-    let handles = atlas_actors::start(settings.supervisor_config(), Arc::new(SystemClock))
-        .map_err(AppError::Startup)?;
-    let server =
-        http::server(handles.clone(), settings, listener).map_err(|source| AppError::Listen {
-            addr: addr.to_string(),
-            source,
-        })?;
-    Ok(App {
-        handles,
-        addr,
-        server,
-        writer_grace: Duration::from_secs(settings.http.shutdown_timeout_s + 5),
-    })
+    let addr = listener.local_addr().map_err(|source| AppError::Listen { addr: "listener".into(), source })?;
+    let handles =
+        atlas_actors::start(settings.supervisor_config(), Arc::new(SystemClock)).map_err(AppError::Startup)?;
+    let server = http::server(handles.clone(), settings, listener)
+        .map_err(|source| AppError::Listen { addr: addr.to_string(), source })?;
+    Ok(App { handles, addr, server, writer_grace: Duration::from_secs(settings.http.shutdown_timeout_s + 5) })
 }
 
 impl App {
@@ -95,10 +79,7 @@ impl App {
                 Ok(())
             }
             Ok(Err(err)) => Err(AppError::Shutdown(err)),
-            Err(_) => Err(AppError::Shutdown(format!(
-                "the writer did not finish within {:?}",
-                self.writer_grace
-            ))),
+            Err(_) => Err(AppError::Shutdown(format!("the writer did not finish within {:?}", self.writer_grace))),
         }
     }
 }
@@ -108,10 +89,7 @@ pub async fn termination_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
             }

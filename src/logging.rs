@@ -13,10 +13,6 @@ pub fn init(settings: &LogSettings) {
         .with_ansi(std::io::stderr().is_terminal());
     let _ = match settings.format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
     };
 }

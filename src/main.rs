@@ -16,9 +16,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        CliCommand::Config {
-            action: ConfigAction::Check,
-        } => config_check(&settings),
+        CliCommand::Config { action: ConfigAction::Check } => config_check(&settings),
         CliCommand::Migrate => migrate(&settings),
         CliCommand::Serve { .. } => serve(settings),
     }
@@ -42,11 +40,7 @@ fn migrate(settings: &Settings) -> ExitCode {
     atlas::logging::init(&settings.log);
     match atlas_actors::store::migrate_database(&settings.store_config(), &SystemClock) {
         Ok(status) => {
-            println!(
-                "database {} is at schema version {}",
-                settings.database.path.display(),
-                status.current
-            );
+            println!("database {} is at schema version {}", settings.database.path.display(), status.current);
             ExitCode::SUCCESS
         }
         Err(err) => {

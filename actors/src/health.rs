@@ -21,10 +21,7 @@ pub struct HealthConfig {
 
 impl Default for HealthConfig {
     fn default() -> Self {
-        Self {
-            check_interval: Duration::from_secs(30),
-            probe_timeout: Duration::from_secs(2),
-        }
+        Self { check_interval: Duration::from_secs(30), probe_timeout: Duration::from_secs(2) }
     }
 }
 
@@ -70,71 +67,36 @@ async fn run_checks(
 ) -> ReadinessReport {
     let mut checks = BTreeMap::new();
     let writer_check = match tokio::time::timeout(timeout, writer.ping()).await {
-        Ok(Ok(())) => Check {
-            ok: true,
-            detail: "answers".into(),
-        },
-        Ok(Err(err)) => Check {
-            ok: false,
-            detail: err,
-        },
-        Err(_) => Check {
-            ok: false,
-            detail: format!("no answer within {timeout:?}"),
-        },
+        Ok(Ok(())) => Check { ok: true, detail: "answers".into() },
+        Ok(Err(err)) => Check { ok: false, detail: err },
+        Err(_) => Check { ok: false, detail: format!("no answer within {timeout:?}") },
     };
     checks.insert("writer", writer_check);
     let schema = tokio::time::timeout(timeout, readers.read(|conn| Ok(migrate::check(conn)))).await;
     let (pool_check, migration_check) = match schema {
         Ok(Ok(Ok(status))) => (
-            Check {
-                ok: true,
-                detail: "answers".into(),
-            },
+            Check { ok: true, detail: "answers".into() },
             Check {
                 ok: status.is_current(),
                 detail: format!("schema version {} of {}", status.current, status.latest),
             },
         ),
-        Ok(Ok(Err(err))) => (
-            Check {
-                ok: true,
-                detail: "answers".into(),
-            },
-            Check {
-                ok: false,
-                detail: err.to_string(),
-            },
-        ),
+        Ok(Ok(Err(err))) => {
+            (Check { ok: true, detail: "answers".into() }, Check { ok: false, detail: err.to_string() })
+        }
         Ok(Err(err)) => (
-            Check {
-                ok: false,
-                detail: err.to_string(),
-            },
-            Check {
-                ok: false,
-                detail: "unknown: read pool down".into(),
-            },
+            Check { ok: false, detail: err.to_string() },
+            Check { ok: false, detail: "unknown: read pool down".into() },
         ),
         Err(_) => (
-            Check {
-                ok: false,
-                detail: format!("no answer within {timeout:?}"),
-            },
-            Check {
-                ok: false,
-                detail: "unknown: read pool down".into(),
-            },
+            Check { ok: false, detail: format!("no answer within {timeout:?}") },
+            Check { ok: false, detail: "unknown: read pool down".into() },
         ),
     };
     checks.insert("read_pool", pool_check);
     checks.insert("migrations", migration_check);
     let ready = checks.values().all(|check| check.ok);
-    ReadinessReport {
-        ready,
-        checks,
-        actors: registry.snapshot(),
-    }
+    ReadinessReport { ready, checks, actors: registry.snapshot() }
 }
 
 impl Actor for HealthActor {
@@ -149,19 +111,14 @@ impl Actor for HealthActor {
                 actor.registry.clone(),
                 actor.config.probe_timeout,
             );
-            ctx.spawn(
-                checks
-                    .into_actor(actor)
-                    .map(|report, actor, _| actor.note(&report)),
-            );
+            ctx.spawn(checks.into_actor(actor).map(|report, actor, _| actor.note(&report)));
         });
     }
 }
 
 impl actix::Supervised for HealthActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        self.registry
-            .restarting(names::HEALTH, self.last_failure.take());
+        self.registry.restarting(names::HEALTH, self.last_failure.take());
     }
 }
 
@@ -189,12 +146,8 @@ impl Handler<CheckReadiness> for HealthActor {
     type Result = ResponseActFuture<Self, ReadinessReport>;
 
     fn handle(&mut self, _: CheckReadiness, _: &mut Context<Self>) -> Self::Result {
-        let checks = run_checks(
-            self.writer.clone(),
-            self.readers.clone(),
-            self.registry.clone(),
-            self.config.probe_timeout,
-        );
+        let checks =
+            run_checks(self.writer.clone(), self.readers.clone(), self.registry.clone(), self.config.probe_timeout);
         Box::pin(checks.into_actor(self).map(|report, actor, _| {
             actor.note(&report);
             report
@@ -223,12 +176,7 @@ pub struct HealthHandle {
 
 impl HealthHandle {
     /// Starts Health under a supervisor on the current arbiter.
-    pub fn start(
-        writer: WriterHandle,
-        readers: ReaderPool,
-        registry: ActorRegistry,
-        config: HealthConfig,
-    ) -> Self {
+    pub fn start(writer: WriterHandle, readers: ReaderPool, registry: ActorRegistry, config: HealthConfig) -> Self {
         let addr = Supervisor::start(move |_| HealthActor {
             writer,
             readers,
@@ -242,10 +190,7 @@ impl HealthHandle {
 
     /// A fresh readiness report.
     pub async fn readiness(&self) -> Result<ReadinessReport, String> {
-        self.addr
-            .send(CheckReadiness)
-            .await
-            .map_err(|err| format!("the health actor is not running ({err})"))
+        self.addr.send(CheckReadiness).await.map_err(|err| format!("the health actor is not running ({err})"))
     }
 
     pub fn is_alive(&self) -> bool {

@@ -53,17 +53,12 @@ impl Default for ActorRegistry {
 
 impl ActorRegistry {
     pub fn new() -> Self {
-        Self {
-            inner: Arc::default(),
-            fatal: Arc::new(watch::channel(None).0),
-        }
+        Self { inner: Arc::default(), fatal: Arc::new(watch::channel(None).0) }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere must not make the registry unreadable: the data is plain counters.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn set(&self, actor: &'static str, state: ActorState, error: Option<String>, restarted: bool) {
@@ -92,11 +87,7 @@ impl ActorRegistry {
 
     /// Called from an actor's `restarting()`; counts the restart.
     pub fn restarting(&self, actor: &'static str, reason: Option<String>) {
-        tracing::warn!(
-            actor,
-            reason = reason.as_deref().unwrap_or("stopped"),
-            "Actor restarting."
-        );
+        tracing::warn!(actor, reason = reason.as_deref().unwrap_or("stopped"), "Actor restarting.");
         self.set(actor, ActorState::Restarting, reason, true);
     }
 
@@ -161,9 +152,6 @@ mod tests {
         registry.escalate(names::HEALTH, "gone".into());
         registry.escalate(names::WRITER, "later".into());
         assert_eq!(registry.fatal().await, "health: gone");
-        assert_eq!(
-            registry.status(names::HEALTH).unwrap().state,
-            ActorState::Failed
-        );
+        assert_eq!(registry.status(names::HEALTH).unwrap().state, ActorState::Failed);
     }
 }

@@ -44,18 +44,8 @@ pub fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Handles,
     let registry = ActorRegistry::new();
     let writer = WriterHandle::start(config.store.clone(), clock, registry.clone())?;
     let readers = ReaderPool::open(&config.store)?;
-    let health = HealthHandle::start(
-        writer.clone(),
-        readers.clone(),
-        registry.clone(),
-        config.health,
-    );
-    let handles = Handles {
-        writer,
-        readers,
-        health,
-        registry,
-    };
+    let health = HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health);
+    let handles = Handles { writer, readers, health, registry };
     actix::spawn(watch(handles.clone()));
     Ok(handles)
 }
@@ -65,15 +55,9 @@ async fn watch(handles: Handles) {
     let mut ticker = tokio::time::interval(WATCH_INTERVAL);
     loop {
         ticker.tick().await;
-        for (name, alive) in [
-            (names::WRITER, handles.writer.is_alive()),
-            (names::HEALTH, handles.health.is_alive()),
-        ] {
+        for (name, alive) in [(names::WRITER, handles.writer.is_alive()), (names::HEALTH, handles.health.is_alive())] {
             if !alive {
-                handles.registry.escalate(
-                    name,
-                    "its mailbox closed: it died and cannot be restarted".into(),
-                );
+                handles.registry.escalate(name, "its mailbox closed: it died and cannot be restarted".into());
                 return;
             }
         }

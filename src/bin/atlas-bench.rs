@@ -49,25 +49,15 @@ fn raw_ceiling(dir: &Path) -> rusqlite::Result<f64> {
     let now = format_timestamp(chrono::Utc::now());
     let tx = conn.unchecked_transaction()?;
     {
-        let mut project = tx.prepare("INSERT INTO projects (id, name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)")?;
+        let mut project = tx.prepare(
+            "INSERT INTO projects (id, name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        )?;
         let mut event = tx.prepare("INSERT INTO events (type, aggregate_type, aggregate_id, actor, payload, created_at) VALUES (?1, 'project', ?2, 'bench', ?3, ?4)")?;
         for cmd in &commands {
-            let Command::CreateProject(new) = cmd else {
-                unreachable!("only projects are generated")
-            };
-            project.execute(rusqlite::params![
-                new.id.as_str(),
-                new.name,
-                new.description,
-                now
-            ])?;
+            let Command::CreateProject(new) = cmd else { unreachable!("only projects are generated") };
+            project.execute(rusqlite::params![new.id.as_str(), new.name, new.description, now])?;
             let payload = serde_json::to_string(cmd).expect("command serializes");
-            event.execute(rusqlite::params![
-                cmd.event_type(),
-                new.id.as_str(),
-                payload,
-                now
-            ])?;
+            event.execute(rusqlite::params![cmd.event_type(), new.id.as_str(), payload, now])?;
         }
     }
     tx.commit()?;
@@ -105,10 +95,7 @@ async fn writer_level(dir: &Path, submitters: usize) -> Result<LevelResult, Stri
                 let mut i = s * 10_000_000;
                 while Instant::now() < deadline {
                     let sent = Instant::now();
-                    writer
-                        .submit(command(i), Actor::new("bench"))
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    writer.submit(command(i), Actor::new("bench")).await.map_err(|e| e.to_string())?;
                     latencies.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
                     i += 1;
                 }
@@ -122,8 +109,7 @@ async fn writer_level(dir: &Path, submitters: usize) -> Result<LevelResult, Stri
     }
     let elapsed = started.elapsed();
     let stats = handles.writer.stats();
-    let avg_batch = stats.commands.load(Ordering::Relaxed) as f64
-        / stats.batches.load(Ordering::Relaxed).max(1) as f64;
+    let avg_batch = stats.commands.load(Ordering::Relaxed) as f64 / stats.batches.load(Ordering::Relaxed).max(1) as f64;
     handles.shutdown().await?;
     latencies.sort_unstable();
     Ok(LevelResult {
@@ -139,7 +125,9 @@ async fn writer_level(dir: &Path, submitters: usize) -> Result<LevelResult, Stri
 fn run_writer_benchmark() -> Result<(), String> {
     let dir = scratch_dir("writer");
     let raw = raw_ceiling(&dir).map_err(|e| format!("raw ceiling: {e}"))?;
-    println!("raw ceiling (plain rusqlite, {RAW_COMMANDS} project + event rows in one transaction): {raw:.0} commands/s");
+    println!(
+        "raw ceiling (plain rusqlite, {RAW_COMMANDS} project + event rows in one transaction): {raw:.0} commands/s"
+    );
     let results = actix::System::new().block_on(async {
         let mut results = Vec::new();
         for submitters in LEVELS {
@@ -164,10 +152,7 @@ fn run_writer_benchmark() -> Result<(), String> {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
-    let at_256 = results
-        .iter()
-        .find(|r| r.submitters == 256)
-        .map_or(0.0, |r| r.per_second / raw);
+    let at_256 = results.iter().find(|r| r.submitters == 256).map_or(0.0, |r| r.per_second / raw);
     println!("writer/raw at 256 submitters: {at_256:.3}");
     Ok(())
 }

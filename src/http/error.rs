@@ -16,11 +16,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-        }
+        Self { status, code, message: message.into() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -38,13 +34,7 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({}): {}",
-            self.status.as_u16(),
-            self.code,
-            self.message
-        )
+        write!(f, "{} ({}): {}", self.status.as_u16(), self.code, self.message)
     }
 }
 
@@ -54,8 +44,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .json(json!({ "error": { "code": self.code, "message": self.message } }))
+        HttpResponse::build(self.status).json(json!({ "error": { "code": self.code, "message": self.message } }))
     }
 }
 
@@ -64,7 +53,8 @@ impl From<CommandError> for ApiError {
         let status = match &err {
             CommandError::NotFound { .. } => StatusCode::NOT_FOUND,
             CommandError::Conflict(_) => StatusCode::CONFLICT,
-            CommandError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            CommandError::Forbidden(_) => StatusCode::FORBIDDEN,
+            CommandError::Invalid { .. } => StatusCode::BAD_REQUEST,
             CommandError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
             CommandError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
@@ -81,21 +71,10 @@ mod tests {
         let cases = [
             (CommandError::not_found("task", "task-1"), 404, "not_found"),
             (CommandError::Conflict("stale".into()), 409, "conflict"),
-            (
-                CommandError::invalid("title", "must not be empty"),
-                422,
-                "invalid",
-            ),
-            (
-                CommandError::Unavailable("restarting".into()),
-                503,
-                "unavailable",
-            ),
-            (
-                CommandError::Storage("disk I/O error".into()),
-                500,
-                "storage",
-            ),
+            (CommandError::invalid("title", "must not be empty"), 400, "invalid"),
+            (CommandError::Forbidden("own request".into()), 403, "forbidden"),
+            (CommandError::Unavailable("restarting".into()), 503, "unavailable"),
+            (CommandError::Storage("disk I/O error".into()), 500, "storage"),
         ];
         for (err, status, code) in cases {
             let api = ApiError::from(err);

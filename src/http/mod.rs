@@ -17,41 +17,32 @@ pub struct AppState {
 
 /// The route table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(probes::healthz))
-        .route("/readyz", web::get().to(probes::readyz));
+    cfg.route("/healthz", web::get().to(probes::healthz)).route("/readyz", web::get().to(probes::readyz));
 }
 
 /// Malformed JSON bodies and query strings answer in the same JSON error shape as everything else.
 fn extractor_errors(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().limit(1024 * 1024).error_handler(
-        |err, _: &HttpRequest| ApiError::bad_request(format!("invalid JSON body: {err}")).into(),
-    ))
-    .app_data(
-        web::QueryConfig::default().error_handler(|err, _: &HttpRequest| {
-            ApiError::bad_request(format!("invalid query string: {err}")).into()
-        }),
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(1024 * 1024)
+            .error_handler(|err, _: &HttpRequest| ApiError::bad_request(format!("invalid JSON body: {err}")).into()),
     )
     .app_data(
-        web::PathConfig::default().error_handler(|err, _: &HttpRequest| {
-            ApiError::bad_request(format!("invalid path: {err}")).into()
-        }),
+        web::QueryConfig::default()
+            .error_handler(|err, _: &HttpRequest| ApiError::bad_request(format!("invalid query string: {err}")).into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|err, _: &HttpRequest| ApiError::bad_request(format!("invalid path: {err}")).into()),
     );
 }
 
 async fn unknown_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!(
-        "no route for {} {}",
-        req.method(),
-        req.path()
-    )))
+    Err(ApiError::not_found(format!("no route for {} {}", req.method(), req.path())))
 }
 
 /// Builds the server on an already bound listener; signals are handled by the caller.
-pub fn server(
-    handles: Handles,
-    settings: &Settings,
-    listener: std::net::TcpListener,
-) -> std::io::Result<Server> {
+pub fn server(handles: Handles, settings: &Settings, listener: std::net::TcpListener) -> std::io::Result<Server> {
     let state = web::Data::new(AppState { handles });
     let server = HttpServer::new(move || {
         App::new()

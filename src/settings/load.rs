@@ -12,18 +12,11 @@ const ENV_PREFIX: &str = "ATLAS_";
 #[derive(Debug, Error)]
 pub enum SettingsError {
     #[error("cannot read config file {path}: {source}")]
-    Unreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Unreadable { path: PathBuf, source: std::io::Error },
     #[error("config file {path} is not valid TOML: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("invalid setting {key} (from {source_name}): {message}")]
-    Invalid {
-        key: String,
-        source_name: String,
-        message: String,
-    },
+    Invalid { key: String, source_name: String, message: String },
     #[error("invalid flag {flag:?}: {message}")]
     Flag { flag: String, message: String },
 }
@@ -74,9 +67,7 @@ fn set(table: &mut Table, dotted: &str, value: Value) -> Result<(), String> {
         .split_once('.')
         .filter(|(s, k)| !s.is_empty() && !k.is_empty() && !k.contains('.'))
         .ok_or_else(|| format!("{dotted:?} is not of the form section.key"))?;
-    let entry = table
-        .entry(section.to_owned())
-        .or_insert_with(|| Value::Table(Table::new()));
+    let entry = table.entry(section.to_owned()).or_insert_with(|| Value::Table(Table::new()));
     match entry {
         Value::Table(inner) => {
             inner.insert(key.to_owned(), value);
@@ -102,20 +93,14 @@ pub fn load(
         None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
     };
     if let Some(path) = path {
-        let text = std::fs::read_to_string(&path).map_err(|source| SettingsError::Unreadable {
-            path: path.clone(),
-            source,
-        })?;
-        table = toml::from_str(&text).map_err(|err| SettingsError::Syntax {
-            path: path.clone(),
-            message: err.to_string(),
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| SettingsError::Unreadable { path: path.clone(), source })?;
+        table = toml::from_str(&text)
+            .map_err(|err| SettingsError::Syntax { path: path.clone(), message: err.to_string() })?;
         sources.file = Some(path);
     }
-    let mut env_vars: Vec<(String, String)> = env
-        .into_iter()
-        .filter(|(name, _)| name.starts_with(ENV_PREFIX))
-        .collect();
+    let mut env_vars: Vec<(String, String)> =
+        env.into_iter().filter(|(name, _)| name.starts_with(ENV_PREFIX)).collect();
     env_vars.sort();
     for (name, raw) in env_vars {
         let Some((section, key)) = name[ENV_PREFIX.len()..].split_once("__") else {
@@ -127,50 +112,27 @@ pub fn load(
             source_name: format!("environment variable {name}"),
             message,
         })?;
-        sources
-            .by_key
-            .insert(dotted, format!("environment variable {name}"));
+        sources.by_key.insert(dotted, format!("environment variable {name}"));
     }
     for flag in flags {
-        let (dotted, raw) = flag.split_once('=').ok_or_else(|| SettingsError::Flag {
-            flag: flag.clone(),
-            message: "expected section.key=value".into(),
-        })?;
-        set(&mut table, dotted.trim(), parse_scalar(raw.trim())).map_err(|message| {
-            SettingsError::Flag {
-                flag: flag.clone(),
-                message,
-            }
-        })?;
-        sources.by_key.insert(
-            dotted.trim().to_owned(),
-            format!("command-line flag {flag:?}"),
-        );
+        let (dotted, raw) = flag
+            .split_once('=')
+            .ok_or_else(|| SettingsError::Flag { flag: flag.clone(), message: "expected section.key=value".into() })?;
+        set(&mut table, dotted.trim(), parse_scalar(raw.trim()))
+            .map_err(|message| SettingsError::Flag { flag: flag.clone(), message })?;
+        sources.by_key.insert(dotted.trim().to_owned(), format!("command-line flag {flag:?}"));
     }
-    let settings: Settings =
-        serde_path_to_error::deserialize(Value::Table(table)).map_err(|err| {
-            let key = err.path().to_string();
-            // toml repeats the path on a second line; the key is already in our message.
-            let message = err
-                .into_inner()
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            SettingsError::Invalid {
-                source_name: sources.describe(&key),
-                key,
-                message,
-            }
-        })?;
-    settings
-        .validate()
-        .map_err(|(key, message)| SettingsError::Invalid {
-            key: key.to_owned(),
-            source_name: sources.describe(key),
-            message,
-        })?;
+    let settings: Settings = serde_path_to_error::deserialize(Value::Table(table)).map_err(|err| {
+        let key = err.path().to_string();
+        // toml repeats the path on a second line; the key is already in our message.
+        let message = err.into_inner().to_string().lines().next().unwrap_or_default().to_owned();
+        SettingsError::Invalid { source_name: sources.describe(&key), key, message }
+    })?;
+    settings.validate().map_err(|(key, message)| SettingsError::Invalid {
+        key: key.to_owned(),
+        source_name: sources.describe(key),
+        message,
+    })?;
     Ok((settings, sources))
 }
 
@@ -180,10 +142,7 @@ mod tests {
     use std::io::Write;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn file_with(text: &str) -> tempfile::NamedTempFile {
@@ -194,109 +153,62 @@ mod tests {
 
     #[test]
     fn layers_apply_in_order_file_env_flag() {
-        let file = file_with(
-            "[http]\naddr = \"127.0.0.1:9000\"\nworkers = 3\n[database]\nbusy_timeout_ms = 100\n",
-        );
+        let file = file_with("[http]\naddr = \"127.0.0.1:9000\"\nworkers = 3\n[database]\nbusy_timeout_ms = 100\n");
         let (settings, _) = load(
             Some(file.path()),
-            env(&[
-                ("ATLAS_HTTP__WORKERS", "5"),
-                ("ATLAS_DATABASE__BUSY_TIMEOUT_MS", "200"),
-                ("HOME", "/root"),
-            ]),
+            env(&[("ATLAS_HTTP__WORKERS", "5"), ("ATLAS_DATABASE__BUSY_TIMEOUT_MS", "200"), ("HOME", "/root")]),
             &["database.busy_timeout_ms=300".to_owned()],
         )
         .unwrap();
         assert_eq!(settings.http.addr.port(), 9000, "file beats defaults");
         assert_eq!(settings.http.workers, 5, "env beats file");
         assert_eq!(settings.database.busy_timeout_ms, 300, "flag beats env");
-        assert_eq!(
-            settings.log,
-            crate::settings::LogSettings::default(),
-            "untouched keys keep their defaults"
-        );
+        assert_eq!(settings.log, crate::settings::LogSettings::default(), "untouched keys keep their defaults");
     }
 
     #[test]
     fn an_unknown_key_names_the_key_and_the_file() {
         let file = file_with("[http]\nadress = \"127.0.0.1:1\"\n");
-        let err = load(Some(file.path()), env(&[]), &[])
-            .unwrap_err()
-            .to_string();
+        let err = load(Some(file.path()), env(&[]), &[]).unwrap_err().to_string();
         assert!(err.contains("http") && err.contains("adress"), "{err}");
         assert!(err.contains(&file.path().display().to_string()), "{err}");
     }
 
     #[test]
     fn a_wrong_type_from_env_names_the_variable() {
-        let err = load(None, env(&[("ATLAS_HTTP__WORKERS", "many")]), &[])
-            .unwrap_err()
-            .to_string();
+        let err = load(None, env(&[("ATLAS_HTTP__WORKERS", "many")]), &[]).unwrap_err().to_string();
         assert!(err.contains("http.workers"), "{err}");
-        assert!(
-            err.contains("environment variable ATLAS_HTTP__WORKERS"),
-            "{err}"
-        );
+        assert!(err.contains("environment variable ATLAS_HTTP__WORKERS"), "{err}");
     }
 
     #[test]
     fn an_invalid_value_is_refused_with_its_range() {
-        let err = load(None, env(&[]), &["database.read_pool_size=0".into()])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("database.read_pool_size") && err.contains("between 1 and 64"),
-            "{err}"
-        );
-        let err = load(
-            None,
-            env(&[]),
-            &["database.synchronous=\"sometimes\"".into()],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("database.synchronous") && err.contains("sometimes"),
-            "{err}"
-        );
-        let err = load(None, env(&[]), &["http.addr=localhost".into()])
-            .unwrap_err()
-            .to_string();
+        let err = load(None, env(&[]), &["database.read_pool_size=0".into()]).unwrap_err().to_string();
+        assert!(err.contains("database.read_pool_size") && err.contains("between 1 and 64"), "{err}");
+        let err = load(None, env(&[]), &["database.synchronous=\"sometimes\"".into()]).unwrap_err().to_string();
+        assert!(err.contains("database.synchronous") && err.contains("sometimes"), "{err}");
+        let err = load(None, env(&[]), &["http.addr=localhost".into()]).unwrap_err().to_string();
         assert!(err.contains("http.addr"), "{err}");
     }
 
     #[test]
     fn an_unknown_section_from_env_is_an_error() {
-        let err = load(None, env(&[("ATLAS_HTTPS__ADDR", "x")]), &[])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("https") && err.contains("ATLAS_HTTPS__ADDR"),
-            "{err}"
-        );
+        let err = load(None, env(&[("ATLAS_HTTPS__ADDR", "x")]), &[]).unwrap_err().to_string();
+        assert!(err.contains("https") && err.contains("ATLAS_HTTPS__ADDR"), "{err}");
     }
 
     #[test]
     fn bad_syntax_and_missing_files_name_the_file() {
         let file = file_with("[http\n");
-        let err = load(Some(file.path()), env(&[]), &[])
-            .unwrap_err()
-            .to_string();
+        let err = load(Some(file.path()), env(&[]), &[]).unwrap_err().to_string();
         assert!(err.contains("is not valid TOML"), "{err}");
-        let err = load(Some(Path::new("/nonexistent/atlas.toml")), env(&[]), &[])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("cannot read config file /nonexistent/atlas.toml"),
-            "{err}"
-        );
+        let err = load(Some(Path::new("/nonexistent/atlas.toml")), env(&[]), &[]).unwrap_err().to_string();
+        assert!(err.contains("cannot read config file /nonexistent/atlas.toml"), "{err}");
     }
 
     #[test]
     fn a_malformed_flag_is_refused() {
-        let err = load(None, env(&[]), &["http.addr".into()])
-            .unwrap_err()
-            .to_string();
+        let err = load(None, env(&[]), &["http.addr".into()]).unwrap_err().to_string();
         assert!(err.contains("expected section.key=value"), "{err}");
     }
 }

@@ -41,11 +41,7 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            workers: 2,
-            shutdown_timeout_s: 5,
-        }
+        Self { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 2, shutdown_timeout_s: 5 }
     }
 }
 
@@ -92,10 +88,7 @@ pub struct WriterSettings {
 impl Default for WriterSettings {
     fn default() -> Self {
         let store = StoreConfig::at("");
-        Self {
-            mailbox_capacity: store.writer_mailbox_capacity,
-            max_batch: store.writer_max_batch,
-        }
+        Self { mailbox_capacity: store.writer_mailbox_capacity, max_batch: store.writer_max_batch }
     }
 }
 
@@ -137,22 +130,14 @@ pub struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self {
-            format: LogFormat::Text,
-            level: "info".into(),
-        }
+        Self { format: LogFormat::Text, level: "info".into() }
     }
 }
 
 impl Settings {
     /// Range checks serde cannot express. Returns the dotted key and what is wrong.
     pub(crate) fn validate(&self) -> Result<(), (&'static str, String)> {
-        fn within(
-            key: &'static str,
-            value: u64,
-            min: u64,
-            max: u64,
-        ) -> Result<(), (&'static str, String)> {
+        fn within(key: &'static str, value: u64, min: u64, max: u64) -> Result<(), (&'static str, String)> {
             if (min..=max).contains(&value) {
                 Ok(())
             } else {
@@ -160,49 +145,14 @@ impl Settings {
             }
         }
         within("http.workers", self.http.workers as u64, 1, 64)?;
-        within(
-            "http.shutdown_timeout_s",
-            self.http.shutdown_timeout_s,
-            1,
-            300,
-        )?;
-        within(
-            "database.busy_timeout_ms",
-            self.database.busy_timeout_ms.into(),
-            0,
-            600_000,
-        )?;
-        within(
-            "database.cache_size_kib",
-            self.database.cache_size_kib.into(),
-            64,
-            4 * 1024 * 1024,
-        )?;
-        within(
-            "database.read_pool_size",
-            self.database.read_pool_size.into(),
-            1,
-            64,
-        )?;
-        within(
-            "writer.mailbox_capacity",
-            self.writer.mailbox_capacity as u64,
-            16,
-            1_000_000,
-        )?;
+        within("http.shutdown_timeout_s", self.http.shutdown_timeout_s, 1, 300)?;
+        within("database.busy_timeout_ms", self.database.busy_timeout_ms.into(), 0, 600_000)?;
+        within("database.cache_size_kib", self.database.cache_size_kib.into(), 64, 4 * 1024 * 1024)?;
+        within("database.read_pool_size", self.database.read_pool_size.into(), 1, 64)?;
+        within("writer.mailbox_capacity", self.writer.mailbox_capacity as u64, 16, 1_000_000)?;
         within("writer.max_batch", self.writer.max_batch as u64, 1, 100_000)?;
-        within(
-            "health.check_interval_s",
-            self.health.check_interval_s,
-            1,
-            86_400,
-        )?;
-        within(
-            "health.probe_timeout_ms",
-            self.health.probe_timeout_ms,
-            10,
-            60_000,
-        )?;
+        within("health.check_interval_s", self.health.check_interval_s, 1, 86_400)?;
+        within("health.probe_timeout_ms", self.health.probe_timeout_ms, 10, 60_000)?;
         if self.database.path.as_os_str().is_empty() {
             return Err(("database.path", "must not be empty".into()));
         }
@@ -213,10 +163,7 @@ impl Settings {
 
     /// The engine's view of these settings.
     pub fn supervisor_config(&self) -> SupervisorConfig {
-        SupervisorConfig {
-            store: self.store_config(),
-            health: self.health_config(),
-        }
+        SupervisorConfig { store: self.store_config(), health: self.health_config() }
     }
 
     pub fn store_config(&self) -> StoreConfig {

@@ -2,14 +2,7 @@
 
 use toml::Value;
 
-const SECRET_WORDS: &[&str] = &[
-    "secret",
-    "password",
-    "token",
-    "api_key",
-    "access_key",
-    "private_key",
-];
+const SECRET_WORDS: &[&str] = &["secret", "password", "token", "api_key", "access_key", "private_key"];
 pub const REDACTED: &str = "<redacted>";
 
 fn mask(value: &mut Value) {
@@ -17,9 +10,7 @@ fn mask(value: &mut Value) {
         Value::Table(table) => {
             for (key, inner) in table.iter_mut() {
                 let lower = key.to_lowercase();
-                if SECRET_WORDS.iter().any(|word| lower.contains(word))
-                    && !matches!(inner, Value::Table(_))
-                {
+                if SECRET_WORDS.iter().any(|word| lower.contains(word)) && !matches!(inner, Value::Table(_)) {
                     *inner = Value::String(REDACTED.into());
                 } else {
                     mask(inner);
@@ -49,10 +40,7 @@ mod tests {
         )
         .unwrap();
         let text = redacted_toml(&value).unwrap();
-        assert!(
-            !text.contains("very-secret") && !text.contains("123:abc"),
-            "{text}"
-        );
+        assert!(!text.contains("very-secret") && !text.contains("123:abc"), "{text}");
         assert!(text.contains("bucket = \"b\""), "{text}");
         assert_eq!(text.matches(REDACTED).count(), 2, "{text}");
     }

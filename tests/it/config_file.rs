@@ -6,11 +6,7 @@ use std::path::Path;
 fn keys(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
     if let toml::Value::Table(table) = value {
         for (key, inner) in table {
-            let dotted = if prefix.is_empty() {
-                key.clone()
-            } else {
-                format!("{prefix}.{key}")
-            };
+            let dotted = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
             if inner.is_table() {
                 keys(inner, &dotted, out);
             } else {
@@ -23,22 +19,13 @@ fn keys(value: &toml::Value, prefix: &str, out: &mut Vec<String>) {
 #[test]
 fn config_atlas_toml_lists_every_key_with_the_code_default() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/atlas.toml");
-    let (loaded, _) =
-        settings::load(Some(&path), Vec::new(), &[]).expect("config/atlas.toml is valid");
-    assert_eq!(
-        loaded,
-        Settings::default(),
-        "config/atlas.toml differs from the code's defaults"
-    );
+    let (loaded, _) = settings::load(Some(&path), Vec::new(), &[]).expect("config/atlas.toml is valid");
+    assert_eq!(loaded, Settings::default(), "config/atlas.toml differs from the code's defaults");
 
     let file: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let (mut in_file, mut in_code) = (Vec::new(), Vec::new());
     keys(&file, "", &mut in_file);
-    keys(
-        &toml::Value::try_from(Settings::default()).unwrap(),
-        "",
-        &mut in_code,
-    );
+    keys(&toml::Value::try_from(Settings::default()).unwrap(), "", &mut in_code);
     in_file.sort();
     in_code.sort();
     assert_eq!(in_file, in_code, "every key appears in config/atlas.toml");
@@ -47,15 +34,7 @@ fn config_atlas_toml_lists_every_key_with_the_code_default() {
 #[test]
 fn the_production_config_is_valid_and_lives_under_opt_atlas() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/atlas.production.toml");
-    let (loaded, _) = settings::load(Some(&path), Vec::new(), &[])
-        .expect("config/atlas.production.toml is valid");
-    assert!(
-        loaded.database.path.starts_with("/opt/atlas/data"),
-        "{:?}",
-        loaded.database.path
-    );
-    assert!(
-        loaded.http.addr.ip().is_loopback(),
-        "production listens on loopback only"
-    );
+    let (loaded, _) = settings::load(Some(&path), Vec::new(), &[]).expect("config/atlas.production.toml is valid");
+    assert!(loaded.database.path.starts_with("/opt/atlas/data"), "{:?}", loaded.database.path);
+    assert!(loaded.http.addr.ip().is_loopback(), "production listens on loopback only");
 }

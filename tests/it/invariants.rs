@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 /// Files allowed to open a read-write SQLite connection, and why.
 const READ_WRITE_ALLOWED: &[(&str, &str)] = &[
     ("actors/src/store/writer.rs", "the single writer"),
-    (
-        "src/bin/atlas-bench.rs",
-        "measures plain rusqlite on its own scratch file as the raw ceiling",
-    ),
+    ("src/bin/atlas-bench.rs", "measures plain rusqlite on its own scratch file as the raw ceiling"),
 ];
 
 /// Why a source text opens a read-write connection, if it does.
@@ -19,8 +16,7 @@ fn read_write_open(source: &str) -> Option<&'static str> {
     if source.contains("SQLITE_OPEN_READ_WRITE") || source.contains("SQLITE_OPEN_CREATE") {
         return Some("a read-write or create open flag");
     }
-    let opens_with_flags =
-        source.contains("open_with_flags") || source.contains("SqliteConnectionManager::file");
+    let opens_with_flags = source.contains("open_with_flags") || source.contains("SqliteConnectionManager::file");
     if opens_with_flags && !source.contains("SQLITE_OPEN_READ_ONLY") {
         return Some("an open without SQLITE_OPEN_READ_ONLY");
     }
@@ -47,30 +43,17 @@ fn only_the_writer_opens_a_read_write_connection() {
     assert!(files.len() > 10, "the scan found the sources");
     let mut offenders = Vec::new();
     for file in files {
-        let relative = file
-            .strip_prefix(root)
-            .unwrap()
-            .to_string_lossy()
-            .replace('\\', "/");
-        if READ_WRITE_ALLOWED
-            .iter()
-            .any(|(allowed, _)| *allowed == relative)
-        {
+        let relative = file.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+        if READ_WRITE_ALLOWED.iter().any(|(allowed, _)| *allowed == relative) {
             continue;
         }
         if let Some(why) = read_write_open(&std::fs::read_to_string(&file).unwrap()) {
             offenders.push(format!("{relative}: {why}"));
         }
     }
-    assert!(
-        offenders.is_empty(),
-        "only store/writer.rs may open a read-write connection: {offenders:#?}"
-    );
+    assert!(offenders.is_empty(), "only store/writer.rs may open a read-write connection: {offenders:#?}");
     let writer = std::fs::read_to_string(root.join("actors/src/store/writer.rs")).unwrap();
-    assert!(
-        read_write_open(&writer).is_some(),
-        "the writer is where the read-write open lives"
-    );
+    assert!(read_write_open(&writer).is_some(), "the writer is where the read-write open lives");
 }
 
 #[test]
@@ -78,10 +61,7 @@ fn the_rule_catches_each_kind_of_read_write_open() {
     assert!(read_write_open("let c = rusqlite::Connection::open(path)?;").is_some());
     assert!(read_write_open("open_with_flags(p, OpenFlags::SQLITE_OPEN_READ_WRITE)").is_some());
     assert!(read_write_open("SqliteConnectionManager::file(p)").is_some());
-    assert!(read_write_open(
-        "SqliteConnectionManager::file(p).with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY)"
-    )
-    .is_none());
+    assert!(read_write_open("SqliteConnectionManager::file(p).with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY)").is_none());
     assert!(
         read_write_open("Connection::open_in_memory()").is_none(),
         "a private in-memory database is not the database"
@@ -90,12 +70,7 @@ fn the_rule_catches_each_kind_of_read_write_open() {
 
 #[test]
 fn the_actors_crate_does_not_depend_on_actix_web() {
-    let manifest =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("actors/Cargo.toml"))
-            .unwrap();
+    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("actors/Cargo.toml")).unwrap();
     let deps = manifest.split("[dependencies]").nth(1).unwrap_or_default();
-    assert!(
-        !deps.contains("actix-web") && !deps.contains("awc"),
-        "actors must stay free of HTTP"
-    );
+    assert!(!deps.contains("actix-web") && !deps.contains("awc"), "actors must stay free of HTTP");
 }

@@ -41,9 +41,6 @@ async fn unknown_routes_answer_with_a_json_error() {
     let (status, body) = app.get("/api/v1/nothing-here").await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "not_found");
-    assert_eq!(
-        body["error"]["message"],
-        "no route for GET /api/v1/nothing-here"
-    );
+    assert_eq!(body["error"]["message"], "no route for GET /api/v1/nothing-here");
     app.stop().await.unwrap();
 }

@@ -18,42 +18,24 @@ async fn wait_restarted(registry: &ActorRegistry, actor: &str, restarts: u64) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!(
-        "{actor} did not restart {restarts} time(s): {:?}",
-        registry.status(actor)
-    );
+    panic!("{actor} did not restart {restarts} time(s): {:?}", registry.status(actor));
 }
 
 #[actix_rt::test]
 async fn a_writer_panic_restarts_only_the_writer_and_loses_nothing_acknowledged() {
     let app = TestApp::spawn().await;
-    let before = submit_concurrently(
-        &app.handles,
-        (0..100).map(|i| create_project(&format!("a{i}"))).collect(),
-    )
-    .await;
+    let before = submit_concurrently(&app.handles, (0..100).map(|i| create_project(&format!("a{i}"))).collect()).await;
     assert!(before.iter().all(Result::is_ok));
 
     app.handles.writer.inject(Fault::PanicNow).await;
     wait_restarted(&app.handles.registry, names::WRITER, 1).await;
     let health = app.handles.registry.status(names::HEALTH).unwrap();
-    assert_eq!(
-        (health.restarts, health.state),
-        (0, ActorState::Running),
-        "health never stopped"
-    );
+    assert_eq!((health.restarts, health.state), (0, ActorState::Running), "health never stopped");
     let writer = app.handles.registry.status(names::WRITER).unwrap();
     assert!(writer.last_error.unwrap().contains("injected fault"));
 
-    let after = submit_concurrently(
-        &app.handles,
-        (0..100).map(|i| create_project(&format!("b{i}"))).collect(),
-    )
-    .await;
-    assert!(
-        after.iter().all(Result::is_ok),
-        "the restarted writer serves"
-    );
+    let after = submit_concurrently(&app.handles, (0..100).map(|i| create_project(&format!("b{i}"))).collect()).await;
+    assert!(after.iter().all(Result::is_ok), "the restarted writer serves");
     let (status, body) = app.get("/readyz").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["actors"]["writer"]["restarts"], 1);
@@ -68,40 +50,21 @@ async fn a_writer_panic_restarts_only_the_writer_and_loses_nothing_acknowledged(
 async fn a_panic_inside_a_batch_fails_that_batch_only_and_keeps_every_acknowledged_write() {
     let app = TestApp::spawn().await;
     app.handles.writer.inject(Fault::PanicInNextBatch).await;
-    let results = submit_concurrently(
-        &app.handles,
-        (0..300).map(|i| create_project(&format!("c{i}"))).collect(),
-    )
-    .await;
+    let results = submit_concurrently(&app.handles, (0..300).map(|i| create_project(&format!("c{i}"))).collect()).await;
     let acknowledged = results.iter().filter(|r| r.is_ok()).count();
-    let refused = results
-        .iter()
-        .filter(|r| matches!(r, Err(CommandError::Unavailable(_))))
-        .count();
+    let refused = results.iter().filter(|r| matches!(r, Err(CommandError::Unavailable(_)))).count();
     assert!(refused > 0, "the batch that panicked was refused");
-    assert_eq!(
-        acknowledged + refused,
-        300,
-        "every caller got an answer: {:?}",
-        results.iter().find(|r| r.is_err())
-    );
+    assert_eq!(acknowledged + refused, 300, "every caller got an answer: {:?}", results.iter().find(|r| r.is_err()));
     wait_restarted(&app.handles.registry, names::WRITER, 1).await;
 
-    app.handles
-        .writer
-        .submit(create_project("after"), Actor::new("test"))
-        .await
-        .expect("writes work again");
+    app.handles.writer.submit(create_project("after"), Actor::new("test")).await.expect("writes work again");
     let conn = open_read_only(&app.db_path());
     assert_eq!(
         count(&conn, "SELECT count(*) FROM projects") as usize,
         acknowledged + 1,
         "exactly the acknowledged writes"
     );
-    assert_eq!(
-        count(&conn, "SELECT count(*) FROM events") as usize,
-        acknowledged + 1
-    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM events") as usize, acknowledged + 1);
     app.stop().await.unwrap();
 }
 
@@ -109,18 +72,10 @@ async fn a_panic_inside_a_batch_fails_that_batch_only_and_keeps_every_acknowledg
 async fn a_health_panic_restarts_only_health_while_writes_go_on() {
     let app = TestApp::spawn().await;
     app.handles.health.inject(Fault::PanicNow).await;
-    let during = submit_concurrently(
-        &app.handles,
-        (0..50).map(|i| create_project(&format!("d{i}"))).collect(),
-    )
-    .await;
+    let during = submit_concurrently(&app.handles, (0..50).map(|i| create_project(&format!("d{i}"))).collect()).await;
     assert!(during.iter().all(Result::is_ok), "the writer kept serving");
     wait_restarted(&app.handles.registry, names::HEALTH, 1).await;
-    assert_eq!(
-        app.handles.registry.status(names::WRITER).unwrap().restarts,
-        0,
-        "the writer never stopped"
-    );
+    assert_eq!(app.handles.registry.status(names::WRITER).unwrap().restarts, 0, "the writer never stopped");
 
     let (status, body) = app.get("/readyz").await;
     assert_eq!(status, 200, "the restarted health actor answers: {body}");
@@ -133,11 +88,7 @@ async fn a_health_panic_restarts_only_health_while_writes_go_on() {
 #[actix_rt::test]
 async fn a_writer_that_cannot_reopen_its_database_ends_the_process_with_an_error() {
     let app = TestApp::spawn().await;
-    app.handles
-        .writer
-        .submit(create_project("kept"), Actor::new("test"))
-        .await
-        .unwrap();
+    app.handles.writer.submit(create_project("kept"), Actor::new("test")).await.unwrap();
     let db = app.db_path();
     // The disk "loses" the database: the file and its WAL are gone and garbage stands in its place.
     for suffix in ["", "-wal", "-shm"] {
@@ -150,8 +101,5 @@ async fn a_writer_that_cannot_reopen_its_database_ends_the_process_with_an_error
     let err = app.ended().await.expect_err("the app ends on its own");
     assert_eq!(err.exit_code(), 70, "{err}");
     let message = err.to_string();
-    assert!(
-        message.contains("writer") && message.contains("reopening the database failed"),
-        "{message}"
-    );
+    assert!(message.contains("writer") && message.contains("reopening the database failed"), "{message}");
 }

@@ -8,11 +8,7 @@ use atlas_actors::Handles;
 use std::sync::atomic::Ordering;
 
 pub fn create_project(name: &str) -> Command {
-    Command::CreateProject(NewProject {
-        id: ProjectId::generate(),
-        name: name.into(),
-        description: None,
-    })
+    Command::CreateProject(NewProject { id: ProjectId::generate(), name: name.into(), description: None })
 }
 
 pub fn create_task(project: &ProjectId, title: &str) -> Command {
@@ -52,48 +48,30 @@ pub async fn submit_concurrently(
 #[actix_rt::test]
 async fn a_thousand_concurrent_commands_all_commit_with_one_event_each() {
     let app = TestApp::spawn().await;
-    let commands = (0..1000)
-        .map(|i| create_project(&format!("p{i}")))
-        .collect();
+    let commands = (0..1000).map(|i| create_project(&format!("p{i}"))).collect();
     let results = submit_concurrently(&app.handles, commands).await;
-    assert!(
-        results.iter().all(Result::is_ok),
-        "every command commits: {:?}",
-        results.iter().find(|r| r.is_err())
-    );
-    let mut event_ids: Vec<i64> = results
-        .iter()
-        .map(|r| r.as_ref().unwrap().event_id)
-        .collect();
+    assert!(results.iter().all(Result::is_ok), "every command commits: {:?}", results.iter().find(|r| r.is_err()));
+    let mut event_ids: Vec<i64> = results.iter().map(|r| r.as_ref().unwrap().event_id).collect();
     event_ids.sort_unstable();
     event_ids.dedup();
     assert_eq!(event_ids.len(), 1000, "each command got its own event");
 
     let stats = app.handles.writer.stats();
-    let (batches, commands) = (
-        stats.batches.load(Ordering::Relaxed),
-        stats.commands.load(Ordering::Relaxed),
-    );
+    let (batches, commands) = (stats.batches.load(Ordering::Relaxed), stats.commands.load(Ordering::Relaxed));
     assert_eq!(commands, 1000);
-    assert!(
-        batches < commands,
-        "concurrent commands were grouped: {batches} batches for {commands} commands"
-    );
+    assert!(batches < commands, "concurrent commands were grouped: {batches} batches for {commands} commands");
 
     let db = app.db_path();
     let (stopped, _dir) = app.stop_keeping_files().await;
     stopped.expect("clean stop");
     let conn = open_read_only(&db);
     assert_eq!(count(&conn, "SELECT count(*) FROM projects"), 1000);
+    assert_eq!(count(&conn, "SELECT count(*) FROM events WHERE type = 'project.created'"), 1000);
     assert_eq!(
         count(
             &conn,
-            "SELECT count(*) FROM events WHERE type = 'project.created'"
+            "SELECT count(*) FROM (SELECT aggregate_id FROM events GROUP BY aggregate_id HAVING count(*) <> 1)"
         ),
-        1000
-    );
-    assert_eq!(
-        count(&conn, "SELECT count(*) FROM (SELECT aggregate_id FROM events GROUP BY aggregate_id HAVING count(*) <> 1)"),
         0,
         "exactly one event per project"
     );
@@ -103,16 +81,8 @@ async fn a_thousand_concurrent_commands_all_commit_with_one_event_each() {
 async fn a_failing_command_does_not_fail_its_neighbours_in_the_batch() {
     let app = TestApp::spawn().await;
     let existing = ProjectId::generate();
-    let first = Command::CreateProject(NewProject {
-        id: existing.clone(),
-        name: "first".into(),
-        description: None,
-    });
-    app.handles
-        .writer
-        .submit(first.clone(), Actor::new("test"))
-        .await
-        .unwrap();
+    let first = Command::CreateProject(NewProject { id: existing.clone(), name: "first".into(), description: None });
+    app.handles.writer.submit(first.clone(), Actor::new("test")).await.unwrap();
 
     let missing = ProjectId::generate();
     let mut commands = Vec::new();
@@ -131,34 +101,18 @@ async fn a_failing_command_does_not_fail_its_neighbours_in_the_batch() {
                 matches!(result, Err(CommandError::Invalid { field, .. }) if field == "project_id"),
                 "{result:?}"
             ),
-            _ => assert!(
-                matches!(result, Err(CommandError::Conflict(m)) if m.contains("already exists")),
-                "{result:?}"
-            ),
+            _ => {
+                assert!(matches!(result, Err(CommandError::Conflict(m)) if m.contains("already exists")), "{result:?}")
+            }
         }
     }
     let stats = app.handles.writer.stats();
-    assert!(
-        stats.batches.load(Ordering::Relaxed) < stats.commands.load(Ordering::Relaxed),
-        "commands shared batches"
-    );
+    assert!(stats.batches.load(Ordering::Relaxed) < stats.commands.load(Ordering::Relaxed), "commands shared batches");
 
     let conn = open_read_only(&app.db_path());
-    assert_eq!(
-        count(&conn, "SELECT count(*) FROM projects"),
-        21,
-        "the first project plus the 20 valid ones"
-    );
-    assert_eq!(
-        count(&conn, "SELECT count(*) FROM tasks"),
-        0,
-        "no orphan task slipped in"
-    );
-    assert_eq!(
-        count(&conn, "SELECT count(*) FROM events"),
-        21,
-        "failed commands leave no event"
-    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM projects"), 21, "the first project plus the 20 valid ones");
+    assert_eq!(count(&conn, "SELECT count(*) FROM tasks"), 0, "no orphan task slipped in");
+    assert_eq!(count(&conn, "SELECT count(*) FROM events"), 21, "failed commands leave no event");
     app.stop().await.unwrap();
 }
 
@@ -167,77 +121,30 @@ async fn validation_and_state_errors_are_typed() {
     let app = TestApp::spawn().await;
     let writer = &app.handles.writer;
     let actor = || Actor::new("test");
-    let Applied::Project(project) = writer
-        .submit(create_project("ops"), actor())
-        .await
-        .unwrap()
-        .applied
-    else {
+    let Applied::Project(project) = writer.submit(create_project("ops"), actor()).await.unwrap().applied else {
         panic!("a project was applied")
     };
 
     let unknown = ProjectId::generate();
-    let err = writer
-        .submit(
-            Command::DeleteProject {
-                id: unknown.clone(),
-            },
-            actor(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err,
-        CommandError::NotFound {
-            entity: "project",
-            id: unknown.to_string()
-        }
-    );
+    let err = writer.submit(Command::DeleteProject { id: unknown.clone() }, actor()).await.unwrap_err();
+    assert_eq!(err, CommandError::NotFound { entity: "project", id: unknown.to_string() });
 
-    let err = writer
-        .submit(create_project("   "), actor())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, CommandError::Invalid { ref field, .. } if field == "name"),
-        "{err:?}"
-    );
+    let err = writer.submit(create_project("   "), actor()).await.unwrap_err();
+    assert!(matches!(err, CommandError::Invalid { ref field, .. } if field == "name"), "{err:?}");
 
     let rename = |version| Command::UpdateProject {
         id: project.id.clone(),
         expected_version: Some(version),
-        patch: ProjectPatch {
-            name: Some("renamed".into()),
-            ..ProjectPatch::default()
-        },
+        patch: ProjectPatch { name: Some("renamed".into()), ..ProjectPatch::default() },
     };
     let updated = writer.submit(rename(1), actor()).await.unwrap();
-    assert!(
-        matches!(updated.applied, Applied::Project(ref p) if p.version == 2 && p.name == "renamed")
-    );
+    assert!(matches!(updated.applied, Applied::Project(ref p) if p.version == 2 && p.name == "renamed"));
     let err = writer.submit(rename(1), actor()).await.unwrap_err();
-    assert!(
-        matches!(err, CommandError::Conflict(ref m) if m.contains("version 2, not 1")),
-        "{err:?}"
-    );
+    assert!(matches!(err, CommandError::Conflict(ref m) if m.contains("version 2, not 1")), "{err:?}");
 
-    writer
-        .submit(create_task(&project.id, "child"), actor())
-        .await
-        .unwrap();
-    let err = writer
-        .submit(
-            Command::DeleteProject {
-                id: project.id.clone(),
-            },
-            actor(),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, CommandError::Conflict(ref m) if m.contains("still has 1 task")),
-        "{err:?}"
-    );
+    writer.submit(create_task(&project.id, "child"), actor()).await.unwrap();
+    let err = writer.submit(Command::DeleteProject { id: project.id.clone() }, actor()).await.unwrap_err();
+    assert!(matches!(err, CommandError::Conflict(ref m) if m.contains("still has 1 task")), "{err:?}");
     app.stop().await.unwrap();
 }
 
@@ -247,50 +154,29 @@ async fn the_read_pool_cannot_write() {
     let result = app
         .handles
         .readers
-        .read(|conn| conn.execute("INSERT INTO projects (id, name, created_at, updated_at) VALUES ('p', 'n', 'x', 'x')", []))
+        .read(|conn| {
+            conn.execute("INSERT INTO projects (id, name, created_at, updated_at) VALUES ('p', 'n', 'x', 'x')", [])
+        })
         .await;
-    let err = result
-        .expect_err("a read connection refuses writes")
-        .to_string();
-    assert!(
-        err.contains("readonly") || err.contains("read-only") || err.contains("query_only"),
-        "{err}"
-    );
+    let err = result.expect_err("a read connection refuses writes").to_string();
+    assert!(err.contains("readonly") || err.contains("read-only") || err.contains("query_only"), "{err}");
     app.stop().await.unwrap();
 }
 
 #[actix_rt::test]
 async fn after_shutdown_the_writer_refuses_and_nothing_acknowledged_is_lost() {
     let app = TestApp::spawn().await;
-    let results = submit_concurrently(
-        &app.handles,
-        (0..200).map(|i| create_project(&format!("p{i}"))).collect(),
-    )
-    .await;
+    let results = submit_concurrently(&app.handles, (0..200).map(|i| create_project(&format!("p{i}"))).collect()).await;
     let acknowledged = results.iter().filter(|r| r.is_ok()).count();
     let handles = app.handles.clone();
     let db = app.db_path();
     let (stopped, _dir) = app.stop_keeping_files().await;
     stopped.expect("clean stop");
-    let late = handles
-        .writer
-        .submit(create_project("late"), Actor::new("test"))
-        .await;
-    assert!(
-        matches!(late, Err(CommandError::Unavailable(_))),
-        "{late:?}"
-    );
+    let late = handles.writer.submit(create_project("late"), Actor::new("test")).await;
+    assert!(matches!(late, Err(CommandError::Unavailable(_))), "{late:?}");
     let conn = open_read_only(&db);
-    assert_eq!(
-        count(&conn, "SELECT count(*) FROM projects") as usize,
-        acknowledged
-    );
+    assert_eq!(count(&conn, "SELECT count(*) FROM projects") as usize, acknowledged);
     assert_eq!(acknowledged, 200);
-    let wal = std::fs::metadata(db.with_extension("db-wal"))
-        .map(|m| m.len())
-        .unwrap_or(0);
-    assert_eq!(
-        wal, 0,
-        "the WAL was checkpointed into the database on shutdown"
-    );
+    let wal = std::fs::metadata(db.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal, 0, "the WAL was checkpointed into the database on shutdown");
 }

@@ -1,44 +1,7 @@
 //! The records Atlas keeps, as the rest of the program sees them. Plain data: no storage, no transport.
 
 use super::ids::{ProjectId, TaskId};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-
-/// Declares a closed string enum that round-trips through its database/wire spelling.
-macro_rules! string_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            /// Every spelling, in declaration order (for error messages and CHECK constraints).
-            pub const ALL: &'static [&'static str] = &[$($text),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(raw: &str) -> Result<Self, String> {
-                match raw {
-                    $($text => Ok(Self::$variant),)+
-                    other => Err(format!("must be one of {}, got {other:?}", Self::ALL.join("|"))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
+use serde::Serialize;
 
 string_enum!(
     /// Whether a project is in use.
@@ -81,6 +44,9 @@ pub struct Task {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// Set when the task was created or changed through an approval.
+    pub approved_at: Option<String>,
+    pub approved_by: Option<String>,
     pub deleted_at: Option<String>,
 }
 
@@ -94,9 +60,6 @@ mod tests {
             assert_eq!(raw.parse::<TaskStatus>().unwrap().as_str(), *raw);
         }
         let err = "finished".parse::<TaskStatus>().unwrap_err();
-        assert_eq!(
-            err,
-            "must be one of todo|in_progress|blocked|done, got \"finished\""
-        );
+        assert_eq!(err, "must be one of todo|in_progress|blocked|done, got \"finished\"");
     }
 }

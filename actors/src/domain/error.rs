@@ -11,6 +11,9 @@ pub enum CommandError {
     /// The command contradicts the current state (duplicate id, stale version, wrong state).
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this (for example, approve their own request).
+    #[error("{0}")]
+    Forbidden(String),
     /// A field's value is not acceptable.
     #[error("invalid {field}: {message}")]
     Invalid { field: String, message: String },
@@ -24,17 +27,11 @@ pub enum CommandError {
 
 impl CommandError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::Invalid { field: field.into(), message: message.into() }
     }
 
     pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
-        Self::NotFound {
-            entity,
-            id: id.to_string(),
-        }
+        Self::NotFound { entity, id: id.to_string() }
     }
 
     /// A short stable name for logs and metrics.
@@ -42,6 +39,7 @@ impl CommandError {
         match self {
             Self::NotFound { .. } => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::Forbidden(_) => "forbidden",
             Self::Invalid { .. } => "invalid",
             Self::Storage(_) => "storage",
             Self::Unavailable(_) => "unavailable",

@@ -58,6 +58,21 @@ typed_id!(
     TaskId,
     "task"
 );
+typed_id!(
+    /// An approval's id (`approval-…`).
+    ApprovalId,
+    "approval"
+);
+typed_id!(
+    /// A run's id (`run-…`).
+    RunId,
+    "run"
+);
+typed_id!(
+    /// An Errors_Hotlist entry's id (`err-…`).
+    ErrorId,
+    "err"
+);
 
 #[cfg(test)]
 mod tests {

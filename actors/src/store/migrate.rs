@@ -11,26 +11,13 @@ include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 #[derive(Debug, Error)]
 pub enum MigrationError {
     #[error("migration {name} was changed after it was applied (recorded sha256 {recorded}, file now {current}); restore the original file or the database from a backup")]
-    ChecksumChanged {
-        name: String,
-        recorded: String,
-        current: String,
-    },
+    ChecksumChanged { name: String, recorded: String, current: String },
     #[error("the database is at schema version {found}, newer than this binary knows ({known}); run a newer atlas")]
     DatabaseNewer { found: u32, known: u32 },
-    #[error(
-        "migration {version} is recorded as {recorded:?} but this binary calls it {expected:?}"
-    )]
-    NameMismatch {
-        version: u32,
-        recorded: String,
-        expected: String,
-    },
+    #[error("migration {version} is recorded as {recorded:?} but this binary calls it {expected:?}")]
+    NameMismatch { version: u32, recorded: String, expected: String },
     #[error("migration {name} failed: {source}")]
-    Failed {
-        name: String,
-        source: rusqlite::Error,
-    },
+    Failed { name: String, source: rusqlite::Error },
     #[error("could not read the migration history: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -51,10 +38,7 @@ impl Migration {
 
 /// Every migration this binary carries, in order.
 pub fn embedded() -> Vec<Migration> {
-    EMBEDDED
-        .iter()
-        .map(|&(version, name, sql)| Migration { version, name, sql })
-        .collect()
+    EMBEDDED.iter().map(|&(version, name, sql)| Migration { version, name, sql }).collect()
 }
 
 /// The schema version this binary expects.
@@ -85,11 +69,7 @@ const HISTORY_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 /// Checks the recorded history against the embedded files; read-only, usable from any connection.
 pub fn check(conn: &Connection) -> Result<SchemaStatus, MigrationError> {
     let has_history: bool = conn
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-            [],
-            |_| Ok(true),
-        )
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", [], |_| Ok(true))
         .optional()?
         .unwrap_or(false);
     let known = embedded();
@@ -97,38 +77,21 @@ pub fn check(conn: &Connection) -> Result<SchemaStatus, MigrationError> {
     if !has_history {
         return Ok(SchemaStatus { current: 0, latest });
     }
-    let mut stmt =
-        conn.prepare("SELECT version, name, sha256 FROM schema_migrations ORDER BY version")?;
-    let rows = stmt.query_map([], |row| {
-        Ok((
-            row.get::<_, u32>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-        ))
-    })?;
+    let mut stmt = conn.prepare("SELECT version, name, sha256 FROM schema_migrations ORDER BY version")?;
+    let rows =
+        stmt.query_map([], |row| Ok((row.get::<_, u32>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)))?;
     let mut current = 0;
     for row in rows {
         let (version, name, recorded) = row?;
         let Some(migration) = known.iter().find(|m| m.version == version) else {
-            return Err(MigrationError::DatabaseNewer {
-                found: version,
-                known: latest,
-            });
+            return Err(MigrationError::DatabaseNewer { found: version, known: latest });
         };
         if migration.name != name {
-            return Err(MigrationError::NameMismatch {
-                version,
-                recorded: name,
-                expected: migration.name.to_owned(),
-            });
+            return Err(MigrationError::NameMismatch { version, recorded: name, expected: migration.name.to_owned() });
         }
         let checksum = migration.checksum();
         if checksum != recorded {
-            return Err(MigrationError::ChecksumChanged {
-                name,
-                recorded,
-                current: checksum,
-            });
+            return Err(MigrationError::ChecksumChanged { name, recorded, current: checksum });
         }
         current = current.max(version);
     }
@@ -137,24 +100,13 @@ pub fn check(conn: &Connection) -> Result<SchemaStatus, MigrationError> {
 
 /// Applies every pending migration, each in its own transaction. Returns the names applied.
 /// Only the writer module calls this, on its read-write connection.
-pub(crate) fn apply_pending(
-    conn: &mut Connection,
-    now: &str,
-) -> Result<Vec<&'static str>, MigrationError> {
+pub(crate) fn apply_pending(conn: &mut Connection, now: &str) -> Result<Vec<&'static str>, MigrationError> {
     conn.execute_batch(HISTORY_TABLE)?;
     let status = check(conn)?;
     let mut applied = Vec::new();
-    for migration in embedded()
-        .into_iter()
-        .filter(|m| m.version > status.current)
-    {
-        let failed = |source| MigrationError::Failed {
-            name: migration.name.to_owned(),
-            source,
-        };
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(failed)?;
+    for migration in embedded().into_iter().filter(|m| m.version > status.current) {
+        let failed = |source| MigrationError::Failed { name: migration.name.to_owned(), source };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(failed)?;
         tx.execute_batch(migration.sql).map_err(failed)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (?1, ?2, ?3, ?4)",
@@ -183,46 +135,19 @@ mod tests {
     #[test]
     fn applies_once_then_detects_edits_and_newer_databases() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(
-            check(&conn).unwrap(),
-            SchemaStatus {
-                current: 0,
-                latest: latest_version()
-            }
-        );
+        assert_eq!(check(&conn).unwrap(), SchemaStatus { current: 0, latest: latest_version() });
         let applied = apply_pending(&mut conn, "2026-01-01T00:00:00.000Z").unwrap();
         assert_eq!(applied.len(), embedded().len());
-        assert!(
-            apply_pending(&mut conn, "later").unwrap().is_empty(),
-            "second run applies nothing"
-        );
+        assert!(apply_pending(&mut conn, "later").unwrap().is_empty(), "second run applies nothing");
         assert!(check(&conn).unwrap().is_current());
 
-        conn.execute(
-            "UPDATE schema_migrations SET sha256 = 'abc' WHERE version = 1",
-            [],
-        )
-        .unwrap();
+        conn.execute("UPDATE schema_migrations SET sha256 = 'abc' WHERE version = 1", []).unwrap();
         let err = check(&conn).unwrap_err().to_string();
-        assert!(
-            err.contains("0001_initial was changed after it was applied"),
-            "{err}"
-        );
+        assert!(err.contains("0001_initial was changed after it was applied"), "{err}");
 
-        conn.execute(
-            "UPDATE schema_migrations SET sha256 = ?1 WHERE version = 1",
-            [embedded()[0].checksum()],
-        )
-        .unwrap();
-        conn.execute(
-            "INSERT INTO schema_migrations VALUES (999, '0999_future', 'x', 'now')",
-            [],
-        )
-        .unwrap();
+        conn.execute("UPDATE schema_migrations SET sha256 = ?1 WHERE version = 1", [embedded()[0].checksum()]).unwrap();
+        conn.execute("INSERT INTO schema_migrations VALUES (999, '0999_future', 'x', 'now')", []).unwrap();
         let err = check(&conn).unwrap_err().to_string();
-        assert!(
-            err.contains("schema version 999, newer than this binary"),
-            "{err}"
-        );
+        assert!(err.contains("schema version 999, newer than this binary"), "{err}");
     }
 }

@@ -5,9 +5,7 @@ use rusqlite::Connection;
 
 /// Settings every connection gets.
 fn common(conn: &Connection, config: &StoreConfig) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_millis(
-        config.busy_timeout_ms.into(),
-    ))?;
+    conn.busy_timeout(std::time::Duration::from_millis(config.busy_timeout_ms.into()))?;
     conn.execute_batch(&format!(
         "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{};",
         config.cache_size_kib
@@ -21,9 +19,7 @@ pub(crate) fn for_writer(conn: &Connection, config: &StoreConfig) -> rusqlite::R
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-            Some(format!(
-                "could not switch the database to WAL (journal mode is {mode})"
-            )),
+            Some(format!("could not switch the database to WAL (journal mode is {mode})")),
         ));
     }
     conn.execute_batch(&format!(

@@ -29,11 +29,7 @@ impl ReaderPool {
     pub fn open(config: &StoreConfig) -> Result<Self, String> {
         let init_config = config.clone();
         let manager = SqliteConnectionManager::file(&config.path)
-            .with_flags(
-                OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                    | OpenFlags::SQLITE_OPEN_URI,
-            )
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
             .with_init(move |conn| pragmas::for_reader(conn, &init_config));
         let pool = r2d2::Pool::builder()
             .max_size(config.read_pool_size.max(1))
@@ -41,12 +37,7 @@ impl ReaderPool {
             .connection_timeout(Duration::from_secs(5))
             .test_on_check_out(false)
             .build(manager)
-            .map_err(|err| {
-                format!(
-                    "cannot open read connections to {}: {err}",
-                    config.path.display()
-                )
-            })?;
+            .map_err(|err| format!("cannot open read connections to {}: {err}", config.path.display()))?;
         Ok(Self { pool })
     }
 
@@ -66,10 +57,7 @@ impl ReaderPool {
     }
 
     /// The same, for callers already on a blocking thread (CLI, benchmark, backup).
-    pub fn read_blocking<T>(
-        &self,
-        query: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, ReadError> {
+    pub fn read_blocking<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, ReadError> {
         let conn = self.pool.get()?;
         Ok(query(&conn)?)
     }

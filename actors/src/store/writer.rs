@@ -35,30 +35,22 @@ pub struct WriterStats {
 fn open_read_write(config: &StoreConfig, clock: &dyn Clock) -> Result<Connection, String> {
     let path = &config.path;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|err| format!("cannot create data directory {}: {err}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|err| format!("cannot create data directory {}: {err}", dir.display()))?;
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|err| format!("cannot open database {}: {err}", path.display()))?;
-    pragmas::for_writer(&conn, config)
-        .map_err(|err| format!("cannot configure database {}: {err}", path.display()))?;
+    pragmas::for_writer(&conn, config).map_err(|err| format!("cannot configure database {}: {err}", path.display()))?;
     migrate::apply_pending(&mut conn, &format_timestamp(clock.now()))
         .map_err(|err| format!("database {}: {err}", path.display()))?;
     Ok(conn)
 }
 
 /// `atlas migrate`: opens the database, applies pending migrations, closes it. Returns what was applied.
-pub fn migrate_database(
-    config: &StoreConfig,
-    clock: &dyn Clock,
-) -> Result<migrate::SchemaStatus, String> {
+pub fn migrate_database(config: &StoreConfig, clock: &dyn Clock) -> Result<migrate::SchemaStatus, String> {
     let conn = open_read_write(config, clock)?;
     let status = migrate::check(&conn).map_err(|err| err.to_string())?;
-    conn.close()
-        .map_err(|(_, err)| format!("closing {}: {err}", config.path.display()))?;
+    conn.close().map_err(|(_, err)| format!("closing {}: {err}", config.path.display()))?;
     Ok(status)
 }
 
@@ -115,10 +107,7 @@ impl actix::Actor for WriterActor {
                 Ok(conn) => self.conn = Some(conn),
                 Err(reason) => {
                     // Nothing sensible to retry here: systemd restarts the whole daemon.
-                    self.registry.escalate(
-                        names::WRITER,
-                        format!("reopening the database failed: {reason}"),
-                    );
+                    self.registry.escalate(names::WRITER, format!("reopening the database failed: {reason}"));
                     return;
                 }
             }
@@ -132,8 +121,7 @@ impl actix::Supervised for WriterActor {
         // Drop the connection: whatever state it was left in, the restarted actor starts from a fresh one.
         self.conn = None;
         self.flush_scheduled = false;
-        self.registry
-            .restarting(names::WRITER, self.last_failure.take());
+        self.registry.restarting(names::WRITER, self.last_failure.take());
     }
 }
 
@@ -158,9 +146,7 @@ impl WriterActor {
         }
         let Some(conn) = self.conn.as_ref() else {
             let error = CommandError::Unavailable("the writer has no database connection".into());
-            batch
-                .into_iter()
-                .for_each(|p| drop(p.reply.send(Err(error.clone()))));
+            batch.into_iter().for_each(|p| drop(p.reply.send(Err(error.clone()))));
             return;
         };
         let now = format_timestamp(self.clock.now());
@@ -172,12 +158,8 @@ impl WriterActor {
         match catch_panic(|| apply_batch(conn, &batch, &now, panic_midway)) {
             Ok(Ok(results)) => {
                 self.stats.batches.fetch_add(1, Ordering::Relaxed);
-                self.stats
-                    .commands
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                self.stats
-                    .commit_micros
-                    .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                self.stats.commands.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                self.stats.commit_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
                 for (pending, result) in batch.into_iter().zip(results) {
                     let _ = pending.reply.send(result);
                 }
@@ -185,16 +167,14 @@ impl WriterActor {
             Ok(Err(err)) => {
                 tracing::error!(error = %err, commands = batch.len(), "Write batch failed and was rolled back.");
                 let error = CommandError::Storage(err.to_string());
-                batch
-                    .into_iter()
-                    .for_each(|p| drop(p.reply.send(Err(error.clone()))));
+                batch.into_iter().for_each(|p| drop(p.reply.send(Err(error.clone()))));
             }
             Err(panic) => {
                 tracing::error!(%panic, commands = batch.len(), "Writer panicked inside a batch; restarting it.");
-                let error = CommandError::Unavailable(format!("the writer failed while applying this batch, nothing in it was written ({panic})"));
-                batch
-                    .into_iter()
-                    .for_each(|p| drop(p.reply.send(Err(error.clone()))));
+                let error = CommandError::Unavailable(format!(
+                    "the writer failed while applying this batch, nothing in it was written ({panic})"
+                ));
+                batch.into_iter().for_each(|p| drop(p.reply.send(Err(error.clone()))));
                 self.fail_pending(&error);
                 self.last_failure = Some(panic);
                 ctx.stop();
@@ -247,9 +227,7 @@ impl Handler<Submit> for WriterActor {
 
     fn handle(&mut self, Submit(pending): Submit, ctx: &mut Context<Self>) {
         if self.closed {
-            let _ = pending.reply.send(Err(CommandError::Unavailable(
-                "Atlas is shutting down".into(),
-            )));
+            let _ = pending.reply.send(Err(CommandError::Unavailable("Atlas is shutting down".into())));
             return;
         }
         self.pending.push(pending);
@@ -272,15 +250,10 @@ impl Handler<Ping> for WriterActor {
     type Result = Result<(), String>;
 
     fn handle(&mut self, _: Ping, _: &mut Context<Self>) -> Self::Result {
-        let conn = self
-            .conn
-            .as_ref()
-            .ok_or("the writer has no database connection")?;
-        conn.query_row("SELECT count(*) FROM schema_migrations", [], |row| {
-            row.get::<_, i64>(0)
-        })
-        .map(drop)
-        .map_err(|err| format!("writer connection failed a query: {err}"))
+        let conn = self.conn.as_ref().ok_or("the writer has no database connection")?;
+        conn.query_row("SELECT count(*) FROM schema_migrations", [], |row| row.get::<_, i64>(0))
+            .map(drop)
+            .map_err(|err| format!("writer connection failed a query: {err}"))
     }
 }
 
@@ -296,10 +269,8 @@ impl Handler<Shutdown> for WriterActor {
         let Some(conn) = self.conn.take() else {
             return Ok(());
         };
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .map_err(|err| format!("WAL checkpoint failed: {err}"))?;
-        conn.close()
-            .map_err(|(_, err)| format!("closing the database failed: {err}"))?;
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").map_err(|err| format!("WAL checkpoint failed: {err}"))?;
+        conn.close().map_err(|(_, err)| format!("closing the database failed: {err}"))?;
         self.registry.stopped(names::WRITER);
         tracing::info!("Writer closed the database cleanly.");
         Ok(())
@@ -334,11 +305,7 @@ pub struct WriterHandle {
 impl WriterHandle {
     /// Opens (and migrates) the database, then starts the writer alone on a new arbiter thread.
     /// Must be called inside a running actix `System`.
-    pub fn start(
-        config: StoreConfig,
-        clock: Arc<dyn Clock>,
-        registry: ActorRegistry,
-    ) -> Result<Self, String> {
+    pub fn start(config: StoreConfig, clock: Arc<dyn Clock>, registry: ActorRegistry) -> Result<Self, String> {
         let conn = open_read_write(&config, clock.as_ref())?;
         let stats = Arc::new(WriterStats::default());
         let actor_stats = stats.clone();
@@ -360,43 +327,25 @@ impl WriterHandle {
     }
 
     /// Applies `command` on behalf of `actor`; resolves only after COMMIT (or with why it was not applied).
-    pub async fn submit(
-        &self,
-        command: Command,
-        actor: Actor,
-    ) -> Result<CommandOutcome, CommandError> {
+    pub async fn submit(&self, command: Command, actor: Actor) -> Result<CommandOutcome, CommandError> {
         let (reply, answer) = oneshot::channel();
         self.addr
-            .send(Submit(Pending {
-                command,
-                actor,
-                reply,
-            }))
+            .send(Submit(Pending { command, actor, reply }))
             .await
-            .map_err(|err| {
-                CommandError::Unavailable(format!("the writer is not running ({err})"))
-            })?;
+            .map_err(|err| CommandError::Unavailable(format!("the writer is not running ({err})")))?;
         answer.await.map_err(|_| {
-            CommandError::Unavailable(
-                "the writer stopped before answering; the command was not applied".into(),
-            )
+            CommandError::Unavailable("the writer stopped before answering; the command was not applied".into())
         })?
     }
 
     /// Proves the writer thread answers and its connection can run a query.
     pub async fn ping(&self) -> Result<(), String> {
-        self.addr
-            .send(Ping)
-            .await
-            .map_err(|err| format!("the writer is not running ({err})"))?
+        self.addr.send(Ping).await.map_err(|err| format!("the writer is not running ({err})"))?
     }
 
     /// Finishes queued commands, checkpoints and closes the database. Later submits are refused.
     pub async fn shutdown(&self) -> Result<(), String> {
-        self.addr
-            .send(Shutdown)
-            .await
-            .map_err(|err| format!("the writer is not running ({err})"))?
+        self.addr.send(Shutdown).await.map_err(|err| format!("the writer is not running ({err})"))?
     }
 
     /// False once the actor is gone for good (it died outside the panic guard).

@@ -41,13 +41,7 @@ impl TestApp {
         let running = actix_rt::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        Self {
-            url,
-            handles,
-            dir,
-            stop: Some(stop),
-            running: Some(running),
-        }
+        Self { url, handles, dir, stop: Some(stop), running: Some(running) }
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -55,16 +49,10 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let mut response = awc::Client::default()
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .expect("request sent");
+        let mut response =
+            awc::Client::default().get(format!("{}{path}", self.url)).send().await.expect("request sent");
         let body = response.body().await.expect("body read");
-        (
-            response.status().as_u16(),
-            serde_json::from_slice(&body).unwrap_or(Value::Null),
-        )
+        (response.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
     /// Stops like SIGTERM does and returns how the run ended.

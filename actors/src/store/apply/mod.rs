@@ -1,17 +1,38 @@
 //! Applies one command to the open transaction and writes its audit event. Called only by the writer,
 //! inside a savepoint, so a failure here undoes exactly this command.
 
+mod access;
+mod approvals;
+mod hotlist;
 mod projects;
+mod runs;
 mod tasks;
 
 use crate::domain::{Actor, Applied, Command, CommandError, CommandOutcome};
-use rusqlite::Connection;
+use crate::store::queries::notes::NoteSubject;
+use rusqlite::{params, Connection};
+use serde_json::{json, Value};
 
-/// The aggregate a command touched, for the event row.
+/// What a command touched, for its event row.
 pub(super) struct Touched {
     pub aggregate_type: &'static str,
     pub aggregate_id: String,
+    /// The record before the change, where there was one.
+    pub before: Option<Value>,
     pub applied: Applied,
+    /// False for sweeps that found nothing to do (no event is written then).
+    pub record_event: bool,
+}
+
+impl Touched {
+    pub fn new(
+        aggregate_type: &'static str,
+        aggregate_id: impl ToString,
+        before: Option<Value>,
+        applied: Applied,
+    ) -> Self {
+        Self { aggregate_type, aggregate_id: aggregate_id.to_string(), before, applied, record_event: true }
+    }
 }
 
 /// Validates, applies and audits one command. `now` is the batch's timestamp.
@@ -24,40 +45,70 @@ pub(crate) fn apply(
     command.validate()?;
     let touched = match command {
         Command::CreateProject(new) => projects::create(conn, new, now)?,
-        Command::UpdateProject {
-            id,
-            expected_version,
-            patch,
-        } => projects::update(conn, id, *expected_version, patch, now)?,
+        Command::UpdateProject { id, expected_version, patch } => {
+            projects::update(conn, id, *expected_version, patch, now)?
+        }
         Command::DeleteProject { id } => projects::delete(conn, id, now)?,
         Command::CreateTask(new) => tasks::create(conn, new, now)?,
-        Command::UpdateTask {
-            id,
-            expected_version,
-            patch,
-        } => tasks::update(conn, id, *expected_version, patch, now)?,
+        Command::UpdateTask { id, expected_version, patch } => tasks::update(conn, id, *expected_version, patch, now)?,
         Command::DeleteTask { id } => tasks::delete(conn, id, now)?,
+        Command::QueueRun(new) => runs::queue(conn, new, None, now)?,
+        Command::RequestApproval { id, change } => approvals::request(conn, id, change, actor, now)?,
+        Command::ReviewApproval { id, decision, notes, allow_self_approval } => {
+            approvals::review(conn, id, *decision, notes.as_deref(), *allow_self_approval, actor, now)?
+        }
+        Command::ExpireApprovals { requested_before } => approvals::expire(conn, requested_before, actor, now)?,
+        Command::RecordError(new) => hotlist::record(conn, new, now)?,
+        Command::ResolveError { id, resolution, notes } => {
+            hotlist::resolve(conn, id, resolution, notes.as_deref(), actor, now)?
+        }
+        Command::CreateToken { name, role, token_hash } => access::create(conn, name, *role, token_hash, actor, now)?,
+        Command::RevokeToken { name } => access::revoke(conn, name, now)?,
+        Command::RecordDenied { path, .. } => Touched::new("http", path, None, Applied::Denied),
     };
-    let payload = serde_json::to_string(command)
-        .map_err(|err| CommandError::Storage(format!("encoding the event payload: {err}")))?;
+    let event_id = if touched.record_event {
+        let after = serde_json::to_value(&touched.applied).ok().and_then(|v| v.get("record").cloned());
+        let payload = json!({ "command": command.audit_payload(), "before": touched.before, "after": after });
+        insert_event(conn, command.event_type(), touched.aggregate_type, &touched.aggregate_id, actor, &payload, now)?
+    } else {
+        0
+    };
+    Ok(CommandOutcome { event_id, applied: touched.applied })
+}
+
+/// Writes one audit event and returns its id.
+pub(super) fn insert_event(
+    conn: &Connection,
+    event_type: &str,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    actor: &Actor,
+    payload: &Value,
+    now: &str,
+) -> Result<i64, CommandError> {
     conn.prepare_cached(
         "INSERT INTO events (type, aggregate_type, aggregate_id, actor, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
-    .and_then(|mut stmt| {
-        stmt.execute(rusqlite::params![
-            command.event_type(),
-            touched.aggregate_type,
-            touched.aggregate_id,
-            actor.as_str(),
-            payload,
-            now
-        ])
-    })
+    .and_then(|mut stmt| stmt.execute(params![event_type, aggregate_type, aggregate_id, actor.as_str(), payload.to_string(), now]))
     .map_err(storage)?;
-    Ok(CommandOutcome {
-        event_id: conn.last_insert_rowid(),
-        applied: touched.applied,
-    })
+    Ok(conn.last_insert_rowid())
+}
+
+/// Appends a note (never edits one).
+pub(super) fn append_note(
+    conn: &Connection,
+    subject: NoteSubject,
+    id: &str,
+    author: &Actor,
+    body: &str,
+    now: &str,
+) -> Result<(), CommandError> {
+    conn.prepare_cached(
+        "INSERT INTO notes (subject_type, subject_id, author, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![subject.as_str(), id, author.as_str(), body.trim(), now]))
+    .map_err(storage)?;
+    Ok(())
 }
 
 /// SQLite failures are the store's problem, not the caller's.
@@ -65,13 +116,13 @@ pub(super) fn storage(err: rusqlite::Error) -> CommandError {
     CommandError::Storage(err.to_string())
 }
 
+/// A record as JSON, for the event's `before`.
+pub(super) fn snapshot(record: &impl serde::Serialize) -> Option<Value> {
+    serde_json::to_value(record).ok()
+}
+
 /// A stale-version check shared by every conditional update.
-pub(super) fn check_version(
-    entity: &str,
-    id: &str,
-    current: i64,
-    expected: Option<i64>,
-) -> Result<(), CommandError> {
+pub(super) fn check_version(entity: &str, id: &str, current: i64, expected: Option<i64>) -> Result<(), CommandError> {
     match expected {
         Some(expected) if expected != current => Err(CommandError::Conflict(format!(
             "{entity} {id} is at version {current}, not {expected}: it changed since you read it"

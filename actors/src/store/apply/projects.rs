@@ -1,45 +1,29 @@
 //! Project mutations.
 
-use super::{check_version, storage, Touched};
+use super::{check_version, snapshot, storage, Touched};
 use crate::domain::{Applied, CommandError, NewProject, Project, ProjectId, ProjectPatch};
-use crate::store::queries;
+use crate::store::queries::{projects, tasks};
 use rusqlite::{params, Connection};
 
 fn live(conn: &Connection, id: &ProjectId) -> Result<Project, CommandError> {
-    match queries::project(conn, id).map_err(storage)? {
-        Some(project) if project.deleted_at.is_none() => Ok(project),
-        _ => Err(CommandError::not_found("project", id)),
-    }
+    projects::get_live(conn, id).map_err(storage)?.ok_or_else(|| CommandError::not_found("project", id))
 }
 
-fn touched(conn: &Connection, id: &ProjectId) -> Result<Touched, CommandError> {
-    let project = queries::project(conn, id)
-        .map_err(storage)?
-        .ok_or_else(|| CommandError::not_found("project", id))?;
-    Ok(Touched {
-        aggregate_type: "project",
-        aggregate_id: id.to_string(),
-        applied: Applied::Project(project),
-    })
+fn touched(conn: &Connection, id: &ProjectId, before: Option<&Project>) -> Result<Touched, CommandError> {
+    let project = projects::get(conn, id).map_err(storage)?.ok_or_else(|| CommandError::not_found("project", id))?;
+    Ok(Touched::new("project", id, before.and_then(snapshot), Applied::Project(project)))
 }
 
-pub(super) fn create(
-    conn: &Connection,
-    new: &NewProject,
-    now: &str,
-) -> Result<Touched, CommandError> {
-    if queries::project(conn, &new.id).map_err(storage)?.is_some() {
-        return Err(CommandError::Conflict(format!(
-            "project {} already exists",
-            new.id
-        )));
+pub(super) fn create(conn: &Connection, new: &NewProject, now: &str) -> Result<Touched, CommandError> {
+    if projects::get(conn, &new.id).map_err(storage)?.is_some() {
+        return Err(CommandError::Conflict(format!("project {} already exists", new.id)));
     }
     conn.prepare_cached(
         "INSERT INTO projects (id, name, description, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
     )
     .and_then(|mut stmt| stmt.execute(params![new.id.as_str(), new.name.trim(), new.description, now]))
     .map_err(storage)?;
-    touched(conn, &new.id)
+    touched(conn, &new.id, None)
 }
 
 pub(super) fn update(
@@ -64,28 +48,20 @@ pub(super) fn update(
         ])
     })
     .map_err(storage)?;
-    touched(conn, id)
+    touched(conn, id, Some(&current))
 }
 
 /// Soft delete. A project with live tasks is kept: deleting it would orphan them.
-pub(super) fn delete(
-    conn: &Connection,
-    id: &ProjectId,
-    now: &str,
-) -> Result<Touched, CommandError> {
-    live(conn, id)?;
-    let open_tasks = queries::live_tasks_of_project(conn, id)
-        .map_err(storage)?
-        .len();
+pub(super) fn delete(conn: &Connection, id: &ProjectId, now: &str) -> Result<Touched, CommandError> {
+    let current = live(conn, id)?;
+    let open_tasks = tasks::live_count_in_project(conn, id).map_err(storage)?;
     if open_tasks > 0 {
         return Err(CommandError::Conflict(format!(
             "project {id} still has {open_tasks} task(s); delete or move them first"
         )));
     }
-    conn.prepare_cached(
-        "UPDATE projects SET deleted_at = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1",
-    )
-    .and_then(|mut stmt| stmt.execute(params![id.as_str(), now]))
-    .map_err(storage)?;
-    touched(conn, id)
+    conn.prepare_cached("UPDATE projects SET deleted_at = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1")
+        .and_then(|mut stmt| stmt.execute(params![id.as_str(), now]))
+        .map_err(storage)?;
+    touched(conn, id, Some(&current))
 }

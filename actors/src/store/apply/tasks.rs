@@ -1,51 +1,41 @@
 //! Task mutations.
 
-use super::{check_version, storage, Touched};
-use crate::domain::{
-    Applied, CommandError, NewTask, ProjectId, Task, TaskId, TaskPatch, TaskStatus,
-};
-use crate::store::queries;
+use super::{check_version, snapshot, storage, Touched};
+use crate::domain::{Applied, CommandError, NewTask, ProjectId, Task, TaskId, TaskPatch, TaskStatus};
+use crate::store::queries::{projects, tasks};
 use rusqlite::{params, Connection};
 
-fn live(conn: &Connection, id: &TaskId) -> Result<Task, CommandError> {
-    match queries::task(conn, id).map_err(storage)? {
-        Some(task) if task.deleted_at.is_none() => Ok(task),
-        _ => Err(CommandError::not_found("task", id)),
-    }
+pub(super) fn live(conn: &Connection, id: &TaskId) -> Result<Task, CommandError> {
+    tasks::get_live(conn, id).map_err(storage)?.ok_or_else(|| CommandError::not_found("task", id))
 }
 
-fn touched(conn: &Connection, id: &TaskId) -> Result<Touched, CommandError> {
-    let task = queries::task(conn, id)
-        .map_err(storage)?
-        .ok_or_else(|| CommandError::not_found("task", id))?;
-    Ok(Touched {
-        aggregate_type: "task",
-        aggregate_id: id.to_string(),
-        applied: Applied::Task(task),
-    })
+fn touched(conn: &Connection, id: &TaskId, before: Option<&Task>) -> Result<Touched, CommandError> {
+    let task = tasks::get(conn, id).map_err(storage)?.ok_or_else(|| CommandError::not_found("task", id))?;
+    Ok(Touched::new("task", id, before.and_then(snapshot), Applied::Task(task)))
 }
 
 fn require_live_project(conn: &Connection, id: &ProjectId) -> Result<(), CommandError> {
-    match queries::project(conn, id).map_err(storage)? {
-        Some(project) if project.deleted_at.is_none() => Ok(()),
-        _ => Err(CommandError::invalid(
-            "project_id",
-            format!("project {id} does not exist"),
-        )),
+    match projects::get_live(conn, id).map_err(storage)? {
+        Some(_) => Ok(()),
+        None => Err(CommandError::invalid("project_id", format!("project {id} does not exist"))),
     }
 }
 
+/// Marks a task as created or changed through an approval.
+pub(super) fn mark_approved(conn: &Connection, id: &TaskId, approver: &str, now: &str) -> Result<(), CommandError> {
+    conn.prepare_cached("UPDATE tasks SET approved_at = ?2, approved_by = ?3 WHERE id = ?1")
+        .and_then(|mut stmt| stmt.execute(params![id.as_str(), now, approver]))
+        .map_err(storage)?;
+    Ok(())
+}
+
 fn argv_json(argv: &[String]) -> Result<String, CommandError> {
-    serde_json::to_string(argv)
-        .map_err(|err| CommandError::Storage(format!("encoding command: {err}")))
+    serde_json::to_string(argv).map_err(|err| CommandError::Storage(format!("encoding command: {err}")))
 }
 
 pub(super) fn create(conn: &Connection, new: &NewTask, now: &str) -> Result<Touched, CommandError> {
-    if queries::task(conn, &new.id).map_err(storage)?.is_some() {
-        return Err(CommandError::Conflict(format!(
-            "task {} already exists",
-            new.id
-        )));
+    if tasks::get(conn, &new.id).map_err(storage)?.is_some() {
+        return Err(CommandError::Conflict(format!("task {} already exists", new.id)));
     }
     require_live_project(conn, &new.project_id)?;
     let command = new.command.as_deref().map(argv_json).transpose()?;
@@ -69,7 +59,7 @@ pub(super) fn create(conn: &Connection, new: &NewTask, now: &str) -> Result<Touc
         ])
     })
     .map_err(storage)?;
-    touched(conn, &new.id)
+    touched(conn, &new.id, None)
 }
 
 pub(super) fn update(
@@ -98,21 +88,19 @@ pub(super) fn update(
             patch.assignee.as_deref().map_or(current.assignee.as_str(), str::trim),
             patch.priority.unwrap_or(current.priority),
             command,
-            patch.cwd.clone().or(current.cwd),
+            patch.cwd.clone().or_else(|| current.cwd.clone()),
             patch.timeout_s.or(current.timeout_s),
             now
         ])
     })
     .map_err(storage)?;
-    touched(conn, id)
+    touched(conn, id, Some(&current))
 }
 
 pub(super) fn delete(conn: &Connection, id: &TaskId, now: &str) -> Result<Touched, CommandError> {
-    live(conn, id)?;
-    conn.prepare_cached(
-        "UPDATE tasks SET deleted_at = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1",
-    )
-    .and_then(|mut stmt| stmt.execute(params![id.as_str(), now]))
-    .map_err(storage)?;
-    touched(conn, id)
+    let current = live(conn, id)?;
+    conn.prepare_cached("UPDATE tasks SET deleted_at = ?2, version = version + 1, updated_at = ?2 WHERE id = ?1")
+        .and_then(|mut stmt| stmt.execute(params![id.as_str(), now]))
+        .map_err(storage)?;
+    touched(conn, id, Some(&current))
 }

@@ -1,0 +1,249 @@
+//! The closed set of mutations. Every change to Atlas's state is one of these variants, applied by the
+//! writer in a transaction together with its audit event. Adding a mutation means adding a variant here.
+
+mod validate;
+
+pub use validate::{MAX_ARGV_ITEMS, MAX_ARG_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, MAX_TIMEOUT_S};
+
+use super::access::{ApiToken, Role};
+use super::approval::{Approval, ItemAction, ItemType};
+use super::entities::{Project, ProjectStatus, Task, TaskStatus};
+use super::hotlist::{HotlistError, Severity};
+use super::ids::{ApprovalId, ErrorId, ProjectId, RunId, TaskId};
+use super::run::Run;
+use serde::{Deserialize, Serialize};
+
+/// Who asked for a change, as recorded in the audit trail (a token's name, `cli`, `sheets`, `system`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Actor(String);
+
+impl Actor {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+    /// Atlas itself (recoveries, scheduled jobs).
+    pub fn system() -> Self {
+        Self::new("system")
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewProject {
+    pub id: ProjectId,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// Fields left `None` stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProjectPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<ProjectStatus>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewTask {
+    pub id: TaskId,
+    pub project_id: ProjectId,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: Option<TaskStatus>,
+    pub assignee: Option<String>,
+    pub priority: Option<i64>,
+    pub command: Option<Vec<String>>,
+    pub cwd: Option<String>,
+    pub timeout_s: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<TaskStatus>,
+    pub assignee: Option<String>,
+    pub priority: Option<i64>,
+    pub command: Option<Vec<String>>,
+    pub cwd: Option<String>,
+    pub timeout_s: Option<i64>,
+}
+
+/// A run to queue: a snapshot of the task's command, so what runs is exactly what was approved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewRun {
+    pub id: RunId,
+    pub task_id: TaskId,
+    pub command: Vec<String>,
+    pub cwd: Option<String>,
+    pub timeout_s: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewHotlistError {
+    pub id: ErrorId,
+    pub task_id: Option<TaskId>,
+    pub error: String,
+    pub severity: Severity,
+    pub source: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// Every mutation Atlas knows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Command {
+    CreateProject(NewProject),
+    UpdateProject {
+        id: ProjectId,
+        expected_version: Option<i64>,
+        patch: ProjectPatch,
+    },
+    /// Soft delete: the row stays for the audit trail but is hidden and never exported.
+    DeleteProject {
+        id: ProjectId,
+    },
+    CreateTask(NewTask),
+    UpdateTask {
+        id: TaskId,
+        expected_version: Option<i64>,
+        patch: TaskPatch,
+    },
+    DeleteTask {
+        id: TaskId,
+    },
+    /// Queues a run of a task's command (an `execute`).
+    QueueRun(NewRun),
+    /// Stores `change` as a pending approval instead of applying it.
+    RequestApproval {
+        id: ApprovalId,
+        change: Box<Command>,
+    },
+    /// Approves (applying the stored change in the same transaction) or rejects a pending approval.
+    ReviewApproval {
+        id: ApprovalId,
+        decision: Decision,
+        notes: Option<String>,
+        allow_self_approval: bool,
+    },
+    /// Marks approvals still pending that were requested before the cutoff as expired.
+    ExpireApprovals {
+        requested_before: String,
+    },
+    RecordError(NewHotlistError),
+    ResolveError {
+        id: ErrorId,
+        resolution: String,
+        notes: Option<String>,
+    },
+    /// `token_hash` is the SHA-256 of the token; the token itself never reaches the writer.
+    CreateToken {
+        name: String,
+        role: Role,
+        token_hash: String,
+    },
+    RevokeToken {
+        name: String,
+    },
+    /// Audits a refused request (403); changes nothing else.
+    RecordDenied {
+        method: String,
+        path: String,
+        role: Role,
+        needed: String,
+    },
+}
+
+/// The state a successful command left behind, returned to the caller after COMMIT.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "record", rename_all = "snake_case")]
+pub enum Applied {
+    Project(Project),
+    Task(Task),
+    Approval(Approval),
+    Run(Run),
+    Error(HotlistError),
+    Token(ApiToken),
+    /// How many approvals expired.
+    Expired(u64),
+    Denied,
+}
+
+/// What the caller gets back once the command's transaction committed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommandOutcome {
+    /// The (last) audit event written with the change.
+    pub event_id: i64,
+    pub applied: Applied,
+}
+
+impl Command {
+    /// The event type recorded with this command (`aggregate.verb`).
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::CreateProject(_) => "project.created",
+            Self::UpdateProject { .. } => "project.updated",
+            Self::DeleteProject { .. } => "project.deleted",
+            Self::CreateTask(_) => "task.created",
+            Self::UpdateTask { .. } => "task.updated",
+            Self::DeleteTask { .. } => "task.deleted",
+            Self::QueueRun(_) => "run.queued",
+            Self::RequestApproval { .. } => "approval.requested",
+            Self::ReviewApproval { decision: Decision::Approve, .. } => "approval.approved",
+            Self::ReviewApproval { decision: Decision::Reject, .. } => "approval.rejected",
+            Self::ExpireApprovals { .. } => "approval.expired",
+            Self::RecordError(_) => "error.recorded",
+            Self::ResolveError { .. } => "error.resolved",
+            Self::CreateToken { .. } => "token.created",
+            Self::RevokeToken { .. } => "token.revoked",
+            Self::RecordDenied { .. } => "access.denied",
+        }
+    }
+
+    /// What a change is about, for the approval gate; `None` for commands that are not gateable changes.
+    pub fn target(&self) -> Option<(ItemType, ItemAction, String)> {
+        let (item_type, action, id) = match self {
+            Self::CreateProject(new) => (ItemType::Project, ItemAction::Create, new.id.to_string()),
+            Self::UpdateProject { id, .. } => (ItemType::Project, ItemAction::Update, id.to_string()),
+            Self::DeleteProject { id } => (ItemType::Project, ItemAction::Delete, id.to_string()),
+            Self::CreateTask(new) => (ItemType::Task, ItemAction::Create, new.id.to_string()),
+            Self::UpdateTask { id, .. } => (ItemType::Task, ItemAction::Update, id.to_string()),
+            Self::DeleteTask { id } => (ItemType::Task, ItemAction::Delete, id.to_string()),
+            Self::QueueRun(run) => (ItemType::Task, ItemAction::Execute, run.task_id.to_string()),
+            _ => return None,
+        };
+        Some((item_type, action, id))
+    }
+
+    /// A one-line description for people (the sheet's Item column).
+    pub fn summary(&self) -> String {
+        match self {
+            Self::CreateProject(new) => format!("create project {:?}", new.name),
+            Self::UpdateProject { id, .. } => format!("update project {id}"),
+            Self::DeleteProject { id } => format!("delete project {id}"),
+            Self::CreateTask(new) => format!("create task {:?}", new.title),
+            Self::UpdateTask { id, .. } => format!("update task {id}"),
+            Self::DeleteTask { id } => format!("delete task {id}"),
+            Self::QueueRun(run) => format!("run task {}: {}", run.task_id, run.command.join(" ")),
+            other => other.event_type().to_owned(),
+        }
+    }
+
+    /// The command as written into the audit trail: secrets (token hashes) left out.
+    pub fn audit_payload(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(object) = value.as_object_mut() {
+            object.remove("token_hash");
+        }
+        value
+    }
+}

@@ -1,0 +1,200 @@
+//! Checks on a command that need no database, each naming the offending field.
+
+use super::Command;
+use crate::domain::access::validate_token_name;
+use crate::domain::error::CommandError;
+
+pub const MAX_NAME_CHARS: usize = 200;
+pub const MAX_TEXT_CHARS: usize = 10_000;
+pub const MAX_ARGV_ITEMS: usize = 256;
+pub const MAX_ARG_CHARS: usize = 4_096;
+pub const MAX_TIMEOUT_S: i64 = 7 * 24 * 3600;
+
+impl Command {
+    /// Checks what can be checked without the database, naming the offending field.
+    pub fn validate(&self) -> Result<(), CommandError> {
+        match self {
+            Self::CreateProject(new) => {
+                required_name("name", &new.name)?;
+                optional_text("description", new.description.as_deref())
+            }
+            Self::UpdateProject { patch, expected_version, .. } => {
+                version("expected_version", *expected_version)?;
+                if let Some(name) = &patch.name {
+                    required_name("name", name)?;
+                }
+                optional_text("description", patch.description.as_deref())
+            }
+            Self::CreateTask(new) => {
+                required_name("title", &new.title)?;
+                optional_text("description", new.description.as_deref())?;
+                if let Some(assignee) = &new.assignee {
+                    required_name("assignee", assignee)?;
+                }
+                task_execution(new.command.as_deref(), new.cwd.as_deref(), new.timeout_s)
+            }
+            Self::UpdateTask { patch, expected_version, .. } => {
+                version("expected_version", *expected_version)?;
+                if let Some(title) = &patch.title {
+                    required_name("title", title)?;
+                }
+                optional_text("description", patch.description.as_deref())?;
+                if let Some(assignee) = &patch.assignee {
+                    required_name("assignee", assignee)?;
+                }
+                task_execution(patch.command.as_deref(), patch.cwd.as_deref(), patch.timeout_s)
+            }
+            Self::QueueRun(run) => task_execution(Some(&run.command), run.cwd.as_deref(), run.timeout_s),
+            Self::RequestApproval { change, .. } => match change.target() {
+                Some(_) => change.validate(),
+                None => {
+                    Err(CommandError::invalid("change", format!("{} cannot wait for approval", change.event_type())))
+                }
+            },
+            Self::ReviewApproval { notes, .. } => optional_text("notes", notes.as_deref()),
+            Self::ResolveError { resolution, notes, .. } => {
+                if resolution.trim().is_empty() {
+                    return Err(CommandError::invalid("resolution", "must not be empty"));
+                }
+                optional_text("resolution", Some(resolution))?;
+                optional_text("notes", notes.as_deref())
+            }
+            Self::RecordError(new) => {
+                if new.error.trim().is_empty() {
+                    return Err(CommandError::invalid("error", "must not be empty"));
+                }
+                required_name("source", &new.source)
+            }
+            Self::CreateToken { name, .. } | Self::RevokeToken { name } => {
+                validate_token_name(name).map_err(|message| CommandError::invalid("name", message))
+            }
+            Self::DeleteProject { .. }
+            | Self::DeleteTask { .. }
+            | Self::ExpireApprovals { .. }
+            | Self::RecordDenied { .. } => Ok(()),
+        }
+    }
+}
+
+fn required_name(field: &str, value: &str) -> Result<(), CommandError> {
+    if value.trim().is_empty() {
+        return Err(CommandError::invalid(field, "must not be empty"));
+    }
+    let chars = value.chars().count();
+    if chars > MAX_NAME_CHARS {
+        return Err(CommandError::invalid(field, format!("must be at most {MAX_NAME_CHARS} characters, got {chars}")));
+    }
+    Ok(())
+}
+
+fn optional_text(field: &str, value: Option<&str>) -> Result<(), CommandError> {
+    match value.map(|v| v.chars().count()) {
+        Some(chars) if chars > MAX_TEXT_CHARS => {
+            Err(CommandError::invalid(field, format!("must be at most {MAX_TEXT_CHARS} characters, got {chars}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn version(field: &str, value: Option<i64>) -> Result<(), CommandError> {
+    match value {
+        Some(v) if v < 1 => Err(CommandError::invalid(field, format!("must be 1 or more, got {v}"))),
+        _ => Ok(()),
+    }
+}
+
+fn task_execution(command: Option<&[String]>, cwd: Option<&str>, timeout_s: Option<i64>) -> Result<(), CommandError> {
+    if let Some(argv) = command {
+        if argv.is_empty() || argv[0].trim().is_empty() {
+            return Err(CommandError::invalid(
+                "command",
+                "must be a non-empty argv array whose first item names the program",
+            ));
+        }
+        if argv.len() > MAX_ARGV_ITEMS {
+            return Err(CommandError::invalid(
+                "command",
+                format!("must have at most {MAX_ARGV_ITEMS} items, got {}", argv.len()),
+            ));
+        }
+        if let Some(long) = argv.iter().position(|arg| arg.chars().count() > MAX_ARG_CHARS || arg.contains('\0')) {
+            return Err(CommandError::invalid(
+                "command",
+                format!("item {long} must be at most {MAX_ARG_CHARS} characters with no NUL byte"),
+            ));
+        }
+    }
+    if let Some(dir) = cwd {
+        if dir.is_empty() || dir.chars().count() > MAX_ARG_CHARS || dir.contains('\0') {
+            return Err(CommandError::invalid("cwd", format!("must be a path of 1 to {MAX_ARG_CHARS} characters")));
+        }
+    }
+    match timeout_s {
+        Some(t) if !(1..=MAX_TIMEOUT_S).contains(&t) => {
+            Err(CommandError::invalid("timeout_s", format!("must be between 1 and {MAX_TIMEOUT_S} seconds, got {t}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::command::{NewTask, ProjectPatch};
+    use crate::domain::ids::{ProjectId, TaskId};
+
+    fn new_task() -> NewTask {
+        NewTask {
+            id: TaskId::generate(),
+            project_id: ProjectId::generate(),
+            title: "Nightly report".into(),
+            description: None,
+            status: None,
+            assignee: None,
+            priority: None,
+            command: Some(vec!["echo".into(), "hi".into()]),
+            cwd: None,
+            timeout_s: Some(60),
+        }
+    }
+
+    #[test]
+    fn a_valid_task_passes() {
+        assert_eq!(Command::CreateTask(new_task()).validate(), Ok(()));
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let cases: Vec<(NewTask, &str)> = vec![
+            (NewTask { title: "  ".into(), ..new_task() }, "title"),
+            (NewTask { command: Some(vec![]), ..new_task() }, "command"),
+            (NewTask { command: Some(vec!["a\0b".into()]), ..new_task() }, "command"),
+            (NewTask { timeout_s: Some(0), ..new_task() }, "timeout_s"),
+            (NewTask { cwd: Some(String::new()), ..new_task() }, "cwd"),
+            (NewTask { assignee: Some("x".repeat(201)), ..new_task() }, "assignee"),
+            (NewTask { description: Some("x".repeat(10_001)), ..new_task() }, "description"),
+        ];
+        for (task, field) in cases {
+            match Command::CreateTask(task).validate() {
+                Err(CommandError::Invalid { field: named, .. }) => assert_eq!(named, field),
+                other => panic!("expected invalid {field}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn update_rejects_a_nonsense_expected_version() {
+        let cmd = Command::UpdateProject {
+            id: ProjectId::generate(),
+            expected_version: Some(0),
+            patch: ProjectPatch::default(),
+        };
+        assert!(matches!(cmd.validate(), Err(CommandError::Invalid { field, .. }) if field == "expected_version"));
+    }
+
+    #[test]
+    fn every_command_names_its_event() {
+        let cmd = Command::DeleteTask { id: TaskId::generate() };
+        assert_eq!(cmd.event_type(), "task.deleted");
+    }
+}

@@ -1,0 +1,67 @@
+//! Runs of a task's command. `queued -> running -> success | failed | timed_out | cancelled`, and a queued
+//! run may be cancelled before it starts.
+
+use super::ids::{ApprovalId, RunId, TaskId};
+use serde::Serialize;
+
+string_enum!(
+    /// Where a run stands.
+    RunStatus {
+        Queued => "queued",
+        Running => "running",
+        Success => "success",
+        Failed => "failed",
+        Cancelled => "cancelled",
+        TimedOut => "timed_out",
+    }
+);
+
+impl RunStatus {
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Success | Self::Failed | Self::Cancelled | Self::TimedOut)
+    }
+
+    /// Whether a run may move from `self` to `to`.
+    pub fn can_become(self, to: Self) -> bool {
+        match (self, to) {
+            (Self::Queued, Self::Running | Self::Cancelled | Self::Failed) => true,
+            (Self::Running, finished) => finished.is_finished(),
+            _ => false,
+        }
+    }
+}
+
+/// One execution of a task's command.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Run {
+    pub id: RunId,
+    pub task_id: TaskId,
+    pub approval_id: Option<ApprovalId>,
+    /// argv, exactly as approved.
+    pub command: Vec<String>,
+    pub cwd: Option<String>,
+    pub timeout_s: Option<i64>,
+    pub status: RunStatus,
+    pub exit_code: Option<i64>,
+    pub output: Option<String>,
+    pub error_log: Option<String>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub notes: Vec<super::approval::Note>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_fsm_runs_move_forward_only() {
+        assert!(RunStatus::Queued.can_become(RunStatus::Running));
+        assert!(RunStatus::Queued.can_become(RunStatus::Cancelled));
+        assert!(RunStatus::Running.can_become(RunStatus::TimedOut));
+        assert!(!RunStatus::Running.can_become(RunStatus::Queued));
+        assert!(!RunStatus::Success.can_become(RunStatus::Failed));
+        assert!(!RunStatus::Queued.can_become(RunStatus::Success), "a run cannot succeed without running");
+    }
+}

@@ -1,0 +1,199 @@
+//! The approval gate inside the writer: requesting stores a change without applying it; approving applies
+//! the stored change in the same transaction as the status change, after checking that neither the payload
+//! nor its target moved since the request.
+
+use super::{append_note, insert_event, snapshot, storage, tasks as task_changes, Touched};
+use crate::domain::command::Decision;
+use crate::domain::{Actor, Applied, Approval, ApprovalId, Command, CommandError, ItemType, ProjectId, TaskId};
+use crate::store::queries::notes::NoteSubject;
+use crate::store::queries::{approvals, events, projects, tasks};
+use rusqlite::{params, Connection};
+use sha2::{Digest, Sha256};
+
+fn payload_hash(payload: &str) -> String {
+    hex::encode(Sha256::digest(payload.as_bytes()))
+}
+
+/// The live version of a change's target, `None` when it does not exist (or was deleted).
+fn target_version(conn: &Connection, item_type: ItemType, item_id: &str) -> Result<Option<i64>, CommandError> {
+    let version = match item_type {
+        ItemType::Project => ProjectId::parse(item_id)
+            .ok()
+            .map(|id| projects::get_live(conn, &id))
+            .transpose()
+            .map_err(storage)?
+            .flatten()
+            .map(|p| p.version),
+        ItemType::Task => TaskId::parse(item_id)
+            .ok()
+            .map(|id| tasks::get_live(conn, &id))
+            .transpose()
+            .map_err(storage)?
+            .flatten()
+            .map(|t| t.version),
+        ItemType::Config | ItemType::Deployment => None,
+    };
+    Ok(version)
+}
+
+/// Pins conditional updates to the version seen now, so approving a stale update fails.
+fn pin(change: &Command, version: Option<i64>) -> Command {
+    let mut pinned = change.clone();
+    match &mut pinned {
+        Command::UpdateProject { expected_version, .. } | Command::UpdateTask { expected_version, .. } => {
+            *expected_version = expected_version.or(version);
+        }
+        _ => {}
+    }
+    pinned
+}
+
+/// Applies `change` in a savepoint that is always rolled back: proves it would apply now.
+fn dry_run(conn: &Connection, change: &Command, actor: &Actor, now: &str) -> Result<(), CommandError> {
+    conn.execute_batch("SAVEPOINT dry_run").map_err(storage)?;
+    let outcome = super::apply(conn, change, actor, now);
+    conn.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run").map_err(storage)?;
+    outcome.map(drop)
+}
+
+fn load(conn: &Connection, id: &ApprovalId) -> Result<Approval, CommandError> {
+    approvals::get(conn, id).map_err(storage)?.ok_or_else(|| CommandError::not_found("approval", id))
+}
+
+pub(super) fn request(
+    conn: &Connection,
+    id: &ApprovalId,
+    change: &Command,
+    actor: &Actor,
+    now: &str,
+) -> Result<Touched, CommandError> {
+    if approvals::get(conn, id).map_err(storage)?.is_some() {
+        return Err(CommandError::Conflict(format!("approval {id} already exists")));
+    }
+    let (item_type, action, item_id) =
+        change.target().ok_or_else(|| CommandError::invalid("change", "this change cannot wait for approval"))?;
+    dry_run(conn, change, actor, now)?;
+    let version = target_version(conn, item_type, &item_id)?;
+    let pinned = pin(change, version);
+    let payload =
+        serde_json::to_string(&pinned).map_err(|err| CommandError::Storage(format!("encoding payload: {err}")))?;
+    conn.prepare_cached(
+        "INSERT INTO approvals (id, item_type, item_id, action, summary, payload, payload_hash, target_version, \
+         requested_at, requested_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            id.as_str(),
+            item_type.as_str(),
+            item_id,
+            action.as_str(),
+            change.summary(),
+            payload,
+            payload_hash(&payload),
+            version,
+            now,
+            actor.as_str()
+        ])
+    })
+    .map_err(storage)?;
+    Ok(Touched::new("approval", id, None, Applied::Approval(load(conn, id)?)))
+}
+
+/// Refuses to apply a payload that was altered, or whose target changed since the request.
+fn still_valid(conn: &Connection, approval: &Approval) -> Result<Command, CommandError> {
+    let raw = approvals::raw_payload(conn, &approval.id).map_err(storage)?.unwrap_or_default();
+    if payload_hash(&raw) != approval.payload_hash {
+        return Err(CommandError::Conflict(format!(
+            "approval {}'s payload no longer matches the hash taken when it was requested; it was altered and will not be applied",
+            approval.id
+        )));
+    }
+    let change: Command = serde_json::from_str(&raw)
+        .map_err(|err| CommandError::Conflict(format!("approval {}'s payload cannot be read: {err}", approval.id)))?;
+    if let Some(pinned) = approval.target_version {
+        let what = format!("{} {}", approval.item_type, approval.item_id);
+        match target_version(conn, approval.item_type, &approval.item_id)? {
+            None => {
+                return Err(CommandError::Conflict(format!(
+                    "{what} was deleted after approval {} was requested",
+                    approval.id
+                )))
+            }
+            Some(now_at) if now_at != pinned => {
+                let last = events::latest_for(conn, approval.item_type.as_str(), &approval.item_id).map_err(storage)?;
+                let cause = last.map_or(String::new(), |e| {
+                    format!(" (last change: {} by {} at {})", e.event_type, e.actor, e.created_at)
+                });
+                return Err(CommandError::Conflict(format!(
+                    "{what} changed after approval {} was requested: it was at version {pinned} and is now at version {now_at}{cause}; request the change again",
+                    approval.id
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(change)
+}
+
+pub(super) fn review(
+    conn: &Connection,
+    id: &ApprovalId,
+    decision: Decision,
+    notes: Option<&str>,
+    allow_self_approval: bool,
+    reviewer: &Actor,
+    now: &str,
+) -> Result<Touched, CommandError> {
+    let approval = load(conn, id)?;
+    let next = match decision {
+        Decision::Approve => approval.status.approve(),
+        Decision::Reject => approval.status.reject(),
+    }
+    .map_err(|err| CommandError::Conflict(err.to_string()))?;
+    if decision == Decision::Approve {
+        if !allow_self_approval && approval.requested_by == reviewer.as_str() {
+            return Err(CommandError::Forbidden(format!(
+                "{} requested approval {id} and cannot approve it; another approver must",
+                reviewer.as_str()
+            )));
+        }
+        let change = still_valid(conn, &approval)?;
+        let applied = super::apply(conn, &change, &Actor::new(approval.requested_by.clone()), now)?;
+        match (&change, &applied.applied) {
+            (Command::CreateTask(_) | Command::UpdateTask { .. }, Applied::Task(task)) => {
+                task_changes::mark_approved(conn, &task.id, reviewer.as_str(), now)?;
+            }
+            (Command::QueueRun(_), Applied::Run(run)) => {
+                conn.prepare_cached("UPDATE runs SET approval_id = ?2 WHERE id = ?1")
+                    .and_then(|mut stmt| stmt.execute(params![run.id.as_str(), id.as_str()]))
+                    .map_err(storage)?;
+            }
+            _ => {}
+        }
+    }
+    conn.prepare_cached("UPDATE approvals SET status = ?2, reviewed_at = ?3, reviewed_by = ?4 WHERE id = ?1")
+        .and_then(|mut stmt| stmt.execute(params![id.as_str(), next.as_str(), now, reviewer.as_str()]))
+        .map_err(storage)?;
+    if let Some(body) = notes.filter(|n| !n.trim().is_empty()) {
+        append_note(conn, NoteSubject::Approval, id.as_str(), reviewer, body, now)?;
+    }
+    Ok(Touched::new("approval", id, snapshot(&approval), Applied::Approval(load(conn, id)?)))
+}
+
+/// Expires pending approvals requested before `cutoff`, one audit event each.
+pub(super) fn expire(conn: &Connection, cutoff: &str, actor: &Actor, now: &str) -> Result<Touched, CommandError> {
+    let stale = approvals::pending_before(conn, cutoff).map_err(storage)?;
+    for id in &stale {
+        conn.prepare_cached(
+            "UPDATE approvals SET status = 'expired', reviewed_at = ?2, reviewed_by = ?3 WHERE id = ?1 AND status = 'pending'",
+        )
+        .and_then(|mut stmt| stmt.execute(params![id.as_str(), now, actor.as_str()]))
+        .map_err(storage)?;
+        let payload = serde_json::json!({ "requested_before": cutoff });
+        insert_event(conn, "approval.expired", "approval", id.as_str(), actor, &payload, now)?;
+    }
+    Ok(Touched {
+        record_event: false,
+        ..Touched::new("approval", "expiry", None, Applied::Expired(stale.len() as u64))
+    })
+}

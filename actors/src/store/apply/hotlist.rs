@@ -1,0 +1,66 @@
+//! Errors_Hotlist mutations.
+
+use super::{append_note, snapshot, storage, Touched};
+use crate::domain::command::NewHotlistError;
+use crate::domain::{Actor, Applied, CommandError, ErrorId, HotlistError};
+use crate::store::queries::notes::NoteSubject;
+use crate::store::queries::{hotlist, tasks};
+use rusqlite::{params, Connection};
+
+fn load(conn: &Connection, id: &ErrorId) -> Result<HotlistError, CommandError> {
+    hotlist::get(conn, id).map_err(storage)?.ok_or_else(|| CommandError::not_found("error", id))
+}
+
+pub(super) fn record(conn: &Connection, new: &NewHotlistError, now: &str) -> Result<Touched, CommandError> {
+    if hotlist::get(conn, &new.id).map_err(storage)?.is_some() {
+        return Err(CommandError::Conflict(format!("error {} already exists", new.id)));
+    }
+    if let Some(task) = &new.task_id {
+        if tasks::get(conn, task).map_err(storage)?.is_none() {
+            return Err(CommandError::invalid("task_id", format!("task {task} does not exist")));
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO errors (id, task_id, error, occurred_at, severity, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            new.id.as_str(),
+            new.task_id.as_ref().map(|t| t.as_str()),
+            new.error,
+            now,
+            new.severity.as_str(),
+            new.source
+        ])
+    })
+    .map_err(storage)?;
+    Ok(Touched::new("error", &new.id, None, Applied::Error(load(conn, &new.id)?)))
+}
+
+/// Resolving is one-way: a resolved error is never reopened (a new one is recorded instead).
+pub(super) fn resolve(
+    conn: &Connection,
+    id: &ErrorId,
+    resolution: &str,
+    notes: Option<&str>,
+    actor: &Actor,
+    now: &str,
+) -> Result<Touched, CommandError> {
+    let current = load(conn, id)?;
+    if current.resolved {
+        return Err(CommandError::Conflict(format!(
+            "error {id} is already resolved (by {} at {})",
+            current.resolved_by.as_deref().unwrap_or("?"),
+            current.resolved_at.as_deref().unwrap_or("?")
+        )));
+    }
+    conn.prepare_cached(
+        "UPDATE errors SET resolved = 1, resolution = ?2, resolved_at = ?3, resolved_by = ?4 WHERE id = ?1",
+    )
+    .and_then(|mut stmt| stmt.execute(params![id.as_str(), resolution.trim(), now, actor.as_str()]))
+    .map_err(storage)?;
+    if let Some(body) = notes.filter(|n| !n.trim().is_empty()) {
+        append_note(conn, NoteSubject::Error, id.as_str(), actor, body, now)?;
+    }
+    Ok(Touched::new("error", id, snapshot(&current), Applied::Error(load(conn, id)?)))
+}

@@ -1,0 +1,54 @@
+//! Read queries shared by the writer (to read back what it wrote) and the read pool's users.
+//! They take any `&Connection`; none of them writes.
+
+pub mod approvals;
+pub mod events;
+pub mod hotlist;
+pub mod notes;
+mod paging;
+pub mod projects;
+pub mod runs;
+pub mod tasks;
+pub mod tokens;
+
+pub use paging::{Cursor, Listed, PageRequest, MAX_PAGE};
+
+use rusqlite::Connection;
+
+/// Turns a stored enum or JSON that the CHECK constraints should have kept valid into a row error.
+pub(crate) fn decode<T, E: std::fmt::Display>(column: usize, parsed: Result<T, E>) -> rusqlite::Result<T> {
+    parsed.map_err(|err| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, err.to_string().into())
+    })
+}
+
+/// Rows in a table, by name from a fixed list (never from user input).
+pub fn count_rows(conn: &Connection, table: CountedTable) -> rusqlite::Result<i64> {
+    conn.query_row(&format!("SELECT count(*) FROM {}", table.name()), [], |row| row.get(0))
+}
+
+/// The tables whose sizes are reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountedTable {
+    Projects,
+    Tasks,
+    Approvals,
+    Runs,
+    Errors,
+    Events,
+}
+
+impl CountedTable {
+    pub const ALL: [Self; 6] = [Self::Projects, Self::Tasks, Self::Approvals, Self::Runs, Self::Errors, Self::Events];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Projects => "projects",
+            Self::Tasks => "tasks",
+            Self::Approvals => "approvals",
+            Self::Runs => "runs",
+            Self::Errors => "errors",
+            Self::Events => "events",
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Keyset paging, newest first: a cursor is the (time, id) of the last row a page returned, so pages stay
+//! stable while rows are added.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row};
+use serde::Serialize;
+
+/// The most rows one page returns.
+pub const MAX_PAGE: u32 = 500;
+
+/// Where the previous page ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: String,
+    pub id: String,
+}
+
+impl Cursor {
+    /// Opaque to clients: hex of `at` and `id`.
+    pub fn encode(&self) -> String {
+        hex::encode(format!("{}\n{}", self.at, self.id))
+    }
+
+    pub fn decode(raw: &str) -> Result<Self, String> {
+        let bytes = hex::decode(raw).map_err(|_| "is not a cursor returned by this API".to_owned())?;
+        let text = String::from_utf8(bytes).map_err(|_| "is not a cursor returned by this API".to_owned())?;
+        let (at, id) = text.split_once('\n').ok_or_else(|| "is not a cursor returned by this API".to_owned())?;
+        Ok(Self { at: at.to_owned(), id: id.to_owned() })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self { limit: 50, after: None }
+    }
+}
+
+/// One page of rows and where the next one starts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A SELECT with optional `AND` filters, ordered newest first and paged by `(time_column, id)`.
+pub(crate) struct Select {
+    sql: String,
+    params: Vec<Value>,
+}
+
+impl Select {
+    /// `base` must end in a WHERE clause (`... WHERE 1 = 1` when nothing is fixed).
+    pub fn new(base: impl Into<String>) -> Self {
+        Self { sql: base.into(), params: Vec::new() }
+    }
+
+    /// Adds `AND column = ?` when `value` is given.
+    pub fn eq(mut self, column: &str, value: Option<impl Into<Value>>) -> Self {
+        if let Some(value) = value {
+            self.sql.push_str(&format!(" AND {column} = ?"));
+            self.params.push(value.into());
+        }
+        self
+    }
+
+    /// Runs the page query; `key` turns a row into its cursor. `numeric_id` when the id column is an integer.
+    #[allow(clippy::too_many_arguments)]
+    pub fn page<T>(
+        mut self,
+        conn: &Connection,
+        time_column: &str,
+        id_column: &str,
+        numeric_id: bool,
+        page: &PageRequest,
+        map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+        key: impl Fn(&T) -> Cursor,
+    ) -> rusqlite::Result<Listed<T>> {
+        if let Some(after) = &page.after {
+            self.sql.push_str(&format!(" AND ({time_column}, {id_column}) < (?, ?)"));
+            self.params.push(Value::Text(after.at.clone()));
+            self.params.push(match after.id.parse::<i64>() {
+                Ok(number) if numeric_id => Value::Integer(number),
+                _ => Value::Text(after.id.clone()),
+            });
+        }
+        let limit = page.limit.clamp(1, MAX_PAGE);
+        self.sql.push_str(&format!(" ORDER BY {time_column} DESC, {id_column} DESC LIMIT {}", limit + 1));
+        let mut stmt = conn.prepare_cached(&self.sql)?;
+        let mut items = stmt
+            .query_map(rusqlite::params_from_iter(self.params.iter()), map)?
+            .collect::<rusqlite::Result<Vec<T>>>()?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|last| key(last).encode())
+        } else {
+            None
+        };
+        Ok(Listed { items, next_cursor })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        let cursor = Cursor { at: "2026-01-01T00:00:00.000Z".into(), id: "task-01".into() };
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        assert!(Cursor::decode("zz").is_err());
+        assert!(Cursor::decode(&hex::encode("no separator")).is_err());
+    }
+}

@@ -1,0 +1,62 @@
+//! Run reads.
+
+use super::decode;
+use super::notes::{self, NoteSubject};
+use super::paging::{Cursor, Listed, PageRequest, Select};
+use crate::domain::{ApprovalId, Run, RunId, RunStatus, TaskId};
+use rusqlite::{Connection, OptionalExtension, Row};
+
+const COLUMNS: &str = "id, task_id, approval_id, command, cwd, timeout_s, status, exit_code, output, error_log, \
+                       created_at, started_at, completed_at";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
+    let approval: Option<String> = row.get(2)?;
+    Ok(Run {
+        id: decode(0, RunId::parse(&row.get::<_, String>(0)?))?,
+        task_id: decode(1, TaskId::parse(&row.get::<_, String>(1)?))?,
+        approval_id: approval.map(|id| decode(2, ApprovalId::parse(&id))).transpose()?,
+        command: decode(3, serde_json::from_str(&row.get::<_, String>(3)?))?,
+        cwd: row.get(4)?,
+        timeout_s: row.get(5)?,
+        status: decode(6, row.get::<_, String>(6)?.parse())?,
+        exit_code: row.get(7)?,
+        output: row.get(8)?,
+        error_log: row.get(9)?,
+        created_at: row.get(10)?,
+        started_at: row.get(11)?,
+        completed_at: row.get(12)?,
+        notes: Vec::new(),
+    })
+}
+
+fn with_notes(conn: &Connection, mut run: Run) -> rusqlite::Result<Run> {
+    run.notes = notes::for_subject(conn, NoteSubject::Run, run.id.as_str())?;
+    Ok(run)
+}
+
+pub fn get(conn: &Connection, id: &RunId) -> rusqlite::Result<Option<Run>> {
+    let found = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"))?
+        .query_row([id.as_str()], from_row)
+        .optional()?;
+    found.map(|run| with_notes(conn, run)).transpose()
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RunFilter {
+    pub task_id: Option<TaskId>,
+    pub status: Option<RunStatus>,
+}
+
+/// Runs, newest first.
+pub fn list(conn: &Connection, filter: &RunFilter, page: &PageRequest) -> rusqlite::Result<Listed<Run>> {
+    let listed = Select::new(format!("SELECT {COLUMNS} FROM runs WHERE 1 = 1"))
+        .eq("task_id", filter.task_id.as_ref().map(ToString::to_string))
+        .eq("status", filter.status.map(|s| s.as_str().to_owned()))
+        .page(conn, "created_at", "id", false, page, from_row, |r| Cursor {
+            at: r.created_at.clone(),
+            id: r.id.to_string(),
+        })?;
+    let items = listed.items.into_iter().map(|r| with_notes(conn, r)).collect::<rusqlite::Result<_>>()?;
+    Ok(Listed { items, next_cursor: listed.next_cursor })
+}
