@@ -79,7 +79,7 @@ fn migrate_applies_once_and_refuses_edited_or_newer_histories() {
     assert!(stderr(&output).contains("migration 0001_initial was changed after it was applied"), "{}", stderr(&output));
 
     let original = atlas_actors::store::migrate::embedded()[0].checksum();
-    tamper(&format!("UPDATE schema_migrations SET sha256 = '{original}'; INSERT INTO schema_migrations VALUES (42, '0042_future', 'x', 'now')"));
+    tamper(&format!("UPDATE schema_migrations SET sha256 = '{original}' WHERE version = 1; INSERT INTO schema_migrations VALUES (42, '0042_future', 'x', 'now')"));
     let output = atlas(dir.path(), &["serve", "--addr", "127.0.0.1:0"], &[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("schema version 42, newer than this binary"), "{}", stderr(&output));
