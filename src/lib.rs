@@ -6,6 +6,7 @@ pub mod cli;
 pub mod http;
 pub mod logging;
 pub mod settings;
+pub mod tokens;
 
 pub use app::{bind, start, termination_signal, App, AppError};
 pub use settings::Settings;

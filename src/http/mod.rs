@@ -1,40 +1,91 @@
-//! The HTTP surface: the route table and the server. Handlers are thin: they turn requests into
-//! commands for the writer or queries on the read pool, and errors into `ApiError`.
+//! The HTTP surface: the route table and the server. Handlers are thin: they turn requests into commands
+//! for the writer or queries on the read pool, and errors into `ApiError`. Routes are registered through
+//! utoipa-actix-web, so the OpenAPI document is built from the same table that serves requests.
 
+mod approvals;
+mod audit;
+pub mod auth;
+pub mod dto;
 pub mod error;
+mod errors;
+pub mod extract;
+mod gate;
+mod openapi;
 mod probes;
+mod projects;
+mod runs;
+mod tasks;
+mod tokens;
 
 use crate::settings::Settings;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpRequest, HttpServer};
+use atlas_actors::domain::ApprovalPolicy;
 use atlas_actors::Handles;
 pub use error::ApiError;
+use utoipa_actix_web::{scope, AppExt};
 
 /// What every handler can reach.
 pub struct AppState {
     pub handles: Handles,
+    pub policy: ApprovalPolicy,
+    pub allow_self_approval: bool,
+    pub max_body_bytes: usize,
 }
 
-/// The route table.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(probes::healthz)).route("/readyz", web::get().to(probes::readyz));
+impl AppState {
+    pub fn new(handles: Handles, settings: &Settings) -> Self {
+        Self {
+            handles,
+            policy: settings.approval_policy(),
+            allow_self_approval: settings.approvals.allow_self_approval,
+            max_body_bytes: settings.http.max_body_bytes,
+        }
+    }
 }
 
-/// Malformed JSON bodies and query strings answer in the same JSON error shape as everything else.
-fn extractor_errors(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(1024 * 1024)
-            .error_handler(|err, _: &HttpRequest| ApiError::bad_request(format!("invalid JSON body: {err}")).into()),
-    )
-    .app_data(
-        web::QueryConfig::default()
-            .error_handler(|err, _: &HttpRequest| ApiError::bad_request(format!("invalid query string: {err}")).into()),
-    )
-    .app_data(
-        web::PathConfig::default()
-            .error_handler(|err, _: &HttpRequest| ApiError::bad_request(format!("invalid path: {err}")).into()),
+/// The route table: probes at the root, everything else under /api/v1 behind a token.
+fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(probes::healthz).service(probes::readyz).service(
+        scope::scope("/api/v1")
+            .service(openapi::document)
+            .service(projects::list)
+            .service(projects::create)
+            .service(projects::get_one)
+            .service(projects::update)
+            .service(projects::remove)
+            .service(tasks::list)
+            .service(tasks::create)
+            .service(tasks::get_one)
+            .service(tasks::update)
+            .service(tasks::remove)
+            .service(tasks::run)
+            .service(approvals::list)
+            .service(approvals::get_one)
+            .service(approvals::approve)
+            .service(approvals::reject)
+            .service(runs::list)
+            .service(runs::get_one)
+            .service(errors::list)
+            .service(errors::get_one)
+            .service(errors::resolve)
+            .service(audit::list)
+            .service(tokens::list)
+            .service(tokens::create)
+            .service(tokens::revoke),
     );
+}
+
+/// The OpenAPI document, built from the route table.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    App::new().into_utoipa_app().openapi(openapi::base()).configure(routes).split_for_parts().1
+}
+
+/// Malformed path segments and payloads answer in the same JSON error shape as everything else.
+fn extractor_errors(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+    cfg.app_data(web::PayloadConfig::new(max_body_bytes)).app_data(web::PathConfig::default().error_handler(
+        |err, _: &HttpRequest| ApiError::bad_request(format!("invalid path: {err}")).into(),
+    ));
 }
 
 async fn unknown_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
@@ -43,12 +94,14 @@ async fn unknown_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiE
 
 /// Builds the server on an already bound listener; signals are handled by the caller.
 pub fn server(handles: Handles, settings: &Settings, listener: std::net::TcpListener) -> std::io::Result<Server> {
-    let state = web::Data::new(AppState { handles });
+    let state = web::Data::new(AppState::new(handles, settings));
+    let document = web::Data::new(openapi_document());
+    let max_body_bytes = settings.http.max_body_bytes;
     let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .configure(extractor_errors)
-            .configure(routes)
+        let (app, _) = App::new().into_utoipa_app().configure(routes).split_for_parts();
+        app.app_data(state.clone())
+            .app_data(document.clone())
+            .configure(|cfg| extractor_errors(cfg, max_body_bytes))
             .default_service(web::to(unknown_route))
     })
     .workers(settings.http.workers)

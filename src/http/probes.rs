@@ -1,15 +1,19 @@
 //! Liveness and readiness probes: the only routes that need no token.
 
 use super::AppState;
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use serde_json::json;
 
-/// `GET /healthz`: the process runs and its HTTP workers answer.
+/// The process runs and its HTTP workers answer (no token needed).
+#[utoipa::path(tag = "probes", security(()), responses((status = 200, description = "alive")))]
+#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "alive", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-/// `GET /readyz`: 200 when the writer and the read pool answer and migrations are current, else 503.
+/// 200 when the writer and the read pool answer and migrations are current, else 503 (no token needed).
+#[utoipa::path(tag = "probes", security(()), responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
+#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.handles.health.readiness().await {
         Ok(report) if report.ready => HttpResponse::Ok().json(report),

@@ -7,6 +7,8 @@ mod redact;
 pub use load::{load, SettingsError, Sources};
 pub use redact::redacted_toml;
 
+use atlas_actors::domain::policy::DEFAULT_RULES;
+use atlas_actors::domain::ApprovalPolicy;
 use atlas_actors::health::HealthConfig;
 use atlas_actors::store::{StoreConfig, Synchronous};
 use atlas_actors::SupervisorConfig;
@@ -25,6 +27,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub writer: WriterSettings,
     pub health: HealthSettings,
+    pub approvals: ApprovalSettings,
     pub log: LogSettings,
 }
 
@@ -37,11 +40,37 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_timeout_s: u64,
+    /// Largest request body accepted, bytes; larger ones get 400.
+    pub max_body_bytes: usize,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 2, shutdown_timeout_s: 5 }
+        Self { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 2, shutdown_timeout_s: 5, max_body_bytes: 65_536 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalSettings {
+    /// Changes that wait for a human: `type:action` or `type:action@role`, `*` for any.
+    pub policy: Vec<String>,
+    /// Whether the requester of a change may approve it themselves.
+    pub allow_self_approval: bool,
+    /// Hours after which a pending approval expires; 0 keeps them pending forever.
+    pub expire_after_h: u64,
+    /// Seconds between sweeps that expire old approvals.
+    pub expiry_check_interval_s: u64,
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        Self {
+            policy: DEFAULT_RULES.iter().map(|rule| (*rule).to_owned()).collect(),
+            allow_self_approval: false,
+            expire_after_h: 0,
+            expiry_check_interval_s: 60,
+        }
     }
 }
 
@@ -153,12 +182,21 @@ impl Settings {
         within("writer.max_batch", self.writer.max_batch as u64, 1, 100_000)?;
         within("health.check_interval_s", self.health.check_interval_s, 1, 86_400)?;
         within("health.probe_timeout_ms", self.health.probe_timeout_ms, 10, 60_000)?;
+        within("http.max_body_bytes", self.http.max_body_bytes as u64, 1_024, 64 * 1024 * 1024)?;
+        within("approvals.expire_after_h", self.approvals.expire_after_h, 0, 24 * 365)?;
+        within("approvals.expiry_check_interval_s", self.approvals.expiry_check_interval_s, 1, 86_400)?;
+        ApprovalPolicy::parse(&self.approvals.policy).map_err(|err| ("approvals.policy", err))?;
         if self.database.path.as_os_str().is_empty() {
             return Err(("database.path", "must not be empty".into()));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|err| ("log.level", format!("is not a valid log filter: {err}")))?;
         Ok(())
+    }
+
+    /// The approval gate's rules (validated at load time).
+    pub fn approval_policy(&self) -> ApprovalPolicy {
+        ApprovalPolicy::parse(&self.approvals.policy).unwrap_or_else(|_| ApprovalPolicy::default_policy())
     }
 
     /// The engine's view of these settings.

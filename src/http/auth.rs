@@ -1,0 +1,101 @@
+//! Bearer tokens and roles. A handler states what it needs in its signature (`Auth<Review>`); the
+//! extractor answers 401 for a missing or unknown token and 403 (audited) for a role that may not.
+
+use super::error::ApiError;
+use super::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest};
+use atlas_actors::domain::{token_hash, Actor, Command, Permission, Role};
+use atlas_actors::store::queries::tokens;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+/// Who is calling: the token's name (the audit actor) and its role.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::new(self.name.clone())
+    }
+}
+
+/// A permission a route needs, as a type.
+pub trait Need {
+    const PERMISSION: Permission;
+}
+
+macro_rules! need {
+    ($name:ident, $permission:ident) => {
+        pub struct $name;
+        impl Need for $name {
+            const PERMISSION: Permission = Permission::$permission;
+        }
+    };
+}
+need!(Read, Read);
+need!(Change, RequestChange);
+need!(Review, Review);
+need!(Resolve, ResolveErrors);
+need!(Admin, Administer);
+
+/// An authenticated caller whose role allows `N`.
+pub struct Auth<N: Need> {
+    pub caller: Caller,
+    need: PhantomData<N>,
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+async fn authenticate(state: &AppState, header: Option<String>) -> Result<Caller, ApiError> {
+    let header = header.ok_or_else(|| unauthorized("missing Authorization: Bearer <token> header"))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 256)
+        .ok_or_else(|| unauthorized("the Authorization header must be \"Bearer <token>\""))?;
+    let hash = token_hash(token);
+    let found = state
+        .handles
+        .readers
+        .read(move |conn| tokens::find_live_by_hash(conn, &hash))
+        .await
+        .map_err(|err| ApiError::unavailable(format!("cannot check the token: {err}")))?;
+    let token = found.ok_or_else(|| unauthorized("the token is unknown or revoked"))?;
+    Ok(Caller { name: token.name, role: token.role })
+}
+
+impl<N: Need + 'static> FromRequest for Auth<N> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let header = req.headers().get("authorization").map(|v| v.to_str().unwrap_or_default().to_owned());
+        let (method, path) = (req.method().to_string(), req.path().to_owned());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::unavailable("the application state is missing"))?;
+            let caller = authenticate(&state, header).await?;
+            if caller.role.allows(N::PERMISSION) {
+                return Ok(Self { caller, need: PhantomData });
+            }
+            let needed = N::PERMISSION.as_str();
+            let denied = Command::RecordDenied { method, path: path.clone(), role: caller.role, needed: needed.to_owned() };
+            if let Err(err) = state.handles.writer.submit(denied, caller.actor()).await {
+                tracing::warn!(error = %err, "Could not audit a denied request.");
+            }
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("token {} has role {}, which may not {needed} ({path})", caller.name, caller.role),
+            ))
+        })
+    }
+}

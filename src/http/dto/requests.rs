@@ -1,0 +1,151 @@
+//! Request bodies and query parameters. Unknown fields are refused; query values arrive as text and are
+//! parsed by the handlers so that every error names its parameter.
+
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProjectBody {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchProjectBody {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// active | archived
+    pub status: Option<String>,
+    /// Apply only if the project is still at this version.
+    pub expected_version: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTaskBody {
+    pub project_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// todo | in_progress | blocked | done
+    pub status: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: Option<i64>,
+    /// argv: the program and its arguments (no shell).
+    pub command: Option<Vec<String>>,
+    pub cwd: Option<String>,
+    pub timeout_s: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTaskBody {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: Option<i64>,
+    pub command: Option<Vec<String>>,
+    pub cwd: Option<String>,
+    pub timeout_s: Option<i64>,
+    pub expected_version: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// Appended to the approval's notes with your name and the time.
+    pub notes: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    pub resolution: String,
+    pub notes: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenBody {
+    pub name: String,
+    /// viewer | agent | approver | admin
+    pub role: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ProjectQuery {
+    /// active | archived
+    pub status: Option<String>,
+    /// 1 to 500, default 50
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TaskQuery {
+    pub project_id: Option<String>,
+    /// todo | in_progress | blocked | done
+    pub status: Option<String>,
+    pub assignee: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ApprovalQuery {
+    /// pending | approved | rejected | expired
+    pub status: Option<String>,
+    /// task | project | config | deployment
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub item_type: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RunQuery {
+    pub task_id: Option<String>,
+    /// queued | running | success | failed | cancelled | timed_out
+    pub status: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ErrorQuery {
+    /// true | false
+    pub resolved: Option<String>,
+    /// low | medium | high | critical
+    pub severity: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// project | task | approval | run | error | token | http
+    pub aggregate_type: Option<String>,
+    pub aggregate_id: Option<String>,
+    pub actor: Option<String>,
+    /// e.g. task.created, approval.approved, access.denied
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub event_type: Option<String>,
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}

@@ -1,0 +1,57 @@
+//! The approval gate at the HTTP edge: a change the policy gates becomes a pending approval (202);
+//! anything else is applied at once (200/201). Both go through the writer and are audited.
+
+use super::auth::Caller;
+use super::dto::{ApprovalDto, ErrorDto, ProjectDto, RunDto, TaskDto, TokenDto};
+use super::error::ApiError;
+use super::AppState;
+use actix_web::HttpResponse;
+use atlas_actors::domain::{Applied, ApprovalId, Command, ItemAction};
+use atlas_actors::store::ReadError;
+
+/// Submits a change the caller asked for, through the gate.
+pub async fn submit_change(state: &AppState, caller: &Caller, change: Command) -> Result<HttpResponse, ApiError> {
+    let (item_type, action, _) =
+        change.target().ok_or_else(|| ApiError::bad_request("this change cannot be requested over the API"))?;
+    if state.policy.requires_approval(item_type, action, caller.role) {
+        let request = Command::RequestApproval { id: ApprovalId::generate(), change: Box::new(change) };
+        let outcome = state.handles.writer.submit(request, caller.actor()).await?;
+        return Ok(respond(HttpResponse::Accepted(), outcome.applied));
+    }
+    let outcome = state.handles.writer.submit(change, caller.actor()).await?;
+    let builder = if matches!(action, ItemAction::Create | ItemAction::Execute) {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(respond(builder, outcome.applied))
+}
+
+/// Submits a command that is not a gated change (reviews, resolutions, tokens).
+pub async fn submit(state: &AppState, caller: &Caller, command: Command) -> Result<HttpResponse, ApiError> {
+    let outcome = state.handles.writer.submit(command, caller.actor()).await?;
+    Ok(respond(HttpResponse::Ok(), outcome.applied))
+}
+
+/// The wire form of whatever a command left behind.
+pub fn respond(mut builder: actix_web::HttpResponseBuilder, applied: Applied) -> HttpResponse {
+    match applied {
+        Applied::Project(p) => builder.json(ProjectDto::from(p)),
+        Applied::Task(t) => builder.json(TaskDto::from(t)),
+        Applied::Approval(a) => builder.json(ApprovalDto::from(a)),
+        Applied::Run(r) => builder.json(RunDto::from(r)),
+        Applied::Error(e) => builder.json(ErrorDto::from(e)),
+        Applied::Token(t) => builder.json(TokenDto::from(t)),
+        Applied::Expired(count) => builder.json(serde_json::json!({ "expired": count })),
+        Applied::Denied => builder.json(serde_json::json!({ "denied": true })),
+    }
+}
+
+/// Runs a read on the pool; the pool being down is a 503, never a 500.
+pub async fn read<T, F>(state: &AppState, query: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+{
+    state.handles.readers.read(query).await.map_err(|err: ReadError| ApiError::unavailable(err.to_string()))
+}

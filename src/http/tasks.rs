@@ -1,0 +1,114 @@
+//! /api/v1/tasks
+
+use super::auth::{Auth, Change, Read};
+use super::dto::{ApprovalDto, CreateTaskBody, ErrorBody, PatchTaskBody, RunDto, TaskDto, TaskPage, TaskQuery};
+use super::error::ApiError;
+use super::extract::{page, parse_id, parse_opt, ApiJson, ApiQuery};
+use super::gate::{read, submit_change};
+use super::AppState;
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use atlas_actors::domain::command::NewRun;
+use atlas_actors::domain::{Command, NewTask, ProjectId, RunId, TaskId, TaskPatch, TaskStatus};
+use atlas_actors::store::queries::tasks::{self, TaskFilter};
+
+/// List live tasks, newest first.
+#[utoipa::path(tag = "tasks", params(TaskQuery), responses(
+    (status = 200, body = TaskPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[get("/tasks")]
+pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery<TaskQuery>) -> Result<HttpResponse, ApiError> {
+    let q = query.0;
+    let filter = TaskFilter {
+        project_id: q.project_id.as_deref().map(|id| parse_id("project_id", id, ProjectId::parse)).transpose()?,
+        status: parse_opt::<TaskStatus>("status", q.status.as_deref())?,
+        assignee: q.assignee,
+    };
+    let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
+    let listed = read(&state, move |conn| tasks::list(conn, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(TaskPage::from(listed)))
+}
+
+async fn live_task(state: &AppState, raw: &str) -> Result<atlas_actors::domain::Task, ApiError> {
+    let id = parse_id("task id", raw, TaskId::parse)?;
+    let lookup = id.clone();
+    read(state, move |conn| tasks::get_live(conn, &lookup)).await?.ok_or_else(|| ApiError::not_found(format!("task {id} not found")))
+}
+
+/// One live task.
+#[utoipa::path(tag = "tasks", params(("id" = String, Path)), responses(
+    (status = 200, body = TaskDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/tasks/{id}")]
+pub async fn get_one(state: web::Data<AppState>, _auth: Auth<Read>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(TaskDto::from(live_task(&state, &id).await?)))
+}
+
+/// Create a task (201), or request it (202): the default policy gates tasks created by agents.
+#[utoipa::path(tag = "tasks", request_body = CreateTaskBody, responses(
+    (status = 201, body = TaskDto), (status = 202, body = ApprovalDto), (status = 400, body = ErrorBody)))]
+#[post("/tasks")]
+pub async fn create(state: web::Data<AppState>, auth: Auth<Change>, body: ApiJson<CreateTaskBody>) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let change = Command::CreateTask(NewTask {
+        id: TaskId::generate(),
+        project_id: parse_id("project_id", &body.project_id, ProjectId::parse)?,
+        title: body.title,
+        description: body.description,
+        status: parse_opt("status", body.status.as_deref())?,
+        assignee: body.assignee,
+        priority: body.priority,
+        command: body.command,
+        cwd: body.cwd,
+        timeout_s: body.timeout_s,
+    });
+    submit_change(&state, &auth.caller, change).await
+}
+
+/// Change a task (200), or request the change (202).
+#[utoipa::path(tag = "tasks", params(("id" = String, Path)), request_body = PatchTaskBody, responses(
+    (status = 200, body = TaskDto), (status = 202, body = ApprovalDto), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody)))]
+#[patch("/tasks/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: Auth<Change>,
+    id: web::Path<String>,
+    body: ApiJson<PatchTaskBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id("task id", &id, TaskId::parse)?;
+    let body = body.0;
+    let patch = TaskPatch {
+        title: body.title,
+        description: body.description,
+        status: parse_opt("status", body.status.as_deref())?,
+        assignee: body.assignee,
+        priority: body.priority,
+        command: body.command,
+        cwd: body.cwd,
+        timeout_s: body.timeout_s,
+    };
+    submit_change(&state, &auth.caller, Command::UpdateTask { id, expected_version: body.expected_version, patch }).await
+}
+
+/// Soft-delete a task; gated by the default policy (202).
+#[utoipa::path(tag = "tasks", params(("id" = String, Path)), responses(
+    (status = 200, body = TaskDto), (status = 202, body = ApprovalDto), (status = 404, body = ErrorBody)))]
+#[delete("/tasks/{id}")]
+pub async fn remove(state: web::Data<AppState>, auth: Auth<Change>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = parse_id("task id", &id, TaskId::parse)?;
+    submit_change(&state, &auth.caller, Command::DeleteTask { id }).await
+}
+
+/// Request a run of the task's command: an `execute`, gated by the default policy (202); a queued run (201)
+/// where the policy lets the caller run it directly.
+#[utoipa::path(tag = "tasks", params(("id" = String, Path)), responses(
+    (status = 201, body = RunDto), (status = 202, body = ApprovalDto), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody)))]
+#[post("/tasks/{id}/run")]
+pub async fn run(state: web::Data<AppState>, auth: Auth<Change>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let task = live_task(&state, &id).await?;
+    let command = task.command.ok_or_else(|| {
+        ApiError::from(atlas_actors::domain::CommandError::Conflict(format!("task {} has no command to run", task.id)))
+    })?;
+    let change =
+        Command::QueueRun(NewRun { id: RunId::generate(), task_id: task.id, command, cwd: task.cwd, timeout_s: task.timeout_s });
+    submit_change(&state, &auth.caller, change).await
+}
