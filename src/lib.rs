@@ -2,9 +2,11 @@
 //! is the `atlas_actors` crate; this crate only wires it to the outside world.
 
 pub mod app;
+pub mod bootstrap;
 pub mod cli;
 pub mod http;
 pub mod logging;
+pub mod maintenance;
 pub mod settings;
 pub mod tokens;
 

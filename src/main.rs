@@ -54,7 +54,7 @@ fn serve(settings: Settings) -> ExitCode {
     atlas::logging::init(&settings.log);
     let result = actix_web::rt::System::new().block_on(async move {
         let listener = atlas::bind(&settings)?;
-        let app = atlas::start(&settings, listener)?;
+        let app = atlas::start(&settings, listener).await?;
         app.run_until(atlas::termination_signal()).await
     });
     match result {

@@ -15,7 +15,11 @@ use atlas_actors::store::queries::approvals::{self, ApprovalFilter};
 #[utoipa::path(tag = "approvals", params(ApprovalQuery), responses(
     (status = 200, body = ApprovalPage), (status = 400, body = ErrorBody)))]
 #[get("/approvals")]
-pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery<ApprovalQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    query: ApiQuery<ApprovalQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let filter = ApprovalFilter {
         status: parse_opt::<ApprovalStatus>("status", q.status.as_deref())?,
@@ -30,14 +34,25 @@ pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery
 #[utoipa::path(tag = "approvals", params(("id" = String, Path)), responses(
     (status = 200, body = ApprovalDto), (status = 404, body = ErrorBody)))]
 #[get("/approvals/{id}")]
-pub async fn get_one(state: web::Data<AppState>, _auth: Auth<Read>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_one(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id("approval id", &id, ApprovalId::parse)?;
     let lookup = id.clone();
     let found = read(&state, move |conn| approvals::get(conn, &lookup)).await?;
-    Ok(HttpResponse::Ok().json(ApprovalDto::from(found.ok_or_else(|| ApiError::not_found(format!("approval {id} not found")))?)))
+    Ok(HttpResponse::Ok()
+        .json(ApprovalDto::from(found.ok_or_else(|| ApiError::not_found(format!("approval {id} not found")))?)))
 }
 
-async fn review(state: &AppState, auth: Auth<Review>, id: &str, decision: Decision, notes: Option<String>) -> Result<HttpResponse, ApiError> {
+async fn review(
+    state: &AppState,
+    auth: Auth<Review>,
+    id: &str,
+    decision: Decision,
+    notes: Option<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id("approval id", id, ApprovalId::parse)?;
     let command = Command::ReviewApproval { id, decision, notes, allow_self_approval: state.allow_self_approval };
     submit(state, &auth.caller, command).await

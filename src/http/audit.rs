@@ -12,9 +12,18 @@ use atlas_actors::store::queries::events::{self, EventFilter};
 /// List audit events, newest first.
 #[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, body = EventPage), (status = 400, body = ErrorBody)))]
 #[get("/audit")]
-pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery<AuditQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    query: ApiQuery<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let filter = EventFilter { aggregate_type: q.aggregate_type, aggregate_id: q.aggregate_id, actor: q.actor, event_type: q.event_type };
+    let filter = EventFilter {
+        aggregate_type: q.aggregate_type,
+        aggregate_id: q.aggregate_id,
+        actor: q.actor,
+        event_type: q.event_type,
+    };
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
     let listed = read(&state, move |conn| events::list(conn, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(EventPage::from(listed)))

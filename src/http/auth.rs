@@ -87,7 +87,8 @@ impl<N: Need + 'static> FromRequest for Auth<N> {
                 return Ok(Self { caller, need: PhantomData });
             }
             let needed = N::PERMISSION.as_str();
-            let denied = Command::RecordDenied { method, path: path.clone(), role: caller.role, needed: needed.to_owned() };
+            let denied =
+                Command::RecordDenied { method, path: path.clone(), role: caller.role, needed: needed.to_owned() };
             if let Err(err) = state.handles.writer.submit(denied, caller.actor()).await {
                 tracing::warn!(error = %err, "Could not audit a denied request.");
             }

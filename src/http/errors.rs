@@ -13,7 +13,11 @@ use atlas_actors::store::queries::hotlist::{self, ErrorFilter};
 /// List hotlist entries, newest first.
 #[utoipa::path(tag = "errors", params(ErrorQuery), responses((status = 200, body = ErrorPage), (status = 400, body = ErrorBody)))]
 #[get("/errors")]
-pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery<ErrorQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    query: ApiQuery<ErrorQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let filter = ErrorFilter {
         resolved: parse_bool("resolved", q.resolved.as_deref())?,
@@ -28,11 +32,16 @@ pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery
 #[utoipa::path(tag = "errors", params(("id" = String, Path)), responses(
     (status = 200, body = ErrorDto), (status = 404, body = ErrorBody)))]
 #[get("/errors/{id}")]
-pub async fn get_one(state: web::Data<AppState>, _auth: Auth<Read>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_one(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id("error id", &id, ErrorId::parse)?;
     let lookup = id.clone();
     let found = read(&state, move |conn| hotlist::get(conn, &lookup)).await?;
-    Ok(HttpResponse::Ok().json(ErrorDto::from(found.ok_or_else(|| ApiError::not_found(format!("error {id} not found")))?)))
+    Ok(HttpResponse::Ok()
+        .json(ErrorDto::from(found.ok_or_else(|| ApiError::not_found(format!("error {id} not found")))?)))
 }
 
 /// Resolve an entry (one way: 409 if it is already resolved).

@@ -20,11 +20,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<web::Data<AppState>>().map_or(65_536, |state| state.max_body_bytes);
-        let content_type = req.headers().get(actix_web::http::header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?").to_owned());
+        let content_type =
+            req.headers().get(actix_web::http::header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?").to_owned());
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             let bytes = body.await.map_err(|_| {
-                ApiError::bad_request(format!("the request body is larger than the limit of {limit} bytes (http.max_body_bytes)"))
+                ApiError::bad_request(format!(
+                    "the request body is larger than the limit of {limit} bytes (http.max_body_bytes)"
+                ))
             })?;
             if bytes.len() > limit {
                 return Err(ApiError::bad_request(format!(
@@ -71,7 +74,8 @@ impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
 
 /// Parses an optional text parameter, naming it on error.
 pub fn parse_opt<T: FromStr<Err = String>>(field: &str, raw: Option<&str>) -> Result<Option<T>, ApiError> {
-    raw.map(|text| text.parse::<T>().map_err(|err| ApiError::bad_request(format!("invalid {field}: {err}")))).transpose()
+    raw.map(|text| text.parse::<T>().map_err(|err| ApiError::bad_request(format!("invalid {field}: {err}"))))
+        .transpose()
 }
 
 /// Parses an id in a path or a field, naming it on error.
@@ -85,10 +89,16 @@ pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Ap
         None => 50,
         Some(text) => match text.parse::<u32>() {
             Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
-            _ => return Err(ApiError::bad_request(format!("invalid limit: must be a whole number from 1 to {MAX_PAGE}, got {text:?}"))),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid limit: must be a whole number from 1 to {MAX_PAGE}, got {text:?}"
+                )))
+            }
         },
     };
-    let after = cursor.map(|raw| Cursor::decode(raw).map_err(|err| ApiError::bad_request(format!("invalid cursor: {err}")))).transpose()?;
+    let after = cursor
+        .map(|raw| Cursor::decode(raw).map_err(|err| ApiError::bad_request(format!("invalid cursor: {err}"))))
+        .transpose()?;
     Ok(PageRequest { limit, after })
 }
 

@@ -83,9 +83,10 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 /// Malformed path segments and payloads answer in the same JSON error shape as everything else.
 fn extractor_errors(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
-    cfg.app_data(web::PayloadConfig::new(max_body_bytes)).app_data(web::PathConfig::default().error_handler(
-        |err, _: &HttpRequest| ApiError::bad_request(format!("invalid path: {err}")).into(),
-    ));
+    cfg.app_data(web::PayloadConfig::new(max_body_bytes)).app_data(
+        web::PathConfig::default()
+            .error_handler(|err, _: &HttpRequest| ApiError::bad_request(format!("invalid path: {err}")).into()),
+    );
 }
 
 async fn unknown_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {

@@ -14,7 +14,11 @@ use atlas_actors::store::queries::projects;
 #[utoipa::path(tag = "projects", params(ProjectQuery), responses(
     (status = 200, body = ProjectPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 #[get("/projects")]
-pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery<ProjectQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    query: ApiQuery<ProjectQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let status = parse_opt::<ProjectStatus>("status", q.status.as_deref())?;
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
@@ -26,7 +30,11 @@ pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery
 #[utoipa::path(tag = "projects", params(("id" = String, Path)), responses(
     (status = 200, body = ProjectDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/projects/{id}")]
-pub async fn get_one(state: web::Data<AppState>, _auth: Auth<Read>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_one(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id("project id", &id, ProjectId::parse)?;
     let lookup = id.clone();
     let found = read(&state, move |conn| projects::get_live(conn, &lookup)).await?;
@@ -38,9 +46,17 @@ pub async fn get_one(state: web::Data<AppState>, _auth: Auth<Read>, id: web::Pat
 #[utoipa::path(tag = "projects", request_body = CreateProjectBody, responses(
     (status = 201, body = ProjectDto), (status = 202, body = ApprovalDto), (status = 400, body = ErrorBody)))]
 #[post("/projects")]
-pub async fn create(state: web::Data<AppState>, auth: Auth<Change>, body: ApiJson<CreateProjectBody>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth<Change>,
+    body: ApiJson<CreateProjectBody>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let change = Command::CreateProject(NewProject { id: ProjectId::generate(), name: body.name, description: body.description });
+    let change = Command::CreateProject(NewProject {
+        id: ProjectId::generate(),
+        name: body.name,
+        description: body.description,
+    });
     submit_change(&state, &auth.caller, change).await
 }
 
@@ -62,7 +78,8 @@ pub async fn update(
         description: body.description,
         status: parse_opt("status", body.status.as_deref())?,
     };
-    submit_change(&state, &auth.caller, Command::UpdateProject { id, expected_version: body.expected_version, patch }).await
+    submit_change(&state, &auth.caller, Command::UpdateProject { id, expected_version: body.expected_version, patch })
+        .await
 }
 
 /// Soft-delete a project; gated by the default policy (202).
@@ -70,7 +87,11 @@ pub async fn update(
     (status = 200, body = ProjectDto), (status = 202, body = ApprovalDto), (status = 404, body = ErrorBody),
     (status = 409, body = ErrorBody)))]
 #[delete("/projects/{id}")]
-pub async fn remove(state: web::Data<AppState>, auth: Auth<Change>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn remove(
+    state: web::Data<AppState>,
+    auth: Auth<Change>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id("project id", &id, ProjectId::parse)?;
     submit_change(&state, &auth.caller, Command::DeleteProject { id }).await
 }

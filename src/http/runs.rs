@@ -13,7 +13,11 @@ use atlas_actors::store::queries::runs::{self, RunFilter};
 /// List runs, newest first.
 #[utoipa::path(tag = "runs", params(RunQuery), responses((status = 200, body = RunPage), (status = 400, body = ErrorBody)))]
 #[get("/runs")]
-pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery<RunQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    query: ApiQuery<RunQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let filter = RunFilter {
         task_id: q.task_id.as_deref().map(|id| parse_id("task_id", id, TaskId::parse)).transpose()?,
@@ -28,7 +32,11 @@ pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery
 #[utoipa::path(tag = "runs", params(("id" = String, Path)), responses(
     (status = 200, body = RunDto), (status = 404, body = ErrorBody)))]
 #[get("/runs/{id}")]
-pub async fn get_one(state: web::Data<AppState>, _auth: Auth<Read>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_one(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id("run id", &id, RunId::parse)?;
     let lookup = id.clone();
     let found = read(&state, move |conn| runs::get(conn, &lookup)).await?;

@@ -15,7 +15,11 @@ use atlas_actors::store::queries::tasks::{self, TaskFilter};
 #[utoipa::path(tag = "tasks", params(TaskQuery), responses(
     (status = 200, body = TaskPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 #[get("/tasks")]
-pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery<TaskQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    query: ApiQuery<TaskQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let filter = TaskFilter {
         project_id: q.project_id.as_deref().map(|id| parse_id("project_id", id, ProjectId::parse)).transpose()?,
@@ -30,14 +34,20 @@ pub async fn list(state: web::Data<AppState>, _auth: Auth<Read>, query: ApiQuery
 async fn live_task(state: &AppState, raw: &str) -> Result<atlas_actors::domain::Task, ApiError> {
     let id = parse_id("task id", raw, TaskId::parse)?;
     let lookup = id.clone();
-    read(state, move |conn| tasks::get_live(conn, &lookup)).await?.ok_or_else(|| ApiError::not_found(format!("task {id} not found")))
+    read(state, move |conn| tasks::get_live(conn, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("task {id} not found")))
 }
 
 /// One live task.
 #[utoipa::path(tag = "tasks", params(("id" = String, Path)), responses(
     (status = 200, body = TaskDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/tasks/{id}")]
-pub async fn get_one(state: web::Data<AppState>, _auth: Auth<Read>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get_one(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(TaskDto::from(live_task(&state, &id).await?)))
 }
 
@@ -45,7 +55,11 @@ pub async fn get_one(state: web::Data<AppState>, _auth: Auth<Read>, id: web::Pat
 #[utoipa::path(tag = "tasks", request_body = CreateTaskBody, responses(
     (status = 201, body = TaskDto), (status = 202, body = ApprovalDto), (status = 400, body = ErrorBody)))]
 #[post("/tasks")]
-pub async fn create(state: web::Data<AppState>, auth: Auth<Change>, body: ApiJson<CreateTaskBody>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth<Change>,
+    body: ApiJson<CreateTaskBody>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let change = Command::CreateTask(NewTask {
         id: TaskId::generate(),
@@ -85,14 +99,19 @@ pub async fn update(
         cwd: body.cwd,
         timeout_s: body.timeout_s,
     };
-    submit_change(&state, &auth.caller, Command::UpdateTask { id, expected_version: body.expected_version, patch }).await
+    submit_change(&state, &auth.caller, Command::UpdateTask { id, expected_version: body.expected_version, patch })
+        .await
 }
 
 /// Soft-delete a task; gated by the default policy (202).
 #[utoipa::path(tag = "tasks", params(("id" = String, Path)), responses(
     (status = 200, body = TaskDto), (status = 202, body = ApprovalDto), (status = 404, body = ErrorBody)))]
 #[delete("/tasks/{id}")]
-pub async fn remove(state: web::Data<AppState>, auth: Auth<Change>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn remove(
+    state: web::Data<AppState>,
+    auth: Auth<Change>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id("task id", &id, TaskId::parse)?;
     submit_change(&state, &auth.caller, Command::DeleteTask { id }).await
 }
@@ -103,12 +122,21 @@ pub async fn remove(state: web::Data<AppState>, auth: Auth<Change>, id: web::Pat
     (status = 201, body = RunDto), (status = 202, body = ApprovalDto), (status = 404, body = ErrorBody),
     (status = 409, body = ErrorBody)))]
 #[post("/tasks/{id}/run")]
-pub async fn run(state: web::Data<AppState>, auth: Auth<Change>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn run(
+    state: web::Data<AppState>,
+    auth: Auth<Change>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let task = live_task(&state, &id).await?;
     let command = task.command.ok_or_else(|| {
         ApiError::from(atlas_actors::domain::CommandError::Conflict(format!("task {} has no command to run", task.id)))
     })?;
-    let change =
-        Command::QueueRun(NewRun { id: RunId::generate(), task_id: task.id, command, cwd: task.cwd, timeout_s: task.timeout_s });
+    let change = Command::QueueRun(NewRun {
+        id: RunId::generate(),
+        task_id: task.id,
+        command,
+        cwd: task.cwd,
+        timeout_s: task.timeout_s,
+    });
     submit_change(&state, &auth.caller, change).await
 }

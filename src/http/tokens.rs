@@ -22,7 +22,11 @@ pub async fn list(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<Http
 #[utoipa::path(tag = "admin", request_body = CreateTokenBody, responses(
     (status = 201, body = CreatedTokenDto), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/admin/tokens")]
-pub async fn create(state: web::Data<AppState>, auth: Auth<Admin>, body: ApiJson<CreateTokenBody>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth<Admin>,
+    body: ApiJson<CreateTokenBody>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     let role = parse_opt::<Role>("role", Some(&body.role))?.unwrap_or(Role::Viewer);
     let (token, command) = crate::tokens::new_token_command(&body.name, role);
@@ -37,6 +41,10 @@ pub async fn create(state: web::Data<AppState>, auth: Auth<Admin>, body: ApiJson
 #[utoipa::path(tag = "admin", params(("name" = String, Path)), responses(
     (status = 200, body = TokenDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[delete("/admin/tokens/{name}")]
-pub async fn revoke(state: web::Data<AppState>, auth: Auth<Admin>, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    auth: Auth<Admin>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     submit(&state, &auth.caller, Command::RevokeToken { name: name.into_inner() }).await
 }

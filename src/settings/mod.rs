@@ -46,7 +46,12 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 2, shutdown_timeout_s: 5, max_body_bytes: 65_536 }
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: 2,
+            shutdown_timeout_s: 5,
+            max_body_bytes: 65_536,
+        }
     }
 }
 

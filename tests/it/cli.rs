@@ -100,7 +100,8 @@ async fn serve_on_defaults_answers_probes_and_stops_cleanly_on_sigterm() {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().expect("atlas logs before it serves").unwrap();
-        let event: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
+        // Log lines are JSON; the one-time admin-token notice is a plain sentence for the operator.
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
         if event["message"] == "Atlas is serving." {
             break event["addr"].as_str().unwrap().to_owned();
         }

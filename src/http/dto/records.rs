@@ -253,7 +253,13 @@ pub struct TokenDto {
 
 impl From<ApiToken> for TokenDto {
     fn from(t: ApiToken) -> Self {
-        Self { name: t.name, role: t.role.to_string(), created_at: t.created_at, created_by: t.created_by, revoked_at: t.revoked_at }
+        Self {
+            name: t.name,
+            role: t.role.to_string(),
+            created_at: t.created_at,
+            created_by: t.created_by,
+            revoked_at: t.revoked_at,
+        }
     }
 }
 

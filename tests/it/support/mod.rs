@@ -34,7 +34,7 @@ impl TestApp {
 
     pub async fn spawn_with(dir: tempfile::TempDir, settings: Settings) -> Self {
         let listener = atlas::bind(&settings).expect("bind 127.0.0.1:0");
-        let app = atlas::start(&settings, listener).expect("atlas starts");
+        let app = atlas::start(&settings, listener).await.expect("atlas starts");
         let url = format!("http://{}", app.addr);
         let handles = app.handles.clone();
         let (stop, stopped) = oneshot::channel::<()>();
