@@ -37,6 +37,27 @@ pub enum CliCommand {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Manage API tokens (works whether or not the service runs).
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// viewer | agent | approver | admin
+        #[arg(long)]
+        role: String,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token at once.
+    Revoke { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ pub mod http;
 pub mod logging;
 pub mod maintenance;
 pub mod settings;
+pub mod token_cli;
 pub mod tokens;
 
 pub use app::{bind, start, termination_signal, App, AppError};

@@ -1,7 +1,8 @@
 //! `atlas`: parse the command line, load settings, run the subcommand, map failures to exit codes.
 
-use atlas::cli::{Cli, CliCommand, ConfigAction};
+use atlas::cli::{Cli, CliCommand, ConfigAction, TokenCommand};
 use atlas::settings::{self, Settings};
+use atlas::token_cli::TokenAction;
 use atlas_actors::domain::SystemClock;
 use clap::Parser;
 use std::process::ExitCode;
@@ -19,6 +20,26 @@ fn main() -> ExitCode {
         CliCommand::Config { action: ConfigAction::Check } => config_check(&settings),
         CliCommand::Migrate => migrate(&settings),
         CliCommand::Serve { .. } => serve(settings),
+        CliCommand::Token { action } => token(&settings, action),
+    }
+}
+
+fn token(settings: &Settings, action: TokenCommand) -> ExitCode {
+    atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
+    let action = match action {
+        TokenCommand::Create { name, role } => TokenAction::Create { name, role },
+        TokenCommand::List => TokenAction::List,
+        TokenCommand::Revoke { name } => TokenAction::Revoke { name },
+    };
+    match atlas::token_cli::run(settings, action) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("atlas: {err}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! client that returns `(status, json)`.
 
 use atlas::settings::Settings;
+use atlas_actors::domain::{Actor, Role};
 use atlas_actors::Handles;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -49,10 +50,52 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let mut response =
-            awc::Client::default().get(format!("{}{path}", self.url)).send().await.expect("request sent");
-        let body = response.body().await.expect("body read");
-        (response.status().as_u16(), serde_json::from_slice(&body).unwrap_or(Value::Null))
+        self.call("GET", path, None, None).await
+    }
+
+    /// The admin token Atlas wrote on its first start.
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("data/admin.token")).expect("admin.token exists").trim().to_owned()
+    }
+
+    /// Creates a token with `role` through the writer (as `atlas token create` does) and returns it.
+    pub async fn token(&self, name: &str, role: Role) -> String {
+        let (token, command) = atlas::tokens::new_token_command(name, role);
+        self.handles.writer.submit(command, Actor::new("test")).await.expect("token created");
+        token
+    }
+
+    /// One request with an optional bearer token and JSON body; returns the status and the parsed body.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let body = body.map(|b| b.to_string().into_bytes());
+        let (status, bytes) = self.raw(method, path, token, body, Some("application/json")).await;
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// A request with raw bytes, for malformed-input tests.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+    ) -> (u16, Vec<u8>) {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut request = awc::Client::default().request(method, format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        if let Some(kind) = content_type {
+            request = request.insert_header(("Content-Type", kind));
+        }
+        let sent = match body {
+            Some(bytes) => request.send_body(bytes).await,
+            None => request.send().await,
+        };
+        let mut response = sent.expect("request sent");
+        let bytes = response.body().limit(16 * 1024 * 1024).await.expect("body read");
+        (response.status().as_u16(), bytes.to_vec())
     }
 
     /// Stops like SIGTERM does and returns how the run ended.

@@ -1,0 +1,53 @@
+//! The HTTP API driven over real HTTP against the real server.
+
+mod approval_flow;
+mod malformed;
+mod openapi;
+mod resources;
+mod roles;
+mod tokens;
+
+use crate::support::TestApp;
+use atlas_actors::domain::Role;
+use serde_json::{json, Value};
+
+/// A started app with one token per role.
+pub struct Team {
+    pub app: TestApp,
+    pub admin: String,
+    pub agent: String,
+    pub approver: String,
+    pub approver2: String,
+    pub viewer: String,
+}
+
+impl Team {
+    pub async fn new() -> Self {
+        let app = TestApp::spawn().await;
+        let admin = app.admin_token();
+        let agent = app.token("agent-bot", Role::Agent).await;
+        let approver = app.token("alice", Role::Approver).await;
+        let approver2 = app.token("bob", Role::Approver).await;
+        let viewer = app.token("viewer", Role::Viewer).await;
+        Self { app, admin, agent, approver, approver2, viewer }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        self.app.call(method, path, Some(token), body).await
+    }
+
+    /// A project created directly by the admin; returns its id.
+    pub async fn project(&self, name: &str) -> String {
+        let (status, body) = self.call("POST", "/api/v1/projects", &self.admin, Some(json!({ "name": name }))).await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A task created directly by the admin (ungated for admins); returns its id.
+    pub async fn task(&self, project: &str, title: &str, command: Option<Vec<&str>>) -> String {
+        let body = json!({ "project_id": project, "title": title, "command": command });
+        let (status, body) = self.call("POST", "/api/v1/tasks", &self.admin, Some(body)).await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+}

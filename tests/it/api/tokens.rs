@@ -1,0 +1,88 @@
+//! Token handling: the first-start admin token file, tokens made over the API and by the CLI beside a
+//! running service.
+
+use super::Team;
+use crate::support::TestApp;
+use serde_json::json;
+
+#[actix_rt::test]
+async fn the_first_start_writes_one_admin_token_to_a_private_file() {
+    let app = TestApp::spawn().await;
+    let file = app.dir.path().join("data/admin.token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let token = app.admin_token();
+    assert!(token.starts_with("atlas_") && token.len() == 70, "{token}");
+    let (status, body) = app.call("GET", "/api/v1/admin/tokens", Some(&token), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["items"][0]["name"], "admin");
+    assert!(!body.to_string().contains(&token[6..]), "the secret is never listed");
+
+    let conn = crate::support::open_read_only(&app.db_path());
+    let stored: String =
+        conn.query_row("SELECT token_hash FROM api_tokens WHERE name = 'admin'", [], |r| r.get(0)).unwrap();
+    assert_ne!(stored, token, "only the hash is stored");
+    let events: String = conn.query_row("SELECT group_concat(payload) FROM events", [], |r| r.get(0)).unwrap();
+    assert!(!events.contains(&stored) && !events.contains(&token), "neither the token nor its hash is audited");
+
+    let dir = app.dir.path().to_path_buf();
+    let (stopped, kept) = app.stop_keeping_files().await;
+    stopped.unwrap();
+    let settings = crate::support::test_settings(&kept);
+    let again = TestApp::spawn_with(kept, settings).await;
+    assert_eq!(std::fs::read_to_string(dir.join("data/admin.token")).unwrap().trim(), token, "no second token is made");
+    again.stop().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn tokens_made_over_the_api_work_and_names_are_never_reused() {
+    let team = Team::new().await;
+    let (status, created) = team
+        .call("POST", "/api/v1/admin/tokens", &team.admin, Some(json!({ "name": "deploy-bot", "role": "agent" })))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().unwrap();
+    assert_eq!(team.call("GET", "/api/v1/projects", token, None).await.0, 200);
+    let (status, _) = team
+        .call("POST", "/api/v1/admin/tokens", &team.admin, Some(json!({ "name": "deploy-bot", "role": "viewer" })))
+        .await;
+    assert_eq!(status, 409);
+    let (status, body) =
+        team.call("POST", "/api/v1/admin/tokens", &team.admin, Some(json!({ "name": "x", "role": "root" }))).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("invalid role"), "{body}");
+    let (status, body) = team
+        .call("POST", "/api/v1/admin/tokens", &team.admin, Some(json!({ "name": "bad name", "role": "viewer" })))
+        .await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("invalid name"), "{body}");
+}
+
+#[actix_rt::test]
+async fn the_cli_creates_a_token_while_the_service_runs() {
+    let app = TestApp::spawn().await;
+    let db = app.db_path();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atlas"))
+        .current_dir(app.dir.path())
+        .args(["token", "create", "--name", "from-cli", "--role", "approver", "--set"])
+        .arg(format!("database.path={:?}", db.display().to_string()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let (status, body) = app.call("GET", "/api/v1/approvals", Some(&token), None).await;
+    assert_eq!(status, 200, "{body}");
+
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_atlas"))
+        .current_dir(app.dir.path())
+        .args(["token", "list", "--set"])
+        .arg(format!("database.path={:?}", db.display().to_string()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(listed.stdout).unwrap();
+    assert!(text.contains("from-cli") && text.contains("approver") && !text.contains(&token), "{text}");
+    app.stop().await.unwrap();
+}
