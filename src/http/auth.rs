@@ -83,14 +83,24 @@ impl<N: Need + 'static> FromRequest for Auth<N> {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::unavailable("the application state is missing"))?;
             let caller = authenticate(&state, header).await?;
-            if caller.role.allows(N::PERMISSION) {
-                return Ok(Self { caller, need: PhantomData });
-            }
             let needed = N::PERMISSION.as_str();
-            let denied =
-                Command::RecordDenied { method, path: path.clone(), role: caller.role, needed: needed.to_owned() };
-            if let Err(err) = state.handles.writer.submit(denied, caller.actor()).await {
-                tracing::warn!(error = %err, "Could not audit a denied request.");
+            let allowed = caller.role.allows(N::PERMISSION);
+            // Refusals and admin reads are audited here; every other admin action is a command, audited anyway.
+            let audited = !allowed || (N::PERMISSION == Permission::Administer && method == "GET");
+            if audited {
+                let access = Command::RecordAccess {
+                    method,
+                    path: path.clone(),
+                    role: caller.role,
+                    needed: needed.to_owned(),
+                    allowed,
+                };
+                if let Err(err) = state.handles.writer.submit(access, caller.actor()).await {
+                    tracing::warn!(error = %err, "Could not audit an access.");
+                }
+            }
+            if allowed {
+                return Ok(Self { caller, need: PhantomData });
             }
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,

@@ -43,7 +43,7 @@ pub fn respond(mut builder: actix_web::HttpResponseBuilder, applied: Applied) ->
         Applied::Error(e) => builder.json(ErrorDto::from(e)),
         Applied::Token(t) => builder.json(TokenDto::from(t)),
         Applied::Expired(count) => builder.json(serde_json::json!({ "expired": count })),
-        Applied::Denied => builder.json(serde_json::json!({ "denied": true })),
+        Applied::Access => builder.json(serde_json::json!({ "audited": true })),
     }
 }
 

@@ -49,6 +49,12 @@ async fn the_role_matrix_holds_for_every_endpoint_family() {
     let denied = denied["items"].as_array().unwrap();
     assert_eq!(denied.len(), 6, "every refusal of the viewer is audited: {denied:?}");
     assert_eq!(denied[0]["payload"]["command"]["role"], "viewer");
+    let (_, admin_reads) = team.call("GET", "/api/v1/audit?type=access.admin&actor=admin", &team.admin, None).await;
+    assert_eq!(
+        admin_reads["items"].as_array().unwrap().len(),
+        1,
+        "the admin's GET /admin/tokens is audited: {admin_reads}"
+    );
 }
 
 #[actix_rt::test]

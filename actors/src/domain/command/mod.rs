@@ -154,12 +154,13 @@ pub enum Command {
     RevokeToken {
         name: String,
     },
-    /// Audits a refused request (403); changes nothing else.
-    RecordDenied {
+    /// Audits an access that changes nothing by itself: a refused request (403), or an admin endpoint read.
+    RecordAccess {
         method: String,
         path: String,
         role: Role,
         needed: String,
+        allowed: bool,
     },
 }
 
@@ -175,7 +176,7 @@ pub enum Applied {
     Token(ApiToken),
     /// How many approvals expired.
     Expired(u64),
-    Denied,
+    Access,
 }
 
 /// What the caller gets back once the command's transaction committed.
@@ -205,7 +206,8 @@ impl Command {
             Self::ResolveError { .. } => "error.resolved",
             Self::CreateToken { .. } => "token.created",
             Self::RevokeToken { .. } => "token.revoked",
-            Self::RecordDenied { .. } => "access.denied",
+            Self::RecordAccess { allowed: false, .. } => "access.denied",
+            Self::RecordAccess { allowed: true, .. } => "access.admin",
         }
     }
 

@@ -71,7 +71,7 @@ impl Command {
             Self::DeleteProject { .. }
             | Self::DeleteTask { .. }
             | Self::ExpireApprovals { .. }
-            | Self::RecordDenied { .. } => Ok(()),
+            | Self::RecordAccess { .. } => Ok(()),
         }
     }
 }

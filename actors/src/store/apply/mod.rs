@@ -64,7 +64,7 @@ pub(crate) fn apply(
         }
         Command::CreateToken { name, role, token_hash } => access::create(conn, name, *role, token_hash, actor, now)?,
         Command::RevokeToken { name } => access::revoke(conn, name, now)?,
-        Command::RecordDenied { path, .. } => Touched::new("http", path, None, Applied::Denied),
+        Command::RecordAccess { path, .. } => Touched::new("http", path, None, Applied::Access),
     };
     let event_id = if touched.record_event {
         let after = serde_json::to_value(&touched.applied).ok().and_then(|v| v.get("record").cloned());
