@@ -52,13 +52,12 @@ pub fn bind(settings: &Settings) -> Result<TcpListener, AppError> {
 pub async fn start(settings: &Settings, listener: TcpListener) -> Result<App, AppError> {
     let addr = listener.local_addr().map_err(|source| AppError::Listen { addr: "listener".into(), source })?;
     let handles =
-        atlas_actors::start(settings.supervisor_config(), Arc::new(SystemClock)).map_err(AppError::Startup)?;
+        atlas_actors::start(settings.supervisor_config(), Arc::new(SystemClock)).await.map_err(AppError::Startup)?;
     if let Some(file) =
         crate::bootstrap::ensure_admin_token(&handles, &settings.database.path).await.map_err(AppError::Startup)?
     {
         eprintln!("atlas: created the first admin token; it is in {} (readable only by this user)", file.display());
     }
-    crate::maintenance::spawn_approval_expiry(&handles, settings);
     let server = http::server(handles.clone(), settings, listener)
         .map_err(|source| AppError::Listen { addr: addr.to_string(), source })?;
     Ok(App { handles, addr, server, writer_grace: Duration::from_secs(settings.http.shutdown_timeout_s + 5) })

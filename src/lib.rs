@@ -6,7 +6,6 @@ pub mod bootstrap;
 pub mod cli;
 pub mod http;
 pub mod logging;
-pub mod maintenance;
 pub mod settings;
 pub mod token_cli;
 pub mod tokens;

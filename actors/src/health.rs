@@ -11,17 +11,18 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The job name the scheduler uses for background checks.
+pub const HEALTH_CHECK: &str = "health_check";
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct HealthConfig {
-    /// How often the checks run in the background.
-    pub check_interval: Duration,
     /// How long one probe of a part may take before it counts as down.
     pub probe_timeout: Duration,
 }
 
 impl Default for HealthConfig {
     fn default() -> Self {
-        Self { check_interval: Duration::from_secs(30), probe_timeout: Duration::from_secs(2) }
+        Self { probe_timeout: Duration::from_secs(2) }
     }
 }
 
@@ -102,17 +103,8 @@ async fn run_checks(
 impl Actor for HealthActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, ctx: &mut Context<Self>) {
+    fn started(&mut self, _: &mut Context<Self>) {
         self.registry.running(names::HEALTH);
-        ctx.run_interval(self.config.check_interval, |actor, ctx| {
-            let checks = run_checks(
-                actor.writer.clone(),
-                actor.readers.clone(),
-                actor.registry.clone(),
-                actor.config.probe_timeout,
-            );
-            ctx.spawn(checks.into_actor(actor).map(|report, actor, _| actor.note(&report)));
-        });
     }
 }
 
@@ -151,6 +143,24 @@ impl Handler<CheckReadiness> for HealthActor {
         Box::pin(checks.into_actor(self).map(|report, actor, _| {
             actor.note(&report);
             report
+        }))
+    }
+}
+
+/// The scheduled background check: logs changes of readiness; fails the job while not ready.
+impl Handler<crate::scheduler::RunJob> for HealthActor {
+    type Result = ResponseActFuture<Self, Result<String, String>>;
+
+    fn handle(&mut self, _: crate::scheduler::RunJob, _: &mut Context<Self>) -> Self::Result {
+        let checks = run_checks(self.writer.clone(), self.readers.clone(), self.registry.clone(), self.config.probe_timeout);
+        Box::pin(checks.into_actor(self).map(|report, actor, _| {
+            actor.note(&report);
+            if report.ready {
+                Ok("ready".to_owned())
+            } else {
+                let failing: Vec<&str> = report.checks.iter().filter(|(_, c)| !c.ok).map(|(name, _)| *name).collect();
+                Err(format!("not ready: {}", failing.join(", ")))
+            }
         }))
     }
 }
@@ -195,6 +205,11 @@ impl HealthHandle {
 
     pub fn is_alive(&self) -> bool {
         self.addr.connected()
+    }
+
+    /// Where the scheduler sends `health_check`.
+    pub fn jobs(&self) -> actix::Recipient<crate::scheduler::RunJob> {
+        self.addr.clone().recipient()
     }
 
     #[cfg(feature = "fault-injection")]

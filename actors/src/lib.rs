@@ -12,7 +12,10 @@ pub mod domain;
 pub mod fault;
 pub mod guard;
 pub mod health;
+pub mod housekeeper;
 pub mod registry;
+pub mod runner;
+pub mod scheduler;
 pub mod store;
 pub mod supervisor;
 

@@ -11,6 +11,9 @@ use tokio::sync::watch;
 pub mod names {
     pub const WRITER: &str = "writer";
     pub const HEALTH: &str = "health";
+    pub const RUNNER: &str = "runner";
+    pub const SCHEDULER: &str = "scheduler";
+    pub const HOUSEKEEPER: &str = "housekeeper";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -1,21 +1,49 @@
 //! Starts every actor in order and watches them. Order matters: the writer creates (and migrates) the
-//! database before the read-only pool opens it. An actor whose address dies for good (it escaped the
-//! panic guard) is escalated, so the process exits non-zero and systemd restarts it.
+//! database before the read-only pool opens it; the runner recovers interrupted runs before it takes new
+//! ones; the scheduler starts last, once every job's owner is there. An actor whose address dies for good
+//! (it escaped the panic guard) is escalated, so the process exits non-zero and systemd restarts it.
 
+use crate::domain::schedule::ScheduleSpec;
 use crate::domain::Clock;
-use crate::health::{HealthConfig, HealthHandle};
+use crate::health::{HealthConfig, HealthHandle, HEALTH_CHECK};
+use crate::housekeeper::{HousekeeperHandle, HousekeepingConfig, APPROVAL_EXPIRY};
 use crate::registry::{names, ActorRegistry};
+use crate::runner::{RunnerConfig, RunnerHandle};
+use crate::scheduler::{JobDefinition, SchedulerHandle};
 use crate::store::{ReaderPool, StoreConfig, WriterHandle};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How often the supervisor looks for dead actors.
 const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
-#[derive(Clone, Debug, PartialEq)]
+/// Every job the scheduler knows, with its default schedule.
+pub const JOBS: &[(&str, &str)] = &[(HEALTH_CHECK, "1m"), (APPROVAL_EXPIRY, "5m")];
+
+#[derive(Clone, Debug)]
 pub struct SupervisorConfig {
     pub store: StoreConfig,
     pub health: HealthConfig,
+    pub runner: RunnerConfig,
+    pub housekeeping: HousekeepingConfig,
+    /// Job name → schedule text (`15m`, `0 * * * *`, `off`); missing jobs use their default.
+    pub schedules: BTreeMap<String, String>,
+    /// How often the scheduler looks for due jobs.
+    pub scheduler_tick: Duration,
+}
+
+impl SupervisorConfig {
+    pub fn new(store: StoreConfig) -> Self {
+        Self {
+            store,
+            health: HealthConfig::default(),
+            runner: RunnerConfig::default(),
+            housekeeping: HousekeepingConfig::default(),
+            schedules: BTreeMap::new(),
+            scheduler_tick: Duration::from_secs(1),
+        }
+    }
 }
 
 /// Handles to everything that runs. Cloning is cheap.
@@ -24,6 +52,9 @@ pub struct Handles {
     pub writer: WriterHandle,
     pub readers: ReaderPool,
     pub health: HealthHandle,
+    pub runner: RunnerHandle,
+    pub scheduler: SchedulerHandle,
+    pub housekeeper: HousekeeperHandle,
     pub registry: ActorRegistry,
 }
 
@@ -39,13 +70,37 @@ impl Handles {
     }
 }
 
-/// Starts Writer, ReaderPool and Health. Must run inside an actix `System`.
-pub fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Handles, String> {
+/// Checks every configured schedule, naming the job.
+pub fn validate_schedules(schedules: &BTreeMap<String, String>) -> Result<(), String> {
+    for (job, text) in schedules {
+        if !JOBS.iter().any(|(known, _)| known == job) {
+            let known: Vec<&str> = JOBS.iter().map(|(name, _)| *name).collect();
+            return Err(format!("unknown job {job} (known: {})", known.join(", ")));
+        }
+        ScheduleSpec::parse(text).map_err(|err| format!("job {job}: {err}"))?;
+    }
+    Ok(())
+}
+
+/// Starts Writer, ReaderPool, Health, Runner, Housekeeper and Scheduler. Must run inside an actix `System`.
+pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Handles, String> {
+    validate_schedules(&config.schedules)?;
     let registry = ActorRegistry::new();
-    let writer = WriterHandle::start(config.store.clone(), clock, registry.clone())?;
+    let writer = WriterHandle::start(config.store.clone(), clock.clone(), registry.clone())?;
     let readers = ReaderPool::open(&config.store)?;
     let health = HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health);
-    let handles = Handles { writer, readers, health, registry };
+    let runner = RunnerHandle::start(config.runner, writer.clone(), readers.clone(), registry.clone()).await?;
+    let housekeeper = HousekeeperHandle::start(config.housekeeping, writer.clone(), clock.clone(), registry.clone());
+    let mut jobs = Vec::new();
+    for (name, default) in JOBS {
+        let schedule = config.schedules.get(*name).cloned().unwrap_or_else(|| (*default).to_owned());
+        let spec = ScheduleSpec::parse(&schedule).map_err(|err| format!("job {name}: {err}"))?;
+        let target = if *name == HEALTH_CHECK { health.jobs() } else { housekeeper.jobs() };
+        jobs.push(JobDefinition { name, schedule, spec, target });
+    }
+    let scheduler =
+        SchedulerHandle::start(jobs, clock, writer.clone(), &readers, registry.clone(), config.scheduler_tick).await?;
+    let handles = Handles { writer, readers, health, runner, scheduler, housekeeper, registry };
     actix::spawn(watch(handles.clone()));
     Ok(handles)
 }
@@ -55,11 +110,16 @@ async fn watch(handles: Handles) {
     let mut ticker = tokio::time::interval(WATCH_INTERVAL);
     loop {
         ticker.tick().await;
-        for (name, alive) in [(names::WRITER, handles.writer.is_alive()), (names::HEALTH, handles.health.is_alive())] {
-            if !alive {
-                handles.registry.escalate(name, "its mailbox closed: it died and cannot be restarted".into());
-                return;
-            }
+        let actors = [
+            (names::WRITER, handles.writer.is_alive()),
+            (names::HEALTH, handles.health.is_alive()),
+            (names::RUNNER, handles.runner.is_alive()),
+            (names::SCHEDULER, handles.scheduler.is_alive()),
+            (names::HOUSEKEEPER, handles.housekeeper.is_alive()),
+        ];
+        if let Some((name, _)) = actors.iter().find(|(_, alive)| !alive) {
+            handles.registry.escalate(name, "its mailbox closed: it died and cannot be restarted".into());
+            return;
         }
     }
 }

@@ -9,7 +9,6 @@
 //! `store/writer.rs`, allowed by the invariant test because it never touches Atlas's database.
 
 use atlas_actors::domain::{format_timestamp, Actor, Command, NewProject, ProjectId, SystemClock};
-use atlas_actors::health::HealthConfig;
 use atlas_actors::store::{migrate, StoreConfig};
 use atlas_actors::SupervisorConfig;
 use std::path::{Path, PathBuf};
@@ -80,11 +79,8 @@ fn percentile(sorted: &[u32], p: f64) -> Duration {
 
 /// (b) One level: `submitters` tasks submit commands back to back for `RUN_FOR`.
 async fn writer_level(dir: &Path, submitters: usize) -> Result<LevelResult, String> {
-    let config = SupervisorConfig {
-        store: StoreConfig::at(dir.join(format!("writer-{submitters}.db"))),
-        health: HealthConfig::default(),
-    };
-    let handles = atlas_actors::start(config, Arc::new(SystemClock))?;
+    let config = SupervisorConfig::new(StoreConfig::at(dir.join(format!("writer-{submitters}.db"))));
+    let handles = atlas_actors::start(config, Arc::new(SystemClock)).await?;
     let started = Instant::now();
     let deadline = started + RUN_FOR;
     let tasks: Vec<_> = (0..submitters)

@@ -43,6 +43,8 @@ pub fn respond(mut builder: actix_web::HttpResponseBuilder, applied: Applied) ->
         Applied::Error(e) => builder.json(ErrorDto::from(e)),
         Applied::Token(t) => builder.json(TokenDto::from(t)),
         Applied::Expired(count) => builder.json(serde_json::json!({ "expired": count })),
+        Applied::Recovered(count) => builder.json(serde_json::json!({ "recovered": count })),
+        Applied::JobRecorded => builder.json(serde_json::json!({ "recorded": true })),
         Applied::Access => builder.json(serde_json::json!({ "audited": true })),
     }
 }

@@ -3,24 +3,28 @@
 
 mod load;
 mod redact;
+mod sections;
 
 pub use load::{load, SettingsError, Sources};
 pub use redact::redacted_toml;
+pub use sections::*;
 
-use atlas_actors::domain::policy::DEFAULT_RULES;
 use atlas_actors::domain::ApprovalPolicy;
 use atlas_actors::health::HealthConfig;
-use atlas_actors::store::{StoreConfig, Synchronous};
+use atlas_actors::housekeeper::HousekeepingConfig;
+use atlas_actors::runner::executor::Executors;
+use atlas_actors::runner::RunnerConfig;
+use atlas_actors::store::StoreConfig;
+use atlas_actors::supervisor::validate_schedules;
 use atlas_actors::SupervisorConfig;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The config file read when `--config` is not given, relative to the working directory (optional).
 pub const DEFAULT_CONFIG_FILE: &str = "config/atlas.toml";
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub http: HttpSettings,
@@ -28,143 +32,27 @@ pub struct Settings {
     pub writer: WriterSettings,
     pub health: HealthSettings,
     pub approvals: ApprovalSettings,
+    pub runner: RunnerSettings,
+    pub schedules: BTreeMap<String, String>,
+    pub executors: ExecutorSettings,
+    pub profiles: ProfileSettings,
     pub log: LogSettings,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HttpSettings {
-    /// Where the API listens. Loopback by default: reach it through an SSH tunnel.
-    pub addr: SocketAddr,
-    /// HTTP worker threads.
-    pub workers: usize,
-    /// Seconds in-flight requests get to finish on shutdown.
-    pub shutdown_timeout_s: u64,
-    /// Largest request body accepted, bytes; larger ones get 400.
-    pub max_body_bytes: usize,
-}
-
-impl Default for HttpSettings {
+impl Default for Settings {
     fn default() -> Self {
         Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            workers: 2,
-            shutdown_timeout_s: 5,
-            max_body_bytes: 65_536,
+            http: HttpSettings::default(),
+            database: DatabaseSettings::default(),
+            writer: WriterSettings::default(),
+            health: HealthSettings::default(),
+            approvals: ApprovalSettings::default(),
+            runner: RunnerSettings::default(),
+            schedules: default_schedules(),
+            executors: ExecutorSettings::default(),
+            profiles: ProfileSettings::default(),
+            log: LogSettings::default(),
         }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ApprovalSettings {
-    /// Changes that wait for a human: `type:action` or `type:action@role`, `*` for any.
-    pub policy: Vec<String>,
-    /// Whether the requester of a change may approve it themselves.
-    pub allow_self_approval: bool,
-    /// Hours after which a pending approval expires; 0 keeps them pending forever.
-    pub expire_after_h: u64,
-    /// Seconds between sweeps that expire old approvals.
-    pub expiry_check_interval_s: u64,
-}
-
-impl Default for ApprovalSettings {
-    fn default() -> Self {
-        Self {
-            policy: DEFAULT_RULES.iter().map(|rule| (*rule).to_owned()).collect(),
-            allow_self_approval: false,
-            expire_after_h: 0,
-            expiry_check_interval_s: 60,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// The SQLite file; its directory is created on start.
-    pub path: PathBuf,
-    /// Milliseconds a connection waits for a lock held by another process.
-    pub busy_timeout_ms: u32,
-    /// `normal` (safe against crashes in WAL mode) or `full` (also against power loss).
-    pub synchronous: Synchronous,
-    /// Page cache per connection, KiB.
-    pub cache_size_kib: u32,
-    /// Size the WAL is truncated to after a checkpoint, bytes.
-    pub journal_size_limit_bytes: u64,
-    /// Read-only connections in the pool.
-    pub read_pool_size: u32,
-}
-
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        let store = StoreConfig::at("data/atlas.db");
-        Self {
-            path: store.path,
-            busy_timeout_ms: store.busy_timeout_ms,
-            synchronous: store.synchronous,
-            cache_size_kib: store.cache_size_kib,
-            journal_size_limit_bytes: store.journal_size_limit_bytes,
-            read_pool_size: store.read_pool_size,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WriterSettings {
-    /// Commands that may queue in the writer's mailbox before senders wait.
-    pub mailbox_capacity: usize,
-    /// Most commands applied in one transaction.
-    pub max_batch: usize,
-}
-
-impl Default for WriterSettings {
-    fn default() -> Self {
-        let store = StoreConfig::at("");
-        Self { mailbox_capacity: store.writer_mailbox_capacity, max_batch: store.writer_max_batch }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HealthSettings {
-    /// Seconds between background readiness checks.
-    pub check_interval_s: u64,
-    /// Milliseconds one probe of a part may take before it counts as down.
-    pub probe_timeout_ms: u64,
-}
-
-impl Default for HealthSettings {
-    fn default() -> Self {
-        let health = HealthConfig::default();
-        Self {
-            check_interval_s: health.check_interval.as_secs(),
-            probe_timeout_ms: health.probe_timeout.as_millis() as u64,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogFormat {
-    /// Readable lines for a terminal.
-    Text,
-    /// One JSON object per line (journald-friendly).
-    Json,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogSettings {
-    pub format: LogFormat,
-    /// A tracing filter: `info`, `debug`, `atlas=debug,actix_web=warn`, …
-    pub level: String,
-}
-
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self { format: LogFormat::Text, level: "info".into() }
     }
 }
 
@@ -180,20 +68,24 @@ impl Settings {
         }
         within("http.workers", self.http.workers as u64, 1, 64)?;
         within("http.shutdown_timeout_s", self.http.shutdown_timeout_s, 1, 300)?;
+        within("http.max_body_bytes", self.http.max_body_bytes as u64, 1_024, 64 * 1024 * 1024)?;
         within("database.busy_timeout_ms", self.database.busy_timeout_ms.into(), 0, 600_000)?;
         within("database.cache_size_kib", self.database.cache_size_kib.into(), 64, 4 * 1024 * 1024)?;
         within("database.read_pool_size", self.database.read_pool_size.into(), 1, 64)?;
         within("writer.mailbox_capacity", self.writer.mailbox_capacity as u64, 16, 1_000_000)?;
         within("writer.max_batch", self.writer.max_batch as u64, 1, 100_000)?;
-        within("health.check_interval_s", self.health.check_interval_s, 1, 86_400)?;
         within("health.probe_timeout_ms", self.health.probe_timeout_ms, 10, 60_000)?;
-        within("http.max_body_bytes", self.http.max_body_bytes as u64, 1_024, 64 * 1024 * 1024)?;
         within("approvals.expire_after_h", self.approvals.expire_after_h, 0, 24 * 365)?;
-        within("approvals.expiry_check_interval_s", self.approvals.expiry_check_interval_s, 1, 86_400)?;
-        ApprovalPolicy::parse(&self.approvals.policy).map_err(|err| ("approvals.policy", err))?;
+        within("runner.max_concurrent", self.runner.max_concurrent as u64, 1, 256)?;
+        within("runner.default_timeout_s", self.runner.default_timeout_s, 1, 7 * 24 * 3600)?;
+        within("runner.output_limit_bytes", self.runner.output_limit_bytes as u64, 256, 16 * 1024 * 1024)?;
+        within("runner.poll_interval_s", self.runner.poll_interval_s, 1, 3600)?;
         if self.database.path.as_os_str().is_empty() {
             return Err(("database.path", "must not be empty".into()));
         }
+        ApprovalPolicy::parse(&self.approvals.policy).map_err(|err| ("approvals.policy", err))?;
+        validate_schedules(&self.schedules).map_err(|err| ("schedules", err))?;
+        self.executors().validate().map_err(|err| ("executors", err))?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|err| ("log.level", format!("is not a valid log filter: {err}")))?;
         Ok(())
@@ -204,9 +96,33 @@ impl Settings {
         ApprovalPolicy::parse(&self.approvals.policy).unwrap_or_else(|_| ApprovalPolicy::default_policy())
     }
 
+    fn executors(&self) -> Executors {
+        Executors { executors: self.executors.clone(), profiles: self.profiles.clone() }
+    }
+
     /// The engine's view of these settings.
     pub fn supervisor_config(&self) -> SupervisorConfig {
-        SupervisorConfig { store: self.store_config(), health: self.health_config() }
+        let runner = RunnerConfig {
+            max_concurrent: self.runner.max_concurrent,
+            default_timeout: Duration::from_secs(self.runner.default_timeout_s),
+            output_limit_bytes: self.runner.output_limit_bytes,
+            env_allowlist: self.runner.env_allowlist.clone(),
+            poll_interval: Duration::from_secs(self.runner.poll_interval_s),
+            failed_severity: self.runner.failed_severity,
+            timed_out_severity: self.runner.timed_out_severity,
+            executors: self.executors(),
+        };
+        let expire = self.approvals.expire_after_h;
+        SupervisorConfig {
+            store: self.store_config(),
+            health: HealthConfig { probe_timeout: Duration::from_millis(self.health.probe_timeout_ms) },
+            runner,
+            housekeeping: HousekeepingConfig {
+                approval_expire_after: (expire > 0).then(|| chrono::Duration::hours(expire as i64)),
+            },
+            schedules: self.schedules.clone(),
+            scheduler_tick: Duration::from_secs(1),
+        }
     }
 
     pub fn store_config(&self) -> StoreConfig {
@@ -219,13 +135,6 @@ impl Settings {
             read_pool_size: self.database.read_pool_size,
             writer_mailbox_capacity: self.writer.mailbox_capacity,
             writer_max_batch: self.writer.max_batch,
-        }
-    }
-
-    fn health_config(&self) -> HealthConfig {
-        HealthConfig {
-            check_interval: Duration::from_secs(self.health.check_interval_s),
-            probe_timeout: Duration::from_millis(self.health.probe_timeout_ms),
         }
     }
 }

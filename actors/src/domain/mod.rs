@@ -14,6 +14,7 @@ pub mod hotlist;
 pub mod ids;
 pub mod policy;
 pub mod run;
+pub mod schedule;
 
 pub use access::{token_hash, ApiToken, Permission, Role};
 pub use approval::{Approval, ApprovalStatus, ItemAction, ItemType, Note};

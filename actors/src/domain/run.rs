@@ -3,6 +3,14 @@
 
 use super::ids::{ApprovalId, RunId, TaskId};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// SHA-256 over exactly what a run executes: argv, working directory and timeout. Taken when the run is
+/// queued and checked again before the process starts.
+pub fn fingerprint(command: &[String], cwd: Option<&str>, timeout_s: Option<i64>) -> String {
+    let canonical = serde_json::json!({ "command": command, "cwd": cwd, "timeout_s": timeout_s });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
 
 string_enum!(
     /// Where a run stands.
@@ -54,6 +62,16 @@ pub struct Run {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_change_with_any_part_of_the_command() {
+        let argv = vec!["echo".to_owned(), "hi".to_owned()];
+        let base = fingerprint(&argv, None, Some(5));
+        assert_eq!(base, fingerprint(&argv, None, Some(5)));
+        assert_ne!(base, fingerprint(&argv, Some("/tmp"), Some(5)));
+        assert_ne!(base, fingerprint(&argv, None, Some(6)));
+        assert_ne!(base, fingerprint(&["echo".to_owned(), "hi!".to_owned()], None, Some(5)));
+    }
 
     #[test]
     fn test_fsm_runs_move_forward_only() {

@@ -9,7 +9,9 @@
 
 use super::config::StoreConfig;
 use super::{apply, migrate, pragmas};
-use crate::domain::{format_timestamp, Actor, Clock, Command, CommandError, CommandOutcome};
+use crate::domain::{
+    format_timestamp, Actor, Applied, ApprovalStatus, Clock, Command, CommandError, CommandOutcome, ItemAction, RunStatus,
+};
 use crate::guard::catch_panic;
 use crate::registry::{names, ActorRegistry};
 use actix::prelude::*;
@@ -17,9 +19,18 @@ use actix::Supervisor;
 use rusqlite::{Connection, OpenFlags};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 type Reply = oneshot::Sender<Result<CommandOutcome, CommandError>>;
+
+/// True when a committed outcome may have queued a run (the runner's cue).
+fn queues_a_run(outcome: &CommandOutcome) -> bool {
+    match &outcome.applied {
+        Applied::Run(run) => run.status == RunStatus::Queued,
+        Applied::Approval(approval) => approval.action == ItemAction::Execute && approval.status == ApprovalStatus::Approved,
+        _ => false,
+    }
+}
 
 /// Counters for the benchmark and metrics.
 #[derive(Debug, Default)]
@@ -92,6 +103,8 @@ struct WriterActor {
     closed: bool,
     registry: ActorRegistry,
     stats: Arc<WriterStats>,
+    /// Bumped after a COMMIT that queued a run.
+    runs_queued: Arc<watch::Sender<u64>>,
     last_failure: Option<String>,
     #[cfg(feature = "fault-injection")]
     panic_in_next_batch: bool,
@@ -160,6 +173,9 @@ impl WriterActor {
                 self.stats.batches.fetch_add(1, Ordering::Relaxed);
                 self.stats.commands.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 self.stats.commit_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                if results.iter().any(|r| r.as_ref().is_ok_and(queues_a_run)) {
+                    self.runs_queued.send_modify(|count| *count += 1);
+                }
                 for (pending, result) in batch.into_iter().zip(results) {
                     let _ = pending.reply.send(result);
                 }
@@ -300,6 +316,7 @@ impl Handler<Inject> for WriterActor {
 pub struct WriterHandle {
     addr: Addr<WriterActor>,
     stats: Arc<WriterStats>,
+    runs_queued: Arc<watch::Sender<u64>>,
 }
 
 impl WriterHandle {
@@ -309,6 +326,8 @@ impl WriterHandle {
         let conn = open_read_write(&config, clock.as_ref())?;
         let stats = Arc::new(WriterStats::default());
         let actor_stats = stats.clone();
+        let runs_queued = Arc::new(watch::channel(0).0);
+        let actor_runs_queued = runs_queued.clone();
         let arbiter = Arbiter::new();
         let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| WriterActor {
             config,
@@ -319,11 +338,12 @@ impl WriterHandle {
             closed: false,
             registry,
             stats: actor_stats,
+            runs_queued: actor_runs_queued,
             last_failure: None,
             #[cfg(feature = "fault-injection")]
             panic_in_next_batch: false,
         });
-        Ok(Self { addr, stats })
+        Ok(Self { addr, stats, runs_queued })
     }
 
     /// Applies `command` on behalf of `actor`; resolves only after COMMIT (or with why it was not applied).
@@ -351,6 +371,11 @@ impl WriterHandle {
     /// False once the actor is gone for good (it died outside the panic guard).
     pub fn is_alive(&self) -> bool {
         self.addr.connected()
+    }
+
+    /// Changes after every COMMIT that queued a run, so the runner starts it at once.
+    pub fn watch_queued_runs(&self) -> watch::Receiver<u64> {
+        self.runs_queued.subscribe()
     }
 
     pub fn stats(&self) -> &WriterStats {

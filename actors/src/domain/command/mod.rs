@@ -10,7 +10,7 @@ use super::approval::{Approval, ItemAction, ItemType};
 use super::entities::{Project, ProjectStatus, Task, TaskStatus};
 use super::hotlist::{HotlistError, Severity};
 use super::ids::{ApprovalId, ErrorId, ProjectId, RunId, TaskId};
-use super::run::Run;
+use super::run::{Run, RunStatus};
 use serde::{Deserialize, Serialize};
 
 /// Who asked for a change, as recorded in the audit trail (a token's name, `cli`, `sheets`, `system`).
@@ -91,6 +91,19 @@ pub struct NewHotlistError {
     pub source: String,
 }
 
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub id: RunId,
+    /// success | failed | timed_out | cancelled
+    pub status: RunStatus,
+    pub exit_code: Option<i64>,
+    pub output: Option<String>,
+    pub error_log: Option<String>,
+    /// The hotlist entry's severity for a failure or timeout (none for success and cancel).
+    pub severity: Option<Severity>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
@@ -154,6 +167,17 @@ pub enum Command {
     RevokeToken {
         name: String,
     },
+    /// The runner claims a queued run: `queued -> running` after re-checking the command against what was
+    /// approved; a mismatch fails the run (and records why) instead.
+    StartRun { id: RunId },
+    /// A run ended (or a queued one was cancelled). Failures and timeouts add a hotlist entry.
+    FinishRun(RunResult),
+    /// Cancels a run that has not started; a running one is cancelled by the runner killing it.
+    CancelQueuedRun { id: RunId },
+    /// At start-up: runs left `running` by a crash become `failed`, each with a hotlist entry.
+    RecoverInterruptedRuns,
+    /// The scheduler finished a job.
+    RecordJobRun { job: String, started_at: String, finished_at: String, ok: bool, detail: String },
     /// Audits an access that changes nothing by itself: a refused request (403), or an admin endpoint read.
     RecordAccess {
         method: String,
@@ -176,6 +200,9 @@ pub enum Applied {
     Token(ApiToken),
     /// How many approvals expired.
     Expired(u64),
+    /// How many interrupted runs were marked failed.
+    Recovered(u64),
+    JobRecorded,
     Access,
 }
 
@@ -206,6 +233,16 @@ impl Command {
             Self::ResolveError { .. } => "error.resolved",
             Self::CreateToken { .. } => "token.created",
             Self::RevokeToken { .. } => "token.revoked",
+            Self::StartRun { .. } => "run.started",
+            Self::FinishRun(result) => match result.status {
+                RunStatus::Success => "run.succeeded",
+                RunStatus::Cancelled => "run.cancelled",
+                RunStatus::TimedOut => "run.timed_out",
+                _ => "run.failed",
+            },
+            Self::RecoverInterruptedRuns => "run.recovered",
+            Self::CancelQueuedRun { .. } => "run.cancelled",
+            Self::RecordJobRun { .. } => "schedule.job_ran",
             Self::RecordAccess { allowed: false, .. } => "access.denied",
             Self::RecordAccess { allowed: true, .. } => "access.admin",
         }
@@ -244,7 +281,10 @@ impl Command {
     pub fn audit_payload(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let Some(object) = value.as_object_mut() {
-            object.remove("token_hash");
+            // Secrets never reach the audit trail; bulky run output lives in the runs table only.
+            for key in ["token_hash", "output", "error_log"] {
+                object.remove(key);
+            }
         }
         value
     }

@@ -68,6 +68,14 @@ impl Command {
             Self::CreateToken { name, .. } | Self::RevokeToken { name } => {
                 validate_token_name(name).map_err(|message| CommandError::invalid("name", message))
             }
+            Self::FinishRun(result) => {
+                if !result.status.is_finished() {
+                    return Err(CommandError::invalid("status", format!("{} is not a final state", result.status)));
+                }
+                Ok(())
+            }
+            Self::RecordJobRun { job, .. } => required_name("job", job),
+            Self::StartRun { .. } | Self::CancelQueuedRun { .. } | Self::RecoverInterruptedRuns => Ok(()),
             Self::DeleteProject { .. }
             | Self::DeleteTask { .. }
             | Self::ExpireApprovals { .. }

@@ -2,7 +2,7 @@
 
 use super::{append_note, snapshot, storage, Touched};
 use crate::domain::command::NewHotlistError;
-use crate::domain::{Actor, Applied, CommandError, ErrorId, HotlistError};
+use crate::domain::{Actor, Applied, CommandError, ErrorId, HotlistError, Run, Severity};
 use crate::store::queries::notes::NoteSubject;
 use crate::store::queries::{hotlist, tasks};
 use rusqlite::{params, Connection};
@@ -35,6 +35,16 @@ pub(super) fn record(conn: &Connection, new: &NewHotlistError, now: &str) -> Res
     })
     .map_err(storage)?;
     Ok(Touched::new("error", &new.id, None, Applied::Error(load(conn, &new.id)?)))
+}
+
+/// A hotlist entry about a run, written in the run's own transaction.
+pub(super) fn record_for_run(conn: &Connection, run: &Run, error: &str, severity: Severity, now: &str) -> Result<(), CommandError> {
+    conn.prepare_cached(
+        "INSERT INTO errors (id, task_id, error, occurred_at, severity, source) VALUES (?1, ?2, ?3, ?4, ?5, 'runner')",
+    )
+    .and_then(|mut stmt| stmt.execute(params![ErrorId::generate().as_str(), run.task_id.as_str(), error, now, severity.as_str()]))
+    .map_err(storage)?;
+    Ok(())
 }
 
 /// Resolving is one-way: a resolved error is never reopened (a new one is recorded instead).

@@ -6,6 +6,7 @@ mod approvals;
 mod hotlist;
 mod projects;
 mod runs;
+mod schedule;
 mod tasks;
 
 use crate::domain::{Actor, Applied, Command, CommandError, CommandOutcome};
@@ -64,10 +65,22 @@ pub(crate) fn apply(
         }
         Command::CreateToken { name, role, token_hash } => access::create(conn, name, *role, token_hash, actor, now)?,
         Command::RevokeToken { name } => access::revoke(conn, name, now)?,
+        Command::StartRun { id } => runs::start(conn, id, now)?,
+        Command::FinishRun(result) => runs::finish(conn, result, now)?,
+        Command::RecoverInterruptedRuns => runs::recover(conn, actor, now)?,
+        Command::CancelQueuedRun { id } => runs::cancel_queued(conn, id, now)?,
+        Command::RecordJobRun { job, started_at, finished_at, ok, detail } => {
+            schedule::record(conn, job, started_at, finished_at, *ok, detail)?
+        }
         Command::RecordAccess { path, .. } => Touched::new("http", path, None, Applied::Access),
     };
     let event_id = if touched.record_event {
-        let after = serde_json::to_value(&touched.applied).ok().and_then(|v| v.get("record").cloned());
+        let mut after = serde_json::to_value(&touched.applied).ok().and_then(|v| v.get("record").cloned());
+        if let Some(record) = after.as_mut().and_then(Value::as_object_mut) {
+            // Run output lives in the runs table; the audit keeps the facts, not the bulk.
+            record.remove("output");
+            record.remove("error_log");
+        }
         let payload = json!({ "command": command.audit_payload(), "before": touched.before, "after": after });
         insert_event(conn, command.event_type(), touched.aggregate_type, &touched.aggregate_id, actor, &payload, now)?
     } else {

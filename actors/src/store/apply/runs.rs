@@ -1,18 +1,23 @@
-//! Queuing runs. What a run executes is a snapshot taken when it was requested; it must still be the
-//! task's command when the run is queued.
+//! Run mutations. What a run executes is a snapshot taken when it was requested; it must still be the
+//! task's command when queued, and still match its fingerprint (and the approved payload) when started.
 
-use super::{storage, Touched};
-use crate::domain::command::NewRun;
-use crate::domain::{Applied, ApprovalId, CommandError};
-use crate::store::queries::runs;
+use super::{hotlist, insert_event, storage, Touched};
+use crate::domain::command::{NewRun, RunResult};
+use crate::domain::run::fingerprint;
+use crate::domain::{Actor, Applied, ApprovalId, ApprovalStatus, Command, CommandError, Run, RunId, RunStatus, Severity};
+use crate::store::queries::{approvals, runs};
 use rusqlite::{params, Connection};
+use sha2::{Digest, Sha256};
 
-pub(super) fn queue(
-    conn: &Connection,
-    new: &NewRun,
-    approval: Option<&ApprovalId>,
-    now: &str,
-) -> Result<Touched, CommandError> {
+fn load(conn: &Connection, id: &RunId) -> Result<Run, CommandError> {
+    runs::get(conn, id).map_err(storage)?.ok_or_else(|| CommandError::not_found("run", id))
+}
+
+fn touched(conn: &Connection, id: &RunId) -> Result<Touched, CommandError> {
+    Ok(Touched::new("run", id, None, Applied::Run(load(conn, id)?)))
+}
+
+pub(super) fn queue(conn: &Connection, new: &NewRun, approval: Option<&ApprovalId>, now: &str) -> Result<Touched, CommandError> {
     let task = super::tasks::live(conn, &new.task_id)?;
     let Some(argv) = task.command.as_ref() else {
         return Err(CommandError::Conflict(format!("task {} has no command to run", task.id)));
@@ -27,9 +32,10 @@ pub(super) fn queue(
         return Err(CommandError::Conflict(format!("run {} already exists", new.id)));
     }
     let command = serde_json::to_string(&new.command).map_err(|err| CommandError::Storage(err.to_string()))?;
+    let hash = fingerprint(&new.command, new.cwd.as_deref(), new.timeout_s);
     conn.prepare_cached(
-        "INSERT INTO runs (id, task_id, approval_id, command, cwd, timeout_s, status, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7)",
+        "INSERT INTO runs (id, task_id, approval_id, command, cwd, timeout_s, status, created_at, command_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -39,10 +45,115 @@ pub(super) fn queue(
             command,
             new.cwd,
             new.timeout_s,
-            now
+            now,
+            hash
         ])
     })
     .map_err(storage)?;
-    let run = runs::get(conn, &new.id).map_err(storage)?.ok_or_else(|| CommandError::not_found("run", &new.id))?;
-    Ok(Touched::new("run", &new.id, None, Applied::Run(run)))
+    touched(conn, &new.id)
+}
+
+/// Why a run must not start, if it must not.
+fn refusal(conn: &Connection, run: &Run) -> Result<Option<String>, CommandError> {
+    let stored = runs::command_hash(conn, &run.id).map_err(storage)?;
+    if stored.as_deref() != Some(fingerprint(&run.command, run.cwd.as_deref(), run.timeout_s).as_str()) {
+        return Ok(Some("the stored command does not match the fingerprint taken when the run was queued".into()));
+    }
+    let Some(approval_id) = &run.approval_id else { return Ok(None) };
+    let Some(approval) = approvals::get(conn, approval_id).map_err(storage)? else {
+        return Ok(Some(format!("approval {approval_id} no longer exists")));
+    };
+    if approval.status != ApprovalStatus::Approved {
+        return Ok(Some(format!("approval {approval_id} is {}, not approved", approval.status)));
+    }
+    let raw = approvals::raw_payload(conn, approval_id).map_err(storage)?.unwrap_or_default();
+    if hex::encode(Sha256::digest(raw.as_bytes())) != approval.payload_hash {
+        return Ok(Some(format!("approval {approval_id}'s payload does not match the hash taken when it was requested")));
+    }
+    match serde_json::from_str::<Command>(&raw) {
+        Ok(Command::QueueRun(approved))
+            if approved.command == run.command && approved.cwd == run.cwd && approved.timeout_s == run.timeout_s =>
+        {
+            Ok(None)
+        }
+        _ => Ok(Some(format!("the stored command differs from the one approved in {approval_id}"))),
+    }
+}
+
+/// `queued -> running`, or `queued -> failed` with the reason when the command is not what was approved.
+pub(super) fn start(conn: &Connection, id: &RunId, now: &str) -> Result<Touched, CommandError> {
+    let run = load(conn, id)?;
+    if run.status != RunStatus::Queued {
+        return Err(CommandError::Conflict(format!("run {id} is {}, not queued", run.status)));
+    }
+    if let Some(why) = refusal(conn, &run)? {
+        let message = format!("refused to start: {why}");
+        tracing::error!(run = %id, reason = %why, "Run refused.");
+        set_finished(conn, id, RunStatus::Failed, None, None, Some(&message), now)?;
+        hotlist::record_for_run(conn, &run, &format!("run {id} {message}"), Severity::Critical, now)?;
+        return touched(conn, id);
+    }
+    conn.prepare_cached("UPDATE runs SET status = 'running', started_at = ?2 WHERE id = ?1")
+        .and_then(|mut stmt| stmt.execute(params![id.as_str(), now]))
+        .map_err(storage)?;
+    touched(conn, id)
+}
+
+fn set_finished(
+    conn: &Connection,
+    id: &RunId,
+    status: RunStatus,
+    exit_code: Option<i64>,
+    output: Option<&str>,
+    error_log: Option<&str>,
+    now: &str,
+) -> Result<(), CommandError> {
+    conn.prepare_cached(
+        "UPDATE runs SET status = ?2, exit_code = ?3, output = coalesce(?4, output), error_log = coalesce(?5, error_log), \
+         completed_at = ?6 WHERE id = ?1",
+    )
+    .and_then(|mut stmt| stmt.execute(params![id.as_str(), status.as_str(), exit_code, output, error_log, now]))
+    .map_err(storage)?;
+    Ok(())
+}
+
+pub(super) fn finish(conn: &Connection, result: &RunResult, now: &str) -> Result<Touched, CommandError> {
+    let run = load(conn, &result.id)?;
+    if !run.status.can_become(result.status) {
+        return Err(CommandError::Conflict(format!("run {} is {} and cannot become {}", run.id, run.status, result.status)));
+    }
+    set_finished(conn, &run.id, result.status, result.exit_code, result.output.as_deref(), result.error_log.as_deref(), now)?;
+    if let (Some(severity), RunStatus::Failed | RunStatus::TimedOut) = (result.severity, result.status) {
+        let detail = result.error_log.as_deref().and_then(|log| log.lines().rev().find(|l| !l.trim().is_empty())).unwrap_or("");
+        let what = match (result.status, result.exit_code) {
+            (RunStatus::TimedOut, _) => "timed out".to_owned(),
+            (_, Some(code)) => format!("failed with exit code {code}"),
+            _ => "failed".to_owned(),
+        };
+        let error = format!("run {} of task {} {what}: {}", run.id, run.task_id, detail.chars().take(500).collect::<String>());
+        hotlist::record_for_run(conn, &run, error.trim_end_matches([' ', ':']), severity, now)?;
+    }
+    touched(conn, &run.id)
+}
+
+pub(super) fn cancel_queued(conn: &Connection, id: &RunId, now: &str) -> Result<Touched, CommandError> {
+    let run = load(conn, id)?;
+    if run.status != RunStatus::Queued {
+        return Err(CommandError::Conflict(format!("run {id} is {}, not queued", run.status)));
+    }
+    set_finished(conn, id, RunStatus::Cancelled, None, None, Some("cancelled before it started"), now)?;
+    touched(conn, id)
+}
+
+/// Marks every `running` run failed; nothing is re-run without a new approval.
+pub(super) fn recover(conn: &Connection, actor: &Actor, now: &str) -> Result<Touched, CommandError> {
+    let interrupted = runs::with_status(conn, RunStatus::Running).map_err(storage)?;
+    for run in &interrupted {
+        set_finished(conn, &run.id, RunStatus::Failed, None, None, Some("interrupted by restart"), now)?;
+        let error = format!("run {} of task {} was interrupted by a restart; it was not re-run", run.id, run.task_id);
+        hotlist::record_for_run(conn, run, &error, Severity::High, now)?;
+        let payload = serde_json::json!({ "reason": "interrupted by restart" });
+        insert_event(conn, "run.failed", "run", run.id.as_str(), actor, &payload, now)?;
+    }
+    Ok(Touched { record_event: false, ..Touched::new("run", "recovery", None, Applied::Recovered(interrupted.len() as u64)) })
 }

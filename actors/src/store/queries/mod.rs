@@ -8,6 +8,7 @@ pub mod notes;
 mod paging;
 pub mod projects;
 pub mod runs;
+pub mod schedule;
 pub mod tasks;
 pub mod tokens;
 

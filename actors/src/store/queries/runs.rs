@@ -42,6 +42,18 @@ pub fn get(conn: &Connection, id: &RunId) -> rusqlite::Result<Option<Run>> {
     found.map(|run| with_notes(conn, run)).transpose()
 }
 
+/// The fingerprint stored when the run was queued.
+pub fn command_hash(conn: &Connection, id: &RunId) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT command_hash FROM runs WHERE id = ?1")?.query_row([id.as_str()], |row| row.get(0))
+}
+
+/// Runs in one state, oldest first (the runner's queue, crash recovery).
+pub fn with_status(conn: &Connection, status: RunStatus) -> rusqlite::Result<Vec<Run>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM runs WHERE status = ?1 ORDER BY created_at, id"))?;
+    let rows = stmt.query_map([status.as_str()], from_row)?;
+    rows.collect()
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct RunFilter {
     pub task_id: Option<TaskId>,

@@ -1,0 +1,79 @@
+//! The Housekeeper actor: upkeep jobs on Atlas's own records, run by the scheduler. Today: expiring
+//! approvals left pending longer than `approvals.expire_after_h`.
+
+use crate::domain::{format_timestamp, Actor as Requester, Applied, Clock, Command};
+use crate::registry::{names, ActorRegistry};
+use crate::scheduler::RunJob;
+use crate::store::WriterHandle;
+use actix::prelude::*;
+use actix::Supervisor;
+use std::sync::Arc;
+
+/// The job names this actor owns.
+pub const APPROVAL_EXPIRY: &str = "approval_expiry";
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct HousekeepingConfig {
+    /// Pending approvals older than this expire; `None` keeps them pending.
+    pub approval_expire_after: Option<chrono::Duration>,
+}
+
+struct Housekeeper {
+    config: HousekeepingConfig,
+    writer: WriterHandle,
+    clock: Arc<dyn Clock>,
+    registry: ActorRegistry,
+}
+
+impl Actor for Housekeeper {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        self.registry.running(names::HOUSEKEEPER);
+    }
+}
+
+impl actix::Supervised for Housekeeper {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.registry.restarting(names::HOUSEKEEPER, None);
+    }
+}
+
+impl Handler<RunJob> for Housekeeper {
+    type Result = ResponseFuture<Result<String, String>>;
+
+    fn handle(&mut self, RunJob { job }: RunJob, _: &mut Context<Self>) -> Self::Result {
+        let (writer, after, now) = (self.writer.clone(), self.config.approval_expire_after, self.clock.now());
+        Box::pin(async move {
+            if job != APPROVAL_EXPIRY {
+                return Err(format!("the housekeeper does not own job {job}"));
+            }
+            let Some(after) = after else { return Ok("approvals never expire (approvals.expire_after_h = 0)".into()) };
+            let sweep = Command::ExpireApprovals { requested_before: format_timestamp(now - after) };
+            match writer.submit(sweep, Requester::system()).await.map_err(|err| err.to_string())?.applied {
+                Applied::Expired(count) => Ok(format!("expired {count} approval(s)")),
+                _ => Ok("done".into()),
+            }
+        })
+    }
+}
+
+/// The housekeeper's door: the `RunJob` recipient the scheduler sends to.
+#[derive(Clone)]
+pub struct HousekeeperHandle {
+    addr: Addr<Housekeeper>,
+}
+
+impl HousekeeperHandle {
+    pub fn start(config: HousekeepingConfig, writer: WriterHandle, clock: Arc<dyn Clock>, registry: ActorRegistry) -> Self {
+        Self { addr: Supervisor::start(move |_| Housekeeper { config, writer, clock, registry }) }
+    }
+
+    pub fn jobs(&self) -> Recipient<RunJob> {
+        self.addr.clone().recipient()
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.addr.connected()
+    }
+}

@@ -1,0 +1,171 @@
+//! Executors (the design documents' harness idea): named command templates from config, each with a
+//! timeout and an output parser. A task whose command is `["@PROFILE", "goal words"…]` runs through the
+//! profile's executors in order; the first whose program is available is used.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// How to turn a finished executor's output into the run's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OutputParser {
+    /// All of stdout.
+    StdoutAll,
+    /// The text between two marker lines.
+    StdoutSection { start: String, end: String },
+    /// A field (dotted path) of the last JSON object printed on stdout.
+    JsonField { field: String },
+    /// Only the exit code.
+    ExitCode,
+}
+
+/// One executor: a command template with `{goal}`, `{cwd}`, `{task_id}`, `{run_id}` placeholders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorSpec {
+    pub command: Vec<String>,
+    pub timeout_s: Option<u64>,
+    pub parser: OutputParser,
+}
+
+/// All executors and the profiles that order them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Executors {
+    pub executors: BTreeMap<String, ExecutorSpec>,
+    pub profiles: BTreeMap<String, Vec<String>>,
+}
+
+/// Values for the placeholders.
+pub struct Vars<'a> {
+    pub goal: &'a str,
+    pub cwd: &'a str,
+    pub task_id: &'a str,
+    pub run_id: &'a str,
+}
+
+/// Each placeholder fills exactly one argv item: no shell, so no quoting to get wrong.
+pub fn render(template: &[String], vars: &Vars<'_>) -> Vec<String> {
+    template
+        .iter()
+        .map(|arg| {
+            arg.replace("{goal}", vars.goal).replace("{cwd}", vars.cwd).replace("{task_id}", vars.task_id).replace("{run_id}", vars.run_id)
+        })
+        .collect()
+}
+
+/// Whether `program` can be started: an existing file for a path, else found on `search_path`.
+pub fn is_available(program: &str, search_path: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).is_file();
+    }
+    std::env::split_paths(search_path).any(|dir| dir.join(program).is_file())
+}
+
+impl Executors {
+    /// Checks that every profile names known executors.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, spec) in &self.executors {
+            if spec.command.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(format!("executor {name}: command must name a program"));
+            }
+        }
+        for (profile, members) in &self.profiles {
+            if members.is_empty() {
+                return Err(format!("profile {profile} lists no executors"));
+            }
+            if let Some(unknown) = members.iter().find(|m| !self.executors.contains_key(*m)) {
+                return Err(format!("profile {profile} names unknown executor {unknown}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The first available executor of `profile`, or why there is none.
+    pub fn select(&self, profile: &str, search_path: &str) -> Result<(&str, &ExecutorSpec), String> {
+        let members = self.profiles.get(profile).ok_or_else(|| format!("unknown executor profile {profile:?}"))?;
+        members
+            .iter()
+            .filter_map(|name| self.executors.get_key_value(name))
+            .find(|(_, spec)| spec.command.first().is_some_and(|p| is_available(p, search_path)))
+            .map(|(name, spec)| (name.as_str(), spec))
+            .ok_or_else(|| format!("no executor of profile {profile} is available (tried {})", members.join(", ")))
+    }
+}
+
+/// Applies a parser to a finished executor's output.
+pub fn parse(parser: &OutputParser, stdout: &str, exit_code: Option<i32>) -> Result<String, String> {
+    match parser {
+        OutputParser::StdoutAll => Ok(stdout.to_owned()),
+        OutputParser::ExitCode => Ok(exit_code.map_or("killed by a signal".to_owned(), |c| format!("exit code {c}"))),
+        OutputParser::StdoutSection { start, end } => {
+            let mut lines = stdout.lines().skip_while(|l| l.trim() != start.as_str());
+            if lines.next().is_none() {
+                return Err(format!("start marker {start:?} not found in the output"));
+            }
+            let mut section = Vec::new();
+            for line in lines {
+                if line.trim() == end.as_str() {
+                    return Ok(section.join("\n"));
+                }
+                section.push(line);
+            }
+            Err(format!("end marker {end:?} not found after {start:?}"))
+        }
+        OutputParser::JsonField { field } => {
+            let value = stdout
+                .lines()
+                .rev()
+                .find_map(|line| serde_json::from_str::<serde_json::Value>(line.trim()).ok().filter(|v| v.is_object()))
+                .or_else(|| serde_json::from_str(stdout.trim()).ok())
+                .ok_or_else(|| "no JSON object found in the output".to_owned())?;
+            let found = field.split('.').try_fold(&value, |v, key| v.get(key)).ok_or_else(|| format!("field {field:?} not in the JSON output"))?;
+            Ok(found.as_str().map_or_else(|| found.to_string(), str::to_owned))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(program: &str) -> ExecutorSpec {
+        ExecutorSpec { command: vec![program.into(), "--goal".into(), "{goal}".into()], timeout_s: Some(5), parser: OutputParser::StdoutAll }
+    }
+
+    #[test]
+    fn placeholders_fill_single_argv_items() {
+        let vars = Vars { goal: "fix it; rm -rf /", cwd: "/srv", task_id: "task-1", run_id: "run-1" };
+        let argv = render(&["tool".into(), "{goal}".into(), "--in={cwd}".into()], &vars);
+        assert_eq!(argv, ["tool", "fix it; rm -rf /", "--in=/srv"]);
+    }
+
+    #[test]
+    fn profiles_fall_through_to_the_first_available_executor() {
+        let mut executors = Executors::default();
+        executors.executors.insert("missing".into(), spec("definitely-not-installed-atlas"));
+        executors.executors.insert("shell".into(), spec("sh"));
+        executors.profiles.insert("quality".into(), vec!["missing".into(), "shell".into()]);
+        executors.profiles.insert("none".into(), vec!["missing".into()]);
+        assert!(executors.validate().is_ok());
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(executors.select("quality", &path).unwrap().0, "shell");
+        assert!(executors.select("none", &path).unwrap_err().contains("no executor of profile none"));
+        assert!(executors.select("nope", &path).unwrap_err().contains("unknown executor profile"));
+        executors.profiles.insert("bad".into(), vec!["ghost".into()]);
+        assert!(executors.validate().unwrap_err().contains("unknown executor ghost"));
+    }
+
+    #[test]
+    fn the_four_parsers() {
+        let out = "noise\nBEGIN\nline 1\nline 2\nEND\n{\"result\": {\"summary\": \"ok\"}, \"n\": 3}\n";
+        assert_eq!(parse(&OutputParser::StdoutAll, out, Some(0)).unwrap(), out);
+        let section = OutputParser::StdoutSection { start: "BEGIN".into(), end: "END".into() };
+        assert_eq!(parse(&section, out, Some(0)).unwrap(), "line 1\nline 2");
+        assert!(parse(&section, "no markers", Some(0)).unwrap_err().contains("start marker"));
+        assert_eq!(parse(&OutputParser::JsonField { field: "result.summary".into() }, out, Some(0)).unwrap(), "ok");
+        assert_eq!(parse(&OutputParser::JsonField { field: "n".into() }, out, Some(0)).unwrap(), "3");
+        assert!(parse(&OutputParser::JsonField { field: "x".into() }, out, Some(0)).is_err());
+        assert_eq!(parse(&OutputParser::ExitCode, "", Some(3)).unwrap(), "exit code 3");
+    }
+}

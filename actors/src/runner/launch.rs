@@ -1,0 +1,137 @@
+//! One run from spawn to its recorded end: resolve what to execute (a plain argv or an executor
+//! profile), run it, turn the ending into a `FinishRun`, and make sure the writer records it.
+
+use super::capture::LiveLog;
+use super::executor::{self, Vars};
+use super::process::{self, Ending, Spawnable};
+use super::{Finished, RunnerConfig};
+use crate::domain::command::RunResult;
+use crate::domain::{Actor, Command, CommandError, Run, RunId, RunStatus};
+use crate::store::WriterHandle;
+use actix::Recipient;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, Notify};
+
+pub(super) struct Job {
+    pub run: Run,
+    pub config: Arc<RunnerConfig>,
+    pub writer: WriterHandle,
+    pub log: Arc<LiveLog>,
+    pub cancel: Arc<Notify>,
+    pub spawned: broadcast::Sender<(RunId, Instant)>,
+    pub done: Recipient<Finished>,
+}
+
+/// What to spawn, and the parser to apply when an executor profile is used.
+struct Plan {
+    spawnable: Spawnable,
+    parser: Option<executor::OutputParser>,
+}
+
+impl Job {
+    fn environment(&self) -> Vec<(String, String)> {
+        self.config.env_allowlist.iter().filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value))).collect()
+    }
+
+    fn plan(&self) -> Result<Plan, String> {
+        let env = self.environment();
+        let task_timeout = self.run.timeout_s.map(|s| Duration::from_secs(s.unsigned_abs()));
+        let cwd = self.run.cwd.clone().map(Into::into);
+        let Some(profile) = self.run.command.first().and_then(|first| first.strip_prefix('@')) else {
+            let timeout = task_timeout.unwrap_or(self.config.default_timeout);
+            return Ok(Plan { spawnable: Spawnable { argv: self.run.command.clone(), cwd, timeout, env }, parser: None });
+        };
+        let search_path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()).unwrap_or_default();
+        let (name, spec) = self.config.executors.select(profile, &search_path)?;
+        let goal = self.run.command[1..].join(" ");
+        let vars = Vars {
+            goal: &goal,
+            cwd: self.run.cwd.as_deref().unwrap_or("."),
+            task_id: self.run.task_id.as_str(),
+            run_id: self.run.id.as_str(),
+        };
+        tracing::info!(run = %self.run.id, profile, executor = name, "Run uses an executor.");
+        let timeout = task_timeout.or(spec.timeout_s.map(Duration::from_secs)).unwrap_or(self.config.default_timeout);
+        Ok(Plan { spawnable: Spawnable { argv: executor::render(&spec.command, &vars), cwd, timeout, env }, parser: Some(spec.parser.clone()) })
+    }
+
+    fn result(&self, ending: Ending, parser: Option<&executor::OutputParser>) -> RunResult {
+        let (stdout, stderr) = self.log.rendered();
+        let none_if_empty = |text: String| (!text.is_empty()).then_some(text);
+        let mut result = RunResult {
+            id: self.run.id.clone(),
+            status: RunStatus::Failed,
+            exit_code: None,
+            output: none_if_empty(stdout.clone()),
+            error_log: none_if_empty(stderr.clone()),
+            severity: Some(self.config.failed_severity),
+        };
+        match ending {
+            Ending::Exited { code, signal } => {
+                result.exit_code = code.map(i64::from);
+                let parsed = parser.map(|p| executor::parse(p, &stdout, code));
+                match (code, parsed) {
+                    (Some(0), None) => (result.status, result.severity) = (RunStatus::Success, None),
+                    (Some(0), Some(Ok(parsed))) => {
+                        (result.status, result.severity, result.output) = (RunStatus::Success, None, Some(parsed));
+                    }
+                    (_, Some(Err(why))) => result.error_log = Some(format!("{stderr}\noutput parser: {why}").trim().to_owned()),
+                    (None, _) => {
+                        result.error_log = Some(format!("{stderr}\nkilled by signal {}", signal.unwrap_or(0)).trim().to_owned());
+                    }
+                    _ => {}
+                }
+            }
+            Ending::TimedOut => {
+                result.status = RunStatus::TimedOut;
+                result.severity = Some(self.config.timed_out_severity);
+                let limit = self.run.timeout_s.map_or(self.config.default_timeout.as_secs(), |s| s.unsigned_abs());
+                result.error_log = Some(format!("{stderr}\ntimed out after {limit} s; the process group was killed").trim().to_owned());
+            }
+            Ending::Cancelled => {
+                (result.status, result.severity) = (RunStatus::Cancelled, None);
+                result.error_log = Some(format!("{stderr}\ncancelled; the process group was killed").trim().to_owned());
+            }
+            Ending::CouldNotStart(why) => result.error_log = Some(why),
+        }
+        result
+    }
+
+    /// Records the ending, retrying while the writer restarts; a crash meanwhile is caught by recovery.
+    async fn record(&self, result: RunResult) {
+        for attempt in 0..50 {
+            match self.writer.submit(Command::FinishRun(result.clone()), Actor::new("runner")).await {
+                Ok(_) => return,
+                Err(CommandError::Unavailable(why)) => {
+                    tracing::warn!(run = %result.id, attempt, %why, "Writer unavailable; retrying the run's result.");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(err) => {
+                    tracing::error!(run = %result.id, error = %err, "The run's result was refused.");
+                    return;
+                }
+            }
+        }
+    }
+
+    pub async fn execute(self) {
+        let ending_and_parser = match self.plan() {
+            Ok(plan) => {
+                let id = self.run.id.clone();
+                let spawned = self.spawned.clone();
+                let ending = process::run(&plan.spawnable, self.log.clone(), self.cancel.clone(), move || {
+                    let _ = spawned.send((id, Instant::now()));
+                })
+                .await;
+                (ending, plan.parser)
+            }
+            Err(why) => (Ending::CouldNotStart(why), None),
+        };
+        let result = self.result(ending_and_parser.0, ending_and_parser.1.as_ref());
+        tracing::info!(run = %result.id, status = %result.status, exit_code = ?result.exit_code, "Run ended.");
+        self.record(result).await;
+        self.log.close();
+        let _ = self.done.try_send(Finished(self.run.id.clone()));
+    }
+}

@@ -1,0 +1,339 @@
+//! The Runner actor: starts queued runs as soon as the writer commits them (a fallback poll catches
+//! anything missed), at most `max_concurrent` at once, and records each state change through the writer.
+//! A run only starts after the writer re-checked its command against what was approved (`StartRun`).
+
+pub mod capture;
+pub mod executor;
+mod launch;
+mod process;
+
+use crate::domain::{Actor as Requester, Applied, Command, CommandError, Run, RunId, RunStatus, Severity};
+use crate::guard::catch_panic;
+use crate::registry::{names, ActorRegistry};
+use crate::store::queries::runs;
+use crate::store::{ReaderPool, WriterHandle};
+use actix::prelude::*;
+use actix::Supervisor;
+use capture::LiveLog;
+use executor::Executors;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, Notify};
+
+/// The runner's limits, from config.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunnerConfig {
+    pub max_concurrent: usize,
+    pub default_timeout: Duration,
+    /// Bytes of stdout (and of stderr) kept per run: head and tail, with a marker for the cut.
+    pub output_limit_bytes: usize,
+    /// Environment variables passed through to commands; nothing else is.
+    pub env_allowlist: Vec<String>,
+    /// Fallback poll for queued runs (commits wake the runner at once).
+    pub poll_interval: Duration,
+    pub failed_severity: Severity,
+    pub timed_out_severity: Severity,
+    pub executors: Executors,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 2,
+            default_timeout: Duration::from_secs(3600),
+            output_limit_bytes: 64 * 1024,
+            env_allowlist: ["PATH", "HOME", "LANG", "LC_ALL", "TZ"].map(String::from).to_vec(),
+            poll_interval: Duration::from_secs(30),
+            failed_severity: Severity::Medium,
+            timed_out_severity: Severity::High,
+            executors: Executors::default(),
+        }
+    }
+}
+
+struct LiveRun {
+    log: Arc<LiveLog>,
+    cancel: Arc<Notify>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Dispatch;
+
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Finished(RunId);
+
+#[derive(Message)]
+#[rtype(result = "Option<Arc<LiveLog>>")]
+struct Follow(RunId);
+
+#[derive(Message)]
+#[rtype(result = "bool")]
+struct SignalCancel(RunId);
+
+#[cfg(feature = "fault-injection")]
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Inject(crate::fault::Fault);
+
+struct RunnerActor {
+    config: Arc<RunnerConfig>,
+    writer: WriterHandle,
+    readers: ReaderPool,
+    registry: ActorRegistry,
+    live: HashMap<RunId, LiveRun>,
+    dispatching: bool,
+    dispatch_again: bool,
+    spawned: broadcast::Sender<(RunId, Instant)>,
+    last_failure: Option<String>,
+}
+
+impl Actor for RunnerActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.registry.running(names::RUNNER);
+        ctx.run_interval(self.config.poll_interval, |_, ctx| ctx.notify(Dispatch));
+        let mut queued = self.writer.watch_queued_runs();
+        let addr = ctx.address();
+        actix::spawn(async move {
+            while queued.changed().await.is_ok() {
+                if addr.try_send(Dispatch).is_err() && !addr.connected() {
+                    break;
+                }
+            }
+        });
+        ctx.notify(Dispatch);
+    }
+}
+
+impl actix::Supervised for RunnerActor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        // Live processes keep running in their own tasks and report through the writer; only the
+        // dispatch bookkeeping is reset.
+        self.dispatching = false;
+        self.registry.restarting(names::RUNNER, self.last_failure.take());
+    }
+}
+
+impl Handler<Dispatch> for RunnerActor {
+    type Result = ();
+
+    /// Claims queued runs up to the free slots and launches them.
+    fn handle(&mut self, _: Dispatch, ctx: &mut Context<Self>) {
+        if self.dispatching {
+            self.dispatch_again = true;
+            return;
+        }
+        let free = self.config.max_concurrent.saturating_sub(self.live.len());
+        if free == 0 {
+            return;
+        }
+        self.dispatching = true;
+        let (readers, writer) = (self.readers.clone(), self.writer.clone());
+        let busy: Vec<RunId> = self.live.keys().cloned().collect();
+        let claim = async move {
+            let queued = readers.read(|conn| runs::with_status(conn, RunStatus::Queued)).await.unwrap_or_default();
+            let mut started = Vec::new();
+            for run in queued.into_iter().filter(|r| !busy.contains(&r.id)).take(free) {
+                match writer.submit(Command::StartRun { id: run.id.clone() }, Requester::new("runner")).await {
+                    Ok(outcome) => match outcome.applied {
+                        Applied::Run(run) if run.status == RunStatus::Running => started.push(run),
+                        _ => {} // refused: the writer recorded why
+                    },
+                    Err(CommandError::Conflict(_)) => {} // cancelled or claimed meanwhile
+                    Err(err) => {
+                        tracing::warn!(run = %run.id, error = %err, "Could not start a run.");
+                        break;
+                    }
+                }
+            }
+            started
+        };
+        ctx.spawn(claim.into_actor(self).map(|started, actor, ctx| {
+            for run in started {
+                actor.launch(run, ctx);
+            }
+            actor.dispatching = false;
+            if std::mem::take(&mut actor.dispatch_again) {
+                ctx.notify(Dispatch);
+            }
+        }));
+    }
+}
+
+impl RunnerActor {
+    fn launch(&mut self, run: Run, ctx: &mut Context<Self>) {
+        let log = Arc::new(LiveLog::new(self.config.output_limit_bytes));
+        let cancel = Arc::new(Notify::new());
+        self.live.insert(run.id.clone(), LiveRun { log: log.clone(), cancel: cancel.clone() });
+        let job = launch::Job {
+            run,
+            config: self.config.clone(),
+            writer: self.writer.clone(),
+            log,
+            cancel,
+            spawned: self.spawned.clone(),
+            done: ctx.address().recipient(),
+        };
+        actix::spawn(job.execute());
+    }
+}
+
+impl Handler<Finished> for RunnerActor {
+    type Result = ();
+
+    fn handle(&mut self, Finished(id): Finished, ctx: &mut Context<Self>) {
+        self.live.remove(&id);
+        ctx.notify(Dispatch);
+    }
+}
+
+impl Handler<Follow> for RunnerActor {
+    type Result = Option<Arc<LiveLog>>;
+
+    fn handle(&mut self, Follow(id): Follow, _: &mut Context<Self>) -> Self::Result {
+        self.live.get(&id).map(|live| live.log.clone())
+    }
+}
+
+impl Handler<SignalCancel> for RunnerActor {
+    type Result = bool;
+
+    /// True when the run is live here and was told to stop.
+    fn handle(&mut self, SignalCancel(id): SignalCancel, _: &mut Context<Self>) -> bool {
+        match catch_panic(|| self.live.get(&id).map(|live| live.cancel.notify_one()).is_some()) {
+            Ok(found) => found,
+            Err(_) => false,
+        }
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+impl Handler<Inject> for RunnerActor {
+    type Result = ();
+
+    fn handle(&mut self, Inject(fault): Inject, ctx: &mut Context<Self>) {
+        if let Err(panic) = catch_panic(|| panic!("injected fault: runner {fault:?}")) {
+            self.last_failure = Some(panic);
+            ctx.stop();
+        }
+    }
+}
+
+/// Why a cancel did not happen.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CancelError {
+    NotFound,
+    AlreadyFinished(RunStatus),
+    Unavailable(String),
+}
+
+/// The only door to the Runner.
+#[derive(Clone)]
+pub struct RunnerHandle {
+    addr: Addr<RunnerActor>,
+    spawned: broadcast::Sender<(RunId, Instant)>,
+    readers: ReaderPool,
+    writer: WriterHandle,
+}
+
+impl RunnerHandle {
+    /// Marks runs interrupted by a crash as failed, then starts the runner. Inside an actix System.
+    pub async fn start(config: RunnerConfig, writer: WriterHandle, readers: ReaderPool, registry: ActorRegistry) -> Result<Self, String> {
+        config.executors.validate()?;
+        match writer.submit(Command::RecoverInterruptedRuns, Requester::system()).await {
+            Ok(outcome) => {
+                if let Applied::Recovered(count) = outcome.applied {
+                    if count > 0 {
+                        tracing::warn!(count, "Runs interrupted by a restart were marked failed; none is re-run.");
+                    }
+                }
+            }
+            Err(err) => return Err(format!("cannot recover interrupted runs: {err}")),
+        }
+        let spawned = broadcast::channel(1024).0;
+        let config = Arc::new(config);
+        let (actor_writer, actor_readers, actor_spawned) = (writer.clone(), readers.clone(), spawned.clone());
+        let addr = Supervisor::start(move |_| RunnerActor {
+            config,
+            writer: actor_writer,
+            readers: actor_readers,
+            registry,
+            live: HashMap::new(),
+            dispatching: false,
+            dispatch_again: false,
+            spawned: actor_spawned,
+            last_failure: None,
+        });
+        Ok(Self { addr, spawned, readers, writer })
+    }
+
+    /// Each process start: the run and when it happened (benchmarks, tests).
+    pub fn spawned(&self) -> broadcast::Receiver<(RunId, Instant)> {
+        self.spawned.subscribe()
+    }
+
+    /// The live log of a running run, `None` when it is not running here.
+    pub async fn follow(&self, id: &RunId) -> Option<Arc<LiveLog>> {
+        self.addr.send(Follow(id.clone())).await.ok().flatten()
+    }
+
+    /// Cancels a queued run at once, or kills a running one (its whole process group) and waits for it to
+    /// be recorded as cancelled. Returns the run as it ended.
+    pub async fn cancel(&self, id: &RunId, actor: Requester) -> Result<Run, CancelError> {
+        for _ in 0..50 {
+            let lookup = id.clone();
+            let run = self
+                .readers
+                .read(move |conn| runs::get(conn, &lookup))
+                .await
+                .map_err(|err| CancelError::Unavailable(err.to_string()))?
+                .ok_or(CancelError::NotFound)?;
+            match run.status {
+                RunStatus::Queued => match self.writer.submit(Command::CancelQueuedRun { id: id.clone() }, actor.clone()).await {
+                    Ok(outcome) => {
+                        if let Applied::Run(run) = outcome.applied {
+                            return Ok(run);
+                        }
+                    }
+                    Err(CommandError::Conflict(_)) => continue, // it just started: cancel it running
+                    Err(err) => return Err(CancelError::Unavailable(err.to_string())),
+                },
+                RunStatus::Running => {
+                    let signalled = self.addr.send(SignalCancel(id.clone())).await.unwrap_or(false);
+                    if !signalled {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                    return self.wait_finished(id).await;
+                }
+                finished => return Err(CancelError::AlreadyFinished(finished)),
+            }
+        }
+        Err(CancelError::Unavailable("the run did not settle; try again".into()))
+    }
+
+    async fn wait_finished(&self, id: &RunId) -> Result<Run, CancelError> {
+        for _ in 0..500 {
+            let lookup = id.clone();
+            let run = self.readers.read(move |conn| runs::get(conn, &lookup)).await.ok().flatten().ok_or(CancelError::NotFound)?;
+            if run.status.is_finished() {
+                return Ok(run);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Err(CancelError::Unavailable("the run was told to stop but has not ended yet".into()))
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.addr.connected()
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub async fn inject(&self, fault: crate::fault::Fault) {
+        let _ = self.addr.send(Inject(fault)).await;
+    }
+}

@@ -1,0 +1,178 @@
+//! One struct per config section, each with its defaults. Every field is documented in
+//! `config/atlas.toml`, which a test keeps equal to these defaults.
+
+use atlas_actors::domain::policy::DEFAULT_RULES;
+use atlas_actors::domain::Severity;
+use atlas_actors::health::HealthConfig;
+use atlas_actors::runner::executor::ExecutorSpec;
+use atlas_actors::runner::RunnerConfig;
+use atlas_actors::store::{StoreConfig, Synchronous};
+use atlas_actors::supervisor::JOBS;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Where the API listens. Loopback by default: reach it through an SSH tunnel.
+    pub addr: SocketAddr,
+    /// HTTP worker threads.
+    pub workers: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_timeout_s: u64,
+    /// Largest request body accepted, bytes; larger ones get 400.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 2, shutdown_timeout_s: 5, max_body_bytes: 65_536 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// The SQLite file; its directory is created on start.
+    pub path: PathBuf,
+    /// Milliseconds a connection waits for a lock held by another process.
+    pub busy_timeout_ms: u32,
+    /// `normal` (safe against crashes in WAL mode) or `full` (also against power loss).
+    pub synchronous: Synchronous,
+    /// Page cache per connection, KiB.
+    pub cache_size_kib: u32,
+    /// Size the WAL is truncated to after a checkpoint, bytes.
+    pub journal_size_limit_bytes: u64,
+    /// Read-only connections in the pool.
+    pub read_pool_size: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        let store = StoreConfig::at("data/atlas.db");
+        Self {
+            path: store.path,
+            busy_timeout_ms: store.busy_timeout_ms,
+            synchronous: store.synchronous,
+            cache_size_kib: store.cache_size_kib,
+            journal_size_limit_bytes: store.journal_size_limit_bytes,
+            read_pool_size: store.read_pool_size,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WriterSettings {
+    /// Commands that may queue in the writer's mailbox before senders wait.
+    pub mailbox_capacity: usize,
+    /// Most commands applied in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        let store = StoreConfig::at("");
+        Self { mailbox_capacity: store.writer_mailbox_capacity, max_batch: store.writer_max_batch }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthSettings {
+    /// Milliseconds one probe of a part may take before it counts as down.
+    pub probe_timeout_ms: u64,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        Self { probe_timeout_ms: HealthConfig::default().probe_timeout.as_millis() as u64 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalSettings {
+    /// Changes that wait for a human: `type:action` or `type:action@role`, `*` for any.
+    pub policy: Vec<String>,
+    /// Whether the requester of a change may approve it themselves.
+    pub allow_self_approval: bool,
+    /// Hours after which a pending approval expires; 0 keeps them pending forever.
+    pub expire_after_h: u64,
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        Self { policy: DEFAULT_RULES.iter().map(|rule| (*rule).to_owned()).collect(), allow_self_approval: false, expire_after_h: 0 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunnerSettings {
+    /// Runs executing at once.
+    pub max_concurrent: usize,
+    /// Seconds a run may take when its task sets no `timeout_s`.
+    pub default_timeout_s: u64,
+    /// Bytes of stdout (and of stderr) kept per run: the head and the tail, with a marker for the cut.
+    pub output_limit_bytes: usize,
+    /// Environment variables passed to commands; nothing else is.
+    pub env_allowlist: Vec<String>,
+    /// Seconds between fallback polls for queued runs (commits wake the runner at once).
+    pub poll_interval_s: u64,
+    /// Hotlist severity for a failed run.
+    pub failed_severity: Severity,
+    /// Hotlist severity for a timed-out run.
+    pub timed_out_severity: Severity,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        let runner = RunnerConfig::default();
+        Self {
+            max_concurrent: runner.max_concurrent,
+            default_timeout_s: runner.default_timeout.as_secs(),
+            output_limit_bytes: runner.output_limit_bytes,
+            env_allowlist: runner.env_allowlist,
+            poll_interval_s: runner.poll_interval.as_secs(),
+            failed_severity: runner.failed_severity,
+            timed_out_severity: runner.timed_out_severity,
+        }
+    }
+}
+
+/// Executor templates by name (`[executors.NAME]`); none by default.
+pub type ExecutorSettings = BTreeMap<String, ExecutorSpec>;
+
+/// Profiles: name → executors tried in order (`[profiles]`); none by default.
+pub type ProfileSettings = BTreeMap<String, Vec<String>>;
+
+/// Job → schedule. Every job is listed with its default.
+pub fn default_schedules() -> BTreeMap<String, String> {
+    JOBS.iter().map(|(job, schedule)| ((*job).to_owned(), (*schedule).to_owned())).collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Text,
+    /// One JSON object per line (journald-friendly).
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A tracing filter: `info`, `debug`, `atlas=debug,actix_web=warn`, …
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, level: "info".into() }
+    }
+}
