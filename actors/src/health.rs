@@ -152,7 +152,8 @@ impl Handler<crate::scheduler::RunJob> for HealthActor {
     type Result = ResponseActFuture<Self, Result<String, String>>;
 
     fn handle(&mut self, _: crate::scheduler::RunJob, _: &mut Context<Self>) -> Self::Result {
-        let checks = run_checks(self.writer.clone(), self.readers.clone(), self.registry.clone(), self.config.probe_timeout);
+        let checks =
+            run_checks(self.writer.clone(), self.readers.clone(), self.registry.clone(), self.config.probe_timeout);
         Box::pin(checks.into_actor(self).map(|report, actor, _| {
             actor.note(&report);
             if report.ready {

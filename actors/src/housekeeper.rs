@@ -65,7 +65,12 @@ pub struct HousekeeperHandle {
 }
 
 impl HousekeeperHandle {
-    pub fn start(config: HousekeepingConfig, writer: WriterHandle, clock: Arc<dyn Clock>, registry: ActorRegistry) -> Self {
+    pub fn start(
+        config: HousekeepingConfig,
+        writer: WriterHandle,
+        clock: Arc<dyn Clock>,
+        registry: ActorRegistry,
+    ) -> Self {
         Self { addr: Supervisor::start(move |_| Housekeeper { config, writer, clock, registry }) }
     }
 

@@ -215,7 +215,11 @@ impl Handler<RunNow> for SchedulerActor {
     type Result = Result<oneshot::Receiver<JobReport>, RunNowError>;
 
     fn handle(&mut self, RunNow(job): RunNow, ctx: &mut Context<Self>) -> Self::Result {
-        let index = self.slots.iter().position(|s| s.definition.name == job).ok_or_else(|| RunNowError::UnknownJob(job.clone()))?;
+        let index = self
+            .slots
+            .iter()
+            .position(|s| s.definition.name == job)
+            .ok_or_else(|| RunNowError::UnknownJob(job.clone()))?;
         if self.slots[index].running {
             return Err(RunNowError::AlreadyRunning(job));
         }
@@ -281,7 +285,8 @@ impl SchedulerHandle {
                 Slot {
                     last_started: state.and_then(|s| parse_time(&s.last_started_at)),
                     last_finished: state.and_then(|s| parse_time(&s.last_finished_at)),
-                    last_outcome: state.map(|s| (s.last_outcome == "success", s.last_detail.clone().unwrap_or_default())),
+                    last_outcome: state
+                        .map(|s| (s.last_outcome == "success", s.last_detail.clone().unwrap_or_default())),
                     definition,
                     running: false,
                     waiters: Vec::new(),

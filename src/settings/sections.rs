@@ -28,7 +28,12 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { addr: SocketAddr::from(([127, 0, 0, 1], 8080)), workers: 2, shutdown_timeout_s: 5, max_body_bytes: 65_536 }
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: 2,
+            shutdown_timeout_s: 5,
+            max_body_bytes: 65_536,
+        }
     }
 }
 
@@ -105,7 +110,11 @@ pub struct ApprovalSettings {
 
 impl Default for ApprovalSettings {
     fn default() -> Self {
-        Self { policy: DEFAULT_RULES.iter().map(|rule| (*rule).to_owned()).collect(), allow_self_approval: false, expire_after_h: 0 }
+        Self {
+            policy: DEFAULT_RULES.iter().map(|rule| (*rule).to_owned()).collect(),
+            allow_self_approval: false,
+            expire_after_h: 0,
+        }
     }
 }
 

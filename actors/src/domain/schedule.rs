@@ -25,7 +25,11 @@ impl ScheduleSpec {
         let expression = match fields {
             5 => format!("0 {text}"),
             6 | 7 => text.to_owned(),
-            _ => return Err(format!("{raw:?} is neither an interval (30s, 15m, 1h, 7d), a cron expression (0 * * * *) nor off")),
+            _ => {
+                return Err(format!(
+                    "{raw:?} is neither an interval (30s, 15m, 1h, 7d), a cron expression (0 * * * *) nor off"
+                ))
+            }
         };
         cron::Schedule::from_str(&expression)
             .map(|schedule| Self::Cron(Box::new(schedule)))

@@ -66,7 +66,13 @@ pub struct LiveLog {
 impl LiveLog {
     pub fn new(limit: usize) -> Self {
         let (chunks, _) = broadcast::channel(256);
-        Self { state: Mutex::new(LiveState { stdout: HeadTail::new(limit), stderr: HeadTail::new(limit), chunks: Some(chunks) }) }
+        Self {
+            state: Mutex::new(LiveState {
+                stdout: HeadTail::new(limit),
+                stderr: HeadTail::new(limit),
+                chunks: Some(chunks),
+            }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, LiveState> {

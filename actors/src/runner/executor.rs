@@ -49,7 +49,10 @@ pub fn render(template: &[String], vars: &Vars<'_>) -> Vec<String> {
     template
         .iter()
         .map(|arg| {
-            arg.replace("{goal}", vars.goal).replace("{cwd}", vars.cwd).replace("{task_id}", vars.task_id).replace("{run_id}", vars.run_id)
+            arg.replace("{goal}", vars.goal)
+                .replace("{cwd}", vars.cwd)
+                .replace("{task_id}", vars.task_id)
+                .replace("{run_id}", vars.run_id)
         })
         .collect()
 }
@@ -119,7 +122,10 @@ pub fn parse(parser: &OutputParser, stdout: &str, exit_code: Option<i32>) -> Res
                 .find_map(|line| serde_json::from_str::<serde_json::Value>(line.trim()).ok().filter(|v| v.is_object()))
                 .or_else(|| serde_json::from_str(stdout.trim()).ok())
                 .ok_or_else(|| "no JSON object found in the output".to_owned())?;
-            let found = field.split('.').try_fold(&value, |v, key| v.get(key)).ok_or_else(|| format!("field {field:?} not in the JSON output"))?;
+            let found = field
+                .split('.')
+                .try_fold(&value, |v, key| v.get(key))
+                .ok_or_else(|| format!("field {field:?} not in the JSON output"))?;
             Ok(found.as_str().map_or_else(|| found.to_string(), str::to_owned))
         }
     }
@@ -130,7 +136,11 @@ mod tests {
     use super::*;
 
     fn spec(program: &str) -> ExecutorSpec {
-        ExecutorSpec { command: vec![program.into(), "--goal".into(), "{goal}".into()], timeout_s: Some(5), parser: OutputParser::StdoutAll }
+        ExecutorSpec {
+            command: vec![program.into(), "--goal".into(), "{goal}".into()],
+            timeout_s: Some(5),
+            parser: OutputParser::StdoutAll,
+        }
     }
 
     #[test]

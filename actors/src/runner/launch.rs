@@ -31,7 +31,11 @@ struct Plan {
 
 impl Job {
     fn environment(&self) -> Vec<(String, String)> {
-        self.config.env_allowlist.iter().filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value))).collect()
+        self.config
+            .env_allowlist
+            .iter()
+            .filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
+            .collect()
     }
 
     fn plan(&self) -> Result<Plan, String> {
@@ -40,7 +44,10 @@ impl Job {
         let cwd = self.run.cwd.clone().map(Into::into);
         let Some(profile) = self.run.command.first().and_then(|first| first.strip_prefix('@')) else {
             let timeout = task_timeout.unwrap_or(self.config.default_timeout);
-            return Ok(Plan { spawnable: Spawnable { argv: self.run.command.clone(), cwd, timeout, env }, parser: None });
+            return Ok(Plan {
+                spawnable: Spawnable { argv: self.run.command.clone(), cwd, timeout, env },
+                parser: None,
+            });
         };
         let search_path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()).unwrap_or_default();
         let (name, spec) = self.config.executors.select(profile, &search_path)?;
@@ -53,7 +60,10 @@ impl Job {
         };
         tracing::info!(run = %self.run.id, profile, executor = name, "Run uses an executor.");
         let timeout = task_timeout.or(spec.timeout_s.map(Duration::from_secs)).unwrap_or(self.config.default_timeout);
-        Ok(Plan { spawnable: Spawnable { argv: executor::render(&spec.command, &vars), cwd, timeout, env }, parser: Some(spec.parser.clone()) })
+        Ok(Plan {
+            spawnable: Spawnable { argv: executor::render(&spec.command, &vars), cwd, timeout, env },
+            parser: Some(spec.parser.clone()),
+        })
     }
 
     fn result(&self, ending: Ending, parser: Option<&executor::OutputParser>) -> RunResult {
@@ -76,9 +86,12 @@ impl Job {
                     (Some(0), Some(Ok(parsed))) => {
                         (result.status, result.severity, result.output) = (RunStatus::Success, None, Some(parsed));
                     }
-                    (_, Some(Err(why))) => result.error_log = Some(format!("{stderr}\noutput parser: {why}").trim().to_owned()),
+                    (_, Some(Err(why))) => {
+                        result.error_log = Some(format!("{stderr}\noutput parser: {why}").trim().to_owned())
+                    }
                     (None, _) => {
-                        result.error_log = Some(format!("{stderr}\nkilled by signal {}", signal.unwrap_or(0)).trim().to_owned());
+                        result.error_log =
+                            Some(format!("{stderr}\nkilled by signal {}", signal.unwrap_or(0)).trim().to_owned());
                     }
                     _ => {}
                 }
@@ -87,7 +100,9 @@ impl Job {
                 result.status = RunStatus::TimedOut;
                 result.severity = Some(self.config.timed_out_severity);
                 let limit = self.run.timeout_s.map_or(self.config.default_timeout.as_secs(), |s| s.unsigned_abs());
-                result.error_log = Some(format!("{stderr}\ntimed out after {limit} s; the process group was killed").trim().to_owned());
+                result.error_log = Some(
+                    format!("{stderr}\ntimed out after {limit} s; the process group was killed").trim().to_owned(),
+                );
             }
             Ending::Cancelled => {
                 (result.status, result.severity) = (RunStatus::Cancelled, None);

@@ -242,7 +242,12 @@ pub struct RunnerHandle {
 
 impl RunnerHandle {
     /// Marks runs interrupted by a crash as failed, then starts the runner. Inside an actix System.
-    pub async fn start(config: RunnerConfig, writer: WriterHandle, readers: ReaderPool, registry: ActorRegistry) -> Result<Self, String> {
+    pub async fn start(
+        config: RunnerConfig,
+        writer: WriterHandle,
+        readers: ReaderPool,
+        registry: ActorRegistry,
+    ) -> Result<Self, String> {
         config.executors.validate()?;
         match writer.submit(Command::RecoverInterruptedRuns, Requester::system()).await {
             Ok(outcome) => {
@@ -293,15 +298,17 @@ impl RunnerHandle {
                 .map_err(|err| CancelError::Unavailable(err.to_string()))?
                 .ok_or(CancelError::NotFound)?;
             match run.status {
-                RunStatus::Queued => match self.writer.submit(Command::CancelQueuedRun { id: id.clone() }, actor.clone()).await {
-                    Ok(outcome) => {
-                        if let Applied::Run(run) = outcome.applied {
-                            return Ok(run);
+                RunStatus::Queued => {
+                    match self.writer.submit(Command::CancelQueuedRun { id: id.clone() }, actor.clone()).await {
+                        Ok(outcome) => {
+                            if let Applied::Run(run) = outcome.applied {
+                                return Ok(run);
+                            }
                         }
+                        Err(CommandError::Conflict(_)) => continue, // it just started: cancel it running
+                        Err(err) => return Err(CancelError::Unavailable(err.to_string())),
                     }
-                    Err(CommandError::Conflict(_)) => continue, // it just started: cancel it running
-                    Err(err) => return Err(CancelError::Unavailable(err.to_string())),
-                },
+                }
                 RunStatus::Running => {
                     let signalled = self.addr.send(SignalCancel(id.clone())).await.unwrap_or(false);
                     if !signalled {
@@ -319,7 +326,13 @@ impl RunnerHandle {
     async fn wait_finished(&self, id: &RunId) -> Result<Run, CancelError> {
         for _ in 0..500 {
             let lookup = id.clone();
-            let run = self.readers.read(move |conn| runs::get(conn, &lookup)).await.ok().flatten().ok_or(CancelError::NotFound)?;
+            let run = self
+                .readers
+                .read(move |conn| runs::get(conn, &lookup))
+                .await
+                .ok()
+                .flatten()
+                .ok_or(CancelError::NotFound)?;
             if run.status.is_finished() {
                 return Ok(run);
             }

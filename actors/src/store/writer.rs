@@ -10,7 +10,8 @@
 use super::config::StoreConfig;
 use super::{apply, migrate, pragmas};
 use crate::domain::{
-    format_timestamp, Actor, Applied, ApprovalStatus, Clock, Command, CommandError, CommandOutcome, ItemAction, RunStatus,
+    format_timestamp, Actor, Applied, ApprovalStatus, Clock, Command, CommandError, CommandOutcome, ItemAction,
+    RunStatus,
 };
 use crate::guard::catch_panic;
 use crate::registry::{names, ActorRegistry};
@@ -27,7 +28,9 @@ type Reply = oneshot::Sender<Result<CommandOutcome, CommandError>>;
 fn queues_a_run(outcome: &CommandOutcome) -> bool {
     match &outcome.applied {
         Applied::Run(run) => run.status == RunStatus::Queued,
-        Applied::Approval(approval) => approval.action == ItemAction::Execute && approval.status == ApprovalStatus::Approved,
+        Applied::Approval(approval) => {
+            approval.action == ItemAction::Execute && approval.status == ApprovalStatus::Approved
+        }
         _ => false,
     }
 }

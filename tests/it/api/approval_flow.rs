@@ -178,11 +178,11 @@ async fn approving_an_execute_queues_exactly_the_requested_command() {
 
     let id = approval["id"].as_str().unwrap();
     assert_eq!(team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await.0, 200);
-    let (_, runs) = team.call("GET", &format!("/api/v1/runs?task_id={task}&status=queued"), &team.viewer, None).await;
-    let run = &runs["items"][0];
-    assert_eq!(run["status"], "queued");
+    let run = team.finished_run(&task).await;
+    assert_eq!(run["status"], "success", "the runner ran it at once: {run}");
     assert_eq!(run["approval_id"], id);
     assert_eq!(run["command"], json!(["echo", "hello"]));
+    assert_eq!(run["output"], "hello\n");
 
     let (status, body) = team
         .call("POST", &format!("/api/v1/tasks/{}/run", team.task(&project, "Nothing", None).await), &team.agent, None)

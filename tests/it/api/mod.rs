@@ -43,6 +43,19 @@ impl Team {
         body["id"].as_str().unwrap().to_owned()
     }
 
+    /// Waits (bounded) for the task's newest run to finish and returns it.
+    pub async fn finished_run(&self, task: &str) -> Value {
+        for _ in 0..500 {
+            let (_, runs) = self.call("GET", &format!("/api/v1/runs?task_id={task}&limit=1"), &self.viewer, None).await;
+            let run = &runs["items"][0];
+            if run.is_object() && !["queued", "running"].contains(&run["status"].as_str().unwrap_or("")) {
+                return run.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no run of {task} finished within 10 s");
+    }
+
     /// A task created directly by the admin (ungated for admins); returns its id.
     pub async fn task(&self, project: &str, title: &str, command: Option<Vec<&str>>) -> String {
         let body = json!({ "project_id": project, "title": title, "command": command });

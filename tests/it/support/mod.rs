@@ -23,6 +23,10 @@ pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
     settings.http.addr = "127.0.0.1:0".parse().unwrap();
     settings.http.workers = 1;
     settings.http.shutdown_timeout_s = 1;
+    // Background jobs would interleave with what a test measures; scheduler tests turn them on.
+    for schedule in settings.schedules.values_mut() {
+        *schedule = "off".into();
+    }
     settings
 }
 

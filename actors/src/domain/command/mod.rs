@@ -169,15 +169,25 @@ pub enum Command {
     },
     /// The runner claims a queued run: `queued -> running` after re-checking the command against what was
     /// approved; a mismatch fails the run (and records why) instead.
-    StartRun { id: RunId },
+    StartRun {
+        id: RunId,
+    },
     /// A run ended (or a queued one was cancelled). Failures and timeouts add a hotlist entry.
     FinishRun(RunResult),
     /// Cancels a run that has not started; a running one is cancelled by the runner killing it.
-    CancelQueuedRun { id: RunId },
+    CancelQueuedRun {
+        id: RunId,
+    },
     /// At start-up: runs left `running` by a crash become `failed`, each with a hotlist entry.
     RecoverInterruptedRuns,
     /// The scheduler finished a job.
-    RecordJobRun { job: String, started_at: String, finished_at: String, ok: bool, detail: String },
+    RecordJobRun {
+        job: String,
+        started_at: String,
+        finished_at: String,
+        ok: bool,
+        detail: String,
+    },
     /// Audits an access that changes nothing by itself: a refused request (403), or an admin endpoint read.
     RecordAccess {
         method: String,

@@ -38,11 +38,19 @@ pub(super) fn record(conn: &Connection, new: &NewHotlistError, now: &str) -> Res
 }
 
 /// A hotlist entry about a run, written in the run's own transaction.
-pub(super) fn record_for_run(conn: &Connection, run: &Run, error: &str, severity: Severity, now: &str) -> Result<(), CommandError> {
+pub(super) fn record_for_run(
+    conn: &Connection,
+    run: &Run,
+    error: &str,
+    severity: Severity,
+    now: &str,
+) -> Result<(), CommandError> {
     conn.prepare_cached(
         "INSERT INTO errors (id, task_id, error, occurred_at, severity, source) VALUES (?1, ?2, ?3, ?4, ?5, 'runner')",
     )
-    .and_then(|mut stmt| stmt.execute(params![ErrorId::generate().as_str(), run.task_id.as_str(), error, now, severity.as_str()]))
+    .and_then(|mut stmt| {
+        stmt.execute(params![ErrorId::generate().as_str(), run.task_id.as_str(), error, now, severity.as_str()])
+    })
     .map_err(storage)?;
     Ok(())
 }

@@ -4,7 +4,9 @@
 use super::{hotlist, insert_event, storage, Touched};
 use crate::domain::command::{NewRun, RunResult};
 use crate::domain::run::fingerprint;
-use crate::domain::{Actor, Applied, ApprovalId, ApprovalStatus, Command, CommandError, Run, RunId, RunStatus, Severity};
+use crate::domain::{
+    Actor, Applied, ApprovalId, ApprovalStatus, Command, CommandError, Run, RunId, RunStatus, Severity,
+};
 use crate::store::queries::{approvals, runs};
 use rusqlite::{params, Connection};
 use sha2::{Digest, Sha256};
@@ -17,7 +19,12 @@ fn touched(conn: &Connection, id: &RunId) -> Result<Touched, CommandError> {
     Ok(Touched::new("run", id, None, Applied::Run(load(conn, id)?)))
 }
 
-pub(super) fn queue(conn: &Connection, new: &NewRun, approval: Option<&ApprovalId>, now: &str) -> Result<Touched, CommandError> {
+pub(super) fn queue(
+    conn: &Connection,
+    new: &NewRun,
+    approval: Option<&ApprovalId>,
+    now: &str,
+) -> Result<Touched, CommandError> {
     let task = super::tasks::live(conn, &new.task_id)?;
     let Some(argv) = task.command.as_ref() else {
         return Err(CommandError::Conflict(format!("task {} has no command to run", task.id)));
@@ -68,7 +75,9 @@ fn refusal(conn: &Connection, run: &Run) -> Result<Option<String>, CommandError>
     }
     let raw = approvals::raw_payload(conn, approval_id).map_err(storage)?.unwrap_or_default();
     if hex::encode(Sha256::digest(raw.as_bytes())) != approval.payload_hash {
-        return Ok(Some(format!("approval {approval_id}'s payload does not match the hash taken when it was requested")));
+        return Ok(Some(format!(
+            "approval {approval_id}'s payload does not match the hash taken when it was requested"
+        )));
     }
     match serde_json::from_str::<Command>(&raw) {
         Ok(Command::QueueRun(approved))
@@ -120,17 +129,30 @@ fn set_finished(
 pub(super) fn finish(conn: &Connection, result: &RunResult, now: &str) -> Result<Touched, CommandError> {
     let run = load(conn, &result.id)?;
     if !run.status.can_become(result.status) {
-        return Err(CommandError::Conflict(format!("run {} is {} and cannot become {}", run.id, run.status, result.status)));
+        return Err(CommandError::Conflict(format!(
+            "run {} is {} and cannot become {}",
+            run.id, run.status, result.status
+        )));
     }
-    set_finished(conn, &run.id, result.status, result.exit_code, result.output.as_deref(), result.error_log.as_deref(), now)?;
+    set_finished(
+        conn,
+        &run.id,
+        result.status,
+        result.exit_code,
+        result.output.as_deref(),
+        result.error_log.as_deref(),
+        now,
+    )?;
     if let (Some(severity), RunStatus::Failed | RunStatus::TimedOut) = (result.severity, result.status) {
-        let detail = result.error_log.as_deref().and_then(|log| log.lines().rev().find(|l| !l.trim().is_empty())).unwrap_or("");
+        let detail =
+            result.error_log.as_deref().and_then(|log| log.lines().rev().find(|l| !l.trim().is_empty())).unwrap_or("");
         let what = match (result.status, result.exit_code) {
             (RunStatus::TimedOut, _) => "timed out".to_owned(),
             (_, Some(code)) => format!("failed with exit code {code}"),
             _ => "failed".to_owned(),
         };
-        let error = format!("run {} of task {} {what}: {}", run.id, run.task_id, detail.chars().take(500).collect::<String>());
+        let error =
+            format!("run {} of task {} {what}: {}", run.id, run.task_id, detail.chars().take(500).collect::<String>());
         hotlist::record_for_run(conn, &run, error.trim_end_matches([' ', ':']), severity, now)?;
     }
     touched(conn, &run.id)
@@ -155,5 +177,8 @@ pub(super) fn recover(conn: &Connection, actor: &Actor, now: &str) -> Result<Tou
         let payload = serde_json::json!({ "reason": "interrupted by restart" });
         insert_event(conn, "run.failed", "run", run.id.as_str(), actor, &payload, now)?;
     }
-    Ok(Touched { record_event: false, ..Touched::new("run", "recovery", None, Applied::Recovered(interrupted.len() as u64)) })
+    Ok(Touched {
+        record_event: false,
+        ..Touched::new("run", "recovery", None, Applied::Recovered(interrupted.len() as u64))
+    })
 }

@@ -49,7 +49,8 @@ pub fn command_hash(conn: &Connection, id: &RunId) -> rusqlite::Result<Option<St
 
 /// Runs in one state, oldest first (the runner's queue, crash recovery).
 pub fn with_status(conn: &Connection, status: RunStatus) -> rusqlite::Result<Vec<Run>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM runs WHERE status = ?1 ORDER BY created_at, id"))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM runs WHERE status = ?1 ORDER BY created_at, id"))?;
     let rows = stmt.query_map([status.as_str()], from_row)?;
     rows.collect()
 }
