@@ -14,6 +14,7 @@ mod openapi;
 mod probes;
 mod projects;
 mod runs;
+mod schedules;
 mod tasks;
 mod tokens;
 
@@ -66,13 +67,17 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(approvals::reject)
             .service(runs::list)
             .service(runs::get_one)
+            .service(runs::cancel)
+            .service(runs::log)
             .service(errors::list)
             .service(errors::get_one)
             .service(errors::resolve)
             .service(audit::list)
             .service(tokens::list)
             .service(tokens::create)
-            .service(tokens::revoke),
+            .service(tokens::revoke)
+            .service(schedules::list)
+            .service(schedules::run_now),
     );
 }
 

@@ -1,14 +1,17 @@
-//! /api/v1/runs (read-only here; runs are queued through approvals and run by the Runner).
+//! /api/v1/runs: runs are queued through approvals (or by admins directly) and executed by the Runner.
 
-use super::auth::{Auth, Read};
+use super::auth::{Auth, Read, Review};
 use super::dto::{ErrorBody, RunDto, RunPage, RunQuery};
 use super::error::ApiError;
 use super::extract::{page, parse_id, parse_opt, ApiQuery};
 use super::gate::read;
 use super::AppState;
-use actix_web::{get, web, HttpResponse};
-use atlas_actors::domain::{RunId, RunStatus, TaskId};
+use actix_web::{get, post, web, HttpResponse};
+use atlas_actors::domain::{CommandError, RunId, RunStatus, TaskId};
+use atlas_actors::runner::CancelError;
 use atlas_actors::store::queries::runs::{self, RunFilter};
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
 
 /// List runs, newest first.
 #[utoipa::path(tag = "runs", params(RunQuery), responses((status = 200, body = RunPage), (status = 400, body = ErrorBody)))]
@@ -41,4 +44,58 @@ pub async fn get_one(
     let lookup = id.clone();
     let found = read(&state, move |conn| runs::get(conn, &lookup)).await?;
     Ok(HttpResponse::Ok().json(RunDto::from(found.ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?)))
+}
+
+/// Cancel a run: a queued one at once, a running one by killing its whole process group. 409 when it
+/// already ended.
+#[utoipa::path(tag = "runs", params(("id" = String, Path)), responses(
+    (status = 200, body = RunDto), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[post("/runs/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    auth: Auth<Review>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id("run id", &id, RunId::parse)?;
+    match state.handles.runner.cancel(&id, auth.caller.actor()).await {
+        Ok(run) => Ok(HttpResponse::Ok().json(RunDto::from(run))),
+        Err(CancelError::NotFound) => Err(ApiError::not_found(format!("run {id} not found"))),
+        Err(CancelError::AlreadyFinished(status)) => {
+            Err(ApiError::from(CommandError::Conflict(format!("run {id} already ended: it is {status}"))))
+        }
+        Err(CancelError::Unavailable(why)) => Err(ApiError::unavailable(why)),
+    }
+}
+
+/// The run's output: what it printed so far, streamed (chunked) while it runs; the stored output after.
+#[utoipa::path(tag = "runs", params(("id" = String, Path)), responses(
+    (status = 200, description = "text/plain output, streamed while the run is live", content_type = "text/plain"),
+    (status = 404, body = ErrorBody)))]
+#[get("/runs/{id}/log")]
+pub async fn log(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id("run id", &id, RunId::parse)?;
+    if let Some(live) = state.handles.runner.follow(&id).await {
+        let (so_far, receiver) = live.follow();
+        let head = futures_util::stream::once(async move { Ok::<_, actix_web::Error>(web::Bytes::from(so_far)) });
+        let rest = futures_util::stream::unfold(receiver, |receiver| async move {
+            let mut receiver = receiver?;
+            loop {
+                match receiver.recv().await {
+                    Ok(chunk) => return Some((Ok(web::Bytes::from(chunk)), Some(receiver))),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        return Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").streaming(head.chain(rest)));
+    }
+    let lookup = id.clone();
+    let run = read(&state, move |conn| runs::get(conn, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?;
+    Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(run.output.unwrap_or_default()))
 }

@@ -275,3 +275,52 @@ pub struct CreatedTokenDto {
 pub struct TokenList {
     pub items: Vec<TokenDto>,
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct JobStatusDto {
+    pub job: String,
+    /// As configured: an interval, a cron expression or `off`.
+    pub schedule: String,
+    pub running: bool,
+    pub last_started_at: Option<String>,
+    pub last_finished_at: Option<String>,
+    /// success | failed
+    pub last_outcome: Option<String>,
+    pub last_detail: Option<String>,
+    pub next_run_at: Option<String>,
+}
+
+impl From<atlas_actors::scheduler::JobStatus> for JobStatusDto {
+    fn from(s: atlas_actors::scheduler::JobStatus) -> Self {
+        Self {
+            job: s.job,
+            schedule: s.schedule,
+            running: s.running,
+            last_started_at: s.last_started_at,
+            last_finished_at: s.last_finished_at,
+            last_outcome: s.last_outcome,
+            last_detail: s.last_detail,
+            next_run_at: s.next_run_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScheduleList {
+    pub items: Vec<JobStatusDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JobReportDto {
+    pub job: String,
+    pub ok: bool,
+    pub detail: String,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+impl From<atlas_actors::scheduler::JobReport> for JobReportDto {
+    fn from(r: atlas_actors::scheduler::JobReport) -> Self {
+        Self { job: r.job, ok: r.ok, detail: r.detail, started_at: r.started_at, finished_at: r.finished_at }
+    }
+}

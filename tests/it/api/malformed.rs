@@ -74,7 +74,7 @@ async fn no_malformed_request_gets_a_500_or_kills_anything() {
     for (method, template) in operations(&doc) {
         let method = method.to_uppercase();
         let paths: Vec<String> = if template.contains('{') {
-            bad_ids().iter().map(|id| template.replace("{id}", id).replace("{name}", id)).collect()
+            bad_ids().iter().map(|id| template.replace("{id}", id).replace("{name}", id).replace("{job}", id)).collect()
         } else {
             vec![template.clone()]
         };

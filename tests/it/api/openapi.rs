@@ -25,6 +25,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/approvals/{id}/reject"),
     ("get", "/api/v1/runs"),
     ("get", "/api/v1/runs/{id}"),
+    ("post", "/api/v1/runs/{id}/cancel"),
+    ("get", "/api/v1/runs/{id}/log"),
     ("get", "/api/v1/errors"),
     ("get", "/api/v1/errors/{id}"),
     ("post", "/api/v1/errors/{id}/resolve"),
@@ -32,6 +34,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/tokens"),
     ("post", "/api/v1/admin/tokens"),
     ("delete", "/api/v1/admin/tokens/{name}"),
+    ("get", "/api/v1/admin/schedules"),
+    ("post", "/api/v1/admin/schedules/{job}/run"),
 ];
 
 /// (method, path) pairs in a document.
@@ -65,7 +69,7 @@ async fn the_document_lists_every_route_and_only_served_ones() {
     );
 
     for (method, path) in operations(&doc) {
-        let concrete = path.replace("{id}", "x-1").replace("{name}", "nobody");
+        let concrete = path.replace("{id}", "x-1").replace("{name}", "nobody").replace("{job}", "nothing");
         let (_, body) = team.call(&method.to_uppercase(), &concrete, &team.admin, None).await;
         let message = body["error"]["message"].as_str().unwrap_or_default();
         assert!(!message.starts_with("no route for"), "{method} {path} is documented but not served");
