@@ -1,10 +1,11 @@
 //! One integration-test binary (one link step) with a module per area.
 
-mod api;
+pub mod api;
 mod cli;
 mod config_file;
 mod invariants;
 mod probes;
+mod runner;
 mod supervision;
 mod support;
 mod writer;

@@ -23,7 +23,10 @@ pub struct Team {
 
 impl Team {
     pub async fn new() -> Self {
-        let app = TestApp::spawn().await;
+        Self::with_app(TestApp::spawn().await).await
+    }
+
+    pub async fn with_app(app: TestApp) -> Self {
         let admin = app.admin_token();
         let agent = app.token("agent-bot", Role::Agent).await;
         let approver = app.token("alice", Role::Approver).await;

@@ -1,0 +1,266 @@
+//! The Runner with real subprocesses: output, exit codes, timeouts that kill grandchildren, cancel,
+//! truncation, tampering, crash recovery, executors and the live log.
+
+use crate::api::Team;
+use crate::support::{test_settings, TestApp};
+use atlas::settings::Settings;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// A team whose admin may run tasks directly (no execute approvals), with `tweak` applied to the settings.
+async fn direct_team(tweak: impl FnOnce(&mut Settings)) -> Team {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir);
+    settings.approvals.policy = Vec::new();
+    tweak(&mut settings);
+    Team::with_app(TestApp::spawn_with(dir, settings).await).await
+}
+
+impl Team {
+    /// Creates a task running `command` (optionally with a timeout) and starts it; returns the run's id.
+    async fn start_run(&self, command: &[&str], timeout_s: Option<u64>) -> (String, String) {
+        let project = self.project("runs").await;
+        let body = json!({ "project_id": project, "title": "job", "command": command, "timeout_s": timeout_s });
+        let (status, task) = self.call("POST", "/api/v1/tasks", &self.admin, Some(body)).await;
+        assert_eq!(status, 201, "{task}");
+        let task = task["id"].as_str().unwrap().to_owned();
+        let (status, run) = self.call("POST", &format!("/api/v1/tasks/{task}/run"), &self.admin, None).await;
+        assert_eq!(status, 201, "the admin runs it directly: {run}");
+        (task, run["id"].as_str().unwrap().to_owned())
+    }
+
+    async fn run(&self, id: &str) -> Value {
+        self.call("GET", &format!("/api/v1/runs/{id}"), &self.viewer, None).await.1
+    }
+
+    async fn wait_status(&self, id: &str, wanted: &str) -> Value {
+        for _ in 0..500 {
+            let run = self.run(id).await;
+            if run["status"] == wanted {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("run {id} never became {wanted}: {}", self.run(id).await);
+    }
+
+    async fn hotlist(&self) -> Vec<Value> {
+        self.call("GET", "/api/v1/errors", &self.viewer, None).await.1["items"].as_array().unwrap().clone()
+    }
+}
+
+#[actix_rt::test]
+async fn a_successful_run_keeps_stdout_and_stderr_and_sees_only_allowlisted_env() {
+    let team = direct_team(|_| {}).await;
+    let (task, _) = team
+        .start_run(
+            &["sh", "-c", "echo out; echo err >&2; echo \"home=${HOME:-none} secret=${ATLAS_DB_SECRET:-none}\""],
+            None,
+        )
+        .await;
+    let run = team.finished_run(&task).await;
+    assert_eq!((run["status"].as_str(), run["exit_code"].as_i64()), (Some("success"), Some(0)), "{run}");
+    let output = run["output"].as_str().unwrap();
+    assert!(output.starts_with("out\n") && output.contains("secret=none"), "{output}");
+    assert_eq!(run["error_log"], "err\n");
+    assert!(run["started_at"].is_string() && run["completed_at"].is_string());
+    assert!(team.hotlist().await.is_empty(), "success leaves no hotlist entry");
+}
+
+#[actix_rt::test]
+async fn a_failing_run_records_its_exit_code_and_a_hotlist_entry() {
+    let team = direct_team(|_| {}).await;
+    let (task, run_id) = team.start_run(&["sh", "-c", "echo boom >&2; exit 3"], None).await;
+    let run = team.finished_run(&task).await;
+    assert_eq!((run["status"].as_str(), run["exit_code"].as_i64()), (Some("failed"), Some(3)), "{run}");
+    let hotlist = team.hotlist().await;
+    assert_eq!(hotlist.len(), 1);
+    let error = hotlist[0]["error"].as_str().unwrap();
+    assert!(error.contains(&run_id) && error.contains("exit code 3") && error.contains("boom"), "{error}");
+    assert_eq!(
+        (hotlist[0]["severity"].as_str(), hotlist[0]["task_id"].as_str()),
+        (Some("medium"), Some(task.as_str()))
+    );
+
+    let (task, _) = team.start_run(&["/definitely/not/a/program"], None).await;
+    let run = team.finished_run(&task).await;
+    assert_eq!(run["status"], "failed");
+    assert!(run["error_log"].as_str().unwrap().contains("cannot start"), "{run}");
+}
+
+fn alive(pid: u32) -> bool {
+    // A killed grandchild may linger as a zombie until its new parent reaps it; that is not alive.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+#[actix_rt::test]
+async fn a_timeout_kills_the_whole_process_group_grandchildren_included() {
+    let team = direct_team(|_| {}).await;
+    let pid_file = team.app.dir.path().join("grandchild.pid");
+    let script = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
+    let started = std::time::Instant::now();
+    let (task, _) = team.start_run(&["sh", "-c", &script], Some(1)).await;
+    let run = team.finished_run(&task).await;
+    assert_eq!(run["status"], "timed_out", "{run}");
+    assert!(started.elapsed() < Duration::from_secs(20), "the run did not wait for the grandchild's sleep");
+    assert!(run["error_log"].as_str().unwrap().contains("timed out after 1 s"), "{run}");
+    let grandchild: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    for _ in 0..100 {
+        if !alive(grandchild) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!alive(grandchild), "grandchild {grandchild} survived the timeout");
+    let hotlist = team.hotlist().await;
+    assert_eq!(hotlist[0]["severity"], "high", "timeouts are high by default");
+}
+
+#[actix_rt::test]
+async fn cancel_kills_a_running_run_and_stops_a_queued_one() {
+    let team = direct_team(|s| s.runner.max_concurrent = 1).await;
+    let (_, running) = team.start_run(&["sleep", "30"], None).await;
+    team.wait_status(&running, "running").await;
+    let (_, queued) = team.start_run(&["echo", "never"], None).await;
+    assert_eq!(team.run(&queued).await["status"], "queued", "one slot only");
+
+    let (status, cancelled) = team.call("POST", &format!("/api/v1/runs/{queued}/cancel"), &team.approver, None).await;
+    assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
+    assert!(cancelled["started_at"].is_null(), "it never started");
+
+    let (status, cancelled) = team.call("POST", &format!("/api/v1/runs/{running}/cancel"), &team.approver, None).await;
+    assert_eq!((status, cancelled["status"].as_str()), (200, Some("cancelled")), "{cancelled}");
+    let (status, body) = team.call("POST", &format!("/api/v1/runs/{running}/cancel"), &team.approver, None).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(team.call("POST", &format!("/api/v1/runs/{running}/cancel"), &team.agent, None).await.0, 403);
+    assert!(team.hotlist().await.is_empty(), "a cancel is not an error");
+}
+
+#[actix_rt::test]
+async fn long_output_keeps_its_head_and_tail_with_a_marker() {
+    let team = direct_team(|s| s.runner.output_limit_bytes = 256).await;
+    let (task, _) = team
+        .start_run(
+            &["sh", "-c", "echo START; i=0; while [ $i -lt 2000 ]; do echo line-$i; i=$((i+1)); done; echo FINISH"],
+            None,
+        )
+        .await;
+    let run = team.finished_run(&task).await;
+    let output = run["output"].as_str().unwrap();
+    assert!(output.starts_with("START\n") && output.ends_with("FINISH\n"), "{output}");
+    assert!(output.contains("bytes cut"), "{output}");
+    assert!(output.len() < 256 + 64, "{} bytes kept", output.len());
+}
+
+#[actix_rt::test]
+async fn a_run_whose_stored_command_was_tampered_with_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir);
+    settings.runner.max_concurrent = 1;
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    let project = team.project("ops").await;
+    let blocker = team.task(&project, "blocker", Some(vec!["sleep", "30"])).await;
+    let target = team.task(&project, "report", Some(vec!["echo", "report"])).await;
+    for task in [&blocker, &target] {
+        let (_, approval) = team.call("POST", &format!("/api/v1/tasks/{task}/run"), &team.agent, None).await;
+        let id = approval["id"].as_str().unwrap();
+        assert_eq!(team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await.0, 200);
+    }
+    let (_, runs) = team.call("GET", &format!("/api/v1/runs?task_id={target}"), &team.viewer, None).await;
+    let run_id = runs["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(runs["items"][0]["status"], "queued");
+
+    let conn = rusqlite::Connection::open(team.app.db_path()).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn.execute("UPDATE runs SET command = '[\"sh\",\"-c\",\"echo pwned\"]' WHERE id = ?1", [&run_id]).unwrap();
+    drop(conn);
+    let (_, blocking) = team.call("GET", &format!("/api/v1/runs?task_id={blocker}"), &team.viewer, None).await;
+    let blocking = blocking["items"][0]["id"].as_str().unwrap().to_owned();
+    team.call("POST", &format!("/api/v1/runs/{blocking}/cancel"), &team.approver, None).await;
+
+    let run = team.wait_status(&run_id, "failed").await;
+    assert!(run["error_log"].as_str().unwrap().starts_with("refused to start"), "{run}");
+    assert!(run["output"].is_null() && run["started_at"].is_null(), "it never ran: {run}");
+    let hotlist = team.hotlist().await;
+    assert!(
+        hotlist.iter().any(|e| e["severity"] == "critical" && e["error"].as_str().unwrap().contains(&run_id)),
+        "{hotlist:?}"
+    );
+}
+
+#[actix_rt::test]
+async fn runs_interrupted_by_a_crash_are_failed_at_start_and_not_rerun() {
+    let team = direct_team(|_| {}).await;
+    let (task, run_id) = team.start_run(&["sleep", "30"], None).await;
+    team.wait_status(&run_id, "running").await;
+    let viewer = team.viewer.clone();
+    let (stopped, dir) = team.app.stop_keeping_files().await;
+    stopped.unwrap();
+
+    let settings = test_settings(&dir);
+    let app = TestApp::spawn_with(dir, settings).await;
+    let (_, run) = app.call("GET", &format!("/api/v1/runs/{run_id}"), Some(&viewer), None).await;
+    assert_eq!(
+        (run["status"].as_str(), run["error_log"].as_str()),
+        (Some("failed"), Some("interrupted by restart")),
+        "{run}"
+    );
+    let (_, runs) = app.call("GET", &format!("/api/v1/runs?task_id={task}"), Some(&viewer), None).await;
+    assert_eq!(runs["items"].as_array().unwrap().len(), 1, "nothing was re-run");
+    let (_, hotlist) = app.call("GET", "/api/v1/errors", Some(&viewer), None).await;
+    assert!(hotlist["items"][0]["error"].as_str().unwrap().contains("interrupted by a restart"), "{hotlist}");
+    app.stop().await.unwrap();
+}
+
+#[actix_rt::test]
+async fn an_executor_profile_falls_back_and_parses_its_output() {
+    let team = direct_team(|s| {
+        let toml = r#"
+            [executors.missing]
+            command = ["not-installed-anywhere", "{goal}"]
+            parser = { kind = "stdout_all" }
+            [executors.shell]
+            command = ["sh", "-c", "echo noise; echo BEGIN; echo \"goal: $1\"; echo END", "sh", "{goal}"]
+            timeout_s = 30
+            parser = { kind = "stdout_section", start = "BEGIN", end = "END" }
+            [profiles]
+            quality = ["missing", "shell"]
+        "#;
+        let parsed: Settings = toml::from_str(toml).unwrap();
+        s.executors = parsed.executors;
+        s.profiles = parsed.profiles;
+    })
+    .await;
+    let (task, _) = team.start_run(&["@quality", "fix", "the build"], None).await;
+    let run = team.finished_run(&task).await;
+    assert_eq!(
+        (run["status"].as_str(), run["output"].as_str()),
+        (Some("success"), Some("goal: fix the build")),
+        "{run}"
+    );
+
+    let (task, _) = team.start_run(&["@nonexistent", "x"], None).await;
+    let run = team.finished_run(&task).await;
+    assert!(run["error_log"].as_str().unwrap().contains("unknown executor profile"), "{run}");
+}
+
+#[actix_rt::test]
+async fn the_log_streams_while_the_run_is_live() {
+    let team = direct_team(|_| {}).await;
+    let (_, run_id) = team.start_run(&["sh", "-c", "echo one; sleep 1; echo two"], None).await;
+    team.wait_status(&run_id, "running").await;
+    let (status, body) =
+        team.app.raw("GET", &format!("/api/v1/runs/{run_id}/log"), Some(&team.viewer), None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(String::from_utf8(body).unwrap(), "one\ntwo\n", "the stream ended with the run and missed nothing");
+    let (status, body) =
+        team.app.raw("GET", &format!("/api/v1/runs/{run_id}/log"), Some(&team.viewer), None, None).await;
+    assert_eq!(
+        (status, String::from_utf8(body).unwrap()),
+        (200, "one\ntwo\n".to_owned()),
+        "after the run: the stored output"
+    );
+}
