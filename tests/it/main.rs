@@ -6,6 +6,7 @@ mod config_file;
 mod invariants;
 mod probes;
 mod runner;
+mod scheduler;
 mod supervision;
 mod support;
 mod writer;

@@ -8,6 +8,7 @@ mod launch;
 mod process;
 
 use crate::domain::{Actor as Requester, Applied, Command, CommandError, Run, RunId, RunStatus, Severity};
+#[cfg(feature = "fault-injection")]
 use crate::guard::catch_panic;
 use crate::registry::{names, ActorRegistry};
 use crate::store::queries::runs;
@@ -204,9 +205,11 @@ impl Handler<SignalCancel> for RunnerActor {
 
     /// True when the run is live here and was told to stop.
     fn handle(&mut self, SignalCancel(id): SignalCancel, _: &mut Context<Self>) -> bool {
-        match catch_panic(|| self.live.get(&id).map(|live| live.cancel.notify_one()).is_some()) {
-            Ok(found) => found,
-            Err(_) => false,
+        if let Some(live) = self.live.get(&id) {
+            live.cancel.notify_one();
+            true
+        } else {
+            false
         }
     }
 }
