@@ -5,12 +5,17 @@
 //!     p50/p99 commit latency (submit to acknowledged-after-COMMIT) and average batch size.
 //! The last line is `writer/raw at 256 submitters: <ratio>`. Figures go into BENCHMARKS.md.
 //!
+//! `atlas-bench runner`: approval commit to process start, p50/p99 over 300 execute approvals.
+//!
 //! This program opens its own scratch databases; the raw ceiling is the one read-write open outside
 //! `store/writer.rs`, allowed by the invariant test because it never touches Atlas's database.
 
 use atlas_actors::domain::{format_timestamp, Actor, Command, NewProject, ProjectId, SystemClock};
 use atlas_actors::store::{migrate, StoreConfig};
 use atlas_actors::SupervisorConfig;
+#[path = "atlas-bench/runner_bench.rs"]
+mod runner_bench;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -29,7 +34,7 @@ fn command(i: usize) -> Command {
     })
 }
 
-fn scratch_dir(label: &str) -> PathBuf {
+pub(crate) fn scratch_dir(label: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("atlas-bench-{}-{label}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
@@ -154,17 +159,19 @@ fn run_writer_benchmark() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match std::env::args().nth(1).as_deref() {
-        Some("writer") => match run_writer_benchmark() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("atlas-bench: {err}");
-                ExitCode::from(1)
-            }
-        },
+    let result = match std::env::args().nth(1).as_deref() {
+        Some("writer") => run_writer_benchmark(),
+        Some("runner") => runner_bench::run(),
         other => {
-            eprintln!("atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer");
-            ExitCode::from(2)
+            eprintln!("atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer|runner");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("atlas-bench: {err}");
+            ExitCode::from(1)
         }
     }
 }
