@@ -103,3 +103,23 @@ async fn a_writer_that_cannot_reopen_its_database_ends_the_process_with_an_error
     let message = err.to_string();
     assert!(message.contains("writer") && message.contains("reopening the database failed"), "{message}");
 }
+
+#[actix_rt::test]
+async fn runner_and_scheduler_panics_restart_them_and_they_serve_again() {
+    let team = crate::api::Team::new().await;
+    team.app.handles.runner.inject(Fault::PanicNow).await;
+    team.app.handles.scheduler.inject(Fault::PanicNow).await;
+    wait_restarted(&team.app.handles.registry, names::RUNNER, 1).await;
+    wait_restarted(&team.app.handles.registry, names::SCHEDULER, 1).await;
+    assert_eq!(team.app.handles.registry.status(names::WRITER).unwrap().restarts, 0);
+
+    let project = team.project("after").await;
+    let task = team.task(&project, "echo", Some(vec!["echo", "still here"])).await;
+    let (_, approval) = team.call("POST", &format!("/api/v1/tasks/{task}/run"), &team.agent, None).await;
+    let id = approval["id"].as_str().unwrap();
+    team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await;
+    let run = team.finished_run(&task).await;
+    assert_eq!((run["status"].as_str(), run["output"].as_str()), (Some("success"), Some("still here\n")), "{run}");
+    let report = team.app.handles.scheduler.run_now("health_check").await.expect("the restarted scheduler runs jobs");
+    assert!(report.ok, "{report:?}");
+}
