@@ -64,8 +64,10 @@ impl Handles {
         self.registry.fatal().await
     }
 
-    /// Lets the writer finish what it queued, checkpoints and closes the database.
+    /// Interrupts live runs (killing their process groups, recording them), then lets the writer finish
+    /// what it queued, checkpoint and close the database.
     pub async fn shutdown(&self) -> Result<(), String> {
+        self.runner.interrupt_all(Duration::from_secs(3)).await;
         self.writer.shutdown().await
     }
 }

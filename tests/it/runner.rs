@@ -192,14 +192,43 @@ async fn a_run_whose_stored_command_was_tampered_with_is_refused() {
 }
 
 #[actix_rt::test]
+async fn a_shutdown_interrupts_live_runs_and_kills_their_groups() {
+    let team = direct_team(|_| {}).await;
+    let pid_file = team.app.dir.path().join("grandchild.pid");
+    let script = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
+    let (_, run_id) = team.start_run(&["sh", "-c", &script], None).await;
+    team.wait_status(&run_id, "running").await;
+    let viewer = team.viewer.clone();
+    let db = team.app.db_path();
+    let (stopped, _dir) = team.app.stop_keeping_files().await;
+    stopped.unwrap();
+    let conn = crate::support::open_read_only(&db);
+    let (status, log): (String, String) = conn
+        .query_row("SELECT status, error_log FROM runs WHERE id = ?1", [&run_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(status, "failed");
+    assert!(log.contains("interrupted by shutdown"), "{log}");
+    let grandchild: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(!alive(grandchild), "the run's process group did not outlive Atlas");
+    drop(viewer);
+}
+
+#[actix_rt::test]
 async fn runs_interrupted_by_a_crash_are_failed_at_start_and_not_rerun() {
     let team = direct_team(|_| {}).await;
     let (task, run_id) = team.start_run(&["sleep", "30"], None).await;
     team.wait_status(&run_id, "running").await;
     let viewer = team.viewer.clone();
-    let (stopped, dir) = team.app.stop_keeping_files().await;
-    stopped.unwrap();
-
+    // A crash: the run stays `running` in the database. (A clean stop would record the interruption.)
+    let conn = rusqlite::Connection::open(team.app.db_path()).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    // The crashed database comes back in a new directory (the old connections cannot interfere).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let snapshot = dir.path().join("data/atlas.db");
+    conn.execute("VACUUM INTO ?1", [snapshot.to_str().unwrap()]).unwrap();
+    drop(conn);
+    team.app.stop().await.unwrap();
     let settings = test_settings(&dir);
     let app = TestApp::spawn_with(dir, settings).await;
     let (_, run) = app.call("GET", &format!("/api/v1/runs/{run_id}"), Some(&viewer), None).await;

@@ -9,9 +9,18 @@ use crate::domain::command::RunResult;
 use crate::domain::{Actor, Command, CommandError, Run, RunId, RunStatus};
 use crate::store::WriterHandle;
 use actix::Recipient;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, Notify};
+
+/// Severities fixed by the runner itself (not configurable).
+struct RunnerSeverity;
+
+impl RunnerSeverity {
+    /// A run cut short by Atlas stopping, like one interrupted by a crash.
+    const INTERRUPTED: crate::domain::Severity = crate::domain::Severity::High;
+}
 
 pub(super) struct Job {
     pub run: Run,
@@ -19,6 +28,7 @@ pub(super) struct Job {
     pub writer: WriterHandle,
     pub log: Arc<LiveLog>,
     pub cancel: Arc<Notify>,
+    pub interrupted: Arc<AtomicBool>,
     pub spawned: broadcast::Sender<(RunId, Instant)>,
     pub done: Recipient<Finished>,
 }
@@ -103,6 +113,11 @@ impl Job {
                 result.error_log = Some(
                     format!("{stderr}\ntimed out after {limit} s; the process group was killed").trim().to_owned(),
                 );
+            }
+            Ending::Cancelled if self.interrupted.load(Ordering::SeqCst) => {
+                result.severity = Some(RunnerSeverity::INTERRUPTED);
+                result.error_log =
+                    Some(format!("{stderr}\ninterrupted by shutdown; the process group was killed").trim().to_owned());
             }
             Ending::Cancelled => {
                 (result.status, result.severity) = (RunStatus::Cancelled, None);

@@ -18,6 +18,7 @@ use actix::Supervisor;
 use capture::LiveLog;
 use executor::Executors;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, Notify};
@@ -56,6 +57,8 @@ impl Default for RunnerConfig {
 struct LiveRun {
     log: Arc<LiveLog>,
     cancel: Arc<Notify>,
+    /// Set on shutdown: the kill is an interruption, not a cancel someone asked for.
+    interrupted: Arc<AtomicBool>,
 }
 
 #[derive(Message)]
@@ -73,6 +76,11 @@ struct Follow(RunId);
 #[derive(Message)]
 #[rtype(result = "bool")]
 struct SignalCancel(RunId);
+
+/// Kills every live run's process group (Atlas is stopping); answers how many were live.
+#[derive(Message)]
+#[rtype(result = "usize")]
+struct InterruptAll;
 
 #[cfg(feature = "fault-injection")]
 #[derive(Message)]
@@ -169,13 +177,18 @@ impl RunnerActor {
     fn launch(&mut self, run: Run, ctx: &mut Context<Self>) {
         let log = Arc::new(LiveLog::new(self.config.output_limit_bytes));
         let cancel = Arc::new(Notify::new());
-        self.live.insert(run.id.clone(), LiveRun { log: log.clone(), cancel: cancel.clone() });
+        let interrupted = Arc::new(AtomicBool::new(false));
+        self.live.insert(
+            run.id.clone(),
+            LiveRun { log: log.clone(), cancel: cancel.clone(), interrupted: interrupted.clone() },
+        );
         let job = launch::Job {
             run,
             config: self.config.clone(),
             writer: self.writer.clone(),
             log,
             cancel,
+            interrupted,
             spawned: self.spawned.clone(),
             done: ctx.address().recipient(),
         };
@@ -211,6 +224,18 @@ impl Handler<SignalCancel> for RunnerActor {
         } else {
             false
         }
+    }
+}
+
+impl Handler<InterruptAll> for RunnerActor {
+    type Result = usize;
+
+    fn handle(&mut self, _: InterruptAll, _: &mut Context<Self>) -> usize {
+        for live in self.live.values() {
+            live.interrupted.store(true, Ordering::SeqCst);
+            live.cancel.notify_one();
+        }
+        self.live.len()
     }
 }
 
@@ -346,6 +371,29 @@ impl RunnerHandle {
 
     pub fn is_alive(&self) -> bool {
         self.addr.connected()
+    }
+
+    /// On shutdown: kills every live run's process group and waits (up to `grace`) until their ends are
+    /// recorded as failed "interrupted by shutdown". Runs not recorded in time are caught by recovery.
+    pub async fn interrupt_all(&self, grace: Duration) {
+        let live = self.addr.send(InterruptAll).await.unwrap_or(0);
+        if live == 0 {
+            return;
+        }
+        tracing::warn!(live, "Stopping: interrupting live runs.");
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            let still = self
+                .readers
+                .read(|conn| runs::with_status(conn, RunStatus::Running))
+                .await
+                .map(|r| r.len())
+                .unwrap_or(0);
+            if still == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     #[cfg(feature = "fault-injection")]
