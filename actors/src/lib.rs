@@ -16,6 +16,7 @@ pub mod housekeeper;
 pub mod registry;
 pub mod runner;
 pub mod scheduler;
+pub mod sheets;
 pub mod store;
 pub mod supervisor;
 
