@@ -1,2 +1,3 @@
 pub mod contract;
+pub mod plan;
 pub mod sanitize;

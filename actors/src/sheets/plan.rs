@@ -1,0 +1,163 @@
+//! Export planning, pure: given what a tab holds now and what the database says it should hold, which
+//! rows to delete and which cells to write. Rows are matched by their ID cell, never by position, so
+//! humans may sort, filter, insert and delete rows; and only cells that differ are written, so a cycle
+//! with nothing to change writes nothing.
+
+use super::contract::TabContract;
+use std::collections::{HashMap, HashSet};
+
+/// One row as the database wants it (column A is the ID).
+pub type Row = [String; 8];
+
+/// A run of cells to write in one row (row and column 0-based, row counted after deletions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CellWrite {
+    pub row: usize,
+    pub column: usize,
+    pub values: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TabPlan {
+    /// Sheet rows to delete, highest first (so earlier deletions do not shift later ones).
+    pub delete_rows: Vec<usize>,
+    pub writes: Vec<CellWrite>,
+    /// Rows the tab must have after the plan (header included), to grow the grid first when needed.
+    pub rows_needed: usize,
+}
+
+impl TabPlan {
+    pub fn is_empty(&self) -> bool {
+        self.delete_rows.is_empty() && self.writes.is_empty()
+    }
+}
+
+fn padded(row: &[String]) -> Vec<String> {
+    let mut cells: Vec<String> = row.iter().take(8).cloned().collect();
+    cells.resize(8, String::new());
+    cells
+}
+
+/// Groups the columns that differ into contiguous runs.
+fn runs_of(row: usize, wanted: &Row, columns: &[usize]) -> Vec<CellWrite> {
+    let mut writes: Vec<CellWrite> = Vec::new();
+    for &column in columns {
+        match writes.last_mut() {
+            Some(last) if last.column + last.values.len() == column => last.values.push(wanted[column].clone()),
+            _ => writes.push(CellWrite { row, column, values: vec![wanted[column].clone()] }),
+        }
+    }
+    writes
+}
+
+/// Plans one tab. `sheet` is the tab as read (row 0 is the header; trailing empty cells may be missing).
+/// Editable cells of existing rows are written only when `rewrite` lists them (sheet row, column):
+/// human edits are the import's business, never overwritten by an export.
+pub fn plan_tab(tab: &TabContract, sheet: &[Vec<String>], desired: &[Row], rewrite: &HashSet<(usize, usize)>) -> TabPlan {
+    let wanted: HashMap<&str, &Row> = desired.iter().map(|row| (row[0].as_str(), row)).collect();
+    let mut plan = TabPlan::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut kept: Vec<(usize, &Row, Vec<String>)> = Vec::new();
+    for (index, row) in sheet.iter().enumerate().skip(1) {
+        let cells = padded(row);
+        let id = cells[0].trim();
+        if id.is_empty() && cells.iter().all(|c| c.trim().is_empty()) {
+            continue; // a blank row a human left: harmless
+        }
+        match wanted.get(id) {
+            Some(row) if seen.insert(id.to_owned()) => kept.push((index, row, cells)),
+            _ => plan.delete_rows.push(index), // retired, deleted, unknown or a duplicate
+        }
+    }
+    plan.delete_rows.sort_unstable_by(|a, b| b.cmp(a));
+    let shift = |index: usize| index - plan.delete_rows.iter().filter(|&&d| d < index).count();
+
+    let header = padded(sheet.first().map(Vec::as_slice).unwrap_or(&[]));
+    if header.iter().zip(tab.headers).any(|(have, want)| have != want) {
+        plan.writes.push(CellWrite { row: 0, column: 0, values: tab.headers.iter().map(|h| (*h).to_owned()).collect() });
+    }
+    for (index, row, cells) in &kept {
+        let differing: Vec<usize> = (0..8)
+            .filter(|&c| cells[c] != row[c])
+            .filter(|&c| !tab.is_editable(c) || rewrite.contains(&(*index, c)))
+            .collect();
+        plan.writes.extend(runs_of(shift(*index), row, &differing));
+    }
+    let mut next = sheet.len().max(1) - plan.delete_rows.len();
+    for row in desired.iter().filter(|row| !seen.contains(row[0].as_str())) {
+        plan.writes.push(CellWrite { row: next, column: 0, values: row.to_vec() });
+        next += 1;
+    }
+    plan.rows_needed = next;
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sheets::contract::APPROVALS;
+
+    fn row(id: &str, status: &str, notes: &str) -> Row {
+        [id, "task", "create", "item", status, "2026-01-01", notes, "{}"].map(String::from)
+    }
+
+    fn sheet(rows: &[Row]) -> Vec<Vec<String>> {
+        let mut all = vec![APPROVALS.headers.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()];
+        // Google omits trailing empty cells.
+        all.extend(rows.iter().map(|r| {
+            let mut cells = r.to_vec();
+            while cells.last().is_some_and(String::is_empty) {
+                cells.pop();
+            }
+            cells
+        }));
+        all
+    }
+
+    #[test]
+    fn an_unchanged_tab_plans_nothing_even_when_rows_were_sorted() {
+        let desired = [row("a", "pending", ""), row("b", "pending", "")];
+        let plan = plan_tab(&APPROVALS, &sheet(&[desired[1].clone(), desired[0].clone()]), &desired, &HashSet::new());
+        assert!(plan.is_empty(), "{plan:?}");
+        assert_eq!(plan.rows_needed, 3);
+    }
+
+    #[test]
+    fn new_rows_are_appended_and_a_missing_header_written() {
+        let desired = [row("a", "pending", "")];
+        let plan = plan_tab(&APPROVALS, &[], &desired, &HashSet::new());
+        assert_eq!(plan.writes[0], CellWrite { row: 0, column: 0, values: APPROVALS.headers.map(String::from).to_vec() });
+        assert_eq!(plan.writes[1].row, 1);
+        assert_eq!(plan.rows_needed, 2);
+    }
+
+    #[test]
+    fn retired_unknown_and_duplicate_rows_are_deleted_highest_first_and_later_rows_shift() {
+        let desired = [row("a", "pending", ""), row("c", "approved", "")];
+        let current = sheet(&[row("a", "pending", ""), row("x", "pending", ""), row("a", "pending", ""), row("c", "pending", "")]);
+        let plan = plan_tab(&APPROVALS, &current, &desired, &HashSet::new());
+        assert_eq!(plan.delete_rows, vec![3, 2]);
+        // c's Status is editable: it changes in the sheet only if the import asked for it.
+        assert!(plan.writes.is_empty(), "{plan:?}");
+        let rewrite: HashSet<(usize, usize)> = [(4, 4)].into();
+        let plan = plan_tab(&APPROVALS, &current, &desired, &rewrite);
+        assert_eq!(plan.writes, vec![CellWrite { row: 2, column: 4, values: vec!["approved".into()] }]);
+    }
+
+    #[test]
+    fn system_cells_edited_by_a_human_are_restored_in_contiguous_runs() {
+        let desired = [row("a", "pending", "")];
+        let mut edited = row("a", "pending", "");
+        edited[1] = "project".into();
+        edited[2] = "delete".into();
+        edited[7] = "{\"evil\":1}".into();
+        let plan = plan_tab(&APPROVALS, &sheet(&[edited]), &desired, &HashSet::new());
+        assert_eq!(
+            plan.writes,
+            vec![
+                CellWrite { row: 1, column: 1, values: vec!["task".into(), "create".into()] },
+                CellWrite { row: 1, column: 7, values: vec!["{}".into()] },
+            ]
+        );
+    }
+}
