@@ -7,6 +7,7 @@ mod invariants;
 mod probes;
 mod runner;
 mod scheduler;
+mod sheets;
 mod supervision;
 mod support;
-mod writer;
+pub mod writer;

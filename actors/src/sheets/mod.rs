@@ -1,3 +1,5 @@
+pub mod client;
 pub mod contract;
+pub mod export;
 pub mod plan;
 pub mod sanitize;

@@ -53,7 +53,12 @@ fn runs_of(row: usize, wanted: &Row, columns: &[usize]) -> Vec<CellWrite> {
 /// Plans one tab. `sheet` is the tab as read (row 0 is the header; trailing empty cells may be missing).
 /// Editable cells of existing rows are written only when `rewrite` lists them (sheet row, column):
 /// human edits are the import's business, never overwritten by an export.
-pub fn plan_tab(tab: &TabContract, sheet: &[Vec<String>], desired: &[Row], rewrite: &HashSet<(usize, usize)>) -> TabPlan {
+pub fn plan_tab(
+    tab: &TabContract,
+    sheet: &[Vec<String>],
+    desired: &[Row],
+    rewrite: &HashSet<(usize, usize)>,
+) -> TabPlan {
     let wanted: HashMap<&str, &Row> = desired.iter().map(|row| (row[0].as_str(), row)).collect();
     let mut plan = TabPlan::default();
     let mut seen: HashSet<String> = HashSet::new();
@@ -74,7 +79,11 @@ pub fn plan_tab(tab: &TabContract, sheet: &[Vec<String>], desired: &[Row], rewri
 
     let header = padded(sheet.first().map(Vec::as_slice).unwrap_or(&[]));
     if header.iter().zip(tab.headers).any(|(have, want)| have != want) {
-        plan.writes.push(CellWrite { row: 0, column: 0, values: tab.headers.iter().map(|h| (*h).to_owned()).collect() });
+        plan.writes.push(CellWrite {
+            row: 0,
+            column: 0,
+            values: tab.headers.iter().map(|h| (*h).to_owned()).collect(),
+        });
     }
     for (index, row, cells) in &kept {
         let differing: Vec<usize> = (0..8)
@@ -126,7 +135,10 @@ mod tests {
     fn new_rows_are_appended_and_a_missing_header_written() {
         let desired = [row("a", "pending", "")];
         let plan = plan_tab(&APPROVALS, &[], &desired, &HashSet::new());
-        assert_eq!(plan.writes[0], CellWrite { row: 0, column: 0, values: APPROVALS.headers.map(String::from).to_vec() });
+        assert_eq!(
+            plan.writes[0],
+            CellWrite { row: 0, column: 0, values: APPROVALS.headers.map(String::from).to_vec() }
+        );
         assert_eq!(plan.writes[1].row, 1);
         assert_eq!(plan.rows_needed, 2);
     }
@@ -134,7 +146,12 @@ mod tests {
     #[test]
     fn retired_unknown_and_duplicate_rows_are_deleted_highest_first_and_later_rows_shift() {
         let desired = [row("a", "pending", ""), row("c", "approved", "")];
-        let current = sheet(&[row("a", "pending", ""), row("x", "pending", ""), row("a", "pending", ""), row("c", "pending", "")]);
+        let current = sheet(&[
+            row("a", "pending", ""),
+            row("x", "pending", ""),
+            row("a", "pending", ""),
+            row("c", "pending", ""),
+        ]);
         let plan = plan_tab(&APPROVALS, &current, &desired, &HashSet::new());
         assert_eq!(plan.delete_rows, vec![3, 2]);
         // c's Status is editable: it changes in the sheet only if the import asked for it.

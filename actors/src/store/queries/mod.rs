@@ -4,6 +4,7 @@
 pub mod approvals;
 pub mod events;
 pub mod hotlist;
+pub mod mirror;
 pub mod notes;
 mod paging;
 pub mod projects;

@@ -1,0 +1,203 @@
+//! One export (database -> sheet) within the request budget: at most one spreadsheets.get (only while the
+//! structure is unknown), one values.batchGet, one spreadsheets.batchUpdate (missing tabs, row deletions,
+//! grid growth) and one values.batchUpdate (split only past the 2 MB request size). A cycle with nothing
+//! to change writes nothing.
+
+use super::client::{SheetInfo, SheetsClient, SheetsError};
+use super::contract::{TabContract, APPROVALS, ERRORS, RUNS, TABS};
+use super::plan::{plan_tab, Row, TabPlan};
+use super::sanitize::cell;
+use crate::domain::format_timestamp;
+use crate::store::queries::mirror::{self, render_notes};
+use crate::store::ReaderPool;
+use google_sheets4::api::{
+    AddSheetRequest, AppendDimensionRequest, DeleteDimensionRequest, DimensionRange, GridProperties, Request,
+    SheetProperties,
+};
+use std::collections::HashSet;
+
+/// Largest values.batchUpdate body, leaving room under Google's recommended 2 MB.
+const MAX_REQUEST_BYTES: usize = 1_800_000;
+/// Rows added beyond what is needed when a grid grows, so the next few exports need not grow it again.
+const GRID_SLACK: usize = 200;
+
+/// How much of the database the mirror shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MirrorScope {
+    /// Decided approvals stay visible this long.
+    pub decided_approvals_for: chrono::Duration,
+    /// The newest runs shown.
+    pub runs_shown: u32,
+    /// Resolved errors stay visible this long.
+    pub resolved_errors_for: chrono::Duration,
+}
+
+impl Default for MirrorScope {
+    fn default() -> Self {
+        Self {
+            decided_approvals_for: chrono::Duration::days(7),
+            runs_shown: 100,
+            resolved_errors_for: chrono::Duration::days(30),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExportReport {
+    pub rows_deleted: usize,
+    pub cells_written: usize,
+    pub tabs_created: usize,
+}
+
+fn text(value: Option<&str>) -> String {
+    value.map(cell).unwrap_or_default()
+}
+
+/// The rows each tab should hold, sanitized.
+pub async fn desired_rows(
+    readers: &ReaderPool,
+    scope: &MirrorScope,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<[Vec<Row>; 3], String> {
+    let scope = scope.clone();
+    readers
+        .read(move |conn| {
+            let approvals = mirror::approvals(conn, &format_timestamp(now - scope.decided_approvals_for))?
+                .into_iter()
+                .map(|a| {
+                    [
+                        a.id.to_string(),
+                        a.item_type.to_string(),
+                        a.action.to_string(),
+                        cell(&a.summary),
+                        a.status.to_string(),
+                        a.requested_at.clone(),
+                        cell(&render_notes(&a.notes)),
+                        cell(&a.payload.to_string()),
+                    ]
+                })
+                .collect();
+            let runs = mirror::runs(conn, scope.runs_shown)?
+                .into_iter()
+                .map(|(r, title)| {
+                    [
+                        r.id.to_string(),
+                        cell(title.as_deref().unwrap_or(r.task_id.as_str())),
+                        cell(&r.command.join(" ")),
+                        r.status.to_string(),
+                        r.started_at.clone().unwrap_or_default(),
+                        r.completed_at.clone().unwrap_or_default(),
+                        text(r.output.as_deref().or(r.error_log.as_deref())),
+                        cell(&render_notes(&r.notes)),
+                    ]
+                })
+                .collect();
+            let errors = mirror::errors(conn, &format_timestamp(now - scope.resolved_errors_for))?
+                .into_iter()
+                .map(|(e, title)| {
+                    [
+                        e.id.to_string(),
+                        cell(title.as_deref().or(e.task_id.as_ref().map(|t| t.as_str())).unwrap_or("")),
+                        cell(&e.error),
+                        e.occurred_at.clone(),
+                        e.severity.to_string(),
+                        e.resolved.to_string(),
+                        text(e.resolution.as_deref()),
+                        cell(&render_notes(&e.notes)),
+                    ]
+                })
+                .collect();
+            Ok([approvals, runs, errors])
+        })
+        .await
+        .map_err(|err| err.to_string())
+}
+
+/// Exports the three tabs. `structure` caches the spreadsheet's tabs between cycles (`None` = unknown).
+pub async fn export(
+    client: &SheetsClient,
+    structure: &mut Option<Vec<SheetInfo>>,
+    desired: &[Vec<Row>; 3],
+) -> Result<ExportReport, SheetsError> {
+    if structure.is_none() {
+        *structure = Some(client.sheets().await?);
+    }
+    let known = structure.clone().unwrap_or_default();
+    let existing: Vec<&TabContract> = TABS.iter().filter(|tab| known.iter().any(|s| s.title == tab.title)).collect();
+    let ranges: Vec<String> = existing.iter().map(|tab| tab.range()).collect();
+    let contents = if ranges.is_empty() { Vec::new() } else { client.read(&ranges).await? };
+
+    let mut report = ExportReport::default();
+    let mut structure_requests = Vec::new();
+    let mut writes = Vec::new();
+    for (tab, rows) in [(&APPROVALS, &desired[0]), (&RUNS, &desired[1]), (&ERRORS, &desired[2])] {
+        let position = existing.iter().position(|t| t.title == tab.title);
+        let sheet = position.and_then(|i| contents.get(i)).cloned().unwrap_or_default();
+        let plan: TabPlan = plan_tab(tab, &sheet, rows, &HashSet::new());
+        match known.iter().find(|s| s.title == tab.title) {
+            None => {
+                report.tabs_created += 1;
+                let grid = GridProperties {
+                    row_count: Some((plan.rows_needed + GRID_SLACK) as i32),
+                    column_count: Some(8),
+                    ..Default::default()
+                };
+                let properties = SheetProperties {
+                    title: Some(tab.title.to_owned()),
+                    grid_properties: Some(grid),
+                    ..Default::default()
+                };
+                structure_requests.push(Request {
+                    add_sheet: Some(AddSheetRequest { properties: Some(properties) }),
+                    ..Default::default()
+                });
+            }
+            Some(info) => {
+                for &row in &plan.delete_rows {
+                    let range = DimensionRange {
+                        sheet_id: Some(info.sheet_id),
+                        dimension: Some("ROWS".into()),
+                        start_index: Some(row as i32),
+                        end_index: Some(row as i32 + 1),
+                    };
+                    structure_requests.push(Request {
+                        delete_dimension: Some(DeleteDimensionRequest { range: Some(range) }),
+                        ..Default::default()
+                    });
+                }
+                let rows_after = info.row_count as usize - plan.delete_rows.len();
+                if plan.rows_needed > rows_after {
+                    let grow = AppendDimensionRequest {
+                        sheet_id: Some(info.sheet_id),
+                        dimension: Some("ROWS".into()),
+                        length: Some((plan.rows_needed - rows_after + GRID_SLACK) as i32),
+                    };
+                    structure_requests.push(Request { append_dimension: Some(grow), ..Default::default() });
+                }
+            }
+        }
+        report.rows_deleted += plan.delete_rows.len();
+        for write in plan.writes {
+            report.cells_written += write.values.len();
+            let range = tab.cells(write.row, write.column, write.column + write.values.len() - 1);
+            writes.push((range, vec![write.values]));
+        }
+    }
+    if !structure_requests.is_empty() {
+        client.update_structure(structure_requests).await?;
+        *structure = None; // sheet ids and grid sizes changed: look again next time
+    }
+    let mut batch: Vec<(String, Vec<Vec<String>>)> = Vec::new();
+    let mut batch_bytes = 0;
+    for (range, values) in writes {
+        let size = range.len() + values.iter().flatten().map(|v| v.len() + 4).sum::<usize>() + 64;
+        if batch_bytes + size > MAX_REQUEST_BYTES && !batch.is_empty() {
+            client.write(std::mem::take(&mut batch)).await?;
+            batch_bytes = 0;
+        }
+        batch_bytes += size;
+        batch.push((range, values));
+    }
+    client.write(batch).await?;
+    Ok(report)
+}

@@ -1,0 +1,195 @@
+//! The Sheets export against a fake Google Sheets server, driven by the real google-sheets4 client.
+//! (The import direction and the SheetsSync actor are still to come: see issue 5.)
+
+use crate::api::Team;
+use crate::support::fake_sheets::FakeSheets;
+use crate::writer::submit_concurrently;
+use atlas_actors::domain::command::NewHotlistError;
+use atlas_actors::domain::{Actor, ApprovalId, Command, ErrorId, NewProject, ProjectId, Severity};
+use atlas_actors::sheets::client::{SheetsClient, SheetsConfig};
+use atlas_actors::sheets::export::{desired_rows, export, MirrorScope};
+use std::time::Duration;
+
+async fn client(fake: &FakeSheets, dir: &std::path::Path) -> SheetsClient {
+    SheetsClient::connect(SheetsConfig {
+        spreadsheet_id: "sheet-1".into(),
+        credentials_file: fake.credentials(dir),
+        api_base_url: fake.url.clone(),
+        request_timeout: Duration::from_secs(5),
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(5),
+    })
+    .await
+    .unwrap()
+}
+
+fn request_project(name: &str) -> Command {
+    let change = Command::CreateProject(NewProject { id: ProjectId::generate(), name: name.into(), description: None });
+    Command::RequestApproval { id: ApprovalId::generate(), change: Box::new(change) }
+}
+
+#[actix_rt::test]
+async fn the_first_export_builds_the_tabs_and_a_no_change_export_writes_nothing() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    let writer = &team.app.handles.writer;
+    writer.submit(request_project("Platform"), Actor::new("agent-bot")).await.unwrap();
+    let secret = NewHotlistError {
+        id: ErrorId::generate(),
+        task_id: None,
+        error: "deploy failed: password=hunter2 rejected".into(),
+        severity: Severity::High,
+        source: "runner".into(),
+    };
+    writer.submit(Command::RecordError(secret), Actor::system()).await.unwrap();
+
+    let mut structure = None;
+    let now = chrono::Utc::now();
+    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), now).await.unwrap();
+    let report = export(&sheets, &mut structure, &desired).await.unwrap();
+    assert_eq!(report.tabs_created, 3);
+    assert_eq!(fake.calls(), ["spreadsheets.get", "spreadsheets.batchUpdate", "values.batchUpdate"]);
+    let approvals = fake.tab("Pending_Approvals").unwrap();
+    assert_eq!(approvals.rows[0], ["ID", "Type", "Action", "Item", "Status", "Requested", "Notes", "Payload"]);
+    assert_eq!((approvals.rows[1][1].as_str(), approvals.rows[1][4].as_str()), ("project", "pending"));
+    let errors = fake.tab("Errors_Hotlist").unwrap();
+    assert_eq!(errors.rows[1][2], "deploy failed: password=[REDACTED] rejected");
+    assert_eq!(errors.rows[1][5], "false");
+    assert_eq!(fake.tab("Runs").unwrap().rows.len(), 1, "header only");
+
+    for expected in [vec!["spreadsheets.get", "values.batchGet"], vec!["values.batchGet"]] {
+        fake.reset_calls();
+        let report = export(&sheets, &mut structure, &desired).await.unwrap();
+        assert_eq!(report.cells_written + report.rows_deleted, 0);
+        assert_eq!(fake.calls(), expected, "a no-change cycle only reads");
+    }
+}
+
+#[actix_rt::test]
+async fn rows_are_matched_by_id_and_human_damage_to_system_cells_is_repaired() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    for name in ["a", "b", "c"] {
+        team.app.handles.writer.submit(request_project(name), Actor::new("agent-bot")).await.unwrap();
+    }
+    let mut structure = None;
+    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
+    export(&sheets, &mut structure, &desired).await.unwrap();
+
+    // A human sorts the rows, damages a system cell, types a status and adds a stray row.
+    let before = fake.tab("Pending_Approvals").unwrap().rows;
+    let first_id = before[1][0].clone();
+    fake.set_cell("Pending_Approvals", 1, 0, &before[3][0]);
+    fake.set_cell("Pending_Approvals", 3, 0, &first_id);
+    for (column, value) in before[3].iter().enumerate().skip(1) {
+        fake.set_cell("Pending_Approvals", 1, column, value);
+    }
+    for (column, value) in before[1].iter().enumerate().skip(1) {
+        fake.set_cell("Pending_Approvals", 3, column, value);
+    }
+    fake.set_cell("Pending_Approvals", 2, 7, "=IMPORTXML(\"http://evil\")");
+    fake.set_cell("Pending_Approvals", 2, 4, "approved");
+    fake.set_cell("Pending_Approvals", 4, 0, "approval-made-up");
+
+    let report = export(&sheets, &mut structure, &desired).await.unwrap();
+    assert_eq!(report.rows_deleted, 1, "the unknown row is removed");
+    let after = fake.tab("Pending_Approvals").unwrap().rows;
+    assert_eq!(after.len(), 4);
+    assert_eq!(after[1][0], before[3][0], "the human's sort order is kept");
+    assert_eq!(after[2][7], before[2][7], "the payload is restored from the database");
+    assert_eq!(after[2][4], "approved", "an editable cell is left for the import to judge");
+}
+
+#[actix_rt::test]
+async fn ten_thousand_rows_go_out_within_the_request_budget() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    let commands = (0..10_000).map(|i| request_project(&format!("project {i}"))).collect();
+    let results = submit_concurrently(&team.app.handles, commands).await;
+    assert!(results.iter().all(Result::is_ok));
+
+    let started = std::time::Instant::now();
+    let mut structure = None;
+    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
+    export(&sheets, &mut structure, &desired).await.unwrap();
+    let calls = fake.calls();
+    println!("10,000-row first export: {:?}, {} requests: {calls:?}", started.elapsed(), calls.len());
+    assert_eq!(calls.iter().filter(|c| *c == "spreadsheets.batchUpdate").count(), 1);
+    assert!(calls.len() <= 6, "{calls:?}");
+    assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 10_001);
+
+    fake.reset_calls();
+    let started = std::time::Instant::now();
+    let report = export(&sheets, &mut structure, &desired).await.unwrap();
+    println!("10,000-row no-change export: {:?}, {} requests", started.elapsed(), fake.calls().len());
+    assert_eq!(report.cells_written, 0);
+    assert_eq!(fake.calls(), ["spreadsheets.get", "values.batchGet"]);
+}
+
+#[actix_rt::test]
+async fn quota_and_server_errors_are_retried_and_a_lost_reply_duplicates_nothing() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    team.app.handles.writer.submit(request_project("p"), Actor::new("agent-bot")).await.unwrap();
+    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
+
+    let mut structure = None;
+    fake.fail_next(&[429, 503]);
+    export(&sheets, &mut structure, &desired).await.expect("two transient failures are retried");
+    assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2);
+
+    fake.fail_next(&[500, 500, 500]);
+    let err = export(&sheets, &mut structure, &desired).await.unwrap_err();
+    assert!(err.is_transient() && err.to_string().contains("500"), "{err}");
+
+    team.app.handles.writer.submit(request_project("q"), Actor::new("agent-bot")).await.unwrap();
+    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
+    let mut structure = None;
+    fake.reset_calls();
+    // spreadsheets.get and values.batchGet succeed; the write is applied but its reply is lost.
+    fake.fail_next(&[]);
+    export(&sheets, &mut structure, &desired).await.unwrap();
+    fake.apply_then_fail_next();
+    let again = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
+    export(&sheets, &mut structure, &again).await.unwrap();
+    let rows = fake.tab("Pending_Approvals").unwrap().rows;
+    let ids: std::collections::HashSet<&String> = rows.iter().skip(1).map(|r| &r[0]).collect();
+    assert_eq!((rows.len(), ids.len()), (3, 2), "no duplicated rows: {rows:?}");
+}
+
+#[actix_rt::test]
+async fn a_renamed_tab_is_recreated_and_a_silent_server_times_out() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    team.app.handles.writer.submit(request_project("p"), Actor::new("agent-bot")).await.unwrap();
+    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
+    let mut structure = None;
+    export(&sheets, &mut structure, &desired).await.unwrap();
+
+    fake.rename_tab("Pending_Approvals", "Approvals (old)");
+    let mut structure = None;
+    let report = export(&sheets, &mut structure, &desired).await.unwrap();
+    assert_eq!(report.tabs_created, 1);
+    assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2, "the contract's tab is back with its row");
+    assert!(fake.tab("Approvals (old)").is_some(), "the human's tab is left alone");
+
+    let slow = SheetsClient::connect(SheetsConfig {
+        spreadsheet_id: "sheet-1".into(),
+        credentials_file: fake.credentials(team.app.dir.path()),
+        api_base_url: fake.url.clone(),
+        request_timeout: Duration::from_millis(100),
+        max_attempts: 2,
+        backoff_base: Duration::from_millis(5),
+    })
+    .await
+    .unwrap();
+    fake.set_delay(Some(Duration::from_millis(400)));
+    let err = export(&slow, &mut None, &desired).await.unwrap_err();
+    assert!(err.to_string().contains("did not answer within"), "{err}");
+    assert_eq!(slow.requests(), 2, "each attempt counted, at most max_attempts");
+}
