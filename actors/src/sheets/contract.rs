@@ -31,9 +31,9 @@ pub const ERRORS: TabContract = TabContract {
 pub const TABS: [TabContract; 3] = [APPROVALS, RUNS, ERRORS];
 
 impl TabContract {
-    /// The A1 range of the whole tab, tab name quoted (`'Pending_Approvals'!A1:H`).
+    /// The A1 range of the whole tab, tab name quoted, wide enough to see columns a human added (`'Pending_Approvals'!A1:Z`).
     pub fn range(&self) -> String {
-        format!("'{}'!A1:H", self.title.replace('\'', "''"))
+        format!("'{}'!A1:Z", self.title.replace('\'', "''"))
     }
 
     /// The A1 range of one row's columns `from..=to` (0-based columns, 0-based row index).
@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn ranges_quote_tab_names_and_count_rows_from_one() {
-        assert_eq!(APPROVALS.range(), "'Pending_Approvals'!A1:H");
+        assert_eq!(APPROVALS.range(), "'Pending_Approvals'!A1:Z");
         assert_eq!(RUNS.cells(0, 0, 7), "'Runs'!A1:H1");
         assert_eq!(ERRORS.cells(9, 5, 7), "'Errors_Hotlist'!F10:H10");
         assert_eq!(APPROVALS.column("Status"), 4);

@@ -4,7 +4,7 @@
 //! to change writes nothing.
 
 use super::client::{SheetInfo, SheetsClient, SheetsError};
-use super::contract::{TabContract, APPROVALS, ERRORS, RUNS, TABS};
+use super::contract::TABS;
 use super::plan::{plan_tab, Row, TabPlan};
 use super::sanitize::cell;
 use crate::domain::format_timestamp;
@@ -113,27 +113,57 @@ pub async fn desired_rows(
         .map_err(|err| err.to_string())
 }
 
-/// Exports the three tabs. `structure` caches the spreadsheet's tabs between cycles (`None` = unknown).
+/// The three tabs as read in one values.batchGet (`None`: the tab does not exist).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub tabs: [Option<Vec<Vec<String>>>; 3],
+}
+
+/// Reads the tabs that exist (one spreadsheets.get first while the structure is unknown).
+pub async fn read_snapshot(
+    client: &SheetsClient,
+    structure: &mut Option<Vec<SheetInfo>>,
+) -> Result<Snapshot, SheetsError> {
+    if structure.is_none() {
+        *structure = Some(client.sheets().await?);
+    }
+    let known = structure.clone().unwrap_or_default();
+    let present: Vec<usize> = (0..3).filter(|&i| known.iter().any(|s| s.title == TABS[i].title)).collect();
+    let ranges: Vec<String> = present.iter().map(|&i| TABS[i].range()).collect();
+    let contents = if ranges.is_empty() { Vec::new() } else { client.read(&ranges).await? };
+    let mut snapshot = Snapshot::default();
+    for (slot, &i) in present.iter().enumerate() {
+        snapshot.tabs[i] = Some(contents.get(slot).cloned().unwrap_or_default());
+    }
+    Ok(snapshot)
+}
+
+/// Exports the three tabs: read, plan, write. Editable cells are left alone (no import ran).
 pub async fn export(
     client: &SheetsClient,
     structure: &mut Option<Vec<SheetInfo>>,
     desired: &[Vec<Row>; 3],
 ) -> Result<ExportReport, SheetsError> {
-    if structure.is_none() {
-        *structure = Some(client.sheets().await?);
-    }
-    let known = structure.clone().unwrap_or_default();
-    let existing: Vec<&TabContract> = TABS.iter().filter(|tab| known.iter().any(|s| s.title == tab.title)).collect();
-    let ranges: Vec<String> = existing.iter().map(|tab| tab.range()).collect();
-    let contents = if ranges.is_empty() { Vec::new() } else { client.read(&ranges).await? };
+    let snapshot = read_snapshot(client, structure).await?;
+    write(client, structure, &snapshot, desired, &Default::default()).await
+}
 
+/// Writes what `desired` needs over `snapshot`: one structure request, then the values. `rewrite` lists
+/// editable cells (per tab) to write from the database anyway (the import accepted or refused them).
+pub async fn write(
+    client: &SheetsClient,
+    structure: &mut Option<Vec<SheetInfo>>,
+    snapshot: &Snapshot,
+    desired: &[Vec<Row>; 3],
+    rewrite: &[HashSet<(usize, usize)>; 3],
+) -> Result<ExportReport, SheetsError> {
+    let known = structure.clone().unwrap_or_default();
     let mut report = ExportReport::default();
     let mut structure_requests = Vec::new();
     let mut writes = Vec::new();
-    for (tab, rows) in [(&APPROVALS, &desired[0]), (&RUNS, &desired[1]), (&ERRORS, &desired[2])] {
-        let position = existing.iter().position(|t| t.title == tab.title);
-        let sheet = position.and_then(|i| contents.get(i)).cloned().unwrap_or_default();
-        let plan: TabPlan = plan_tab(tab, &sheet, rows, &HashSet::new());
+    for (t, tab) in TABS.iter().enumerate() {
+        let sheet = snapshot.tabs[t].clone().unwrap_or_default();
+        let plan: TabPlan = plan_tab(tab, &sheet, &desired[t], &rewrite[t]);
         match known.iter().find(|s| s.title == tab.title) {
             None => {
                 report.tabs_created += 1;

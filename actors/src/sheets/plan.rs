@@ -85,6 +85,10 @@ pub fn plan_tab(
             values: tab.headers.iter().map(|h| (*h).to_owned()).collect(),
         });
     }
+    if let Some(extra) = sheet.first().filter(|h| h.iter().skip(8).any(|c| !c.is_empty())) {
+        // Columns a human added to the header are cleared: the contract has A..H only.
+        plan.writes.push(CellWrite { row: 0, column: 8, values: vec![String::new(); extra.len() - 8] });
+    }
     for (index, row, cells) in &kept {
         let differing: Vec<usize> = (0..8)
             .filter(|&c| cells[c] != row[c])
@@ -159,6 +163,14 @@ mod tests {
         let rewrite: HashSet<(usize, usize)> = [(4, 4)].into();
         let plan = plan_tab(&APPROVALS, &current, &desired, &rewrite);
         assert_eq!(plan.writes, vec![CellWrite { row: 2, column: 4, values: vec!["approved".into()] }]);
+    }
+
+    #[test]
+    fn columns_added_to_the_header_are_cleared() {
+        let mut current = sheet(&[]);
+        current[0].extend(["".to_owned(), "Mine".to_owned()]);
+        let plan = plan_tab(&APPROVALS, &current, &[], &HashSet::new());
+        assert_eq!(plan.writes, vec![CellWrite { row: 0, column: 8, values: vec![String::new(), String::new()] }]);
     }
 
     #[test]

@@ -91,6 +91,36 @@ pub struct NewHotlistError {
     pub source: String,
 }
 
+/// What a note is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum NoteTarget {
+    Approval(ApprovalId),
+    Run(RunId),
+    Error(ErrorId),
+}
+
+/// One Sheets sync direction's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncOutcome {
+    /// `import` or `export`
+    pub direction: String,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub requests: u64,
+    pub edits_applied: u64,
+    pub edits_rejected: u64,
+}
+
+/// One human-editable cell as Atlas last saw or wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SheetCell {
+    pub tab: String,
+    pub row_id: String,
+    pub column: u8,
+    pub value: String,
+}
+
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
@@ -180,6 +210,28 @@ pub enum Command {
     },
     /// At start-up: runs left `running` by a crash become `failed`, each with a hotlist entry.
     RecoverInterruptedRuns,
+    /// Appends a note (from the sheet, or Atlas explaining a rejected edit).
+    AddNote {
+        target: NoteTarget,
+        body: String,
+    },
+    /// A human's sheet edit that was refused: a hotlist entry and an audit event, and a note on the row's
+    /// record when it has one. The sheet cell is restored by the next export.
+    RejectSheetEdit {
+        tab: String,
+        row_id: String,
+        column: Option<String>,
+        reason: String,
+        note_on: Option<NoteTarget>,
+    },
+    /// The sheet's editable cells as Atlas last saw or wrote them (the baseline that tells a human's edit
+    /// from a stale cell). `removed` drops rows that left the sheet.
+    RecordSheetCells {
+        cells: Vec<SheetCell>,
+        removed: Vec<(String, String)>,
+    },
+    /// A Sheets sync direction finished (or failed).
+    RecordSync(SyncOutcome),
     /// The scheduler finished a job.
     RecordJobRun {
         job: String,
@@ -213,6 +265,7 @@ pub enum Applied {
     /// How many interrupted runs were marked failed.
     Recovered(u64),
     JobRecorded,
+    Noted,
     Access,
 }
 
@@ -253,6 +306,10 @@ impl Command {
             Self::RecoverInterruptedRuns => "run.recovered",
             Self::CancelQueuedRun { .. } => "run.cancelled",
             Self::RecordJobRun { .. } => "schedule.job_ran",
+            Self::AddNote { .. } => "note.added",
+            Self::RejectSheetEdit { .. } => "sheets.edit_rejected",
+            Self::RecordSync(_) => "sheets.synced",
+            Self::RecordSheetCells { .. } => "sheets.baseline_recorded",
             Self::RecordAccess { allowed: false, .. } => "access.denied",
             Self::RecordAccess { allowed: true, .. } => "access.admin",
         }

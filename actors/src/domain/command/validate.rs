@@ -75,7 +75,21 @@ impl Command {
                 Ok(())
             }
             Self::RecordJobRun { job, .. } => required_name("job", job),
-            Self::StartRun { .. } | Self::CancelQueuedRun { .. } | Self::RecoverInterruptedRuns => Ok(()),
+            Self::AddNote { body, .. } => {
+                if body.trim().is_empty() {
+                    return Err(CommandError::invalid("body", "must not be empty"));
+                }
+                optional_text("body", Some(body))
+            }
+            Self::RejectSheetEdit { reason, .. } => required_text("reason", reason),
+            Self::RecordSync(outcome) => match outcome.direction.as_str() {
+                "import" | "export" => Ok(()),
+                other => Err(CommandError::invalid("direction", format!("must be import or export, got {other:?}"))),
+            },
+            Self::StartRun { .. }
+            | Self::CancelQueuedRun { .. }
+            | Self::RecoverInterruptedRuns
+            | Self::RecordSheetCells { .. } => Ok(()),
             Self::DeleteProject { .. }
             | Self::DeleteTask { .. }
             | Self::ExpireApprovals { .. }
@@ -93,6 +107,13 @@ fn required_name(field: &str, value: &str) -> Result<(), CommandError> {
         return Err(CommandError::invalid(field, format!("must be at most {MAX_NAME_CHARS} characters, got {chars}")));
     }
     Ok(())
+}
+
+fn required_text(field: &str, value: &str) -> Result<(), CommandError> {
+    if value.trim().is_empty() {
+        return Err(CommandError::invalid(field, "must not be empty"));
+    }
+    optional_text(field, Some(value))
 }
 
 fn optional_text(field: &str, value: Option<&str>) -> Result<(), CommandError> {

@@ -7,6 +7,7 @@ mod hotlist;
 mod projects;
 mod runs;
 mod schedule;
+mod sheets;
 mod tasks;
 
 use crate::domain::{Actor, Applied, Command, CommandError, CommandOutcome};
@@ -72,6 +73,12 @@ pub(crate) fn apply(
         Command::RecordJobRun { job, started_at, finished_at, ok, detail } => {
             schedule::record(conn, job, started_at, finished_at, *ok, detail)?
         }
+        Command::AddNote { target, body } => sheets::add_note(conn, target, body, actor, now)?,
+        Command::RejectSheetEdit { tab, row_id, column, reason, note_on } => {
+            sheets::reject_edit(conn, tab, row_id, column.as_deref(), reason, note_on.as_ref(), now)?
+        }
+        Command::RecordSync(outcome) => sheets::record_sync(conn, outcome, now)?,
+        Command::RecordSheetCells { cells, removed } => sheets::record_cells(conn, cells, removed, actor, now)?,
         Command::RecordAccess { path, .. } => Touched::new("http", path, None, Applied::Access),
     };
     let event_id = if touched.record_event {

@@ -57,3 +57,10 @@ pub fn list(conn: &Connection, filter: &ErrorFilter, page: &PageRequest) -> rusq
     let items = listed.items.into_iter().map(|e| with_notes(conn, e)).collect::<rusqlite::Result<_>>()?;
     Ok(Listed { items, next_cursor: listed.next_cursor })
 }
+
+/// Whether an unresolved entry from `source` with exactly this text exists (so a standing problem is
+/// reported once, not every cycle).
+pub fn unresolved_exists(conn: &Connection, source: &str, error: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM errors WHERE resolved = 0 AND source = ?1 AND error = ?2)")?
+        .query_row([source, error], |row| row.get(0))
+}

@@ -10,6 +10,8 @@ mod paging;
 pub mod projects;
 pub mod runs;
 pub mod schedule;
+pub mod sheet_cells;
+pub mod sync_state;
 pub mod tasks;
 pub mod tokens;
 
