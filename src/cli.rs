@@ -37,11 +37,28 @@ pub enum CliCommand {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// The Google Sheets mirror: run a cycle, only import or export, or show its state.
+    Sync {
+        #[command(subcommand)]
+        action: SyncCommand,
+    },
     /// Manage API tokens (works whether or not the service runs).
     Token {
         #[command(subcommand)]
         action: TokenCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Import human edits, then export (one full cycle).
+    Run,
+    /// The same full cycle: an import is always followed by the export that restores refused cells.
+    Import,
+    /// Export only.
+    Export,
+    /// Each direction's last success, failures in a row and last error.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,8 @@
 //! `atlas`: parse the command line, load settings, run the subcommand, map failures to exit codes.
 
-use atlas::cli::{Cli, CliCommand, ConfigAction, TokenCommand};
+use atlas::cli::{Cli, CliCommand, ConfigAction, SyncCommand, TokenCommand};
 use atlas::settings::{self, Settings};
+use atlas::sync_cli::SyncAction;
 use atlas::token_cli::TokenAction;
 use atlas_actors::domain::SystemClock;
 use clap::Parser;
@@ -21,6 +22,30 @@ fn main() -> ExitCode {
         CliCommand::Migrate => migrate(&settings),
         CliCommand::Serve { .. } => serve(settings),
         CliCommand::Token { action } => token(&settings, action),
+        CliCommand::Sync { action } => sync(&settings, action),
+    }
+}
+
+fn sync(settings: &Settings, action: SyncCommand) -> ExitCode {
+    atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
+    let action = match action {
+        SyncCommand::Run | SyncCommand::Import => SyncAction::Full,
+        SyncCommand::Export => SyncAction::Export,
+        SyncCommand::Status => SyncAction::Status,
+    };
+    print_or_fail(atlas::sync_cli::run(settings, action))
+}
+
+fn print_or_fail(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("atlas: {err}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -31,16 +56,7 @@ fn token(settings: &Settings, action: TokenCommand) -> ExitCode {
         TokenCommand::List => TokenAction::List,
         TokenCommand::Revoke { name } => TokenAction::Revoke { name },
     };
-    match atlas::token_cli::run(settings, action) {
-        Ok(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("atlas: {err}");
-            ExitCode::from(1)
-        }
-    }
+    print_or_fail(atlas::token_cli::run(settings, action))
 }
 
 fn config_check(settings: &Settings) -> ExitCode {

@@ -14,6 +14,7 @@ pub mod names {
     pub const RUNNER: &str = "runner";
     pub const SCHEDULER: &str = "scheduler";
     pub const HOUSEKEEPER: &str = "housekeeper";
+    pub const SHEETS: &str = "sheets_sync";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

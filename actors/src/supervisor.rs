@@ -10,6 +10,7 @@ use crate::housekeeper::{HousekeeperHandle, HousekeepingConfig, APPROVAL_EXPIRY}
 use crate::registry::{names, ActorRegistry};
 use crate::runner::{RunnerConfig, RunnerHandle};
 use crate::scheduler::{JobDefinition, SchedulerHandle};
+use crate::sheets::actor::{SheetsSyncConfig, SheetsSyncHandle, SHEETS_CRITICAL, SHEETS_EXPORT, SHEETS_SYNC};
 use crate::store::{ReaderPool, StoreConfig, WriterHandle};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,7 +20,13 @@ use std::time::Duration;
 const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Every job the scheduler knows, with its default schedule.
-pub const JOBS: &[(&str, &str)] = &[(HEALTH_CHECK, "1m"), (APPROVAL_EXPIRY, "5m")];
+pub const JOBS: &[(&str, &str)] = &[
+    (HEALTH_CHECK, "1m"),
+    (APPROVAL_EXPIRY, "5m"),
+    (SHEETS_SYNC, "1h"),
+    (SHEETS_EXPORT, "1h"),
+    (SHEETS_CRITICAL, "15m"),
+];
 
 #[derive(Clone, Debug)]
 pub struct SupervisorConfig {
@@ -31,6 +38,8 @@ pub struct SupervisorConfig {
     pub schedules: BTreeMap<String, String>,
     /// How often the scheduler looks for due jobs.
     pub scheduler_tick: Duration,
+    /// `None`: Sheets sync is disabled and Atlas runs without Google.
+    pub sheets: Option<SheetsSyncConfig>,
 }
 
 impl SupervisorConfig {
@@ -42,6 +51,7 @@ impl SupervisorConfig {
             housekeeping: HousekeepingConfig::default(),
             schedules: BTreeMap::new(),
             scheduler_tick: Duration::from_secs(1),
+            sheets: None,
         }
     }
 }
@@ -55,6 +65,7 @@ pub struct Handles {
     pub runner: RunnerHandle,
     pub scheduler: SchedulerHandle,
     pub housekeeper: HousekeeperHandle,
+    pub sheets: SheetsSyncHandle,
     pub registry: ActorRegistry,
 }
 
@@ -93,16 +104,22 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     let health = HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health);
     let runner = RunnerHandle::start(config.runner, writer.clone(), readers.clone(), registry.clone()).await?;
     let housekeeper = HousekeeperHandle::start(config.housekeeping, writer.clone(), clock.clone(), registry.clone());
+    let sheets =
+        SheetsSyncHandle::start(config.sheets, writer.clone(), readers.clone(), clock.clone(), registry.clone());
     let mut jobs = Vec::new();
     for (name, default) in JOBS {
         let schedule = config.schedules.get(*name).cloned().unwrap_or_else(|| (*default).to_owned());
         let spec = ScheduleSpec::parse(&schedule).map_err(|err| format!("job {name}: {err}"))?;
-        let target = if *name == HEALTH_CHECK { health.jobs() } else { housekeeper.jobs() };
+        let target = match *name {
+            HEALTH_CHECK => health.jobs(),
+            APPROVAL_EXPIRY => housekeeper.jobs(),
+            _ => sheets.jobs(),
+        };
         jobs.push(JobDefinition { name, schedule, spec, target });
     }
     let scheduler =
         SchedulerHandle::start(jobs, clock, writer.clone(), &readers, registry.clone(), config.scheduler_tick).await?;
-    let handles = Handles { writer, readers, health, runner, scheduler, housekeeper, registry };
+    let handles = Handles { writer, readers, health, runner, scheduler, housekeeper, sheets, registry };
     actix::spawn(watch(handles.clone()));
     Ok(handles)
 }
@@ -118,6 +135,7 @@ async fn watch(handles: Handles) {
             (names::RUNNER, handles.runner.is_alive()),
             (names::SCHEDULER, handles.scheduler.is_alive()),
             (names::HOUSEKEEPER, handles.housekeeper.is_alive()),
+            (names::SHEETS, handles.sheets.is_alive()),
         ];
         if let Some((name, _)) = actors.iter().find(|(_, alive)| !alive) {
             handles.registry.escalate(name, "its mailbox closed: it died and cannot be restarted".into());

@@ -15,6 +15,7 @@ mod probes;
 mod projects;
 mod runs;
 mod schedules;
+mod sync;
 mod tasks;
 mod tokens;
 
@@ -77,7 +78,9 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(tokens::create)
             .service(tokens::revoke)
             .service(schedules::list)
-            .service(schedules::run_now),
+            .service(schedules::run_now)
+            .service(sync::status)
+            .service(sync::run),
     );
 }
 

@@ -14,6 +14,9 @@ use atlas_actors::health::HealthConfig;
 use atlas_actors::housekeeper::HousekeepingConfig;
 use atlas_actors::runner::executor::Executors;
 use atlas_actors::runner::RunnerConfig;
+use atlas_actors::sheets::actor::SheetsSyncConfig;
+use atlas_actors::sheets::client::SheetsConfig;
+use atlas_actors::sheets::export::MirrorScope;
 use atlas_actors::store::StoreConfig;
 use atlas_actors::supervisor::validate_schedules;
 use atlas_actors::SupervisorConfig;
@@ -36,6 +39,7 @@ pub struct Settings {
     pub schedules: BTreeMap<String, String>,
     pub executors: ExecutorSettings,
     pub profiles: ProfileSettings,
+    pub sheets: SheetsSettings,
     pub log: LogSettings,
 }
 
@@ -51,6 +55,7 @@ impl Default for Settings {
             schedules: default_schedules(),
             executors: ExecutorSettings::default(),
             profiles: ProfileSettings::default(),
+            sheets: SheetsSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -80,6 +85,21 @@ impl Settings {
         within("runner.default_timeout_s", self.runner.default_timeout_s, 1, 7 * 24 * 3600)?;
         within("runner.output_limit_bytes", self.runner.output_limit_bytes as u64, 256, 16 * 1024 * 1024)?;
         within("runner.poll_interval_s", self.runner.poll_interval_s, 1, 3600)?;
+        within("sheets.request_timeout_s", self.sheets.request_timeout_s, 1, 600)?;
+        within("sheets.max_attempts", self.sheets.max_attempts.into(), 1, 10)?;
+        within("sheets.runs_shown", self.sheets.runs_shown.into(), 1, 10_000)?;
+        if self.sheets.enabled {
+            if self.sheets.spreadsheet_id.trim().is_empty() {
+                return Err(("sheets.spreadsheet_id", "must be set when sheets.enabled = true".into()));
+            }
+            if !self.sheets.api_base_url.ends_with('/') {
+                return Err(("sheets.api_base_url", format!("must end with '/', got {:?}", self.sheets.api_base_url)));
+            }
+            if !self.sheets.credentials_file.is_file() {
+                let file = self.sheets.credentials_file.display();
+                return Err(("sheets.credentials_file", format!("{file} does not exist or is not a file")));
+            }
+        }
         if self.database.path.as_os_str().is_empty() {
             return Err(("database.path", "must not be empty".into()));
         }
@@ -122,6 +142,28 @@ impl Settings {
             },
             schedules: self.schedules.clone(),
             scheduler_tick: Duration::from_secs(1),
+            sheets: self.sheets.enabled.then(|| self.sheets_config()),
+        }
+    }
+
+    /// The Sheets mirror's options (used whether or not the scheduled sync is enabled, e.g. by the CLI).
+    pub fn sheets_config(&self) -> SheetsSyncConfig {
+        let days = |n: u32| chrono::Duration::days(n.into());
+        SheetsSyncConfig {
+            client: SheetsConfig {
+                spreadsheet_id: self.sheets.spreadsheet_id.clone(),
+                credentials_file: self.sheets.credentials_file.clone(),
+                api_base_url: self.sheets.api_base_url.clone(),
+                request_timeout: Duration::from_secs(self.sheets.request_timeout_s),
+                max_attempts: self.sheets.max_attempts,
+                backoff_base: Duration::from_millis(500),
+            },
+            scope: MirrorScope {
+                decided_approvals_for: days(self.sheets.decided_approvals_days),
+                runs_shown: self.sheets.runs_shown,
+                resolved_errors_for: days(self.sheets.resolved_errors_days),
+            },
+            allow_self_approval: self.approvals.allow_self_approval,
         }
     }
 

@@ -185,3 +185,42 @@ impl Default for LogSettings {
         Self { format: LogFormat::Text, level: "info".into() }
     }
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SheetsSettings {
+    /// Off by default: Atlas runs fully without Google.
+    pub enabled: bool,
+    /// The spreadsheet's id (from its URL).
+    pub spreadsheet_id: String,
+    /// A service-account key (JSON); its `token_uri` is used for OAuth.
+    pub credentials_file: PathBuf,
+    /// Google's API root; must end with `/`.
+    pub api_base_url: String,
+    /// Seconds one API call may take.
+    pub request_timeout_s: u64,
+    /// Attempts per call for 429, 5xx and timeouts (exponential backoff with jitter between them).
+    pub max_attempts: u32,
+    /// Days a decided approval stays in Pending_Approvals.
+    pub decided_approvals_days: u32,
+    /// How many of the newest runs the Runs tab shows.
+    pub runs_shown: u32,
+    /// Days a resolved error stays in Errors_Hotlist.
+    pub resolved_errors_days: u32,
+}
+
+impl Default for SheetsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            spreadsheet_id: String::new(),
+            credentials_file: PathBuf::from("config/sheets-credentials.json"),
+            api_base_url: "https://sheets.googleapis.com/".into(),
+            request_timeout_s: 30,
+            max_attempts: 3,
+            decided_approvals_days: 7,
+            runs_shown: 100,
+            resolved_errors_days: 30,
+        }
+    }
+}

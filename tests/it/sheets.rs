@@ -362,3 +362,104 @@ async fn a_renamed_tab_is_reported_once_and_failed_cycles_lose_no_approval() {
     let (_, projects) = team.call("GET", "/api/v1/projects", &team.viewer, None).await;
     assert_eq!(projects["items"].as_array().unwrap().len(), 1, "applied exactly once");
 }
+
+#[actix_rt::test]
+async fn the_service_syncs_on_demand_and_on_schedule_and_reports_its_state() {
+    let fake = FakeSheets::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::support::test_settings(&dir);
+    settings.sheets.enabled = true;
+    settings.sheets.spreadsheet_id = "sheet-1".into();
+    settings.sheets.credentials_file = fake.credentials(dir.path());
+    settings.sheets.api_base_url = fake.url.clone();
+    settings.sheets.request_timeout_s = 5;
+    let team = Team::with_app(crate::support::TestApp::spawn_with(dir, settings).await).await;
+    let project = team.project("ops").await;
+    team.call("POST", "/api/v1/tasks", &team.agent, Some(serde_json::json!({ "project_id": project, "title": "t" })))
+        .await;
+
+    let (status, summary) = team.call("POST", "/api/v1/admin/sync", &team.admin, None).await;
+    assert_eq!(
+        (status, summary["mode"].as_str(), summary["tabs_created"].as_u64()),
+        (200, Some("full"), Some(3)),
+        "{summary}"
+    );
+    assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2);
+    let (_, state) = team.call("GET", "/api/v1/admin/sync", &team.admin, None).await;
+    assert_eq!(state["enabled"], true);
+    assert!(
+        state["directions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["last_success_at"].is_string() && d["consecutive_failures"] == 0),
+        "{state}"
+    );
+
+    let report = team.app.handles.scheduler.run_now("sheets_critical_export").await.unwrap();
+    assert_eq!(report.detail, "no new critical errors");
+    let critical = NewHotlistError {
+        id: ErrorId::generate(),
+        task_id: None,
+        error: "disk full".into(),
+        severity: Severity::Critical,
+        source: "health".into(),
+    };
+    team.app.handles.writer.submit(Command::RecordError(critical), Actor::system()).await.unwrap();
+    let report = team.app.handles.scheduler.run_now("sheets_critical_export").await.unwrap();
+    assert!(report.ok && report.detail.starts_with("export:"), "{report:?}");
+    assert_eq!(
+        fake.tab("Errors_Hotlist").unwrap().rows.len(),
+        2,
+        "the critical error is in the sheet within the 15-minute job"
+    );
+
+    fake.fail_next(&[500, 500, 500]);
+    let (status, body) = team.call("POST", "/api/v1/admin/sync", &team.admin, None).await;
+    assert_eq!(status, 503, "{body}");
+    let (_, state) = team.call("GET", "/api/v1/admin/sync", &team.admin, None).await;
+    let import = state["directions"].as_array().unwrap().iter().find(|d| d["direction"] == "import").unwrap().clone();
+    assert_eq!(import["consecutive_failures"], 1, "{state}");
+    assert!(import["last_error"].as_str().unwrap().contains("500"), "{state}");
+    let report = team.app.handles.scheduler.run_now("sheets_sync").await.unwrap();
+    assert!(report.ok, "a failed cycle never blocks the next: {report:?}");
+}
+
+#[actix_rt::test]
+async fn the_sync_cli_runs_a_cycle_and_shows_the_state() {
+    let fake = FakeSheets::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = fake.credentials(dir.path());
+    let atlas = |args: Vec<String>| {
+        let cwd = dir.path().to_path_buf();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                std::process::Command::new(env!("CARGO_BIN_EXE_atlas")).current_dir(cwd).args(args).output().unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let output = atlas(vec!["sync".into(), "run".into()]).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Sheets sync is disabled"));
+
+    let enabled = vec![
+        "--set".to_owned(),
+        "sheets.enabled=true".into(),
+        "--set".into(),
+        "sheets.spreadsheet_id=\"sheet-1\"".into(),
+        "--set".into(),
+        format!("sheets.credentials_file={:?}", credentials.display().to_string()),
+        "--set".into(),
+        format!("sheets.api_base_url={:?}", fake.url),
+    ];
+    let output = atlas([vec!["sync".into(), "run".into()], enabled.clone()].concat()).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.starts_with("sync: 0 edit(s) applied") && stdout.contains("3 tab(s) created"), "{stdout}");
+    assert!(fake.tab("Runs").is_some());
+    let output = atlas([vec!["sync".into(), "status".into()], enabled].concat()).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("sheets sync: enabled") && stdout.contains("import  last success 20"), "{stdout}");
+}

@@ -1,3 +1,4 @@
+pub mod actor;
 pub mod baseline;
 pub mod client;
 pub mod contract;

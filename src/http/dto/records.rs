@@ -324,3 +324,70 @@ impl From<atlas_actors::scheduler::JobReport> for JobReportDto {
         Self { job: r.job, ok: r.ok, detail: r.detail, started_at: r.started_at, finished_at: r.finished_at }
     }
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct SyncDirectionDto {
+    /// import | export
+    pub direction: String,
+    pub last_attempt_at: String,
+    pub last_success_at: Option<String>,
+    pub consecutive_failures: i64,
+    pub last_error: Option<String>,
+    /// API requests the last attempt made.
+    pub last_requests: i64,
+    /// Totals since the first sync.
+    pub edits_applied: i64,
+    pub edits_rejected: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SyncStatusDto {
+    pub enabled: bool,
+    pub directions: Vec<SyncDirectionDto>,
+}
+
+impl SyncStatusDto {
+    pub fn new(enabled: bool, directions: Vec<atlas_actors::store::queries::sync_state::SyncState>) -> Self {
+        let directions = directions
+            .into_iter()
+            .map(|d| SyncDirectionDto {
+                direction: d.direction,
+                last_attempt_at: d.last_attempt_at,
+                last_success_at: d.last_success_at,
+                consecutive_failures: d.consecutive_failures,
+                last_error: d.last_error,
+                last_requests: d.last_requests,
+                edits_applied: d.edits_applied,
+                edits_rejected: d.edits_rejected,
+            })
+            .collect();
+        Self { enabled, directions }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SyncSummaryDto {
+    /// full | export
+    pub mode: String,
+    pub edits_applied: u64,
+    pub edits_refused: u64,
+    pub cells_written: usize,
+    pub rows_deleted: usize,
+    pub tabs_created: usize,
+    /// Tabs whose structure a human changed (skipped by the import, repaired by the export).
+    pub broken_tabs: Vec<String>,
+}
+
+impl From<atlas_actors::sheets::actor::SyncSummary> for SyncSummaryDto {
+    fn from(s: atlas_actors::sheets::actor::SyncSummary) -> Self {
+        Self {
+            mode: s.mode,
+            edits_applied: s.edits_applied,
+            edits_refused: s.edits_refused,
+            cells_written: s.cells_written,
+            rows_deleted: s.rows_deleted,
+            tabs_created: s.tabs_created,
+            broken_tabs: s.broken_tabs,
+        }
+    }
+}

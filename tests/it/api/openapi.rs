@@ -36,6 +36,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/admin/tokens/{name}"),
     ("get", "/api/v1/admin/schedules"),
     ("post", "/api/v1/admin/schedules/{job}/run"),
+    ("get", "/api/v1/admin/sync"),
+    ("post", "/api/v1/admin/sync"),
 ];
 
 /// (method, path) pairs in a document.

@@ -1,0 +1,255 @@
+//! The SheetsSync actor: owns the Sheets client and the cached spreadsheet structure, and runs the
+//! scheduler's sync jobs one at a time (a cycle never overlaps another). With `[sheets] enabled = false`
+//! every job answers that it is disabled and Atlas runs without Google.
+
+use super::client::{SheetInfo, SheetsClient, SheetsConfig};
+use super::cycle::{CycleError, Mirror};
+use super::export::MirrorScope;
+use crate::domain::Clock;
+use crate::registry::{names, ActorRegistry};
+use crate::scheduler::RunJob;
+use crate::store::queries::sync_state;
+use crate::store::{ReaderPool, WriterHandle};
+use actix::prelude::*;
+use actix::Supervisor;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Import then export.
+pub const SHEETS_SYNC: &str = "sheets_sync";
+/// Export only.
+pub const SHEETS_EXPORT: &str = "sheets_export";
+/// Export only, and only when a critical error appeared since the last export.
+pub const SHEETS_CRITICAL: &str = "sheets_critical_export";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SheetsSyncConfig {
+    pub client: SheetsConfig,
+    pub scope: MirrorScope,
+    pub allow_self_approval: bool,
+}
+
+/// What a sync run did.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct SyncSummary {
+    pub mode: String,
+    pub edits_applied: u64,
+    pub edits_refused: u64,
+    pub cells_written: usize,
+    pub rows_deleted: usize,
+    pub tabs_created: usize,
+    pub broken_tabs: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Import then export.
+    Full,
+    ExportOnly,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<SyncSummary, String>")]
+struct SyncNow(SyncMode);
+
+struct SheetsSyncActor {
+    config: Option<Arc<SheetsSyncConfig>>,
+    client: Option<SheetsClient>,
+    structure: Option<Vec<SheetInfo>>,
+    writer: WriterHandle,
+    readers: ReaderPool,
+    clock: Arc<dyn Clock>,
+    registry: ActorRegistry,
+}
+
+impl Actor for SheetsSyncActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        self.registry.running(names::SHEETS);
+    }
+}
+
+impl actix::Supervised for SheetsSyncActor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.structure = None;
+        self.registry.restarting(names::SHEETS, None);
+    }
+}
+
+const DISABLED: &str = "Sheets sync is disabled ([sheets] enabled = false)";
+
+/// The work of one sync, outside the actor so it can be awaited exclusively.
+async fn sync(
+    config: Arc<SheetsSyncConfig>,
+    client: Option<SheetsClient>,
+    mut structure: Option<Vec<SheetInfo>>,
+    deps: (WriterHandle, ReaderPool, Arc<dyn Clock>),
+    mode: SyncMode,
+) -> (Option<SheetsClient>, Option<Vec<SheetInfo>>, Result<SyncSummary, String>) {
+    let (writer, readers, clock) = deps;
+    let client = match client {
+        Some(client) => client,
+        None => match SheetsClient::connect(config.client.clone()).await {
+            Ok(client) => client,
+            Err(err) => return (None, None, Err(err.to_string())),
+        },
+    };
+    let mirror = Mirror {
+        client: &client,
+        readers: &readers,
+        writer: &writer,
+        clock: clock.as_ref(),
+        scope: &config.scope,
+        allow_self_approval: config.allow_self_approval,
+    };
+    let outcome = match mode {
+        SyncMode::Full => mirror.cycle(&mut structure).await.map(|report| SyncSummary {
+            mode: "full".into(),
+            edits_applied: report.edits_applied,
+            edits_refused: report.edits_refused,
+            cells_written: report.export.cells_written,
+            rows_deleted: report.export.rows_deleted,
+            tabs_created: report.export.tabs_created,
+            broken_tabs: report.broken_tabs,
+        }),
+        SyncMode::ExportOnly => mirror.export_only(&mut structure).await.map(|export| SyncSummary {
+            mode: "export".into(),
+            edits_applied: 0,
+            edits_refused: 0,
+            cells_written: export.cells_written,
+            rows_deleted: export.rows_deleted,
+            tabs_created: export.tabs_created,
+            broken_tabs: Vec::new(),
+        }),
+    };
+    (Some(client), structure, outcome.map_err(|err: CycleError| err.to_string()))
+}
+
+type SyncFuture = ResponseActFuture<SheetsSyncActor, Result<SyncSummary, String>>;
+type JobFuture = ResponseActFuture<SheetsSyncActor, Result<String, String>>;
+
+fn job_text(outcome: Result<SyncSummary, String>) -> Result<String, String> {
+    outcome.map(|s| {
+        format!(
+            "{}: {} edit(s) applied, {} refused, {} cell(s) written, {} row(s) removed, {} tab(s) created",
+            s.mode, s.edits_applied, s.edits_refused, s.cells_written, s.rows_deleted, s.tabs_created
+        )
+    })
+}
+
+impl SheetsSyncActor {
+    fn sync_future(&mut self, mode: SyncMode) -> SyncFuture {
+        let Some(config) = self.config.clone() else {
+            return Box::pin(async { Err(DISABLED.to_owned()) }.into_actor(self));
+        };
+        let deps = (self.writer.clone(), self.readers.clone(), self.clock.clone());
+        let work = sync(config, self.client.take(), self.structure.take(), deps, mode);
+        Box::pin(work.into_actor(self).map(|(client, structure, outcome), actor, _| {
+            actor.client = client;
+            actor.structure = structure;
+            outcome
+        }))
+    }
+
+    /// True when a critical error appeared since the last successful export (or none ever succeeded).
+    fn critical_pending(&self) -> impl std::future::Future<Output = bool> + 'static {
+        let readers = self.readers.clone();
+        async move {
+            readers
+                .read(|conn| {
+                    let since = sync_state::all(conn)?
+                        .into_iter()
+                        .find(|s| s.direction == "export")
+                        .and_then(|s| s.last_success_at)
+                        .unwrap_or_default();
+                    conn.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM errors WHERE severity = 'critical' AND resolved = 0 AND occurred_at >= ?1)",
+                        [since],
+                        |row| row.get::<_, bool>(0),
+                    )
+                })
+                .await
+                .unwrap_or(true)
+        }
+    }
+}
+
+impl Handler<SyncNow> for SheetsSyncActor {
+    type Result = AtomicResponse<Self, Result<SyncSummary, String>>;
+
+    fn handle(&mut self, SyncNow(mode): SyncNow, _: &mut Context<Self>) -> Self::Result {
+        AtomicResponse::new(self.sync_future(mode))
+    }
+}
+
+impl Handler<RunJob> for SheetsSyncActor {
+    type Result = AtomicResponse<Self, Result<String, String>>;
+
+    fn handle(&mut self, RunJob { job }: RunJob, _: &mut Context<Self>) -> Self::Result {
+        if self.config.is_none() {
+            return AtomicResponse::new(Box::pin(async { Ok(DISABLED.to_owned()) }.into_actor(self)));
+        }
+        if job == SHEETS_CRITICAL {
+            let check = self.critical_pending();
+            let work: JobFuture = Box::pin(check.into_actor(self).then(|fresh, actor, _| -> JobFuture {
+                if fresh {
+                    Box::pin(actor.sync_future(SyncMode::ExportOnly).map(|outcome, _, _| job_text(outcome)))
+                } else {
+                    Box::pin(async { Ok("no new critical errors".to_owned()) }.into_actor(actor))
+                }
+            }));
+            return AtomicResponse::new(work);
+        }
+        let mode = if job == SHEETS_SYNC { SyncMode::Full } else { SyncMode::ExportOnly };
+        AtomicResponse::new(Box::pin(self.sync_future(mode).map(|outcome, _, _| job_text(outcome))))
+    }
+}
+
+/// The only door to the SheetsSync actor.
+#[derive(Clone)]
+pub struct SheetsSyncHandle {
+    addr: Addr<SheetsSyncActor>,
+    enabled: bool,
+}
+
+impl SheetsSyncHandle {
+    /// `config` is `None` when Sheets sync is disabled.
+    pub fn start(
+        config: Option<SheetsSyncConfig>,
+        writer: WriterHandle,
+        readers: ReaderPool,
+        clock: Arc<dyn Clock>,
+        registry: ActorRegistry,
+    ) -> Self {
+        let enabled = config.is_some();
+        let config = config.map(Arc::new);
+        let addr = Supervisor::start(move |_| SheetsSyncActor {
+            config,
+            client: None,
+            structure: None,
+            writer,
+            readers,
+            clock,
+            registry,
+        });
+        Self { addr, enabled }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Runs a sync now and waits for it (after any sync already running).
+    pub async fn sync_now(&self, mode: SyncMode) -> Result<SyncSummary, String> {
+        self.addr.send(SyncNow(mode)).await.map_err(|err| format!("the Sheets sync actor is not running ({err})"))?
+    }
+
+    pub fn jobs(&self) -> Recipient<RunJob> {
+        self.addr.clone().recipient()
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.addr.connected()
+    }
+}
