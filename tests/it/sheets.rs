@@ -51,6 +51,7 @@ async fn the_first_export_builds_the_tabs_and_a_no_change_export_writes_nothing(
     let report = export(&sheets, &mut structure, &desired).await.unwrap();
     assert_eq!(report.tabs_created, 3);
     assert_eq!(fake.calls(), ["spreadsheets.get", "spreadsheets.batchUpdate", "values.batchUpdate"]);
+    assert_eq!(fake.guard_rails(), 7, "two dropdowns and five warning-only protected ranges");
     let approvals = fake.tab("Pending_Approvals").unwrap();
     assert_eq!(approvals.rows[0], ["ID", "Type", "Action", "Item", "Status", "Requested", "Notes", "Payload"]);
     assert_eq!((approvals.rows[1][1].as_str(), approvals.rows[1][4].as_str()), ("project", "pending"));

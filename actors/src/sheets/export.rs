@@ -172,7 +172,10 @@ pub async fn write(
                     column_count: Some(8),
                     ..Default::default()
                 };
+                // Atlas picks the new tab's id so the guard rails can go into the same request.
+                let sheet_id = rand::random_range(1_000_000..i32::MAX);
                 let properties = SheetProperties {
+                    sheet_id: Some(sheet_id),
                     title: Some(tab.title.to_owned()),
                     grid_properties: Some(grid),
                     ..Default::default()
@@ -181,6 +184,7 @@ pub async fn write(
                     add_sheet: Some(AddSheetRequest { properties: Some(properties) }),
                     ..Default::default()
                 });
+                structure_requests.extend(super::structure::guard_rails(tab, sheet_id));
             }
             Some(info) => {
                 for &row in &plan.delete_rows {

@@ -7,3 +7,4 @@ pub mod export;
 pub mod import;
 pub mod plan;
 pub mod sanitize;
+pub mod structure;

@@ -28,6 +28,8 @@ struct State {
     /// When set, the next request is applied but its response is dropped with a 503 (a lost reply).
     apply_then_fail: bool,
     delay: Option<Duration>,
+    /// Dropdowns and protected ranges set.
+    guard_rails: usize,
 }
 
 /// Handle to the running fake.
@@ -156,7 +158,12 @@ impl State {
                     ));
                 }
                 let rows = add["properties"]["gridProperties"]["rowCount"].as_u64().unwrap_or(1000) as usize;
-                let tab = self.add_tab(title, rows);
+                let mut tab = self.add_tab(title, rows);
+                if let Some(id) = add["properties"]["sheetId"].as_i64() {
+                    // Google honours a sheetId the client chose.
+                    self.tabs.last_mut().unwrap().id = id as i32;
+                    tab.id = id as i32;
+                }
                 replies.push(json!({ "addSheet": { "properties": { "sheetId": tab.id, "title": tab.title } } }));
             } else if let Some(delete) = request.get("deleteDimension") {
                 let id = delete["range"]["sheetId"].as_i64().unwrap_or(-1) as i32;
@@ -182,6 +189,14 @@ impl State {
                     .find(|t| t.id == id)
                     .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", "No grid with id"))?;
                 tab.row_count += append["length"].as_u64().unwrap_or(0) as usize;
+                replies.push(json!({}));
+            } else if let Some(rule) = request.get("setDataValidation").or_else(|| request.get("addProtectedRange")) {
+                let id =
+                    rule["range"]["sheetId"].as_i64().or_else(|| rule["protectedRange"]["range"]["sheetId"].as_i64());
+                if !self.tabs.iter().any(|t| Some(t.id as i64) == id) {
+                    return Err(google_error(400, "INVALID_ARGUMENT", "No grid with id"));
+                }
+                self.guard_rails += 1;
                 replies.push(json!({}));
             } else if request.get("setDataValidation").is_some()
                 || request.get("addProtectedRange").is_some()
@@ -340,6 +355,11 @@ impl FakeSheets {
     /// API calls made so far, by Google method name.
     pub fn calls(&self) -> Vec<String> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Dropdowns and protected ranges set so far.
+    pub fn guard_rails(&self) -> usize {
+        self.state.lock().unwrap().guard_rails
     }
 
     pub fn reset_calls(&self) {
