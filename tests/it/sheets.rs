@@ -102,6 +102,15 @@ async fn rows_are_matched_by_id_and_human_damage_to_system_cells_is_repaired() {
     assert_eq!(after[1][0], before[3][0], "the human's sort order is kept");
     assert_eq!(after[2][7], before[2][7], "the payload is restored from the database");
     assert_eq!(after[2][4], "approved", "an editable cell is left for the import to judge");
+
+    // A human deletes a row and inserts a blank one: the row comes back, the blank row is left alone.
+    let deleted = after[3][0].clone();
+    fake.delete_row("Pending_Approvals", 3);
+    fake.insert_blank_row("Pending_Approvals", 1);
+    export(&sheets, &mut structure, &desired).await.unwrap();
+    let rows = fake.tab("Pending_Approvals").unwrap().rows;
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert!(rows[1].is_empty() && rows[4][0] == deleted, "{rows:?}");
 }
 
 #[actix_rt::test]

@@ -348,6 +348,15 @@ impl FakeSheets {
             .unwrap();
     }
 
+    /// A human deletes a row (0-based) or inserts an empty one before it.
+    pub fn delete_row(&self, title: &str, row: usize) {
+        self.state.lock().unwrap().tab_mut(title).unwrap().rows.remove(row);
+    }
+
+    pub fn insert_blank_row(&self, title: &str, row: usize) {
+        self.state.lock().unwrap().tab_mut(title).unwrap().rows.insert(row, Vec::new());
+    }
+
     pub fn rename_tab(&self, from: &str, to: &str) {
         self.state.lock().unwrap().tab_mut(from).unwrap().title = to.into();
     }
