@@ -473,3 +473,42 @@ async fn the_sync_cli_runs_a_cycle_and_shows_the_state() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("sheets sync: enabled") && stdout.contains("import  last success 20"), "{stdout}");
 }
+
+/// The fake's single-range endpoints behave as Google's do (they back manual checks and future callers).
+#[actix_rt::test]
+async fn the_fake_speaks_values_get_update_append_and_clear() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    export(&sheets, &mut None, &[Vec::new(), Vec::new(), Vec::new()]).await.unwrap();
+    let http = awc::Client::default();
+    let call = |method: &str, range: &str| {
+        let url =
+            format!("{}v4/spreadsheets/sheet-1/values/{}", fake.url, range.replace('\'', "%27").replace('!', "%21"));
+        http.request(awc::http::Method::from_bytes(method.as_bytes()).unwrap(), url)
+            .insert_header(("Authorization", "Bearer fake-access-token"))
+    };
+    let row = serde_json::json!({ "values": [["x-1", "t", "echo", "queued"]] });
+    assert!(call("PUT", "'Runs'!A2:D2").send_json(&row).await.unwrap().status().is_success());
+    let mut appended = call("POST", "'Runs'!A1:H:append").send_json(&row).await.unwrap();
+    let body: serde_json::Value = appended.json().await.unwrap();
+    assert_eq!(body["updates"]["updatedRange"], "'Runs'!A3");
+    let mut got = call("GET", "'Runs'!A1:H").send().await.unwrap();
+    let body: serde_json::Value = got.json().await.unwrap();
+    assert_eq!(body["values"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        body["values"][1],
+        serde_json::json!(["x-1", "t", "echo", "queued"]),
+        "trailing empty cells are omitted"
+    );
+    assert!(call("POST", "'Runs'!A2:H3:clear").send().await.unwrap().status().is_success());
+    let mut got = call("GET", "'Runs'!A1:H").send().await.unwrap();
+    let body: serde_json::Value = got.json().await.unwrap();
+    assert_eq!(body["values"].as_array().unwrap().len(), 1, "cleared rows are trailing empties: {body}");
+    let mut missing = call("GET", "'Nope'!A1").send().await.unwrap();
+    let error: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(
+        (error["error"]["code"].as_u64(), error["error"]["status"].as_str()),
+        (Some(400), Some("INVALID_ARGUMENT"))
+    );
+}

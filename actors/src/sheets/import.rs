@@ -333,6 +333,21 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_status_and_a_duplicate_id_are_refused() {
+        let db = approval("approval-1", "pending", "");
+        let plan = plan_import(
+            &sheets(vec![approval("approval-1", "maybe", ""), approval("approval-1", "approved", "")]),
+            &shown(vec![db]),
+            &Baseline::new(),
+            true,
+            false,
+        );
+        assert!(plan.accepted.is_empty(), "the duplicate's approval is not applied: {:?}", plan.accepted);
+        assert!(plan.refused[0].reason.contains("Status must be approved or rejected, got \"maybe\""));
+        assert!(plan.refused[1].reason.contains("duplicate ID"));
+    }
+
+    #[test]
     fn a_formula_in_an_editable_cell_is_refused() {
         let plan = plan_import(
             &sheets(vec![approval("approval-1", "pending", "=IMPORTXML(\"http://x\")")]),

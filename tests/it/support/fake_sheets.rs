@@ -145,6 +145,32 @@ impl State {
         Ok(())
     }
 
+    /// values.update writes at the range; values.append after the last row (growing the grid, as Google
+    /// does); values.clear empties the range.
+    fn single_write(&mut self, call: &str, range: &str, rows: Vec<Vec<Value>>) -> Result<String, GoogleError> {
+        let (title, c1, r1, c2, r2) = parse_a1(range)
+            .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {range}")))?;
+        let tab = self
+            .tab_mut(&title)
+            .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {range}")))?;
+        let (start, rows) = match call {
+            "values.append" => {
+                let at = tab.rows.iter().rposition(|r| r.iter().any(|c| !c.is_empty())).map_or(0, |last| last + 1);
+                tab.row_count = tab.row_count.max(at + rows.len());
+                (at, rows)
+            }
+            "values.clear" => {
+                let last = r2.unwrap_or(tab.rows.len().saturating_sub(1)).min(tab.rows.len().saturating_sub(1));
+                (r1, (r1..=last).map(|_| vec![Value::String(String::new()); c2 - c1 + 1]).collect())
+            }
+            _ => (r1, rows),
+        };
+        let letter = (b'A' + c1 as u8) as char;
+        let target = format!("'{title}'!{letter}{}", start + 1);
+        self.write(&target, &rows)?;
+        Ok(target)
+    }
+
     fn structure(&mut self, requests: &[Value]) -> Result<Vec<Value>, GoogleError> {
         let mut replies = Vec::new();
         for request in requests {
@@ -218,16 +244,24 @@ async fn token() -> HttpResponse {
 async fn api(state: web::Data<Arc<Mutex<State>>>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let path = req.path().trim_start_matches("/v4/spreadsheets/").to_owned();
     let method = req.method().as_str().to_owned();
-    let call = match (method.as_str(), path.split_once('/').map(|(_, rest)| rest)) {
-        ("GET", None) => "spreadsheets.get",
-        ("POST", None) if path.ends_with(":batchUpdate") => "spreadsheets.batchUpdate",
-        ("GET", Some("values:batchGet")) => "values.batchGet",
-        ("POST", Some("values:batchUpdate")) => "values.batchUpdate",
+    let rest = path.split_once('/').map(|(_, rest)| percent_decode(rest));
+    let single = rest.as_deref().and_then(|r| r.strip_prefix("values/")).map(str::to_owned);
+    let call = match (method.as_str(), rest.as_deref(), single.as_deref()) {
+        ("GET", None, _) => "spreadsheets.get",
+        ("POST", None, _) if path.ends_with(":batchUpdate") => "spreadsheets.batchUpdate",
+        ("GET", Some("values:batchGet"), _) => "values.batchGet",
+        ("POST", Some("values:batchUpdate"), _) => "values.batchUpdate",
+        ("GET", _, Some(_)) => "values.get",
+        ("PUT", _, Some(_)) => "values.update",
+        ("POST", _, Some(range)) if range.ends_with(":append") => "values.append",
+        ("POST", _, Some(range)) if range.ends_with(":clear") => "values.clear",
         _ => {
             return google_error(404, "NOT_FOUND", &format!("Requested entity was not found: {method} {path}"))
                 .respond()
         }
     };
+    let single =
+        single.map(|r| r.trim_end_matches(":append").trim_end_matches(":clear").to_owned()).unwrap_or_default();
     let (delay, failure, lost_reply) = {
         let mut state = state.lock().unwrap();
         state.calls.push(call.to_owned());
@@ -272,6 +306,19 @@ async fn api(state: web::Data<Arc<Mutex<State>>>, req: HttpRequest, body: web::B
             }
             HttpResponse::Ok().json(json!({ "spreadsheetId": "fake", "valueRanges": ranges }))
         }
+        "values.get" => match state.read(&single) {
+            Ok(body) => HttpResponse::Ok().json(body),
+            Err(error) => error.respond(),
+        },
+        "values.update" | "values.append" | "values.clear" => {
+            let rows: Vec<Vec<Value>> = serde_json::from_value(input["values"].clone()).unwrap_or_default();
+            match state.single_write(call, &single, rows) {
+                Ok(range) => HttpResponse::Ok().json(
+                    json!({ "spreadsheetId": "fake", "updatedRange": range, "updates": { "updatedRange": range } }),
+                ),
+                Err(error) => error.respond(),
+            }
+        }
         _ => {
             for entry in input["data"].as_array().cloned().unwrap_or_default() {
                 let rows: Vec<Vec<Value>> = serde_json::from_value(entry["values"].clone()).unwrap_or_default();
@@ -286,6 +333,25 @@ async fn api(state: web::Data<Arc<Mutex<State>>>, req: HttpRequest, body: web::B
         return google_error(503, "UNAVAILABLE", "the change was applied but the reply was lost").respond();
     }
     response
+}
+
+/// Decodes %XX escapes in a path (ranges arrive encoded when they hold quotes or spaces).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn url_query(query: &str) -> Vec<(String, String)> {
