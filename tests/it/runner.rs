@@ -198,6 +198,12 @@ async fn a_shutdown_interrupts_live_runs_and_kills_their_groups() {
     let script = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
     let (_, run_id) = team.start_run(&["sh", "-c", &script], None).await;
     team.wait_status(&run_id, "running").await;
+    for _ in 0..500 {
+        if std::fs::read_to_string(&pid_file).is_ok_and(|pid| pid.ends_with('\n')) {
+            break; // the grandchild exists: now stop
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let viewer = team.viewer.clone();
     let db = team.app.db_path();
     let (stopped, _dir) = team.app.stop_keeping_files().await;
