@@ -88,7 +88,7 @@ impl Rig {
 
     /// Waits (bounded) until the scheduler reports the job idle with `finished` runs recorded.
     async fn settle(&self, scheduler: &SchedulerHandle, finished: usize) {
-        for _ in 0..300 {
+        for _ in 0..1000 {
             let jobs = scheduler.list().await.unwrap();
             let recorded: i64 = self
                 .readers

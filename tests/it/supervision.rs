@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// Waits (bounded) until `actor` has restarted `restarts` times and runs again.
 async fn wait_restarted(registry: &ActorRegistry, actor: &str, restarts: u64) {
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if let Some(status) = registry.status(actor) {
             if status.restarts == restarts && status.state == ActorState::Running {
                 return;
