@@ -108,7 +108,7 @@ async fn a_timeout_kills_the_whole_process_group_grandchildren_included() {
     assert!(started.elapsed() < Duration::from_secs(20), "the run did not wait for the grandchild's sleep");
     assert!(run["error_log"].as_str().unwrap().contains("timed out after 2 s"), "{run}");
     let grandchild: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
-    for _ in 0..100 {
+    for _ in 0..500 {
         if !alive(grandchild) {
             break;
         }
