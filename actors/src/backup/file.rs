@@ -1,0 +1,259 @@
+//! Backup files: an online copy made with SQLite's backup API from a read-only connection, in steps,
+//! optionally gzip-compressed, with a manifest beside it; verification that decompresses, runs
+//! `integrity_check` and compares checksums and row counts; and retention.
+//!
+//! The destination is a new file, never the live database: opening it read-write here is the one other
+//! read-write open the single-writer invariant allows (see `tests/it/invariants.rs`).
+
+use crate::store::migrate;
+use crate::store::queries::{count_rows, CountedTable};
+use rusqlite::{Connection, OpenFlags};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What a backup is and what it held, written beside it as `<id>.manifest.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// `atlas_YYYYMMDD_HHMMSS`
+    pub id: String,
+    /// The backup file's name in the backup directory.
+    pub file: String,
+    pub compressed: bool,
+    pub size_bytes: u64,
+    pub sha256: String,
+    pub page_count: i64,
+    pub schema_version: u32,
+    pub row_counts: BTreeMap<String, i64>,
+    pub started_at: String,
+    pub finished_at: String,
+    /// Set by the last verification.
+    pub verified_at: Option<String>,
+    pub verified_ok: Option<bool>,
+    pub verify_detail: Option<String>,
+}
+
+/// How backups are made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackupOptions {
+    pub compress: bool,
+    /// Pages copied per step; the source is read between steps, never locked for the whole copy.
+    pub pages_per_step: i32,
+    pub pause_between_steps: Duration,
+}
+
+fn err(context: &str, e: impl std::fmt::Display) -> String {
+    format!("{context}: {e}")
+}
+
+fn sha256_file(path: &Path) -> Result<(String, u64), String> {
+    let mut file = std::fs::File::open(path).map_err(|e| err(&format!("cannot read {}", path.display()), e))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let read = file.read(&mut buffer).map_err(|e| err(&format!("cannot read {}", path.display()), e))?;
+        if read == 0 {
+            break;
+        }
+        size += read as u64;
+        hasher.update(&buffer[..read]);
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+fn stats(conn: &Connection) -> rusqlite::Result<(i64, u32, BTreeMap<String, i64>)> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let schema = migrate::check(conn).map(|s| s.current).unwrap_or(0);
+    let mut counts = BTreeMap::new();
+    for table in CountedTable::ALL {
+        counts.insert(table.name().to_owned(), count_rows(conn, table)?);
+    }
+    Ok((pages, schema, counts))
+}
+
+pub fn manifest_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}.manifest.json"))
+}
+
+fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), String> {
+    let path = manifest_path(dir, &manifest.id);
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(manifest).unwrap_or_default())
+        .map_err(|e| err("cannot write the manifest", e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| err("cannot write the manifest", e))
+}
+
+/// Makes a backup of `database` into `dir` and returns its manifest. `now` names it (UTC).
+pub fn create(
+    database: &Path,
+    dir: &Path,
+    options: &BackupOptions,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Manifest, String> {
+    std::fs::create_dir_all(dir).map_err(|e| err(&format!("cannot create backup directory {}", dir.display()), e))?;
+    let mut id = format!("atlas_{}", now.format("%Y%m%d_%H%M%S"));
+    let mut n = 1;
+    while manifest_path(dir, &id).exists() {
+        n += 1;
+        id = format!("atlas_{}_{n}", now.format("%Y%m%d_%H%M%S"));
+    }
+    let started_at = crate::domain::format_timestamp(now);
+    let plain = dir.join(format!("{id}.db"));
+    let source =
+        Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| err(&format!("cannot open {} for the backup", database.display()), e))?;
+    source.busy_timeout(Duration::from_secs(30)).map_err(|e| err("busy timeout", e))?;
+    // One read transaction for the whole copy: a consistent snapshot that writers (WAL) never wait for.
+    source.execute_batch("BEGIN").map_err(|e| err("cannot start the snapshot", e))?;
+    let (page_count, schema_version, row_counts) = stats(&source).map_err(|e| err("cannot read the database", e))?;
+    {
+        let mut target =
+            Connection::open_with_flags(&plain, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)
+                .map_err(|e| err(&format!("cannot create {}", plain.display()), e))?;
+        let backup =
+            rusqlite::backup::Backup::new(&source, &mut target).map_err(|e| err("cannot start the backup", e))?;
+        backup
+            .run_to_completion(options.pages_per_step, options.pause_between_steps, None)
+            .map_err(|e| err("the backup failed", e))?;
+    }
+    source.execute_batch("COMMIT").map_err(|e| err("cannot end the snapshot", e))?;
+    // The copy is in rollback-journal mode already (backup keeps the source's page 1 bytes; make it DELETE).
+    {
+        let copy = Connection::open_with_flags(&plain, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|e| err("cannot reopen the copy", e))?;
+        copy.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0))
+            .map_err(|e| err("cannot set the copy's journal mode", e))?;
+    }
+    let file = if options.compress {
+        let gz = dir.join(format!("{id}.db.gz"));
+        let mut input = std::fs::File::open(&plain).map_err(|e| err("cannot read the copy", e))?;
+        let output = std::fs::File::create(&gz).map_err(|e| err("cannot write the compressed copy", e))?;
+        let mut encoder = flate2::write::GzEncoder::new(output, flate2::Compression::default());
+        std::io::copy(&mut input, &mut encoder).map_err(|e| err("cannot compress the copy", e))?;
+        encoder.finish().and_then(|f| f.sync_all()).map_err(|e| err("cannot compress the copy", e))?;
+        std::fs::remove_file(&plain).map_err(|e| err("cannot remove the uncompressed copy", e))?;
+        gz
+    } else {
+        plain
+    };
+    let (sha256, size_bytes) = sha256_file(&file)?;
+    let manifest = Manifest {
+        id,
+        file: file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned(),
+        compressed: options.compress,
+        size_bytes,
+        sha256,
+        page_count,
+        schema_version,
+        row_counts,
+        started_at,
+        finished_at: crate::domain::format_timestamp(chrono::Utc::now()),
+        verified_at: None,
+        verified_ok: None,
+        verify_detail: None,
+    };
+    write_manifest(dir, &manifest)?;
+    Ok(manifest)
+}
+
+/// All backups in `dir`, newest first (by id).
+pub fn list(dir: &Path) -> Result<Vec<Manifest>, String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
+    let mut all = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.to_string_lossy().ends_with(".manifest.json") {
+            let text = std::fs::read(&path).map_err(|e| err(&format!("cannot read {}", path.display()), e))?;
+            match serde_json::from_slice::<Manifest>(&text) {
+                Ok(manifest) => all.push(manifest),
+                Err(e) => tracing::warn!(file = %path.display(), error = %e, "Skipping an unreadable backup manifest."),
+            }
+        }
+    }
+    all.sort_by(|a, b| b.id.cmp(&a.id));
+    Ok(all)
+}
+
+pub fn load(dir: &Path, id: &str) -> Result<Manifest, String> {
+    if id.contains(['/', '\\']) || id.contains("..") {
+        return Err(format!("{id:?} is not a backup id"));
+    }
+    let path = manifest_path(dir, id);
+    let text = std::fs::read(&path).map_err(|_| format!("backup {id} not found"))?;
+    serde_json::from_slice(&text).map_err(|e| err(&format!("backup {id}'s manifest is unreadable"), e))
+}
+
+/// Decompresses (when needed) into `into` and returns the plain database file.
+pub fn materialize(dir: &Path, manifest: &Manifest, into: &Path) -> Result<PathBuf, String> {
+    let file = dir.join(&manifest.file);
+    if !manifest.compressed {
+        std::fs::copy(&file, into).map_err(|e| err(&format!("cannot copy {}", file.display()), e))?;
+        return Ok(into.to_path_buf());
+    }
+    let input = std::fs::File::open(&file).map_err(|e| err(&format!("cannot read {}", file.display()), e))?;
+    let mut decoder = flate2::read::GzDecoder::new(input);
+    let mut output = std::fs::File::create(into).map_err(|e| err("cannot write the decompressed copy", e))?;
+    std::io::copy(&mut decoder, &mut output).map_err(|e| err("the compressed backup is damaged", e))?;
+    output.flush().map_err(|e| err("cannot write the decompressed copy", e))?;
+    Ok(into.to_path_buf())
+}
+
+/// Checks a backup end to end; records the result in its manifest and returns it.
+pub fn verify(dir: &Path, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Manifest, String> {
+    let mut manifest = load(dir, id)?;
+    let outcome = check(dir, &manifest);
+    manifest.verified_at = Some(crate::domain::format_timestamp(now));
+    manifest.verified_ok = Some(outcome.is_ok());
+    manifest.verify_detail = Some(outcome.err().unwrap_or_else(|| "ok".into()));
+    write_manifest(dir, &manifest)?;
+    Ok(manifest)
+}
+
+fn check(dir: &Path, manifest: &Manifest) -> Result<(), String> {
+    let (sha256, size) = sha256_file(&dir.join(&manifest.file))?;
+    if size != manifest.size_bytes {
+        return Err(format!("size is {size} bytes, the manifest says {}", manifest.size_bytes));
+    }
+    if sha256 != manifest.sha256 {
+        return Err("checksum mismatch: the file changed after it was written".into());
+    }
+    let scratch = dir.join(format!(".verify-{}.db", manifest.id));
+    let result = (|| {
+        let plain = materialize(dir, manifest, &scratch)?;
+        let conn = Connection::open_with_flags(&plain, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| err("cannot open the backup", e))?;
+        let integrity: String =
+            conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| err("integrity_check failed", e))?;
+        if integrity != "ok" {
+            return Err(format!("integrity_check: {integrity}"));
+        }
+        let (pages, schema, counts) = stats(&conn).map_err(|e| err("cannot read the backup", e))?;
+        if pages != manifest.page_count || schema != manifest.schema_version || counts != manifest.row_counts {
+            return Err(format!("contents differ from the manifest (pages {pages}, schema {schema}, rows {counts:?})"));
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&scratch);
+    result
+}
+
+/// Keeps the newest `keep` backups, and always the newest verified one. Returns the ids deleted.
+pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
+    let all = list(dir)?;
+    let newest_verified = all.iter().find(|m| m.verified_ok == Some(true)).map(|m| m.id.clone());
+    let mut deleted = Vec::new();
+    for manifest in all.iter().skip(keep.max(1)) {
+        if Some(&manifest.id) == newest_verified.as_ref() {
+            continue;
+        }
+        let _ = std::fs::remove_file(dir.join(&manifest.file));
+        std::fs::remove_file(manifest_path(dir, &manifest.id))
+            .map_err(|e| err(&format!("cannot delete backup {}", manifest.id), e))?;
+        deleted.push(manifest.id.clone());
+    }
+    Ok(deleted)
+}
