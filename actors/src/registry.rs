@@ -15,6 +15,7 @@ pub mod names {
     pub const SCHEDULER: &str = "scheduler";
     pub const HOUSEKEEPER: &str = "housekeeper";
     pub const SHEETS: &str = "sheets_sync";
+    pub const BACKUP: &str = "backup";
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

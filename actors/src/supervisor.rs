@@ -3,6 +3,7 @@
 //! ones; the scheduler starts last, once every job's owner is there. An actor whose address dies for good
 //! (it escaped the panic guard) is escalated, so the process exits non-zero and systemd restarts it.
 
+use crate::backup::{BackupConfig, BackupHandle, BACKUP, BACKUP_VERIFY};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::Clock;
 use crate::health::{HealthConfig, HealthHandle, HEALTH_CHECK};
@@ -26,6 +27,8 @@ pub const JOBS: &[(&str, &str)] = &[
     (SHEETS_SYNC, "1h"),
     (SHEETS_EXPORT, "1h"),
     (SHEETS_CRITICAL, "15m"),
+    (BACKUP, "24h"),
+    (BACKUP_VERIFY, "6h"),
 ];
 
 #[derive(Clone, Debug)]
@@ -40,17 +43,28 @@ pub struct SupervisorConfig {
     pub scheduler_tick: Duration,
     /// `None`: Sheets sync is disabled and Atlas runs without Google.
     pub sheets: Option<SheetsSyncConfig>,
+    pub backup: BackupConfig,
 }
 
 impl SupervisorConfig {
     pub fn new(store: StoreConfig) -> Self {
         Self {
-            store,
             health: HealthConfig::default(),
             runner: RunnerConfig::default(),
             housekeeping: HousekeepingConfig::default(),
             schedules: BTreeMap::new(),
             scheduler_tick: Duration::from_secs(1),
+            backup: BackupConfig {
+                dir: store.path.parent().map_or_else(|| "backups".into(), |dir| dir.join("../backups")),
+                database: store.path.clone(),
+                keep: 7,
+                options: crate::backup::file::BackupOptions {
+                    compress: true,
+                    pages_per_step: 256,
+                    pause_between_steps: Duration::from_millis(5),
+                },
+            },
+            store,
             sheets: None,
         }
     }
@@ -66,6 +80,7 @@ pub struct Handles {
     pub scheduler: SchedulerHandle,
     pub housekeeper: HousekeeperHandle,
     pub sheets: SheetsSyncHandle,
+    pub backup: BackupHandle,
     pub registry: ActorRegistry,
 }
 
@@ -106,6 +121,7 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     let housekeeper = HousekeeperHandle::start(config.housekeeping, writer.clone(), clock.clone(), registry.clone());
     let sheets =
         SheetsSyncHandle::start(config.sheets, writer.clone(), readers.clone(), clock.clone(), registry.clone());
+    let backup = BackupHandle::start(config.backup, writer.clone(), clock.clone(), registry.clone());
     let mut jobs = Vec::new();
     for (name, default) in JOBS {
         let schedule = config.schedules.get(*name).cloned().unwrap_or_else(|| (*default).to_owned());
@@ -113,13 +129,14 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
         let target = match *name {
             HEALTH_CHECK => health.jobs(),
             APPROVAL_EXPIRY => housekeeper.jobs(),
+            BACKUP | BACKUP_VERIFY => backup.jobs(),
             _ => sheets.jobs(),
         };
         jobs.push(JobDefinition { name, schedule, spec, target });
     }
     let scheduler =
         SchedulerHandle::start(jobs, clock, writer.clone(), &readers, registry.clone(), config.scheduler_tick).await?;
-    let handles = Handles { writer, readers, health, runner, scheduler, housekeeper, sheets, registry };
+    let handles = Handles { writer, readers, health, runner, scheduler, housekeeper, sheets, backup, registry };
     actix::spawn(watch(handles.clone()));
     Ok(handles)
 }
@@ -136,6 +153,7 @@ async fn watch(handles: Handles) {
             (names::SCHEDULER, handles.scheduler.is_alive()),
             (names::HOUSEKEEPER, handles.housekeeper.is_alive()),
             (names::SHEETS, handles.sheets.is_alive()),
+            (names::BACKUP, handles.backup.is_alive()),
         ];
         if let Some((name, _)) = actors.iter().find(|(_, alive)| !alive) {
             handles.registry.escalate(name, "its mailbox closed: it died and cannot be restarted".into());

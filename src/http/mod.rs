@@ -5,6 +5,7 @@
 mod approvals;
 mod audit;
 pub mod auth;
+mod backups;
 pub mod dto;
 pub mod error;
 mod errors;
@@ -80,7 +81,10 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(schedules::list)
             .service(schedules::run_now)
             .service(sync::status)
-            .service(sync::run),
+            .service(sync::run)
+            .service(backups::list)
+            .service(backups::create)
+            .service(backups::verify),
     );
 }
 

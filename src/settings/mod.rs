@@ -9,6 +9,8 @@ pub use load::{load, SettingsError, Sources};
 pub use redact::redacted_toml;
 pub use sections::*;
 
+use atlas_actors::backup::file::BackupOptions;
+use atlas_actors::backup::BackupConfig;
 use atlas_actors::domain::ApprovalPolicy;
 use atlas_actors::health::HealthConfig;
 use atlas_actors::housekeeper::HousekeepingConfig;
@@ -40,6 +42,7 @@ pub struct Settings {
     pub executors: ExecutorSettings,
     pub profiles: ProfileSettings,
     pub sheets: SheetsSettings,
+    pub backup: BackupSettings,
     pub log: LogSettings,
 }
 
@@ -56,6 +59,7 @@ impl Default for Settings {
             executors: ExecutorSettings::default(),
             profiles: ProfileSettings::default(),
             sheets: SheetsSettings::default(),
+            backup: BackupSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -100,6 +104,9 @@ impl Settings {
                 return Err(("sheets.credentials_file", format!("{file} does not exist or is not a file")));
             }
         }
+        within("backup.keep", self.backup.keep as u64, 1, 1000)?;
+        within("backup.pages_per_step", self.backup.pages_per_step.max(0) as u64, 1, 1_000_000)?;
+        within("backup.step_pause_ms", self.backup.step_pause_ms, 0, 10_000)?;
         if self.database.path.as_os_str().is_empty() {
             return Err(("database.path", "must not be empty".into()));
         }
@@ -143,6 +150,7 @@ impl Settings {
             schedules: self.schedules.clone(),
             scheduler_tick: Duration::from_secs(1),
             sheets: self.sheets.enabled.then(|| self.sheets_config()),
+            backup: self.backup_config(),
         }
     }
 
@@ -164,6 +172,19 @@ impl Settings {
                 resolved_errors_for: days(self.sheets.resolved_errors_days),
             },
             allow_self_approval: self.approvals.allow_self_approval,
+        }
+    }
+
+    pub fn backup_config(&self) -> BackupConfig {
+        BackupConfig {
+            database: self.database.path.clone(),
+            dir: self.backup.dir.clone(),
+            keep: self.backup.keep,
+            options: BackupOptions {
+                compress: self.backup.compress,
+                pages_per_step: self.backup.pages_per_step,
+                pause_between_steps: Duration::from_millis(self.backup.step_pause_ms),
+            },
         }
     }
 

@@ -224,3 +224,24 @@ impl Default for SheetsSettings {
         }
     }
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupSettings {
+    /// Where local backups and their manifests go (created on demand).
+    pub dir: PathBuf,
+    /// Local backups kept; the newest verified one is always kept as well.
+    pub keep: usize,
+    /// gzip the copies.
+    pub compress: bool,
+    /// Pages copied per step of SQLite's backup API.
+    pub pages_per_step: i32,
+    /// Milliseconds between steps.
+    pub step_pause_ms: u64,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self { dir: PathBuf::from("backups"), keep: 7, compress: true, pages_per_step: 256, step_pause_ms: 5 }
+    }
+}

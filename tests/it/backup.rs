@@ -114,3 +114,25 @@ async fn a_backup_taken_under_concurrent_writes_is_a_consistent_snapshot() {
     assert_eq!(verified.verified_ok, Some(true), "{:?}", verified.verify_detail);
     assert!(made.row_counts["projects"] >= 2000 && made.row_counts["events"] >= made.row_counts["projects"]);
 }
+
+#[actix_rt::test]
+async fn the_admin_api_makes_lists_and_verifies_backups_and_audits_them() {
+    let team = crate::api::Team::new().await;
+    team.project("before the backup").await;
+    let (status, made) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["row_counts"]["projects"], 1);
+    let id = made["id"].as_str().unwrap();
+    let (status, verified) = team.call("POST", &format!("/api/v1/admin/backups/{id}/verify"), &team.admin, None).await;
+    assert_eq!((status, verified["verified_ok"].as_bool()), (200, Some(true)), "{verified}");
+    let (_, listed) = team.call("GET", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(listed["items"][0]["id"], id);
+    assert_eq!(team.call("POST", "/api/v1/admin/backups/atlas_19990101_000000/verify", &team.admin, None).await.0, 404);
+    assert_eq!(team.call("POST", "/api/v1/admin/backups", &team.approver, None).await.0, 403);
+    let (_, audit) = team.call("GET", "/api/v1/audit?aggregate_type=backup", &team.admin, None).await;
+    let types: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["backup.verified", "backup.created"]);
+
+    let report = team.app.handles.scheduler.run_now("backup_verify").await.unwrap();
+    assert!(report.ok && report.detail.contains("verified"), "{report:?}");
+}

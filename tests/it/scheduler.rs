@@ -189,7 +189,18 @@ async fn the_admin_api_lists_jobs_and_runs_one_now() {
     let (status, jobs) = team.call("GET", "/api/v1/admin/schedules", &team.admin, None).await;
     assert_eq!(status, 200, "{jobs}");
     let names: Vec<&str> = jobs["items"].as_array().unwrap().iter().map(|j| j["job"].as_str().unwrap()).collect();
-    assert_eq!(names, ["health_check", "approval_expiry", "sheets_sync", "sheets_export", "sheets_critical_export"]);
+    assert_eq!(
+        names,
+        [
+            "health_check",
+            "approval_expiry",
+            "sheets_sync",
+            "sheets_export",
+            "sheets_critical_export",
+            "backup",
+            "backup_verify"
+        ]
+    );
     let (status, report) = team.call("POST", "/api/v1/admin/schedules/health_check/run", &team.admin, None).await;
     assert_eq!(
         (status, report["ok"].as_bool(), report["detail"].as_str()),
@@ -198,7 +209,7 @@ async fn the_admin_api_lists_jobs_and_runs_one_now() {
     );
     let (_, jobs) = team.call("GET", "/api/v1/admin/schedules", &team.admin, None).await;
     assert_eq!(jobs["items"][0]["last_outcome"], "success");
-    assert_eq!(team.call("POST", "/api/v1/admin/schedules/backup/run", &team.admin, None).await.0, 404);
+    assert_eq!(team.call("POST", "/api/v1/admin/schedules/no_such_job/run", &team.admin, None).await.0, 404);
     let (_, sheets) = team.call("POST", "/api/v1/admin/schedules/sheets_sync/run", &team.admin, None).await;
     assert_eq!(
         (sheets["ok"].as_bool(), sheets["detail"].as_str()),

@@ -391,3 +391,45 @@ impl From<atlas_actors::sheets::actor::SyncSummary> for SyncSummaryDto {
         }
     }
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct BackupDto {
+    pub id: String,
+    pub file: String,
+    pub compressed: bool,
+    pub size_bytes: u64,
+    pub sha256: String,
+    pub page_count: i64,
+    pub schema_version: u32,
+    pub row_counts: std::collections::BTreeMap<String, i64>,
+    pub started_at: String,
+    pub finished_at: String,
+    pub verified_at: Option<String>,
+    pub verified_ok: Option<bool>,
+    pub verify_detail: Option<String>,
+}
+
+impl From<atlas_actors::backup::file::Manifest> for BackupDto {
+    fn from(m: atlas_actors::backup::file::Manifest) -> Self {
+        Self {
+            id: m.id,
+            file: m.file,
+            compressed: m.compressed,
+            size_bytes: m.size_bytes,
+            sha256: m.sha256,
+            page_count: m.page_count,
+            schema_version: m.schema_version,
+            row_counts: m.row_counts,
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            verified_at: m.verified_at,
+            verified_ok: m.verified_ok,
+            verify_detail: m.verify_detail,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BackupList {
+    pub items: Vec<BackupDto>,
+}

@@ -38,6 +38,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/schedules/{job}/run"),
     ("get", "/api/v1/admin/sync"),
     ("post", "/api/v1/admin/sync"),
+    ("get", "/api/v1/admin/backups"),
+    ("post", "/api/v1/admin/backups"),
+    ("post", "/api/v1/admin/backups/{id}/verify"),
 ];
 
 /// (method, path) pairs in a document.

@@ -22,6 +22,7 @@ pub struct TestApp {
 pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
     let mut settings = Settings::default();
     settings.database.path = dir.path().join("data/atlas.db");
+    settings.backup.dir = dir.path().join("backups");
     settings.http.addr = "127.0.0.1:0".parse().unwrap();
     settings.http.workers = 1;
     settings.http.shutdown_timeout_s = 1;

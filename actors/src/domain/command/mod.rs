@@ -232,6 +232,13 @@ pub enum Command {
     },
     /// A Sheets sync direction finished (or failed).
     RecordSync(SyncOutcome),
+    /// A backup was made, verified (well or not) or pruned; the files are the record, this is the audit.
+    RecordBackup {
+        id: String,
+        action: String,
+        ok: bool,
+        detail: String,
+    },
     /// The scheduler finished a job.
     RecordJobRun {
         job: String,
@@ -310,6 +317,12 @@ impl Command {
             Self::RejectSheetEdit { .. } => "sheets.edit_rejected",
             Self::RecordSync(_) => "sheets.synced",
             Self::RecordSheetCells { .. } => "sheets.baseline_recorded",
+            Self::RecordBackup { action, ok, .. } => match (action.as_str(), ok) {
+                ("created", _) => "backup.created",
+                ("verified", true) => "backup.verified",
+                ("verified", false) => "backup.verify_failed",
+                _ => "backup.pruned",
+            },
             Self::RecordAccess { allowed: false, .. } => "access.denied",
             Self::RecordAccess { allowed: true, .. } => "access.admin",
         }

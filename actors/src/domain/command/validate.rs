@@ -90,6 +90,12 @@ impl Command {
             | Self::CancelQueuedRun { .. }
             | Self::RecoverInterruptedRuns
             | Self::RecordSheetCells { .. } => Ok(()),
+            Self::RecordBackup { action, .. } => match action.as_str() {
+                "created" | "verified" | "pruned" => Ok(()),
+                other => {
+                    Err(CommandError::invalid("action", format!("must be created, verified or pruned, got {other:?}")))
+                }
+            },
             Self::DeleteProject { .. }
             | Self::DeleteTask { .. }
             | Self::ExpireApprovals { .. }

@@ -1,0 +1,59 @@
+//! /api/v1/admin/backups: list, make and verify local backups (admin only; every call audited).
+
+use super::auth::{Admin, Auth};
+use super::dto::{BackupDto, BackupList, ErrorBody};
+use super::error::ApiError;
+use super::AppState;
+use actix_web::{get, post, web, HttpResponse};
+use atlas_actors::backup::{BackupAnswer, BackupRequest};
+
+async fn ask(state: &AppState, request: BackupRequest) -> Result<BackupAnswer, ApiError> {
+    state.handles.backup.ask(request).await.map_err(|err| {
+        if err.ends_with("not found") {
+            ApiError::not_found(err)
+        } else if err.contains("is not a backup id") {
+            ApiError::bad_request(err)
+        } else {
+            ApiError::unavailable(err)
+        }
+    })
+}
+
+/// Local backups, newest first, with their manifests and last verification.
+#[utoipa::path(tag = "admin", responses((status = 200, body = BackupList), (status = 403, body = ErrorBody)))]
+#[get("/admin/backups")]
+pub async fn list(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
+    match ask(&state, BackupRequest::List).await? {
+        BackupAnswer::Many(all) => {
+            Ok(HttpResponse::Ok().json(BackupList { items: all.into_iter().map(BackupDto::from).collect() }))
+        }
+        BackupAnswer::One(one) => Ok(HttpResponse::Ok().json(BackupList { items: vec![one.into()] })),
+    }
+}
+
+/// Makes a backup now (an online copy; writers are not blocked), then applies retention.
+#[utoipa::path(tag = "admin", responses((status = 201, body = BackupDto), (status = 503, body = ErrorBody)))]
+#[post("/admin/backups")]
+pub async fn create(state: web::Data<AppState>, auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
+    tracing::info!(by = %auth.caller.name, "Backup requested.");
+    match ask(&state, BackupRequest::Create).await? {
+        BackupAnswer::One(manifest) => Ok(HttpResponse::Created().json(BackupDto::from(manifest))),
+        BackupAnswer::Many(_) => Err(ApiError::unavailable("the backup actor answered with a list")),
+    }
+}
+
+/// Verifies a backup: checksum, decompression, integrity_check, row counts. 200 either way; read `verified_ok`.
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), responses(
+    (status = 200, body = BackupDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[post("/admin/backups/{id}/verify")]
+pub async fn verify(
+    state: web::Data<AppState>,
+    auth: Auth<Admin>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    tracing::info!(by = %auth.caller.name, backup = %id, "Backup verification requested.");
+    match ask(&state, BackupRequest::Verify(id.into_inner())).await? {
+        BackupAnswer::One(manifest) => Ok(HttpResponse::Ok().json(BackupDto::from(manifest))),
+        BackupAnswer::Many(_) => Err(ApiError::unavailable("the backup actor answered with a list")),
+    }
+}
