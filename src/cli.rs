@@ -37,6 +37,11 @@ pub enum CliCommand {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Local backups: make one, list them, verify one.
+    Backup {
+        #[command(subcommand)]
+        action: BackupCommand,
+    },
     /// The Google Sheets mirror: run a cycle, only import or export, or show its state.
     Sync {
         #[command(subcommand)]
@@ -47,6 +52,16 @@ pub enum CliCommand {
         #[command(subcommand)]
         action: TokenCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Make a backup now (online; the service may keep running), then apply retention.
+    Create,
+    /// List backups, newest first.
+    List,
+    /// Verify a backup (checksum, integrity_check, row counts); exits non-zero if it fails.
+    Verify { id: String },
 }
 
 #[derive(Debug, Subcommand)]

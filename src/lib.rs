@@ -2,6 +2,7 @@
 //! is the `atlas_actors` crate; this crate only wires it to the outside world.
 
 pub mod app;
+pub mod backup_cli;
 pub mod bootstrap;
 pub mod cli;
 pub mod http;

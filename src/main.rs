@@ -1,9 +1,10 @@
 //! `atlas`: parse the command line, load settings, run the subcommand, map failures to exit codes.
 
-use atlas::cli::{Cli, CliCommand, ConfigAction, SyncCommand, TokenCommand};
+use atlas::cli::{BackupCommand, Cli, CliCommand, ConfigAction, SyncCommand, TokenCommand};
 use atlas::settings::{self, Settings};
 use atlas::sync_cli::SyncAction;
 use atlas::token_cli::TokenAction;
+use atlas_actors::backup::BackupRequest;
 use atlas_actors::domain::SystemClock;
 use clap::Parser;
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         CliCommand::Serve { .. } => serve(settings),
         CliCommand::Token { action } => token(&settings, action),
         CliCommand::Sync { action } => sync(&settings, action),
+        CliCommand::Backup { action } => backup(&settings, action),
     }
 }
 
@@ -34,6 +36,16 @@ fn sync(settings: &Settings, action: SyncCommand) -> ExitCode {
         SyncCommand::Status => SyncAction::Status,
     };
     print_or_fail(atlas::sync_cli::run(settings, action))
+}
+
+fn backup(settings: &Settings, action: BackupCommand) -> ExitCode {
+    atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
+    let request = match action {
+        BackupCommand::Create => BackupRequest::Create,
+        BackupCommand::List => BackupRequest::List,
+        BackupCommand::Verify { id } => BackupRequest::Verify(id),
+    };
+    print_or_fail(atlas::backup_cli::run(settings, request))
 }
 
 fn print_or_fail(result: Result<String, String>) -> ExitCode {

@@ -131,3 +131,34 @@ async fn serve_on_defaults_answers_probes_and_stops_cleanly_on_sigterm() {
     let latest = atlas_actors::store::migrate::latest_version();
     assert_eq!(count(&conn, "SELECT count(*) FROM schema_migrations"), i64::from(latest));
 }
+
+#[test]
+fn backup_cli_creates_lists_and_verifies_and_fails_loudly_on_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(atlas(dir.path(), &["migrate"], &[]).status.success());
+    let output = atlas(dir.path(), &["backup", "list"], &[]);
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("no backups in backups"));
+    let output = atlas(dir.path(), &["backup", "create"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let line = String::from_utf8_lossy(&output.stdout).into_owned();
+    let id = line.split_whitespace().next().unwrap().to_owned();
+    assert!(id.starts_with("atlas_") && line.contains("not verified"), "{line}");
+    let output = atlas(dir.path(), &["backup", "verify", &id], &[]);
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("verified"),
+        "{}",
+        stderr(&output)
+    );
+
+    let file = dir.path().join("backups").join(format!("{id}.db.gz"));
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let output = atlas(dir.path(), &["backup", "verify", &id], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("FAILED verification: checksum mismatch"), "{}", stderr(&output));
+    let output = atlas(dir.path(), &["backup", "verify", "atlas_20000101_000000"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("backup atlas_20000101_000000 not found"), "{}", stderr(&output));
+}
