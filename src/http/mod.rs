@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 pub mod auth;
 mod backups;
+mod db;
 pub mod dto;
 pub mod error;
 mod errors;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub policy: ApprovalPolicy,
     pub allow_self_approval: bool,
     pub max_body_bytes: usize,
+    /// The database file (for sizes in the admin endpoints).
+    pub database: std::path::PathBuf,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
             policy: settings.approval_policy(),
             allow_self_approval: settings.approvals.allow_self_approval,
             max_body_bytes: settings.http.max_body_bytes,
+            database: settings.database.path.clone(),
         }
     }
 }
@@ -84,7 +88,11 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(sync::run)
             .service(backups::list)
             .service(backups::create)
-            .service(backups::verify),
+            .service(backups::verify)
+            .service(db::health)
+            .service(db::stats)
+            .service(db::vacuum)
+            .service(db::checkpoint),
     );
 }
 

@@ -136,3 +136,29 @@ async fn the_admin_api_makes_lists_and_verifies_backups_and_audits_them() {
     let report = team.app.handles.scheduler.run_now("backup_verify").await.unwrap();
     assert!(report.ok && report.detail.contains("verified"), "{report:?}");
 }
+
+#[actix_rt::test]
+async fn database_health_stats_vacuum_and_checkpoint() {
+    let team = crate::api::Team::new().await;
+    submit_concurrently(&team.app.handles, (0..300).map(|i| create_project(&format!("p{i}"))).collect()).await;
+    let (status, health) = team.call("GET", "/api/v1/admin/db/health", &team.admin, None).await;
+    assert_eq!((status, health["quick_check"].as_str()), (200, Some("ok")), "{health}");
+    let wal_before = health["wal_bytes"].as_u64().unwrap();
+    assert!(health["page_count"].as_i64().unwrap() > 10 && wal_before > 0, "{health}");
+    let (_, stats) = team.call("GET", "/api/v1/admin/db/stats", &team.admin, None).await;
+    assert_eq!(stats["rows"]["projects"], 300);
+    assert!(stats["database_bytes"].as_u64().unwrap() > 0);
+
+    let (status, checkpoint) = team.call("POST", "/api/v1/admin/db/checkpoint", &team.admin, None).await;
+    assert_eq!(status, 200, "{checkpoint}");
+    assert!(checkpoint["detail"].as_str().unwrap().starts_with("checkpoint: busy 0"), "{checkpoint}");
+    let (_, health) = team.call("GET", "/api/v1/admin/db/health", &team.admin, None).await;
+    let wal_after = health["wal_bytes"].as_u64().unwrap();
+    assert!(wal_after < wal_before, "the WAL was truncated (only the audit event since): {wal_before} -> {wal_after}");
+    let (status, vacuum) = team.call("POST", "/api/v1/admin/db/vacuum", &team.admin, None).await;
+    assert_eq!(status, 200, "{vacuum}");
+    let (_, audit) = team.call("GET", "/api/v1/audit?type=db.maintained", &team.admin, None).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2);
+    assert_eq!(team.call("POST", "/api/v1/admin/db/vacuum", &team.approver, None).await.0, 403);
+    team.project("after the vacuum").await;
+}

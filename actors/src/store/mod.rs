@@ -11,4 +11,4 @@ pub mod writer;
 
 pub use config::{StoreConfig, Synchronous};
 pub use reader::{ReadError, ReaderPool};
-pub use writer::{migrate_database, WriterHandle, WriterStats};
+pub use writer::{migrate_database, Maintenance, WriterHandle, WriterStats};

@@ -90,6 +90,19 @@ struct Ping;
 #[rtype(result = "Result<(), String>")]
 struct Shutdown;
 
+/// Database maintenance that must run on the read-write connection, outside any transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Maintenance {
+    /// `PRAGMA wal_checkpoint(TRUNCATE)`: fold the WAL into the database file.
+    Checkpoint,
+    /// `VACUUM`: rebuild the file, returning free pages to the disk.
+    Vacuum,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<String, String>")]
+struct Maintain(Maintenance);
+
 #[cfg(feature = "fault-injection")]
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -276,6 +289,33 @@ impl Handler<Ping> for WriterActor {
     }
 }
 
+impl Handler<Maintain> for WriterActor {
+    type Result = Result<String, String>;
+
+    /// Applies what is queued first, so maintenance never overtakes an acknowledged order of commands.
+    fn handle(&mut self, Maintain(what): Maintain, ctx: &mut Context<Self>) -> Self::Result {
+        while !self.pending.is_empty() {
+            self.flush(ctx);
+        }
+        let conn = self.conn.as_ref().ok_or("the writer has no database connection")?;
+        match what {
+            Maintenance::Checkpoint => conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                })
+                .map(|(busy, log, done)| format!("checkpoint: busy {busy}, {log} WAL frames, {done} checkpointed"))
+                .map_err(|err| format!("checkpoint failed: {err}")),
+            Maintenance::Vacuum => {
+                let pages = |c: &Connection| c.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0));
+                let before = pages(conn).map_err(|err| err.to_string())?;
+                conn.execute_batch("VACUUM").map_err(|err| format!("vacuum failed: {err}"))?;
+                let after = pages(conn).map_err(|err| err.to_string())?;
+                Ok(format!("vacuum: {before} pages before, {after} after"))
+            }
+        }
+    }
+}
+
 impl Handler<Shutdown> for WriterActor {
     type Result = Result<(), String>;
 
@@ -364,6 +404,11 @@ impl WriterHandle {
     /// Proves the writer thread answers and its connection can run a query.
     pub async fn ping(&self) -> Result<(), String> {
         self.addr.send(Ping).await.map_err(|err| format!("the writer is not running ({err})"))?
+    }
+
+    /// Runs a checkpoint or a vacuum on the writer's connection, after everything already queued.
+    pub async fn maintain(&self, what: Maintenance) -> Result<String, String> {
+        self.addr.send(Maintain(what)).await.map_err(|err| format!("the writer is not running ({err})"))?
     }
 
     /// Finishes queued commands, checkpoints and closes the database. Later submits are refused.

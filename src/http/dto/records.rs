@@ -433,3 +433,45 @@ impl From<atlas_actors::backup::file::Manifest> for BackupDto {
 pub struct BackupList {
     pub items: Vec<BackupDto>,
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct DbHealthDto {
+    /// "ok", or the first problems `PRAGMA quick_check` found.
+    pub quick_check: String,
+    pub page_size: i64,
+    pub page_count: i64,
+    pub freelist_count: i64,
+    pub wal_bytes: u64,
+}
+
+impl From<atlas_actors::store::queries::db_info::DbHealth> for DbHealthDto {
+    fn from(h: atlas_actors::store::queries::db_info::DbHealth) -> Self {
+        Self {
+            quick_check: h.quick_check,
+            page_size: h.page_size,
+            page_count: h.page_count,
+            freelist_count: h.freelist_count,
+            wal_bytes: h.wal_bytes,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DbStatsDto {
+    pub rows: std::collections::BTreeMap<String, i64>,
+    pub database_bytes: u64,
+    pub wal_bytes: u64,
+}
+
+impl From<atlas_actors::store::queries::db_info::DbStats> for DbStatsDto {
+    fn from(s: atlas_actors::store::queries::db_info::DbStats) -> Self {
+        Self { rows: s.rows, database_bytes: s.database_bytes, wal_bytes: s.wal_bytes }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MaintenanceDto {
+    /// vacuum | checkpoint
+    pub action: String,
+    pub detail: String,
+}

@@ -41,6 +41,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/backups"),
     ("post", "/api/v1/admin/backups"),
     ("post", "/api/v1/admin/backups/{id}/verify"),
+    ("get", "/api/v1/admin/db/health"),
+    ("get", "/api/v1/admin/db/stats"),
+    ("post", "/api/v1/admin/db/vacuum"),
+    ("post", "/api/v1/admin/db/checkpoint"),
 ];
 
 /// (method, path) pairs in a document.

@@ -239,6 +239,11 @@ pub enum Command {
         ok: bool,
         detail: String,
     },
+    /// Audits database maintenance (a vacuum, a checkpoint) run on the writer's connection.
+    RecordMaintenance {
+        action: String,
+        detail: String,
+    },
     /// The scheduler finished a job.
     RecordJobRun {
         job: String,
@@ -317,6 +322,7 @@ impl Command {
             Self::RejectSheetEdit { .. } => "sheets.edit_rejected",
             Self::RecordSync(_) => "sheets.synced",
             Self::RecordSheetCells { .. } => "sheets.baseline_recorded",
+            Self::RecordMaintenance { .. } => "db.maintained",
             Self::RecordBackup { action, ok, .. } => match (action.as_str(), ok) {
                 ("created", _) => "backup.created",
                 ("verified", true) => "backup.verified",

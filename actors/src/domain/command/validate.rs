@@ -89,7 +89,8 @@ impl Command {
             Self::StartRun { .. }
             | Self::CancelQueuedRun { .. }
             | Self::RecoverInterruptedRuns
-            | Self::RecordSheetCells { .. } => Ok(()),
+            | Self::RecordSheetCells { .. }
+            | Self::RecordMaintenance { .. } => Ok(()),
             Self::RecordBackup { action, .. } => match action.as_str() {
                 "created" | "verified" | "pruned" => Ok(()),
                 other => {

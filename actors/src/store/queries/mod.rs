@@ -2,6 +2,7 @@
 //! They take any `&Connection`; none of them writes.
 
 pub mod approvals;
+pub mod db_info;
 pub mod events;
 pub mod hotlist;
 pub mod mirror;
