@@ -1,4 +1,4 @@
-//! `atlas backup create|list|verify`: the Backup actor's work, in this process (the service need not run).
+//! `atlas backup create|list|verify` and `atlas db stats|vacuum`: the Backup actor's and the writer's maintenance work, in this process (the service need not run).
 
 use crate::settings::Settings;
 use atlas_actors::backup::{BackupAnswer, BackupHandle, BackupRequest};
@@ -33,5 +33,36 @@ pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String
             BackupAnswer::One(m) if m.verified_ok == Some(false) => Err(describe(&m).trim_end().to_owned()),
             BackupAnswer::One(m) => Ok(describe(&m)),
         }
+    })
+}
+
+/// `atlas db stats|vacuum`.
+pub fn db(settings: &Settings, vacuum: bool) -> Result<String, String> {
+    use atlas_actors::domain::{Actor, Command};
+    use atlas_actors::store::queries::db_info;
+    use atlas_actors::store::{Maintenance, ReaderPool};
+    actix::System::new().block_on(async move {
+        let writer = WriterHandle::start(settings.store_config(), Arc::new(SystemClock), ActorRegistry::new())?;
+        let result = if vacuum {
+            match writer.maintain(Maintenance::Vacuum).await {
+                Ok(detail) => {
+                    let audit = Command::RecordMaintenance { action: "vacuum".into(), detail: detail.clone() };
+                    writer.submit(audit, Actor::new("cli")).await.map_err(|e| e.to_string())?;
+                    Ok(format!("{detail}\n"))
+                }
+                Err(err) => Err(err),
+            }
+        } else {
+            let readers = ReaderPool::open(&settings.store_config())?;
+            let path = settings.database.path.clone();
+            let stats = readers.read(move |conn| db_info::stats(conn, &path)).await.map_err(|e| e.to_string())?;
+            let mut out = format!("database {} bytes, WAL {} bytes\n", stats.database_bytes, stats.wal_bytes);
+            for (table, rows) in stats.rows {
+                out.push_str(&format!("{table:<10} {rows}\n"));
+            }
+            Ok(out)
+        };
+        writer.shutdown().await?;
+        result
     })
 }

@@ -42,6 +42,11 @@ pub enum CliCommand {
         #[command(subcommand)]
         action: BackupCommand,
     },
+    /// The database: rows per table and file sizes, or a vacuum.
+    Db {
+        #[command(subcommand)]
+        action: DbCommand,
+    },
     /// The Google Sheets mirror: run a cycle, only import or export, or show its state.
     Sync {
         #[command(subcommand)]
@@ -52,6 +57,14 @@ pub enum CliCommand {
         #[command(subcommand)]
         action: TokenCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Rows per table and file sizes.
+    Stats,
+    /// Rebuild the database file (returns free pages to the disk).
+    Vacuum,
 }
 
 #[derive(Debug, Subcommand)]

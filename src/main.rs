@@ -1,6 +1,6 @@
 //! `atlas`: parse the command line, load settings, run the subcommand, map failures to exit codes.
 
-use atlas::cli::{BackupCommand, Cli, CliCommand, ConfigAction, SyncCommand, TokenCommand};
+use atlas::cli::{BackupCommand, Cli, CliCommand, ConfigAction, DbCommand, SyncCommand, TokenCommand};
 use atlas::settings::{self, Settings};
 use atlas::sync_cli::SyncAction;
 use atlas::token_cli::TokenAction;
@@ -25,6 +25,10 @@ fn main() -> ExitCode {
         CliCommand::Token { action } => token(&settings, action),
         CliCommand::Sync { action } => sync(&settings, action),
         CliCommand::Backup { action } => backup(&settings, action),
+        CliCommand::Db { action } => {
+            atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
+            print_or_fail(atlas::backup_cli::db(&settings, matches!(action, DbCommand::Vacuum)))
+        }
     }
 }
 

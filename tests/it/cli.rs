@@ -158,6 +158,15 @@ fn backup_cli_creates_lists_and_verifies_and_fails_loudly_on_damage() {
     let output = atlas(dir.path(), &["backup", "verify", &id], &[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("FAILED verification: checksum mismatch"), "{}", stderr(&output));
+    let output = atlas(dir.path(), &["db", "stats"], &[]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && text.contains("projects   0") && text.contains("events"), "{text}");
+    let output = atlas(dir.path(), &["db", "vacuum"], &[]);
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).starts_with("vacuum:"),
+        "{}",
+        stderr(&output)
+    );
     let output = atlas(dir.path(), &["backup", "verify", "atlas_20000101_000000"], &[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("backup atlas_20000101_000000 not found"), "{}", stderr(&output));
