@@ -19,10 +19,13 @@ fn describe(m: &atlas_actors::backup::file::Manifest) -> String {
 /// Runs the request; returns the text for stdout, or a sentence for stderr. A failed verification is an
 /// error (non-zero exit) so scripts notice.
 pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String> {
+    let restoring = matches!(request, BackupRequest::Restore(_));
     actix::System::new().block_on(async move {
         let registry = ActorRegistry::new();
         let writer = WriterHandle::start(settings.store_config(), Arc::new(SystemClock), registry.clone())?;
-        let backup = BackupHandle::start(settings.backup_config(), writer.clone(), Arc::new(SystemClock), registry);
+        let readers = atlas_actors::store::ReaderPool::open(&settings.store_config())?;
+        let backup =
+            BackupHandle::start(settings.backup_config(), writer.clone(), readers, Arc::new(SystemClock), registry);
         let answer = backup.ask(request).await;
         writer.shutdown().await?;
         match answer? {
@@ -31,6 +34,7 @@ pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String
             }
             BackupAnswer::Many(all) => Ok(all.iter().map(describe).collect()),
             BackupAnswer::One(m) if m.verified_ok == Some(false) => Err(describe(&m).trim_end().to_owned()),
+            BackupAnswer::One(m) if restoring => Ok(format!("restored {}", describe(&m))),
             BackupAnswer::One(m) => Ok(describe(&m)),
         }
     })

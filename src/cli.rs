@@ -75,6 +75,14 @@ pub enum BackupCommand {
     List,
     /// Verify a backup (checksum, integrity_check, row counts); exits non-zero if it fails.
     Verify { id: String },
+    /// Restore a backup (verified first; a safety backup of the current database is taken). Stop the
+    /// service first, or use POST /api/v1/admin/backups/{id}/restore while it runs.
+    Restore {
+        id: String,
+        /// Confirms that the current database is to be replaced.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

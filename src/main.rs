@@ -48,6 +48,11 @@ fn backup(settings: &Settings, action: BackupCommand) -> ExitCode {
         BackupCommand::Create => BackupRequest::Create,
         BackupCommand::List => BackupRequest::List,
         BackupCommand::Verify { id } => BackupRequest::Verify(id),
+        BackupCommand::Restore { yes: false, .. } => {
+            eprintln!("atlas: a restore replaces the current database; add --yes to confirm");
+            return ExitCode::from(1);
+        }
+        BackupCommand::Restore { id, yes: true } => BackupRequest::Restore(id),
     };
     print_or_fail(atlas::backup_cli::run(settings, request))
 }

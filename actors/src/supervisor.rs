@@ -121,7 +121,7 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     let housekeeper = HousekeeperHandle::start(config.housekeeping, writer.clone(), clock.clone(), registry.clone());
     let sheets =
         SheetsSyncHandle::start(config.sheets, writer.clone(), readers.clone(), clock.clone(), registry.clone());
-    let backup = BackupHandle::start(config.backup, writer.clone(), clock.clone(), registry.clone());
+    let backup = BackupHandle::start(config.backup, writer.clone(), readers.clone(), clock.clone(), registry.clone());
     let mut jobs = Vec::new();
     for (name, default) in JOBS {
         let schedule = config.schedules.get(*name).cloned().unwrap_or_else(|| (*default).to_owned());

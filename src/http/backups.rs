@@ -57,3 +57,33 @@ pub async fn verify(
         BackupAnswer::Many(_) => Err(ApiError::unavailable("the backup actor answered with a list")),
     }
 }
+
+/// `{"confirm": true}`, nothing else: a restore replaces the live database.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreBody {
+    pub confirm: bool,
+}
+
+/// Restores a backup: verifies it, takes a safety backup of the current database, swaps the file while
+/// the writer holds queued commands, reopens readers. 400 without `{"confirm": true}`; a failed restore
+/// leaves the original database in place.
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = RestoreBody, responses(
+    (status = 200, body = BackupDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 503, body = ErrorBody)))]
+#[post("/admin/backups/{id}/restore")]
+pub async fn restore(
+    state: web::Data<AppState>,
+    auth: Auth<Admin>,
+    id: web::Path<String>,
+    body: super::extract::ApiJson<RestoreBody>,
+) -> Result<HttpResponse, ApiError> {
+    if !body.0.confirm {
+        return Err(ApiError::bad_request("a restore replaces the live database: send {\"confirm\": true}"));
+    }
+    tracing::warn!(by = %auth.caller.name, backup = %id, "Restore requested.");
+    match ask(&state, BackupRequest::Restore(id.into_inner())).await? {
+        BackupAnswer::One(manifest) => Ok(HttpResponse::Ok().json(BackupDto::from(manifest))),
+        BackupAnswer::Many(_) => Err(ApiError::unavailable("the backup actor answered with a list")),
+    }
+}

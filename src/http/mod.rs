@@ -89,6 +89,7 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(backups::list)
             .service(backups::create)
             .service(backups::verify)
+            .service(backups::restore)
             .service(db::health)
             .service(db::stats)
             .service(db::vacuum)

@@ -162,3 +162,113 @@ async fn database_health_stats_vacuum_and_checkpoint() {
     assert_eq!(team.call("POST", "/api/v1/admin/db/vacuum", &team.approver, None).await.0, 403);
     team.project("after the vacuum").await;
 }
+
+fn project_ids(path: &std::path::Path) -> std::collections::HashSet<String> {
+    let conn = crate::support::open_read_only(path);
+    let mut stmt = conn.prepare("SELECT id FROM projects").unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
+}
+
+#[actix_rt::test]
+async fn a_restore_under_concurrent_writes_loses_nothing_acknowledged() {
+    let team = crate::api::Team::new().await;
+    submit_concurrently(&team.app.handles, (0..100).map(|i| create_project(&format!("kept{i}"))).collect()).await;
+    let (_, backup) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    let id = backup["id"].as_str().unwrap().to_owned();
+    submit_concurrently(&team.app.handles, (0..50).map(|i| create_project(&format!("later{i}"))).collect()).await;
+
+    let handles = team.app.handles.clone();
+    let writing = actix_rt::spawn(async move {
+        let mut acknowledged = Vec::new();
+        for round in 0..20 {
+            for result in
+                submit_concurrently(&handles, (0..20).map(|i| create_project(&format!("during{round}-{i}"))).collect())
+                    .await
+            {
+                if let atlas_actors::domain::Applied::Project(p) =
+                    result.expect("no write fails during a restore").applied
+                {
+                    acknowledged.push(p.id.to_string());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        acknowledged
+    });
+    let (status, restored) = team
+        .call(
+            "POST",
+            &format!("/api/v1/admin/backups/{id}/restore"),
+            &team.admin,
+            Some(serde_json::json!({ "confirm": true })),
+        )
+        .await;
+    assert_eq!(status, 200, "{restored}");
+    let acknowledged = writing.await.unwrap();
+    assert_eq!(acknowledged.len(), 400);
+
+    let live = project_ids(&team.app.db_path());
+    let dir = team.app.dir.path().join("backups");
+    let safety = file::list(&dir).unwrap().into_iter().find(|m| m.id != id).expect("a safety backup was taken");
+    let safety_copy = team.app.dir.path().join("safety.db");
+    file::materialize(&dir, &safety, &safety_copy).unwrap();
+    let before_restore = project_ids(&safety_copy);
+    for project in &acknowledged {
+        assert!(live.contains(project) || before_restore.contains(project), "acknowledged write {project} was lost");
+    }
+    assert!(live.iter().filter(|p| !acknowledged.contains(p)).count() == 100, "the backup's 100 projects are back");
+    assert_eq!(before_restore.len() - acknowledged.iter().filter(|p| before_restore.contains(*p)).count(), 150);
+
+    let (status, projects) = team.call("GET", "/api/v1/projects?limit=500", &team.viewer, None).await;
+    assert_eq!(
+        (status, projects["items"].as_array().unwrap().len()),
+        (200, live.len()),
+        "readers see the restored file"
+    );
+    let (_, audit) = team.call("GET", "/api/v1/audit?type=backup.restored", &team.admin, None).await;
+    assert_eq!(audit["items"][0]["aggregate_id"], id.as_str());
+    team.project("after the restore").await;
+}
+
+#[actix_rt::test]
+async fn a_failed_restore_leaves_the_original_database_in_place() {
+    let team = crate::api::Team::new().await;
+    team.project("the original").await;
+    // A backup from a newer Atlas: it verifies, but this binary cannot open it.
+    let newer = tempfile::tempdir().unwrap();
+    let newer_db = newer.path().join("atlas.db");
+    atlas_actors::store::migrate_database(
+        &atlas_actors::store::StoreConfig::at(&newer_db),
+        &atlas_actors::domain::SystemClock,
+    )
+    .unwrap();
+    rusqlite::Connection::open(&newer_db)
+        .unwrap()
+        .execute("INSERT INTO schema_migrations VALUES (99, '0099_future', 'x', 'now')", [])
+        .unwrap();
+    let dir = team.app.dir.path().join("backups");
+    let foreign = file::create(&newer_db, &dir, &options(true), at(0)).unwrap();
+
+    for body in
+        [serde_json::json!({ "confirm": false }), serde_json::json!({}), serde_json::json!({ "confirm": "yes" })]
+    {
+        let (status, _) =
+            team.call("POST", &format!("/api/v1/admin/backups/{}/restore", foreign.id), &team.admin, Some(body)).await;
+        assert_eq!(status, 400);
+    }
+    let (status, body) = team
+        .call(
+            "POST",
+            &format!("/api/v1/admin/backups/{}/restore", foreign.id),
+            &team.admin,
+            Some(serde_json::json!({ "confirm": true })),
+        )
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("the original database is back in place"), "{body}");
+    let (status, projects) = team.call("GET", "/api/v1/projects", &team.viewer, None).await;
+    assert_eq!((status, projects["items"][0]["name"].as_str()), (200, Some("the original")));
+    team.project("still writable").await;
+    let (_, ready) = team.app.get("/readyz").await;
+    assert_eq!(ready["ready"], true, "{ready}");
+}

@@ -150,6 +150,15 @@ fn backup_cli_creates_lists_and_verifies_and_fails_loudly_on_damage() {
         stderr(&output)
     );
 
+    let output = atlas(dir.path(), &["backup", "restore", &id], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("add --yes"), "{}", stderr(&output));
+    let output = atlas(dir.path(), &["backup", "restore", &id, "--yes"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with(&format!("restored {id}")));
+    let listed = String::from_utf8_lossy(&atlas(dir.path(), &["backup", "list"], &[]).stdout).into_owned();
+    assert_eq!(listed.lines().count(), 2, "the safety backup is listed: {listed}");
+
     let file = dir.path().join("backups").join(format!("{id}.db.gz"));
     let mut bytes = std::fs::read(&file).unwrap();
     let last = bytes.len() - 1;

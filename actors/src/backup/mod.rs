@@ -1,13 +1,15 @@
 //! The Backup actor: makes, verifies and prunes backups (one operation at a time), for the scheduler's
 //! `backup` and `backup_verify` jobs and for the admin API. Every operation is audited through the writer.
-//! Restore, off-site copies and the golden copy are still to come (issue 6).
+//! A restore verifies the backup, takes a safety backup, and has the writer swap the file while it holds
+//! every queued command; the read pool is reopened after. Off-site copies and the golden copy are still
+//! to come (issue 6).
 
 pub mod file;
 
 use crate::domain::{Actor as Requester, Clock, Command};
 use crate::registry::{names, ActorRegistry};
 use crate::scheduler::RunJob;
-use crate::store::WriterHandle;
+use crate::store::{ReaderPool, WriterHandle};
 use actix::prelude::*;
 use actix::Supervisor;
 use file::{BackupOptions, Manifest};
@@ -33,6 +35,8 @@ pub enum BackupRequest {
     Verify(String),
     VerifyNewest,
     List,
+    /// Restore this backup (after verifying it and taking a safety backup of the current database).
+    Restore(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +52,7 @@ struct Ask(BackupRequest);
 struct BackupActor {
     config: Arc<BackupConfig>,
     writer: WriterHandle,
+    readers: ReaderPool,
     clock: Arc<dyn Clock>,
     registry: ActorRegistry,
 }
@@ -73,13 +78,68 @@ async fn audit(writer: &WriterHandle, id: &str, action: &str, ok: bool, detail: 
     }
 }
 
+/// Verify, safety backup, swap through the writer, reopen the readers. The original stays on failure.
+async fn restore(
+    config: Arc<BackupConfig>,
+    writer: WriterHandle,
+    readers: ReaderPool,
+    now: chrono::DateTime<chrono::Utc>,
+    id: String,
+) -> Result<BackupAnswer, String> {
+    let blocking = config.clone();
+    let prepared = tokio::task::spawn_blocking(move || -> Result<(Manifest, PathBuf), String> {
+        let config = blocking;
+        let chosen = file::verify(&config.dir, &id, now)?;
+        if chosen.verified_ok != Some(true) {
+            return Err(format!(
+                "backup {id} failed verification ({}); nothing was restored",
+                chosen.verify_detail.clone().unwrap_or_default()
+            ));
+        }
+        let staged = config.database.with_extension("db.restore-tmp");
+        file::materialize(&config.dir, &chosen, &staged)?;
+        Ok((chosen, staged))
+    })
+    .await
+    .map_err(|err| format!("the restore task failed: {err}"))??;
+    let (chosen, staged) = prepared;
+    let safety_copy = config.database.with_extension("db.safety-tmp");
+    readers.release();
+    let swapped = writer.replace_database(staged.clone(), safety_copy.clone()).await;
+    let reopened = readers.reopen();
+    let _ = std::fs::remove_file(&staged);
+    if let Err(why) = swapped {
+        let _ = std::fs::remove_file(&safety_copy);
+        return Err(why);
+    }
+    reopened?;
+    // The copy the writer took (with every acknowledged write) becomes a proper, verified-able backup.
+    let blocking = config.clone();
+    let copy = safety_copy.clone();
+    let safety = tokio::task::spawn_blocking(move || file::create(&copy, &blocking.dir, &blocking.options, now))
+        .await
+        .map_err(|err| format!("the safety backup task failed: {err}"))?;
+    let _ = std::fs::remove_file(&safety_copy);
+    let safety =
+        safety.map_err(|err| format!("restored, but the safety copy could not be stored as a backup: {err}"))?;
+    // Audited in the restored database (the old one, with its events, is the safety backup).
+    audit(&writer, &safety.id, "created", true, &format!("safety backup before restoring {}", chosen.id)).await;
+    audit(&writer, &chosen.id, "restored", true, &format!("safety backup {}", safety.id)).await;
+    tracing::warn!(backup = %chosen.id, safety = %safety.id, "Database restored from a backup.");
+    Ok(BackupAnswer::One(chosen))
+}
+
 /// Runs one request on a blocking thread and audits it.
 async fn perform(
     config: Arc<BackupConfig>,
     writer: WriterHandle,
+    readers: ReaderPool,
     now: chrono::DateTime<chrono::Utc>,
     request: BackupRequest,
 ) -> Result<BackupAnswer, String> {
+    if let BackupRequest::Restore(id) = request {
+        return restore(config, writer, readers, now, id).await;
+    }
     let blocking = config.clone();
     let work = request.clone();
     let answer = tokio::task::spawn_blocking(move || -> Result<(BackupAnswer, Vec<String>), String> {
@@ -96,6 +156,7 @@ async fn perform(
                 Ok((BackupAnswer::One(file::verify(&config.dir, &newest.id, now)?), Vec::new()))
             }
             BackupRequest::List => Ok((BackupAnswer::Many(file::list(&config.dir)?), Vec::new())),
+            BackupRequest::Restore(_) => Err("a restore is not a blocking request".into()),
         }
     })
     .await
@@ -133,7 +194,7 @@ impl Handler<Ask> for BackupActor {
     type Result = AtomicResponse<Self, Result<BackupAnswer, String>>;
 
     fn handle(&mut self, Ask(request): Ask, _: &mut Context<Self>) -> Self::Result {
-        let work = perform(self.config.clone(), self.writer.clone(), self.clock.now(), request);
+        let work = perform(self.config.clone(), self.writer.clone(), self.readers.clone(), self.clock.now(), request);
         AtomicResponse::new(Box::pin(work.into_actor(self)))
     }
 }
@@ -143,7 +204,7 @@ impl Handler<RunJob> for BackupActor {
 
     fn handle(&mut self, RunJob { job }: RunJob, _: &mut Context<Self>) -> Self::Result {
         let request = if job == BACKUP { BackupRequest::Create } else { BackupRequest::VerifyNewest };
-        let work = perform(self.config.clone(), self.writer.clone(), self.clock.now(), request);
+        let work = perform(self.config.clone(), self.writer.clone(), self.readers.clone(), self.clock.now(), request);
         AtomicResponse::new(Box::pin(work.into_actor(self).map(|answer, _, _| match answer? {
             BackupAnswer::One(m) if m.verified_ok == Some(false) => {
                 Err(format!("backup {} failed verification: {}", m.id, m.verify_detail.unwrap_or_default()))
@@ -162,9 +223,15 @@ pub struct BackupHandle {
 }
 
 impl BackupHandle {
-    pub fn start(config: BackupConfig, writer: WriterHandle, clock: Arc<dyn Clock>, registry: ActorRegistry) -> Self {
+    pub fn start(
+        config: BackupConfig,
+        writer: WriterHandle,
+        readers: ReaderPool,
+        clock: Arc<dyn Clock>,
+        registry: ActorRegistry,
+    ) -> Self {
         let config = Arc::new(config);
-        Self { addr: Supervisor::start(move |_| BackupActor { config, writer, clock, registry }) }
+        Self { addr: Supervisor::start(move |_| BackupActor { config, writer, readers, clock, registry }) }
     }
 
     pub async fn ask(&self, request: BackupRequest) -> Result<BackupAnswer, String> {

@@ -5,6 +5,7 @@ use super::config::StoreConfig;
 use super::pragmas;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use thiserror::Error;
 
@@ -18,27 +19,52 @@ pub enum ReadError {
     Join(String),
 }
 
-/// Cheap to clone; every clone shares the pool.
+type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+/// Cheap to clone; every clone shares the pool, and sees it reopened after a restore.
 #[derive(Clone)]
 pub struct ReaderPool {
-    pool: r2d2::Pool<SqliteConnectionManager>,
+    pool: Arc<RwLock<Pool>>,
+    config: Arc<StoreConfig>,
+}
+
+fn build(config: &StoreConfig) -> Result<Pool, String> {
+    let init_config = config.clone();
+    let manager = SqliteConnectionManager::file(&config.path)
+        .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
+        .with_init(move |conn| pragmas::for_reader(conn, &init_config));
+    r2d2::Pool::builder()
+        .max_size(config.read_pool_size.max(1))
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .test_on_check_out(false)
+        .build(manager)
+        .map_err(|err| format!("cannot open read connections to {}: {err}", config.path.display()))
 }
 
 impl ReaderPool {
     /// Opens the pool on an existing database (the writer must have created it first).
     pub fn open(config: &StoreConfig) -> Result<Self, String> {
-        let init_config = config.clone();
-        let manager = SqliteConnectionManager::file(&config.path)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
-            .with_init(move |conn| pragmas::for_reader(conn, &init_config));
-        let pool = r2d2::Pool::builder()
-            .max_size(config.read_pool_size.max(1))
-            .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
-            .test_on_check_out(false)
-            .build(manager)
-            .map_err(|err| format!("cannot open read connections to {}: {err}", config.path.display()))?;
-        Ok(Self { pool })
+        Ok(Self { pool: Arc::new(RwLock::new(build(config)?)), config: Arc::new(config.clone()) })
+    }
+
+    fn current(&self) -> Pool {
+        self.pool.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Drops every idle connection and opens new ones (after the database file was replaced).
+    /// Connections in use finish their query on the old file and are then dropped with the old pool.
+    pub fn reopen(&self) -> Result<(), String> {
+        let fresh = build(&self.config)?;
+        *self.pool.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+        Ok(())
+    }
+
+    /// Closes the pool's idle connections so the file can be replaced (a restore), without opening new ones.
+    pub fn release(&self) {
+        let empty =
+            r2d2::Pool::builder().max_size(1).min_idle(Some(0)).build_unchecked(SqliteConnectionManager::memory());
+        *self.pool.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = empty;
     }
 
     /// Runs `query` on a pooled read-only connection on a blocking thread.
@@ -47,7 +73,7 @@ impl ReaderPool {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let pool = self.current();
         tokio::task::spawn_blocking(move || {
             let conn = pool.get()?;
             Ok(query(&conn)?)
@@ -58,13 +84,13 @@ impl ReaderPool {
 
     /// The same, for callers already on a blocking thread (CLI, benchmark, backup).
     pub fn read_blocking<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, ReadError> {
-        let conn = self.pool.get()?;
+        let conn = self.current().get()?;
         Ok(query(&conn)?)
     }
 
     /// Connections open right now and idle among them.
     pub fn state(&self) -> (u32, u32) {
-        let state = self.pool.state();
+        let state = self.current().state();
         (state.connections, state.idle_connections)
     }
 }

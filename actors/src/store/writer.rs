@@ -103,6 +103,22 @@ pub enum Maintenance {
 #[rtype(result = "Result<String, String>")]
 struct Maintain(Maintenance);
 
+/// Replaces the database file with `with` (a verified plain copy in the same directory) while the
+/// writer holds everything queued; reopens and migrates; puts the original back if that fails.
+#[derive(Message)]
+#[rtype(result = "Result<String, String>")]
+struct Replace {
+    with: std::path::PathBuf,
+    /// Where the current database is copied, once everything acknowledged is in it, before the swap.
+    safety_copy: std::path::PathBuf,
+}
+
+fn remove_sidecars(db: &std::path::Path) {
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+}
+
 #[cfg(feature = "fault-injection")]
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -316,6 +332,56 @@ impl Handler<Maintain> for WriterActor {
     }
 }
 
+impl Handler<Replace> for WriterActor {
+    type Result = Result<String, String>;
+
+    fn handle(&mut self, Replace { with, safety_copy }: Replace, ctx: &mut Context<Self>) -> Self::Result {
+        while !self.pending.is_empty() {
+            self.flush(ctx);
+        }
+        let db = self.config.path.clone();
+        let aside = db.with_extension("db.pre-restore");
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+            conn.close().map_err(|(_, err)| format!("cannot close the database before the restore: {err}"))?;
+        }
+        // Everything acknowledged is now in the file (checkpointed, closed): this copy is the safety backup.
+        if let Err(err) = std::fs::copy(&db, &safety_copy) {
+            self.conn = Some(open_read_write(&self.config, self.clock.as_ref())?);
+            return Err(format!("cannot take the safety copy, nothing was restored: {err}"));
+        }
+        remove_sidecars(&db);
+        let swap = std::fs::rename(&db, &aside).and_then(|()| std::fs::rename(&with, &db));
+        let reopened = swap
+            .map_err(|err| format!("cannot swap the database file: {err}"))
+            .and_then(|()| open_read_write(&self.config, self.clock.as_ref()));
+        match reopened {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                let _ = std::fs::remove_file(&aside);
+                tracing::warn!(database = %db.display(), "Database replaced by a restore.");
+                Ok("restored".into())
+            }
+            Err(why) => {
+                // Put the original back exactly as it was.
+                if aside.exists() {
+                    let _ = std::fs::remove_file(&db);
+                    remove_sidecars(&db);
+                    let _ = std::fs::rename(&aside, &db);
+                }
+                match open_read_write(&self.config, self.clock.as_ref()) {
+                    Ok(conn) => self.conn = Some(conn),
+                    Err(fatal) => self.registry.escalate(
+                        names::WRITER,
+                        format!("cannot reopen the original database after a failed restore: {fatal}"),
+                    ),
+                }
+                Err(format!("the restore failed and the original database is back in place: {why}"))
+            }
+        }
+    }
+}
+
 impl Handler<Shutdown> for WriterActor {
     type Result = Result<(), String>;
 
@@ -409,6 +475,19 @@ impl WriterHandle {
     /// Runs a checkpoint or a vacuum on the writer's connection, after everything already queued.
     pub async fn maintain(&self, what: Maintenance) -> Result<String, String> {
         self.addr.send(Maintain(what)).await.map_err(|err| format!("the writer is not running ({err})"))?
+    }
+
+    /// Swaps the database file for `with` (see `Replace`), first copying the current one to `safety_copy`.
+    /// Commands sent meanwhile wait in the mailbox and apply to the restored database.
+    pub async fn replace_database(
+        &self,
+        with: std::path::PathBuf,
+        safety_copy: std::path::PathBuf,
+    ) -> Result<String, String> {
+        self.addr
+            .send(Replace { with, safety_copy })
+            .await
+            .map_err(|err| format!("the writer is not running ({err})"))?
     }
 
     /// Finishes queued commands, checkpoints and closes the database. Later submits are refused.

@@ -41,6 +41,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/backups"),
     ("post", "/api/v1/admin/backups"),
     ("post", "/api/v1/admin/backups/{id}/verify"),
+    ("post", "/api/v1/admin/backups/{id}/restore"),
     ("get", "/api/v1/admin/db/health"),
     ("get", "/api/v1/admin/db/stats"),
     ("post", "/api/v1/admin/db/vacuum"),

@@ -327,6 +327,7 @@ impl Command {
                 ("created", _) => "backup.created",
                 ("verified", true) => "backup.verified",
                 ("verified", false) => "backup.verify_failed",
+                ("restored", _) => "backup.restored",
                 _ => "backup.pruned",
             },
             Self::RecordAccess { allowed: false, .. } => "access.denied",

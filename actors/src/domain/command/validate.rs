@@ -92,10 +92,11 @@ impl Command {
             | Self::RecordSheetCells { .. }
             | Self::RecordMaintenance { .. } => Ok(()),
             Self::RecordBackup { action, .. } => match action.as_str() {
-                "created" | "verified" | "pruned" => Ok(()),
-                other => {
-                    Err(CommandError::invalid("action", format!("must be created, verified or pruned, got {other:?}")))
-                }
+                "created" | "verified" | "pruned" | "restored" => Ok(()),
+                other => Err(CommandError::invalid(
+                    "action",
+                    format!("must be created, verified, pruned or restored, got {other:?}"),
+                )),
             },
             Self::DeleteProject { .. }
             | Self::DeleteTask { .. }
