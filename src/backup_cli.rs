@@ -19,7 +19,7 @@ fn describe(m: &atlas_actors::backup::file::Manifest) -> String {
 /// Runs the request; returns the text for stdout, or a sentence for stderr. A failed verification is an
 /// error (non-zero exit) so scripts notice.
 pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String> {
-    let restoring = matches!(request, BackupRequest::Restore(_));
+    let restoring = matches!(request, BackupRequest::Restore(_) | BackupRequest::ResetTo(_));
     actix::System::new().block_on(async move {
         let registry = ActorRegistry::new();
         let writer = WriterHandle::start(settings.store_config(), Arc::new(SystemClock), registry.clone())?;
@@ -69,4 +69,34 @@ pub fn db(settings: &Settings, vacuum: bool) -> Result<String, String> {
         writer.shutdown().await?;
         result
     })
+}
+
+/// `atlas init --golden PATH`: copies a checked golden copy into place when no database exists yet.
+pub fn init_from_golden(settings: &Settings, golden: &std::path::Path) -> Result<String, String> {
+    let database = &settings.database.path;
+    if database.exists() {
+        return Ok(format!("database {} already exists; init left it alone\n", database.display()));
+    }
+    if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let staged = database.with_extension("db.init-tmp");
+    let golden_copy = atlas_actors::backup::file::stage_golden(golden, &staged)?;
+    std::fs::rename(&staged, database).map_err(|e| format!("cannot put the golden copy in place: {e}"))?;
+    let status = atlas_actors::store::migrate_database(&settings.store_config(), &SystemClock).inspect_err(|_| {
+        let _ = std::fs::remove_file(database);
+    })?;
+    Ok(format!(
+        "initialised {} from the golden copy {} ({} projects, schema version {})\n",
+        database.display(),
+        golden.display(),
+        golden_copy.row_counts.get("projects").copied().unwrap_or(0),
+        status.current
+    ))
+}
+
+/// `atlas reset --to-golden --yes`: like a restore, from the golden copy (a safety backup first).
+pub fn reset_to_golden(settings: &Settings, golden: std::path::PathBuf) -> Result<String, String> {
+    run(settings, BackupRequest::ResetTo(golden))
+        .map(|text| text.replacen("restored golden", "reset to the golden copy", 1))
 }

@@ -37,6 +37,23 @@ pub enum CliCommand {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Create the database from a protected golden copy (only when none exists yet).
+    Init {
+        #[arg(long, value_name = "PATH")]
+        golden: std::path::PathBuf,
+    },
+    /// Replace the database with the golden copy (a safety backup is taken first). Stop the service first.
+    Reset {
+        /// Required: what to reset to.
+        #[arg(long)]
+        to_golden: bool,
+        /// The golden copy (default: backup.golden_path).
+        #[arg(long, value_name = "PATH")]
+        golden: Option<std::path::PathBuf>,
+        /// Confirms that the current database is to be replaced.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Local backups: make one, list them, verify one.
     Backup {
         #[command(subcommand)]

@@ -25,6 +25,8 @@ fn main() -> ExitCode {
         CliCommand::Token { action } => token(&settings, action),
         CliCommand::Sync { action } => sync(&settings, action),
         CliCommand::Backup { action } => backup(&settings, action),
+        CliCommand::Init { golden } => print_or_fail(atlas::backup_cli::init_from_golden(&settings, &golden)),
+        CliCommand::Reset { to_golden, golden, yes } => reset(&settings, to_golden, golden, yes),
         CliCommand::Db { action } => {
             atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
             print_or_fail(atlas::backup_cli::db(&settings, matches!(action, DbCommand::Vacuum)))
@@ -55,6 +57,17 @@ fn backup(settings: &Settings, action: BackupCommand) -> ExitCode {
         BackupCommand::Restore { id, yes: true } => BackupRequest::Restore(id),
     };
     print_or_fail(atlas::backup_cli::run(settings, request))
+}
+
+fn reset(settings: &Settings, to_golden: bool, golden: Option<std::path::PathBuf>, yes: bool) -> ExitCode {
+    atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
+    let golden = golden.or_else(|| Some(settings.backup.golden_path.clone()).filter(|p| !p.as_os_str().is_empty()));
+    match (to_golden, golden, yes) {
+        (false, _, _) => print_or_fail(Err("say what to reset to: --to-golden".into())),
+        (_, None, _) => print_or_fail(Err("no golden copy: pass --golden PATH or set backup.golden_path".into())),
+        (_, _, false) => print_or_fail(Err("a reset replaces the current database; add --yes to confirm".into())),
+        (true, Some(golden), true) => print_or_fail(atlas::backup_cli::reset_to_golden(settings, golden)),
+    }
 }
 
 fn print_or_fail(result: Result<String, String>) -> ExitCode {

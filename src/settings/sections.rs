@@ -238,10 +238,19 @@ pub struct BackupSettings {
     pub pages_per_step: i32,
     /// Milliseconds between steps.
     pub step_pause_ms: u64,
+    /// A protected seed database for `atlas init --golden` / `atlas reset --to-golden` ("" = none).
+    pub golden_path: PathBuf,
 }
 
 impl Default for BackupSettings {
     fn default() -> Self {
-        Self { dir: PathBuf::from("backups"), keep: 7, compress: true, pages_per_step: 256, step_pause_ms: 5 }
+        Self {
+            dir: PathBuf::from("backups"),
+            keep: 7,
+            compress: true,
+            pages_per_step: 256,
+            step_pause_ms: 5,
+            golden_path: PathBuf::new(),
+        }
     }
 }

@@ -180,3 +180,43 @@ fn backup_cli_creates_lists_and_verifies_and_fails_loudly_on_damage() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("backup atlas_20000101_000000 not found"), "{}", stderr(&output));
 }
+
+#[test]
+fn init_from_a_golden_copy_and_reset_to_it() {
+    let seed = tempfile::tempdir().unwrap();
+    assert!(atlas(seed.path(), &["migrate"], &[]).status.success());
+    let golden = seed.path().join("data/atlas.db");
+    rusqlite::Connection::open(&golden)
+        .unwrap()
+        .execute("INSERT INTO projects (id, name, created_at, updated_at) VALUES ('project-seed', 'Seed', 'x', 'x')", [])
+        .unwrap();
+    let golden_arg = golden.to_str().unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = atlas(dir.path(), &["init", "--golden", golden_arg], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("initialised data/atlas.db from the golden copy"), "{:?}", output);
+    let output = atlas(dir.path(), &["init", "--golden", golden_arg], &[]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("already exists; init left it alone"));
+
+    assert!(atlas(dir.path(), &["token", "create", "--name", "later", "--role", "viewer"], &[]).status.success());
+    let output = atlas(dir.path(), &["reset", "--to-golden", "--golden", golden_arg], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("add --yes"));
+    let output = atlas(dir.path(), &["reset", "--to-golden", "--yes"], &[("ATLAS_BACKUP__GOLDEN_PATH", golden_arg)]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("reset to the golden copy"), "{:?}", String::from_utf8_lossy(&output.stdout));
+    let conn = open_read_only(&dir.path().join("data/atlas.db"));
+    assert_eq!(count(&conn, "SELECT count(*) FROM api_tokens"), 0, "the token made after init is gone");
+    assert_eq!(count(&conn, "SELECT count(*) FROM projects WHERE id = 'project-seed'"), 1);
+    let listed = String::from_utf8_lossy(&atlas(dir.path(), &["backup", "list"], &[]).stdout).into_owned();
+    assert_eq!(listed.lines().count(), 1, "a safety backup was taken first: {listed}");
+
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![7u8; 4096]).unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let output = atlas(other.path(), &["init", "--golden", junk.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("is not a usable database"), "{}", stderr(&output));
+    assert!(!other.path().join("data/atlas.db").exists(), "nothing half-made is left");
+}

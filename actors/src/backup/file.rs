@@ -257,3 +257,37 @@ pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
     }
     Ok(deleted)
 }
+
+/// Checks a golden copy (a plain SQLite database: integrity, and a schema this binary can migrate) and
+/// copies it to `staged`. Returns a manifest describing it (`id` = `golden`).
+pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
+    let conn = Connection::open_with_flags(golden, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| err(&format!("cannot open the golden copy {}", golden.display()), e))?;
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| err(&format!("{} is not a usable database", golden.display()), e))?;
+    if integrity != "ok" {
+        return Err(format!("the golden copy {} fails integrity_check: {integrity}", golden.display()));
+    }
+    migrate::check(&conn).map_err(|e| err(&format!("the golden copy {}", golden.display()), e))?;
+    let (page_count, schema_version, row_counts) = stats(&conn).map_err(|e| err("cannot read the golden copy", e))?;
+    drop(conn);
+    std::fs::copy(golden, staged).map_err(|e| err(&format!("cannot copy {}", golden.display()), e))?;
+    let (sha256, size_bytes) = sha256_file(golden)?;
+    let now = crate::domain::format_timestamp(chrono::Utc::now());
+    Ok(Manifest {
+        id: "golden".into(),
+        file: golden.display().to_string(),
+        compressed: false,
+        size_bytes,
+        sha256,
+        page_count,
+        schema_version,
+        row_counts,
+        started_at: now.clone(),
+        finished_at: now,
+        verified_at: None,
+        verified_ok: Some(true),
+        verify_detail: Some("integrity_check ok".into()),
+    })
+}

@@ -37,6 +37,8 @@ pub enum BackupRequest {
     List,
     /// Restore this backup (after verifying it and taking a safety backup of the current database).
     Restore(String),
+    /// Replace the database with this plain database file (the golden copy), the same way.
+    ResetTo(PathBuf),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,27 +80,38 @@ async fn audit(writer: &WriterHandle, id: &str, action: &str, ok: bool, detail: 
     }
 }
 
+/// What a restore puts in place.
+enum Source {
+    Backup(String),
+    Golden(PathBuf),
+}
+
 /// Verify, safety backup, swap through the writer, reopen the readers. The original stays on failure.
 async fn restore(
     config: Arc<BackupConfig>,
     writer: WriterHandle,
     readers: ReaderPool,
     now: chrono::DateTime<chrono::Utc>,
-    id: String,
+    source: Source,
 ) -> Result<BackupAnswer, String> {
     let blocking = config.clone();
     let prepared = tokio::task::spawn_blocking(move || -> Result<(Manifest, PathBuf), String> {
         let config = blocking;
-        let chosen = file::verify(&config.dir, &id, now)?;
-        if chosen.verified_ok != Some(true) {
-            return Err(format!(
-                "backup {id} failed verification ({}); nothing was restored",
-                chosen.verify_detail.clone().unwrap_or_default()
-            ));
-        }
         let staged = config.database.with_extension("db.restore-tmp");
-        file::materialize(&config.dir, &chosen, &staged)?;
-        Ok((chosen, staged))
+        match source {
+            Source::Backup(id) => {
+                let chosen = file::verify(&config.dir, &id, now)?;
+                if chosen.verified_ok != Some(true) {
+                    return Err(format!(
+                        "backup {id} failed verification ({}); nothing was restored",
+                        chosen.verify_detail.clone().unwrap_or_default()
+                    ));
+                }
+                file::materialize(&config.dir, &chosen, &staged)?;
+                Ok((chosen, staged))
+            }
+            Source::Golden(path) => Ok((file::stage_golden(&path, &staged)?, staged)),
+        }
     })
     .await
     .map_err(|err| format!("the restore task failed: {err}"))??;
@@ -137,8 +150,10 @@ async fn perform(
     now: chrono::DateTime<chrono::Utc>,
     request: BackupRequest,
 ) -> Result<BackupAnswer, String> {
-    if let BackupRequest::Restore(id) = request {
-        return restore(config, writer, readers, now, id).await;
+    match request {
+        BackupRequest::Restore(id) => return restore(config, writer, readers, now, Source::Backup(id)).await,
+        BackupRequest::ResetTo(path) => return restore(config, writer, readers, now, Source::Golden(path)).await,
+        _ => {}
     }
     let blocking = config.clone();
     let work = request.clone();
@@ -156,7 +171,7 @@ async fn perform(
                 Ok((BackupAnswer::One(file::verify(&config.dir, &newest.id, now)?), Vec::new()))
             }
             BackupRequest::List => Ok((BackupAnswer::Many(file::list(&config.dir)?), Vec::new())),
-            BackupRequest::Restore(_) => Err("a restore is not a blocking request".into()),
+            BackupRequest::Restore(_) | BackupRequest::ResetTo(_) => Err("a restore is not a blocking request".into()),
         }
     })
     .await
