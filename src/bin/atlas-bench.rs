@@ -6,6 +6,7 @@
 //! The last line is `writer/raw at 256 submitters: <ratio>`. Figures go into BENCHMARKS.md.
 //!
 //! `atlas-bench runner`: approval commit to process start, p50/p99 over 300 execute approvals.
+//! `atlas-bench backup [MB]`: an Atlas backup against `sqlite3 .backup`, and writer latency meanwhile.
 //!
 //! This program opens its own scratch databases; the raw ceiling is the one read-write open outside
 //! `store/writer.rs`, allowed by the invariant test because it never touches Atlas's database.
@@ -13,6 +14,8 @@
 use atlas_actors::domain::{format_timestamp, Actor, Command, NewProject, ProjectId, SystemClock};
 use atlas_actors::store::{migrate, StoreConfig};
 use atlas_actors::SupervisorConfig;
+#[path = "atlas-bench/backup_bench.rs"]
+mod backup_bench;
 #[path = "atlas-bench/runner_bench.rs"]
 mod runner_bench;
 
@@ -162,8 +165,9 @@ fn main() -> ExitCode {
     let result = match std::env::args().nth(1).as_deref() {
         Some("writer") => run_writer_benchmark(),
         Some("runner") => runner_bench::run(),
+        Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
-            eprintln!("atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer|runner");
+            eprintln!("atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer|runner|backup [MB]");
             return ExitCode::from(2);
         }
     };

@@ -188,14 +188,21 @@ fn init_from_a_golden_copy_and_reset_to_it() {
     let golden = seed.path().join("data/atlas.db");
     rusqlite::Connection::open(&golden)
         .unwrap()
-        .execute("INSERT INTO projects (id, name, created_at, updated_at) VALUES ('project-seed', 'Seed', 'x', 'x')", [])
+        .execute(
+            "INSERT INTO projects (id, name, created_at, updated_at) VALUES ('project-seed', 'Seed', 'x', 'x')",
+            [],
+        )
         .unwrap();
     let golden_arg = golden.to_str().unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let output = atlas(dir.path(), &["init", "--golden", golden_arg], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("initialised data/atlas.db from the golden copy"), "{:?}", output);
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("initialised data/atlas.db from the golden copy"),
+        "{:?}",
+        output
+    );
     let output = atlas(dir.path(), &["init", "--golden", golden_arg], &[]);
     assert!(String::from_utf8_lossy(&output.stdout).contains("already exists; init left it alone"));
 
@@ -205,7 +212,11 @@ fn init_from_a_golden_copy_and_reset_to_it() {
     assert!(stderr(&output).contains("add --yes"));
     let output = atlas(dir.path(), &["reset", "--to-golden", "--yes"], &[("ATLAS_BACKUP__GOLDEN_PATH", golden_arg)]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).starts_with("reset to the golden copy"), "{:?}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).starts_with("reset to the golden copy"),
+        "{:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     let conn = open_read_only(&dir.path().join("data/atlas.db"));
     assert_eq!(count(&conn, "SELECT count(*) FROM api_tokens"), 0, "the token made after init is gone");
     assert_eq!(count(&conn, "SELECT count(*) FROM projects WHERE id = 'project-seed'"), 1);
