@@ -3,6 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Mutex;
+
+/// One monotonic generator for the process, so "newest first" never depends on random bits.
+static GENERATOR: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
+
+fn next_ulid() -> ulid::Ulid {
+    let mut generator = GENERATOR.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    generator.generate().unwrap_or_else(|_| ulid::Ulid::new())
+}
 
 macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
@@ -15,9 +24,9 @@ macro_rules! typed_id {
             /// The prefix every id of this kind starts with.
             pub const PREFIX: &'static str = $prefix;
 
-            /// A fresh, unique id.
+            /// A fresh, unique id; ids made later sort after earlier ones, even within a millisecond.
             pub fn generate() -> Self {
-                Self(format!("{}-{}", $prefix, ulid::Ulid::new().to_string().to_lowercase()))
+                Self(format!("{}-{}", $prefix, next_ulid().to_string().to_lowercase()))
             }
 
             /// Accepts an id given by a caller; only its shape is checked, not its existence.
@@ -84,6 +93,12 @@ mod tests {
         let b = ProjectId::generate();
         assert!(a.as_str().starts_with("project-"));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn ids_sort_in_the_order_they_were_made() {
+        let ids: Vec<TaskId> = (0..1000).map(|_| TaskId::generate()).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
     }
 
     #[test]
