@@ -1,9 +1,11 @@
 //! Wire types: what the API accepts and returns. Kept apart from the domain types (which stay free of
 //! HTTP and OpenAPI) and converted with `From`.
 
+mod admin;
 mod records;
 mod requests;
 
+pub use admin::*;
 pub use records::*;
 pub use requests::*;
 
