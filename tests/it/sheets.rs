@@ -12,16 +12,30 @@ use atlas_actors::sheets::export::{desired_rows, export, MirrorScope};
 use std::time::Duration;
 
 async fn client(fake: &FakeSheets, dir: &std::path::Path) -> SheetsClient {
+    client_with(fake, dir, Duration::from_secs(5), 3).await
+}
+
+async fn client_with(fake: &FakeSheets, dir: &std::path::Path, timeout: Duration, attempts: u32) -> SheetsClient {
     SheetsClient::connect(SheetsConfig {
         spreadsheet_id: "sheet-1".into(),
         credentials_file: fake.credentials(dir),
         api_base_url: fake.url.clone(),
-        request_timeout: Duration::from_secs(5),
-        max_attempts: 3,
+        request_timeout: timeout,
+        max_attempts: attempts,
         backoff_base: Duration::from_millis(5),
     })
     .await
     .unwrap()
+}
+
+/// A team, a fake spreadsheet, a client, and one pending approval with the rows the mirror should show.
+async fn one_pending_approval() -> (Team, FakeSheets, SheetsClient, [Vec<atlas_actors::sheets::plan::Row>; 3]) {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    team.app.handles.writer.submit(request_project("p"), Actor::new("agent-bot")).await.unwrap();
+    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
+    (team, fake, sheets, desired)
 }
 
 fn request_project(name: &str) -> Command {
@@ -142,11 +156,7 @@ async fn ten_thousand_rows_go_out_within_the_request_budget() {
 
 #[actix_rt::test]
 async fn quota_and_server_errors_are_retried_and_a_lost_reply_duplicates_nothing() {
-    let team = Team::new().await;
-    let fake = FakeSheets::start().await;
-    let sheets = client(&fake, team.app.dir.path()).await;
-    team.app.handles.writer.submit(request_project("p"), Actor::new("agent-bot")).await.unwrap();
-    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
+    let (team, fake, sheets, desired) = one_pending_approval().await;
 
     let mut structure = None;
     fake.fail_next(&[429, 503]);
@@ -174,11 +184,7 @@ async fn quota_and_server_errors_are_retried_and_a_lost_reply_duplicates_nothing
 
 #[actix_rt::test]
 async fn a_renamed_tab_is_recreated_and_a_silent_server_times_out() {
-    let team = Team::new().await;
-    let fake = FakeSheets::start().await;
-    let sheets = client(&fake, team.app.dir.path()).await;
-    team.app.handles.writer.submit(request_project("p"), Actor::new("agent-bot")).await.unwrap();
-    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
+    let (team, fake, sheets, desired) = one_pending_approval().await;
     let mut structure = None;
     export(&sheets, &mut structure, &desired).await.unwrap();
 
@@ -189,16 +195,7 @@ async fn a_renamed_tab_is_recreated_and_a_silent_server_times_out() {
     assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2, "the contract's tab is back with its row");
     assert!(fake.tab("Approvals (old)").is_some(), "the human's tab is left alone");
 
-    let slow = SheetsClient::connect(SheetsConfig {
-        spreadsheet_id: "sheet-1".into(),
-        credentials_file: fake.credentials(team.app.dir.path()),
-        api_base_url: fake.url.clone(),
-        request_timeout: Duration::from_millis(100),
-        max_attempts: 2,
-        backoff_base: Duration::from_millis(5),
-    })
-    .await
-    .unwrap();
+    let slow = client_with(&fake, team.app.dir.path(), Duration::from_millis(100), 2).await;
     fake.set_delay(Some(Duration::from_millis(400)));
     let err = export(&slow, &mut None, &desired).await.unwrap_err();
     assert!(err.to_string().contains("did not answer within"), "{err}");
