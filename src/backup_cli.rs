@@ -1,4 +1,4 @@
-//! `atlas backup create|list|verify` and `atlas db stats|vacuum`: the Backup actor's and the writer's maintenance work, in this process (the service need not run).
+//! `atlas backup create|list|verify|upload|restore` and `atlas db stats|vacuum`: the Backup actor's and the writer's maintenance work, in this process (the service need not run).
 
 use crate::settings::Settings;
 use atlas_actors::backup::{BackupAnswer, BackupHandle, BackupRequest};
@@ -13,13 +13,24 @@ fn describe(m: &atlas_actors::backup::file::Manifest) -> String {
         (Some(false), detail) => format!("FAILED verification: {}", detail.unwrap_or("")),
         (None, _) => "not verified".to_owned(),
     };
-    format!("{}  {}  {} bytes  {}\n", m.id, m.file, m.size_bytes, verified)
+    let offsite = match (&m.uploaded_at, &m.upload_error) {
+        (_, Some(why)) => format!("  off-site upload FAILED: {why}"),
+        (Some(at), None) => format!("  off-site since {at}"),
+        (None, None) => String::new(),
+    };
+    format!("{}  {}  {} bytes  {}{}\n", m.id, m.file, m.size_bytes, verified, offsite)
 }
 
 /// Runs the request; returns the text for stdout, or a sentence for stderr. A failed verification is an
 /// error (non-zero exit) so scripts notice.
 pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String> {
-    let restoring = matches!(request, BackupRequest::Restore(_) | BackupRequest::ResetTo(_));
+    let restoring =
+        matches!(request, BackupRequest::Restore(_) | BackupRequest::ResetTo(_) | BackupRequest::RestoreRemote(_));
+    let creating = request == BackupRequest::Create;
+    let place = match request {
+        BackupRequest::ListRemote => "off-site storage".to_owned(),
+        _ => settings.backup.dir.display().to_string(),
+    };
     actix::System::new().block_on(async move {
         let registry = ActorRegistry::new();
         let writer = WriterHandle::start(settings.store_config(), Arc::new(SystemClock), registry.clone())?;
@@ -29,11 +40,10 @@ pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String
         let answer = backup.ask(request).await;
         writer.shutdown().await?;
         match answer? {
-            BackupAnswer::Many(all) if all.is_empty() => {
-                Ok(format!("no backups in {}\n", settings.backup.dir.display()))
-            }
+            BackupAnswer::Many(all) if all.is_empty() => Ok(format!("no backups in {place}\n")),
             BackupAnswer::Many(all) => Ok(all.iter().map(describe).collect()),
             BackupAnswer::One(m) if m.verified_ok == Some(false) => Err(describe(&m).trim_end().to_owned()),
+            BackupAnswer::One(m) if creating && m.upload_error.is_some() => Err(describe(&m).trim_end().to_owned()),
             BackupAnswer::One(m) if restoring => Ok(format!("restored {}", describe(&m))),
             BackupAnswer::One(m) => Ok(describe(&m)),
         }

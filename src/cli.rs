@@ -54,7 +54,7 @@ pub enum CliCommand {
         #[arg(long)]
         yes: bool,
     },
-    /// Local backups: make one, list them, verify one.
+    /// Backups: make one, list them (local or off-site), verify, upload or restore one.
     Backup {
         #[command(subcommand)]
         action: BackupCommand,
@@ -89,13 +89,22 @@ pub enum BackupCommand {
     /// Make a backup now (online; the service may keep running), then apply retention.
     Create,
     /// List backups, newest first.
-    List,
+    List {
+        /// The off-site copies instead of the local ones.
+        #[arg(long)]
+        remote: bool,
+    },
     /// Verify a backup (checksum, integrity_check, row counts); exits non-zero if it fails.
     Verify { id: String },
+    /// Upload a local backup to off-site storage (again).
+    Upload { id: String },
     /// Restore a backup (verified first; a safety backup of the current database is taken). Stop the
     /// service first, or use POST /api/v1/admin/backups/{id}/restore while it runs.
     Restore {
         id: String,
+        /// Download the backup from off-site storage first.
+        #[arg(long)]
+        remote: bool,
         /// Confirms that the current database is to be replaced.
         #[arg(long)]
         yes: bool,

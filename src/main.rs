@@ -48,13 +48,16 @@ fn backup(settings: &Settings, action: BackupCommand) -> ExitCode {
     atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
     let request = match action {
         BackupCommand::Create => BackupRequest::Create,
-        BackupCommand::List => BackupRequest::List,
+        BackupCommand::List { remote: false } => BackupRequest::List,
+        BackupCommand::List { remote: true } => BackupRequest::ListRemote,
         BackupCommand::Verify { id } => BackupRequest::Verify(id),
+        BackupCommand::Upload { id } => BackupRequest::Upload(id),
         BackupCommand::Restore { yes: false, .. } => {
             eprintln!("atlas: a restore replaces the current database; add --yes to confirm");
             return ExitCode::from(1);
         }
-        BackupCommand::Restore { id, yes: true } => BackupRequest::Restore(id),
+        BackupCommand::Restore { id, remote: false, yes: true } => BackupRequest::Restore(id),
+        BackupCommand::Restore { id, remote: true, yes: true } => BackupRequest::RestoreRemote(id),
     };
     print_or_fail(atlas::backup_cli::run(settings, request))
 }

@@ -63,6 +63,7 @@ impl SupervisorConfig {
                     pages_per_step: 256,
                     pause_between_steps: Duration::from_millis(5),
                 },
+                offsite: None,
             },
             store,
             sheets: None,

@@ -1,4 +1,5 @@
-//! /api/v1/admin/backups: list, make and verify local backups (admin only; every call audited).
+//! /api/v1/admin/backups: list, make, verify, upload and restore backups, local or off-site (admin only;
+//! every call audited).
 
 use super::auth::{Admin, Auth};
 use super::dto::{BackupDto, BackupList, ErrorBody};
@@ -11,6 +12,8 @@ async fn ask(state: &AppState, request: BackupRequest) -> Result<BackupAnswer, A
     state.handles.backup.ask(request).await.map_err(|err| {
         if err.ends_with("not found") {
             ApiError::not_found(err)
+        } else if err.contains("failed verification") || err.contains("is not configured") {
+            ApiError::new(actix_web::http::StatusCode::CONFLICT, "conflict", err)
         } else if err.contains("is not a backup id") {
             ApiError::bad_request(err)
         } else {
@@ -31,15 +34,64 @@ pub async fn list(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<Http
     }
 }
 
-/// Makes a backup now (an online copy; writers are not blocked), then applies retention.
+/// Backups in off-site storage, newest first, as their uploaded manifests describe them. 409 when off-site
+/// storage is not configured, 503 when it cannot be reached.
+#[utoipa::path(tag = "admin", responses((status = 200, body = BackupList), (status = 409, body = ErrorBody),
+    (status = 503, body = ErrorBody)))]
+#[get("/admin/backups/remote")]
+pub async fn list_remote(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
+    let items = match ask(&state, BackupRequest::ListRemote).await? {
+        BackupAnswer::Many(all) => all.into_iter().map(BackupDto::from).collect(),
+        BackupAnswer::One(one) => vec![one.into()],
+    };
+    Ok(HttpResponse::Ok().json(BackupList { items }))
+}
+
+/// Uploads a local backup to off-site storage (again), then applies remote retention.
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), responses(
+    (status = 200, body = BackupDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[post("/admin/backups/{id}/upload")]
+pub async fn upload(
+    state: web::Data<AppState>,
+    auth: Auth<Admin>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    tracing::info!(by = %auth.caller.name, backup = %id, "Off-site upload requested.");
+    one(ask(&state, BackupRequest::Upload(id.into_inner())).await?, actix_web::http::StatusCode::OK)
+}
+
+/// Downloads an off-site backup into the local backup directory, then restores it exactly like a local one
+/// (verified first, safety backup, atomic swap). 400 without `{"confirm": true}`.
+#[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = RestoreBody, responses(
+    (status = 200, body = BackupDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[post("/admin/backups/remote/{id}/restore")]
+pub async fn restore_remote(
+    state: web::Data<AppState>,
+    auth: Auth<Admin>,
+    id: web::Path<String>,
+    body: super::extract::ApiJson<RestoreBody>,
+) -> Result<HttpResponse, ApiError> {
+    body.0.confirmed()?;
+    tracing::warn!(by = %auth.caller.name, backup = %id, "Restore from off-site storage requested.");
+    one(ask(&state, BackupRequest::RestoreRemote(id.into_inner())).await?, actix_web::http::StatusCode::OK)
+}
+
+fn one(answer: BackupAnswer, status: actix_web::http::StatusCode) -> Result<HttpResponse, ApiError> {
+    match answer {
+        BackupAnswer::One(manifest) => Ok(HttpResponse::build(status).json(BackupDto::from(manifest))),
+        BackupAnswer::Many(_) => Err(ApiError::unavailable("the backup actor answered with a list")),
+    }
+}
+
+/// Makes a backup now (an online copy; writers are not blocked), then applies retention. With off-site
+/// storage configured the backup is uploaded too; read `upload_error` (the local backup exists either way).
 #[utoipa::path(tag = "admin", responses((status = 201, body = BackupDto), (status = 503, body = ErrorBody)))]
 #[post("/admin/backups")]
 pub async fn create(state: web::Data<AppState>, auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
     tracing::info!(by = %auth.caller.name, "Backup requested.");
-    match ask(&state, BackupRequest::Create).await? {
-        BackupAnswer::One(manifest) => Ok(HttpResponse::Created().json(BackupDto::from(manifest))),
-        BackupAnswer::Many(_) => Err(ApiError::unavailable("the backup actor answered with a list")),
-    }
+    one(ask(&state, BackupRequest::Create).await?, actix_web::http::StatusCode::CREATED)
 }
 
 /// Verifies a backup: checksum, decompression, integrity_check, row counts. 200 either way; read `verified_ok`.
@@ -52,10 +104,7 @@ pub async fn verify(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     tracing::info!(by = %auth.caller.name, backup = %id, "Backup verification requested.");
-    match ask(&state, BackupRequest::Verify(id.into_inner())).await? {
-        BackupAnswer::One(manifest) => Ok(HttpResponse::Ok().json(BackupDto::from(manifest))),
-        BackupAnswer::Many(_) => Err(ApiError::unavailable("the backup actor answered with a list")),
-    }
+    one(ask(&state, BackupRequest::Verify(id.into_inner())).await?, actix_web::http::StatusCode::OK)
 }
 
 /// `{"confirm": true}`, nothing else: a restore replaces the live database.
@@ -65,12 +114,21 @@ pub struct RestoreBody {
     pub confirm: bool,
 }
 
+impl RestoreBody {
+    fn confirmed(&self) -> Result<(), ApiError> {
+        match self.confirm {
+            true => Ok(()),
+            false => Err(ApiError::bad_request("a restore replaces the live database: send {\"confirm\": true}")),
+        }
+    }
+}
+
 /// Restores a backup: verifies it, takes a safety backup of the current database, swaps the file while
 /// the writer holds queued commands, reopens readers. 400 without `{"confirm": true}`; a failed restore
 /// leaves the original database in place.
 #[utoipa::path(tag = "admin", params(("id" = String, Path)), request_body = RestoreBody, responses(
     (status = 200, body = BackupDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-    (status = 503, body = ErrorBody)))]
+    (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[post("/admin/backups/{id}/restore")]
 pub async fn restore(
     state: web::Data<AppState>,
@@ -78,12 +136,7 @@ pub async fn restore(
     id: web::Path<String>,
     body: super::extract::ApiJson<RestoreBody>,
 ) -> Result<HttpResponse, ApiError> {
-    if !body.0.confirm {
-        return Err(ApiError::bad_request("a restore replaces the live database: send {\"confirm\": true}"));
-    }
+    body.0.confirmed()?;
     tracing::warn!(by = %auth.caller.name, backup = %id, "Restore requested.");
-    match ask(&state, BackupRequest::Restore(id.into_inner())).await? {
-        BackupAnswer::One(manifest) => Ok(HttpResponse::Ok().json(BackupDto::from(manifest))),
-        BackupAnswer::Many(_) => Err(ApiError::unavailable("the backup actor answered with a list")),
-    }
+    one(ask(&state, BackupRequest::Restore(id.into_inner())).await?, actix_web::http::StatusCode::OK)
 }

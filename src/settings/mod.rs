@@ -10,6 +10,7 @@ pub use redact::redacted_toml;
 pub use sections::*;
 
 use atlas_actors::backup::file::BackupOptions;
+use atlas_actors::backup::offsite::{OffsiteConfig, Secret};
 use atlas_actors::backup::BackupConfig;
 use atlas_actors::domain::ApprovalPolicy;
 use atlas_actors::health::HealthConfig;
@@ -43,6 +44,7 @@ pub struct Settings {
     pub profiles: ProfileSettings,
     pub sheets: SheetsSettings,
     pub backup: BackupSettings,
+    pub offsite: OffsiteSettings,
     pub log: LogSettings,
 }
 
@@ -60,6 +62,7 @@ impl Default for Settings {
             profiles: ProfileSettings::default(),
             sheets: SheetsSettings::default(),
             backup: BackupSettings::default(),
+            offsite: OffsiteSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -107,6 +110,7 @@ impl Settings {
         within("backup.keep", self.backup.keep as u64, 1, 1000)?;
         within("backup.pages_per_step", self.backup.pages_per_step.max(0) as u64, 1, 1_000_000)?;
         within("backup.step_pause_ms", self.backup.step_pause_ms, 0, 10_000)?;
+        self.validate_offsite()?;
         if self.database.path.as_os_str().is_empty() {
             return Err(("database.path", "must not be empty".into()));
         }
@@ -115,6 +119,36 @@ impl Settings {
         self.executors().validate().map_err(|err| ("executors", err))?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|err| ("log.level", format!("is not a valid log filter: {err}")))?;
+        Ok(())
+    }
+
+    fn validate_offsite(&self) -> Result<(), (&'static str, String)> {
+        let offsite = &self.offsite;
+        if !(1..=10_000).contains(&offsite.keep) {
+            return Err(("offsite.keep", format!("must be between 1 and 10000, got {}", offsite.keep)));
+        }
+        if !(1..=3600).contains(&offsite.request_timeout_s) {
+            return Err((
+                "offsite.request_timeout_s",
+                format!("must be between 1 and 3600, got {}", offsite.request_timeout_s),
+            ));
+        }
+        if offsite.max_retries > 20 {
+            return Err(("offsite.max_retries", format!("must be at most 20, got {}", offsite.max_retries)));
+        }
+        if !offsite.enabled {
+            return Ok(());
+        }
+        if offsite.bucket.trim().is_empty() {
+            return Err(("offsite.bucket", "must be set when offsite.enabled = true".into()));
+        }
+        let endpoint = &offsite.endpoint;
+        if !endpoint.is_empty() && !endpoint.starts_with("https://") && !endpoint.starts_with("http://") {
+            return Err(("offsite.endpoint", format!("must start with https:// (or http://), got {endpoint:?}")));
+        }
+        if endpoint.starts_with("http://") && !offsite.allow_http {
+            return Err(("offsite.endpoint", "is plain http://; set offsite.allow_http = true to permit it".into()));
+        }
         Ok(())
     }
 
@@ -180,6 +214,18 @@ impl Settings {
             database: self.database.path.clone(),
             dir: self.backup.dir.clone(),
             keep: self.backup.keep,
+            offsite: self.offsite.enabled.then(|| OffsiteConfig {
+                endpoint: self.offsite.endpoint.clone(),
+                region: self.offsite.region.clone(),
+                bucket: self.offsite.bucket.clone(),
+                prefix: self.offsite.prefix.clone(),
+                access_key_id: self.offsite.access_key_id.clone(),
+                secret_access_key: Secret(self.offsite.secret_access_key.clone()),
+                allow_http: self.offsite.allow_http,
+                keep: self.offsite.keep,
+                request_timeout: Duration::from_secs(self.offsite.request_timeout_s),
+                max_retries: self.offsite.max_retries,
+            }),
             options: BackupOptions {
                 compress: self.backup.compress,
                 pages_per_step: self.backup.pages_per_step,

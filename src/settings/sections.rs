@@ -254,3 +254,45 @@ impl Default for BackupSettings {
         }
     }
 }
+
+/// Off-site copies of each backup in S3-compatible storage (`[offsite]`); off by default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OffsiteSettings {
+    pub enabled: bool,
+    /// `https://…` of an S3-compatible service; "" = AWS S3 in `region`.
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    /// Object names start with this.
+    pub prefix: String,
+    /// "" = from `AWS_ACCESS_KEY_ID`. Prefer `ATLAS_OFFSITE__ACCESS_KEY_ID` to the file.
+    pub access_key_id: String,
+    /// "" = from `AWS_SECRET_ACCESS_KEY`. Prefer `ATLAS_OFFSITE__SECRET_ACCESS_KEY`; never logged.
+    pub secret_access_key: String,
+    /// Permit a plain `http://` endpoint (a local MinIO or emulator).
+    pub allow_http: bool,
+    /// Remote backups kept, newest first.
+    pub keep: usize,
+    pub request_timeout_s: u64,
+    /// Retries per request (5xx, 429, connection errors) with backoff.
+    pub max_retries: usize,
+}
+
+impl Default for OffsiteSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            endpoint: String::new(),
+            region: "us-east-1".into(),
+            bucket: String::new(),
+            prefix: "atlas/".into(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            allow_http: false,
+            keep: 30,
+            request_timeout_s: 60,
+            max_retries: 3,
+        }
+    }
+}

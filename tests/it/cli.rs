@@ -231,3 +231,41 @@ fn init_from_a_golden_copy_and_reset_to_it() {
     assert!(stderr(&output).contains("is not a usable database"), "{}", stderr(&output));
     assert!(!other.path().join("data/atlas.db").exists(), "nothing half-made is left");
 }
+
+#[actix_rt::test]
+async fn backup_cli_uploads_lists_and_restores_off_site_copies() {
+    let moto = crate::support::moto::Moto::start("cli-bucket").await;
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = moto.endpoint.clone();
+    let env = [
+        ("ATLAS_OFFSITE__ENABLED", "true"),
+        ("ATLAS_OFFSITE__ENDPOINT", endpoint.as_str()),
+        ("ATLAS_OFFSITE__ALLOW_HTTP", "true"),
+        ("ATLAS_OFFSITE__BUCKET", "cli-bucket"),
+        ("ATLAS_OFFSITE__ACCESS_KEY_ID", "testing"),
+        ("ATLAS_OFFSITE__SECRET_ACCESS_KEY", "cli-secret-value"),
+    ];
+    let output = atlas(dir.path(), &["backup", "create"], &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let created = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(created.contains("off-site since"), "{created}");
+    let id = created.split_whitespace().next().unwrap().to_owned();
+    let output = atlas(dir.path(), &["backup", "list", "--remote"], &env);
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with(&id), "{}", stderr(&output));
+    let output = atlas(dir.path(), &["config", "check"], &env);
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("cli-secret-value"), "the secret is masked");
+
+    std::fs::remove_dir_all(dir.path().join("backups")).unwrap();
+    let output = atlas(dir.path(), &["backup", "restore", &id, "--remote", "--yes"], &env);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with(&format!("restored {id}")));
+    let output = atlas(dir.path(), &["backup", "restore", "atlas_20000101_000000", "--remote", "--yes"], &env);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("remote backup atlas_20000101_000000 not found"), "{}", stderr(&output));
+
+    drop(moto);
+    let output = atlas(dir.path(), &["backup", "create"], &env);
+    assert_eq!(output.status.code(), Some(1), "a failed upload fails the command");
+    assert!(stderr(&output).contains("off-site upload FAILED"), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("cli-secret-value"));
+}

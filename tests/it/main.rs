@@ -5,6 +5,7 @@ mod backup;
 mod cli;
 mod config_file;
 mod invariants;
+mod offsite;
 mod probes;
 mod runner;
 mod scheduler;

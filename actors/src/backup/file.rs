@@ -34,6 +34,11 @@ pub struct Manifest {
     pub verified_at: Option<String>,
     pub verified_ok: Option<bool>,
     pub verify_detail: Option<String>,
+    /// Set by the last off-site upload (local manifests only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_error: Option<String>,
 }
 
 /// How backups are made.
@@ -79,7 +84,7 @@ pub fn manifest_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}.manifest.json"))
 }
 
-fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), String> {
+pub(crate) fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), String> {
     let path = manifest_path(dir, &manifest.id);
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(manifest).unwrap_or_default())
@@ -155,6 +160,8 @@ pub fn create(
         verified_at: None,
         verified_ok: None,
         verify_detail: None,
+        uploaded_at: None,
+        upload_error: None,
     };
     write_manifest(dir, &manifest)?;
     Ok(manifest)
@@ -241,6 +248,25 @@ fn check(dir: &Path, manifest: &Manifest) -> Result<(), String> {
     result
 }
 
+/// Records the outcome of an off-site upload in the local manifest.
+pub fn record_upload(
+    dir: &Path,
+    id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    outcome: &Result<(), String>,
+) -> Result<Manifest, String> {
+    let mut manifest = load(dir, id)?;
+    match outcome {
+        Ok(()) => {
+            manifest.uploaded_at = Some(crate::domain::format_timestamp(now));
+            manifest.upload_error = None;
+        }
+        Err(why) => manifest.upload_error = Some(why.clone()),
+    }
+    write_manifest(dir, &manifest)?;
+    Ok(manifest)
+}
+
 /// Keeps the newest `keep` backups, and always the newest verified one. Returns the ids deleted.
 pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
     let all = list(dir)?;
@@ -289,5 +315,7 @@ pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
         verified_at: None,
         verified_ok: Some(true),
         verify_detail: Some("integrity_check ok".into()),
+        uploaded_at: None,
+        upload_error: None,
     })
 }

@@ -1,10 +1,12 @@
 //! The Backup actor: makes, verifies and prunes backups (one operation at a time), for the scheduler's
 //! `backup` and `backup_verify` jobs and for the admin API. Every operation is audited through the writer.
 //! A restore verifies the backup, takes a safety backup, and has the writer swap the file while it holds
-//! every queued command; the read pool is reopened after. Off-site copies and the golden copy are still
-//! to come (issue 6).
+//! every queued command; the read pool is reopened after. With off-site storage configured, each new
+//! backup is uploaded (then remote retention runs), and a remote backup can be listed and restored.
 
 pub mod file;
+pub mod offsite;
+mod restore;
 
 use crate::domain::{Actor as Requester, Clock, Command};
 use crate::registry::{names, ActorRegistry};
@@ -13,6 +15,8 @@ use crate::store::{ReaderPool, WriterHandle};
 use actix::prelude::*;
 use actix::Supervisor;
 use file::{BackupOptions, Manifest};
+use offsite::{Offsite, OffsiteConfig};
+use restore::{restore, Source};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -26,6 +30,8 @@ pub struct BackupConfig {
     /// Local backups kept (the newest verified one is always kept too).
     pub keep: usize,
     pub options: BackupOptions,
+    /// Off-site copies; `None` = local only.
+    pub offsite: Option<OffsiteConfig>,
 }
 
 /// What the actor can be asked.
@@ -39,9 +45,16 @@ pub enum BackupRequest {
     Restore(String),
     /// Replace the database with this plain database file (the golden copy), the same way.
     ResetTo(PathBuf),
+    /// Upload this local backup off-site (again).
+    Upload(String),
+    /// Backups in off-site storage.
+    ListRemote,
+    /// Download this off-site backup, then restore it like a local one.
+    RestoreRemote(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // one answer per request; boxing would only add noise at every match
 pub enum BackupAnswer {
     One(Manifest),
     Many(Vec<Manifest>),
@@ -53,6 +66,8 @@ struct Ask(BackupRequest);
 
 struct BackupActor {
     config: Arc<BackupConfig>,
+    /// Opened once; an error (bad endpoint) is kept and reported by each off-site request.
+    offsite: Option<Result<Offsite, String>>,
     writer: WriterHandle,
     readers: ReaderPool,
     clock: Arc<dyn Clock>,
@@ -73,144 +88,157 @@ impl actix::Supervised for BackupActor {
     }
 }
 
-async fn audit(writer: &WriterHandle, id: &str, action: &str, ok: bool, detail: &str) {
+pub(crate) async fn audit(writer: &WriterHandle, id: &str, action: &str, ok: bool, detail: &str) {
     let command = Command::RecordBackup { id: id.to_owned(), action: action.to_owned(), ok, detail: detail.to_owned() };
     if let Err(err) = writer.submit(command, Requester::new("backup")).await {
         tracing::warn!(error = %err, "Could not audit a backup operation.");
     }
 }
 
-/// What a restore puts in place.
-enum Source {
-    Backup(String),
-    Golden(PathBuf),
-}
-
-/// Verify, safety backup, swap through the writer, reopen the readers. The original stays on failure.
-async fn restore(
+/// Everything one request needs, cloned out of the actor.
+#[derive(Clone)]
+struct Work {
     config: Arc<BackupConfig>,
+    offsite: Option<Result<Offsite, String>>,
     writer: WriterHandle,
     readers: ReaderPool,
     now: chrono::DateTime<chrono::Utc>,
-    source: Source,
-) -> Result<BackupAnswer, String> {
-    let blocking = config.clone();
-    let prepared = tokio::task::spawn_blocking(move || -> Result<(Manifest, PathBuf), String> {
-        let config = blocking;
-        let staged = config.database.with_extension("db.restore-tmp");
-        match source {
-            Source::Backup(id) => {
-                let chosen = file::verify(&config.dir, &id, now)?;
-                if chosen.verified_ok != Some(true) {
-                    return Err(format!(
-                        "backup {id} failed verification ({}); nothing was restored",
-                        chosen.verify_detail.clone().unwrap_or_default()
-                    ));
-                }
-                file::materialize(&config.dir, &chosen, &staged)?;
-                Ok((chosen, staged))
-            }
-            Source::Golden(path) => Ok((file::stage_golden(&path, &staged)?, staged)),
+}
+
+impl Work {
+    fn offsite(&self) -> Result<&Offsite, String> {
+        match &self.offsite {
+            Some(Ok(offsite)) => Ok(offsite),
+            Some(Err(why)) => Err(why.clone()),
+            None => Err("off-site storage is not configured (offsite.enabled = false)".into()),
         }
-    })
-    .await
-    .map_err(|err| format!("the restore task failed: {err}"))??;
-    let (chosen, staged) = prepared;
-    let safety_copy = config.database.with_extension("db.safety-tmp");
-    readers.release();
-    let swapped = writer.replace_database(staged.clone(), safety_copy.clone()).await;
-    let reopened = readers.reopen();
-    let _ = std::fs::remove_file(&staged);
-    if let Err(why) = swapped {
-        let _ = std::fs::remove_file(&safety_copy);
-        return Err(why);
     }
-    reopened?;
-    // The copy the writer took (with every acknowledged write) becomes a proper, verified-able backup.
-    let blocking = config.clone();
-    let copy = safety_copy.clone();
-    let safety = tokio::task::spawn_blocking(move || file::create(&copy, &blocking.dir, &blocking.options, now))
-        .await
-        .map_err(|err| format!("the safety backup task failed: {err}"))?;
-    let _ = std::fs::remove_file(&safety_copy);
-    let safety =
-        safety.map_err(|err| format!("restored, but the safety copy could not be stored as a backup: {err}"))?;
-    // Audited in the restored database (the old one, with its events, is the safety backup).
-    audit(&writer, &safety.id, "created", true, &format!("safety backup before restoring {}", chosen.id)).await;
-    audit(&writer, &chosen.id, "restored", true, &format!("safety backup {}", safety.id)).await;
-    tracing::warn!(backup = %chosen.id, safety = %safety.id, "Database restored from a backup.");
-    Ok(BackupAnswer::One(chosen))
-}
 
-/// Runs one request on a blocking thread and audits it.
-async fn perform(
-    config: Arc<BackupConfig>,
-    writer: WriterHandle,
-    readers: ReaderPool,
-    now: chrono::DateTime<chrono::Utc>,
-    request: BackupRequest,
-) -> Result<BackupAnswer, String> {
-    match request {
-        BackupRequest::Restore(id) => return restore(config, writer, readers, now, Source::Backup(id)).await,
-        BackupRequest::ResetTo(path) => return restore(config, writer, readers, now, Source::Golden(path)).await,
-        _ => {}
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&BackupConfig) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        let config = self.config.clone();
+        tokio::task::spawn_blocking(move || f(&config)).await.map_err(|err| format!("the backup task failed: {err}"))?
     }
-    let blocking = config.clone();
-    let work = request.clone();
-    let answer = tokio::task::spawn_blocking(move || -> Result<(BackupAnswer, Vec<String>), String> {
-        let config = blocking;
-        match work {
-            BackupRequest::Create => {
+
+    /// Uploads a local backup, records the outcome in its manifest and the audit trail, then prunes remotely.
+    async fn upload(&self, id: &str) -> Result<Manifest, String> {
+        let offsite = self.offsite()?.clone();
+        let manifest = file::load(&self.config.dir, id)?;
+        let outcome = offsite.upload(&self.config.dir, &manifest).await;
+        let (dir, now) = (self.config.dir.clone(), self.now);
+        let (id_owned, recorded) = (id.to_owned(), outcome.clone());
+        let manifest = self.blocking(move |_| file::record_upload(&dir, &id_owned, now, &recorded)).await?;
+        match &outcome {
+            Ok(()) => {
+                tracing::info!(backup = %id, "Backup uploaded off-site.");
+                audit(&self.writer, id, "uploaded", true, "off-site copy stored").await;
+                match offsite.prune().await {
+                    Ok(pruned) => {
+                        for old in pruned {
+                            audit(&self.writer, &old, "pruned_remote", true, &format!("remote keeps {}", offsite.keep))
+                                .await;
+                        }
+                    }
+                    Err(why) => tracing::warn!(error = %why, "Off-site retention failed."),
+                }
+            }
+            Err(why) => {
+                tracing::error!(backup = %id, error = %why, "Off-site upload FAILED.");
+                audit(&self.writer, id, "uploaded", false, why).await;
+            }
+        }
+        Ok(manifest)
+    }
+
+    async fn create(&self) -> Result<Manifest, String> {
+        let now = self.now;
+        let (manifest, pruned) = self
+            .blocking(move |config| {
                 let manifest = file::create(&config.database, &config.dir, &config.options, now)?;
-                let pruned = file::prune(&config.dir, config.keep)?;
-                Ok((BackupAnswer::One(manifest), pruned))
-            }
-            BackupRequest::Verify(id) => Ok((BackupAnswer::One(file::verify(&config.dir, &id, now)?), Vec::new())),
-            BackupRequest::VerifyNewest => {
-                let newest = file::list(&config.dir)?.into_iter().next().ok_or("there is no backup to verify yet")?;
-                Ok((BackupAnswer::One(file::verify(&config.dir, &newest.id, now)?), Vec::new()))
-            }
-            BackupRequest::List => Ok((BackupAnswer::Many(file::list(&config.dir)?), Vec::new())),
-            BackupRequest::Restore(_) | BackupRequest::ResetTo(_) => Err("a restore is not a blocking request".into()),
+                Ok((manifest, file::prune(&config.dir, config.keep)?))
+            })
+            .await?;
+        tracing::info!(backup = %manifest.id, bytes = manifest.size_bytes, "Backup created.");
+        let detail = format!("{} bytes, sha256 {}", manifest.size_bytes, manifest.sha256);
+        audit(&self.writer, &manifest.id, "created", true, &detail).await;
+        for id in pruned {
+            audit(&self.writer, &id, "pruned", true, &format!("retention keeps {}", self.config.keep)).await;
         }
-    })
-    .await
-    .map_err(|err| format!("the backup task failed: {err}"))??;
-    let (answer, pruned) = answer;
-    if let BackupAnswer::One(manifest) = &answer {
+        if self.offsite.is_some() {
+            return self.upload(&manifest.id).await;
+        }
+        Ok(manifest)
+    }
+
+    async fn verify(&self, id: Option<String>) -> Result<Manifest, String> {
+        let now = self.now;
+        let manifest = self
+            .blocking(move |config| {
+                let id = match id {
+                    Some(id) => id,
+                    None => file::list(&config.dir)?.into_iter().next().ok_or("there is no backup to verify yet")?.id,
+                };
+                file::verify(&config.dir, &id, now)
+            })
+            .await?;
+        let ok = manifest.verified_ok == Some(true);
+        if !ok {
+            tracing::error!(backup = %manifest.id, detail = ?manifest.verify_detail, "Backup verification FAILED.");
+        }
+        audit(&self.writer, &manifest.id, "verified", ok, manifest.verify_detail.as_deref().unwrap_or("")).await;
+        Ok(manifest)
+    }
+
+    async fn restore(&self, source: Source) -> Result<BackupAnswer, String> {
+        restore(self.config.clone(), self.writer.clone(), self.readers.clone(), self.now, source).await
+    }
+
+    async fn perform(self, request: BackupRequest) -> Result<BackupAnswer, String> {
         match request {
-            BackupRequest::Create => {
-                tracing::info!(backup = %manifest.id, bytes = manifest.size_bytes, "Backup created.");
-                audit(
-                    &writer,
-                    &manifest.id,
-                    "created",
-                    true,
-                    &format!("{} bytes, sha256 {}", manifest.size_bytes, manifest.sha256),
-                )
-                .await;
-            }
-            _ => {
-                let ok = manifest.verified_ok == Some(true);
-                if !ok {
-                    tracing::error!(backup = %manifest.id, detail = ?manifest.verify_detail, "Backup verification FAILED.");
+            BackupRequest::Create => self.create().await.map(BackupAnswer::One),
+            BackupRequest::Verify(id) => self.verify(Some(id)).await.map(BackupAnswer::One),
+            BackupRequest::VerifyNewest => self.verify(None).await.map(BackupAnswer::One),
+            BackupRequest::List => self.blocking(|config| file::list(&config.dir)).await.map(BackupAnswer::Many),
+            BackupRequest::Restore(id) => self.restore(Source::Backup(id)).await,
+            BackupRequest::ResetTo(path) => self.restore(Source::Golden(path)).await,
+            BackupRequest::Upload(id) => {
+                let manifest = self.upload(&id).await?;
+                match manifest.upload_error {
+                    Some(why) => Err(why),
+                    None => Ok(BackupAnswer::One(manifest)),
                 }
-                audit(&writer, &manifest.id, "verified", ok, manifest.verify_detail.as_deref().unwrap_or("")).await;
+            }
+            BackupRequest::ListRemote => self.offsite()?.list().await.map(BackupAnswer::Many),
+            BackupRequest::RestoreRemote(id) => {
+                let downloaded = self.offsite()?.download(&id, &self.config.dir).await?;
+                let restored = self.restore(Source::Backup(downloaded.id.clone())).await?;
+                // Audited after the swap, so the record lives in the restored database.
+                audit(&self.writer, &downloaded.id, "downloaded", true, "fetched from off-site storage").await;
+                Ok(restored)
             }
         }
     }
-    for id in pruned {
-        audit(&writer, &id, "pruned", true, &format!("retention keeps {}", config.keep)).await;
+}
+
+impl BackupActor {
+    fn work(&self) -> Work {
+        Work {
+            config: self.config.clone(),
+            offsite: self.offsite.clone(),
+            writer: self.writer.clone(),
+            readers: self.readers.clone(),
+            now: self.clock.now(),
+        }
     }
-    Ok(answer)
 }
 
 impl Handler<Ask> for BackupActor {
     type Result = AtomicResponse<Self, Result<BackupAnswer, String>>;
 
     fn handle(&mut self, Ask(request): Ask, _: &mut Context<Self>) -> Self::Result {
-        let work = perform(self.config.clone(), self.writer.clone(), self.readers.clone(), self.clock.now(), request);
-        AtomicResponse::new(Box::pin(work.into_actor(self)))
+        AtomicResponse::new(Box::pin(self.work().perform(request).into_actor(self)))
     }
 }
 
@@ -219,12 +247,14 @@ impl Handler<RunJob> for BackupActor {
 
     fn handle(&mut self, RunJob { job }: RunJob, _: &mut Context<Self>) -> Self::Result {
         let request = if job == BACKUP { BackupRequest::Create } else { BackupRequest::VerifyNewest };
-        let work = perform(self.config.clone(), self.writer.clone(), self.readers.clone(), self.clock.now(), request);
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(|answer, _, _| match answer? {
+        AtomicResponse::new(Box::pin(self.work().perform(request).into_actor(self).map(|answer, _, _| match answer? {
             BackupAnswer::One(m) if m.verified_ok == Some(false) => {
                 Err(format!("backup {} failed verification: {}", m.id, m.verify_detail.unwrap_or_default()))
             }
             BackupAnswer::One(m) if m.verified_ok == Some(true) => Ok(format!("backup {} verified", m.id)),
+            BackupAnswer::One(Manifest { id, upload_error: Some(why), .. }) => {
+                Err(format!("backup {id} was made locally, but its off-site upload failed: {why}"))
+            }
             BackupAnswer::One(m) => Ok(format!("backup {} created ({} bytes)", m.id, m.size_bytes)),
             BackupAnswer::Many(all) => Ok(format!("{} backups", all.len())),
         })))
@@ -245,8 +275,12 @@ impl BackupHandle {
         clock: Arc<dyn Clock>,
         registry: ActorRegistry,
     ) -> Self {
+        let offsite = config.offsite.as_ref().map(Offsite::open);
+        if let Some(Err(why)) = &offsite {
+            tracing::error!(error = %why, "Off-site storage cannot be used; backups stay local.");
+        }
         let config = Arc::new(config);
-        Self { addr: Supervisor::start(move |_| BackupActor { config, writer, readers, clock, registry }) }
+        Self { addr: Supervisor::start(move |_| BackupActor { config, offsite, writer, readers, clock, registry }) }
     }
 
     pub async fn ask(&self, request: BackupRequest) -> Result<BackupAnswer, String> {

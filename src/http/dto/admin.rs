@@ -134,6 +134,10 @@ pub struct BackupDto {
     pub verified_at: Option<String>,
     pub verified_ok: Option<bool>,
     pub verify_detail: Option<String>,
+    /// When the off-site copy was stored (local backups only).
+    pub uploaded_at: Option<String>,
+    /// Why the last off-site upload failed.
+    pub upload_error: Option<String>,
 }
 
 impl From<atlas_actors::backup::file::Manifest> for BackupDto {
@@ -152,6 +156,8 @@ impl From<atlas_actors::backup::file::Manifest> for BackupDto {
             verified_at: m.verified_at,
             verified_ok: m.verified_ok,
             verify_detail: m.verify_detail,
+            uploaded_at: m.uploaded_at,
+            upload_error: m.upload_error,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! client that returns `(status, json)`.
 
 pub mod fake_sheets;
+pub mod moto;
 
 use atlas::settings::Settings;
 use atlas_actors::domain::{Actor, Role};

@@ -289,6 +289,10 @@ pub struct CommandOutcome {
     pub applied: Applied,
 }
 
+/// What `RecordBackup` may report (each is its own event type).
+pub const BACKUP_ACTIONS: &[&str] =
+    &["created", "verified", "pruned", "restored", "uploaded", "downloaded", "pruned_remote"];
+
 impl Command {
     /// The event type recorded with this command (`aggregate.verb`).
     pub fn event_type(&self) -> &'static str {
@@ -328,6 +332,10 @@ impl Command {
                 ("verified", true) => "backup.verified",
                 ("verified", false) => "backup.verify_failed",
                 ("restored", _) => "backup.restored",
+                ("uploaded", true) => "backup.uploaded",
+                ("uploaded", false) => "backup.upload_failed",
+                ("downloaded", _) => "backup.downloaded",
+                ("pruned_remote", _) => "backup.pruned_remote",
                 _ => "backup.pruned",
             },
             Self::RecordAccess { allowed: false, .. } => "access.denied",

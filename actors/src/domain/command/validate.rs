@@ -91,13 +91,10 @@ impl Command {
             | Self::RecoverInterruptedRuns
             | Self::RecordSheetCells { .. }
             | Self::RecordMaintenance { .. } => Ok(()),
-            Self::RecordBackup { action, .. } => match action.as_str() {
-                "created" | "verified" | "pruned" | "restored" => Ok(()),
-                other => Err(CommandError::invalid(
-                    "action",
-                    format!("must be created, verified, pruned or restored, got {other:?}"),
-                )),
-            },
+            Self::RecordBackup { action, .. } if !super::BACKUP_ACTIONS.contains(&action.as_str()) => Err(
+                CommandError::invalid("action", format!("must be one of {:?}, got {action:?}", super::BACKUP_ACTIONS)),
+            ),
+            Self::RecordBackup { .. } => Ok(()),
             Self::DeleteProject { .. }
             | Self::DeleteTask { .. }
             | Self::ExpireApprovals { .. }
