@@ -4,6 +4,7 @@
 use crate::http;
 use crate::settings::Settings;
 use atlas_actors::domain::SystemClock;
+use atlas_actors::health::watchdog::notify;
 use atlas_actors::Handles;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
@@ -69,11 +70,14 @@ impl App {
         let server_handle = self.server.handle();
         let mut server_task = actix_web::rt::spawn(self.server);
         tracing::info!(addr = %self.addr, "Atlas is serving.");
+        // Type=notify: migrations ran (the writer opened the database) and HTTP listens.
+        notify(&format!("READY=1\nSTATUS=serving on {}", self.addr));
         let fatal = tokio::select! {
             () = shutdown => { tracing::info!("Shutdown requested."); None }
             reason = self.handles.fatal() => Some(reason),
             result = &mut server_task => Some(format!("the HTTP server stopped unexpectedly: {result:?}")),
         };
+        notify("STOPPING=1");
         server_handle.stop(true).await;
         let closed = tokio::time::timeout(self.writer_grace, self.handles.shutdown()).await;
         if let Some(reason) = fatal {

@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod cli;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod settings;
 pub mod sync_cli;
 pub mod token_cli;

@@ -8,3 +8,26 @@ pub enum Fault {
     /// Panic in the middle of the next write batch, after some of its commands were applied.
     PanicInNextBatch,
 }
+
+/// The drill message for actors without special faults: any fault is a panic in the handler, caught at
+/// the boundary and turned into `ctx.stop()` so the Supervisor restarts the actor.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct Inject(pub Fault);
+
+/// Implements `Handler<Inject>` for an actor (`Context<Self>`) whose restart is counted by `restarting()`.
+#[macro_export]
+macro_rules! panic_on_inject {
+    ($actor:ty, $name:expr) => {
+        impl actix::Handler<$crate::fault::Inject> for $actor {
+            type Result = ();
+
+            fn handle(&mut self, $crate::fault::Inject(fault): $crate::fault::Inject, ctx: &mut Self::Context) {
+                if let Err(panic) = $crate::guard::catch_panic(|| panic!("injected fault: {} {fault:?}", $name)) {
+                    tracing::warn!(actor = $name, %panic, "Handler panicked; restarting the actor.");
+                    actix::ActorContext::stop(ctx);
+                }
+            }
+        }
+    };
+}

@@ -25,11 +25,14 @@ struct Housekeeper {
     registry: ActorRegistry,
 }
 
+#[cfg(feature = "fault-injection")]
+crate::panic_on_inject!(Housekeeper, names::HOUSEKEEPER);
+
 impl Actor for Housekeeper {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
-        self.registry.running(names::HOUSEKEEPER);
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.registry.beat::<Self>(names::HOUSEKEEPER, ctx);
     }
 }
 
@@ -76,6 +79,11 @@ impl HousekeeperHandle {
 
     pub fn jobs(&self) -> Recipient<RunJob> {
         self.addr.clone().recipient()
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub async fn inject(&self, fault: crate::fault::Fault) {
+        let _ = self.addr.send(crate::fault::Inject(fault)).await;
     }
 
     pub fn is_alive(&self) -> bool {

@@ -7,6 +7,7 @@
 //! after COMMIT. Everything else reads through the read-only `ReaderPool`. A test in the root package
 //! fails if any other file opens a read-write connection.
 
+pub mod alerts;
 pub mod backup;
 pub mod domain;
 #[cfg(feature = "fault-injection")]

@@ -16,7 +16,11 @@ pub mod names {
     pub const HOUSEKEEPER: &str = "housekeeper";
     pub const SHEETS: &str = "sheets_sync";
     pub const BACKUP: &str = "backup";
+    pub const NOTIFIER: &str = "notifier";
 }
+
+/// How often each actor says it is alive (from its own context, so a stuck actor stops beating).
+pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,6 +40,8 @@ pub struct ActorStatus {
     pub restarts: u64,
     pub last_error: Option<String>,
     pub since: DateTime<Utc>,
+    /// The last heartbeat from the actor's own context.
+    pub last_heartbeat: Option<DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -73,6 +79,7 @@ impl ActorRegistry {
             restarts: 0,
             last_error: None,
             since: Utc::now(),
+            last_heartbeat: None,
         });
         if restarted {
             entry.restarts += 1;
@@ -88,6 +95,41 @@ impl ActorRegistry {
 
     pub fn running(&self, actor: &'static str) {
         self.set(actor, ActorState::Running, None, false);
+        self.heartbeat(actor);
+    }
+
+    pub fn heartbeat(&self, actor: &'static str) {
+        if let Some(entry) = self.lock().actors.get_mut(actor) {
+            entry.last_heartbeat = Some(Utc::now());
+        }
+    }
+
+    /// Starts `actor`'s heartbeat in its own context; call from `started()`.
+    pub fn beat<A>(&self, actor: &'static str, ctx: &mut A::Context)
+    where
+        A: actix::Actor,
+        A::Context: actix::AsyncContext<A>,
+    {
+        use actix::AsyncContext;
+        self.running(actor);
+        let registry = self.clone();
+        ctx.run_interval(HEARTBEAT_EVERY, move |_, _| registry.heartbeat(actor));
+    }
+
+    /// `Ok` when every actor runs and beat within `stale_after`; else the first problem found.
+    pub fn all_alive(&self, stale_after: chrono::Duration) -> Result<(), String> {
+        let now = Utc::now();
+        for (name, status) in self.lock().actors.iter() {
+            if status.state != ActorState::Running {
+                return Err(format!("{name} is {:?}", status.state).to_lowercase());
+            }
+            match status.last_heartbeat {
+                Some(at) if now - at <= stale_after => {}
+                Some(at) => return Err(format!("{name} last beat {} s ago", (now - at).num_seconds())),
+                None => return Err(format!("{name} never beat")),
+            }
+        }
+        Ok(())
     }
 
     /// Called from an actor's `restarting()`; counts the restart.
@@ -149,6 +191,17 @@ mod tests {
         let status = registry.status(names::WRITER).unwrap();
         assert_eq!((status.state, status.restarts), (ActorState::Running, 1));
         assert_eq!(status.last_error.as_deref(), Some("boom"));
+    }
+
+    #[test]
+    fn all_alive_needs_running_actors_with_fresh_heartbeats() {
+        let registry = ActorRegistry::new();
+        registry.running(names::WRITER);
+        registry.running(names::RUNNER);
+        assert_eq!(registry.all_alive(chrono::Duration::seconds(30)), Ok(()));
+        assert!(registry.all_alive(chrono::Duration::milliseconds(-1)).unwrap_err().contains("last beat"));
+        registry.restarting(names::RUNNER, None);
+        assert_eq!(registry.all_alive(chrono::Duration::seconds(30)), Err("runner is restarting".into()));
     }
 
     #[actix_rt::test]

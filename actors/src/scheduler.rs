@@ -105,7 +105,7 @@ impl Actor for SchedulerActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.registry.running(names::SCHEDULER);
+        self.registry.beat::<Self>(names::SCHEDULER, ctx);
         ctx.run_interval(self.tick, |actor, ctx| actor.run_due(ctx));
         ctx.notify(Tick); // catch up at once on whatever was missed while Atlas was down
     }

@@ -3,6 +3,7 @@
 //! ones; the scheduler starts last, once every job's owner is there. An actor whose address dies for good
 //! (it escaped the panic guard) is escalated, so the process exits non-zero and systemd restarts it.
 
+use crate::alerts::actor::{AlertsConfig, NotifierHandle};
 use crate::backup::{BackupConfig, BackupHandle, BACKUP, BACKUP_VERIFY};
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::Clock;
@@ -22,7 +23,7 @@ const WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Every job the scheduler knows, with its default schedule.
 pub const JOBS: &[(&str, &str)] = &[
-    (HEALTH_CHECK, "1m"),
+    (HEALTH_CHECK, "15m"),
     (APPROVAL_EXPIRY, "5m"),
     (SHEETS_SYNC, "1h"),
     (SHEETS_EXPORT, "1h"),
@@ -44,6 +45,7 @@ pub struct SupervisorConfig {
     /// `None`: Sheets sync is disabled and Atlas runs without Google.
     pub sheets: Option<SheetsSyncConfig>,
     pub backup: BackupConfig,
+    pub alerts: AlertsConfig,
 }
 
 impl SupervisorConfig {
@@ -67,6 +69,7 @@ impl SupervisorConfig {
             },
             store,
             sheets: None,
+            alerts: AlertsConfig::default(),
         }
     }
 }
@@ -82,6 +85,7 @@ pub struct Handles {
     pub housekeeper: HousekeeperHandle,
     pub sheets: SheetsSyncHandle,
     pub backup: BackupHandle,
+    pub notifier: NotifierHandle,
     pub registry: ActorRegistry,
 }
 
@@ -117,7 +121,9 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     let registry = ActorRegistry::new();
     let writer = WriterHandle::start(config.store.clone(), clock.clone(), registry.clone())?;
     let readers = ReaderPool::open(&config.store)?;
-    let health = HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health);
+    let notifier = NotifierHandle::start(config.alerts, registry.clone());
+    let health =
+        HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health, Some(notifier.clone()));
     let runner = RunnerHandle::start(config.runner, writer.clone(), readers.clone(), registry.clone()).await?;
     let housekeeper = HousekeeperHandle::start(config.housekeeping, writer.clone(), clock.clone(), registry.clone());
     let sheets =
@@ -137,7 +143,8 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     }
     let scheduler =
         SchedulerHandle::start(jobs, clock, writer.clone(), &readers, registry.clone(), config.scheduler_tick).await?;
-    let handles = Handles { writer, readers, health, runner, scheduler, housekeeper, sheets, backup, registry };
+    let handles =
+        Handles { writer, readers, health, runner, scheduler, housekeeper, sheets, backup, notifier, registry };
     actix::spawn(watch(handles.clone()));
     Ok(handles)
 }
@@ -155,6 +162,7 @@ async fn watch(handles: Handles) {
             (names::HOUSEKEEPER, handles.housekeeper.is_alive()),
             (names::SHEETS, handles.sheets.is_alive()),
             (names::BACKUP, handles.backup.is_alive()),
+            (names::NOTIFIER, handles.notifier.is_alive()),
         ];
         if let Some((name, _)) = actors.iter().find(|(_, alive)| !alive) {
             handles.registry.escalate(name, "its mailbox closed: it died and cannot be restarted".into());

@@ -12,6 +12,7 @@ pub mod error;
 mod errors;
 pub mod extract;
 mod gate;
+mod metrics;
 mod openapi;
 mod probes;
 mod projects;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The database file (for sizes in the admin endpoints).
     pub database: std::path::PathBuf,
+    pub backup_dir: std::path::PathBuf,
+    pub metrics_access: crate::settings::MetricsAccess,
 }
 
 impl AppState {
@@ -47,13 +50,15 @@ impl AppState {
             allow_self_approval: settings.approvals.allow_self_approval,
             max_body_bytes: settings.http.max_body_bytes,
             database: settings.database.path.clone(),
+            backup_dir: settings.backup.dir.clone(),
+            metrics_access: settings.metrics.access,
         }
     }
 }
 
 /// The route table: probes at the root, everything else under /api/v1 behind a token.
 fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(probes::healthz).service(probes::readyz).service(
+    cfg.service(probes::healthz).service(probes::readyz).service(metrics::metrics).service(
         scope::scope("/api/v1")
             .service(openapi::document)
             .service(projects::list)
@@ -96,7 +101,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(db::health)
             .service(db::stats)
             .service(db::vacuum)
-            .service(db::checkpoint),
+            .service(db::checkpoint)
+            .service(probes::admin_health),
     );
 }
 
@@ -121,11 +127,14 @@ async fn unknown_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiE
 pub fn server(handles: Handles, settings: &Settings, listener: std::net::TcpListener) -> std::io::Result<Server> {
     let state = web::Data::new(AppState::new(handles, settings));
     let document = web::Data::new(openapi_document());
+    let http_metrics = web::Data::new(crate::metrics::HttpMetrics::default());
     let max_body_bytes = settings.http.max_body_bytes;
     let server = HttpServer::new(move || {
         let (app, _) = App::new().into_utoipa_app().configure(routes).split_for_parts();
         app.app_data(state.clone())
             .app_data(document.clone())
+            .app_data(http_metrics.clone())
+            .wrap(actix_web::middleware::from_fn(metrics::record))
             .configure(|cfg| extractor_errors(cfg, max_body_bytes))
             .default_service(web::to(unknown_route))
     })

@@ -1,4 +1,4 @@
-//! Liveness and readiness probes: the only routes that need no token.
+//! Liveness and readiness probes (the only routes that need no token) and the admin health report.
 
 use super::AppState;
 use actix_web::{get, web, HttpResponse};
@@ -11,7 +11,8 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "alive", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-/// 200 when the writer and the read pool answer and migrations are current, else 503 (no token needed).
+/// 200 when the writer and the read pool answer, migrations are current and every actor beats, else 503
+/// (no token needed). Also shows each actor and the last operational checks (they do not make it 503).
 #[utoipa::path(tag = "probes", security(()), responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
@@ -24,4 +25,17 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             "actors": state.handles.registry.snapshot(),
         })),
     }
+}
+
+/// The full health report: readiness, every actor (state, restarts, last heartbeat), operational checks run
+/// now (disk, WAL, backups, Sheets sync, approvals, critical errors, validation failures), firing alerts.
+#[utoipa::path(tag = "admin", responses((status = 200, description = "the report"),
+    (status = 403, body = super::dto::ErrorBody), (status = 503, body = super::dto::ErrorBody)))]
+#[get("/admin/health")]
+pub async fn admin_health(
+    state: web::Data<AppState>,
+    _auth: super::auth::Auth<super::auth::Admin>,
+) -> Result<HttpResponse, super::ApiError> {
+    let report = state.handles.health.full_report().await.map_err(super::ApiError::unavailable)?;
+    Ok(HttpResponse::Ok().json(report))
 }

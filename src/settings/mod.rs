@@ -9,10 +9,14 @@ pub use load::{load, SettingsError, Sources};
 pub use redact::redacted_toml;
 pub use sections::*;
 
+use atlas_actors::alerts::actor::AlertsConfig;
+use atlas_actors::alerts::channels::{Channel, SmtpSecurity};
 use atlas_actors::backup::file::BackupOptions;
 use atlas_actors::backup::offsite::{OffsiteConfig, Secret};
 use atlas_actors::backup::BackupConfig;
 use atlas_actors::domain::ApprovalPolicy;
+use atlas_actors::health::ops::OpsLimits;
+use atlas_actors::health::watchdog::Watchdog;
 use atlas_actors::health::HealthConfig;
 use atlas_actors::housekeeper::HousekeepingConfig;
 use atlas_actors::runner::executor::Executors;
@@ -45,6 +49,8 @@ pub struct Settings {
     pub sheets: SheetsSettings,
     pub backup: BackupSettings,
     pub offsite: OffsiteSettings,
+    pub alerts: AlertSettings,
+    pub metrics: MetricsSettings,
     pub log: LogSettings,
 }
 
@@ -63,6 +69,8 @@ impl Default for Settings {
             sheets: SheetsSettings::default(),
             backup: BackupSettings::default(),
             offsite: OffsiteSettings::default(),
+            alerts: AlertSettings::default(),
+            metrics: MetricsSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -87,6 +95,18 @@ impl Settings {
         within("writer.mailbox_capacity", self.writer.mailbox_capacity as u64, 16, 1_000_000)?;
         within("writer.max_batch", self.writer.max_batch as u64, 1, 100_000)?;
         within("health.probe_timeout_ms", self.health.probe_timeout_ms, 10, 60_000)?;
+        within("health.heartbeat_stale_s", self.health.heartbeat_stale_s, 15, 3600)?;
+        within("health.backup_max_age_h", self.health.backup_max_age_h, 1, 24 * 90)?;
+        within("health.sync_stale_after_m", self.health.sync_stale_after_m, 1, 24 * 60 * 30)?;
+        within("health.restart_window_m", self.health.restart_window_m, 1, 24 * 60)?;
+        within("health.restart_alert_threshold", self.health.restart_alert_threshold, 1, 1000)?;
+        if !(0.0..=100.0).contains(&self.health.validation_failure_pct) {
+            return Err((
+                "health.validation_failure_pct",
+                format!("must be 0..100, got {}", self.health.validation_failure_pct),
+            ));
+        }
+        self.validate_alerts()?;
         within("approvals.expire_after_h", self.approvals.expire_after_h, 0, 24 * 365)?;
         within("runner.max_concurrent", self.runner.max_concurrent as u64, 1, 256)?;
         within("runner.default_timeout_s", self.runner.default_timeout_s, 1, 7 * 24 * 3600)?;
@@ -120,6 +140,110 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|err| ("log.level", format!("is not a valid log filter: {err}")))?;
         Ok(())
+    }
+
+    fn validate_alerts(&self) -> Result<(), (&'static str, String)> {
+        let alerts = &self.alerts;
+        if !(1..=7 * 24 * 60).contains(&alerts.repeat_every_m) {
+            return Err((
+                "alerts.repeat_every_m",
+                format!("must be between 1 and 10080, got {}", alerts.repeat_every_m),
+            ));
+        }
+        if !(1..=300).contains(&alerts.send_timeout_s) {
+            return Err(("alerts.send_timeout_s", format!("must be between 1 and 300, got {}", alerts.send_timeout_s)));
+        }
+        let url = &alerts.webhook_url;
+        if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
+            return Err(("alerts.webhook_url", format!("must be an http(s):// URL, got {url:?}")));
+        }
+        if alerts.telegram_bot_token.is_empty() != alerts.telegram_chat_id.is_empty() {
+            return Err((
+                "alerts.telegram_chat_id",
+                "telegram needs both telegram_bot_token and telegram_chat_id".into(),
+            ));
+        }
+        if !alerts.smtp_host.is_empty() {
+            if !atlas_actors::alerts::channels::is_email_address(&alerts.smtp_from) {
+                return Err(("alerts.smtp_from", format!("must be an e-mail address, got {:?}", alerts.smtp_from)));
+            }
+            if alerts.smtp_to.is_empty() {
+                return Err(("alerts.smtp_to", "needs at least one recipient when smtp_host is set".into()));
+            }
+            if let Some(bad) = alerts.smtp_to.iter().find(|to| !atlas_actors::alerts::channels::is_email_address(to)) {
+                return Err(("alerts.smtp_to", format!("{bad:?} is not an e-mail address")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The alert channels that are configured.
+    pub fn alerts_config(&self) -> AlertsConfig {
+        let a = &self.alerts;
+        let mut channels = Vec::new();
+        if !a.webhook_url.is_empty() {
+            channels
+                .push(Channel::Webhook { url: a.webhook_url.clone(), slack: a.webhook_format == WebhookFormat::Slack });
+        }
+        if !a.telegram_bot_token.is_empty() {
+            channels.push(Channel::Telegram {
+                api_base: a.telegram_api_base.clone(),
+                bot_token: Secret(a.telegram_bot_token.clone()),
+                chat_id: a.telegram_chat_id.clone(),
+            });
+        }
+        if !a.smtp_host.is_empty() {
+            channels.push(Channel::Smtp {
+                host: a.smtp_host.clone(),
+                port: a.smtp_port,
+                security: match a.smtp_security {
+                    SmtpSecuritySetting::None => SmtpSecurity::None,
+                    SmtpSecuritySetting::Starttls => SmtpSecurity::StartTls,
+                    SmtpSecuritySetting::Tls => SmtpSecurity::Tls,
+                },
+                username: a.smtp_username.clone(),
+                password: Secret(a.smtp_password.clone()),
+                from: a.smtp_from.clone(),
+                to: a.smtp_to.clone(),
+            });
+        }
+        let host = if a.host_label.is_empty() {
+            std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "atlas".into())
+        } else {
+            a.host_label.clone()
+        };
+        AlertsConfig {
+            channels,
+            repeat_every: chrono::Duration::minutes(a.repeat_every_m as i64),
+            timeout: Duration::from_secs(a.send_timeout_s),
+            host,
+        }
+    }
+
+    /// Health's view: probes, heartbeats, operational limits, and the systemd watchdog from the environment.
+    pub fn health_config(&self) -> HealthConfig {
+        let h = &self.health;
+        let minutes = |m: u64| chrono::Duration::minutes(m as i64);
+        HealthConfig {
+            probe_timeout: Duration::from_millis(h.probe_timeout_ms),
+            heartbeat_stale_after: chrono::Duration::seconds(h.heartbeat_stale_s as i64),
+            ops: Some(OpsLimits {
+                database: self.database.path.clone(),
+                backup_dir: self.backup.dir.clone(),
+                sheets_enabled: self.sheets.enabled,
+                disk_min_free_mib: h.disk_min_free_mib,
+                wal_max_mib: h.wal_max_mib,
+                sync_stale_after: minutes(h.sync_stale_after_m),
+                backup_max_age: chrono::Duration::hours(h.backup_max_age_h as i64),
+                approval_max_age: chrono::Duration::hours(h.approval_max_age_h as i64),
+                critical_unacked_after: minutes(h.critical_unacked_after_m),
+                validation_failure_pct: h.validation_failure_pct,
+                validation_min_sample: h.validation_min_sample.into(),
+            }),
+            watchdog: Watchdog::from_env(),
+            restart_alert_threshold: h.restart_alert_threshold,
+            restart_window: minutes(h.restart_window_m),
+        }
     }
 
     fn validate_offsite(&self) -> Result<(), (&'static str, String)> {
@@ -176,7 +300,8 @@ impl Settings {
         let expire = self.approvals.expire_after_h;
         SupervisorConfig {
             store: self.store_config(),
-            health: HealthConfig { probe_timeout: Duration::from_millis(self.health.probe_timeout_ms) },
+            health: self.health_config(),
+            alerts: self.alerts_config(),
             runner,
             housekeeping: HousekeepingConfig {
                 approval_expire_after: (expire > 0).then(|| chrono::Duration::hours(expire as i64)),

@@ -89,11 +89,46 @@ impl Default for WriterSettings {
 pub struct HealthSettings {
     /// Milliseconds one probe of a part may take before it counts as down.
     pub probe_timeout_ms: u64,
+    /// Seconds without a heartbeat after which an actor counts as down (and the watchdog is not fed).
+    pub heartbeat_stale_s: u64,
+    /// Free space below this (MiB) under the data or backup directory is critical.
+    pub disk_min_free_mib: u64,
+    /// A WAL larger than this (MiB) is a warning (checkpoints are not keeping up).
+    pub wal_max_mib: u64,
+    /// Minutes without a successful Sheets sync (each direction) before it is critical.
+    pub sync_stale_after_m: u64,
+    /// Hours after which the newest backup is too old.
+    pub backup_max_age_h: u64,
+    /// Hours a pending approval may wait.
+    pub approval_max_age_h: u64,
+    /// Minutes an unresolved critical error may stay unacknowledged.
+    pub critical_unacked_after_m: u64,
+    /// Percent of Sheets edits refused over 24 h above which imports are unhealthy.
+    pub validation_failure_pct: f64,
+    /// Fewer Sheets edits than this in 24 h are too few to judge the rate.
+    pub validation_min_sample: u32,
+    /// Restarts of one actor within `restart_window_m` that raise an alert.
+    pub restart_alert_threshold: u64,
+    pub restart_window_m: u64,
 }
 
 impl Default for HealthSettings {
     fn default() -> Self {
-        Self { probe_timeout_ms: HealthConfig::default().probe_timeout.as_millis() as u64 }
+        let code = HealthConfig::default();
+        Self {
+            probe_timeout_ms: code.probe_timeout.as_millis() as u64,
+            heartbeat_stale_s: code.heartbeat_stale_after.num_seconds() as u64,
+            disk_min_free_mib: 1024,
+            wal_max_mib: 256,
+            sync_stale_after_m: 60,
+            backup_max_age_h: 26,
+            approval_max_age_h: 24,
+            critical_unacked_after_m: 120,
+            validation_failure_pct: 5.0,
+            validation_min_sample: 10,
+            restart_alert_threshold: code.restart_alert_threshold,
+            restart_window_m: code.restart_window.num_minutes() as u64,
+        }
     }
 }
 
@@ -294,5 +329,89 @@ impl Default for OffsiteSettings {
             request_timeout_s: 60,
             max_retries: 3,
         }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// `{"alert", "status", "detail", "since", "host", "summary"}`
+    Json,
+    /// `{"text": "…"}` (Slack, Mattermost, Rocket.Chat incoming webhooks)
+    Slack,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecuritySetting {
+    None,
+    Starttls,
+    Tls,
+}
+
+/// Alert channels (`[alerts]`): each is on when its address is set; none by default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertSettings {
+    /// A firing alert is sent again at most this often (minutes) until it clears.
+    pub repeat_every_m: u64,
+    /// Seconds one delivery may take.
+    pub send_timeout_s: u64,
+    /// Named in every message; "" = the machine's host name.
+    pub host_label: String,
+    pub webhook_url: String,
+    pub webhook_format: WebhookFormat,
+    pub telegram_bot_token: String,
+    pub telegram_chat_id: String,
+    pub telegram_api_base: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: SmtpSecuritySetting,
+    pub smtp_username: String,
+    pub smtp_password: String,
+    pub smtp_from: String,
+    pub smtp_to: Vec<String>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            repeat_every_m: 60,
+            send_timeout_s: 10,
+            host_label: String::new(),
+            webhook_url: String::new(),
+            webhook_format: WebhookFormat::Json,
+            telegram_bot_token: String::new(),
+            telegram_chat_id: String::new(),
+            telegram_api_base: "https://api.telegram.org".into(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_security: SmtpSecuritySetting::Starttls,
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            smtp_from: String::new(),
+            smtp_to: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricsAccess {
+    /// Any valid token (a Prometheus `authorization` credential).
+    Token,
+    /// Requests from 127.0.0.1 / ::1 without a token (a scraper on the same VM or through an SSH tunnel).
+    Loopback,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    pub access: MetricsAccess,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { access: MetricsAccess::Token }
     }
 }

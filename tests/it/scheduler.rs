@@ -202,11 +202,8 @@ async fn the_admin_api_lists_jobs_and_runs_one_now() {
         ]
     );
     let (status, report) = team.call("POST", "/api/v1/admin/schedules/health_check/run", &team.admin, None).await;
-    assert_eq!(
-        (status, report["ok"].as_bool(), report["detail"].as_str()),
-        (200, Some(true), Some("ready")),
-        "{report}"
-    );
+    assert_eq!((status, report["ok"].as_bool()), (200, Some(true)), "{report}");
+    assert!(report["detail"].as_str().unwrap().starts_with("ready"), "{report}");
     let (_, jobs) = team.call("GET", "/api/v1/admin/schedules", &team.admin, None).await;
     assert_eq!(jobs["items"][0]["last_outcome"], "success");
     assert_eq!(team.call("POST", "/api/v1/admin/schedules/no_such_job/run", &team.admin, None).await.0, 404);

@@ -74,11 +74,14 @@ struct BackupActor {
     registry: ActorRegistry,
 }
 
+#[cfg(feature = "fault-injection")]
+crate::panic_on_inject!(BackupActor, names::BACKUP);
+
 impl Actor for BackupActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
-        self.registry.running(names::BACKUP);
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.registry.beat::<Self>(names::BACKUP, ctx);
     }
 }
 
@@ -289,6 +292,11 @@ impl BackupHandle {
 
     pub fn jobs(&self) -> Recipient<RunJob> {
         self.addr.clone().recipient()
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub async fn inject(&self, fault: crate::fault::Fault) {
+        let _ = self.addr.send(crate::fault::Inject(fault)).await;
     }
 
     pub fn is_alive(&self) -> bool {

@@ -103,7 +103,7 @@ impl Actor for RunnerActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.registry.running(names::RUNNER);
+        self.registry.beat::<Self>(names::RUNNER, ctx);
         ctx.run_interval(self.config.poll_interval, |_, ctx| ctx.notify(Dispatch));
         let mut queued = self.writer.watch_queued_runs();
         let addr = ctx.address();

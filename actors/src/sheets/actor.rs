@@ -62,11 +62,14 @@ struct SheetsSyncActor {
     registry: ActorRegistry,
 }
 
+#[cfg(feature = "fault-injection")]
+crate::panic_on_inject!(SheetsSyncActor, names::SHEETS);
+
 impl Actor for SheetsSyncActor {
     type Context = Context<Self>;
 
-    fn started(&mut self, _: &mut Context<Self>) {
-        self.registry.running(names::SHEETS);
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.registry.beat::<Self>(names::SHEETS, ctx);
     }
 }
 
@@ -247,6 +250,11 @@ impl SheetsSyncHandle {
 
     pub fn jobs(&self) -> Recipient<RunJob> {
         self.addr.clone().recipient()
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub async fn inject(&self, fault: crate::fault::Fault) {
+        let _ = self.addr.send(crate::fault::Inject(fault)).await;
     }
 
     pub fn is_alive(&self) -> bool {

@@ -42,6 +42,10 @@ pub struct WriterStats {
     pub commands: AtomicU64,
     /// Sum of commit durations in microseconds.
     pub commit_micros: AtomicU64,
+    /// Commands submitted and not answered yet (the writer's queue depth).
+    pub in_flight: AtomicU64,
+    /// Commands in the last committed batch.
+    pub last_batch: AtomicU64,
 }
 
 /// Opens the read-write connection with the writer's pragmas and brings the schema up to date.
@@ -157,7 +161,7 @@ impl actix::Actor for WriterActor {
                 }
             }
         }
-        self.registry.running(names::WRITER);
+        self.registry.beat::<Self>(names::WRITER, ctx);
     }
 }
 
@@ -205,6 +209,7 @@ impl WriterActor {
                 self.stats.batches.fetch_add(1, Ordering::Relaxed);
                 self.stats.commands.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 self.stats.commit_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                self.stats.last_batch.store(batch.len() as u64, Ordering::Relaxed);
                 if results.iter().any(|r| r.as_ref().is_ok_and(queues_a_run)) {
                     self.runs_queued.send_modify(|count| *count += 1);
                 }
@@ -458,13 +463,23 @@ impl WriterHandle {
     /// Applies `command` on behalf of `actor`; resolves only after COMMIT (or with why it was not applied).
     pub async fn submit(&self, command: Command, actor: Actor) -> Result<CommandOutcome, CommandError> {
         let (reply, answer) = oneshot::channel();
-        self.addr
-            .send(Submit(Pending { command, actor, reply }))
-            .await
-            .map_err(|err| CommandError::Unavailable(format!("the writer is not running ({err})")))?;
-        answer.await.map_err(|_| {
-            CommandError::Unavailable("the writer stopped before answering; the command was not applied".into())
-        })?
+        // Counted down on drop, so a caller that gives up (a closed HTTP connection) is not counted forever.
+        struct InFlight<'a>(&'a AtomicU64);
+        impl Drop for InFlight<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        self.stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        let _counted = InFlight(&self.stats.in_flight);
+        let sent = self.addr.send(Submit(Pending { command, actor, reply })).await;
+        let answered = match sent {
+            Ok(()) => answer.await.map_err(|_| {
+                CommandError::Unavailable("the writer stopped before answering; the command was not applied".into())
+            }),
+            Err(err) => Err(CommandError::Unavailable(format!("the writer is not running ({err})"))),
+        };
+        answered?
     }
 
     /// Proves the writer thread answers and its connection can run a query.

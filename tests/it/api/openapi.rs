@@ -43,6 +43,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/backups/{id}/verify"),
     ("post", "/api/v1/admin/backups/{id}/restore"),
     ("get", "/api/v1/admin/backups/remote"),
+    ("get", "/api/v1/admin/health"),
+    ("get", "/metrics"),
     ("post", "/api/v1/admin/backups/{id}/upload"),
     ("post", "/api/v1/admin/backups/remote/{id}/restore"),
     ("get", "/api/v1/admin/db/health"),

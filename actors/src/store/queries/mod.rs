@@ -4,6 +4,7 @@
 pub mod approvals;
 pub mod db_info;
 pub mod events;
+pub mod gauges;
 pub mod hotlist;
 pub mod mirror;
 pub mod notes;

@@ -1,0 +1,146 @@
+//! The Notifier actor: takes what is firing (from Health), de-duplicates, and delivers to every channel.
+//! One evaluation at a time, so two checks never announce the same alert twice.
+
+use super::channels::{self, Channel};
+use super::{Dedupe, Kind};
+use crate::registry::{names, ActorRegistry};
+use actix::prelude::*;
+use actix::Supervisor;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertsConfig {
+    pub channels: Vec<Channel>,
+    /// A firing alert is sent again at most this often until it clears.
+    pub repeat_every: chrono::Duration,
+    /// Per send.
+    pub timeout: Duration,
+    /// Named in every message (defaults to the machine's host name).
+    pub host: String,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            channels: Vec::new(),
+            repeat_every: chrono::Duration::hours(1),
+            timeout: Duration::from_secs(10),
+            host: "atlas".into(),
+        }
+    }
+}
+
+/// What a round of evaluation did: `"FIRING key"`, `"RESOLVED key"`, … per notice delivered, and failures.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Delivery {
+    pub sent: Vec<String>,
+    pub failed: Vec<String>,
+}
+
+#[derive(Message)]
+#[rtype(result = "Delivery")]
+struct Evaluate {
+    firing: BTreeMap<String, String>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+struct Notifier {
+    config: AlertsConfig,
+    dedupe: Dedupe,
+    http: reqwest::Client,
+    registry: ActorRegistry,
+}
+
+#[cfg(feature = "fault-injection")]
+crate::panic_on_inject!(Notifier, names::NOTIFIER);
+
+impl Actor for Notifier {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.registry.beat::<Self>(names::NOTIFIER, ctx);
+    }
+}
+
+impl actix::Supervised for Notifier {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.registry.restarting(names::NOTIFIER, None);
+    }
+}
+
+impl Handler<Evaluate> for Notifier {
+    type Result = AtomicResponse<Self, Delivery>;
+
+    fn handle(&mut self, Evaluate { firing, now }: Evaluate, _: &mut Context<Self>) -> Self::Result {
+        let notices = self.dedupe.evaluate(&firing, now, self.config.repeat_every);
+        let (config, http) = (self.config.clone(), self.http.clone());
+        let work = async move {
+            let mut results = Vec::new();
+            for notice in notices {
+                let mut delivered = config.channels.is_empty();
+                let mut errors = Vec::new();
+                for channel in &config.channels {
+                    match channels::send(channel, &notice, &config.host, &http, config.timeout).await {
+                        Ok(()) => delivered = true,
+                        Err(why) => errors.push(why),
+                    }
+                }
+                results.push((notice, delivered, errors));
+            }
+            results
+        };
+        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |results, actor, _| {
+            let mut delivery = Delivery::default();
+            for (notice, delivered, errors) in results {
+                let line = format!("{} {}", notice.kind.label(), notice.key);
+                if notice.kind == Kind::Resolved {
+                    tracing::info!(alert = %notice.key, "Alert resolved.");
+                } else {
+                    tracing::warn!(alert = %notice.key, detail = %notice.detail, kind = notice.kind.label(), "Alert.");
+                }
+                for why in &errors {
+                    tracing::error!(alert = %notice.key, error = %why, "Alert delivery failed.");
+                }
+                if delivered {
+                    actor.dedupe.delivered(&notice.key, now);
+                    delivery.sent.push(line);
+                } else {
+                    delivery.failed.extend(errors);
+                }
+            }
+            delivery
+        })))
+    }
+}
+
+/// The only door to the Notifier.
+#[derive(Clone)]
+pub struct NotifierHandle {
+    addr: Addr<Notifier>,
+}
+
+impl NotifierHandle {
+    pub fn start(config: AlertsConfig, registry: ActorRegistry) -> Self {
+        let http = reqwest::Client::builder().timeout(config.timeout).build().unwrap_or_default();
+        Self { addr: Supervisor::start(move |_| Notifier { config, dedupe: Dedupe::default(), http, registry }) }
+    }
+
+    /// Sends what is new, due again or cleared.
+    pub async fn evaluate(
+        &self,
+        firing: BTreeMap<String, String>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Delivery, String> {
+        self.addr.send(Evaluate { firing, now }).await.map_err(|err| format!("the notifier is not running ({err})"))
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub async fn inject(&self, fault: crate::fault::Fault) {
+        let _ = self.addr.send(crate::fault::Inject(fault)).await;
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.addr.connected()
+    }
+}

@@ -1,0 +1,125 @@
+//! Delivery: a generic JSON webhook (or a Slack-compatible `{"text": …}`), e-mail over SMTP, and the
+//! Telegram Bot API. Every send has a timeout; an error says which channel failed, never with a secret.
+
+use super::Notice;
+use crate::backup::offsite::Secret;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain connection (a local relay).
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Channel {
+    Webhook {
+        url: String,
+        slack: bool,
+    },
+    Telegram {
+        api_base: String,
+        bot_token: Secret,
+        chat_id: String,
+    },
+    Smtp {
+        host: String,
+        port: u16,
+        security: SmtpSecurity,
+        username: String,
+        password: Secret,
+        from: String,
+        to: Vec<String>,
+    },
+}
+
+impl Channel {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Webhook { .. } => "webhook",
+            Self::Telegram { .. } => "telegram",
+            Self::Smtp { .. } => "smtp",
+        }
+    }
+}
+
+/// The one-line text of a notice (the subject of an e-mail).
+pub fn headline(notice: &Notice, host: &str) -> String {
+    format!("[Atlas {}] {} on {host}", notice.kind.label(), notice.key)
+}
+
+fn body(notice: &Notice, host: &str) -> String {
+    format!("{}\n{}\nsince {}", headline(notice, host), notice.detail, crate::domain::format_timestamp(notice.since))
+}
+
+/// Sends one notice on one channel.
+pub async fn send(
+    channel: &Channel,
+    notice: &Notice,
+    host: &str,
+    http: &reqwest::Client,
+    timeout: Duration,
+) -> Result<(), String> {
+    let failed = |e: &dyn std::fmt::Display| format!("{} channel: {e}", channel.name());
+    match channel {
+        Channel::Webhook { url, slack } => {
+            let payload = if *slack {
+                json!({ "text": body(notice, host) })
+            } else {
+                json!({
+                    "alert": notice.key,
+                    "status": notice.kind.label().to_lowercase(),
+                    "detail": notice.detail,
+                    "since": crate::domain::format_timestamp(notice.since),
+                    "host": host,
+                    "summary": headline(notice, host),
+                })
+            };
+            let response =
+                http.post(url).timeout(timeout).json(&payload).send().await.map_err(|e| failed(&e.without_url()))?;
+            response.error_for_status().map(|_| ()).map_err(|e| failed(&e.without_url()))
+        }
+        Channel::Telegram { api_base, bot_token, chat_id } => {
+            let url = format!("{}/bot{}/sendMessage", api_base.trim_end_matches('/'), bot_token.0);
+            let payload = json!({ "chat_id": chat_id, "text": body(notice, host), "disable_web_page_preview": true });
+            // The token is part of the URL: errors are reported without it.
+            let response =
+                http.post(&url).timeout(timeout).json(&payload).send().await.map_err(|e| failed(&e.without_url()))?;
+            response.error_for_status().map(|_| ()).map_err(|e| failed(&e.without_url()))
+        }
+        Channel::Smtp { host: server, port, security, username, password, from, to } => {
+            let mut message = Message::builder()
+                .from(from.parse().map_err(|e| failed(&format!("alerts.smtp_from: {e}")))?)
+                .subject(headline(notice, host));
+            for recipient in to {
+                message =
+                    message.to(recipient.parse().map_err(|e| failed(&format!("alerts.smtp_to {recipient:?}: {e}")))?);
+            }
+            let message = message.body(body(notice, host)).map_err(|e| failed(&e))?;
+            let builder = match security {
+                SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server),
+                SmtpSecurity::StartTls => {
+                    AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(server).map_err(|e| failed(&e))?
+                }
+                SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(server).map_err(|e| failed(&e))?,
+            };
+            let mut builder = builder.port(*port).timeout(Some(timeout));
+            if !username.is_empty() {
+                builder = builder.credentials(Credentials::new(username.clone(), password.0.clone()));
+            }
+            builder.build().send(message).await.map(|_| ()).map_err(|e| failed(&e))
+        }
+    }
+}
+
+/// Whether `text` is an e-mail address the SMTP channel can use (for settings checks).
+pub fn is_email_address(text: &str) -> bool {
+    text.parse::<lettre::Address>().is_ok()
+}

@@ -1,0 +1,185 @@
+//! Alerts: what is firing is decided by Health (its checks and actor restarts); this module de-duplicates
+//! (one message when an alert starts, a reminder at most every `repeat_every` while it lasts, one
+//! recovery message when it clears) and delivers to the configured channels through the Notifier actor.
+
+pub mod actor;
+pub mod channels;
+
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+
+/// What a notice says about an alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Firing,
+    Reminder,
+    Resolved,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Firing => "FIRING",
+            Self::Reminder => "STILL FIRING",
+            Self::Resolved => "RESOLVED",
+        }
+    }
+}
+
+/// One message to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub key: String,
+    pub kind: Kind,
+    pub detail: String,
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+struct Active {
+    since: DateTime<Utc>,
+    last_sent: Option<DateTime<Utc>>,
+}
+
+/// The de-duplication state: alive as long as the Notifier (an alert that outlives a restart is announced
+/// again once, which an operator would rather get than miss).
+#[derive(Debug, Default)]
+pub struct Dedupe {
+    active: BTreeMap<String, Active>,
+}
+
+impl Dedupe {
+    /// `firing`: alert key → what is wrong now. Returns what to send.
+    pub fn evaluate(
+        &mut self,
+        firing: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+        repeat_every: Duration,
+    ) -> Vec<Notice> {
+        let mut out = Vec::new();
+        let cleared: Vec<String> = self.active.keys().filter(|k| !firing.contains_key(*k)).cloned().collect();
+        for key in cleared {
+            if let Some(active) = self.active.remove(&key) {
+                // Nothing was ever delivered: no recovery message for an alert nobody heard of.
+                if active.last_sent.is_some() {
+                    out.push(Notice { key, kind: Kind::Resolved, detail: "cleared".into(), since: active.since });
+                }
+            }
+        }
+        for (key, detail) in firing {
+            let active = self.active.entry(key.clone()).or_insert(Active { since: now, last_sent: None });
+            let kind = match active.last_sent {
+                None => Some(Kind::Firing),
+                Some(sent) if now - sent >= repeat_every => Some(Kind::Reminder),
+                Some(_) => None,
+            };
+            if let Some(kind) = kind {
+                out.push(Notice { key: key.clone(), kind, detail: detail.clone(), since: active.since });
+            }
+        }
+        out
+    }
+
+    /// Delivered: the next reminder is `repeat_every` from now. Undelivered alerts are tried again at the
+    /// next evaluation.
+    pub fn delivered(&mut self, key: &str, now: DateTime<Utc>) {
+        if let Some(active) = self.active.get_mut(key) {
+            active.last_sent = Some(now);
+        }
+    }
+
+    pub fn active(&self) -> Vec<String> {
+        self.active.keys().cloned().collect()
+    }
+}
+
+/// Actors that restarted at least `threshold` times within `window`, from a history of restart counts.
+#[derive(Debug, Default)]
+pub struct RestartWatch {
+    history: BTreeMap<String, Vec<(DateTime<Utc>, u64)>>,
+}
+
+impl RestartWatch {
+    pub fn observe(
+        &mut self,
+        counts: impl IntoIterator<Item = (String, u64)>,
+        now: DateTime<Utc>,
+        window: Duration,
+        threshold: u64,
+    ) -> BTreeMap<String, String> {
+        let mut firing = BTreeMap::new();
+        for (actor, restarts) in counts {
+            let samples = self.history.entry(actor.clone()).or_default();
+            samples.push((now, restarts));
+            samples.retain(|(at, _)| now - *at <= window);
+            let oldest = samples.first().map_or(restarts, |(_, n)| *n);
+            let recent = restarts.saturating_sub(oldest);
+            if recent >= threshold {
+                firing.insert(
+                    format!("actor_restarts_{actor}"),
+                    format!("{actor} restarted {recent} times in the last {} min", window.num_minutes()),
+                );
+            }
+        }
+        firing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc) + Duration::minutes(minutes)
+    }
+
+    fn firing(keys: &[&str]) -> BTreeMap<String, String> {
+        keys.iter().map(|k| (k.to_string(), format!("{k} is wrong"))).collect()
+    }
+
+    fn kinds(notices: &[Notice]) -> Vec<(String, Kind)> {
+        notices.iter().map(|n| (n.key.clone(), n.kind)).collect()
+    }
+
+    #[test]
+    fn an_alert_fires_once_repeats_at_the_interval_and_recovers_once() {
+        let mut dedupe = Dedupe::default();
+        let every = Duration::minutes(60);
+        let sent = dedupe.evaluate(&firing(&["backup"]), at(0), every);
+        assert_eq!(kinds(&sent), [("backup".into(), Kind::Firing)]);
+        dedupe.delivered("backup", at(0));
+        assert!(dedupe.evaluate(&firing(&["backup"]), at(15), every).is_empty(), "no repeat within the interval");
+        assert!(dedupe.evaluate(&firing(&["backup"]), at(59), every).is_empty());
+        let again = dedupe.evaluate(&firing(&["backup"]), at(60), every);
+        assert_eq!(kinds(&again), [("backup".into(), Kind::Reminder)]);
+        assert_eq!(again[0].since, at(0), "a reminder says since when");
+        dedupe.delivered("backup", at(60));
+        let cleared = dedupe.evaluate(&firing(&[]), at(75), every);
+        assert_eq!(kinds(&cleared), [("backup".into(), Kind::Resolved)]);
+        assert!(dedupe.evaluate(&firing(&[]), at(90), every).is_empty(), "recovery is sent once");
+        assert!(dedupe.active().is_empty());
+    }
+
+    #[test]
+    fn an_undelivered_alert_is_tried_again_and_never_recovers_silently_twice() {
+        let mut dedupe = Dedupe::default();
+        let every = Duration::minutes(60);
+        assert_eq!(dedupe.evaluate(&firing(&["sync"]), at(0), every).len(), 1);
+        let retry = dedupe.evaluate(&firing(&["sync"]), at(15), every);
+        assert_eq!(kinds(&retry), [("sync".into(), Kind::Firing)], "not delivered yet: try again");
+        assert!(dedupe.evaluate(&firing(&[]), at(30), every).is_empty(), "never announced: no recovery either");
+    }
+
+    #[test]
+    fn repeated_restarts_within_the_window_fire_and_old_ones_age_out() {
+        let mut watch = RestartWatch::default();
+        let window = Duration::minutes(15);
+        let observe =
+            |watch: &mut RestartWatch, n: u64, m: i64| watch.observe([("runner".to_string(), n)], at(m), window, 3);
+        assert!(observe(&mut watch, 0, 0).is_empty());
+        assert!(observe(&mut watch, 2, 5).is_empty());
+        let fired = observe(&mut watch, 3, 10);
+        assert_eq!(fired["actor_restarts_runner"], "runner restarted 3 times in the last 15 min");
+        assert!(observe(&mut watch, 3, 26).is_empty(), "no new restarts in the window");
+    }
+}

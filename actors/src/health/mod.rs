@@ -1,0 +1,374 @@
+//! The Health actor: answers "is Atlas ready?" by asking the writer and the read pool themselves and by
+//! reading every actor's heartbeat; runs the operational checks (`ops`) on the `health_check` job and
+//! hands what is wrong to the Notifier as alerts; feeds systemd's watchdog only while every actor is alive.
+
+pub mod ops;
+pub mod watchdog;
+
+use crate::alerts::actor::NotifierHandle;
+use crate::alerts::RestartWatch;
+#[cfg(feature = "fault-injection")]
+use crate::guard::catch_panic;
+use crate::registry::{names, ActorRegistry, ActorStatus};
+use crate::store::{migrate, ReaderPool, WriterHandle};
+use actix::prelude::*;
+use actix::Supervisor;
+use ops::{Level, OpsLimits, OpsReport};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use watchdog::Watchdog;
+
+/// The job name the scheduler uses for background checks.
+pub const HEALTH_CHECK: &str = "health_check";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HealthConfig {
+    /// How long one probe of a part may take before it counts as down.
+    pub probe_timeout: Duration,
+    /// An actor whose last heartbeat is older than this counts as down.
+    pub heartbeat_stale_after: chrono::Duration,
+    /// The operational checks' limits; `None` = readiness only.
+    pub ops: Option<OpsLimits>,
+    pub watchdog: Option<Watchdog>,
+    /// Restarts of one actor within `restart_window` that raise an alert.
+    pub restart_alert_threshold: u64,
+    pub restart_window: chrono::Duration,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            probe_timeout: Duration::from_secs(2),
+            heartbeat_stale_after: chrono::Duration::seconds(60),
+            ops: None,
+            watchdog: None,
+            restart_alert_threshold: 3,
+            restart_window: chrono::Duration::minutes(15),
+        }
+    }
+}
+
+/// The last operational checks and when they ran.
+#[derive(Clone, Debug, Serialize)]
+pub struct OpsSnapshot {
+    pub checked_at: String,
+    pub checks: OpsReport,
+}
+
+/// One check's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What `/readyz` shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReadinessReport {
+    pub ready: bool,
+    pub checks: BTreeMap<&'static str, Check>,
+    pub actors: BTreeMap<&'static str, ActorStatus>,
+    /// The operational checks (cached from the last `health_check` for `/readyz`, fresh for the admin
+    /// report); they inform and alert but do not make Atlas unready.
+    pub operations: Option<OpsSnapshot>,
+    /// Alerts firing now.
+    pub alerts: Vec<String>,
+}
+
+#[derive(Message)]
+#[rtype(result = "ReadinessReport")]
+struct CheckReadiness {
+    /// Run the operational checks now instead of showing the last ones.
+    fresh: bool,
+}
+
+#[cfg(feature = "fault-injection")]
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Inject(crate::fault::Fault);
+
+struct HealthActor {
+    writer: WriterHandle,
+    readers: ReaderPool,
+    registry: ActorRegistry,
+    config: HealthConfig,
+    notifier: Option<NotifierHandle>,
+    last_ready: Option<bool>,
+    last_failure: Option<String>,
+    last_ops: Option<OpsSnapshot>,
+    restarts: RestartWatch,
+    firing: Vec<String>,
+    watchdog_fed: Option<bool>,
+}
+
+/// Runs every check; never panics and never waits longer than the probe timeout per part.
+async fn run_checks(
+    writer: WriterHandle,
+    readers: ReaderPool,
+    registry: ActorRegistry,
+    timeout: Duration,
+    stale_after: chrono::Duration,
+) -> ReadinessReport {
+    let mut checks = BTreeMap::new();
+    let actors = match registry.all_alive(stale_after) {
+        Ok(()) => Check { ok: true, detail: "every actor runs and beats".into() },
+        Err(why) => Check { ok: false, detail: why },
+    };
+    checks.insert("actors", actors);
+    let writer_check = match tokio::time::timeout(timeout, writer.ping()).await {
+        Ok(Ok(())) => Check { ok: true, detail: "answers".into() },
+        Ok(Err(err)) => Check { ok: false, detail: err },
+        Err(_) => Check { ok: false, detail: format!("no answer within {timeout:?}") },
+    };
+    checks.insert("writer", writer_check);
+    let schema = tokio::time::timeout(timeout, readers.read(|conn| Ok(migrate::check(conn)))).await;
+    let (pool_check, migration_check) = match schema {
+        Ok(Ok(Ok(status))) => (
+            Check { ok: true, detail: "answers".into() },
+            Check {
+                ok: status.is_current(),
+                detail: format!("schema version {} of {}", status.current, status.latest),
+            },
+        ),
+        Ok(Ok(Err(err))) => {
+            (Check { ok: true, detail: "answers".into() }, Check { ok: false, detail: err.to_string() })
+        }
+        Ok(Err(err)) => (
+            Check { ok: false, detail: err.to_string() },
+            Check { ok: false, detail: "unknown: read pool down".into() },
+        ),
+        Err(_) => (
+            Check { ok: false, detail: format!("no answer within {timeout:?}") },
+            Check { ok: false, detail: "unknown: read pool down".into() },
+        ),
+    };
+    checks.insert("read_pool", pool_check);
+    checks.insert("migrations", migration_check);
+    let ready = checks.values().all(|check| check.ok);
+    ReadinessReport { ready, checks, actors: registry.snapshot(), operations: None, alerts: Vec::new() }
+}
+
+/// Alert key → sentence, for everything wrong in `report` (readiness failures and critical checks).
+fn firing(report: &ReadinessReport) -> BTreeMap<String, String> {
+    let mut firing: BTreeMap<String, String> = report
+        .checks
+        .iter()
+        .filter(|(_, check)| !check.ok)
+        .map(|(name, check)| (format!("not_ready_{name}"), check.detail.clone()))
+        .collect();
+    if let Some(ops) = &report.operations {
+        for (name, check) in &ops.checks {
+            if check.level == Level::Critical {
+                firing.insert((*name).to_owned(), check.detail.clone());
+            }
+        }
+    }
+    firing
+}
+
+impl Actor for HealthActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.registry.beat::<Self>(names::HEALTH, ctx);
+        if let Some(watchdog) = self.config.watchdog.clone() {
+            ctx.run_interval(watchdog.every, move |actor, _| actor.feed_watchdog(&watchdog));
+        }
+    }
+}
+
+impl actix::Supervised for HealthActor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.registry.restarting(names::HEALTH, self.last_failure.take());
+    }
+}
+
+impl HealthActor {
+    /// `WATCHDOG=1` only while every actor runs and beats: a stuck or dead actor lets systemd restart us.
+    fn feed_watchdog(&mut self, watchdog: &Watchdog) {
+        let alive = self.registry.all_alive(self.config.heartbeat_stale_after);
+        if alive.is_ok() {
+            if let Err(err) = watchdog::notify_to(&watchdog.socket, "WATCHDOG=1") {
+                tracing::warn!(error = %err, "Could not feed the systemd watchdog.");
+            }
+        }
+        if self.watchdog_fed != Some(alive.is_ok()) {
+            match &alive {
+                Ok(()) => tracing::info!("Feeding the systemd watchdog."),
+                Err(why) => tracing::error!(%why, "Not feeding the systemd watchdog: an actor is not alive."),
+            }
+            self.watchdog_fed = Some(alive.is_ok());
+        }
+    }
+
+    /// Readiness now, plus the operational checks (fresh, or the last ones).
+    fn report(&self, fresh: bool) -> impl std::future::Future<Output = ReadinessReport> + 'static {
+        let (writer, readers, registry) = (self.writer.clone(), self.readers.clone(), self.registry.clone());
+        let (timeout, stale) = (self.config.probe_timeout, self.config.heartbeat_stale_after);
+        let limits = self.config.ops.clone().filter(|_| fresh);
+        let (cached, firing_now) = (self.last_ops.clone(), self.firing.clone());
+        async move {
+            let mut report = run_checks(writer, readers.clone(), registry, timeout, stale).await;
+            report.operations = match limits {
+                Some(limits) => {
+                    let now = chrono::Utc::now();
+                    let checks = ops::run(&readers, &limits, now).await;
+                    Some(OpsSnapshot { checked_at: crate::domain::format_timestamp(now), checks })
+                }
+                None => cached,
+            };
+            report.alerts = firing_now;
+            report
+        }
+    }
+
+    /// Logs readiness changes once, not on every check.
+    fn note(&mut self, report: &ReadinessReport) {
+        if self.last_ready != Some(report.ready) {
+            if report.ready {
+                tracing::info!("Atlas is ready.");
+            } else {
+                let failing: Vec<String> = report
+                    .checks
+                    .iter()
+                    .filter(|(_, c)| !c.ok)
+                    .map(|(name, c)| format!("{name}: {}", c.detail))
+                    .collect();
+                tracing::warn!(failing = %failing.join("; "), "Atlas is not ready.");
+            }
+            self.last_ready = Some(report.ready);
+        }
+    }
+}
+
+impl Handler<CheckReadiness> for HealthActor {
+    type Result = ResponseActFuture<Self, ReadinessReport>;
+
+    fn handle(&mut self, CheckReadiness { fresh }: CheckReadiness, _: &mut Context<Self>) -> Self::Result {
+        Box::pin(self.report(fresh).into_actor(self).map(|report, actor, _| {
+            actor.note(&report);
+            report
+        }))
+    }
+}
+
+/// The scheduled check: readiness and operational checks, then alerts. The job fails while Atlas is not
+/// ready; firing alerts are named in its detail either way.
+impl Handler<crate::scheduler::RunJob> for HealthActor {
+    type Result = ResponseActFuture<Self, Result<String, String>>;
+
+    fn handle(&mut self, _: crate::scheduler::RunJob, _: &mut Context<Self>) -> Self::Result {
+        let report = self.report(true);
+        let notifier = self.notifier.clone();
+        Box::pin(
+            report
+                .into_actor(self)
+                .map(|report, actor, _| {
+                    actor.note(&report);
+                    actor.last_ops = report.operations.clone();
+                    let now = chrono::Utc::now();
+                    let counts = report.actors.iter().map(|(name, status)| ((*name).to_owned(), status.restarts));
+                    let mut firing = firing(&report);
+                    let (window, threshold) = (actor.config.restart_window, actor.config.restart_alert_threshold);
+                    firing.extend(actor.restarts.observe(counts, now, window, threshold));
+                    actor.firing = firing.keys().cloned().collect();
+                    (firing, now, report.ready)
+                })
+                .then(move |(firing, now, ready), actor, _| {
+                    async move {
+                        let keys: Vec<&str> = firing.keys().map(String::as_str).collect();
+                        let summary = match (ready, keys.is_empty()) {
+                            (true, true) => Ok("ready".to_owned()),
+                            (true, false) => Ok(format!("ready; alerts firing: {}", keys.join(", "))),
+                            (false, _) => Err(format!("not ready; alerts firing: {}", keys.join(", "))),
+                        };
+                        if let Some(notifier) = notifier {
+                            match notifier.evaluate(firing, now).await {
+                                Ok(delivery) if !delivery.failed.is_empty() => {
+                                    tracing::warn!(failed = ?delivery.failed, "Some alerts could not be delivered.");
+                                }
+                                Ok(_) => {}
+                                Err(err) => tracing::error!(error = %err, "The notifier is not running."),
+                            }
+                        }
+                        summary
+                    }
+                    .into_actor(actor)
+                }),
+        )
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+impl Handler<Inject> for HealthActor {
+    type Result = ();
+
+    fn handle(&mut self, Inject(fault): Inject, ctx: &mut Context<Self>) {
+        // Health has no batches: every fault is a panic in this handler.
+        if let Err(panic) = catch_panic(|| panic!("injected fault: health {fault:?}")) {
+            self.last_failure = Some(panic);
+            ctx.stop();
+        }
+    }
+}
+
+/// The only door to the Health actor.
+#[derive(Clone)]
+pub struct HealthHandle {
+    addr: Addr<HealthActor>,
+}
+
+impl HealthHandle {
+    /// Starts Health under a supervisor on the current arbiter.
+    pub fn start(
+        writer: WriterHandle,
+        readers: ReaderPool,
+        registry: ActorRegistry,
+        config: HealthConfig,
+        notifier: Option<NotifierHandle>,
+    ) -> Self {
+        let addr = Supervisor::start(move |_| HealthActor {
+            writer,
+            readers,
+            registry,
+            config,
+            notifier,
+            last_ready: None,
+            last_failure: None,
+            last_ops: None,
+            restarts: RestartWatch::default(),
+            firing: Vec::new(),
+            watchdog_fed: None,
+        });
+        Self { addr }
+    }
+
+    /// Readiness now, with the last operational checks (for `/readyz`).
+    pub async fn readiness(&self) -> Result<ReadinessReport, String> {
+        self.ask(false).await
+    }
+
+    /// Readiness and fresh operational checks (for the admin report).
+    pub async fn full_report(&self) -> Result<ReadinessReport, String> {
+        self.ask(true).await
+    }
+
+    async fn ask(&self, fresh: bool) -> Result<ReadinessReport, String> {
+        self.addr.send(CheckReadiness { fresh }).await.map_err(|err| format!("the health actor is not running ({err})"))
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.addr.connected()
+    }
+
+    /// Where the scheduler sends `health_check`.
+    pub fn jobs(&self) -> actix::Recipient<crate::scheduler::RunJob> {
+        self.addr.clone().recipient()
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub async fn inject(&self, fault: crate::fault::Fault) {
+        let _ = self.addr.send(Inject(fault)).await;
+    }
+}

@@ -1,0 +1,255 @@
+//! The operational checks an operator cares about beyond "is the process up": database quick check, free
+//! disk, WAL size, Sheets sync freshness per direction, the newest backup's age and verification, the
+//! oldest pending approval, unacknowledged critical errors and the import validation failure rate.
+//! Each check says ok / warn / critical with a sentence; critical ones become alerts.
+
+use crate::backup::file;
+use crate::domain::format_timestamp;
+use crate::store::ReaderPool;
+use chrono::{DateTime, Duration as Span, Utc};
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Limits, from `[health]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpsLimits {
+    pub database: PathBuf,
+    pub backup_dir: PathBuf,
+    pub sheets_enabled: bool,
+    pub disk_min_free_mib: u64,
+    pub wal_max_mib: u64,
+    pub sync_stale_after: Span,
+    pub backup_max_age: Span,
+    pub approval_max_age: Span,
+    pub critical_unacked_after: Span,
+    /// Percent of Sheets edits refused (24 h window) above which imports are unhealthy.
+    pub validation_failure_pct: f64,
+    /// Fewer edits than this in the window are too few to judge a rate.
+    pub validation_min_sample: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warn,
+    Critical,
+}
+
+/// One check: its level, a sentence, and the number behind it (for metrics).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OpsCheck {
+    pub level: Level,
+    pub detail: String,
+    pub value: Option<f64>,
+}
+
+impl OpsCheck {
+    fn new(level: Level, detail: impl Into<String>, value: Option<f64>) -> Self {
+        Self { level, detail: detail.into(), value }
+    }
+
+    fn judged(bad: bool, level_if_bad: Level, detail: impl Into<String>, value: f64) -> Self {
+        Self::new(if bad { level_if_bad } else { Level::Ok }, detail, Some(value))
+    }
+}
+
+pub type OpsReport = BTreeMap<&'static str, OpsCheck>;
+
+fn age_of(text: &str, now: DateTime<Utc>) -> Option<Span> {
+    DateTime::parse_from_rfc3339(text).ok().map(|at| now - at.with_timezone(&Utc))
+}
+
+fn hours(span: Span) -> f64 {
+    span.num_seconds() as f64 / 3600.0
+}
+
+/// Runs every check; a check that cannot run is itself critical, never a panic.
+pub async fn run(readers: &ReaderPool, limits: &OpsLimits, now: DateTime<Utc>) -> OpsReport {
+    let mut report = OpsReport::new();
+    let query_limits = limits.clone();
+    let from_db = readers.read(move |conn| Ok(database_checks(conn, &query_limits, now))).await;
+    match from_db {
+        Ok(checks) => report.extend(checks),
+        Err(err) => {
+            report.insert("database", OpsCheck::new(Level::Critical, format!("cannot read: {err}"), None));
+        }
+    }
+    let files = limits.clone();
+    let from_files = tokio::task::spawn_blocking(move || file_checks(&files, now)).await;
+    match from_files {
+        Ok(checks) => report.extend(checks),
+        Err(err) => {
+            report.insert("files", OpsCheck::new(Level::Critical, format!("file checks failed: {err}"), None));
+        }
+    }
+    report
+}
+
+fn database_checks(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) -> Vec<(&'static str, OpsCheck)> {
+    let mut out = Vec::new();
+    let quick = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0))
+        .unwrap_or_else(|err| format!("quick_check failed: {err}"));
+    out.push(("database_quick_check", OpsCheck::judged(quick != "ok", Level::Critical, quick.clone(), 0.0)));
+    out.push(("oldest_pending_approval", oldest_pending(conn, limits, now)));
+    out.push(("unacknowledged_critical_errors", critical_unacked(conn, limits, now)));
+    if limits.sheets_enabled {
+        for direction in ["import", "export"] {
+            let name = if direction == "import" { "sheets_import" } else { "sheets_export" };
+            out.push((name, sync_freshness(conn, direction, limits, now)));
+        }
+        out.push(("import_validation_failures", validation_rate(conn, limits, now)));
+    }
+    out
+}
+
+fn oldest_pending(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) -> OpsCheck {
+    let oldest: rusqlite::Result<Option<(String, String)>> = conn
+        .query_row(
+            "SELECT id, requested_at FROM approvals WHERE status = 'pending' ORDER BY requested_at LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional();
+    match oldest {
+        Ok(None) => OpsCheck::new(Level::Ok, "no pending approvals", Some(0.0)),
+        Ok(Some((id, at))) => {
+            let age = age_of(&at, now).unwrap_or_else(Span::zero);
+            let too_old = age > limits.approval_max_age;
+            let detail =
+                format!("approval {id} has waited {:.1} h (limit {:.0} h)", hours(age), hours(limits.approval_max_age));
+            OpsCheck::judged(too_old, Level::Critical, detail, hours(age))
+        }
+        Err(err) => OpsCheck::new(Level::Critical, format!("cannot read approvals: {err}"), None),
+    }
+}
+
+fn critical_unacked(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) -> OpsCheck {
+    let cutoff = format_timestamp(now - limits.critical_unacked_after);
+    let counted: rusqlite::Result<i64> = conn.query_row(
+        "SELECT count(*) FROM errors WHERE severity = 'critical' AND resolved = 0 AND occurred_at <= ?1",
+        [&cutoff],
+        |r| r.get(0),
+    );
+    match counted {
+        Ok(n) => OpsCheck::judged(
+            n > 0,
+            Level::Critical,
+            format!("{n} critical errors unresolved for over {:.0} h", hours(limits.critical_unacked_after)),
+            n as f64,
+        ),
+        Err(err) => OpsCheck::new(Level::Critical, format!("cannot read errors: {err}"), None),
+    }
+}
+
+fn sync_freshness(conn: &Connection, direction: &str, limits: &OpsLimits, now: DateTime<Utc>) -> OpsCheck {
+    let states = match crate::store::queries::sync_state::all(conn) {
+        Ok(states) => states,
+        Err(err) => return OpsCheck::new(Level::Critical, format!("cannot read sync state: {err}"), None),
+    };
+    let Some(state) = states.into_iter().find(|s| s.direction == direction) else {
+        return OpsCheck::new(Level::Warn, "no sync yet", None);
+    };
+    let Some(at) = state.last_success_at else {
+        // A first failure may be a blip; three in a row with no success ever is a broken setup.
+        let level = if state.consecutive_failures >= 3 { Level::Critical } else { Level::Warn };
+        let why = state.last_error.unwrap_or_default();
+        let failures = state.consecutive_failures;
+        return OpsCheck::new(level, format!("never succeeded ({failures} failures); last error: {why}"), None);
+    };
+    let age = age_of(&at, now).unwrap_or_else(Span::zero);
+    let mut detail = format!("last success {:.0} min ago", age.num_seconds() as f64 / 60.0);
+    if state.consecutive_failures > 0 {
+        let why = state.last_error.unwrap_or_default();
+        detail.push_str(&format!("; {} failures since: {why}", state.consecutive_failures));
+    }
+    OpsCheck::judged(age > limits.sync_stale_after, Level::Critical, detail, age.num_seconds() as f64)
+}
+
+fn validation_rate(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) -> OpsCheck {
+    let since = format_timestamp(now - Span::hours(24));
+    let counted: rusqlite::Result<(i64, i64)> = conn.query_row(
+        "SELECT
+           count(*) FILTER (WHERE type = 'sheets.edit_rejected'),
+           count(*) FILTER (WHERE actor = 'sheets' AND type NOT LIKE 'sheets.%')
+         FROM events WHERE created_at >= ?1",
+        [&since],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    );
+    match counted {
+        Ok((rejected, accepted)) => {
+            let total = rejected + accepted;
+            let pct = if total == 0 { 0.0 } else { 100.0 * rejected as f64 / total as f64 };
+            let judged = total >= limits.validation_min_sample;
+            let detail = format!("{rejected} of {total} sheet edits refused in 24 h ({pct:.1}%)");
+            OpsCheck::judged(judged && pct > limits.validation_failure_pct, Level::Critical, detail, pct)
+        }
+        Err(err) => OpsCheck::new(Level::Critical, format!("cannot read events: {err}"), None),
+    }
+}
+
+fn free_mib(path: &Path) -> Result<u64, String> {
+    let probe = std::iter::successors(Some(path), |p| p.parent()).find(|p| p.exists()).unwrap_or(Path::new("."));
+    let stats = nix::sys::statvfs::statvfs(probe).map_err(|e| format!("statvfs {}: {e}", probe.display()))?;
+    Ok(stats.blocks_available() as u64 * stats.fragment_size() as u64 / (1024 * 1024))
+}
+
+fn file_checks(limits: &OpsLimits, now: DateTime<Utc>) -> Vec<(&'static str, OpsCheck)> {
+    let mut out = Vec::new();
+    let data_dir = limits.database.parent().unwrap_or(Path::new("."));
+    for (name, dir) in [("disk_data", data_dir), ("disk_backups", limits.backup_dir.as_path())] {
+        let check = match free_mib(dir) {
+            Ok(free) => OpsCheck::judged(
+                free < limits.disk_min_free_mib,
+                Level::Critical,
+                format!("{free} MiB free under {} (minimum {} MiB)", dir.display(), limits.disk_min_free_mib),
+                free as f64,
+            ),
+            Err(err) => OpsCheck::new(Level::Warn, err, None),
+        };
+        out.push((name, check));
+    }
+    let wal = limits.database.with_extension("db-wal");
+    let wal_mib = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) as f64 / (1024.0 * 1024.0);
+    let detail = format!("WAL is {wal_mib:.1} MiB (limit {} MiB)", limits.wal_max_mib);
+    out.push(("wal_size", OpsCheck::judged(wal_mib > limits.wal_max_mib as f64, Level::Warn, detail, wal_mib)));
+    out.push(("newest_backup", newest_backup(limits, now)));
+    out
+}
+
+fn newest_backup(limits: &OpsLimits, now: DateTime<Utc>) -> OpsCheck {
+    let newest = match file::list(&limits.backup_dir) {
+        Ok(all) => all.into_iter().next(),
+        Err(err) => return OpsCheck::new(Level::Critical, format!("cannot list backups: {err}"), None),
+    };
+    let Some(newest) = newest else {
+        return OpsCheck::new(Level::Critical, "no backup exists yet", None);
+    };
+    let age = age_of(&newest.finished_at, now).unwrap_or_else(Span::zero);
+    let mut problems = Vec::new();
+    if age > limits.backup_max_age {
+        problems.push(format!("older than {:.0} h", hours(limits.backup_max_age)));
+    }
+    match newest.verified_ok {
+        Some(false) => problems.push(format!("FAILED verification: {}", newest.verify_detail.unwrap_or_default())),
+        None => {}
+        Some(true) => {}
+    }
+    if let Some(why) = &newest.upload_error {
+        problems.push(format!("off-site upload failed: {why}"));
+    }
+    let verified = match newest.verified_ok {
+        Some(true) => "verified",
+        Some(false) => "verification failed",
+        None => "not verified yet",
+    };
+    let detail = format!("{} is {:.1} h old, {} bytes, {verified}", newest.id, hours(age), newest.size_bytes);
+    if problems.is_empty() {
+        OpsCheck::new(Level::Ok, detail, Some(hours(age)))
+    } else {
+        OpsCheck::new(Level::Critical, format!("{detail}: {}", problems.join("; ")), Some(hours(age)))
+    }
+}

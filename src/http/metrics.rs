@@ -1,0 +1,162 @@
+//! `GET /metrics` (Prometheus text format) and the middleware that times every request.
+//! Access is `[metrics] access`: any valid token, or no token from the loopback interface.
+
+use super::auth::{Auth, Read};
+use super::error::ApiError;
+use super::AppState;
+use crate::metrics::{escape, Exposition, HttpMetrics};
+use crate::settings::MetricsAccess;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
+use atlas_actors::backup::file;
+use atlas_actors::store::queries::{gauges, sync_state};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+/// Times a request and records it under its route pattern (unknown paths share one series).
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let series = req.app_data::<web::Data<HttpMetrics>>().cloned();
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    let result = next.call(req).await;
+    if let Some(series) = series {
+        let status = match &result {
+            Ok(response) => response.status().as_u16(),
+            Err(err) => err.as_response_error().status_code().as_u16(),
+        };
+        series.record(&route, &method, status, started.elapsed().as_secs_f64());
+    }
+    result
+}
+
+fn epoch_seconds(text: &str) -> Option<f64> {
+    chrono::DateTime::parse_from_rfc3339(text).ok().map(|at| at.timestamp_millis() as f64 / 1000.0)
+}
+
+/// Everything Atlas measures, in Prometheus text format (version 0.0.4).
+#[utoipa::path(tag = "probes", responses(
+    (status = 200, description = "Prometheus text format", content_type = "text/plain"),
+    (status = 401, body = super::dto::ErrorBody)))]
+#[get("/metrics")]
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let loopback = req.peer_addr().is_some_and(|peer| peer.ip().is_loopback());
+    if !(state.metrics_access == MetricsAccess::Loopback && loopback) {
+        Auth::<Read>::from_request(&req, &mut Payload::None).await?;
+    }
+    let handles = &state.handles;
+    let mut out = Exposition::default();
+    if let Some(http) = req.app_data::<web::Data<HttpMetrics>>() {
+        out.http(http);
+    }
+    let stats = handles.writer.stats();
+    out.single(
+        "atlas_writer_queue_depth",
+        "gauge",
+        "Commands submitted and not yet answered.",
+        stats.in_flight.load(Ordering::Relaxed) as f64,
+    );
+    out.single(
+        "atlas_writer_batches_total",
+        "counter",
+        "Transactions committed by the writer.",
+        stats.batches.load(Ordering::Relaxed) as f64,
+    );
+    out.single(
+        "atlas_writer_commands_total",
+        "counter",
+        "Commands committed by the writer.",
+        stats.commands.load(Ordering::Relaxed) as f64,
+    );
+    out.single(
+        "atlas_writer_commit_seconds_total",
+        "counter",
+        "Time spent applying and committing batches.",
+        stats.commit_micros.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    out.single(
+        "atlas_writer_last_batch_size",
+        "gauge",
+        "Commands in the last committed batch.",
+        stats.last_batch.load(Ordering::Relaxed) as f64,
+    );
+
+    let actors = handles.registry.snapshot();
+    let label = |name: &str| format!("actor=\"{}\"", escape(name));
+    let restarts: Vec<_> = actors.iter().map(|(name, s)| (label(name), s.restarts as f64)).collect();
+    out.family("atlas_actor_restarts_total", "counter", "Restarts per actor since the process started.", &restarts);
+    let up: Vec<_> = actors
+        .iter()
+        .map(|(name, s)| (label(name), f64::from(u8::from(s.state == atlas_actors::registry::ActorState::Running))))
+        .collect();
+    out.family("atlas_actor_up", "gauge", "1 while the actor runs.", &up);
+
+    let (counts, syncs) = handles
+        .readers
+        .read(|conn| Ok((gauges::read(conn)?, sync_state::all(conn)?)))
+        .await
+        .map_err(|err| ApiError::unavailable(format!("cannot read the database: {err}")))?;
+    let runs: Vec<_> =
+        counts.runs_by_state.iter().map(|(s, n)| (format!("state=\"{}\"", escape(s)), *n as f64)).collect();
+    out.family("atlas_runs", "gauge", "Runs by state.", &runs);
+    out.single(
+        "atlas_pending_approvals",
+        "gauge",
+        "Approvals waiting for a decision.",
+        counts.pending_approvals as f64,
+    );
+    let oldest = counts.oldest_pending_requested_at.as_deref().and_then(epoch_seconds).unwrap_or(0.0);
+    out.single(
+        "atlas_oldest_pending_approval_timestamp_seconds",
+        "gauge",
+        "When the oldest pending approval was requested (0: none).",
+        oldest,
+    );
+    let errors: Vec<_> = counts
+        .unresolved_errors_by_severity
+        .iter()
+        .map(|(s, n)| (format!("severity=\"{}\"", escape(s)), *n as f64))
+        .collect();
+    out.family("atlas_unresolved_errors", "gauge", "Unresolved hotlist errors by severity.", &errors);
+    let direction = |s: &sync_state::SyncState| format!("direction=\"{}\"", escape(&s.direction));
+    let success: Vec<_> = syncs
+        .iter()
+        .map(|s| (direction(s), s.last_success_at.as_deref().and_then(epoch_seconds).unwrap_or(0.0)))
+        .collect();
+    out.family(
+        "atlas_sync_last_success_timestamp_seconds",
+        "gauge",
+        "Last successful Sheets sync per direction.",
+        &success,
+    );
+    let failures: Vec<_> = syncs.iter().map(|s| (direction(s), s.consecutive_failures as f64)).collect();
+    out.family("atlas_sync_consecutive_failures", "gauge", "Failed Sheets syncs in a row per direction.", &failures);
+    let requests: Vec<_> = syncs.iter().map(|s| (direction(s), s.last_requests as f64)).collect();
+    out.family("atlas_sync_last_requests", "gauge", "Sheets API requests made by the last sync.", &requests);
+
+    let dir = state.backup_dir.clone();
+    let backups = web::block(move || file::list(&dir)).await.ok().and_then(Result::ok).unwrap_or_default();
+    out.single("atlas_backups_local", "gauge", "Local backups.", backups.len() as f64);
+    if let Some(newest) = backups.first() {
+        let finished = epoch_seconds(&newest.finished_at).unwrap_or(0.0);
+        out.single("atlas_backup_newest_timestamp_seconds", "gauge", "When the newest backup finished.", finished);
+        out.single("atlas_backup_newest_size_bytes", "gauge", "Size of the newest backup.", newest.size_bytes as f64);
+        let verified = match newest.verified_ok {
+            Some(true) => 1.0,
+            Some(false) => -1.0,
+            None => 0.0,
+        };
+        out.single(
+            "atlas_backup_newest_verified",
+            "gauge",
+            "1 verified, -1 failed verification, 0 not verified yet.",
+            verified,
+        );
+    }
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out.finish()))
+}
