@@ -9,7 +9,7 @@ use atlas_actors::registry::{names, ActorRegistry, ActorState};
 use std::time::Duration;
 
 /// Waits (bounded) until `actor` has restarted `restarts` times and runs again.
-async fn wait_restarted(registry: &ActorRegistry, actor: &str, restarts: u64) {
+pub async fn wait_restarted(registry: &ActorRegistry, actor: &str, restarts: u64) {
     for _ in 0..1000 {
         if let Some(status) = registry.status(actor) {
             if status.restarts == restarts && status.state == ActorState::Running {

@@ -1,0 +1,160 @@
+//! Health: the admin report names every operational problem; alerts go to every channel once, are not
+//! repeated within the interval, and recover once; repeated actor restarts raise an alert.
+
+use crate::api::Team;
+use crate::support::fake_receivers::{FakeHttpReceiver, FakeSmtp};
+use crate::support::{test_settings, TestApp};
+use atlas_actors::fault::Fault;
+use atlas_actors::registry::names;
+use serde_json::{json, Value};
+
+async fn health_check(team: &Team) -> String {
+    let report = team.app.handles.scheduler.run_now("health_check").await.expect("the job runs");
+    assert!(report.ok, "Atlas stays ready: {report:?}");
+    report.detail
+}
+
+#[actix_rt::test]
+async fn alerts_fire_once_on_every_channel_stay_quiet_while_firing_and_recover_once() {
+    let http = FakeHttpReceiver::start().await;
+    let smtp = FakeSmtp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir);
+    settings.alerts.host_label = "vm-test".into();
+    settings.alerts.webhook_url = format!("{}/hook", http.url);
+    settings.alerts.telegram_api_base = http.url.clone();
+    settings.alerts.telegram_bot_token = "123:bot-secret".into();
+    settings.alerts.telegram_chat_id = "42".into();
+    settings.alerts.smtp_host = "127.0.0.1".into();
+    settings.alerts.smtp_port = smtp.port;
+    settings.alerts.smtp_security = atlas::settings::SmtpSecuritySetting::None;
+    settings.alerts.smtp_from = "atlas@example.com".into();
+    settings.alerts.smtp_to = vec!["ops@example.com".into()];
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+
+    // No backup exists yet: the one operational problem of a fresh install.
+    let detail = health_check(&team).await;
+    assert_eq!(detail, "ready; alerts firing: newest_backup");
+    let received = http.received.all();
+    assert_eq!(received.len(), 2, "one webhook and one Telegram message: {received:?}");
+    let (path, hook) = &received[0];
+    assert_eq!(path, "/hook");
+    assert_eq!(
+        (hook["alert"].as_str(), hook["status"].as_str(), hook["host"].as_str()),
+        (Some("newest_backup"), Some("firing"), Some("vm-test"))
+    );
+    assert!(hook["detail"].as_str().unwrap().contains("no backup exists yet"), "{hook}");
+    let (path, telegram) = &received[1];
+    assert_eq!(path, "/bot123:bot-secret/sendMessage");
+    assert_eq!(telegram["chat_id"], "42");
+    assert!(telegram["text"].as_str().unwrap().starts_with("[Atlas FIRING] newest_backup on vm-test"), "{telegram}");
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        (mails[0].from.as_str(), mails[0].to.as_slice()),
+        ("atlas@example.com", ["ops@example.com".to_owned()].as_slice())
+    );
+    assert!(mails[0].data.contains("Subject: [Atlas FIRING] newest_backup on vm-test"), "{}", mails[0].data);
+
+    health_check(&team).await;
+    assert_eq!(http.received.all().len(), 2, "still firing within the repeat interval: nothing new is sent");
+    assert_eq!(smtp.mails().len(), 1);
+
+    let (status, _) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(status, 201);
+    assert_eq!(health_check(&team).await, "ready");
+    let received = http.received.all();
+    assert_eq!(received.len(), 4, "one recovery per HTTP channel: {received:?}");
+    assert_eq!(
+        (received[2].1["alert"].as_str(), received[2].1["status"].as_str()),
+        (Some("newest_backup"), Some("resolved"))
+    );
+    assert!(received[3].1["text"].as_str().unwrap().starts_with("[Atlas RESOLVED] newest_backup"));
+    assert!(smtp.mails()[1].data.contains("Subject: [Atlas RESOLVED] newest_backup"));
+    assert_eq!(health_check(&team).await, "ready");
+    assert_eq!(http.received.all().len(), 4, "the recovery is sent once");
+
+    // An actor that keeps failing is an alert of its own.
+    for restart in 1..=3 {
+        team.app.handles.runner.inject(Fault::PanicNow).await;
+        crate::supervision::wait_restarted(&team.app.handles.registry, names::RUNNER, restart).await;
+    }
+    assert_eq!(health_check(&team).await, "ready; alerts firing: actor_restarts_runner");
+    let last = http.received.all().into_iter().nth(4).expect("a restart alert").1;
+    assert_eq!(last["alert"], "actor_restarts_runner");
+    assert!(last["detail"].as_str().unwrap().contains("runner restarted 3 times"), "{last}");
+}
+
+fn level<'a>(report: &'a Value, check: &str) -> &'a str {
+    report["operations"]["checks"][check]["level"].as_str().unwrap_or_else(|| panic!("no check {check}: {report}"))
+}
+
+#[actix_rt::test]
+async fn the_health_report_names_every_operational_problem_without_making_atlas_unready() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir);
+    settings.health.approval_max_age_h = 0;
+    settings.health.critical_unacked_after_m = 0;
+    settings.health.disk_min_free_mib = u64::MAX / 2;
+    settings.runner.failed_severity = atlas_actors::domain::Severity::Critical;
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+
+    let (status, report) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
+    assert_eq!(status, 200, "{report}");
+    for check in ["database_quick_check", "oldest_pending_approval", "unacknowledged_critical_errors", "wal_size"] {
+        assert_eq!(level(&report, check), "ok", "{check}: {report}");
+    }
+    assert_eq!(level(&report, "disk_data"), "critical");
+    assert_eq!(level(&report, "disk_backups"), "critical");
+    assert_eq!(level(&report, "newest_backup"), "critical");
+    assert!(report["operations"]["checks"].get("sheets_import").is_none(), "Sheets is off: not checked");
+    for actor in ["writer", "health", "runner", "scheduler", "housekeeper", "sheets_sync", "backup", "notifier"] {
+        let status = &report["actors"][actor];
+        assert_eq!(status["state"], "running", "{actor}: {report}");
+        assert!(status["last_heartbeat"].is_string() && status["restarts"] == 0, "{actor}: {status}");
+    }
+
+    // A failing run (a critical hotlist entry) and a pending approval.
+    let project = team.project("p").await;
+    let failing = team.task(&project, "fails", Some(vec!["false"])).await;
+    let (_, approval) = team.call("POST", &format!("/api/v1/tasks/{failing}/run"), &team.agent, None).await;
+    let approval = approval["id"].as_str().unwrap().to_owned();
+    team.call("POST", &format!("/api/v1/approvals/{approval}/approve"), &team.approver, None).await;
+    assert_eq!(team.finished_run(&failing).await["status"], "failed");
+    let waiting = team.task(&project, "waits", Some(vec!["true"])).await;
+    let (status, _) = team.call("POST", &format!("/api/v1/tasks/{waiting}/run"), &team.agent, None).await;
+    assert_eq!(status, 202);
+
+    let (_, report) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
+    assert_eq!(level(&report, "oldest_pending_approval"), "critical", "{report}");
+    assert_eq!(level(&report, "unacknowledged_critical_errors"), "critical", "{report}");
+    assert!(report["operations"]["checks"]["unacknowledged_critical_errors"]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("1 critical"));
+    assert!(report["ready"].as_bool().unwrap(), "operational problems alert; they do not make Atlas unready");
+
+    let (status, ready) = team.app.get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+    assert!(ready["operations"].is_null(), "no health_check has run yet");
+    let detail = health_check(&team).await;
+    assert!(
+        detail.contains("oldest_pending_approval") && detail.contains("unacknowledged_critical_errors"),
+        "{detail}"
+    );
+    let (_, ready) = team.app.get("/readyz").await;
+    assert_eq!(level(&ready, "disk_data"), "critical", "readyz shows the last checks");
+    assert_eq!(
+        ready["alerts"],
+        json!([
+            "disk_backups",
+            "disk_data",
+            "newest_backup",
+            "oldest_pending_approval",
+            "unacknowledged_critical_errors"
+        ])
+    );
+
+    let (status, body) = team.call("GET", "/api/v1/admin/health", &team.viewer, None).await;
+    assert_eq!(status, 403, "{body}");
+}
