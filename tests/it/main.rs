@@ -8,6 +8,7 @@ mod health;
 mod invariants;
 mod metrics;
 mod offsite;
+mod operations;
 mod probes;
 mod runner;
 mod scheduler;

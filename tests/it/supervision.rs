@@ -123,3 +123,32 @@ async fn runner_and_scheduler_panics_restart_them_and_they_serve_again() {
     let report = team.app.handles.scheduler.run_now("health_check").await.expect("the restarted scheduler runs jobs");
     assert!(report.ok, "{report:?}");
 }
+
+#[actix_rt::test]
+async fn housekeeper_sheets_backup_and_notifier_panics_restart_each_while_the_others_serve() {
+    let team = crate::api::Team::new().await;
+    let handles = team.app.handles.clone();
+    handles.housekeeper.inject(Fault::PanicNow).await;
+    handles.sheets.inject(Fault::PanicNow).await;
+    handles.backup.inject(Fault::PanicNow).await;
+    handles.notifier.inject(Fault::PanicNow).await;
+    for actor in [names::HOUSEKEEPER, names::SHEETS, names::BACKUP, names::NOTIFIER] {
+        wait_restarted(&handles.registry, actor, 1).await;
+    }
+    for actor in [names::WRITER, names::RUNNER, names::SCHEDULER, names::HEALTH] {
+        assert_eq!(handles.registry.status(actor).unwrap().restarts, 0, "{actor} was not touched");
+    }
+    team.project("writes go on").await;
+
+    // Each restarted actor does its work again.
+    let (status, backup) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(status, 201, "backup: {backup}");
+    let expiry = handles.scheduler.run_now("approval_expiry").await.expect("housekeeper answers");
+    assert!(expiry.ok, "{expiry:?}");
+    let sync = handles.scheduler.run_now("sheets_sync").await.expect("sheets_sync answers");
+    assert_eq!((sync.ok, sync.detail.as_str()), (true, "Sheets sync is disabled ([sheets] enabled = false)"));
+    let delivery = handles.notifier.evaluate(Default::default(), chrono::Utc::now()).await;
+    assert_eq!(delivery, Ok(Default::default()), "the notifier answers");
+    let (status, ready) = team.app.get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+}

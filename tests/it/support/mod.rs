@@ -1,6 +1,7 @@
 //! A small test app: the real Atlas (actors, SQLite file, HTTP on 127.0.0.1:0) started in-process, plus a
 //! client that returns `(status, json)`.
 
+pub mod daemon;
 pub mod fake_receivers;
 pub mod fake_sheets;
 pub mod moto;
