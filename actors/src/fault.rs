@@ -7,6 +7,8 @@ pub enum Fault {
     PanicNow,
     /// Panic in the middle of the next write batch, after some of its commands were applied.
     PanicInNextBatch,
+    /// Block the writer's thread this long (a stuck handler: no heartbeat, no answers). Other actors panic.
+    Stall(std::time::Duration),
 }
 
 /// The drill message for actors without special faults: any fault is a panic in the handler, caught at

@@ -20,7 +20,7 @@ pub mod names {
 }
 
 /// How often each actor says it is alive (from its own context, so a stuck actor stops beating).
-pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

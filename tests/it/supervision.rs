@@ -152,3 +152,43 @@ async fn housekeeper_sheets_backup_and_notifier_panics_restart_each_while_the_ot
     let (status, ready) = team.app.get("/readyz").await;
     assert_eq!(status, 200, "{ready}");
 }
+
+/// Waits up to `within` for a datagram containing `wanted`; `None` when none came.
+async fn notification(socket: &tokio::net::UnixDatagram, wanted: &str, within: Duration) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut buffer = [0u8; 256];
+    while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, socket.recv(&mut buffer)).await {
+        let text = String::from_utf8_lossy(&buffer[..n]).into_owned();
+        if text.contains(wanted) {
+            return Some(text);
+        }
+    }
+    None
+}
+
+#[actix_rt::test]
+async fn the_watchdog_is_fed_only_while_every_actor_beats() {
+    use atlas_actors::health::watchdog::Watchdog;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = tokio::net::UnixDatagram::bind(&socket_path).unwrap();
+    let mut config =
+        atlas_actors::SupervisorConfig::new(atlas_actors::store::StoreConfig::at(dir.path().join("atlas.db")));
+    config.health.watchdog =
+        Some(Watchdog { socket: socket_path.to_str().unwrap().to_owned(), every: Duration::from_millis(100) });
+    config.health.heartbeat_stale_after = chrono::Duration::milliseconds(2500);
+    let handles = atlas_actors::start(config, std::sync::Arc::new(atlas_actors::domain::SystemClock)).await.unwrap();
+    assert!(notification(&socket, "WATCHDOG=1", Duration::from_secs(3)).await.is_some(), "fed while all beat");
+
+    // The writer's thread is stuck for 6 s: its heartbeat goes stale and the watchdog starves.
+    let writer = handles.writer.clone();
+    let stalled = actix_rt::spawn(async move { writer.inject(Fault::Stall(Duration::from_secs(6))).await });
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    while notification(&socket, "", Duration::from_millis(10)).await.is_some() {} // what was fed before
+    assert_eq!(notification(&socket, "WATCHDOG=1", Duration::from_millis(1500)).await, None, "not fed while stuck");
+    assert!(handles.registry.all_alive(chrono::Duration::milliseconds(2500)).unwrap_err().contains("writer"));
+
+    stalled.await.unwrap();
+    assert!(notification(&socket, "WATCHDOG=1", Duration::from_secs(3)).await.is_some(), "fed again once it beats");
+    handles.shutdown().await.unwrap();
+}

@@ -31,6 +31,8 @@ impl Watchdog {
 /// Sends `state` to `socket` (a path, or `@name` for the abstract namespace).
 pub fn notify_to(socket: &str, state: &str) -> std::io::Result<()> {
     let datagram = UnixDatagram::unbound()?;
+    // Never block the caller (Health's thread) on a receiver that is not reading: a full queue is an error.
+    datagram.set_nonblocking(true)?;
     if let Some(name) = socket.strip_prefix('@') {
         #[cfg(target_os = "linux")]
         {

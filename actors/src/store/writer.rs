@@ -415,6 +415,7 @@ impl Handler<Inject> for WriterActor {
         use crate::fault::Fault;
         match fault {
             Fault::PanicInNextBatch => self.panic_in_next_batch = true,
+            Fault::Stall(duration) => std::thread::sleep(duration),
             Fault::PanicNow => {
                 if let Err(panic) = catch_panic(|| panic!("injected fault: writer panic")) {
                     self.last_failure = Some(panic);
