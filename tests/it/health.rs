@@ -158,3 +158,31 @@ async fn the_health_report_names_every_operational_problem_without_making_atlas_
     let (status, body) = team.call("GET", "/api/v1/admin/health", &team.viewer, None).await;
     assert_eq!(status, 403, "{body}");
 }
+
+#[actix_rt::test]
+async fn the_newest_backup_check_reports_its_verification() {
+    let team = Team::new().await;
+    let (_, backup) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    let (_, report) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
+    assert_eq!(level(&report, "newest_backup"), "ok", "{report}");
+    assert!(report["operations"]["checks"]["newest_backup"]["detail"].as_str().unwrap().ends_with("not verified yet"));
+
+    let id = backup["id"].as_str().unwrap();
+    let verify = format!("/api/v1/admin/backups/{id}/verify");
+    let (_, verified) = team.call("POST", &verify, &team.admin, None).await;
+    assert_eq!(verified["verified_ok"], true);
+    let (_, report) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
+    assert!(report["operations"]["checks"]["newest_backup"]["detail"].as_str().unwrap().ends_with(", verified"));
+
+    let file = team.app.dir.path().join("backups").join(backup["file"].as_str().unwrap());
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
+    let (_, verified) = team.call("POST", &verify, &team.admin, None).await;
+    assert_eq!(verified["verified_ok"], false);
+    let (_, report) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
+    assert_eq!(level(&report, "newest_backup"), "critical");
+    let detail = report["operations"]["checks"]["newest_backup"]["detail"].as_str().unwrap();
+    assert!(detail.contains("FAILED verification: checksum mismatch"), "{detail}");
+}

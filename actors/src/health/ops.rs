@@ -253,3 +253,85 @@ fn newest_backup(limits: &OpsLimits, now: DateTime<Utc>) -> OpsCheck {
         OpsCheck::new(Level::Critical, format!("{detail}: {}", problems.join("; ")), Some(hours(age)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc) + Span::minutes(minutes)
+    }
+
+    fn limits() -> OpsLimits {
+        OpsLimits {
+            database: PathBuf::from("unused.db"),
+            backup_dir: PathBuf::from("unused"),
+            sheets_enabled: true,
+            disk_min_free_mib: 1,
+            wal_max_mib: 1,
+            sync_stale_after: Span::minutes(60),
+            backup_max_age: Span::hours(26),
+            approval_max_age: Span::hours(24),
+            critical_unacked_after: Span::minutes(120),
+            validation_failure_pct: 5.0,
+            validation_min_sample: 10,
+        }
+    }
+
+    fn database() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::migrate::apply_pending(&mut conn, "2026-11-23T00:00:00.000Z").unwrap();
+        conn
+    }
+
+    fn sync(conn: &Connection, direction: &str, success: Option<&str>, failures: i64) {
+        conn.execute(
+            "INSERT OR REPLACE INTO sync_state (direction, last_attempt_at, last_success_at, consecutive_failures, last_error)
+             VALUES (?1, ?2, ?3, ?4, 'HTTP 503')",
+            rusqlite::params![direction, format_timestamp(at(0)), success, failures],
+        )
+        .unwrap();
+    }
+
+    fn edit_events(conn: &Connection, rejected: usize, accepted: usize) {
+        for (kind, n) in [("sheets.edit_rejected", rejected), ("approval.approved", accepted)] {
+            for _ in 0..n {
+                conn.execute(
+                    "INSERT INTO events (type, aggregate_type, aggregate_id, actor, payload, created_at)
+                     VALUES (?1, 'approval', 'a', 'sheets', '{}', ?2)",
+                    rusqlite::params![kind, format_timestamp(at(-30))],
+                )
+                .unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_sync_is_critical_after_an_hour_without_success_or_three_failures_without_any() {
+        let conn = database();
+        assert_eq!(sync_freshness(&conn, "import", &limits(), at(0)).level, Level::Warn, "no sync yet");
+        sync(&conn, "import", Some(&format_timestamp(at(-59))), 2);
+        let fresh = sync_freshness(&conn, "import", &limits(), at(0));
+        assert_eq!(fresh.level, Level::Ok);
+        assert!(fresh.detail.contains("2 failures since: HTTP 503"), "{}", fresh.detail);
+        assert_eq!(sync_freshness(&conn, "import", &limits(), at(2)).level, Level::Critical, "61 minutes");
+        sync(&conn, "export", None, 2);
+        assert_eq!(sync_freshness(&conn, "export", &limits(), at(0)).level, Level::Warn);
+        sync(&conn, "export", None, 3);
+        assert_eq!(sync_freshness(&conn, "export", &limits(), at(0)).level, Level::Critical);
+    }
+
+    #[test]
+    fn the_validation_failure_rate_is_judged_over_a_day_from_enough_edits() {
+        let conn = database();
+        edit_events(&conn, 2, 3);
+        let few = validation_rate(&conn, &limits(), at(0));
+        assert_eq!((few.level, few.value), (Level::Ok, Some(40.0)), "5 edits are too few to judge");
+        edit_events(&conn, 0, 15);
+        let judged = validation_rate(&conn, &limits(), at(0));
+        assert_eq!(judged.level, Level::Critical, "2 of 20 = 10% > 5%: {}", judged.detail);
+        edit_events(&conn, 0, 30);
+        assert_eq!(validation_rate(&conn, &limits(), at(0)).level, Level::Ok, "2 of 50 = 4%");
+        assert_eq!(validation_rate(&conn, &limits(), at(24 * 60)).value, Some(0.0), "a day later nothing counts");
+    }
+}
