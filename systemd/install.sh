@@ -70,10 +70,14 @@ mv -f "$opt/bin/atlas.new" "$opt/bin/atlas"   # atomic: a running service keeps 
 install -m 0644 "$repo/README.md" "$opt/README.md"
 
 echo "== configuration"
-install -m 0640 "$repo/config/atlas.toml" "$opt/config/atlas.toml.dist"
+# The production config (paths under /opt/atlas, fsync on commit, JSON logs); a staged tree is relocated.
+relocate() { if [ "$staging" = 1 ]; then sed "s#/opt/atlas#$opt#g"; else cat; fi; }
+relocate < "$repo/config/atlas.production.toml" > "$opt/config/atlas.toml.dist"
+install -m 0640 "$repo/config/atlas.toml" "$opt/config/atlas.reference.toml"   # every key, documented
+chmod 0640 "$opt/config/atlas.toml.dist"
 if [ ! -e "$opt/config/atlas.toml" ]; then
-  install -m 0640 "$repo/config/atlas.toml" "$opt/config/atlas.toml"
-  echo "   wrote $opt/config/atlas.toml (the defaults; edit it, then: systemctl restart atlas)"
+  install -m 0640 "$opt/config/atlas.toml.dist" "$opt/config/atlas.toml"
+  echo "   wrote $opt/config/atlas.toml (edit it, then: systemctl restart atlas)"
 else
   echo "   kept $opt/config/atlas.toml; the new defaults are in atlas.toml.dist"
 fi
@@ -89,7 +93,7 @@ ENV
   umask 022
 fi
 if [ "$staging" = 0 ]; then
-  chown root:atlas "$opt/config/atlas.toml" "$opt/config/atlas.toml.dist"
+  chown root:atlas "$opt/config/atlas.toml" "$opt/config/atlas.toml.dist" "$opt/config/atlas.reference.toml"
   chown root:root "$opt/config/atlas.env"
 fi
 

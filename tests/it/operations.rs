@@ -45,7 +45,10 @@ fn the_install_script_lays_out_opt_atlas_is_safe_to_run_twice_and_its_unit_verif
     }
     // The operator edits config and secrets; a second run (an upgrade) keeps both.
     let config = opt.join("config/atlas.toml");
-    let edited = std::fs::read_to_string(&config).unwrap().replace("keep = 7", "keep = 9");
+    let installed = std::fs::read_to_string(&config).unwrap();
+    assert!(installed.contains(&format!("path = \"{}/data/atlas.db\"", opt.display())), "relocated: {installed}");
+    let edited = installed.replace("level = \"info\"", "level = \"debug\"");
+    assert_ne!(edited, installed);
     std::fs::write(&config, &edited).unwrap();
     std::fs::write(opt.join("config/atlas.env"), "ATLAS_ALERTS__SMTP_PASSWORD=kept\n").unwrap();
     std::fs::write(opt.join("data/atlas.db"), b"pretend data").unwrap();
@@ -53,8 +56,12 @@ fn the_install_script_lays_out_opt_atlas_is_safe_to_run_twice_and_its_unit_verif
     assert_eq!(std::fs::read_to_string(&config).unwrap(), edited, "the operator's config is kept");
     assert!(std::fs::read_to_string(opt.join("config/atlas.env")).unwrap().contains("kept"));
     assert_eq!(std::fs::read(opt.join("data/atlas.db")).unwrap(), b"pretend data", "data is never touched");
-    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/atlas.toml")).unwrap();
-    assert_eq!(std::fs::read_to_string(opt.join("config/atlas.toml.dist")).unwrap(), shipped);
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read_to_string(repo.join("config/atlas.production.toml")).unwrap();
+    let dist = std::fs::read_to_string(opt.join("config/atlas.toml.dist")).unwrap();
+    assert_eq!(dist, shipped.replace("/opt/atlas", opt.to_str().unwrap()), "the new defaults, relocated");
+    let reference = std::fs::read_to_string(opt.join("config/atlas.reference.toml")).unwrap();
+    assert_eq!(reference, std::fs::read_to_string(repo.join("config/atlas.toml")).unwrap());
 
     let unit = std::fs::read_to_string(root.path().join("etc/systemd/system/atlas.service")).unwrap();
     for line in [
