@@ -138,6 +138,10 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
     out.family("atlas_sync_consecutive_failures", "gauge", "Failed Sheets syncs in a row per direction.", &failures);
     let requests: Vec<_> = syncs.iter().map(|s| (direction(s), s.last_requests as f64)).collect();
     out.family("atlas_sync_last_requests", "gauge", "Sheets API requests made by the last sync.", &requests);
+    let applied: Vec<_> = syncs.iter().map(|s| (direction(s), s.edits_applied as f64)).collect();
+    out.family("atlas_sync_last_edits_applied", "gauge", "Sheet edits applied by the last import.", &applied);
+    let rejected: Vec<_> = syncs.iter().map(|s| (direction(s), s.edits_rejected as f64)).collect();
+    out.family("atlas_sync_last_edits_rejected", "gauge", "Sheet edits refused by the last import.", &rejected);
 
     let dir = state.backup_dir.clone();
     let backups = web::block(move || file::list(&dir)).await.ok().and_then(Result::ok).unwrap_or_default();

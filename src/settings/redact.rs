@@ -2,7 +2,8 @@
 
 use toml::Value;
 
-const SECRET_WORDS: &[&str] = &["secret", "password", "token", "api_key", "access_key", "private_key"];
+/// A webhook URL usually carries its own secret (Slack's do), so it is masked too.
+const SECRET_WORDS: &[&str] = &["secret", "password", "token", "api_key", "access_key", "private_key", "webhook_url"];
 pub const REDACTED: &str = "<redacted>";
 
 fn mask(value: &mut Value) {
@@ -36,12 +37,12 @@ mod tests {
     #[test]
     fn secret_looking_keys_are_masked_and_others_kept() {
         let value: toml::Table = toml::from_str(
-            "[s3]\nsecret_access_key = \"AKIA-very-secret\"\nbucket = \"b\"\n[alerts]\ntelegram_bot_token = \"123:abc\"\n",
+            "[s3]\nsecret_access_key = \"AKIA-very-secret\"\nbucket = \"b\"\n[alerts]\ntelegram_bot_token = \"123:abc\"\nwebhook_url = \"https://hooks.example/T0/B0/xyz\"\n",
         )
         .unwrap();
         let text = redacted_toml(&value).unwrap();
-        assert!(!text.contains("very-secret") && !text.contains("123:abc"), "{text}");
+        assert!(!text.contains("very-secret") && !text.contains("123:abc") && !text.contains("xyz"), "{text}");
         assert!(text.contains("bucket = \"b\""), "{text}");
-        assert_eq!(text.matches(REDACTED).count(), 2, "{text}");
+        assert_eq!(text.matches(REDACTED).count(), 3, "{text}");
     }
 }

@@ -428,6 +428,15 @@ async fn the_service_syncs_on_demand_and_on_schedule_and_reports_its_state() {
     let import = state["directions"].as_array().unwrap().iter().find(|d| d["direction"] == "import").unwrap().clone();
     assert_eq!(import["consecutive_failures"], 1, "{state}");
     assert!(import["last_error"].as_str().unwrap().contains("500"), "{state}");
+    // The same state in /metrics, and in the health report.
+    let (_, metrics) = team.app.raw("GET", "/metrics", Some(&team.viewer), None, None).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(metrics.contains("atlas_sync_consecutive_failures{direction=\"import\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("atlas_sync_last_success_timestamp_seconds{direction=\"export\"} 1"), "{metrics}");
+    let (_, health) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
+    let import_check = &health["operations"]["checks"]["sheets_import"];
+    assert_eq!(import_check["level"], "ok", "a success within the hour: {health}");
+    assert!(import_check["detail"].as_str().unwrap().contains("1 failures since"), "{import_check}");
     let report = team.app.handles.scheduler.run_now("sheets_sync").await.unwrap();
     assert!(report.ok, "a failed cycle never blocks the next: {report:?}");
 }
