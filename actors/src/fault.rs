@@ -17,16 +17,18 @@ pub enum Fault {
 #[rtype(result = "()")]
 pub struct Inject(pub Fault);
 
-/// Implements `Handler<Inject>` for an actor (`Context<Self>`) whose restart is counted by `restarting()`.
+/// Implements `Handler<Inject>` for an actor (`Context<Self>`): the panic is caught, kept in `$keep`
+/// when given (for `restarting()` to report), and the actor stopped so its Supervisor restarts it.
 #[macro_export]
 macro_rules! panic_on_inject {
-    ($actor:ty, $name:expr) => {
+    ($actor:ty, $name:expr $(, $keep:ident)?) => {
         impl actix::Handler<$crate::fault::Inject> for $actor {
             type Result = ();
 
             fn handle(&mut self, $crate::fault::Inject(fault): $crate::fault::Inject, ctx: &mut Self::Context) {
                 if let Err(panic) = $crate::guard::catch_panic(|| panic!("injected fault: {} {fault:?}", $name)) {
                     tracing::warn!(actor = $name, %panic, "Handler panicked; restarting the actor.");
+                    $(self.$keep = Some(panic);)?
                     actix::ActorContext::stop(ctx);
                 }
             }

@@ -5,8 +5,6 @@
 
 use crate::domain::schedule::ScheduleSpec;
 use crate::domain::{format_timestamp, Actor as Requester, Clock, Command};
-#[cfg(feature = "fault-injection")]
-use crate::guard::catch_panic;
 use crate::registry::{names, ActorRegistry};
 use crate::store::queries::schedule;
 use crate::store::{ReaderPool, WriterHandle};
@@ -86,11 +84,6 @@ struct RunNow(String);
 #[derive(Message)]
 #[rtype(result = "Vec<JobStatus>")]
 struct List;
-
-#[cfg(feature = "fault-injection")]
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Inject(crate::fault::Fault);
 
 struct SchedulerActor {
     slots: Vec<Slot>,
@@ -239,16 +232,7 @@ impl Handler<List> for SchedulerActor {
 }
 
 #[cfg(feature = "fault-injection")]
-impl Handler<Inject> for SchedulerActor {
-    type Result = ();
-
-    fn handle(&mut self, Inject(fault): Inject, ctx: &mut Context<Self>) {
-        if let Err(panic) = catch_panic(|| panic!("injected fault: scheduler {fault:?}")) {
-            self.last_failure = Some(panic);
-            ctx.stop();
-        }
-    }
-}
+crate::panic_on_inject!(SchedulerActor, names::SCHEDULER, last_failure);
 
 fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
@@ -330,6 +314,6 @@ impl SchedulerHandle {
 
     #[cfg(feature = "fault-injection")]
     pub async fn inject(&self, fault: crate::fault::Fault) {
-        let _ = self.addr.send(Inject(fault)).await;
+        let _ = self.addr.send(crate::fault::Inject(fault)).await;
     }
 }

@@ -1,10 +1,9 @@
 //! The real binary as an operator runs it: exit codes, messages, migrations, serve and SIGTERM.
 
 use crate::support::{count, open_read_only};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ATLAS: &str = env!("CARGO_BIN_EXE_atlas");
 
@@ -89,41 +88,15 @@ fn migrate_applies_once_and_refuses_edited_or_newer_histories() {
 #[actix_rt::test]
 async fn serve_on_defaults_answers_probes_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(ATLAS)
-        .current_dir(dir.path())
-        .args(["serve", "--addr", "127.0.0.1:0", "--set", "log.format=\"json\""])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("atlas logs before it serves").unwrap();
-        // Log lines are JSON; the one-time admin-token notice is a plain sentence for the operator.
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-        if event["message"] == "Atlas is serving." {
-            break event["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-
+    let mut daemon = crate::support::daemon::Daemon::start(ATLAS, dir.path(), &[], &[]);
     let client = awc::Client::default();
-    let healthz = client.get(format!("http://{addr}/healthz")).send().await.unwrap();
+    let healthz = client.get(format!("{}/healthz", daemon.url)).send().await.unwrap();
     assert_eq!(healthz.status().as_u16(), 200);
-    let readyz = client.get(format!("http://{addr}/readyz")).send().await.unwrap();
+    let readyz = client.get(format!("{}/readyz", daemon.url)).send().await.unwrap();
     assert_eq!(readyz.status().as_u16(), 200);
 
-    let signalled = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(signalled.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "atlas did not exit within 10 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    daemon.signal("TERM");
+    let status = daemon.wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
     let db = dir.path().join("data/atlas.db");
     let conn = open_read_only(&db);

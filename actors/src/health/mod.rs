@@ -7,8 +7,6 @@ pub mod watchdog;
 
 use crate::alerts::actor::NotifierHandle;
 use crate::alerts::RestartWatch;
-#[cfg(feature = "fault-injection")]
-use crate::guard::catch_panic;
 use crate::registry::{names, ActorRegistry, ActorStatus};
 use crate::store::{migrate, ReaderPool, WriterHandle};
 use actix::prelude::*;
@@ -82,11 +80,6 @@ struct CheckReadiness {
     /// Run the operational checks now instead of showing the last ones.
     fresh: bool,
 }
-
-#[cfg(feature = "fault-injection")]
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Inject(crate::fault::Fault);
 
 struct HealthActor {
     writer: WriterHandle,
@@ -301,17 +294,7 @@ impl Handler<crate::scheduler::RunJob> for HealthActor {
 }
 
 #[cfg(feature = "fault-injection")]
-impl Handler<Inject> for HealthActor {
-    type Result = ();
-
-    fn handle(&mut self, Inject(fault): Inject, ctx: &mut Context<Self>) {
-        // Health has no batches: every fault is a panic in this handler.
-        if let Err(panic) = catch_panic(|| panic!("injected fault: health {fault:?}")) {
-            self.last_failure = Some(panic);
-            ctx.stop();
-        }
-    }
-}
+crate::panic_on_inject!(HealthActor, names::HEALTH, last_failure);
 
 /// The only door to the Health actor.
 #[derive(Clone)]
@@ -369,6 +352,6 @@ impl HealthHandle {
 
     #[cfg(feature = "fault-injection")]
     pub async fn inject(&self, fault: crate::fault::Fault) {
-        let _ = self.addr.send(Inject(fault)).await;
+        let _ = self.addr.send(crate::fault::Inject(fault)).await;
     }
 }

@@ -8,8 +8,6 @@ mod launch;
 mod process;
 
 use crate::domain::{Actor as Requester, Applied, Command, CommandError, Run, RunId, RunStatus, Severity};
-#[cfg(feature = "fault-injection")]
-use crate::guard::catch_panic;
 use crate::registry::{names, ActorRegistry};
 use crate::store::queries::runs;
 use crate::store::{ReaderPool, WriterHandle};
@@ -81,11 +79,6 @@ struct SignalCancel(RunId);
 #[derive(Message)]
 #[rtype(result = "usize")]
 struct InterruptAll;
-
-#[cfg(feature = "fault-injection")]
-#[derive(Message)]
-#[rtype(result = "()")]
-struct Inject(crate::fault::Fault);
 
 struct RunnerActor {
     config: Arc<RunnerConfig>,
@@ -240,16 +233,7 @@ impl Handler<InterruptAll> for RunnerActor {
 }
 
 #[cfg(feature = "fault-injection")]
-impl Handler<Inject> for RunnerActor {
-    type Result = ();
-
-    fn handle(&mut self, Inject(fault): Inject, ctx: &mut Context<Self>) {
-        if let Err(panic) = catch_panic(|| panic!("injected fault: runner {fault:?}")) {
-            self.last_failure = Some(panic);
-            ctx.stop();
-        }
-    }
-}
+crate::panic_on_inject!(RunnerActor, names::RUNNER, last_failure);
 
 /// Why a cancel did not happen.
 #[derive(Debug, PartialEq, Eq)]
@@ -398,6 +382,6 @@ impl RunnerHandle {
 
     #[cfg(feature = "fault-injection")]
     pub async fn inject(&self, fault: crate::fault::Fault) {
-        let _ = self.addr.send(Inject(fault)).await;
+        let _ = self.addr.send(crate::fault::Inject(fault)).await;
     }
 }
