@@ -109,7 +109,8 @@ impl RestartWatch {
     ) -> BTreeMap<String, String> {
         let mut firing = BTreeMap::new();
         for (actor, restarts) in counts {
-            let samples = self.history.entry(actor.clone()).or_default();
+            // Counts start at zero with the process: restarts before the first look count too.
+            let samples = self.history.entry(actor.clone()).or_insert_with(|| vec![(now, 0)]);
             samples.push((now, restarts));
             samples.retain(|(at, _)| now - *at <= window);
             let oldest = samples.first().map_or(restarts, |(_, n)| *n);
@@ -181,5 +182,8 @@ mod tests {
         let fired = observe(&mut watch, 3, 10);
         assert_eq!(fired["actor_restarts_runner"], "runner restarted 3 times in the last 15 min");
         assert!(observe(&mut watch, 3, 26).is_empty(), "no new restarts in the window");
+        let mut fresh = RestartWatch::default();
+        let fired = fresh.observe([("backup".to_string(), 4)], at(0), window, 3);
+        assert!(fired.contains_key("actor_restarts_backup"), "restarts before the first look count");
     }
 }
