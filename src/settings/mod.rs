@@ -100,6 +100,7 @@ impl Settings {
         within("health.sync_stale_after_m", self.health.sync_stale_after_m, 1, 24 * 60 * 30)?;
         within("health.restart_window_m", self.health.restart_window_m, 1, 24 * 60)?;
         within("health.restart_alert_threshold", self.health.restart_alert_threshold, 1, 1000)?;
+        within("health.alert_check_s", self.health.alert_check_s, 5, 3600)?;
         if !(0.0..=100.0).contains(&self.health.validation_failure_pct) {
             return Err((
                 "health.validation_failure_pct",
@@ -243,6 +244,7 @@ impl Settings {
             watchdog: Watchdog::from_env(),
             restart_alert_threshold: h.restart_alert_threshold,
             restart_window: minutes(h.restart_window_m),
+            alert_every: Some(Duration::from_secs(h.alert_check_s)),
         }
     }
 

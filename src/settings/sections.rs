@@ -110,6 +110,8 @@ pub struct HealthSettings {
     /// Restarts of one actor within `restart_window_m` that raise an alert.
     pub restart_alert_threshold: u64,
     pub restart_window_m: u64,
+    /// Seconds between alert evaluations of readiness and restarts (the other checks run with health_check).
+    pub alert_check_s: u64,
 }
 
 impl Default for HealthSettings {
@@ -128,6 +130,7 @@ impl Default for HealthSettings {
             validation_min_sample: 10,
             restart_alert_threshold: code.restart_alert_threshold,
             restart_window_m: code.restart_window.num_minutes() as u64,
+            alert_check_s: 30,
         }
     }
 }

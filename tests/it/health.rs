@@ -186,3 +186,34 @@ async fn the_newest_backup_check_reports_its_verification() {
     let detail = report["operations"]["checks"]["newest_backup"]["detail"].as_str().unwrap();
     assert!(detail.contains("FAILED verification: checksum mismatch"), "{detail}");
 }
+
+#[actix_rt::test]
+async fn a_restarting_actor_alerts_between_health_checks_in_slack_format() {
+    use atlas_actors::alerts::channels::Channel;
+    let http = FakeHttpReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = atlas_actors::store::StoreConfig::at(dir.path().join("data/atlas.db"));
+    let mut config = atlas_actors::SupervisorConfig::new(store);
+    config.backup.dir = dir.path().join("backups");
+    config.alerts.channels = vec![Channel::Webhook { url: format!("{}/hook", http.url), slack: true }];
+    config.alerts.host = "vm-9".into();
+    config.health.alert_every = Some(std::time::Duration::from_millis(100));
+    let handles = atlas_actors::start(config, std::sync::Arc::new(atlas_actors::domain::SystemClock)).await.unwrap();
+    for restart in 1..=3 {
+        handles.backup.inject(Fault::PanicNow).await;
+        crate::supervision::wait_restarted(&handles.registry, names::BACKUP, restart).await;
+    }
+    let mut text = None;
+    for _ in 0..100 {
+        if let Some((_, body)) = http.received.all().into_iter().next() {
+            text = body["text"].as_str().map(str::to_owned);
+            break;
+        }
+        actix_rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let text = text.expect("an alert within 5 s, with no health_check job run");
+    assert!(text.starts_with("[Atlas FIRING] actor_restarts_backup on vm-9\nbackup restarted 3 times"), "{text}");
+    actix_rt::time::sleep(std::time::Duration::from_millis(500)).await; // five more evaluations
+    assert_eq!(http.received.all().len(), 1, "sent once while it lasts");
+    handles.shutdown().await.unwrap();
+}

@@ -32,6 +32,9 @@ pub struct HealthConfig {
     /// Restarts of one actor within `restart_window` that raise an alert.
     pub restart_alert_threshold: u64,
     pub restart_window: chrono::Duration,
+    /// How often readiness and restarts are checked for alerts between `health_check` jobs (`None`: only
+    /// with the job).
+    pub alert_every: Option<Duration>,
 }
 
 impl Default for HealthConfig {
@@ -43,6 +46,7 @@ impl Default for HealthConfig {
             watchdog: None,
             restart_alert_threshold: 3,
             restart_window: chrono::Duration::minutes(15),
+            alert_every: None,
         }
     }
 }
@@ -168,6 +172,11 @@ impl Actor for HealthActor {
         if let Some(watchdog) = self.config.watchdog.clone() {
             ctx.run_interval(watchdog.every, move |actor, _| actor.feed_watchdog(&watchdog));
         }
+        // Between the (slower) operational checks, readiness and restarts alert within `alert_every`;
+        // `wait` keeps two evaluations from interleaving.
+        if let Some(every) = self.config.alert_every {
+            ctx.run_interval(every, |actor, ctx| ctx.wait(actor.check_and_alert(false).map(|_, _, _| ())));
+        }
     }
 }
 
@@ -246,20 +255,23 @@ impl Handler<CheckReadiness> for HealthActor {
     }
 }
 
-/// The scheduled check: readiness and operational checks, then alerts. The job fails while Atlas is not
-/// ready; firing alerts are named in its detail either way.
-impl Handler<crate::scheduler::RunJob> for HealthActor {
-    type Result = ResponseActFuture<Self, Result<String, String>>;
-
-    fn handle(&mut self, _: crate::scheduler::RunJob, _: &mut Context<Self>) -> Self::Result {
-        let report = self.report(true);
+impl HealthActor {
+    /// Readiness (always fresh) and the operational checks (fresh when `fresh_ops`, else the last ones),
+    /// plus repeated restarts, handed to the Notifier. Returns the job's summary.
+    fn check_and_alert(&mut self, fresh_ops: bool) -> ResponseActFuture<Self, Result<String, String>> {
+        let report = self.report(fresh_ops);
         let notifier = self.notifier.clone();
         Box::pin(
             report
                 .into_actor(self)
-                .map(|report, actor, _| {
+                .map(move |mut report, actor, _| {
                     actor.note(&report);
-                    actor.last_ops = report.operations.clone();
+                    if fresh_ops {
+                        actor.last_ops = report.operations.clone();
+                    } else {
+                        // The newest checks, even if a job stored them while readiness was probed.
+                        report.operations = actor.last_ops.clone();
+                    }
                     let now = chrono::Utc::now();
                     let counts = report.actors.iter().map(|(name, status)| ((*name).to_owned(), status.restarts));
                     let mut firing = firing(&report);
@@ -290,6 +302,16 @@ impl Handler<crate::scheduler::RunJob> for HealthActor {
                     .into_actor(actor)
                 }),
         )
+    }
+}
+
+/// The scheduled check: readiness and operational checks, then alerts. The job fails while Atlas is not
+/// ready; firing alerts are named in its detail either way.
+impl Handler<crate::scheduler::RunJob> for HealthActor {
+    type Result = ResponseActFuture<Self, Result<String, String>>;
+
+    fn handle(&mut self, _: crate::scheduler::RunJob, _: &mut Context<Self>) -> Self::Result {
+        self.check_and_alert(true)
     }
 }
 
