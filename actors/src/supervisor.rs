@@ -121,7 +121,7 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     let registry = ActorRegistry::new();
     let writer = WriterHandle::start(config.store.clone(), clock.clone(), registry.clone())?;
     let readers = ReaderPool::open(&config.store)?;
-    let notifier = NotifierHandle::start(config.alerts, registry.clone());
+    let notifier = NotifierHandle::start(config.alerts, writer.clone(), registry.clone());
     let health =
         HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health, Some(notifier.clone()));
     let runner = RunnerHandle::start(config.runner, writer.clone(), readers.clone(), registry.clone()).await?;

@@ -73,6 +73,20 @@ async fn alerts_fire_once_on_every_channel_stay_quiet_while_firing_and_recover_o
     assert!(smtp.mails()[1].data.contains("Subject: [Atlas RESOLVED] newest_backup"));
     assert_eq!(health_check(&team).await, "ready");
     assert_eq!(http.received.all().len(), 4, "the recovery is sent once");
+    let (_, audit) = team.call("GET", "/api/v1/audit?aggregate_type=alert", &team.admin, None).await;
+    let trail: Vec<(&str, &str, bool)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["aggregate_id"].as_str().unwrap(),
+                e["payload"]["command"]["delivered"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(trail, [("alert.resolved", "newest_backup", true), ("alert.fired", "newest_backup", true)], "{audit}");
 
     // An actor that keeps failing is an alert of its own.
     for restart in 1..=3 {

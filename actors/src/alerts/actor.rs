@@ -3,7 +3,9 @@
 
 use super::channels::{self, Channel};
 use super::{Dedupe, Kind};
+use crate::domain::{Actor as Requester, Command};
 use crate::registry::{names, ActorRegistry};
+use crate::store::WriterHandle;
 use actix::prelude::*;
 use actix::Supervisor;
 use std::collections::BTreeMap;
@@ -49,6 +51,7 @@ struct Notifier {
     config: AlertsConfig,
     dedupe: Dedupe,
     http: reqwest::Client,
+    writer: WriterHandle,
     registry: ActorRegistry,
 }
 
@@ -74,7 +77,7 @@ impl Handler<Evaluate> for Notifier {
 
     fn handle(&mut self, Evaluate { firing, now }: Evaluate, _: &mut Context<Self>) -> Self::Result {
         let notices = self.dedupe.evaluate(&firing, now, self.config.repeat_every);
-        let (config, http) = (self.config.clone(), self.http.clone());
+        let (config, http, writer) = (self.config.clone(), self.http.clone(), self.writer.clone());
         let work = async move {
             let mut results = Vec::new();
             for notice in notices {
@@ -85,6 +88,16 @@ impl Handler<Evaluate> for Notifier {
                         Ok(()) => delivered = true,
                         Err(why) => errors.push(why),
                     }
+                }
+                // The audit trail answers "what alerted last night?" (and whether anyone was told).
+                let record = Command::RecordAlert {
+                    key: notice.key.clone(),
+                    kind: notice.kind.verb().to_owned(),
+                    detail: notice.detail.clone(),
+                    delivered,
+                };
+                if let Err(err) = writer.submit(record, Requester::new("notifier")).await {
+                    tracing::warn!(error = %err, "Could not audit an alert.");
                 }
                 results.push((notice, delivered, errors));
             }
@@ -121,9 +134,10 @@ pub struct NotifierHandle {
 }
 
 impl NotifierHandle {
-    pub fn start(config: AlertsConfig, registry: ActorRegistry) -> Self {
+    pub fn start(config: AlertsConfig, writer: WriterHandle, registry: ActorRegistry) -> Self {
         let http = reqwest::Client::builder().timeout(config.timeout).build().unwrap_or_default();
-        Self { addr: Supervisor::start(move |_| Notifier { config, dedupe: Dedupe::default(), http, registry }) }
+        let addr = Supervisor::start(move |_| Notifier { config, dedupe: Dedupe::default(), http, writer, registry });
+        Self { addr }
     }
 
     /// Sends what is new, due again or cleared.

@@ -17,6 +17,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// How the audit trail names it (`alert.fired`, …).
+    pub fn verb(self) -> &'static str {
+        match self {
+            Self::Firing => "fired",
+            Self::Reminder => "reminded",
+            Self::Resolved => "resolved",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Firing => "FIRING",

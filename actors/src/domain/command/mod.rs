@@ -239,6 +239,13 @@ pub enum Command {
         ok: bool,
         detail: String,
     },
+    /// An alert went out (or could not): `kind` is `fired`, `reminded` or `resolved`.
+    RecordAlert {
+        key: String,
+        kind: String,
+        detail: String,
+        delivered: bool,
+    },
     /// Audits database maintenance (a vacuum, a checkpoint) run on the writer's connection.
     RecordMaintenance {
         action: String,
@@ -327,6 +334,11 @@ impl Command {
             Self::RecordSync(_) => "sheets.synced",
             Self::RecordSheetCells { .. } => "sheets.baseline_recorded",
             Self::RecordMaintenance { .. } => "db.maintained",
+            Self::RecordAlert { kind, .. } => match kind.as_str() {
+                "fired" => "alert.fired",
+                "reminded" => "alert.reminded",
+                _ => "alert.resolved",
+            },
             Self::RecordBackup { action, ok, .. } => match (action.as_str(), ok) {
                 ("created", _) => "backup.created",
                 ("verified", true) => "backup.verified",

@@ -95,6 +95,10 @@ impl Command {
                 CommandError::invalid("action", format!("must be one of {:?}, got {action:?}", super::BACKUP_ACTIONS)),
             ),
             Self::RecordBackup { .. } => Ok(()),
+            Self::RecordAlert { kind, .. } if !["fired", "reminded", "resolved"].contains(&kind.as_str()) => {
+                Err(CommandError::invalid("kind", format!("must be fired, reminded or resolved, got {kind:?}")))
+            }
+            Self::RecordAlert { .. } => Ok(()),
             Self::DeleteProject { .. }
             | Self::DeleteTask { .. }
             | Self::ExpireApprovals { .. }

@@ -81,6 +81,7 @@ pub(crate) fn apply(
         Command::RecordSheetCells { cells, removed } => sheets::record_cells(conn, cells, removed, actor, now)?,
         Command::RecordBackup { id, .. } => Touched::new("backup", id, None, Applied::Noted),
         Command::RecordMaintenance { action, .. } => Touched::new("db", action, None, Applied::Noted),
+        Command::RecordAlert { key, .. } => Touched::new("alert", key, None, Applied::Noted),
         Command::RecordAccess { path, .. } => Touched::new("http", path, None, Applied::Access),
     };
     let event_id = if touched.record_event {
