@@ -30,47 +30,56 @@ async fn alerts_fire_once_on_every_channel_stay_quiet_while_firing_and_recover_o
     settings.alerts.smtp_security = atlas::settings::SmtpSecuritySetting::None;
     settings.alerts.smtp_from = "atlas@example.com".into();
     settings.alerts.smtp_to = vec!["ops@example.com".into()];
+    settings.health.approval_max_age_h = 0; // any pending approval is overdue
     let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    assert_eq!(health_check(&team).await, "ready", "a fresh install alerts nobody (no backup yet is a warning)");
+    assert!(http.received.all().is_empty());
 
-    // No backup exists yet: the one operational problem of a fresh install.
+    // An approval waits longer than allowed.
+    let project = team.project("p").await;
+    let task = team.task(&project, "waits", Some(vec!["true"])).await;
+    let (_, approval) = team.call("POST", &format!("/api/v1/tasks/{task}/run"), &team.agent, None).await;
+    let approval = approval["id"].as_str().unwrap().to_owned();
     let detail = health_check(&team).await;
-    assert_eq!(detail, "ready; alerts firing: newest_backup");
+    assert_eq!(detail, "ready; alerts firing: oldest_pending_approval");
     let received = http.received.all();
     assert_eq!(received.len(), 2, "one webhook and one Telegram message: {received:?}");
     let (path, hook) = &received[0];
     assert_eq!(path, "/hook");
     assert_eq!(
         (hook["alert"].as_str(), hook["status"].as_str(), hook["host"].as_str()),
-        (Some("newest_backup"), Some("firing"), Some("vm-test"))
+        (Some("oldest_pending_approval"), Some("firing"), Some("vm-test"))
     );
-    assert!(hook["detail"].as_str().unwrap().contains("no backup exists yet"), "{hook}");
+    assert!(hook["detail"].as_str().unwrap().contains(&format!("approval {approval} has waited")), "{hook}");
     let (path, telegram) = &received[1];
     assert_eq!(path, "/bot123:bot-secret/sendMessage");
     assert_eq!(telegram["chat_id"], "42");
-    assert!(telegram["text"].as_str().unwrap().starts_with("[Atlas FIRING] newest_backup on vm-test"), "{telegram}");
+    let text = telegram["text"].as_str().unwrap();
+    assert!(text.starts_with("[Atlas FIRING] oldest_pending_approval on vm-test"), "{telegram}");
     let mails = smtp.mails();
     assert_eq!(mails.len(), 1);
     assert_eq!(
         (mails[0].from.as_str(), mails[0].to.as_slice()),
         ("atlas@example.com", ["ops@example.com".to_owned()].as_slice())
     );
-    assert!(mails[0].data.contains("Subject: [Atlas FIRING] newest_backup on vm-test"), "{}", mails[0].data);
+    let subject = "Subject: [Atlas FIRING] oldest_pending_approval on vm-test";
+    assert!(mails[0].data.contains(subject), "{}", mails[0].data);
 
     health_check(&team).await;
     assert_eq!(http.received.all().len(), 2, "still firing within the repeat interval: nothing new is sent");
     assert_eq!(smtp.mails().len(), 1);
 
-    let (status, _) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
-    assert_eq!(status, 201);
+    let (status, _) = team.call("POST", &format!("/api/v1/approvals/{approval}/reject"), &team.approver, None).await;
+    assert_eq!(status, 200);
     assert_eq!(health_check(&team).await, "ready");
     let received = http.received.all();
     assert_eq!(received.len(), 4, "one recovery per HTTP channel: {received:?}");
     assert_eq!(
         (received[2].1["alert"].as_str(), received[2].1["status"].as_str()),
-        (Some("newest_backup"), Some("resolved"))
+        (Some("oldest_pending_approval"), Some("resolved"))
     );
-    assert!(received[3].1["text"].as_str().unwrap().starts_with("[Atlas RESOLVED] newest_backup"));
-    assert!(smtp.mails()[1].data.contains("Subject: [Atlas RESOLVED] newest_backup"));
+    assert!(received[3].1["text"].as_str().unwrap().starts_with("[Atlas RESOLVED] oldest_pending_approval"));
+    assert!(smtp.mails()[1].data.contains("Subject: [Atlas RESOLVED] oldest_pending_approval"));
     assert_eq!(health_check(&team).await, "ready");
     assert_eq!(http.received.all().len(), 4, "the recovery is sent once");
     let (_, audit) = team.call("GET", "/api/v1/audit?aggregate_type=alert", &team.admin, None).await;
@@ -86,7 +95,11 @@ async fn alerts_fire_once_on_every_channel_stay_quiet_while_firing_and_recover_o
             )
         })
         .collect();
-    assert_eq!(trail, [("alert.resolved", "newest_backup", true), ("alert.fired", "newest_backup", true)], "{audit}");
+    assert_eq!(
+        trail,
+        [("alert.resolved", "oldest_pending_approval", true), ("alert.fired", "oldest_pending_approval", true)],
+        "{audit}"
+    );
 
     // An actor that keeps failing is an alert of its own.
     for restart in 1..=3 {
@@ -120,7 +133,7 @@ async fn the_health_report_names_every_operational_problem_without_making_atlas_
     }
     assert_eq!(level(&report, "disk_data"), "critical");
     assert_eq!(level(&report, "disk_backups"), "critical");
-    assert_eq!(level(&report, "newest_backup"), "critical");
+    assert_eq!(level(&report, "newest_backup"), "warn", "a new database has had no time to be backed up");
     assert!(report["operations"]["checks"].get("sheets_import").is_none(), "Sheets is off: not checked");
     for actor in ["writer", "health", "runner", "scheduler", "housekeeper", "sheets_sync", "backup", "notifier"] {
         let status = &report["actors"][actor];
@@ -160,13 +173,7 @@ async fn the_health_report_names_every_operational_problem_without_making_atlas_
     assert_eq!(level(&ready, "disk_data"), "critical", "readyz shows the last checks");
     assert_eq!(
         ready["alerts"],
-        json!([
-            "disk_backups",
-            "disk_data",
-            "newest_backup",
-            "oldest_pending_approval",
-            "unacknowledged_critical_errors"
-        ])
+        json!(["disk_backups", "disk_data", "oldest_pending_approval", "unacknowledged_critical_errors"])
     );
 
     let (status, body) = team.call("GET", "/api/v1/admin/health", &team.viewer, None).await;
@@ -179,7 +186,8 @@ async fn the_newest_backup_check_reports_its_verification() {
     let (_, backup) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
     let (_, report) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
     assert_eq!(level(&report, "newest_backup"), "ok", "{report}");
-    assert!(report["operations"]["checks"]["newest_backup"]["detail"].as_str().unwrap().ends_with("not verified yet"));
+    let detail = report["operations"]["checks"]["newest_backup"]["detail"].as_str().unwrap();
+    assert!(detail.ends_with("not verified yet"), "{detail}");
 
     let id = backup["id"].as_str().unwrap();
     let verify = format!("/api/v1/admin/backups/{id}/verify");

@@ -74,7 +74,7 @@ pub struct ReadinessReport {
     /// The operational checks (cached from the last `health_check` for `/readyz`, fresh for the admin
     /// report); they inform and alert but do not make Atlas unready.
     pub operations: Option<OpsSnapshot>,
-    /// Alerts firing now.
+    /// Alerts firing as of the last evaluation (every `alert_every`, and each `health_check`).
     pub alerts: Vec<String>,
 }
 

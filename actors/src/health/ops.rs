@@ -70,15 +70,19 @@ fn hours(span: Span) -> f64 {
 pub async fn run(readers: &ReaderPool, limits: &OpsLimits, now: DateTime<Utc>) -> OpsReport {
     let mut report = OpsReport::new();
     let query_limits = limits.clone();
-    let from_db = readers.read(move |conn| Ok(database_checks(conn, &query_limits, now))).await;
-    match from_db {
-        Ok(checks) => report.extend(checks),
+    let from_db = readers.read(move |conn| Ok((database_checks(conn, &query_limits, now), created_at(conn)))).await;
+    let created = match from_db {
+        Ok((checks, created)) => {
+            report.extend(checks);
+            created
+        }
         Err(err) => {
             report.insert("database", OpsCheck::new(Level::Critical, format!("cannot read: {err}"), None));
+            None
         }
-    }
+    };
     let files = limits.clone();
-    let from_files = tokio::task::spawn_blocking(move || file_checks(&files, now)).await;
+    let from_files = tokio::task::spawn_blocking(move || file_checks(&files, now, created)).await;
     match from_files {
         Ok(checks) => report.extend(checks),
         Err(err) => {
@@ -86,6 +90,13 @@ pub async fn run(readers: &ReaderPool, limits: &OpsLimits, now: DateTime<Utc>) -
         }
     }
     report
+}
+
+/// When this database was created (its first migration), to tell a new install from missing backups.
+fn created_at(conn: &Connection) -> Option<DateTime<Utc>> {
+    let first: Option<String> =
+        conn.query_row("SELECT min(applied_at) FROM schema_migrations", [], |r| r.get(0)).ok().flatten();
+    DateTime::parse_from_rfc3339(&first?).ok().map(|at| at.with_timezone(&Utc))
 }
 
 fn database_checks(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) -> Vec<(&'static str, OpsCheck)> {
@@ -197,7 +208,11 @@ fn free_mib(path: &Path) -> Result<u64, String> {
     Ok(stats.blocks_available() as u64 * stats.fragment_size() as u64 / (1024 * 1024))
 }
 
-fn file_checks(limits: &OpsLimits, now: DateTime<Utc>) -> Vec<(&'static str, OpsCheck)> {
+fn file_checks(
+    limits: &OpsLimits,
+    now: DateTime<Utc>,
+    created: Option<DateTime<Utc>>,
+) -> Vec<(&'static str, OpsCheck)> {
     let mut out = Vec::new();
     let data_dir = limits.database.parent().unwrap_or(Path::new("."));
     for (name, dir) in [("disk_data", data_dir), ("disk_backups", limits.backup_dir.as_path())] {
@@ -216,17 +231,20 @@ fn file_checks(limits: &OpsLimits, now: DateTime<Utc>) -> Vec<(&'static str, Ops
     let wal_mib = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) as f64 / (1024.0 * 1024.0);
     let detail = format!("WAL is {wal_mib:.1} MiB (limit {} MiB)", limits.wal_max_mib);
     out.push(("wal_size", OpsCheck::judged(wal_mib > limits.wal_max_mib as f64, Level::Warn, detail, wal_mib)));
-    out.push(("newest_backup", newest_backup(limits, now)));
+    out.push(("newest_backup", newest_backup(limits, now, created)));
     out
 }
 
-fn newest_backup(limits: &OpsLimits, now: DateTime<Utc>) -> OpsCheck {
+fn newest_backup(limits: &OpsLimits, now: DateTime<Utc>, created: Option<DateTime<Utc>>) -> OpsCheck {
     let newest = match file::list(&limits.backup_dir) {
         Ok(all) => all.into_iter().next(),
         Err(err) => return OpsCheck::new(Level::Critical, format!("cannot list backups: {err}"), None),
     };
     let Some(newest) = newest else {
-        return OpsCheck::new(Level::Critical, "no backup exists yet", None);
+        // A new install has had no time to make one: that is not yet an emergency.
+        let young = created.is_some_and(|at| now - at <= limits.backup_max_age);
+        let level = if young { Level::Warn } else { Level::Critical };
+        return OpsCheck::new(level, "no backup exists yet", None);
     };
     let age = age_of(&newest.finished_at, now).unwrap_or_else(Span::zero);
     let mut problems = Vec::new();
@@ -319,6 +337,15 @@ mod tests {
         assert_eq!(sync_freshness(&conn, "export", &limits(), at(0)).level, Level::Warn);
         sync(&conn, "export", None, 3);
         assert_eq!(sync_freshness(&conn, "export", &limits(), at(0)).level, Level::Critical);
+    }
+
+    #[test]
+    fn no_backup_is_a_warning_for_a_new_database_and_critical_once_one_was_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = OpsLimits { backup_dir: dir.path().to_path_buf(), ..limits() };
+        assert_eq!(newest_backup(&limits, at(0), Some(at(-60))).level, Level::Warn);
+        assert_eq!(newest_backup(&limits, at(0), Some(at(-27 * 60))).level, Level::Critical, "26 h have passed");
+        assert_eq!(newest_backup(&limits, at(0), None).level, Level::Critical, "unknown age: assume the worst");
     }
 
     #[test]
