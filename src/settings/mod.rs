@@ -2,22 +2,19 @@
 //! Every section denies unknown keys; an error names the key and where its value came from.
 
 mod load;
+mod operations;
 mod redact;
 mod sections;
 
 pub use load::{load, SettingsError, Sources};
+pub use operations::*;
 pub use redact::redacted_toml;
 pub use sections::*;
 
-use atlas_actors::alerts::actor::AlertsConfig;
-use atlas_actors::alerts::channels::{Channel, SmtpSecurity};
 use atlas_actors::backup::file::BackupOptions;
 use atlas_actors::backup::offsite::{OffsiteConfig, Secret};
 use atlas_actors::backup::BackupConfig;
 use atlas_actors::domain::ApprovalPolicy;
-use atlas_actors::health::ops::OpsLimits;
-use atlas_actors::health::watchdog::Watchdog;
-use atlas_actors::health::HealthConfig;
 use atlas_actors::housekeeper::HousekeepingConfig;
 use atlas_actors::runner::executor::Executors;
 use atlas_actors::runner::RunnerConfig;
@@ -140,141 +137,6 @@ impl Settings {
         self.executors().validate().map_err(|err| ("executors", err))?;
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|err| ("log.level", format!("is not a valid log filter: {err}")))?;
-        Ok(())
-    }
-
-    fn validate_alerts(&self) -> Result<(), (&'static str, String)> {
-        let alerts = &self.alerts;
-        if !(1..=7 * 24 * 60).contains(&alerts.repeat_every_m) {
-            return Err((
-                "alerts.repeat_every_m",
-                format!("must be between 1 and 10080, got {}", alerts.repeat_every_m),
-            ));
-        }
-        if !(1..=300).contains(&alerts.send_timeout_s) {
-            return Err(("alerts.send_timeout_s", format!("must be between 1 and 300, got {}", alerts.send_timeout_s)));
-        }
-        let url = &alerts.webhook_url;
-        if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
-            return Err(("alerts.webhook_url", format!("must be an http(s):// URL, got {url:?}")));
-        }
-        if alerts.telegram_bot_token.is_empty() != alerts.telegram_chat_id.is_empty() {
-            return Err((
-                "alerts.telegram_chat_id",
-                "telegram needs both telegram_bot_token and telegram_chat_id".into(),
-            ));
-        }
-        if !alerts.smtp_host.is_empty() {
-            if !atlas_actors::alerts::channels::is_email_address(&alerts.smtp_from) {
-                return Err(("alerts.smtp_from", format!("must be an e-mail address, got {:?}", alerts.smtp_from)));
-            }
-            if alerts.smtp_to.is_empty() {
-                return Err(("alerts.smtp_to", "needs at least one recipient when smtp_host is set".into()));
-            }
-            if let Some(bad) = alerts.smtp_to.iter().find(|to| !atlas_actors::alerts::channels::is_email_address(to)) {
-                return Err(("alerts.smtp_to", format!("{bad:?} is not an e-mail address")));
-            }
-        }
-        Ok(())
-    }
-
-    /// The alert channels that are configured.
-    pub fn alerts_config(&self) -> AlertsConfig {
-        let a = &self.alerts;
-        let mut channels = Vec::new();
-        if !a.webhook_url.is_empty() {
-            channels
-                .push(Channel::Webhook { url: a.webhook_url.clone(), slack: a.webhook_format == WebhookFormat::Slack });
-        }
-        if !a.telegram_bot_token.is_empty() {
-            channels.push(Channel::Telegram {
-                api_base: a.telegram_api_base.clone(),
-                bot_token: Secret(a.telegram_bot_token.clone()),
-                chat_id: a.telegram_chat_id.clone(),
-            });
-        }
-        if !a.smtp_host.is_empty() {
-            channels.push(Channel::Smtp {
-                host: a.smtp_host.clone(),
-                port: a.smtp_port,
-                security: match a.smtp_security {
-                    SmtpSecuritySetting::None => SmtpSecurity::None,
-                    SmtpSecuritySetting::Starttls => SmtpSecurity::StartTls,
-                    SmtpSecuritySetting::Tls => SmtpSecurity::Tls,
-                },
-                username: a.smtp_username.clone(),
-                password: Secret(a.smtp_password.clone()),
-                from: a.smtp_from.clone(),
-                to: a.smtp_to.clone(),
-            });
-        }
-        let host = if a.host_label.is_empty() {
-            std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "atlas".into())
-        } else {
-            a.host_label.clone()
-        };
-        AlertsConfig {
-            channels,
-            repeat_every: chrono::Duration::minutes(a.repeat_every_m as i64),
-            timeout: Duration::from_secs(a.send_timeout_s),
-            host,
-        }
-    }
-
-    /// Health's view: probes, heartbeats, operational limits, and the systemd watchdog from the environment.
-    pub fn health_config(&self) -> HealthConfig {
-        let h = &self.health;
-        let minutes = |m: u64| chrono::Duration::minutes(m as i64);
-        HealthConfig {
-            probe_timeout: Duration::from_millis(h.probe_timeout_ms),
-            heartbeat_stale_after: chrono::Duration::seconds(h.heartbeat_stale_s as i64),
-            ops: Some(OpsLimits {
-                database: self.database.path.clone(),
-                backup_dir: self.backup.dir.clone(),
-                sheets_enabled: self.sheets.enabled,
-                disk_min_free_mib: h.disk_min_free_mib,
-                wal_max_mib: h.wal_max_mib,
-                sync_stale_after: minutes(h.sync_stale_after_m),
-                backup_max_age: chrono::Duration::hours(h.backup_max_age_h as i64),
-                approval_max_age: chrono::Duration::hours(h.approval_max_age_h as i64),
-                critical_unacked_after: minutes(h.critical_unacked_after_m),
-                validation_failure_pct: h.validation_failure_pct,
-                validation_min_sample: h.validation_min_sample.into(),
-            }),
-            watchdog: Watchdog::from_env(),
-            restart_alert_threshold: h.restart_alert_threshold,
-            restart_window: minutes(h.restart_window_m),
-            alert_every: Some(Duration::from_secs(h.alert_check_s)),
-        }
-    }
-
-    fn validate_offsite(&self) -> Result<(), (&'static str, String)> {
-        let offsite = &self.offsite;
-        if !(1..=10_000).contains(&offsite.keep) {
-            return Err(("offsite.keep", format!("must be between 1 and 10000, got {}", offsite.keep)));
-        }
-        if !(1..=3600).contains(&offsite.request_timeout_s) {
-            return Err((
-                "offsite.request_timeout_s",
-                format!("must be between 1 and 3600, got {}", offsite.request_timeout_s),
-            ));
-        }
-        if offsite.max_retries > 20 {
-            return Err(("offsite.max_retries", format!("must be at most 20, got {}", offsite.max_retries)));
-        }
-        if !offsite.enabled {
-            return Ok(());
-        }
-        if offsite.bucket.trim().is_empty() {
-            return Err(("offsite.bucket", "must be set when offsite.enabled = true".into()));
-        }
-        let endpoint = &offsite.endpoint;
-        if !endpoint.is_empty() && !endpoint.starts_with("https://") && !endpoint.starts_with("http://") {
-            return Err(("offsite.endpoint", format!("must start with https:// (or http://), got {endpoint:?}")));
-        }
-        if endpoint.starts_with("http://") && !offsite.allow_http {
-            return Err(("offsite.endpoint", "is plain http://; set offsite.allow_http = true to permit it".into()));
-        }
         Ok(())
     }
 
