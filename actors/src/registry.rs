@@ -22,11 +22,32 @@ pub mod names {
 /// How often each actor says it is alive (from its own context, so a stuck actor stops beating).
 pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How long a declared long operation may go without heartbeats before the actor counts as stuck.
+pub const BUSY_LIMIT_MINUTES: i64 = 60;
+
+/// Marks an actor busy until dropped (then running again, with a fresh heartbeat).
+pub struct BusyGuard {
+    registry: ActorRegistry,
+    actor: &'static str,
+}
+
+impl Drop for BusyGuard {
+    /// Back to running, unless the operation ended worse (an escalation marked the actor failed).
+    fn drop(&mut self) {
+        let still_busy = self.registry.status(self.actor).is_some_and(|s| s.state == ActorState::Busy);
+        if still_busy {
+            self.registry.running(self.actor);
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorState {
     Starting,
     Running,
+    /// Running a long operation on its own thread (a vacuum, a restore's file swap): alive without beats.
+    Busy,
     Restarting,
     /// It could not be restarted; the process is exiting.
     Failed,
@@ -98,6 +119,13 @@ impl ActorRegistry {
         self.heartbeat(actor);
     }
 
+    /// A long operation starts on `actor`'s thread: it will not beat until the guard is dropped.
+    pub fn busy(&self, actor: &'static str, what: &str) -> BusyGuard {
+        tracing::info!(actor, what, "Long operation; heartbeats pause until it ends.");
+        self.set(actor, ActorState::Busy, None, false);
+        BusyGuard { registry: self.clone(), actor }
+    }
+
     pub fn heartbeat(&self, actor: &'static str) {
         if let Some(entry) = self.lock().actors.get_mut(actor) {
             entry.last_heartbeat = Some(Utc::now());
@@ -120,6 +148,12 @@ impl ActorRegistry {
     pub fn all_alive(&self, stale_after: chrono::Duration) -> Result<(), String> {
         let now = Utc::now();
         for (name, status) in self.lock().actors.iter() {
+            if status.state == ActorState::Busy {
+                if now - status.since > chrono::Duration::minutes(BUSY_LIMIT_MINUTES) {
+                    return Err(format!("{name} has been busy for over {BUSY_LIMIT_MINUTES} minutes"));
+                }
+                continue;
+            }
             if status.state != ActorState::Running {
                 return Err(format!("{name} is {:?}", status.state).to_lowercase());
             }
@@ -202,6 +236,23 @@ mod tests {
         assert!(registry.all_alive(chrono::Duration::milliseconds(-1)).unwrap_err().contains("last beat"));
         registry.restarting(names::RUNNER, None);
         assert_eq!(registry.all_alive(chrono::Duration::seconds(30)), Err("runner is restarting".into()));
+    }
+
+    #[test]
+    fn a_busy_actor_is_alive_without_heartbeats_and_beats_again_after() {
+        let registry = ActorRegistry::new();
+        registry.running(names::WRITER);
+        let stale = chrono::Duration::milliseconds(-1); // every heartbeat counts as stale
+        assert!(registry.all_alive(stale).is_err());
+        let guard = registry.busy(names::WRITER, "vacuum");
+        assert_eq!(registry.all_alive(stale), Ok(()), "declared busy: alive");
+        drop(guard);
+        assert_eq!(registry.status(names::WRITER).unwrap().state, ActorState::Running);
+        assert!(registry.all_alive(chrono::Duration::seconds(30)).is_ok(), "a fresh heartbeat on return");
+        let guard = registry.busy(names::WRITER, "restore");
+        registry.escalate(names::WRITER, "cannot reopen".into());
+        drop(guard);
+        assert_eq!(registry.status(names::WRITER).unwrap().state, ActorState::Failed, "a failure is not undone");
     }
 
     #[actix_rt::test]

@@ -319,6 +319,7 @@ impl Handler<Maintain> for WriterActor {
             self.flush(ctx);
         }
         let conn = self.conn.as_ref().ok_or("the writer has no database connection")?;
+        let _busy = self.registry.busy(names::WRITER, &format!("{what:?}").to_lowercase());
         match what {
             Maintenance::Checkpoint => conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
@@ -344,6 +345,7 @@ impl Handler<Replace> for WriterActor {
         while !self.pending.is_empty() {
             self.flush(ctx);
         }
+        let _busy = self.registry.busy(names::WRITER, "restore");
         let db = self.config.path.clone();
         let aside = db.with_extension("db.pre-restore");
         if let Some(conn) = self.conn.take() {
