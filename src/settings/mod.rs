@@ -12,9 +12,10 @@ pub use redact::redacted_toml;
 pub use sections::*;
 
 use atlas_actors::backup::file::BackupOptions;
-use atlas_actors::backup::offsite::{OffsiteConfig, Secret};
+use atlas_actors::backup::offsite::OffsiteConfig;
 use atlas_actors::backup::BackupConfig;
 use atlas_actors::domain::ApprovalPolicy;
+use atlas_actors::domain::Secret;
 use atlas_actors::housekeeper::HousekeepingConfig;
 use atlas_actors::runner::executor::Executors;
 use atlas_actors::runner::RunnerConfig;

@@ -4,7 +4,7 @@
 use super::Settings;
 use atlas_actors::alerts::actor::AlertsConfig;
 use atlas_actors::alerts::channels::{Channel, SmtpSecurity};
-use atlas_actors::backup::offsite::Secret;
+use atlas_actors::domain::Secret;
 use atlas_actors::health::ops::OpsLimits;
 use atlas_actors::health::watchdog::Watchdog;
 use atlas_actors::health::HealthConfig;

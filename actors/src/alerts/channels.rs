@@ -2,7 +2,7 @@
 //! Telegram Bot API. Every send has a timeout; an error says which channel failed, never with a secret.
 
 use super::Notice;
-use crate::backup::offsite::Secret;
+use crate::domain::Secret;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::json;

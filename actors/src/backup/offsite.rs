@@ -7,6 +7,7 @@
 //! variables; the secret is kept in a type whose `Debug` hides it, and error texts never carry it.
 
 use super::file::{self, Manifest};
+use crate::domain::Secret;
 use futures_util::StreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::buffered::BufWriter;
@@ -16,16 +17,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-
-/// A secret that never prints.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "<empty>" } else { "<redacted>" })
-    }
-}
 
 /// Where off-site copies go.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod policy;
 pub mod run;
 pub mod schedule;
+pub mod secret;
 
 pub use access::{token_hash, ApiToken, Permission, Role};
 pub use approval::{Approval, ApprovalStatus, ItemAction, ItemType, Note};
@@ -26,3 +27,4 @@ pub use hotlist::{HotlistError, Severity};
 pub use ids::{ApprovalId, ErrorId, ProjectId, RunId, TaskId};
 pub use policy::ApprovalPolicy;
 pub use run::{Run, RunStatus};
+pub use secret::Secret;
