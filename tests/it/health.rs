@@ -176,6 +176,11 @@ async fn the_health_report_names_every_operational_problem_without_making_atlas_
         json!(["disk_backups", "disk_data", "oldest_pending_approval", "unacknowledged_critical_errors"])
     );
 
+    let (_, audit) = team.call("GET", "/api/v1/audit?type=alert.fired", &team.admin, None).await;
+    let fired = audit["items"].as_array().unwrap();
+    assert_eq!(fired.len(), 4, "{audit}");
+    assert!(fired.iter().all(|e| e["payload"]["command"]["delivered"] == false), "no channel is configured: {audit}");
+
     let (status, body) = team.call("GET", "/api/v1/admin/health", &team.viewer, None).await;
     assert_eq!(status, 403, "{body}");
 }

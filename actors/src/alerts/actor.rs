@@ -81,7 +81,7 @@ impl Handler<Evaluate> for Notifier {
         let work = async move {
             let mut results = Vec::new();
             for notice in notices {
-                let mut delivered = config.channels.is_empty();
+                let mut delivered = false;
                 let mut errors = Vec::new();
                 for channel in &config.channels {
                     match channels::send(channel, &notice, &config.host, &http, config.timeout).await {
@@ -99,13 +99,15 @@ impl Handler<Evaluate> for Notifier {
                 if let Err(err) = writer.submit(record, Requester::new("notifier")).await {
                     tracing::warn!(error = %err, "Could not audit an alert.");
                 }
-                results.push((notice, delivered, errors));
+                // With no channel there is nobody to retry for: the audit event is the whole delivery.
+                let handled = delivered || config.channels.is_empty();
+                results.push((notice, handled, errors));
             }
             results
         };
         AtomicResponse::new(Box::pin(work.into_actor(self).map(move |results, actor, _| {
             let mut delivery = Delivery::default();
-            for (notice, delivered, errors) in results {
+            for (notice, handled, errors) in results {
                 let line = format!("{} {}", notice.kind.label(), notice.key);
                 if notice.kind == Kind::Resolved {
                     tracing::info!(alert = %notice.key, "Alert resolved.");
@@ -115,7 +117,7 @@ impl Handler<Evaluate> for Notifier {
                 for why in &errors {
                     tracing::error!(alert = %notice.key, error = %why, "Alert delivery failed.");
                 }
-                if delivered {
+                if handled {
                     actor.dedupe.delivered(&notice.key, now);
                     delivery.sent.push(line);
                 } else {

@@ -239,7 +239,8 @@ pub enum Command {
         ok: bool,
         detail: String,
     },
-    /// An alert went out (or could not): `kind` is `fired`, `reminded` or `resolved`.
+    /// An alert went out (or could not): `kind` is `fired`, `reminded` or `resolved`; `delivered` says
+    /// whether any channel took it (false when none is configured).
     RecordAlert {
         key: String,
         kind: String,
