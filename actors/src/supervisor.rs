@@ -123,7 +123,7 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     let readers = ReaderPool::open(&config.store)?;
     let notifier = NotifierHandle::start(config.alerts, writer.clone(), registry.clone());
     let health =
-        HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health, Some(notifier.clone()));
+        HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health, notifier.clone());
     let runner = RunnerHandle::start(config.runner, writer.clone(), readers.clone(), registry.clone()).await?;
     let housekeeper = HousekeeperHandle::start(config.housekeeping, writer.clone(), clock.clone(), registry.clone());
     let sheets =

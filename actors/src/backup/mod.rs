@@ -65,11 +65,8 @@ pub enum BackupAnswer {
 struct Ask(BackupRequest);
 
 struct BackupActor {
-    config: Arc<BackupConfig>,
-    /// Opened once; an error (bad endpoint) is kept and reported by each off-site request.
-    offsite: Option<Result<Offsite, String>>,
-    writer: WriterHandle,
-    readers: ReaderPool,
+    /// What every request works with; each request gets a copy stamped with the time it started.
+    work: Work,
     clock: Arc<dyn Clock>,
     registry: ActorRegistry,
 }
@@ -102,6 +99,7 @@ pub(crate) async fn audit(writer: &WriterHandle, id: &str, action: &str, ok: boo
 #[derive(Clone)]
 struct Work {
     config: Arc<BackupConfig>,
+    /// Opened once; an error (bad endpoint) is kept and reported by each off-site request.
     offsite: Option<Result<Offsite, String>>,
     writer: WriterHandle,
     readers: ReaderPool,
@@ -227,13 +225,7 @@ impl Work {
 
 impl BackupActor {
     fn work(&self) -> Work {
-        Work {
-            config: self.config.clone(),
-            offsite: self.offsite.clone(),
-            writer: self.writer.clone(),
-            readers: self.readers.clone(),
-            now: self.clock.now(),
-        }
+        Work { now: self.clock.now(), ..self.work.clone() }
     }
 }
 
@@ -282,8 +274,8 @@ impl BackupHandle {
         if let Some(Err(why)) = &offsite {
             tracing::error!(error = %why, "Off-site storage cannot be used; backups stay local.");
         }
-        let config = Arc::new(config);
-        Self { addr: Supervisor::start(move |_| BackupActor { config, offsite, writer, readers, clock, registry }) }
+        let work = Work { config: Arc::new(config), offsite, writer, readers, now: clock.now() };
+        Self { addr: Supervisor::start(move |_| BackupActor { work, clock, registry }) }
     }
 
     pub async fn ask(&self, request: BackupRequest) -> Result<BackupAnswer, String> {

@@ -90,7 +90,7 @@ struct HealthActor {
     readers: ReaderPool,
     registry: ActorRegistry,
     config: HealthConfig,
-    notifier: Option<NotifierHandle>,
+    notifier: NotifierHandle,
     last_ready: Option<bool>,
     last_failure: Option<String>,
     last_ops: Option<OpsSnapshot>,
@@ -288,14 +288,12 @@ impl HealthActor {
                             (true, false) => Ok(format!("ready; alerts firing: {}", keys.join(", "))),
                             (false, _) => Err(format!("not ready; alerts firing: {}", keys.join(", "))),
                         };
-                        if let Some(notifier) = notifier {
-                            match notifier.evaluate(firing, now).await {
-                                Ok(delivery) if !delivery.failed.is_empty() => {
-                                    tracing::warn!(failed = ?delivery.failed, "Some alerts could not be delivered.");
-                                }
-                                Ok(_) => {}
-                                Err(err) => tracing::error!(error = %err, "The notifier is not running."),
+                        match notifier.evaluate(firing, now).await {
+                            Ok(delivery) if !delivery.failed.is_empty() => {
+                                tracing::warn!(failed = ?delivery.failed, "Some alerts could not be delivered.");
                             }
+                            Ok(_) => {}
+                            Err(err) => tracing::error!(error = %err, "The notifier is not running."),
                         }
                         summary
                     }
@@ -331,7 +329,7 @@ impl HealthHandle {
         readers: ReaderPool,
         registry: ActorRegistry,
         config: HealthConfig,
-        notifier: Option<NotifierHandle>,
+        notifier: NotifierHandle,
     ) -> Self {
         let addr = Supervisor::start(move |_| HealthActor {
             writer,
