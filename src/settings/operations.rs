@@ -149,9 +149,14 @@ impl Settings {
         if !(1..=300).contains(&alerts.send_timeout_s) {
             return Err(("alerts.send_timeout_s", format!("must be between 1 and 300, got {}", alerts.send_timeout_s)));
         }
+        let is_url = |url: &str| url.starts_with("https://") || url.starts_with("http://");
         let url = &alerts.webhook_url;
-        if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
+        if !url.is_empty() && !is_url(url) {
             return Err(("alerts.webhook_url", format!("must be an http(s):// URL, got {url:?}")));
+        }
+        if !is_url(&alerts.telegram_api_base) {
+            let base = &alerts.telegram_api_base;
+            return Err(("alerts.telegram_api_base", format!("must be an http(s):// URL, got {base:?}")));
         }
         if alerts.telegram_bot_token.is_empty() != alerts.telegram_chat_id.is_empty() {
             return Err((
@@ -160,6 +165,9 @@ impl Settings {
             ));
         }
         if !alerts.smtp_host.is_empty() {
+            if alerts.smtp_port == 0 {
+                return Err(("alerts.smtp_port", "must be a port number (1-65535), got 0".into()));
+            }
             if !atlas_actors::alerts::channels::is_email_address(&alerts.smtp_from) {
                 return Err(("alerts.smtp_from", format!("must be an e-mail address, got {:?}", alerts.smtp_from)));
             }

@@ -244,3 +244,35 @@ async fn a_restarting_actor_alerts_between_health_checks_in_slack_format() {
     assert_eq!(http.received.all().len(), 1, "sent once while it lasts");
     handles.shutdown().await.unwrap();
 }
+
+#[test]
+fn alert_settings_are_checked_at_load_time() {
+    let load = |flags: &[&str]| {
+        let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+        atlas::settings::load(Some(std::path::Path::new("config/atlas.toml")), Vec::new(), &flags).map(|_| ())
+    };
+    let cases: &[(&[&str], &str)] = &[
+        (&["alerts.webhook_url=hooks.example.com/x"], "alerts.webhook_url"),
+        (&["alerts.telegram_bot_token=123:abc"], "alerts.telegram_chat_id"),
+        (&["alerts.telegram_api_base=api.telegram.org"], "alerts.telegram_api_base"),
+        (&["alerts.smtp_host=mail", "alerts.smtp_from=atlas@example.com"], "alerts.smtp_to"),
+        (
+            &["alerts.smtp_host=mail", "alerts.smtp_from=not an address", "alerts.smtp_to=[\"a@b.c\"]"],
+            "alerts.smtp_from",
+        ),
+        (&["alerts.smtp_host=mail", "alerts.smtp_from=a@b.c", "alerts.smtp_to=[\"nobody\"]"], "alerts.smtp_to"),
+        (
+            &["alerts.smtp_host=mail", "alerts.smtp_port=0", "alerts.smtp_from=a@b.c", "alerts.smtp_to=[\"d@e.f\"]"],
+            "alerts.smtp_port",
+        ),
+        (&["alerts.smtp_security=ssl"], "alerts.smtp_security"),
+        (&["alerts.repeat_every_m=0"], "alerts.repeat_every_m"),
+        (&["metrics.access=public"], "metrics.access"),
+        (&["health.alert_check_s=1"], "health.alert_check_s"),
+    ];
+    for (flags, key) in cases {
+        let err = load(flags).expect_err(&format!("{flags:?} is refused")).to_string();
+        assert!(err.contains(key), "{flags:?} → {err}");
+    }
+    assert!(load(&["alerts.smtp_host=mail", "alerts.smtp_from=a@b.c", "alerts.smtp_to=[\"d@e.f\"]"]).is_ok());
+}
