@@ -234,10 +234,6 @@ impl Handler<List> for SchedulerActor {
 #[cfg(feature = "fault-injection")]
 crate::panic_on_inject!(SchedulerActor, names::SCHEDULER, last_failure);
 
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
-}
-
 /// The only door to the Scheduler.
 #[derive(Clone)]
 pub struct SchedulerHandle {
@@ -267,8 +263,8 @@ impl SchedulerHandle {
             .map(|definition| {
                 let state = remembered.get(definition.name);
                 Slot {
-                    last_started: state.and_then(|s| parse_time(&s.last_started_at)),
-                    last_finished: state.and_then(|s| parse_time(&s.last_finished_at)),
+                    last_started: state.and_then(|s| crate::domain::parse_timestamp(&s.last_started_at)),
+                    last_finished: state.and_then(|s| crate::domain::parse_timestamp(&s.last_finished_at)),
                     last_outcome: state
                         .map(|s| (s.last_outcome == "success", s.last_detail.clone().unwrap_or_default())),
                     definition,

@@ -36,7 +36,7 @@ pub async fn record(
 }
 
 fn epoch_seconds(text: &str) -> Option<f64> {
-    chrono::DateTime::parse_from_rfc3339(text).ok().map(|at| at.timestamp_millis() as f64 / 1000.0)
+    atlas_actors::domain::parse_timestamp(text).map(|at| at.timestamp_millis() as f64 / 1000.0)
 }
 
 /// Everything Atlas measures, in Prometheus text format (version 0.0.4).

@@ -4,7 +4,7 @@
 //! Each check says ok / warn / critical with a sentence; critical ones become alerts.
 
 use crate::backup::file;
-use crate::domain::format_timestamp;
+use crate::domain::{format_timestamp, parse_timestamp};
 use crate::store::ReaderPool;
 use chrono::{DateTime, Duration as Span, Utc};
 use rusqlite::{Connection, OptionalExtension};
@@ -59,7 +59,7 @@ impl OpsCheck {
 pub type OpsReport = BTreeMap<&'static str, OpsCheck>;
 
 fn age_of(text: &str, now: DateTime<Utc>) -> Option<Span> {
-    DateTime::parse_from_rfc3339(text).ok().map(|at| now - at.with_timezone(&Utc))
+    parse_timestamp(text).map(|at| now - at)
 }
 
 fn hours(span: Span) -> f64 {
@@ -96,7 +96,7 @@ pub async fn run(readers: &ReaderPool, limits: &OpsLimits, now: DateTime<Utc>) -
 fn created_at(conn: &Connection) -> Option<DateTime<Utc>> {
     let first: Option<String> =
         conn.query_row("SELECT min(applied_at) FROM schema_migrations", [], |r| r.get(0)).ok().flatten();
-    DateTime::parse_from_rfc3339(&first?).ok().map(|at| at.with_timezone(&Utc))
+    parse_timestamp(&first?)
 }
 
 fn database_checks(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) -> Vec<(&'static str, OpsCheck)> {
