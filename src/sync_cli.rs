@@ -66,7 +66,9 @@ async fn cycle(
         writer,
         clock: &SystemClock,
         scope: &config.scope,
+        layout: &config.layout,
         allow_self_approval: config.allow_self_approval,
+        allow_partial_payload: config.allow_partial_payload,
     };
     let mut structure = None;
     let text = if action == SyncAction::Export {

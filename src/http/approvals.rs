@@ -54,7 +54,8 @@ async fn review(
     notes: Option<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id("approval id", id, ApprovalId::parse)?;
-    let command = Command::ReviewApproval { id, decision, notes, allow_self_approval: state.allow_self_approval };
+    let command =
+        Command::ReviewApproval { id, decision, notes, allow_self_approval: state.allow_self_approval, via: None };
     submit(state, &auth.caller, command).await
 }
 

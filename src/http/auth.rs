@@ -6,6 +6,7 @@ use super::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
+use atlas_actors::domain::access::is_reserved_actor;
 use atlas_actors::domain::{token_hash, Actor, Command, Permission, Role};
 use atlas_actors::store::queries::tokens;
 use std::future::Future;
@@ -69,6 +70,13 @@ async fn authenticate(state: &AppState, header: Option<String>) -> Result<Caller
         .await
         .map_err(|err| ApiError::unavailable(format!("cannot check the token: {err}")))?;
     let token = found.ok_or_else(|| unauthorized("the token is unknown or revoked"))?;
+    if is_reserved_actor(&token.name) {
+        // Made before names were reserved: its actions would read as Atlas's own in the audit trail.
+        return Err(unauthorized(&format!(
+            "token {} has a name reserved for Atlas's own actions; create a new token and revoke this one",
+            token.name
+        )));
+    }
     Ok(Caller { name: token.name, role: token.role })
 }
 

@@ -14,6 +14,7 @@ pub use sections::*;
 use atlas_actors::backup::file::BackupOptions;
 use atlas_actors::backup::offsite::OffsiteConfig;
 use atlas_actors::backup::BackupConfig;
+use atlas_actors::domain::access::validate_new_token_name;
 use atlas_actors::domain::ApprovalPolicy;
 use atlas_actors::domain::Secret;
 use atlas_actors::housekeeper::HousekeepingConfig;
@@ -21,6 +22,7 @@ use atlas_actors::runner::executor::Executors;
 use atlas_actors::runner::RunnerConfig;
 use atlas_actors::sheets::actor::SheetsSyncConfig;
 use atlas_actors::sheets::client::SheetsConfig;
+use atlas_actors::sheets::contract::{ApprovalMode, Layout, Reviewer, FIRST_REVIEWER_COLUMN, MAX_COLUMNS};
 use atlas_actors::sheets::export::MirrorScope;
 use atlas_actors::store::StoreConfig;
 use atlas_actors::supervisor::validate_schedules;
@@ -114,6 +116,7 @@ impl Settings {
         within("sheets.request_timeout_s", self.sheets.request_timeout_s, 1, 600)?;
         within("sheets.max_attempts", self.sheets.max_attempts.into(), 1, 10)?;
         within("sheets.runs_shown", self.sheets.runs_shown.into(), 1, 10_000)?;
+        self.validate_reviewers()?;
         if self.sheets.enabled {
             if self.sheets.spreadsheet_id.trim().is_empty() {
                 return Err(("sheets.spreadsheet_id", "must be set when sheets.enabled = true".into()));
@@ -195,8 +198,71 @@ impl Settings {
                 runs_shown: self.sheets.runs_shown,
                 resolved_errors_for: days(self.sheets.resolved_errors_days),
             },
+            layout: Layout::new(match self.sheets.approval_mode {
+                ApprovalModeSetting::Shared => ApprovalMode::Shared { reviewer: self.sheets.shared_reviewer.clone() },
+                ApprovalModeSetting::Reviewers => ApprovalMode::Reviewers(
+                    self.sheets
+                        .reviewers
+                        .iter()
+                        .map(|(token, email)| Reviewer { token: token.clone(), email: email.trim().to_owned() })
+                        .collect(),
+                ),
+            }),
             allow_self_approval: self.approvals.allow_self_approval,
+            allow_partial_payload: self.sheets.allow_partial_payload_approval,
         }
+    }
+
+    /// Who decides in the sheet must be a person Atlas can name: reviewer names are token names (never
+    /// Atlas's own), each with one e-mail; shared mode needs its named identity.
+    fn validate_reviewers(&self) -> Result<(), (&'static str, String)> {
+        let sheets = &self.sheets;
+        match sheets.approval_mode {
+            ApprovalModeSetting::Shared => {
+                if let Err(message) = validate_new_token_name(sheets.shared_reviewer.trim()) {
+                    return Err((
+                        "sheets.shared_reviewer",
+                        format!("approval_mode = \"shared\" needs a shared_reviewer token name: {message}"),
+                    ));
+                }
+                if !sheets.reviewers.is_empty() {
+                    return Err((
+                        "sheets.reviewers",
+                        "reviewer columns are not used with approval_mode = \"shared\"; remove them or use \"reviewers\"".into(),
+                    ));
+                }
+            }
+            ApprovalModeSetting::Reviewers => {
+                if !sheets.shared_reviewer.is_empty() {
+                    return Err(("sheets.shared_reviewer", "is only used with approval_mode = \"shared\"".into()));
+                }
+            }
+        }
+        let max = MAX_COLUMNS - FIRST_REVIEWER_COLUMN;
+        if sheets.reviewers.len() > max {
+            return Err(("sheets.reviewers", format!("at most {max} reviewers fit before column Z")));
+        }
+        let mut emails = std::collections::BTreeSet::new();
+        for (token, email) in &sheets.reviewers {
+            validate_new_token_name(token)
+                .map_err(|message| ("sheets.reviewers", format!("reviewer {token:?}: {message}")))?;
+            let email = email.trim().to_lowercase();
+            let plausible =
+                email.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'));
+            if !plausible {
+                return Err((
+                    "sheets.reviewers",
+                    format!("reviewer {token:?}: {email:?} is not a Google account e-mail"),
+                ));
+            }
+            if !emails.insert(email.clone()) {
+                return Err((
+                    "sheets.reviewers",
+                    format!("{email} is given to two reviewers; each person has one column"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn backup_config(&self) -> BackupConfig {

@@ -245,6 +245,24 @@ pub struct SheetsSettings {
     pub runs_shown: u32,
     /// Days a resolved error stays in Errors_Hotlist.
     pub resolved_errors_days: u32,
+    /// `reviewers` (default): each reviewer decides in their own protected column after H, and Status is
+    /// an outcome only Atlas writes. `shared`: the seed contract's Status column, every decision recorded
+    /// as `shared_reviewer` (not attributable to a person).
+    pub approval_mode: ApprovalModeSetting,
+    /// The Atlas token name shared-mode decisions are recorded as (required with `approval_mode = "shared"`).
+    pub shared_reviewer: String,
+    /// Whether a sheet decision counts on a row whose payload is not shown whole (redacted or cut).
+    pub allow_partial_payload_approval: bool,
+    /// Atlas token name -> that person's Google account e-mail: one decision column each, in name order.
+    pub reviewers: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalModeSetting {
+    #[default]
+    Reviewers,
+    Shared,
 }
 
 impl Default for SheetsSettings {
@@ -259,6 +277,10 @@ impl Default for SheetsSettings {
             decided_approvals_days: 7,
             runs_shown: 100,
             resolved_errors_days: 30,
+            approval_mode: ApprovalModeSetting::Reviewers,
+            shared_reviewer: String::new(),
+            allow_partial_payload_approval: false,
+            reviewers: BTreeMap::new(),
         }
     }
 }

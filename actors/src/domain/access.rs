@@ -63,6 +63,38 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Names Atlas itself writes into the audit trail as actors. A token may never take one, or its
+/// actions would be indistinguishable from Atlas's own (compared case-insensitively).
+pub const RESERVED_ACTOR_NAMES: &[&str] = &[
+    "atlas",
+    "sheets",
+    "sheets_sync",
+    "system",
+    "runner",
+    "scheduler",
+    "housekeeper",
+    "backup",
+    "health",
+    "notifier",
+    "writer",
+    "cli",
+    "root",
+];
+
+/// True when `name` is one of Atlas's own actor names.
+pub fn is_reserved_actor(name: &str) -> bool {
+    RESERVED_ACTOR_NAMES.iter().any(|reserved| reserved.eq_ignore_ascii_case(name.trim()))
+}
+
+/// A name a new token may take: well-formed and not one of Atlas's own actors.
+pub fn validate_new_token_name(name: &str) -> Result<(), String> {
+    validate_token_name(name)?;
+    if is_reserved_actor(name) {
+        return Err(format!("{name:?} is reserved for Atlas's own actions; choose another name"));
+    }
+    Ok(())
+}
+
 /// Token names become audit actors (`actor = token name`), so they are short and plain.
 pub fn validate_token_name(name: &str) -> Result<(), String> {
     let ok = (1..=64).contains(&name.len())
@@ -96,5 +128,9 @@ mod tests {
         assert!(validate_token_name("ci-bot@ops").is_ok());
         assert!(validate_token_name("has space").is_err());
         assert!(validate_token_name("").is_err());
+        for reserved in ["sheets", "System", "runner", "scheduler", "housekeeper", "backup", "atlas", "cli"] {
+            assert!(validate_new_token_name(reserved).unwrap_err().contains("reserved"), "{reserved}");
+        }
+        assert!(validate_new_token_name("sheets-reviewer").is_ok());
     }
 }

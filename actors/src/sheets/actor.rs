@@ -1,8 +1,13 @@
 //! The SheetsSync actor: owns the Sheets client and the cached spreadsheet structure, and runs the
 //! scheduler's sync jobs one at a time (a cycle never overlaps another). With `[sheets] enabled = false`
 //! every job answers that it is disabled and Atlas runs without Google.
+//!
+//! Quota: a cycle that meets Google's 429 is deferred, not failed. Until the deferral ends (Google's
+//! `Retry-After`, else one per-minute window, doubling while quota keeps running out, at most 15
+//! minutes) jobs answer "deferred" without calling Google. Only an hour without success alerts (health).
 
 use super::client::{SheetInfo, SheetsClient, SheetsConfig};
+use super::contract::Layout;
 use super::cycle::{CycleError, Mirror};
 use super::export::MirrorScope;
 use crate::domain::Clock;
@@ -26,13 +31,28 @@ pub const SHEETS_CRITICAL: &str = "sheets_critical_export";
 pub struct SheetsSyncConfig {
     pub client: SheetsConfig,
     pub scope: MirrorScope,
+    pub layout: Layout,
     pub allow_self_approval: bool,
+    pub allow_partial_payload: bool,
+}
+
+/// Google's quota window is per minute.
+const QUOTA_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+/// The longest deferral while quota keeps running out.
+const MAX_DEFERRAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// How long to put syncing off after the `streak`-th quota refusal in a row.
+pub fn deferral(retry_after: Option<std::time::Duration>, streak: u32) -> std::time::Duration {
+    let doubled = QUOTA_WINDOW.saturating_mul(2u32.saturating_pow(streak.saturating_sub(1).min(8)));
+    retry_after.unwrap_or(doubled).clamp(std::time::Duration::from_secs(1), MAX_DEFERRAL)
 }
 
 /// What a sync run did.
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct SyncSummary {
     pub mode: String,
+    /// Set when the cycle was put off (quota): why, and when the next attempt may go.
+    pub deferred: Option<String>,
     pub edits_applied: u64,
     pub edits_refused: u64,
     pub cells_written: usize,
@@ -54,6 +74,9 @@ struct SyncNow(SyncMode);
 
 struct SheetsSyncActor {
     config: Option<Arc<SheetsSyncConfig>>,
+    /// No call to Google before this instant (quota), and how many quota refusals came in a row.
+    deferred_until: Option<std::time::Instant>,
+    quota_streak: u32,
     client: Option<SheetsClient>,
     structure: Option<Vec<SheetInfo>>,
     writer: WriterHandle,
@@ -89,13 +112,13 @@ async fn sync(
     mut structure: Option<Vec<SheetInfo>>,
     deps: (WriterHandle, ReaderPool, Arc<dyn Clock>),
     mode: SyncMode,
-) -> (Option<SheetsClient>, Option<Vec<SheetInfo>>, Result<SyncSummary, String>) {
+) -> (Option<SheetsClient>, Option<Vec<SheetInfo>>, Result<SyncSummary, CycleError>) {
     let (writer, readers, clock) = deps;
     let client = match client {
         Some(client) => client,
         None => match SheetsClient::connect(config.client.clone()).await {
             Ok(client) => client,
-            Err(err) => return (None, None, Err(err.to_string())),
+            Err(err) => return (None, None, Err(CycleError::Sheets(err))),
         },
     };
     let mirror = Mirror {
@@ -104,11 +127,14 @@ async fn sync(
         writer: &writer,
         clock: clock.as_ref(),
         scope: &config.scope,
+        layout: &config.layout,
         allow_self_approval: config.allow_self_approval,
+        allow_partial_payload: config.allow_partial_payload,
     };
     let outcome = match mode {
         SyncMode::Full => mirror.cycle(&mut structure).await.map(|report| SyncSummary {
             mode: "full".into(),
+            deferred: None,
             edits_applied: report.edits_applied,
             edits_refused: report.edits_refused,
             cells_written: report.export.cells_written,
@@ -118,6 +144,7 @@ async fn sync(
         }),
         SyncMode::ExportOnly => mirror.export_only(&mut structure).await.map(|export| SyncSummary {
             mode: "export".into(),
+            deferred: None,
             edits_applied: 0,
             edits_refused: 0,
             cells_written: export.cells_written,
@@ -126,7 +153,20 @@ async fn sync(
             broken_tabs: Vec::new(),
         }),
     };
-    (Some(client), structure, outcome.map_err(|err: CycleError| err.to_string()))
+    (Some(client), structure, outcome)
+}
+
+fn deferred_summary(mode: SyncMode, why: String) -> SyncSummary {
+    SyncSummary {
+        mode: if mode == SyncMode::Full { "full".into() } else { "export".into() },
+        deferred: Some(why),
+        edits_applied: 0,
+        edits_refused: 0,
+        cells_written: 0,
+        rows_deleted: 0,
+        tabs_created: 0,
+        broken_tabs: Vec::new(),
+    }
 }
 
 type SyncFuture = ResponseActFuture<SheetsSyncActor, Result<SyncSummary, String>>;
@@ -134,6 +174,9 @@ type JobFuture = ResponseActFuture<SheetsSyncActor, Result<String, String>>;
 
 fn job_text(outcome: Result<SyncSummary, String>) -> Result<String, String> {
     outcome.map(|s| {
+        if let Some(deferred) = s.deferred {
+            return deferred;
+        }
         format!(
             "{}: {} edit(s) applied, {} refused, {} cell(s) written, {} row(s) removed, {} tab(s) created",
             s.mode, s.edits_applied, s.edits_refused, s.cells_written, s.rows_deleted, s.tabs_created
@@ -146,12 +189,34 @@ impl SheetsSyncActor {
         let Some(config) = self.config.clone() else {
             return Box::pin(async { Err(DISABLED.to_owned()) }.into_actor(self));
         };
+        if let Some(until) = self.deferred_until.filter(|until| *until > std::time::Instant::now()) {
+            let left = until - std::time::Instant::now();
+            let summary =
+                deferred_summary(mode, format!("deferred: Google's quota; next attempt in {}s", left.as_secs() + 1));
+            return Box::pin(async move { Ok(summary) }.into_actor(self));
+        }
         let deps = (self.writer.clone(), self.readers.clone(), self.clock.clone());
         let work = sync(config, self.client.take(), self.structure.take(), deps, mode);
-        Box::pin(work.into_actor(self).map(|(client, structure, outcome), actor, _| {
+        Box::pin(work.into_actor(self).map(move |(client, structure, outcome), actor, _| {
             actor.client = client;
             actor.structure = structure;
-            outcome
+            match outcome {
+                Err(err) => match err.quota() {
+                    Some(retry_after) => {
+                        actor.quota_streak += 1;
+                        let wait = deferral(retry_after, actor.quota_streak);
+                        actor.deferred_until = Some(std::time::Instant::now() + wait);
+                        tracing::warn!(seconds = wait.as_secs(), "Google's quota is exhausted; Sheets sync deferred.");
+                        Ok(deferred_summary(mode, format!("deferred: {err}; next attempt in {}s", wait.as_secs())))
+                    }
+                    None => Err(err.to_string()),
+                },
+                Ok(summary) => {
+                    actor.quota_streak = 0;
+                    actor.deferred_until = None;
+                    Ok(summary)
+                }
+            }
         }))
     }
 
@@ -229,6 +294,8 @@ impl SheetsSyncHandle {
         let config = config.map(Arc::new);
         let addr = Supervisor::start(move |_| SheetsSyncActor {
             config,
+            deferred_until: None,
+            quota_streak: 0,
             client: None,
             structure: None,
             writer,

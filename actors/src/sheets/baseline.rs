@@ -1,43 +1,69 @@
-//! After a cycle: what each editable cell now holds, compared with the stored baseline, so only changes
-//! are recorded.
+//! After a cycle: what each cell of each mirrored row now holds, compared with the stored baseline, so
+//! only changes are recorded. Atlas-owned cells are recorded as exported (the export restores them), which
+//! is how the next import knows a row still shows what Atlas exported; editable cells as the sheet holds
+//! them, unless a human's edit there is waiting (its baseline stays, so it is still an edit next time).
 
-use super::contract::TABS;
+use super::contract::{Layout, TABS};
 use super::export::Snapshot;
-use super::plan::Row;
+use super::plan::{padded, Row};
 use crate::domain::command::SheetCell;
 use crate::store::queries::sheet_cells::Baseline;
 use std::collections::{HashMap, HashSet};
 
-/// The baseline cells that changed, and the rows that left the sheet.
+/// Cells per tab (sheet row, column), as the import planned them.
+pub type CellSet = [HashSet<(usize, usize)>; 3];
+
+/// The baseline cells that changed, and the rows that left the sheet. Broken tabs are skipped whole:
+/// their human edits wait for the cycle that can import them.
 pub fn changes(
+    layout: &Layout,
     snapshot: &Snapshot,
     desired: &[Vec<Row>; 3],
-    rewrite: &[HashSet<(usize, usize)>; 3],
+    rewrite: &CellSet,
+    waiting: &CellSet,
+    broken: &[usize],
     baseline: &Baseline,
 ) -> (Vec<SheetCell>, Vec<(String, String)>) {
     let mut cells = Vec::new();
     let mut present: HashSet<(String, String)> = HashSet::new();
     for (t, tab) in TABS.iter().enumerate() {
+        if broken.contains(&t) {
+            present.extend(baseline.keys().filter(|k| k.0 == tab.title).map(|(tab, id, _)| (tab.clone(), id.clone())));
+            continue;
+        }
+        let width = layout.width(t);
+        // The row the export keeps for each ID: the first showing the database's Atlas-owned cells, else the first.
+        let wanted_by_id: HashMap<&str, &Row> = desired[t].iter().map(|row| (row[0].as_str(), row)).collect();
+        let shows = |row: &[String], want: &Row| {
+            let row = padded(row, width);
+            (0..width).all(|c| layout.is_editable(t, c) || row[c] == want[c])
+        };
         let mut first_row: HashMap<&str, usize> = HashMap::new();
         if let Some(rows) = &snapshot.tabs[t] {
             for (index, row) in rows.iter().enumerate().skip(1) {
-                if let Some(id) = row.first() {
-                    first_row.entry(id.trim()).or_insert(index);
+                let Some(want) = row.first().and_then(|id| wanted_by_id.get(id.trim())) else { continue };
+                match first_row.get(want[0].as_str()) {
+                    Some(&first) if shows(&rows[first], want) || !shows(row, want) => {}
+                    _ => {
+                        first_row.insert(want[0].as_str(), index);
+                    }
                 }
             }
         }
         for wanted in &desired[t] {
             present.insert((tab.title.to_owned(), wanted[0].clone()));
-            let existing =
-                first_row.get(wanted[0].as_str()).and_then(|&r| snapshot.tabs[t].as_ref().map(|rows| (r, &rows[r])));
-            for &column in tab.editable {
-                let value = match existing {
-                    Some((r, row)) if !rewrite[t].contains(&(r, column)) => {
-                        row.get(column).cloned().unwrap_or_default()
+            let existing = first_row
+                .get(wanted[0].as_str())
+                .and_then(|&r| snapshot.tabs[t].as_ref().map(|rows| (r, padded(&rows[r], width))));
+            for column in 0..width {
+                let key = (tab.title.to_owned(), wanted[0].clone(), column as u8);
+                let value = match &existing {
+                    Some((r, _)) if waiting[t].contains(&(*r, column)) => continue,
+                    Some((r, row)) if layout.is_editable(t, column) && !rewrite[t].contains(&(*r, column)) => {
+                        row[column].clone()
                     }
                     _ => wanted[column].clone(),
                 };
-                let key = (tab.title.to_owned(), wanted[0].clone(), column as u8);
                 if baseline.get(&key) != Some(&value) {
                     cells.push(SheetCell { tab: key.0, row_id: key.1, column: key.2, value });
                 }

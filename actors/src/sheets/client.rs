@@ -1,8 +1,17 @@
 //! The Google Sheets client: google-sheets4 over hyper-rustls (ring only), a service-account key whose
-//! `token_uri` is honoured, a timeout on every call (the crate has none) and retries with exponential
-//! backoff and jitter for 429, 5xx and timeouts (at most `max_attempts` per call; other 4xx are final).
+//! `token_uri` is honoured, and a timeout on every call (the crate has none).
+//!
+//! Retries: 5xx and timeouts of calls that are safe to repeat (reads, values writes) are retried with
+//! exponential backoff and jitter, at most `max_attempts` per call. A structure request (row deletions,
+//! new tabs) is never repeated blindly: its reply may be lost after Google applied it, and a second
+//! deletion by position would delete another row; the cycle fails and the next one re-reads positions.
+//! 429 (quota) is never retried within a call: Google's window is per minute, so the caller defers the
+//! whole cycle, for as long as `Retry-After` says when Google sends one. Other 4xx are final.
 
-use google_sheets4::api::{BatchUpdateSpreadsheetRequest, BatchUpdateValuesRequest, Request, Scope, ValueRange};
+use google_sheets4::api::{
+    BatchUpdateSpreadsheetRequest, BatchUpdateValuesRequest, ExtendedValue, ProtectedRange, Request, Scope, ValueRange,
+};
+use google_sheets4::common::Retry;
 use google_sheets4::Sheets;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -33,7 +42,7 @@ pub enum SheetsError {
     #[error("cannot set up the Sheets client: {0}")]
     Setup(String),
     #[error("Google Sheets answered {code} {status}: {message}")]
-    Api { code: u16, status: String, message: String },
+    Api { code: u16, status: String, message: String, retry_after: Option<Duration> },
     #[error("Google Sheets did not answer within {0:?}")]
     Timeout(Duration),
     #[error("cannot reach Google Sheets: {0}")]
@@ -48,6 +57,19 @@ impl SheetsError {
             Self::Timeout(_) | Self::Transport(_) => true,
             Self::Setup(_) => false,
         }
+    }
+
+    /// Google's per-minute quota was exhausted (429), with its `Retry-After` when it sent one.
+    pub fn quota(&self) -> Option<Option<Duration>> {
+        match self {
+            Self::Api { code: 429, retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// A range named a tab that no longer exists (renamed or deleted since the structure was read).
+    pub fn is_missing_range(&self) -> bool {
+        matches!(self, Self::Api { code: 400, message, .. } if message.starts_with("Unable to parse range"))
     }
 
     /// A short stable name for metrics.
@@ -69,6 +91,7 @@ impl SheetsError {
                 code: response.status().as_u16(),
                 status: response.status().canonical_reason().unwrap_or("").to_owned(),
                 message: "no JSON body".into(),
+                retry_after: None,
             },
             google_sheets4::Error::HttpError(err) => Self::Transport(err.to_string()),
             other => Self::Transport(other.to_string()),
@@ -81,19 +104,117 @@ impl SheetsError {
             code: error["code"].as_u64().unwrap_or(0) as u16,
             status: error["status"].as_str().unwrap_or("").to_owned(),
             message: error["message"].as_str().unwrap_or("no message").to_owned(),
+            retry_after: None,
         }
     }
 }
 
 /// A tab as the spreadsheet describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct SheetInfo {
     pub title: String,
     pub sheet_id: i32,
     pub row_count: i32,
+    pub column_count: i32,
 }
 
 type Hub = Sheets<HttpsConnector<HttpConnector>>;
+
+/// The fields of a structure read: each tab's id, title and size.
+const STRUCTURE_FIELDS: &str = "sheets.properties(sheetId,title,gridProperties(rowCount,columnCount))";
+/// The fields of a grid read: the structure, protections and what each cell holds as entered.
+const GRID_FIELDS: &str = "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),protectedRanges,\
+     data(startRow,startColumn,rowData(values(userEnteredValue))))";
+
+/// Catches Google's `Retry-After` header on a failed reply (google-sheets4 hands the response only to
+/// its delegate).
+#[derive(Clone, Default)]
+struct RetryAfter(Arc<std::sync::Mutex<Option<Duration>>>);
+
+impl RetryAfter {
+    fn get(&self) -> Option<Duration> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl google_sheets4::Delegate for RetryAfter {
+    fn http_failure(&mut self, response: &google_sheets4::common::Response, _: Option<&Value>) -> Retry {
+        let seconds = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(seconds) = seconds {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Duration::from_secs(seconds));
+        }
+        Retry::Abort
+    }
+}
+
+/// A protected range as Google reports it (only the parts Atlas checks).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Protection {
+    pub id: Option<i32>,
+    pub description: String,
+    pub start_row: Option<i32>,
+    pub end_row: Option<i32>,
+    pub start_column: Option<i32>,
+    pub end_column: Option<i32>,
+    pub warning_only: bool,
+    /// `None` when Google does not show the editors (Atlas is not one of them).
+    pub users: Option<Vec<String>>,
+    pub groups: Vec<String>,
+    pub domain_can_edit: bool,
+    pub has_unprotected_ranges: bool,
+}
+
+/// One tab as a grid read returns it.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Grid {
+    pub info: SheetInfo,
+    pub rows: Vec<Vec<String>>,
+    pub protections: Vec<Protection>,
+}
+
+/// A cell as the person typed it: formulas as written, numbers and booleans as Sheets shows them.
+fn entered(value: Option<&ExtendedValue>) -> String {
+    let Some(value) = value else { return String::new() };
+    if let Some(formula) = &value.formula_value {
+        return formula.clone();
+    }
+    if let Some(text) = &value.string_value {
+        return text.clone();
+    }
+    if let Some(flag) = value.bool_value {
+        return if flag { "TRUE".into() } else { "FALSE".into() };
+    }
+    if let Some(number) = value.number_value {
+        return if number.fract() == 0.0 && number.abs() < 1e15 {
+            format!("{}", number as i64)
+        } else {
+            number.to_string()
+        };
+    }
+    value.error_value.as_ref().and_then(|e| e.message.clone()).map(|m| format!("#ERROR {m}")).unwrap_or_default()
+}
+
+fn protection(range: ProtectedRange) -> Protection {
+    let grid = range.range.unwrap_or_default();
+    let editors = range.editors;
+    Protection {
+        id: range.protected_range_id,
+        description: range.description.unwrap_or_default(),
+        start_row: grid.start_row_index,
+        end_row: grid.end_row_index,
+        start_column: grid.start_column_index,
+        end_column: grid.end_column_index,
+        warning_only: range.warning_only.unwrap_or(false),
+        users: editors.as_ref().map(|e| e.users.clone().unwrap_or_default()),
+        groups: editors.as_ref().and_then(|e| e.groups.clone()).unwrap_or_default(),
+        domain_can_edit: editors.as_ref().and_then(|e| e.domain_users_can_edit).unwrap_or(false),
+        has_unprotected_ranges: range.unprotected_ranges.is_some_and(|u| !u.is_empty()),
+    }
+}
 
 /// Cheap to clone; counts every HTTP request it makes (retries included).
 #[derive(Clone)]
@@ -101,6 +222,8 @@ pub struct SheetsClient {
     hub: Arc<Hub>,
     config: Arc<SheetsConfig>,
     requests: Arc<AtomicU64>,
+    /// The service account's e-mail (`client_email` of the key): the editor Atlas writes as.
+    account: Arc<String>,
 }
 
 impl SheetsClient {
@@ -110,6 +233,7 @@ impl SheetsClient {
         let key = yup_oauth2::read_service_account_key(&config.credentials_file).await.map_err(|err| {
             SheetsError::Setup(format!("cannot read credentials {}: {err}", config.credentials_file.display()))
         })?;
+        let account = Arc::new(key.client_email.clone());
         let auth = yup_oauth2::ServiceAccountAuthenticator::builder(key)
             .build()
             .await
@@ -125,7 +249,12 @@ impl SheetsClient {
         let mut hub = Sheets::new(client, auth);
         hub.base_url(config.api_base_url.clone());
         hub.root_url(config.api_base_url.clone());
-        Ok(Self { hub: Arc::new(hub), config: Arc::new(config), requests: Arc::default() })
+        Ok(Self { hub: Arc::new(hub), config: Arc::new(config), requests: Arc::default(), account })
+    }
+
+    /// The service account Atlas acts as (an editor of every protected range it relies on).
+    pub fn account(&self) -> &str {
+        &self.account
     }
 
     /// HTTP requests made so far (the API budget is per request).
@@ -133,22 +262,29 @@ impl SheetsClient {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// Runs one call with a timeout, retrying transient failures with backoff and jitter.
-    async fn call<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, SheetsError>
+    /// Runs one call with a timeout. `repeatable` calls are retried on 5xx and timeouts with backoff and
+    /// jitter; 429 is returned at once with Google's `Retry-After` (see the module doc).
+    async fn call<T, F, Fut>(&self, what: &str, repeatable: bool, mut attempt: F) -> Result<T, SheetsError>
     where
-        F: FnMut() -> Fut,
+        F: FnMut(RetryAfter) -> Fut,
         Fut: Future<Output = Result<T, google_sheets4::Error>>,
     {
         let mut tries = 0;
         loop {
             tries += 1;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let outcome = match tokio::time::timeout(self.config.request_timeout, attempt()).await {
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(err)) => SheetsError::from_google(err),
-                Err(_) => SheetsError::Timeout(self.config.request_timeout),
-            };
-            if !outcome.is_transient() || tries >= self.config.max_attempts {
+            let retry_after = RetryAfter::default();
+            let mut outcome =
+                match tokio::time::timeout(self.config.request_timeout, attempt(retry_after.clone())).await {
+                    Ok(Ok(value)) => return Ok(value),
+                    Ok(Err(err)) => SheetsError::from_google(err),
+                    Err(_) => SheetsError::Timeout(self.config.request_timeout),
+                };
+            if let SheetsError::Api { retry_after: slot, .. } = &mut outcome {
+                *slot = retry_after.get();
+            }
+            let again = repeatable && outcome.is_transient() && outcome.quota().is_none();
+            if !again || tries >= self.config.max_attempts {
                 tracing::warn!(call = what, tries, error = %outcome, "Sheets call failed.");
                 return Err(outcome);
             }
@@ -163,7 +299,13 @@ impl SheetsClient {
     pub async fn sheets(&self) -> Result<Vec<SheetInfo>, SheetsError> {
         let id = self.config.spreadsheet_id.clone();
         let (_, spreadsheet) = self
-            .call("spreadsheets.get", || self.hub.spreadsheets().get(&id).add_scope(Scope::Spreadsheet).doit())
+            .call("spreadsheets.get", true, |mut retry| {
+                let id = &id;
+                async move {
+                    let call = self.hub.spreadsheets().get(id).param("fields", STRUCTURE_FIELDS);
+                    call.add_scope(Scope::Spreadsheet).delegate(&mut retry).doit().await
+                }
+            })
             .await?;
         Ok(spreadsheet
             .sheets
@@ -174,8 +316,68 @@ impl SheetsClient {
                 Some(SheetInfo {
                     title: props.title.unwrap_or_default(),
                     sheet_id: props.sheet_id.unwrap_or_default(),
-                    row_count: props.grid_properties.and_then(|g| g.row_count).unwrap_or_default(),
+                    row_count: props.grid_properties.as_ref().and_then(|g| g.row_count).unwrap_or_default(),
+                    column_count: props.grid_properties.and_then(|g| g.column_count).unwrap_or_default(),
                 })
+            })
+            .collect())
+    }
+
+    /// Reads whole tabs, their structure and their protections in one spreadsheets.get (a field mask
+    /// selects `userEnteredValue`, so formulas come back as written). Tabs are returned in the order of
+    /// `ranges`; a range naming a missing tab fails with 400 "Unable to parse range".
+    pub async fn read_grid(&self, ranges: &[String]) -> Result<Vec<Grid>, SheetsError> {
+        let id = self.config.spreadsheet_id.clone();
+        let (_, spreadsheet) = self
+            .call("spreadsheets.get", true, |mut retry| {
+                let id = &id;
+                async move {
+                    let mut call = self.hub.spreadsheets().get(id).param("fields", GRID_FIELDS);
+                    for range in ranges {
+                        call = call.add_ranges(range);
+                    }
+                    call.add_scope(Scope::Spreadsheet).delegate(&mut retry).doit().await
+                }
+            })
+            .await?;
+        Ok(spreadsheet
+            .sheets
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|sheet| {
+                let props = sheet.properties?;
+                let info = SheetInfo {
+                    title: props.title.unwrap_or_default(),
+                    sheet_id: props.sheet_id.unwrap_or_default(),
+                    row_count: props.grid_properties.as_ref().and_then(|g| g.row_count).unwrap_or_default(),
+                    column_count: props.grid_properties.and_then(|g| g.column_count).unwrap_or_default(),
+                };
+                let mut rows: Vec<Vec<String>> = Vec::new();
+                for data in sheet.data.unwrap_or_default() {
+                    let start = data.start_row.unwrap_or(0).max(0) as usize;
+                    for (i, row) in data.row_data.unwrap_or_default().into_iter().enumerate() {
+                        let cells: Vec<String> = row
+                            .values
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|cell| entered(cell.user_entered_value.as_ref()))
+                            .collect();
+                        if rows.len() <= start + i {
+                            rows.resize(start + i + 1, Vec::new());
+                        }
+                        rows[start + i] = cells;
+                    }
+                }
+                for row in &mut rows {
+                    while row.last().is_some_and(String::is_empty) {
+                        row.pop();
+                    }
+                }
+                while rows.last().is_some_and(Vec::is_empty) {
+                    rows.pop();
+                }
+                let protections = sheet.protected_ranges.unwrap_or_default().into_iter().map(protection).collect();
+                Some(Grid { info, rows, protections })
             })
             .collect())
     }
@@ -184,17 +386,15 @@ impl SheetsClient {
     pub async fn read(&self, ranges: &[String]) -> Result<Vec<Vec<Vec<String>>>, SheetsError> {
         let id = self.config.spreadsheet_id.clone();
         let (_, response) = self
-            .call("values.batchGet", || {
-                let mut call = self
-                    .hub
-                    .spreadsheets()
-                    .values_batch_get(&id)
-                    .value_render_option("FORMULA")
-                    .add_scope(Scope::Spreadsheet);
-                for range in ranges {
-                    call = call.add_ranges(range);
+            .call("values.batchGet", true, |mut retry| {
+                let id = &id;
+                async move {
+                    let mut call = self.hub.spreadsheets().values_batch_get(id).value_render_option("FORMULA");
+                    for range in ranges {
+                        call = call.add_ranges(range);
+                    }
+                    call.add_scope(Scope::Spreadsheet).delegate(&mut retry).doit().await
                 }
-                call.doit()
             })
             .await?;
         Ok(response
@@ -235,22 +435,31 @@ impl SheetsClient {
             ..Default::default()
         };
         let id = self.config.spreadsheet_id.clone();
-        self.call("values.batchUpdate", || {
-            self.hub.spreadsheets().values_batch_update(request.clone(), &id).add_scope(Scope::Spreadsheet).doit()
+        self.call("values.batchUpdate", true, |mut retry| {
+            let (id, request) = (&id, request.clone());
+            async move {
+                let call = self.hub.spreadsheets().values_batch_update(request, id);
+                call.add_scope(Scope::Spreadsheet).delegate(&mut retry).doit().await
+            }
         })
         .await
         .map(drop)
     }
 
-    /// Structure changes and row deletions in one spreadsheets.batchUpdate.
+    /// Structure changes and row deletions in one spreadsheets.batchUpdate, never repeated (see the
+    /// module doc).
     pub async fn update_structure(&self, requests: Vec<Request>) -> Result<(), SheetsError> {
         if requests.is_empty() {
             return Ok(());
         }
         let request = BatchUpdateSpreadsheetRequest { requests: Some(requests), ..Default::default() };
         let id = self.config.spreadsheet_id.clone();
-        self.call("spreadsheets.batchUpdate", || {
-            self.hub.spreadsheets().batch_update(request.clone(), &id).add_scope(Scope::Spreadsheet).doit()
+        self.call("spreadsheets.batchUpdate", false, |mut retry| {
+            let (id, request) = (&id, request.clone());
+            async move {
+                let call = self.hub.spreadsheets().batch_update(request, id);
+                call.add_scope(Scope::Spreadsheet).delegate(&mut retry).doit().await
+            }
         })
         .await
         .map(drop)

@@ -1,26 +1,30 @@
-//! One sync cycle: read the three tabs once, import human edits through the writer (as actor `sheets`,
-//! through exactly the same gate as the API), then export over the same snapshot, restoring refused
-//! cells. Within one cycle: one values.batchGet, at most one spreadsheets.batchUpdate and one
-//! values.batchUpdate (split past 2 MB), plus one spreadsheets.get while the structure is unknown.
+//! One sync cycle: read the three tabs once (cells, sizes and protections in one request), check the
+//! reviewer columns' protections, import human edits through the writer (each decision as the reviewer's
+//! token, through exactly the same gate as the API), then export over the same snapshot, restoring refused
+//! cells. Within one quiet cycle: one spreadsheets.get. A cycle that writes adds at most one
+//! spreadsheets.batchUpdate and one values.batchUpdate (split past 2 MB), plus one batchUpdate to repair
+//! drifted protections, and one structure-only read while the tabs are unknown.
 
 use super::client::{SheetInfo, SheetsClient, SheetsError};
-use super::contract::TABS;
+use super::contract::{column_letter, Layout, TABS};
 use super::export::{desired_rows, read_snapshot, write, ExportReport, MirrorScope, Snapshot};
-use super::import::{plan_import, ImportPlan};
+use super::import::{note_target, plan_import, ImportPlan, ImportRules};
 use super::plan::Row;
-use crate::domain::command::{NewHotlistError, NoteTarget, SyncOutcome};
-use crate::domain::{Actor, ApprovalId, Clock, Command, CommandError, ErrorId, RunId, Severity};
-use crate::store::queries::hotlist;
+use crate::domain::access::is_reserved_actor;
+use crate::domain::command::{NewHotlistError, SyncOutcome};
+use crate::domain::{Actor, Clock, Command, CommandError, ErrorId, Permission, Severity};
 use crate::store::queries::sheet_cells::{self, Baseline};
-use crate::store::queries::sync_state;
+use crate::store::queries::{hotlist, sync_state, tokens};
 use crate::store::{ReaderPool, WriterHandle};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CycleReport {
     pub edits_applied: u64,
     pub edits_refused: u64,
     pub broken_tabs: Vec<String>,
+    /// Reviewer columns whose protection had drifted (they decided nothing this cycle).
+    pub drifted_columns: Vec<String>,
     pub export: ExportReport,
 }
 
@@ -30,6 +34,16 @@ pub enum CycleError {
     Sheets(SheetsError),
     /// The database could not take the sheet's edits; nothing was exported over them.
     Store(String),
+}
+
+impl CycleError {
+    /// Google's quota was exhausted: the cycle is put off, with Google's `Retry-After` when it sent one.
+    pub fn quota(&self) -> Option<Option<std::time::Duration>> {
+        match self {
+            Self::Sheets(err) => err.quota(),
+            Self::Store(_) => None,
+        }
+    }
 }
 
 impl std::fmt::Display for CycleError {
@@ -54,15 +68,20 @@ pub struct Mirror<'a> {
     pub writer: &'a WriterHandle,
     pub clock: &'a dyn Clock,
     pub scope: &'a MirrorScope,
+    pub layout: &'a Layout,
     pub allow_self_approval: bool,
+    /// Whether a sheet decision counts on a row whose payload is not shown whole.
+    pub allow_partial_payload: bool,
 }
 
-fn note_on(tab: usize, id: &str) -> Option<NoteTarget> {
-    match tab {
-        0 => ApprovalId::parse(id).ok().map(NoteTarget::Approval),
-        1 => RunId::parse(id).ok().map(NoteTarget::Run),
-        _ => ErrorId::parse(id).ok().map(NoteTarget::Error),
-    }
+/// What the protection check found on Pending_Approvals.
+#[derive(Default)]
+struct Protections {
+    drifted: HashMap<usize, String>,
+    /// Requests for columns added now and for Status (go with the cycle's structure request).
+    create: Vec<google_sheets4::api::Request>,
+    /// Requests repairing drifted columns (sent on their own: a refusal must not block the export).
+    repair: Vec<google_sheets4::api::Request>,
 }
 
 impl Mirror<'_> {
@@ -76,46 +95,110 @@ impl Mirror<'_> {
         }
     }
 
+    /// Why `token` may not decide approvals from the sheet now, if it may not (over HTTP the token's role
+    /// is checked the same way, by the request's `Auth`).
+    async fn reviewer_refusal(&self, token: &str) -> Result<Option<String>, CycleError> {
+        if is_reserved_actor(token) {
+            return Ok(Some(format!("{token:?} is one of Atlas's own names and cannot review")));
+        }
+        let name = token.to_owned();
+        let found = self
+            .readers
+            .read(move |conn| tokens::get(conn, &name))
+            .await
+            .map_err(|err| CycleError::Store(err.to_string()))?;
+        Ok(match found {
+            None => Some(format!("there is no Atlas token named {token}; its decisions cannot count")),
+            Some(t) if t.revoked_at.is_some() => Some(format!("token {token} is revoked; its decisions do not count")),
+            Some(t) if !t.role.allows(Permission::Review) => {
+                Some(format!("token {token} has role {}, which may not review approvals", t.role))
+            }
+            Some(_) => None,
+        })
+    }
+
+    /// Records one critical hotlist entry with `text` unless an unresolved one already says it.
+    async fn report_once(&self, text: String) -> Result<(), CycleError> {
+        let lookup = text.clone();
+        let known =
+            self.readers.read(move |conn| hotlist::unresolved_exists(conn, "sheets", &lookup)).await.unwrap_or(false);
+        if !known {
+            let error = NewHotlistError {
+                id: ErrorId::generate(),
+                task_id: None,
+                error: text,
+                severity: Severity::Critical,
+                source: "sheets".into(),
+            };
+            self.submit(Command::RecordError(error), "sheets").await?.ok();
+        }
+        Ok(())
+    }
+
     /// Applies accepted edits (a refusal by the writer becomes a refused edit) and records refusals.
-    async fn apply(&self, plan: &mut ImportPlan) -> Result<u64, CycleError> {
+    async fn apply(&self, plan: &mut ImportPlan, protections: &Protections) -> Result<u64, CycleError> {
         let mut applied = 0;
         for accepted in plan.accepted.clone() {
-            match self.submit(accepted.command.clone(), "sheets").await? {
+            if accepted.actor != "sheets" {
+                if let Some(reason) = self.reviewer_refusal(&accepted.actor).await? {
+                    plan.refuse_accepted(&accepted, reason);
+                    continue;
+                }
+            }
+            let command = Command::FromSheet { cell: accepted.cell.clone(), edit: Box::new(accepted.command.clone()) };
+            match self.submit(command, &accepted.actor).await? {
                 Ok(()) => applied += 1,
                 Err(refused) => plan.refuse_accepted(&accepted, refused.to_string()),
             }
         }
+        let mut per_tab: [Vec<String>; 3] = Default::default();
         for refused in &plan.refused {
             let still_there = !refused.row_id.is_empty();
+            let column = refused.column.map(|c| self.layout.header(refused.tab, c));
+            let row_id = if still_there { refused.row_id.clone() } else { format!("row {}", refused.row + 1) };
+            let cell = column.as_ref().map_or(String::new(), |c| format!(" column {c}"));
+            per_tab[refused.tab].push(format!("{row_id}{cell}: {}", refused.reason));
             let command = Command::RejectSheetEdit {
                 tab: TABS[refused.tab].title.to_owned(),
-                row_id: if still_there { refused.row_id.clone() } else { format!("row {}", refused.row + 1) },
-                column: refused.column.map(|c| TABS[refused.tab].headers[c].to_owned()),
+                row_id,
+                column,
                 reason: refused.reason.clone(),
-                note_on: if refused.column.is_some() { note_on(refused.tab, &refused.row_id) } else { None },
+                note_on: if refused.column.is_some() { note_target(refused.tab, &refused.row_id) } else { None },
+                cell: refused.cell.clone(),
             };
             if let Err(err) = self.submit(command, "sheets").await? {
                 tracing::warn!(error = %err, "Could not record a refused sheet edit.");
             }
         }
-        for (_, problem) in &plan.broken_tabs {
-            let text = format!("Google Sheets structure changed: {problem}");
-            let lookup = text.clone();
-            let known = self
-                .readers
-                .read(move |conn| hotlist::unresolved_exists(conn, "sheets", &lookup))
-                .await
-                .unwrap_or(false);
-            if !known {
-                let error = NewHotlistError {
-                    id: ErrorId::generate(),
-                    task_id: None,
-                    error: text,
-                    severity: Severity::Critical,
-                    source: "sheets".into(),
-                };
-                self.submit(Command::RecordError(error), "sheets").await?.ok();
+        for (t, refusals) in per_tab.iter().enumerate().filter(|(_, r)| !r.is_empty()) {
+            // One hotlist entry per tab per cycle, not one per refusal (which would bury real errors).
+            let mut text = format!("{} sheet edit(s) refused in {} this cycle: ", refusals.len(), TABS[t].title);
+            text.push_str(&refusals.iter().take(3).cloned().collect::<Vec<_>>().join("; "));
+            if refusals.len() > 3 {
+                text.push_str(&format!("; and {} more (audit type sheets.edit_rejected)", refusals.len() - 3));
             }
+            let error = NewHotlistError {
+                id: ErrorId::generate(),
+                task_id: None,
+                error: text,
+                severity: Severity::Medium,
+                source: "sheets".into(),
+            };
+            self.submit(Command::RecordError(error), "sheets").await?.ok();
+        }
+        for (_, problem) in &plan.broken_tabs {
+            self.report_once(format!("Google Sheets structure changed: {problem}")).await?;
+        }
+        let mut drifted: Vec<&usize> = protections.drifted.keys().collect();
+        drifted.sort();
+        for &column in drifted {
+            let name = self.layout.header(0, column);
+            self.report_once(format!(
+                "Google Sheets reviewer column {} ({name}) is not protected as it must be; its decisions are not \
+                 counted until its protection is intact (Atlas tries to repair it)",
+                column_letter(column)
+            ))
+            .await?;
         }
         Ok(applied)
     }
@@ -133,8 +216,10 @@ impl Mirror<'_> {
 
     /// Records a direction's outcome (best effort: the outcome itself is returned either way).
     async fn record(&self, direction: &str, outcome: Result<(u64, u64), &CycleError>, requests_before: u64) {
+        let deferred = outcome.as_ref().err().is_some_and(|err| err.quota().is_some());
         let (ok, error, applied, refused) = match outcome {
             Ok((applied, refused)) => (true, None, applied, refused),
+            Err(err) if deferred => (false, Some(format!("deferred: {err}")), 0, 0),
             Err(err) => (false, Some(err.to_string()), 0, 0),
         };
         let record = SyncOutcome {
@@ -144,27 +229,55 @@ impl Mirror<'_> {
             requests: self.client.requests() - requests_before,
             edits_applied: applied,
             edits_rejected: refused,
+            deferred,
         };
         if let Err(err) = self.writer.submit(Command::RecordSync(record), Actor::new("sheets")).await {
             tracing::warn!(error = %err, "Could not record the sync outcome.");
         }
     }
 
-    /// Records what the editable cells hold now, so the next cycle can tell a human's edit from a stale cell.
+    /// Records what the cells hold now, so the next cycle can tell a human's edit from a stale cell.
     async fn remember(
         &self,
         snapshot: &Snapshot,
         desired: &[Vec<Row>; 3],
+        plan: &ImportPlan,
         rewrite: &[HashSet<(usize, usize)>; 3],
         baseline: &Baseline,
     ) -> Result<(), CycleError> {
-        let (cells, removed) = super::baseline::changes(snapshot, desired, rewrite, baseline);
+        let broken: Vec<usize> = plan.broken_tabs.iter().map(|(t, _)| *t).collect();
+        let (cells, removed) =
+            super::baseline::changes(self.layout, snapshot, desired, rewrite, &plan.waiting, &broken, baseline);
         if cells.is_empty() && removed.is_empty() {
             return Ok(());
         }
         self.submit(Command::RecordSheetCells { cells, removed }, "sheets")
             .await?
             .map_err(|err| CycleError::Store(err.to_string()))
+    }
+
+    /// Checks the reviewer columns' protections on the approvals tab as just read.
+    fn protections(&self, snapshot: &Snapshot) -> Protections {
+        let Some(info) = snapshot.structure.iter().find(|s| s.title == TABS[0].title) else {
+            return Protections::default(); // a new tab gets its protections when it is created
+        };
+        let header = snapshot.tabs[0].as_ref().and_then(|rows| rows.first()).cloned().unwrap_or_default();
+        let new_columns: Vec<usize> = self
+            .layout
+            .deciders()
+            .iter()
+            .filter(|d| header.get(d.column).map(|h| h.trim()) != Some(d.token.as_str()))
+            .map(|d| d.column)
+            .collect();
+        let (drifted, requests) = super::structure::check(
+            self.layout,
+            info.sheet_id,
+            &snapshot.protections,
+            &new_columns,
+            self.client.account(),
+        );
+        let (repair, create) = if drifted.is_empty() { (Vec::new(), requests) } else { (requests, Vec::new()) };
+        Protections { drifted, create, repair }
     }
 
     /// Import then export, with the outcome recorded for both directions. `structure` caches the
@@ -181,21 +294,58 @@ impl Mirror<'_> {
         outcome
     }
 
+    fn rules<'a>(
+        &'a self,
+        baseline: &'a Baseline,
+        synced: bool,
+        drifted: &'a HashMap<usize, String>,
+    ) -> ImportRules<'a> {
+        ImportRules {
+            layout: self.layout,
+            baseline,
+            synced_before: synced,
+            allow_self_approval: self.allow_self_approval,
+            allow_partial_payload: self.allow_partial_payload,
+            drifted,
+        }
+    }
+
+    async fn desired(&self) -> Result<[Vec<Row>; 3], CycleError> {
+        desired_rows(self.readers, self.layout, self.scope, self.clock.now()).await.map_err(CycleError::Store)
+    }
+
     async fn cycle_once(&self, structure: &mut Option<Vec<SheetInfo>>) -> Result<CycleReport, CycleError> {
-        let shown = desired_rows(self.readers, self.scope, self.clock.now()).await.map_err(CycleError::Store)?;
+        let shown = self.desired().await?;
         let (baseline, synced_before) = self.baseline().await?;
         let snapshot = read_snapshot(self.client, structure).await?;
-        let mut plan = plan_import(&snapshot.tabs, &shown, &baseline, synced_before, self.allow_self_approval);
-        let edits_applied = self.apply(&mut plan).await?;
-        let desired = desired_rows(self.readers, self.scope, self.clock.now()).await.map_err(CycleError::Store)?;
-        let export = write(self.client, structure, &snapshot, &desired, &plan.rewrite).await?;
-        self.remember(&snapshot, &desired, &plan.rewrite, &baseline).await?;
+        let protections = self.protections(&snapshot);
+        let mut plan = plan_import(&snapshot.tabs, &shown, &self.rules(&baseline, synced_before, &protections.drifted));
+        let edits_applied = self.apply(&mut plan, &protections).await?;
+        let desired = self.desired().await?;
+        let export =
+            write(self.client, structure, self.layout, &snapshot, &desired, &plan.rewrite, &protections.create).await?;
+        self.repair(&protections).await;
+        self.remember(&snapshot, &desired, &plan, &plan.rewrite, &baseline).await?;
+        let mut drifted_columns: Vec<String> = protections.drifted.keys().map(|&c| self.layout.header(0, c)).collect();
+        drifted_columns.sort();
         Ok(CycleReport {
             edits_applied,
             edits_refused: plan.refused.len() as u64,
             broken_tabs: plan.broken_tabs.into_iter().map(|(_, problem)| problem).collect(),
+            drifted_columns,
             export,
         })
+    }
+
+    /// Sends the repairs of drifted protections on their own (Google may refuse them when Atlas is no
+    /// longer an editor of the range; the hotlist entry stands either way).
+    async fn repair(&self, protections: &Protections) {
+        if protections.repair.is_empty() {
+            return;
+        }
+        if let Err(err) = self.client.update_structure(protections.repair.clone()).await {
+            tracing::warn!(error = %err, "Could not repair the reviewer columns' protections.");
+        }
     }
 
     /// Export only (no import): human edits are left for the next cycle; cells no human touched are
@@ -211,12 +361,26 @@ impl Mirror<'_> {
     }
 
     async fn export_once(&self, structure: &mut Option<Vec<SheetInfo>>) -> Result<ExportReport, CycleError> {
-        let desired = desired_rows(self.readers, self.scope, self.clock.now()).await.map_err(CycleError::Store)?;
+        let desired = self.desired().await?;
         let (baseline, synced_before) = self.baseline().await?;
         let snapshot = read_snapshot(self.client, structure).await?;
-        let plan = plan_import(&snapshot.tabs, &desired, &baseline, synced_before, self.allow_self_approval);
-        let report = write(self.client, structure, &snapshot, &desired, &plan.db_moved).await?;
-        self.remember(&snapshot, &desired, &plan.db_moved, &baseline).await?;
+        let protections = self.protections(&snapshot);
+        let mut plan =
+            plan_import(&snapshot.tabs, &desired, &self.rules(&baseline, synced_before, &protections.drifted));
+        // Nothing is imported here: every human edit waits for the next full cycle.
+        plan.waiting = std::array::from_fn(|t| {
+            plan.refused
+                .iter()
+                .filter(|r| r.tab == t)
+                .filter_map(|r| r.column.map(|c| (r.row, c)))
+                .chain(plan.accepted.iter().filter(|a| a.tab == t).map(|a| (a.row, a.column)))
+                .chain(plan.waiting[t].iter().copied())
+                .collect()
+        });
+        let report =
+            write(self.client, structure, self.layout, &snapshot, &desired, &plan.db_moved, &protections.create)
+                .await?;
+        self.remember(&snapshot, &desired, &plan, &plan.db_moved, &baseline).await?;
         Ok(report)
     }
 }

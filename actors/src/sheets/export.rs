@@ -1,12 +1,14 @@
-//! One export (database -> sheet) within the request budget: at most one spreadsheets.get (only while the
-//! structure is unknown), one values.batchGet, one spreadsheets.batchUpdate (missing tabs, row deletions,
-//! grid growth) and one values.batchUpdate (split only past the 2 MB request size). A cycle with nothing
-//! to change writes nothing.
+//! One export (database -> sheet) within the request budget: one spreadsheets.get that reads the tabs'
+//! cells, sizes and protections together (plus a structure-only get while the tabs are unknown, or when a
+//! tab was renamed or deleted since the last read), one spreadsheets.batchUpdate (missing tabs, row
+//! deletions, grid growth, reviewer columns' protections) and one values.batchUpdate (split only past the
+//! 2 MB request size). A cycle with nothing to change writes nothing.
 
-use super::client::{SheetInfo, SheetsClient, SheetsError};
-use super::contract::TABS;
+use super::client::{Protection, SheetInfo, SheetsClient, SheetsError};
+use super::contract::{Layout, FIRST_REVIEWER_COLUMN, TABS};
+use super::import::PARTIAL_MARK;
 use super::plan::{plan_tab, Row, TabPlan};
-use super::sanitize::cell;
+use super::sanitize::{cell, show};
 use crate::domain::format_timestamp;
 use crate::store::queries::mirror::{self, render_notes};
 use crate::store::ReaderPool;
@@ -53,19 +55,31 @@ fn text(value: Option<&str>) -> String {
     value.map(cell).unwrap_or_default()
 }
 
-/// The rows each tab should hold, sanitized.
+/// The Payload cell: the payload sanitized, marked when it is not shown whole.
+fn payload_cell(payload: &str) -> String {
+    let shown = show(payload);
+    if shown.partial() {
+        cell(&format!("{PARTIAL_MARK}{}", shown.text))
+    } else {
+        shown.text
+    }
+}
+
+/// The rows each tab should hold, sanitized, as wide as `layout` lays each tab out.
 pub async fn desired_rows(
     readers: &ReaderPool,
+    layout: &Layout,
     scope: &MirrorScope,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<[Vec<Row>; 3], String> {
     let scope = scope.clone();
+    let reviewers: Vec<String> = layout.reviewers().iter().map(|r| r.token.clone()).collect();
     readers
         .read(move |conn| {
             let approvals = mirror::approvals(conn, &format_timestamp(now - scope.decided_approvals_for))?
                 .into_iter()
                 .map(|a| {
-                    [
+                    let mut row = vec![
                         a.id.to_string(),
                         a.item_type.to_string(),
                         a.action.to_string(),
@@ -73,14 +87,23 @@ pub async fn desired_rows(
                         a.status.to_string(),
                         a.requested_at.clone(),
                         cell(&render_notes(&a.notes)),
-                        cell(&a.payload.to_string()),
-                    ]
+                        payload_cell(&a.payload.to_string()),
+                    ];
+                    // A reviewer's column shows their own decision, once made.
+                    let decided_by = a.reviewed_by.as_deref();
+                    row.extend(reviewers.iter().map(|name| {
+                        match (decided_by == Some(name.as_str()), a.status.as_str()) {
+                            (true, status @ ("approved" | "rejected")) => status.to_owned(),
+                            _ => String::new(),
+                        }
+                    }));
+                    row
                 })
                 .collect();
             let runs = mirror::runs(conn, scope.runs_shown)?
                 .into_iter()
                 .map(|(r, title)| {
-                    [
+                    vec![
                         r.id.to_string(),
                         cell(title.as_deref().unwrap_or(r.task_id.as_str())),
                         cell(&r.command.join(" ")),
@@ -95,7 +118,7 @@ pub async fn desired_rows(
             let errors = mirror::errors(conn, &format_timestamp(now - scope.resolved_errors_for))?
                 .into_iter()
                 .map(|(e, title)| {
-                    [
+                    vec![
                         e.id.to_string(),
                         cell(title.as_deref().or(e.task_id.as_ref().map(|t| t.as_str())).unwrap_or("")),
                         cell(&e.error),
@@ -113,49 +136,78 @@ pub async fn desired_rows(
         .map_err(|err| err.to_string())
 }
 
-/// The three tabs as read in one values.batchGet (`None`: the tab does not exist).
+/// The three tabs as read in one grid read (`None`: the tab does not exist), the spreadsheet's tabs as
+/// that read saw them, and the protections on Pending_Approvals.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
     pub tabs: [Option<Vec<Vec<String>>>; 3],
+    pub structure: Vec<SheetInfo>,
+    pub protections: Vec<Protection>,
 }
 
-/// Reads the tabs that exist (one spreadsheets.get first while the structure is unknown).
+/// Reads the tabs that exist in one spreadsheets.get (cells, sizes, protections). `structure` caches which
+/// tabs exist between cycles; a structure-only read comes first while it is unknown, and again when a
+/// cached tab turns out renamed or deleted, so such a tab is found and repaired within this cycle.
 pub async fn read_snapshot(
     client: &SheetsClient,
     structure: &mut Option<Vec<SheetInfo>>,
 ) -> Result<Snapshot, SheetsError> {
-    if structure.is_none() {
-        *structure = Some(client.sheets().await?);
+    for attempt in 0..2 {
+        if structure.is_none() {
+            *structure = Some(client.sheets().await?);
+        }
+        let known = structure.clone().unwrap_or_default();
+        let present: Vec<usize> = (0..3).filter(|&i| known.iter().any(|s| s.title == TABS[i].title)).collect();
+        let ranges: Vec<String> = present.iter().map(|&i| TABS[i].range()).collect();
+        let grids = if ranges.is_empty() { Ok(Vec::new()) } else { client.read_grid(&ranges).await };
+        let grids = match grids {
+            Err(err) if err.is_missing_range() && attempt == 0 => {
+                *structure = None; // a tab went away since the structure was read: look again
+                continue;
+            }
+            other => other?,
+        };
+        let mut snapshot = Snapshot::default();
+        for grid in grids {
+            if let Some(i) = TABS.iter().position(|tab| tab.title == grid.info.title) {
+                if i == 0 {
+                    snapshot.protections = grid.protections.clone();
+                }
+                snapshot.tabs[i] = Some(grid.rows);
+                snapshot.structure.push(grid.info);
+            }
+        }
+        if ranges.is_empty() {
+            snapshot.structure = known;
+        }
+        *structure = Some(snapshot.structure.clone());
+        return Ok(snapshot);
     }
-    let known = structure.clone().unwrap_or_default();
-    let present: Vec<usize> = (0..3).filter(|&i| known.iter().any(|s| s.title == TABS[i].title)).collect();
-    let ranges: Vec<String> = present.iter().map(|&i| TABS[i].range()).collect();
-    let contents = if ranges.is_empty() { Vec::new() } else { client.read(&ranges).await? };
-    let mut snapshot = Snapshot::default();
-    for (slot, &i) in present.iter().enumerate() {
-        snapshot.tabs[i] = Some(contents.get(slot).cloned().unwrap_or_default());
-    }
-    Ok(snapshot)
+    unreachable!("the loop returns on its second pass")
 }
 
 /// Exports the three tabs: read, plan, write. Editable cells are left alone (no import ran).
 pub async fn export(
     client: &SheetsClient,
     structure: &mut Option<Vec<SheetInfo>>,
+    layout: &Layout,
     desired: &[Vec<Row>; 3],
 ) -> Result<ExportReport, SheetsError> {
     let snapshot = read_snapshot(client, structure).await?;
-    write(client, structure, &snapshot, desired, &Default::default()).await
+    write(client, structure, layout, &snapshot, desired, &Default::default(), &[]).await
 }
 
 /// Writes what `desired` needs over `snapshot`: one structure request, then the values. `rewrite` lists
 /// editable cells (per tab) to write from the database anyway (the import accepted or refused them).
+/// `protect` lists structure requests that (re)create the reviewer columns' protections.
 pub async fn write(
     client: &SheetsClient,
     structure: &mut Option<Vec<SheetInfo>>,
+    layout: &Layout,
     snapshot: &Snapshot,
     desired: &[Vec<Row>; 3],
     rewrite: &[HashSet<(usize, usize)>; 3],
+    protect: &[Request],
 ) -> Result<ExportReport, SheetsError> {
     let known = structure.clone().unwrap_or_default();
     let mut report = ExportReport::default();
@@ -163,13 +215,13 @@ pub async fn write(
     let mut writes = Vec::new();
     for (t, tab) in TABS.iter().enumerate() {
         let sheet = snapshot.tabs[t].clone().unwrap_or_default();
-        let plan: TabPlan = plan_tab(tab, &sheet, &desired[t], &rewrite[t]);
+        let plan: TabPlan = plan_tab(layout, t, &sheet, &desired[t], &rewrite[t]);
         match known.iter().find(|s| s.title == tab.title) {
             None => {
                 report.tabs_created += 1;
                 let grid = GridProperties {
                     row_count: Some((plan.rows_needed + GRID_SLACK) as i32),
-                    column_count: Some(8),
+                    column_count: Some(layout.width(t).max(FIRST_REVIEWER_COLUMN) as i32),
                     ..Default::default()
                 };
                 // Atlas picks the new tab's id so the guard rails can go into the same request.
@@ -184,7 +236,7 @@ pub async fn write(
                     add_sheet: Some(AddSheetRequest { properties: Some(properties) }),
                     ..Default::default()
                 });
-                structure_requests.extend(super::structure::guard_rails(tab, sheet_id));
+                structure_requests.extend(super::structure::guard_rails(layout, t, sheet_id, client.account()));
             }
             Some(info) => {
                 for &row in &plan.delete_rows {
@@ -198,6 +250,14 @@ pub async fn write(
                         delete_dimension: Some(DeleteDimensionRequest { range: Some(range) }),
                         ..Default::default()
                     });
+                }
+                if (info.column_count as usize) < layout.width(t) {
+                    let widen = AppendDimensionRequest {
+                        sheet_id: Some(info.sheet_id),
+                        dimension: Some("COLUMNS".into()),
+                        length: Some((layout.width(t) - info.column_count as usize) as i32),
+                    };
+                    structure_requests.push(Request { append_dimension: Some(widen), ..Default::default() });
                 }
                 let rows_after = info.row_count as usize - plan.delete_rows.len();
                 if plan.rows_needed > rows_after {
@@ -217,6 +277,7 @@ pub async fn write(
             writes.push((range, vec![write.values]));
         }
     }
+    structure_requests.extend(protect.iter().cloned());
     if !structure_requests.is_empty() {
         client.update_structure(structure_requests).await?;
         *structure = None; // sheet ids and grid sizes changed: look again next time

@@ -1,16 +1,24 @@
 //! Import planning (sheet -> database), pure: compares each tab with what the database showed and turns
-//! human edits into commands. Only the contract's columns flow back (approvals Status and Notes, runs
-//! Notes, errors Resolved, Resolution and Notes); anything else a human changed is refused, explained and
-//! restored by the export that follows. One bad row never blocks the valid ones.
+//! human edits into commands. Only the layout's editable columns flow back (approvals Notes and the
+//! decision columns, runs Notes, errors Resolved, Resolution and Notes); anything else a human changed
+//! is refused, explained and restored by the export that follows. One bad row never blocks the valid ones.
+//!
+//! A decision (a reviewer's cell, shared Status, Resolved) counts only from a row that shows exactly what
+//! Atlas last exported for the ID in its first column: a row whose Atlas-owned cells were changed (an ID
+//! typed over another, a write that landed on a moved row) decides nothing. Rows sharing an ID whose
+//! decisions differ decide nothing either.
 
-use super::contract::{TabContract, TABS};
-use super::plan::Row;
-use crate::domain::command::{Decision, NoteTarget};
+use super::contract::{Layout, STATUS, TABS};
+use super::plan::{padded, Row};
+use crate::domain::command::{NoteTarget, SheetCell};
 use crate::domain::{ApprovalId, Command, ErrorId, RunId};
 use crate::store::queries::sheet_cells::Baseline;
 use std::collections::{HashMap, HashSet};
 
-/// A human edit Atlas accepted, as the command that applies it.
+/// Marks a Payload cell that does not show the whole payload (secrets redacted or text cut).
+pub const PARTIAL_MARK: &str = "[shown in part: decide over HTTP] ";
+
+/// A human edit Atlas accepted, as the command that applies it (with the cell it consumes).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Accepted {
     pub tab: usize,
@@ -18,6 +26,11 @@ pub struct Accepted {
     pub row_id: String,
     pub column: usize,
     pub command: Command,
+    /// Who the edit is recorded as: a reviewer's token for a decision, `sheets` otherwise.
+    pub actor: String,
+    /// The cell as the human left it; stored as the baseline in the same transaction, so a cycle that
+    /// is retried never imports it twice.
+    pub cell: SheetCell,
 }
 
 /// A human edit Atlas refused.
@@ -28,6 +41,22 @@ pub struct Refused {
     pub row_id: String,
     pub column: Option<usize>,
     pub reason: String,
+    /// The refused cell as the human left it (recorded once, restored by the export).
+    pub cell: Option<SheetCell>,
+}
+
+/// What the import needs besides the sheet and the database's rows.
+#[derive(Clone, Copy, Debug)]
+pub struct ImportRules<'a> {
+    pub layout: &'a Layout,
+    pub baseline: &'a Baseline,
+    /// Whether any sync ever succeeded (a missing tab is then a human's doing).
+    pub synced_before: bool,
+    pub allow_self_approval: bool,
+    /// Whether a decision counts on a row whose payload is not shown whole.
+    pub allow_partial_payload: bool,
+    /// Decision columns whose protection is not intact, with why: they decide nothing.
+    pub drifted: &'a HashMap<usize, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -40,6 +69,9 @@ pub struct ImportPlan {
     pub rewrite: [HashSet<(usize, usize)>; 3],
     /// Of those, cells no human touched whose database value moved on (an export-only run writes these).
     pub db_moved: [HashSet<(usize, usize)>; 3],
+    /// Editable cells holding a human's edit that waits (for the next cycle, or a companion cell): their
+    /// baseline stays as it was, so the edit is still seen as one next time.
+    pub waiting: [HashSet<(usize, usize)>; 3],
 }
 
 impl ImportPlan {
@@ -52,37 +84,36 @@ impl ImportPlan {
             row_id: accepted.row_id.clone(),
             column: Some(accepted.column),
             reason,
+            cell: Some(accepted.cell.clone()),
         });
     }
 }
 
-fn cells(row: &[String], width: usize) -> Vec<String> {
-    let mut cells: Vec<String> = row.to_vec();
-    cells.resize(width.max(cells.len()), String::new());
-    cells
-}
-
 /// Why a tab cannot be imported, if it cannot.
-pub fn structure_problem(tab: &TabContract, sheet: Option<&Vec<Vec<String>>>) -> Option<String> {
+pub fn structure_problem(layout: &Layout, t: usize, sheet: Option<&Vec<Vec<String>>>) -> Option<String> {
+    let tab = &TABS[t];
     let Some(sheet) = sheet else {
         return Some(format!("tab {} is missing (renamed or deleted?); it will be recreated", tab.title));
     };
-    let header = cells(sheet.first().map(Vec::as_slice).unwrap_or(&[]), 8);
-    if header.iter().take(8).zip(tab.headers).any(|(have, want)| have.trim() != want) {
+    let width = layout.width(t);
+    let header = padded(sheet.first().map(Vec::as_slice).unwrap_or(&[]), width.max(sheet.first().map_or(0, Vec::len)));
+    let expected = layout.headers(t);
+    if header.iter().zip(&expected).any(|(have, want)| have.trim() != want) {
         return Some(format!(
             "tab {} has a changed header row ({}); it will be restored",
             tab.title,
-            header[..8].join(" | ")
+            header[..width].join(" | ")
         ));
     }
-    if header.iter().skip(8).any(|extra| !extra.trim().is_empty()) {
-        return Some(format!("tab {} has columns added after H; they will be cleared", tab.title));
+    if header.iter().skip(width).any(|extra| !extra.trim().is_empty()) {
+        let last = super::contract::column_letter(width - 1);
+        return Some(format!("tab {} has columns added after {last}; they will be cleared", tab.title));
     }
     None
 }
 
 /// Where a row's notes live.
-fn note_target(tab: usize, id: &str) -> Option<NoteTarget> {
+pub fn note_target(tab: usize, id: &str) -> Option<NoteTarget> {
     match tab {
         0 => ApprovalId::parse(id).ok().map(NoteTarget::Approval),
         1 => RunId::parse(id).ok().map(NoteTarget::Run),
@@ -93,7 +124,7 @@ fn note_target(tab: usize, id: &str) -> Option<NoteTarget> {
 /// The new note a human typed into a Notes cell, if any. Notes are append-only: text added after the
 /// existing notes is the addition; a cell whose earlier notes were changed keeps the human's whole text as
 /// a new note (nothing a human typed is lost) and the cell is rewritten from the history.
-fn note_addition(before: &str, now: &str) -> Option<(String, bool)> {
+pub(super) fn note_addition(before: &str, now: &str) -> Option<(String, bool)> {
     if now.trim() == before.trim() {
         return None;
     }
@@ -105,158 +136,116 @@ fn note_addition(before: &str, now: &str) -> Option<(String, bool)> {
     }
 }
 
+/// Enumerations compare as Sheets users type them: `Approved`, `TRUE`.
+pub(super) fn same(column_is_enum: bool, a: &str, b: &str) -> bool {
+    if column_is_enum {
+        a.trim().eq_ignore_ascii_case(b.trim())
+    } else {
+        a == b
+    }
+}
+
+/// Whether column `c` of tab `t` decides something (its edits must come from a row that shows the export).
+pub(super) fn decides(layout: &Layout, t: usize, c: usize) -> bool {
+    match t {
+        0 => layout.decider(c).is_some(),
+        2 => c == 5 || c == 6,
+        _ => false,
+    }
+}
+
+pub(super) fn is_enum(layout: &Layout, t: usize, c: usize) -> bool {
+    (t == 0 && (c == STATUS || layout.decider(c).is_some())) || (t == 2 && c == 5)
+}
+
+/// One tab's rows grouped by ID, in sheet order: (sheet row index, cells).
+pub(super) type Rows = Vec<(usize, Vec<String>)>;
+
 /// Plans the import of all three tabs. `sheets[i]` is tab `TABS[i]` as read (or `None` when missing);
 /// `shown[i]` is what the database says the tab holds (the export's rows).
-pub fn plan_import(
-    sheets: &[Option<Vec<Vec<String>>>; 3],
-    shown: &[Vec<Row>; 3],
-    baseline: &Baseline,
-    synced_before: bool,
-    allow_self_approval: bool,
-) -> ImportPlan {
+pub fn plan_import(sheets: &[Option<Vec<Vec<String>>>; 3], shown: &[Vec<Row>; 3], rules: &ImportRules) -> ImportPlan {
     let mut plan = ImportPlan::default();
-    for (t, tab) in TABS.iter().enumerate() {
-        if sheets[t].is_none() && !synced_before {
+    for t in 0..TABS.len() {
+        if sheets[t].is_none() && !rules.synced_before {
             continue; // never synced yet: creating the tab is the first sync, not a repair
         }
-        if let Some(problem) = structure_problem(tab, sheets[t].as_ref()) {
+        if let Some(problem) = structure_problem(rules.layout, t, sheets[t].as_ref()) {
+            broken_tab(&mut plan, t, sheets[t].as_ref(), shown, rules);
             plan.broken_tabs.push((t, problem));
             continue;
         }
+        let width = rules.layout.width(t);
         let by_id: HashMap<&str, &Row> = shown[t].iter().map(|row| (row[0].as_str(), row)).collect();
-        let mut seen = HashSet::new();
+        let mut groups: HashMap<String, Rows> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
         for (r, raw) in sheets[t].as_ref().into_iter().flatten().enumerate().skip(1) {
-            let row = cells(raw, 8);
+            let row = padded(raw, width);
             let id = row[0].trim().to_owned();
-            if row.iter().all(|c| c.trim().is_empty()) {
+            if raw.iter().all(|c| c.trim().is_empty()) {
                 continue;
             }
-            let Some(db) = by_id.get(id.as_str()) else {
+            if !by_id.contains_key(id.as_str()) {
                 let reason = if id.is_empty() {
                     "a row without an ID".to_owned()
                 } else {
                     format!("unknown ID {id:?}; the row is removed")
                 };
-                plan.refused.push(Refused { tab: t, row: r, row_id: id, column: None, reason });
-                continue;
-            };
-            if !seen.insert(id.clone()) {
-                plan.refused.push(Refused {
-                    tab: t,
-                    row: r,
-                    row_id: id,
-                    column: None,
-                    reason: "duplicate ID; the copy is removed".into(),
-                });
+                plan.refused.push(Refused { tab: t, row: r, row_id: id, column: None, reason, cell: None });
                 continue;
             }
-            import_row(&mut plan, t, tab, r, &row, db, baseline, allow_self_approval);
+            if !groups.contains_key(&id) {
+                order.push(id.clone());
+            }
+            groups.entry(id).or_default().push((r, row));
+        }
+        for id in order {
+            let db = by_id[id.as_str()];
+            let rows = &groups[&id];
+            super::judge::import_rows(&mut plan, t, rows, db, rules);
         }
     }
     plan
 }
 
-#[allow(clippy::too_many_arguments)]
-fn import_row(
+/// A tab whose structure changed is not imported: human edits of its editable cells wait for the next
+/// cycle (their baseline is kept), except decisions, which are refused and restored: with columns moved,
+/// a cell may no longer be under the name it was typed under.
+fn broken_tab(
     plan: &mut ImportPlan,
     t: usize,
-    tab: &TabContract,
-    r: usize,
-    row: &[String],
-    db: &Row,
-    baseline: &Baseline,
-    allow_self_approval: bool,
+    sheet: Option<&Vec<Vec<String>>>,
+    shown: &[Vec<Row>; 3],
+    rules: &ImportRules,
 ) {
-    let id = db[0].clone();
-    let refuse = |plan: &mut ImportPlan, column: usize, reason: String| {
-        plan.rewrite[t].insert((r, column));
-        plan.refused.push(Refused { tab: t, row: r, row_id: id.clone(), column: Some(column), reason });
-    };
-    for column in 1..8 {
-        let (have, want) = (row[column].as_str(), db[column].as_str());
-        if have == want {
-            continue;
-        }
-        let header = tab.headers[column];
-        let base = baseline.get(&(tab.title.to_owned(), id.clone(), column as u8)).map(String::as_str);
-        if tab.is_editable(column) && base == Some(have) {
-            // No human touched it since Atlas last saw it: the database moved on; show the new value.
-            plan.rewrite[t].insert((r, column));
-            plan.db_moved[t].insert((r, column));
-            continue;
-        }
-        let want = if header == "Notes" { base.unwrap_or(want) } else { want };
-        if !tab.is_editable(column) {
-            refuse(plan, column, format!("{header} is maintained by Atlas and cannot be edited"));
-            continue;
-        }
-        if have.trim_start().starts_with('=') {
-            refuse(plan, column, format!("formulas are not accepted in {header}"));
-            continue;
-        }
-        let accept = |plan: &mut ImportPlan, command: Command| {
-            plan.rewrite[t].insert((r, column));
-            plan.accepted.push(Accepted { tab: t, row: r, row_id: id.clone(), column, command });
-        };
-        match (t, header) {
-            (_, "Notes") => match note_addition(want, have) {
-                None => {}
-                Some((_, true)) if have.trim().is_empty() => refuse(plan, column, "notes cannot be deleted".into()),
-                Some((body, replaced)) => {
-                    if replaced {
-                        plan.refused.push(Refused {
-                            tab: t,
-                            row: r,
-                            row_id: id.clone(),
-                            column: Some(column),
-                            reason: "earlier notes cannot be changed; the text was kept as a new note".into(),
-                        });
-                    }
-                    if let Some(target) = note_target(t, &id) {
-                        accept(plan, Command::AddNote { target, body });
-                    }
-                }
-            },
-            (0, "Status") => {
-                let decision = match have.trim().to_lowercase().as_str() {
-                    "approved" => Some(Decision::Approve),
-                    "rejected" => Some(Decision::Reject),
-                    _ => None,
-                };
-                match (want, decision, ApprovalId::parse(&id)) {
-                    ("pending", Some(decision), Ok(approval)) => accept(
-                        plan,
-                        Command::ReviewApproval { id: approval, decision, notes: None, allow_self_approval },
-                    ),
-                    ("pending", _, _) => {
-                        refuse(plan, column, format!("Status must be approved or rejected, got {have:?}"))
-                    }
-                    (decided, _, _) => {
-                        refuse(plan, column, format!("the approval is already {decided}; a decision cannot be changed"))
-                    }
-                }
+    let Some(sheet) = sheet else { return };
+    let width = rules.layout.width(t);
+    let by_id: HashMap<&str, &Row> = shown[t].iter().map(|row| (row[0].as_str(), row)).collect();
+    for (r, raw) in sheet.iter().enumerate().skip(1) {
+        let row = padded(raw, width);
+        let Some(db) = by_id.get(row[0].trim()) else { continue };
+        for c in rules.layout.editable(t) {
+            if same(is_enum(rules.layout, t, c), &row[c], &db[c]) {
+                continue;
             }
-            (2, "Resolved") => match (want, have.trim().to_lowercase().as_str()) {
-                ("false", "true") => {
-                    let resolution = row[6].trim();
-                    match ErrorId::parse(&id) {
-                        Ok(error) if !resolution.is_empty() && !resolution.starts_with('=') => accept(
-                            plan,
-                            Command::ResolveError { id: error, resolution: resolution.to_owned(), notes: None },
-                        ),
-                        _ => refuse(plan, column, "write a Resolution before setting Resolved to true".into()),
-                    }
-                }
-                ("true", _) => refuse(plan, column, "a resolved error cannot be reopened; record a new one".into()),
-                _ => refuse(plan, column, format!("Resolved must be true or false, got {have:?}")),
-            },
-            (2, "Resolution") => {
-                // Read together with Resolved; on its own it waits in the sheet. After resolving it is fixed.
-                if db[5] == "true" {
-                    refuse(plan, column, "the resolution of a resolved error cannot be changed; add a note".into());
-                }
+            let key = (TABS[t].title.to_owned(), db[0].clone(), c as u8);
+            if rules.baseline.get(&key).map(String::as_str) == Some(row[c].as_str()) {
+                continue; // stale, not an edit; rewritten once the structure is back
             }
-            _ => refuse(plan, column, format!("{header} cannot be edited")),
+            if decides(rules.layout, t, c) && t == 0 {
+                plan.rewrite[t].insert((r, c));
+                plan.refused.push(Refused {
+                    tab: t,
+                    row: r,
+                    row_id: db[0].clone(),
+                    column: Some(c),
+                    reason: "the tab's header changed while this decision was typed, so it may be under another \
+                             column's name; it was not counted: decide again"
+                        .into(),
+                    cell: Some(SheetCell { tab: key.0, row_id: key.1, column: key.2, value: row[c].clone() }),
+                });
+            } else {
+                plan.waiting[t].insert((r, c));
+            }
         }
     }
 }
@@ -264,14 +253,40 @@ fn import_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sheets::contract::{APPROVALS, ERRORS, RUNS};
+    use crate::domain::command::Decision;
+    use crate::sheets::contract::{ApprovalMode, Reviewer, TabContract, APPROVALS, ERRORS, RUNS};
 
     fn header(tab: &TabContract) -> Vec<String> {
         tab.headers.iter().map(|h| (*h).to_owned()).collect()
     }
 
     fn approval(id: &str, status: &str, notes: &str) -> Row {
-        [id, "task", "create", "item", status, "2026-01-01", notes, "{}"].map(String::from)
+        [id, "task", "create", "item", status, "2026-01-01", notes, "{}"].map(String::from).to_vec()
+    }
+
+    fn shared() -> Layout {
+        Layout::new(ApprovalMode::Shared { reviewer: "desk".into() })
+    }
+
+    /// The planner with the seed contract's shared Status column (the unit tests' default).
+    fn plan_import(
+        sheets: &[Option<Vec<Vec<String>>>; 3],
+        shown: &[Vec<Row>; 3],
+        baseline: &Baseline,
+        synced_before: bool,
+        allow_self_approval: bool,
+    ) -> ImportPlan {
+        let layout = shared();
+        let drifted = HashMap::new();
+        let rules = ImportRules {
+            layout: &layout,
+            baseline,
+            synced_before,
+            allow_self_approval,
+            allow_partial_payload: false,
+            drifted: &drifted,
+        };
+        super::plan_import(sheets, shown, &rules)
     }
 
     fn sheets(approvals: Vec<Row>) -> [Option<Vec<Vec<String>>>; 3] {
@@ -310,7 +325,12 @@ mod tests {
         );
         let reasons: Vec<&str> = plan.refused.iter().map(|r| r.reason.as_str()).collect();
         assert!(reasons.iter().any(|r| r.contains("Type is maintained by Atlas")), "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("already approved")), "{reasons:?}");
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("does not show what Atlas exported for approval-1 (Type, Payload changed)")),
+            "a row whose Atlas cells were changed decides nothing: {reasons:?}"
+        );
         assert!(reasons.iter().any(|r| r.contains("earlier notes cannot be changed")), "{reasons:?}");
         assert!(reasons.iter().any(|r| r.contains("Payload is maintained by Atlas")), "{reasons:?}");
         assert!(reasons.iter().any(|r| r.contains("unknown ID")), "{reasons:?}");
@@ -333,18 +353,142 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_status_and_a_duplicate_id_are_refused() {
+    fn an_unknown_status_is_refused_and_duplicates_that_disagree_decide_nothing() {
         let db = approval("approval-1", "pending", "");
         let plan = plan_import(
-            &sheets(vec![approval("approval-1", "maybe", ""), approval("approval-1", "approved", "")]),
-            &shown(vec![db]),
+            &sheets(vec![approval("approval-1", "maybe", "")]),
+            &shown(vec![db.clone()]),
             &Baseline::new(),
             true,
             false,
         );
-        assert!(plan.accepted.is_empty(), "the duplicate's approval is not applied: {:?}", plan.accepted);
-        assert!(plan.refused[0].reason.contains("Status must be approved or rejected, got \"maybe\""));
-        assert!(plan.refused[1].reason.contains("duplicate ID"));
+        assert!(plan.refused[0].reason.contains("must be approved or rejected, got \"maybe\""), "{plan:?}");
+        for order in [["approved", "rejected"], ["rejected", "approved"]] {
+            let rows = vec![approval("approval-1", order[0], ""), approval("approval-1", order[1], "")];
+            let plan = plan_import(&sheets(rows), &shown(vec![db.clone()]), &Baseline::new(), true, false);
+            assert!(plan.accepted.is_empty(), "whatever the order, neither copy decides: {:?}", plan.accepted);
+            let reasons: Vec<&str> = plan.refused.iter().map(|r| r.reason.as_str()).collect();
+            assert!(reasons.iter().any(|r| r.contains("hold different decisions")), "{reasons:?}");
+            assert!(reasons.iter().any(|r| r.contains("duplicate of row")), "{reasons:?}");
+        }
+        let agreeing = vec![approval("approval-1", "approved", ""), approval("approval-1", "approved", "")];
+        let plan = plan_import(&sheets(agreeing), &shown(vec![db]), &Baseline::new(), true, false);
+        assert_eq!(plan.accepted.len(), 1, "copies that agree decide once: {plan:?}");
+    }
+
+    #[test]
+    fn a_decision_counts_only_from_a_row_showing_what_atlas_exported() {
+        let (one, two) = (approval("approval-1", "pending", ""), approval("approval-2", "pending", ""));
+        let mut two_shown = two.clone();
+        two_shown[3] = "drop table".into();
+        // A human typed approval-2's ID over approval-1's row, then approved it: Item still shows approval-1's.
+        let mut forged = one.clone();
+        forged[0] = "approval-2".into();
+        forged[4] = "approved".into();
+        let plan = plan_import(
+            &sheets(vec![forged, two_shown.clone()]),
+            &shown(vec![one.clone(), two_shown.clone()]),
+            &Baseline::new(),
+            true,
+            false,
+        );
+        assert!(plan.accepted.is_empty(), "{:?}", plan.accepted);
+        assert!(
+            plan.refused.iter().any(|r| r.reason.contains("duplicate of row 3") && r.reason.contains("held Status")),
+            "the forged copy is removed, its typed decision named: {:?}",
+            plan.refused
+        );
+        // Alone, the forged row decides nothing either.
+        let mut forged = one.clone();
+        forged[0] = "approval-2".into();
+        forged[4] = "approved".into();
+        let plan = plan_import(&sheets(vec![forged]), &shown(vec![one, two_shown]), &Baseline::new(), true, false);
+        assert!(plan.accepted.is_empty(), "{:?}", plan.accepted);
+        assert!(
+            plan.refused
+                .iter()
+                .any(|r| r.reason.contains("does not show what Atlas exported for approval-2 (Item changed)")),
+            "{:?}",
+            plan.refused
+        );
+    }
+
+    #[test]
+    fn a_stale_system_cell_is_no_edit_and_a_waiting_resolution_keeps_its_baseline() {
+        // A run finished between cycles: the sheet still shows what Atlas last exported.
+        let run = |status: &str| -> Row { ["run-1", "t", "echo", status, "s", "", "", ""].map(String::from).to_vec() };
+        let tabs =
+            [Some(vec![header(&APPROVALS)]), Some(vec![header(&RUNS), run("running")]), Some(vec![header(&ERRORS)])];
+        let baseline: Baseline =
+            [(("Runs".to_owned(), "run-1".to_owned(), 3u8), "running".to_owned())].into_iter().collect();
+        let plan = plan_import(&tabs, &[Vec::new(), vec![run("success")], Vec::new()], &baseline, true, false);
+        assert!(plan.refused.is_empty(), "{:?}", plan.refused);
+        let error_row = |resolution: &str| -> Row {
+            ["err-1", "task", "boom", "t", "high", "false", resolution, ""].map(String::from).to_vec()
+        };
+        let tabs = [
+            Some(vec![header(&APPROVALS)]),
+            Some(vec![header(&RUNS)]),
+            Some(vec![header(&ERRORS), error_row("disk cleaned")]),
+        ];
+        let plan = plan_import(&tabs, &[Vec::new(), Vec::new(), vec![error_row("")]], &Baseline::new(), true, false);
+        assert!(plan.refused.is_empty() && plan.accepted.is_empty());
+        assert_eq!(plan.waiting[2], [(1, 6)].into(), "the Resolution waits for Resolved");
+    }
+
+    #[test]
+    fn in_reviewer_mode_status_is_atlas_s_and_each_column_decides_as_its_reviewer() {
+        let layout = Layout::new(ApprovalMode::Reviewers(vec![Reviewer {
+            token: "alice".into(),
+            email: "a@example.com".into(),
+        }]));
+        let mut tab = vec![layout.headers(0)];
+        let mut row = approval("approval-1", "pending", "");
+        row.push("approved".into());
+        tab.push(row);
+        let mut status_typed = approval("approval-1", "approved", "");
+        status_typed.push(String::new());
+        let mut db = approval("approval-1", "pending", "");
+        db.push(String::new());
+        let drifted = HashMap::new();
+        let rules = ImportRules {
+            layout: &layout,
+            baseline: &Baseline::new(),
+            synced_before: true,
+            allow_self_approval: false,
+            allow_partial_payload: false,
+            drifted: &drifted,
+        };
+        let sheets = [Some(tab), Some(vec![header(&RUNS)]), Some(vec![header(&ERRORS)])];
+        let typed =
+            [Some(vec![layout.headers(0), status_typed]), Some(vec![header(&RUNS)]), Some(vec![header(&ERRORS)])];
+        let plan = super::plan_import(&typed, &[vec![db.clone()], Vec::new(), Vec::new()], &rules);
+        assert!(plan.accepted.is_empty(), "{:?}", plan.accepted);
+        assert!(plan.refused.iter().any(|r| r.reason.contains("Status is maintained by Atlas")), "{:?}", plan.refused);
+        let plan = super::plan_import(&sheets, &[vec![db.clone()], Vec::new(), Vec::new()], &rules);
+        assert_eq!(plan.accepted.len(), 1, "{:?}", plan.refused);
+        assert_eq!(plan.accepted[0].actor, "alice");
+        assert!(
+            matches!(&plan.accepted[0].command, Command::ReviewApproval { via: Some(via), .. } if via.contains("a@example.com"))
+        );
+        let drifted: HashMap<usize, String> = [(8, "its protection is warning-only".to_owned())].into();
+        let rules = ImportRules { drifted: &drifted, ..rules };
+        let plan = super::plan_import(&sheets, &[vec![db.clone()], Vec::new(), Vec::new()], &rules);
+        assert!(plan.accepted.is_empty() && plan.refused.iter().any(|r| r.reason.contains("warning-only")));
+        let mut partial = db;
+        partial[7] = format!("{PARTIAL_MARK}{{\"password\": \"[REDACTED]\"}}");
+        let mut tab = vec![layout.headers(0)];
+        let mut row = partial.clone();
+        row[8] = "approved".into();
+        tab.push(row);
+        let sheets = [Some(tab), Some(vec![header(&RUNS)]), Some(vec![header(&ERRORS)])];
+        let rules = ImportRules { drifted: &HashMap::new(), ..rules };
+        let plan = super::plan_import(&sheets, &[vec![partial], Vec::new(), Vec::new()], &rules);
+        assert!(
+            plan.accepted.is_empty() && plan.refused.iter().any(|r| r.reason.contains("decide over HTTP")),
+            "{:?}",
+            plan.refused
+        );
     }
 
     #[test]
@@ -375,7 +519,7 @@ mod tests {
     #[test]
     fn resolving_needs_a_resolution_and_cannot_be_undone() {
         let error_row = |resolved: &str, resolution: &str| -> Row {
-            ["err-1", "task", "boom", "t", "high", resolved, resolution, ""].map(String::from)
+            ["err-1", "task", "boom", "t", "high", resolved, resolution, ""].map(String::from).to_vec()
         };
         let tabs = |row: Row| {
             [Some(vec![header(&APPROVALS)]), Some(vec![header(&RUNS)]), Some(vec![header(&ERRORS), row.to_vec()])]

@@ -5,6 +5,7 @@ pub mod contract;
 pub mod cycle;
 pub mod export;
 pub mod import;
+mod judge;
 pub mod plan;
 pub mod sanitize;
 pub mod structure;

@@ -3,11 +3,11 @@
 //! humans may sort, filter, insert and delete rows; and only cells that differ are written, so a cycle
 //! with nothing to change writes nothing.
 
-use super::contract::TabContract;
+use super::contract::Layout;
 use std::collections::{HashMap, HashSet};
 
-/// One row as the database wants it (column A is the ID).
-pub type Row = [String; 8];
+/// One row as the database wants it (column A is the ID; as wide as the tab's layout).
+pub type Row = Vec<String>;
 
 /// A run of cells to write in one row (row and column 0-based, row counted after deletions).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,9 +32,10 @@ impl TabPlan {
     }
 }
 
-fn padded(row: &[String]) -> Vec<String> {
-    let mut cells: Vec<String> = row.iter().take(8).cloned().collect();
-    cells.resize(8, String::new());
+/// A sheet row cut or padded to `width` cells.
+pub fn padded(row: &[String], width: usize) -> Vec<String> {
+    let mut cells: Vec<String> = row.iter().take(width).cloned().collect();
+    cells.resize(width, String::new());
     cells
 }
 
@@ -50,59 +51,86 @@ fn runs_of(row: usize, wanted: &Row, columns: &[usize]) -> Vec<CellWrite> {
     writes
 }
 
-/// Plans one tab. `sheet` is the tab as read (row 0 is the header; trailing empty cells may be missing).
+/// Plans tab `t`. `sheet` is the tab as read (row 0 is the header; trailing empty cells may be missing).
 /// Editable cells of existing rows are written only when `rewrite` lists them (sheet row, column):
 /// human edits are the import's business, never overwritten by an export.
+///
+/// Every write to a row also writes its ID (column A): should the row have moved under the write (a
+/// human deleted a row above it meanwhile), the cells land together with their own identity, so the
+/// row they hit no longer claims to be the record it was, and the next import refuses any decision in it.
 pub fn plan_tab(
-    tab: &TabContract,
+    layout: &Layout,
+    t: usize,
     sheet: &[Vec<String>],
     desired: &[Row],
     rewrite: &HashSet<(usize, usize)>,
 ) -> TabPlan {
+    let width = layout.width(t);
     let wanted: HashMap<&str, &Row> = desired.iter().map(|row| (row[0].as_str(), row)).collect();
     let mut plan = TabPlan::default();
-    let mut seen: HashSet<String> = HashSet::new();
+    // Of rows sharing an ID, keep the first whose Atlas-owned cells match the database, else the first.
+    let mut keep: HashMap<&str, usize> = HashMap::new();
+    for (index, row) in sheet.iter().enumerate().skip(1) {
+        let cells = padded(row, width);
+        let Some(want) = wanted.get(cells[0].trim()) else { continue };
+        let matches = (0..width).all(|c| layout.is_editable(t, c) || cells[c] == want[c]);
+        match keep.get(want[0].as_str()) {
+            None => {
+                keep.insert(want[0].as_str(), index);
+            }
+            Some(&first) if matches && !row_matches(layout, t, &sheet[first], want) => {
+                keep.insert(want[0].as_str(), index);
+            }
+            Some(_) => {}
+        }
+    }
     let mut kept: Vec<(usize, &Row, Vec<String>)> = Vec::new();
     for (index, row) in sheet.iter().enumerate().skip(1) {
-        let cells = padded(row);
+        let cells = padded(row, width);
         let id = cells[0].trim();
-        if id.is_empty() && cells.iter().all(|c| c.trim().is_empty()) {
+        if id.is_empty() && row.iter().all(|c| c.trim().is_empty()) {
             continue; // a blank row a human left: harmless
         }
         match wanted.get(id) {
-            Some(row) if seen.insert(id.to_owned()) => kept.push((index, row, cells)),
+            Some(want) if keep.get(id) == Some(&index) => kept.push((index, want, cells)),
             _ => plan.delete_rows.push(index), // retired, deleted, unknown or a duplicate
         }
     }
     plan.delete_rows.sort_unstable_by(|a, b| b.cmp(a));
     let shift = |index: usize| index - plan.delete_rows.iter().filter(|&&d| d < index).count();
 
-    let header = padded(sheet.first().map(Vec::as_slice).unwrap_or(&[]));
-    if header.iter().zip(tab.headers).any(|(have, want)| have != want) {
-        plan.writes.push(CellWrite {
-            row: 0,
-            column: 0,
-            values: tab.headers.iter().map(|h| (*h).to_owned()).collect(),
-        });
+    let headers = layout.headers(t);
+    let header = sheet.first().map(Vec::as_slice).unwrap_or(&[]);
+    if padded(header, width) != headers {
+        plan.writes.push(CellWrite { row: 0, column: 0, values: headers });
     }
-    if let Some(extra) = sheet.first().filter(|h| h.iter().skip(8).any(|c| !c.is_empty())) {
-        // Columns a human added to the header are cleared: the contract has A..H only.
-        plan.writes.push(CellWrite { row: 0, column: 8, values: vec![String::new(); extra.len() - 8] });
+    if header.len() > width && header.iter().skip(width).any(|c| !c.is_empty()) {
+        // Columns a human added to the header are cleared: the layout ends at its last column.
+        plan.writes.push(CellWrite { row: 0, column: width, values: vec![String::new(); header.len() - width] });
     }
     for (index, row, cells) in &kept {
-        let differing: Vec<usize> = (0..8)
+        let mut differing: Vec<usize> = (0..width)
             .filter(|&c| cells[c] != row[c])
-            .filter(|&c| !tab.is_editable(c) || rewrite.contains(&(*index, c)))
+            .filter(|&c| !layout.is_editable(t, c) || rewrite.contains(&(*index, c)))
             .collect();
+        if !differing.is_empty() && differing[0] != 0 {
+            differing.insert(0, 0);
+        }
         plan.writes.extend(runs_of(shift(*index), row, &differing));
     }
     let mut next = sheet.len().max(1) - plan.delete_rows.len();
-    for row in desired.iter().filter(|row| !seen.contains(row[0].as_str())) {
+    for row in desired.iter().filter(|row| !keep.contains_key(row[0].as_str())) {
         plan.writes.push(CellWrite { row: next, column: 0, values: row.to_vec() });
         next += 1;
     }
     plan.rows_needed = next;
     plan
+}
+
+/// Whether a sheet row's Atlas-owned cells are exactly the database's.
+fn row_matches(layout: &Layout, t: usize, row: &[String], want: &Row) -> bool {
+    let cells = padded(row, layout.width(t));
+    (0..cells.len()).all(|c| layout.is_editable(t, c) || cells[c] == want[c])
 }
 
 #[cfg(test)]
@@ -111,7 +139,17 @@ mod tests {
     use crate::sheets::contract::APPROVALS;
 
     fn row(id: &str, status: &str, notes: &str) -> Row {
-        [id, "task", "create", "item", status, "2026-01-01", notes, "{}"].map(String::from)
+        [id, "task", "create", "item", status, "2026-01-01", notes, "{}"].map(String::from).to_vec()
+    }
+
+    fn plan_tab(
+        _: &crate::sheets::contract::TabContract,
+        sheet: &[Vec<String>],
+        desired: &[Row],
+        rewrite: &HashSet<(usize, usize)>,
+    ) -> TabPlan {
+        let shared = Layout::new(crate::sheets::contract::ApprovalMode::Shared { reviewer: "desk".into() });
+        super::plan_tab(&shared, 0, sheet, desired, rewrite)
     }
 
     fn sheet(rows: &[Row]) -> Vec<Vec<String>> {
@@ -162,7 +200,24 @@ mod tests {
         assert!(plan.writes.is_empty(), "{plan:?}");
         let rewrite: HashSet<(usize, usize)> = [(4, 4)].into();
         let plan = plan_tab(&APPROVALS, &current, &desired, &rewrite);
-        assert_eq!(plan.writes, vec![CellWrite { row: 2, column: 4, values: vec!["approved".into()] }]);
+        assert_eq!(
+            plan.writes,
+            vec![
+                CellWrite { row: 2, column: 0, values: vec!["c".into()] },
+                CellWrite { row: 2, column: 4, values: vec!["approved".into()] }
+            ],
+            "every write carries the row's ID"
+        );
+    }
+
+    #[test]
+    fn of_two_rows_sharing_an_id_the_one_showing_the_database_is_kept() {
+        let desired = [row("a", "pending", ""), row("b", "pending", "")];
+        let mut forged = row("b", "pending", "");
+        forged[3] = "what a's row showed".into();
+        let plan =
+            plan_tab(&APPROVALS, &sheet(&[forged, desired[1].clone(), desired[0].clone()]), &desired, &HashSet::new());
+        assert_eq!(plan.delete_rows, vec![1], "the forged copy goes, whatever its position");
     }
 
     #[test]
@@ -184,7 +239,7 @@ mod tests {
         assert_eq!(
             plan.writes,
             vec![
-                CellWrite { row: 1, column: 1, values: vec!["task".into(), "create".into()] },
+                CellWrite { row: 1, column: 0, values: vec!["a".into(), "task".into(), "create".into()] },
                 CellWrite { row: 1, column: 7, values: vec!["{}".into()] },
             ]
         );

@@ -96,6 +96,28 @@ fn redact_known_shapes(text: &str) -> String {
     out
 }
 
+/// What a cell shows and whether it is the whole text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shown {
+    pub text: String,
+    pub redacted: bool,
+    pub truncated: bool,
+}
+
+impl Shown {
+    pub fn partial(&self) -> bool {
+        self.redacted || self.truncated
+    }
+}
+
+/// Like `cell`, saying whether anything was redacted or cut.
+pub fn show(text: &str) -> Shown {
+    let clean = redact_known_shapes(&redact_key_values(text));
+    let redacted = clean != text;
+    let text = cell(text);
+    Shown { truncated: text.chars().count() < clean.chars().count() || text != clean, redacted, text }
+}
+
 /// A cell's text as it may appear in the sheet.
 pub fn cell(text: &str) -> String {
     let clean = redact_known_shapes(&redact_key_values(text));

@@ -1,11 +1,20 @@
-//! Requests that give a new tab its guard rails: a dropdown on the human-editable enum column (approvals
-//! Status, errors Resolved) and warning-only protection on the columns Atlas owns.
+//! Guard rails and protections. A new tab gets dropdowns on its enum columns and warning-only protection
+//! on the columns Atlas owns. In reviewer mode, Status (E) is strictly protected to Atlas's service
+//! account and each reviewer's column to that reviewer and the service account: Google then refuses
+//! anyone else's edit there, which is what makes a decision in the column that person's. Every cycle
+//! checks those protections again; a column whose protection drifted decides nothing until repaired.
 
-use super::contract::{TabContract, APPROVALS, ERRORS};
+use super::client::Protection;
+use super::contract::{ApprovalMode, Decider, Layout, APPROVALS, ERRORS, STATUS, TABS};
 use google_sheets4::api::{
-    AddProtectedRangeRequest, BooleanCondition, ConditionValue, DataValidationRule, GridRange, ProtectedRange, Request,
-    SetDataValidationRequest,
+    AddProtectedRangeRequest, BooleanCondition, ConditionValue, DataValidationRule, DeleteProtectedRangeRequest,
+    Editors, GridRange, ProtectedRange, Request, SetDataValidationRequest,
 };
+use std::collections::HashMap;
+
+/// Descriptions that mark Atlas's own strict protections (how it finds them again).
+const REVIEWER_TAG: &str = "Atlas reviewer column: ";
+const STATUS_TAG: &str = "Atlas outcome column: Status";
 
 fn columns(sheet_id: i32, from: usize, to: usize) -> GridRange {
     GridRange {
@@ -43,10 +52,12 @@ fn dropdown(sheet_id: i32, column: usize, values: &[&str]) -> Request {
     }
 }
 
-/// The contiguous runs of columns a human may not edit.
-fn owned_runs(tab: &TabContract) -> Vec<(usize, usize)> {
+/// The contiguous runs of columns a human may not edit (Status in reviewer mode excepted: it is
+/// protected strictly on its own).
+fn owned_runs(layout: &Layout, t: usize) -> Vec<(usize, usize)> {
+    let strict_status = t == 0 && matches!(layout.mode, ApprovalMode::Reviewers(_));
     let mut runs: Vec<(usize, usize)> = Vec::new();
-    for column in (0..8).filter(|c| !tab.is_editable(*c)) {
+    for column in (0..8).filter(|&c| !layout.is_editable(t, c) && !(strict_status && c == STATUS)) {
         match runs.last_mut() {
             Some(run) if run.1 + 1 == column => run.1 = column,
             _ => runs.push((column, column)),
@@ -55,42 +66,195 @@ fn owned_runs(tab: &TabContract) -> Vec<(usize, usize)> {
     runs
 }
 
-/// Dropdowns and warning-only protections for a tab created with `sheet_id`.
-pub fn guard_rails(tab: &TabContract, sheet_id: i32) -> Vec<Request> {
-    let mut requests = Vec::new();
-    if tab.title == APPROVALS.title {
-        requests.push(dropdown(sheet_id, 4, &["pending", "approved", "rejected", "expired"]));
+fn protect(range: GridRange, description: String, editors: Option<Vec<String>>) -> Request {
+    let protected = ProtectedRange {
+        range: Some(range),
+        description: Some(description),
+        warning_only: Some(editors.is_none()),
+        editors: editors.map(|users| Editors { users: Some(users), groups: None, domain_users_can_edit: Some(false) }),
+        ..Default::default()
+    };
+    Request {
+        add_protected_range: Some(AddProtectedRangeRequest { protected_range: Some(protected) }),
+        ..Default::default()
     }
-    if tab.title == ERRORS.title {
+}
+
+/// The strict protection of a reviewer's column.
+fn reviewer_protection(sheet_id: i32, decider: &Decider, account: &str) -> Request {
+    let email = decider.email.clone().unwrap_or_default();
+    let description = format!("{REVIEWER_TAG}{} ({email}); only they and Atlas may edit it", decider.token);
+    protect(columns(sheet_id, decider.column, decider.column), description, Some(vec![email, account.to_owned()]))
+}
+
+fn status_protection(sheet_id: i32, account: &str) -> Request {
+    let description = format!("{STATUS_TAG} (written by Atlas only; decide in your own column)");
+    protect(columns(sheet_id, STATUS, STATUS), description, Some(vec![account.to_owned()]))
+}
+
+/// Dropdowns and protections for tab `t` created with `sheet_id`.
+pub fn guard_rails(layout: &Layout, t: usize, sheet_id: i32, account: &str) -> Vec<Request> {
+    let mut requests = Vec::new();
+    if TABS[t].title == APPROVALS.title {
+        match &layout.mode {
+            ApprovalMode::Shared { .. } => {
+                requests.push(dropdown(sheet_id, STATUS, &["pending", "approved", "rejected", "expired"]))
+            }
+            ApprovalMode::Reviewers(_) => {
+                requests.push(status_protection(sheet_id, account));
+                for decider in layout.deciders() {
+                    requests.push(dropdown(sheet_id, decider.column, &["approved", "rejected"]));
+                    requests.push(reviewer_protection(sheet_id, &decider, account));
+                }
+            }
+        }
+    }
+    if TABS[t].title == ERRORS.title {
         requests.push(dropdown(sheet_id, 5, &["false", "true"]));
     }
-    for (from, to) in owned_runs(tab) {
-        let protected = ProtectedRange {
-            range: Some(columns(sheet_id, from, to)),
-            description: Some(format!("{} is maintained by Atlas; edits are undone at the next sync", tab.title)),
-            warning_only: Some(true),
-            ..Default::default()
-        };
-        requests.push(Request {
-            add_protected_range: Some(AddProtectedRangeRequest { protected_range: Some(protected) }),
-            ..Default::default()
-        });
+    for (from, to) in owned_runs(layout, t) {
+        let description = format!("{} is maintained by Atlas; edits are undone at the next sync", TABS[t].title);
+        requests.push(protect(columns(sheet_id, from, to), description, None));
     }
     requests
+}
+
+/// Why a reviewer column's protection does not make its cells that reviewer's, if it does not.
+fn problem(protections: &[Protection], decider: &Decider, account: &str) -> Option<String> {
+    let column = decider.column as i32;
+    let email = decider.email.clone().unwrap_or_default().to_lowercase();
+    let mut wanted = vec![email.clone(), account.to_lowercase()];
+    wanted.sort();
+    let editors_of = |p: &Protection| {
+        p.users.as_ref().map(|users| {
+            let mut users: Vec<String> = users.iter().map(|u| u.to_lowercase()).collect();
+            users.sort();
+            users.dedup();
+            users
+        })
+    };
+    let intact = |p: &Protection| {
+        p.start_column == Some(column)
+            && p.end_column == Some(column + 1)
+            && p.start_row.unwrap_or(0) <= 1
+            && p.end_row.is_none()
+            && !p.warning_only
+            && editors_of(p).as_ref() == Some(&wanted)
+            && p.groups.is_empty()
+            && !p.domain_can_edit
+            && !p.has_unprotected_ranges
+    };
+    if protections.iter().any(intact) {
+        return None;
+    }
+    let tag = format!("{REVIEWER_TAG}{} ", decider.token);
+    let Some(ours) = protections.iter().find(|p| p.description.starts_with(&tag)) else {
+        return Some("no protection covers the column".into());
+    };
+    Some(if ours.warning_only {
+        "its protection is warning-only".into()
+    } else if ours.start_column != Some(column) || ours.end_column != Some(column + 1) || ours.end_row.is_some() {
+        "its protection covers other cells (moved)".into()
+    } else {
+        match editors_of(ours) {
+            None => "Atlas's service account is no longer one of its editors".into(),
+            Some(users) if users != wanted => format!("its editors are {}", users.join(", ")),
+            Some(_) => "its protection lets groups, the domain or unprotected ranges in".into(),
+        }
+    })
+}
+
+/// The reviewer columns whose protection drifted, with why; and the requests that (re)create Atlas's
+/// strict protections: for drifted columns (after removing Atlas's drifted ranges), for reviewer
+/// columns being added now (`new_columns`), and for Status when it lacks one.
+pub fn check(
+    layout: &Layout,
+    sheet_id: i32,
+    protections: &[Protection],
+    new_columns: &[usize],
+    account: &str,
+) -> (HashMap<usize, String>, Vec<Request>) {
+    let mut drifted = HashMap::new();
+    let mut repairs = Vec::new();
+    if !matches!(layout.mode, ApprovalMode::Reviewers(_)) {
+        return (drifted, repairs);
+    }
+    if !protections.iter().any(|p| p.description.starts_with(STATUS_TAG)) {
+        repairs.push(status_protection(sheet_id, account));
+    }
+    for decider in layout.deciders() {
+        let Some(why) = problem(protections, &decider, account) else { continue };
+        if !new_columns.contains(&decider.column) {
+            drifted.insert(decider.column, why);
+        }
+        let tag = format!("{REVIEWER_TAG}{} ", decider.token);
+        for stale in protections.iter().filter(|p| p.description.starts_with(&tag)) {
+            repairs.push(Request {
+                delete_protected_range: Some(DeleteProtectedRangeRequest { protected_range_id: stale.id }),
+                ..Default::default()
+            });
+        }
+        repairs.push(reviewer_protection(sheet_id, &decider, account));
+    }
+    (drifted, repairs)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sheets::contract::RUNS;
+    use crate::sheets::contract::Reviewer;
+
+    fn reviewers() -> Layout {
+        Layout::new(ApprovalMode::Reviewers(vec![Reviewer {
+            token: "alice".into(),
+            email: "Alice@example.com".into(),
+        }]))
+    }
+
+    fn intact() -> Protection {
+        Protection {
+            id: Some(7),
+            description: format!("{REVIEWER_TAG}alice (alice@example.com)"),
+            start_row: Some(1),
+            start_column: Some(8),
+            end_column: Some(9),
+            users: Some(vec!["alice@example.com".into(), "atlas@sa.example".into()]),
+            ..Default::default()
+        }
+    }
 
     #[test]
     fn owned_columns_are_protected_in_runs_and_enum_columns_get_dropdowns() {
-        assert_eq!(owned_runs(&APPROVALS), [(0, 3), (5, 5), (7, 7)]);
-        assert_eq!(owned_runs(&RUNS), [(0, 6)]);
-        assert_eq!(guard_rails(&APPROVALS, 7).len(), 4);
-        assert_eq!(guard_rails(&RUNS, 7).len(), 1);
-        let errors = guard_rails(&ERRORS, 7);
+        let shared = Layout::new(ApprovalMode::Shared { reviewer: "desk".into() });
+        assert_eq!(owned_runs(&shared, 0), [(0, 3), (5, 5), (7, 7)]);
+        assert_eq!(owned_runs(&reviewers(), 0), [(0, 3), (5, 5), (7, 7)], "Status is strict on its own");
+        assert_eq!(owned_runs(&shared, 1), [(0, 6)]);
+        assert_eq!(guard_rails(&shared, 0, 7, "sa").len(), 4);
+        assert_eq!(guard_rails(&reviewers(), 0, 7, "sa").len(), 6, "status, dropdown + protection, three runs");
+        let errors = guard_rails(&shared, 2, 7, "sa");
         assert!(errors[0].set_data_validation.is_some() && errors.len() == 2);
+    }
+
+    #[test]
+    fn a_drifted_reviewer_protection_is_named_and_repaired() {
+        let layout = reviewers();
+        let status = Protection { description: STATUS_TAG.into(), ..Default::default() };
+        let (drifted, repairs) = check(&layout, 1, &[intact(), status.clone()], &[], "atlas@sa.example");
+        assert!(drifted.is_empty() && repairs.is_empty(), "{drifted:?}");
+        let cases: [(fn(&mut Protection), &str); 4] = [
+            (|p| p.warning_only = true, "warning-only"),
+            (|p| p.users.as_mut().unwrap().push("mallory@example.com".into()), "editors are"),
+            (|p| p.start_column = Some(9), "moved"),
+            (|p| p.users = None, "service account"),
+        ];
+        for (drift, expected) in cases {
+            let mut p = intact();
+            drift(&mut p);
+            let (drifted, repairs) = check(&layout, 1, &[p, status.clone()], &[], "atlas@sa.example");
+            assert!(drifted[&8].contains(expected), "{drifted:?}");
+            assert!(repairs[0].delete_protected_range.is_some() && repairs[1].add_protected_range.is_some());
+        }
+        let (drifted, repairs) = check(&layout, 1, &[status], &[8], "atlas@sa.example");
+        assert!(drifted.is_empty() && repairs.len() == 1, "a new column is protected, not reported");
     }
 }

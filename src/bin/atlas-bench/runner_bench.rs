@@ -65,6 +65,7 @@ async fn measure() -> Result<Vec<Duration>, String> {
             decision: Decision::Approve,
             notes: None,
             allow_self_approval: false,
+            via: None,
         };
         // Measured from before the approval is submitted: an upper bound that includes its own COMMIT.
         let requested = Instant::now();

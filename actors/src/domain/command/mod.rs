@@ -110,6 +110,9 @@ pub struct SyncOutcome {
     pub requests: u64,
     pub edits_applied: u64,
     pub edits_rejected: u64,
+    /// The cycle met Google's quota and was put off: not a failure (nothing was judged or written).
+    #[serde(default)]
+    pub deferred: bool,
 }
 
 /// One human-editable cell as Atlas last saw or wrote it.
@@ -177,6 +180,9 @@ pub enum Command {
         decision: Decision,
         notes: Option<String>,
         allow_self_approval: bool,
+        /// Where the decision was made when not over HTTP (a sheet column and its Google account).
+        #[serde(default)]
+        via: Option<String>,
     },
     /// Marks approvals still pending that were requested before the cutoff as expired.
     ExpireApprovals {
@@ -223,6 +229,17 @@ pub enum Command {
         column: Option<String>,
         reason: String,
         note_on: Option<NoteTarget>,
+        /// The refused cell as the human left it, stored as the baseline in the same transaction: a
+        /// cycle retried before the cell was restored refuses it once, not twice.
+        #[serde(default)]
+        cell: Option<SheetCell>,
+    },
+    /// A human's sheet edit (a review, a note, a resolution) applied together with the baseline of the
+    /// cell it came from, so importing is idempotent: a cycle retried after a failed write sees the cell
+    /// as already imported.
+    FromSheet {
+        cell: SheetCell,
+        edit: Box<Command>,
     },
     /// The sheet's editable cells as Atlas last saw or wrote them (the baseline that tells a human's edit
     /// from a stale cell). `removed` drops rows that left the sheet.
@@ -332,6 +349,7 @@ impl Command {
             Self::RecordJobRun { .. } => "schedule.job_ran",
             Self::AddNote { .. } => "note.added",
             Self::RejectSheetEdit { .. } => "sheets.edit_rejected",
+            Self::FromSheet { edit, .. } => edit.event_type(),
             Self::RecordSync(_) => "sheets.synced",
             Self::RecordSheetCells { .. } => "sheets.baseline_recorded",
             Self::RecordMaintenance { .. } => "db.maintained",

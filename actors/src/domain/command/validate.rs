@@ -1,7 +1,7 @@
 //! Checks on a command that need no database, each naming the offending field.
 
 use super::Command;
-use crate::domain::access::validate_token_name;
+use crate::domain::access::{validate_new_token_name, validate_token_name};
 use crate::domain::error::CommandError;
 
 pub const MAX_NAME_CHARS: usize = 200;
@@ -65,7 +65,10 @@ impl Command {
                 }
                 required_name("source", &new.source)
             }
-            Self::CreateToken { name, .. } | Self::RevokeToken { name } => {
+            Self::CreateToken { name, .. } => {
+                validate_new_token_name(name).map_err(|message| CommandError::invalid("name", message))
+            }
+            Self::RevokeToken { name } => {
                 validate_token_name(name).map_err(|message| CommandError::invalid("name", message))
             }
             Self::FinishRun(result) => {
@@ -75,6 +78,12 @@ impl Command {
                 Ok(())
             }
             Self::RecordJobRun { job, .. } => required_name("job", job),
+            Self::FromSheet { edit, .. } => match edit.as_ref() {
+                Self::ReviewApproval { .. } | Self::AddNote { .. } | Self::ResolveError { .. } => edit.validate(),
+                other => {
+                    Err(CommandError::invalid("edit", format!("{} cannot come from the sheet", other.event_type())))
+                }
+            },
             Self::AddNote { body, .. } => {
                 if body.trim().is_empty() {
                     return Err(CommandError::invalid("body", "must not be empty"));

@@ -45,6 +45,12 @@ pub(crate) fn apply(
     now: &str,
 ) -> Result<CommandOutcome, CommandError> {
     command.validate()?;
+    if let Command::FromSheet { cell, edit } = command {
+        // The edit writes its own event; the baseline cell goes with it.
+        let outcome = apply(conn, edit, actor, now)?;
+        sheets::upsert_cells(conn, std::slice::from_ref(cell))?;
+        return Ok(outcome);
+    }
     let touched = match command {
         Command::CreateProject(new) => projects::create(conn, new, now)?,
         Command::UpdateProject { id, expected_version, patch } => {
@@ -56,7 +62,7 @@ pub(crate) fn apply(
         Command::DeleteTask { id } => tasks::delete(conn, id, now)?,
         Command::QueueRun(new) => runs::queue(conn, new, None, now)?,
         Command::RequestApproval { id, change } => approvals::request(conn, id, change, actor, now)?,
-        Command::ReviewApproval { id, decision, notes, allow_self_approval } => {
+        Command::ReviewApproval { id, decision, notes, allow_self_approval, .. } => {
             approvals::review(conn, id, *decision, notes.as_deref(), *allow_self_approval, actor, now)?
         }
         Command::ExpireApprovals { requested_before } => approvals::expire(conn, requested_before, actor, now)?,
@@ -74,9 +80,12 @@ pub(crate) fn apply(
             schedule::record(conn, job, started_at, finished_at, *ok, detail)?
         }
         Command::AddNote { target, body } => sheets::add_note(conn, target, body, actor, now)?,
-        Command::RejectSheetEdit { tab, row_id, column, reason, note_on } => {
-            sheets::reject_edit(conn, tab, row_id, column.as_deref(), reason, note_on.as_ref(), now)?
+        Command::RejectSheetEdit { tab, row_id, column, reason, note_on, cell } => {
+            sheets::upsert_cells(conn, cell.as_slice())?;
+            let _ = row_id; // named in the event's payload
+            sheets::reject_edit(conn, tab, column.as_deref(), reason, note_on.as_ref(), now)?
         }
+        Command::FromSheet { .. } => unreachable!("applied above"),
         Command::RecordSync(outcome) => sheets::record_sync(conn, outcome, now)?,
         Command::RecordSheetCells { cells, removed } => sheets::record_cells(conn, cells, removed, actor, now)?,
         Command::RecordBackup { id, .. } => Touched::new("backup", id, None, Applied::Noted),

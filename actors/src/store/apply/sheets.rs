@@ -2,7 +2,7 @@
 
 use super::{append_note, storage, Touched};
 use crate::domain::command::{NoteTarget, SheetCell, SyncOutcome};
-use crate::domain::{Actor, Applied, CommandError, ErrorId};
+use crate::domain::{Actor, Applied, CommandError};
 use crate::store::queries::notes::NoteSubject;
 use crate::store::queries::{approvals, hotlist, runs};
 use rusqlite::{params, Connection};
@@ -36,22 +36,17 @@ pub(super) fn add_note(
     Ok(Touched::new(kind.as_str(), id, None, Applied::Noted))
 }
 
+/// A refused edit: its event, and a note on the record when it has one. The hotlist gets one summary per
+/// tab per cycle from the mirror, not one entry per refusal (which would bury real errors).
 pub(super) fn reject_edit(
     conn: &Connection,
     tab: &str,
-    row_id: &str,
     column: Option<&str>,
     reason: &str,
     note_on: Option<&NoteTarget>,
     now: &str,
 ) -> Result<Touched, CommandError> {
     let cell = column.map_or(String::new(), |c| format!(" column {c}"));
-    let error = format!("sheet edit refused in {tab} row {row_id}{cell}: {reason}");
-    conn.prepare_cached(
-        "INSERT INTO errors (id, error, occurred_at, severity, source) VALUES (?1, ?2, ?3, 'medium', 'sheets')",
-    )
-    .and_then(|mut stmt| stmt.execute(params![ErrorId::generate().as_str(), error, now]))
-    .map_err(storage)?;
     if let Some(target) = note_on {
         let (kind, id) = subject(conn, target)?;
         append_note(conn, kind, &id, &Actor::new("atlas"), &format!("Sheet edit refused{cell}: {reason}"), now)?;
@@ -60,12 +55,16 @@ pub(super) fn reject_edit(
 }
 
 pub(super) fn record_sync(conn: &Connection, outcome: &SyncOutcome, now: &str) -> Result<Touched, CommandError> {
+    // A deferred cycle (quota) is an attempt, not a failure: it leaves the failure count alone.
     conn.prepare_cached(
         "INSERT INTO sync_state (direction, last_attempt_at, last_success_at, consecutive_failures, last_error, last_requests, \
-         edits_applied, edits_rejected) VALUES (?1, ?2, CASE WHEN ?3 THEN ?2 END, CASE WHEN ?3 THEN 0 ELSE 1 END, ?4, ?5, ?6, ?7) \
+         edits_applied, edits_rejected, failing_since) \
+         VALUES (?1, ?2, CASE WHEN ?3 THEN ?2 END, CASE WHEN ?3 OR ?8 THEN 0 ELSE 1 END, ?4, ?5, ?6, ?7, CASE WHEN ?3 THEN NULL ELSE ?2 END) \
          ON CONFLICT (direction) DO UPDATE SET last_attempt_at = excluded.last_attempt_at, \
          last_success_at = coalesce(excluded.last_success_at, sync_state.last_success_at), \
-         consecutive_failures = CASE WHEN ?3 THEN 0 ELSE sync_state.consecutive_failures + 1 END, \
+         consecutive_failures = CASE WHEN ?3 THEN 0 WHEN ?8 THEN sync_state.consecutive_failures \
+         ELSE sync_state.consecutive_failures + 1 END, \
+         failing_since = CASE WHEN ?3 THEN NULL ELSE coalesce(sync_state.failing_since, excluded.last_attempt_at) END, \
          last_error = excluded.last_error, last_requests = excluded.last_requests, \
          edits_applied = sync_state.edits_applied + excluded.edits_applied, \
          edits_rejected = sync_state.edits_rejected + excluded.edits_rejected",
@@ -78,11 +77,26 @@ pub(super) fn record_sync(conn: &Connection, outcome: &SyncOutcome, now: &str) -
             outcome.error,
             outcome.requests as i64,
             outcome.edits_applied as i64,
-            outcome.edits_rejected as i64
+            outcome.edits_rejected as i64,
+            outcome.deferred
         ])
     })
     .map_err(storage)?;
     Ok(Touched::new("sync", &outcome.direction, None, Applied::Noted))
+}
+
+/// Stores baseline cells (as Atlas last saw or wrote them).
+pub(super) fn upsert_cells(conn: &Connection, cells: &[SheetCell]) -> Result<(), CommandError> {
+    let mut upsert = conn
+        .prepare_cached(
+            "INSERT INTO sheet_cells (tab, row_id, col, value) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (tab, row_id, col) DO UPDATE SET value = excluded.value",
+        )
+        .map_err(storage)?;
+    for cell in cells {
+        upsert.execute(params![cell.tab, cell.row_id, cell.column, cell.value]).map_err(storage)?;
+    }
+    Ok(())
 }
 
 /// Upserts baseline cells and drops rows that left the sheet; the event records counts, not the cells.
@@ -93,16 +107,8 @@ pub(super) fn record_cells(
     actor: &Actor,
     now: &str,
 ) -> Result<Touched, CommandError> {
+    upsert_cells(conn, cells)?;
     {
-        let mut upsert = conn
-            .prepare_cached(
-                "INSERT INTO sheet_cells (tab, row_id, col, value) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (tab, row_id, col) DO UPDATE SET value = excluded.value",
-            )
-            .map_err(storage)?;
-        for cell in cells {
-            upsert.execute(params![cell.tab, cell.row_id, cell.column, cell.value]).map_err(storage)?;
-        }
         let mut delete =
             conn.prepare_cached("DELETE FROM sheet_cells WHERE tab = ?1 AND row_id = ?2").map_err(storage)?;
         for (tab, row_id) in removed {
