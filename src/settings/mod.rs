@@ -78,7 +78,7 @@ impl Default for Settings {
 
 impl Settings {
     /// Range checks serde cannot express. Returns the dotted key and what is wrong.
-    pub(crate) fn validate(&self) -> Result<(), (&'static str, String)> {
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
         fn within(key: &'static str, value: u64, min: u64, max: u64) -> Result<(), (&'static str, String)> {
             if (min..=max).contains(&value) {
                 Ok(())

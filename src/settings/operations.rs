@@ -1,7 +1,7 @@
 //! The operations sections: off-site backups (`[offsite]`), alert channels (`[alerts]`) and `/metrics`
 //! access (`[metrics]`), with their checks and the engine configs built from them (also Health's).
 
-use super::Settings;
+use super::{ApprovalModeSetting, Settings};
 use atlas_actors::alerts::actor::AlertsConfig;
 use atlas_actors::alerts::channels::{Channel, SmtpSecurity};
 use atlas_actors::domain::Secret;
@@ -235,6 +235,8 @@ impl Settings {
                 database: self.database.path.clone(),
                 backup_dir: self.backup.dir.clone(),
                 sheets_enabled: self.sheets.enabled,
+                sheets_shared_reviewer: (self.sheets.approval_mode == ApprovalModeSetting::Shared)
+                    .then(|| self.sheets.shared_reviewer.clone()),
                 disk_min_free_mib: h.disk_min_free_mib,
                 wal_max_mib: h.wal_max_mib,
                 sync_stale_after: minutes(h.sync_stale_after_m),

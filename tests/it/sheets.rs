@@ -7,11 +7,33 @@ use crate::writer::submit_concurrently;
 use atlas_actors::domain::command::NewHotlistError;
 use atlas_actors::domain::{Actor, ApprovalId, Command, ErrorId, NewProject, ProjectId, Severity, SystemClock};
 use atlas_actors::sheets::client::{SheetInfo, SheetsClient, SheetsConfig};
+use atlas_actors::sheets::contract::{ApprovalMode, Layout, Reviewer};
 use atlas_actors::sheets::cycle::{CycleError, CycleReport, Mirror};
 use atlas_actors::sheets::export::{desired_rows, export, MirrorScope};
 use std::time::Duration;
 
-async fn client(fake: &FakeSheets, dir: &std::path::Path) -> SheetsClient {
+mod binding;
+mod reviewers;
+
+/// The seed contract's shared Status column, decisions recorded as `alice` (an approver's token).
+pub fn shared() -> Layout {
+    Layout::new(ApprovalMode::Shared { reviewer: "alice".into() })
+}
+
+/// Reviewer columns for alice and bob (both approvers in `Team`).
+pub fn reviewers() -> Layout {
+    Layout::new(ApprovalMode::Reviewers(vec![
+        Reviewer { token: "alice".into(), email: "alice@example.com".into() },
+        Reviewer { token: "bob".into(), email: "bob@example.com".into() },
+    ]))
+}
+
+/// What the mirror should show now, laid out as `layout` says.
+pub async fn desired(team: &Team, layout: &Layout) -> [Vec<atlas_actors::sheets::plan::Row>; 3] {
+    desired_rows(&team.app.handles.readers, layout, &MirrorScope::default(), chrono::Utc::now()).await.unwrap()
+}
+
+pub async fn client(fake: &FakeSheets, dir: &std::path::Path) -> SheetsClient {
     client_with(fake, dir, Duration::from_secs(5), 3).await
 }
 
@@ -34,11 +56,11 @@ async fn one_pending_approval() -> (Team, FakeSheets, SheetsClient, [Vec<atlas_a
     let fake = FakeSheets::start().await;
     let sheets = client(&fake, team.app.dir.path()).await;
     team.app.handles.writer.submit(request_project("p"), Actor::new("agent-bot")).await.unwrap();
-    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
+    let desired = desired(&team, &shared()).await;
     (team, fake, sheets, desired)
 }
 
-fn request_project(name: &str) -> Command {
+pub fn request_project(name: &str) -> Command {
     let change = Command::CreateProject(NewProject { id: ProjectId::generate(), name: name.into(), description: None });
     Command::RequestApproval { id: ApprovalId::generate(), change: Box::new(change) }
 }
@@ -61,11 +83,15 @@ async fn the_first_export_builds_the_tabs_and_a_no_change_export_writes_nothing(
 
     let mut structure = None;
     let now = chrono::Utc::now();
-    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), now).await.unwrap();
-    let report = export(&sheets, &mut structure, &desired).await.unwrap();
+    let layout = Layout::default();
+    let desired = desired_rows(&team.app.handles.readers, &layout, &MirrorScope::default(), now).await.unwrap();
+    let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
     assert_eq!(report.tabs_created, 3);
     assert_eq!(fake.calls(), ["spreadsheets.get", "spreadsheets.batchUpdate", "values.batchUpdate"]);
-    assert_eq!(fake.guard_rails(), 7, "two dropdowns and five warning-only protected ranges");
+    assert_eq!(fake.guard_rails(), 7, "a dropdown, Status protected strictly, five warning-only ranges");
+    assert!(fake.protections().iter().any(|p| p.description.starts_with("Atlas outcome column: Status")
+        && !p.warning_only
+        && p.users == [crate::support::fake_sheets::SERVICE_ACCOUNT]));
     let approvals = fake.tab("Pending_Approvals").unwrap();
     assert_eq!(approvals.rows[0], ["ID", "Type", "Action", "Item", "Status", "Requested", "Notes", "Payload"]);
     assert_eq!((approvals.rows[1][1].as_str(), approvals.rows[1][4].as_str()), ("project", "pending"));
@@ -74,11 +100,11 @@ async fn the_first_export_builds_the_tabs_and_a_no_change_export_writes_nothing(
     assert_eq!(errors.rows[1][5], "false");
     assert_eq!(fake.tab("Runs").unwrap().rows.len(), 1, "header only");
 
-    for expected in [vec!["spreadsheets.get", "values.batchGet"], vec!["values.batchGet"]] {
+    for expected in [vec!["spreadsheets.get", "spreadsheets.get"], vec!["spreadsheets.get"]] {
         fake.reset_calls();
-        let report = export(&sheets, &mut structure, &desired).await.unwrap();
+        let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
         assert_eq!(report.cells_written + report.rows_deleted, 0);
-        assert_eq!(fake.calls(), expected, "a no-change cycle only reads");
+        assert_eq!(fake.calls(), expected, "a no-change cycle only reads, once");
     }
 }
 
@@ -91,8 +117,9 @@ async fn rows_are_matched_by_id_and_human_damage_to_system_cells_is_repaired() {
         team.app.handles.writer.submit(request_project(name), Actor::new("agent-bot")).await.unwrap();
     }
     let mut structure = None;
-    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
-    export(&sheets, &mut structure, &desired).await.unwrap();
+    let layout = shared();
+    let desired = desired(&team, &layout).await;
+    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
 
     // A human sorts the rows, damages a system cell, types a status and adds a stray row.
     let before = fake.tab("Pending_Approvals").unwrap().rows;
@@ -109,7 +136,7 @@ async fn rows_are_matched_by_id_and_human_damage_to_system_cells_is_repaired() {
     fake.set_cell("Pending_Approvals", 2, 4, "approved");
     fake.set_cell("Pending_Approvals", 4, 0, "approval-made-up");
 
-    let report = export(&sheets, &mut structure, &desired).await.unwrap();
+    let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
     assert_eq!(report.rows_deleted, 1, "the unknown row is removed");
     let after = fake.tab("Pending_Approvals").unwrap().rows;
     assert_eq!(after.len(), 4);
@@ -121,7 +148,7 @@ async fn rows_are_matched_by_id_and_human_damage_to_system_cells_is_repaired() {
     let deleted = after[3][0].clone();
     fake.delete_row("Pending_Approvals", 3);
     fake.insert_blank_row("Pending_Approvals", 1);
-    export(&sheets, &mut structure, &desired).await.unwrap();
+    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
     let rows = fake.tab("Pending_Approvals").unwrap().rows;
     assert_eq!(rows.len(), 5, "{rows:?}");
     assert!(rows[1].is_empty() && rows[4][0] == deleted, "{rows:?}");
@@ -138,8 +165,9 @@ async fn ten_thousand_rows_go_out_within_the_request_budget() {
 
     let started = std::time::Instant::now();
     let mut structure = None;
-    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
-    export(&sheets, &mut structure, &desired).await.unwrap();
+    let layout = Layout::default();
+    let desired = desired(&team, &layout).await;
+    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
     let calls = fake.calls();
     println!("10,000-row first export: {:?}, {} requests: {calls:?}", started.elapsed(), calls.len());
     assert_eq!(calls.iter().filter(|c| *c == "spreadsheets.batchUpdate").count(), 1);
@@ -148,10 +176,10 @@ async fn ten_thousand_rows_go_out_within_the_request_budget() {
 
     fake.reset_calls();
     let started = std::time::Instant::now();
-    let report = export(&sheets, &mut structure, &desired).await.unwrap();
+    let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
     println!("10,000-row no-change export: {:?}, {} requests", started.elapsed(), fake.calls().len());
     assert_eq!(report.cells_written, 0);
-    assert_eq!(fake.calls(), ["spreadsheets.get", "values.batchGet"]);
+    assert_eq!(fake.calls(), ["spreadsheets.get", "spreadsheets.get"]);
 }
 
 #[actix_rt::test]
@@ -159,54 +187,78 @@ async fn quota_and_server_errors_are_retried_and_a_lost_reply_duplicates_nothing
     let (team, fake, sheets, desired) = one_pending_approval().await;
 
     let mut structure = None;
-    fake.fail_next(&[429, 503]);
-    export(&sheets, &mut structure, &desired).await.expect("two transient failures are retried");
+    let layout = shared();
+    fake.fail_next(&[503, 500]);
+    export(&sheets, &mut structure, &layout, &desired).await.expect("two server errors on a read are retried");
     assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2);
 
     fake.fail_next(&[500, 500, 500]);
-    let err = export(&sheets, &mut structure, &desired).await.unwrap_err();
+    let err = export(&sheets, &mut structure, &layout, &desired).await.unwrap_err();
     assert!(err.is_transient() && err.to_string().contains("500"), "{err}");
 
+    fake.reset_calls();
+    fake.fail_next(&[429]);
+    let err = export(&sheets, &mut None, &layout, &desired).await.unwrap_err();
+    assert!(err.quota().is_some(), "{err}");
+    assert_eq!(fake.calls().len(), 1, "quota is never retried within a call: the cycle is deferred instead");
+
     team.app.handles.writer.submit(request_project("q"), Actor::new("agent-bot")).await.unwrap();
-    let desired = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
     let mut structure = None;
     fake.reset_calls();
-    // spreadsheets.get and values.batchGet succeed; the write is applied but its reply is lost.
-    fake.fail_next(&[]);
-    export(&sheets, &mut structure, &desired).await.unwrap();
+    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+    // A values write is applied but its reply is lost: the retry writes the same cells again, harmlessly.
     fake.apply_then_fail_next();
-    let again = desired_rows(&team.app.handles.readers, &MirrorScope::default(), chrono::Utc::now()).await.unwrap();
-    export(&sheets, &mut structure, &again).await.unwrap();
+    let again = crate::sheets::desired(&team, &layout).await;
+    fake.before_next("values.batchUpdate", |_| {});
+    export(&sheets, &mut structure, &layout, &again).await.ok();
+    export(&sheets, &mut structure, &layout, &again).await.unwrap();
     let rows = fake.tab("Pending_Approvals").unwrap().rows;
     let ids: std::collections::HashSet<&String> = rows.iter().skip(1).map(|r| &r[0]).collect();
     assert_eq!((rows.len(), ids.len()), (3, 2), "no duplicated rows: {rows:?}");
 }
 
 #[actix_rt::test]
-async fn a_renamed_tab_is_recreated_and_a_silent_server_times_out() {
+async fn a_renamed_tab_is_recreated_within_the_cycle_that_finds_it_and_a_silent_server_times_out() {
     let (team, fake, sheets, desired) = one_pending_approval().await;
+    let layout = shared();
     let mut structure = None;
-    export(&sheets, &mut structure, &desired).await.unwrap();
+    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
 
     fake.rename_tab("Pending_Approvals", "Approvals (old)");
-    let mut structure = None;
-    let report = export(&sheets, &mut structure, &desired).await.unwrap();
+    fake.reset_calls();
+    let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+    assert_eq!(
+        &fake.calls()[..3],
+        ["spreadsheets.get", "spreadsheets.get", "spreadsheets.get"],
+        "the cached structure failed, was read again, then the tabs"
+    );
     assert_eq!(report.tabs_created, 1);
     assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2, "the contract's tab is back with its row");
     assert!(fake.tab("Approvals (old)").is_some(), "the human's tab is left alone");
 
     let slow = client_with(&fake, team.app.dir.path(), Duration::from_millis(100), 2).await;
     fake.set_delay(Some(Duration::from_millis(400)));
-    let err = export(&slow, &mut None, &desired).await.unwrap_err();
+    let err = export(&slow, &mut None, &layout, &desired).await.unwrap_err();
     assert!(err.to_string().contains("did not answer within"), "{err}");
     assert_eq!(slow.requests(), 2, "each attempt counted, at most max_attempts");
 }
 
-/// One import-then-export cycle as the SheetsSync actor runs it.
+/// One import-then-export cycle as the SheetsSync actor runs it, in shared mode.
 async fn cycle(
     team: &Team,
     sheets: &SheetsClient,
     structure: &mut Option<Vec<SheetInfo>>,
+) -> Result<CycleReport, CycleError> {
+    cycle_with(team, sheets, structure, &shared()).await
+}
+
+/// One cycle with the given layout.
+pub async fn cycle_with(
+    team: &Team,
+    sheets: &SheetsClient,
+    structure: &mut Option<Vec<SheetInfo>>,
+    layout: &Layout,
 ) -> Result<CycleReport, CycleError> {
     let scope = MirrorScope::default();
     let mirror = Mirror {
@@ -215,12 +267,14 @@ async fn cycle(
         writer: &team.app.handles.writer,
         clock: &SystemClock,
         scope: &scope,
+        layout,
         allow_self_approval: false,
+        allow_partial_payload: false,
     };
     mirror.cycle(structure).await
 }
 
-fn row_of(fake: &FakeSheets, tab: &str, id: &str) -> (usize, Vec<String>) {
+pub fn row_of(fake: &FakeSheets, tab: &str, id: &str) -> (usize, Vec<String>) {
     let rows = fake.tab(tab).unwrap().rows;
     let index = rows
         .iter()
@@ -246,16 +300,23 @@ async fn the_human_loop_an_approval_made_in_the_sheet_applies_like_one_made_over
     let id = approval["id"].as_str().unwrap().to_owned();
     let task = approval["item_id"].as_str().unwrap().to_owned();
     let mut structure = None;
-    cycle(&team, &sheets, &mut structure).await.unwrap();
+    let layout = reviewers();
+    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
     let (row, cells) = row_of(&fake, "Pending_Approvals", &id);
     assert_eq!(cells[4], "pending");
+    assert_eq!(fake.tab("Pending_Approvals").unwrap().rows[0][8..], ["alice", "bob"], "a column per reviewer");
 
-    fake.set_cell("Pending_Approvals", row, 4, "approved");
-    fake.set_cell("Pending_Approvals", row, 6, "checked with the team");
-    let report = cycle(&team, &sheets, &mut structure).await.unwrap();
-    assert_eq!((report.edits_applied, report.edits_refused), (2, 0), "{report:?}");
+    fake.edit_as("alice@example.com", "Pending_Approvals", row, 8, "approved").expect("alice's own column");
+    fake.edit_as("carol@example.com", "Pending_Approvals", row, 6, "checked with the team").expect("Notes are open");
+    let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+    let (_, refusals) = team.call("GET", "/api/v1/audit?type=sheets.edit_rejected", &team.viewer, None).await;
+    assert_eq!((report.edits_applied, report.edits_refused), (2, 0), "{report:?} {refusals}");
     let (status, created) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
-    assert_eq!((status, created["approved_by"].as_str()), (200, Some("sheets")), "{created}");
+    assert_eq!((status, created["approved_by"].as_str()), (200, Some("alice")), "the person, not `sheets`: {created}");
+    let (_, events) = team.call("GET", &format!("/api/v1/audit?type=approval.approved"), &team.viewer, None).await;
+    let event = &events["items"][0];
+    assert_eq!(event["actor"], "alice", "{events}");
+    assert!(event.to_string().contains("sheet column I (alice@example.com)"), "{event}");
     let (_, approved) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
     assert_eq!(approved["status"], "approved");
     assert_eq!(
@@ -263,17 +324,18 @@ async fn the_human_loop_an_approval_made_in_the_sheet_applies_like_one_made_over
         (Some("sheets"), Some("checked with the team"))
     );
     let (_, cells) = row_of(&fake, "Pending_Approvals", &id);
-    assert_eq!(cells[4], "approved");
+    assert_eq!((cells[4].as_str(), cells[8].as_str()), ("approved", "approved"));
     assert!(
         cells[6].starts_with("sheets (") && cells[6].ends_with("): checked with the team"),
         "notes re-rendered from history: {}",
         cells[6]
     );
 
+    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
     fake.reset_calls();
-    let report = cycle(&team, &sheets, &mut structure).await.unwrap();
+    let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
     assert_eq!((report.edits_applied, report.export.cells_written), (0, 0));
-    assert_eq!(fake.calls(), ["values.batchGet"], "a quiet cycle reads once and writes nothing");
+    assert_eq!(fake.calls(), ["spreadsheets.get"], "a quiet cycle reads once and writes nothing");
 }
 
 #[actix_rt::test]
@@ -325,9 +387,12 @@ async fn refused_sheet_edits_are_explained_restored_and_audited() {
     assert_eq!(rejected["status"], "rejected", "the database kept its state");
 
     let (_, hotlist) = team.call("GET", "/api/v1/errors?severity=medium", &team.viewer, None).await;
-    assert_eq!(hotlist["items"].as_array().unwrap().iter().filter(|e| e["source"] == "sheets").count(), 4);
+    let entries: Vec<&serde_json::Value> =
+        hotlist["items"].as_array().unwrap().iter().filter(|e| e["source"] == "sheets").collect();
+    assert_eq!(entries.len(), 1, "one summary per tab per cycle, not one entry per refusal: {hotlist}");
+    assert!(entries[0]["error"].as_str().unwrap().starts_with("4 sheet edit(s) refused in Pending_Approvals"));
     let (_, audit) = team.call("GET", "/api/v1/audit?type=sheets.edit_rejected", &team.viewer, None).await;
-    assert_eq!(audit["items"].as_array().unwrap().len(), 4);
+    assert_eq!(audit["items"].as_array().unwrap().len(), 4, "each refusal is audited on its own");
 }
 
 #[actix_rt::test]
@@ -355,7 +420,7 @@ async fn a_renamed_tab_is_reported_once_and_failed_cycles_lose_no_approval() {
 
     let id = fake.tab("Pending_Approvals").unwrap().rows[1][0].clone();
     fake.set_cell("Pending_Approvals", 1, 4, "approved");
-    for storm in [vec![429, 429, 429], vec![503, 500, 503]] {
+    for storm in [vec![429], vec![503, 500, 503]] {
         fake.fail_next(&storm);
         let err = cycle(&team, &sheets, &mut structure).await.unwrap_err();
         assert!(err.to_string().contains("Google Sheets answered"), "{err}");
@@ -486,7 +551,7 @@ async fn the_fake_speaks_values_get_update_append_and_clear() {
     let team = Team::new().await;
     let fake = FakeSheets::start().await;
     let sheets = client(&fake, team.app.dir.path()).await;
-    export(&sheets, &mut None, &[Vec::new(), Vec::new(), Vec::new()]).await.unwrap();
+    export(&sheets, &mut None, &shared(), &[Vec::new(), Vec::new(), Vec::new()]).await.unwrap();
     let http = awc::Client::default();
     let call = |method: &str, range: &str| {
         let url =

@@ -18,6 +18,9 @@ pub struct OpsLimits {
     pub database: PathBuf,
     pub backup_dir: PathBuf,
     pub sheets_enabled: bool,
+    /// Set in `approval_mode = "shared"`: the token every sheet decision is recorded as (health warns
+    /// that such decisions name no person).
+    pub sheets_shared_reviewer: Option<String>,
     pub disk_min_free_mib: u64,
     pub wal_max_mib: u64,
     pub sync_stale_after: Span,
@@ -113,6 +116,13 @@ fn database_checks(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) ->
             out.push((name, sync_freshness(conn, direction, limits, now)));
         }
         out.push(("import_validation_failures", validation_rate(conn, limits, now)));
+        if let Some(reviewer) = &limits.sheets_shared_reviewer {
+            let detail = format!(
+                "approval_mode = \"shared\": every sheet decision is recorded as {reviewer}; whoever can edit the \
+                 spreadsheet decides, and no person can be named (use [sheets.reviewers])"
+            );
+            out.push(("sheets_decisions_attributable", OpsCheck::new(Level::Warn, detail, None)));
+        }
     }
     out
 }
@@ -165,11 +175,18 @@ fn sync_freshness(conn: &Connection, direction: &str, limits: &OpsLimits, now: D
         return OpsCheck::new(Level::Warn, "no sync yet", None);
     };
     let Some(at) = state.last_success_at else {
-        // A first failure may be a blip; three in a row with no success ever is a broken setup.
-        let level = if state.consecutive_failures >= 3 { Level::Critical } else { Level::Warn };
+        // Never succeeded: critical once it has been failing (or deferred) for longer than the contract's hour.
+        let failing_for =
+            state.failing_since.as_deref().and_then(|since| age_of(since, now)).unwrap_or_else(Span::zero);
+        let level = if failing_for > limits.sync_stale_after { Level::Critical } else { Level::Warn };
         let why = state.last_error.unwrap_or_default();
         let failures = state.consecutive_failures;
-        return OpsCheck::new(level, format!("never succeeded ({failures} failures); last error: {why}"), None);
+        let minutes = failing_for.num_minutes();
+        return OpsCheck::new(
+            level,
+            format!("never succeeded ({failures} failures over {minutes} min); last error: {why}"),
+            None,
+        );
     };
     let age = age_of(&at, now).unwrap_or_else(Span::zero);
     let mut detail = format!("last success {:.0} min ago", age.num_seconds() as f64 / 60.0);
@@ -185,7 +202,8 @@ fn validation_rate(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) ->
     let counted: rusqlite::Result<(i64, i64)> = conn.query_row(
         "SELECT
            count(*) FILTER (WHERE type = 'sheets.edit_rejected'),
-           count(*) FILTER (WHERE actor = 'sheets' AND type NOT LIKE 'sheets.%')
+           count(*) FILTER (WHERE (actor = 'sheets' AND type NOT LIKE 'sheets.%')
+             OR json_extract(payload, '$.command.via') LIKE 'sheet%')
          FROM events WHERE created_at >= ?1",
         [&since],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -285,6 +303,7 @@ mod tests {
             database: PathBuf::from("unused.db"),
             backup_dir: PathBuf::from("unused"),
             sheets_enabled: true,
+            sheets_shared_reviewer: None,
             disk_min_free_mib: 1,
             wal_max_mib: 1,
             sync_stale_after: Span::minutes(60),
@@ -304,9 +323,9 @@ mod tests {
 
     fn sync(conn: &Connection, direction: &str, success: Option<&str>, failures: i64) {
         conn.execute(
-            "INSERT OR REPLACE INTO sync_state (direction, last_attempt_at, last_success_at, consecutive_failures, last_error)
-             VALUES (?1, ?2, ?3, ?4, 'HTTP 503')",
-            rusqlite::params![direction, format_timestamp(at(0)), success, failures],
+            "INSERT OR REPLACE INTO sync_state (direction, last_attempt_at, last_success_at, consecutive_failures, last_error,
+             failing_since) VALUES (?1, ?2, ?3, ?4, 'HTTP 503', ?5)",
+            rusqlite::params![direction, format_timestamp(at(0)), success, failures, format_timestamp(at(-30))],
         )
         .unwrap();
     }
@@ -325,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sync_is_critical_after_an_hour_without_success_or_three_failures_without_any() {
+    fn a_sync_is_critical_after_an_hour_without_success_or_an_hour_of_failures_without_any() {
         let conn = database();
         assert_eq!(sync_freshness(&conn, "import", &limits(), at(0)).level, Level::Warn, "no sync yet");
         sync(&conn, "import", Some(&format_timestamp(at(-59))), 2);
@@ -333,10 +352,13 @@ mod tests {
         assert_eq!(fresh.level, Level::Ok);
         assert!(fresh.detail.contains("2 failures since: HTTP 503"), "{}", fresh.detail);
         assert_eq!(sync_freshness(&conn, "import", &limits(), at(2)).level, Level::Critical, "61 minutes");
-        sync(&conn, "export", None, 2);
-        assert_eq!(sync_freshness(&conn, "export", &limits(), at(0)).level, Level::Warn);
-        sync(&conn, "export", None, 3);
-        assert_eq!(sync_freshness(&conn, "export", &limits(), at(0)).level, Level::Critical);
+        sync(&conn, "export", None, 12);
+        assert_eq!(
+            sync_freshness(&conn, "export", &limits(), at(0)).level,
+            Level::Warn,
+            "failing for 30 minutes: not yet an alert, however many cycles failed"
+        );
+        assert_eq!(sync_freshness(&conn, "export", &limits(), at(31)).level, Level::Critical, "61 minutes");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::client::{Protection, SheetInfo, SheetsClient, SheetsError};
 use super::contract::{Layout, FIRST_REVIEWER_COLUMN, TABS};
 use super::import::PARTIAL_MARK;
 use super::plan::{plan_tab, Row, TabPlan};
-use super::sanitize::{cell, show};
+use super::sanitize::{cell, show, MAX_CELL_CHARS};
 use crate::domain::format_timestamp;
 use crate::store::queries::mirror::{self, render_notes};
 use crate::store::ReaderPool;
@@ -58,11 +58,19 @@ fn text(value: Option<&str>) -> String {
 /// The Payload cell: the payload sanitized, marked when it is not shown whole.
 fn payload_cell(payload: &str) -> String {
     let shown = show(payload);
-    if shown.partial() {
-        cell(&format!("{PARTIAL_MARK}{}", shown.text))
-    } else {
-        shown.text
+    if !shown.partial() {
+        return shown.text;
     }
+    // Room for the mark within the cell limit, keeping the truncation marker (if any) at the end.
+    let room = MAX_CELL_CHARS - PARTIAL_MARK.chars().count();
+    let text = if shown.text.chars().count() <= room {
+        shown.text
+    } else {
+        let tail = shown.text.rfind(" […truncated").map_or("", |at| &shown.text[at..]);
+        let head: String = shown.text.chars().take(room - tail.chars().count()).collect();
+        head + tail
+    };
+    format!("{PARTIAL_MARK}{text}")
 }
 
 /// The rows each tab should hold, sanitized, as wide as `layout` lays each tab out.

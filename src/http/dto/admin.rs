@@ -96,6 +96,8 @@ impl SyncStatusDto {
 pub struct SyncSummaryDto {
     /// full | export
     pub mode: String,
+    /// Set when Google's quota put the cycle off: why, and when the next attempt may go.
+    pub deferred: Option<String>,
     pub edits_applied: u64,
     pub edits_refused: u64,
     pub cells_written: usize,
@@ -109,6 +111,7 @@ impl From<atlas_actors::sheets::actor::SyncSummary> for SyncSummaryDto {
     fn from(s: atlas_actors::sheets::actor::SyncSummary) -> Self {
         Self {
             mode: s.mode,
+            deferred: s.deferred,
             edits_applied: s.edits_applied,
             edits_refused: s.edits_refused,
             cells_written: s.cells_written,

@@ -1,7 +1,13 @@
 //! A fake Google Sheets server on 127.0.0.1:0 speaking Google's REST protocol closely enough for the real
-//! google-sheets4 client: the OAuth token endpoint, spreadsheets.get/batchUpdate, values.batchGet/
-//! batchUpdate, A1 ranges with quoted tab names, trailing empty cells omitted, Google's JSON error shape,
-//! injected failures (429, 5xx) and delays, and a way for tests to edit cells as a human would.
+//! google-sheets4 client: the OAuth token endpoint, spreadsheets.get (with `ranges` and grid data as
+//! `userEnteredValue`, protected ranges, 400 "Unable to parse range" for a missing tab) and batchUpdate
+//! (addSheet, deleteDimension, appendDimension for rows and columns, add/deleteProtectedRange),
+//! values.get/batchGet/update/batchUpdate/append/clear, A1 ranges with quoted tab names, trailing empty
+//! cells omitted, grid limits, Google's JSON error shape, injected failures (429 with `Retry-After`, 5xx),
+//! lost replies and delays. Protected ranges are enforced as Google documents them: a cell in a range
+//! that is not warning-only can be edited only by the range's editors and the spreadsheet's owner, so a
+//! test edits "as" a person (`edit_as`) or as the owner (`set_cell`), and Atlas writes as its service
+//! account. Tests can also run a human's action at the instant a given request arrives (`before_next`).
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
@@ -15,10 +21,65 @@ pub struct Tab {
     pub title: String,
     pub rows: Vec<Vec<String>>,
     pub row_count: usize,
+    pub column_count: usize,
 }
 
+/// A protected range (0-based, end exclusive, `None` = unbounded).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FakeProtection {
+    pub id: i32,
+    pub sheet_id: i32,
+    pub start_row: Option<usize>,
+    pub end_row: Option<usize>,
+    pub start_column: Option<usize>,
+    pub end_column: Option<usize>,
+    pub description: String,
+    pub warning_only: bool,
+    pub users: Vec<String>,
+}
+
+impl FakeProtection {
+    fn covers(&self, sheet_id: i32, row: usize, column: usize) -> bool {
+        let within =
+            |at: usize, from: Option<usize>, to: Option<usize>| from.unwrap_or(0) <= at && to.is_none_or(|t| at < t);
+        self.sheet_id == sheet_id
+            && within(row, self.start_row, self.end_row)
+            && within(column, self.start_column, self.end_column)
+    }
+
+    fn lets(&self, user: &str, owner: &str) -> bool {
+        self.warning_only || user.eq_ignore_ascii_case(owner) || self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
+    }
+
+    fn to_json(&self, viewer: &str) -> Value {
+        let mut range = json!({ "sheetId": self.sheet_id });
+        for (key, value) in [
+            ("startRowIndex", self.start_row),
+            ("endRowIndex", self.end_row),
+            ("startColumnIndex", self.start_column),
+            ("endColumnIndex", self.end_column),
+        ] {
+            if let Some(value) = value {
+                range[key] = json!(value);
+            }
+        }
+        let mut body = json!({ "protectedRangeId": self.id, "range": range, "description": self.description, "warningOnly": self.warning_only });
+        // Editors are shown only to users who can edit the range, and never for warning-only ranges.
+        if !self.warning_only && self.users.iter().any(|u| u.eq_ignore_ascii_case(viewer)) {
+            body["editors"] = json!({ "users": self.users });
+        }
+        body
+    }
+}
+
+/// A human's action run when a given request arrives, before Google applies it.
+type Hook = Box<dyn FnOnce(&mut State) + Send>;
+
+pub const OWNER: &str = "owner@example.com";
+pub const SERVICE_ACCOUNT: &str = "atlas@atlas-test.iam.gserviceaccount.com";
+
 #[derive(Default)]
-struct State {
+pub struct State {
     tabs: Vec<Tab>,
     next_id: i32,
     /// (method, Google method name) of every API request, in order.
@@ -30,6 +91,14 @@ struct State {
     delay: Option<Duration>,
     /// Dropdowns and protected ranges set.
     guard_rails: usize,
+    protections: Vec<FakeProtection>,
+    /// The `Retry-After` seconds sent with injected 429s.
+    retry_after: Option<u64>,
+    before_next: Option<(String, Hook)>,
+    /// Statuses the next requests of one Google method fail with, in order.
+    failures_of: Vec<(String, u16)>,
+    /// The next request of this method is applied but its reply is lost (a 503).
+    lose_reply_of: Option<String>,
 }
 
 /// Handle to the running fake.
@@ -81,15 +150,79 @@ pub fn parse_a1(range: &str) -> Option<(String, usize, usize, usize, Option<usiz
 }
 
 impl State {
+    /// A human deletes a row (0-based) of a tab.
+    pub fn delete_row(&mut self, title: &str, row: usize) {
+        self.tab_mut(title).unwrap().rows.remove(row);
+    }
+
     fn tab_mut(&mut self, title: &str) -> Option<&mut Tab> {
         self.tabs.iter_mut().find(|t| t.title == title)
     }
 
     fn add_tab(&mut self, title: &str, row_count: usize) -> Tab {
         self.next_id += 1;
-        let tab = Tab { id: self.next_id, title: title.to_owned(), rows: Vec::new(), row_count };
+        let tab = Tab { id: self.next_id, title: title.to_owned(), rows: Vec::new(), row_count, column_count: 26 };
         self.tabs.push(tab.clone());
         tab
+    }
+
+    /// spreadsheets.get: the tabs the ranges name (all without ranges), with properties, protected ranges
+    /// and, when asked for, their cells as `userEnteredValue` (formulas as written, `TRUE`/`FALSE` typed by
+    /// a person as booleans, everything else as strings, as Atlas writes RAW).
+    fn spreadsheet(&self, ranges: &[String], with_data: bool) -> Result<Value, GoogleError> {
+        let mut chosen: Vec<&Tab> = Vec::new();
+        for range in ranges {
+            let title = parse_a1(range).map(|r| r.0).unwrap_or_else(|| range.trim_matches('\'').to_owned());
+            let tab = self
+                .tabs
+                .iter()
+                .find(|t| t.title == title)
+                .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {range}")))?;
+            chosen.push(tab);
+        }
+        if ranges.is_empty() {
+            chosen = self.tabs.iter().collect();
+        }
+        let sheets: Vec<Value> = chosen
+            .iter()
+            .map(|t| {
+                let index = self.tabs.iter().position(|x| x.id == t.id).unwrap_or(0);
+                let mut sheet = json!({ "properties": { "sheetId": t.id, "title": t.title, "index": index,
+                    "gridProperties": { "rowCount": t.row_count, "columnCount": t.column_count } } });
+                let protections: Vec<Value> = self
+                    .protections
+                    .iter()
+                    .filter(|p| p.sheet_id == t.id)
+                    .map(|p| p.to_json(SERVICE_ACCOUNT))
+                    .collect();
+                if !protections.is_empty() {
+                    sheet["protectedRanges"] = json!(protections);
+                }
+                if with_data {
+                    let mut rows: Vec<Value> = t
+                        .rows
+                        .iter()
+                        .map(|row| {
+                            let mut cells: Vec<Value> = row.iter().map(|c| entered(c)).collect();
+                            while cells.last().is_some_and(|c| c == &json!({})) {
+                                cells.pop();
+                            }
+                            if cells.is_empty() {
+                                json!({})
+                            } else {
+                                json!({ "values": cells })
+                            }
+                        })
+                        .collect();
+                    while rows.last().is_some_and(|r| r == &json!({})) {
+                        rows.pop();
+                    }
+                    sheet["data"] = json!([{ "startRow": 0, "startColumn": 0, "rowData": rows }]);
+                }
+                sheet
+            })
+            .collect();
+        Ok(json!({ "spreadsheetId": "fake", "sheets": sheets }))
     }
 
     fn read(&self, range: &str) -> Result<Value, GoogleError> {
@@ -119,14 +252,45 @@ impl State {
         Ok(body)
     }
 
+    /// Writes as `user` (Atlas's service account, or a person), refusing cells protected from them.
+    fn write_as(&mut self, user: &str, range: &str, values: &[Vec<Value>]) -> Result<(), GoogleError> {
+        let (title, c1, r1, _, _) = parse_a1(range)
+            .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {range}")))?;
+        let sheet_id = self.tabs.iter().find(|t| t.title == title).map(|t| t.id).unwrap_or(-1);
+        for (i, row) in values.iter().enumerate() {
+            for j in 0..row.len() {
+                let blocked =
+                    self.protections.iter().any(|p| p.covers(sheet_id, r1 + i, c1 + j) && !p.lets(user, OWNER));
+                if blocked {
+                    return Err(google_error(
+                        403,
+                        "PERMISSION_DENIED",
+                        "You are trying to edit a protected cell or object. Please contact the spreadsheet owner to remove protection if you need to edit.",
+                    ));
+                }
+            }
+        }
+        self.write(range, values)
+    }
+
     fn write(&mut self, range: &str, values: &[Vec<Value>]) -> Result<(), GoogleError> {
         let (title, c1, r1, _, _) = parse_a1(range)
             .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {range}")))?;
         let tab = self
             .tab_mut(&title)
             .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {range}")))?;
+        if values.iter().any(|row| c1 + row.len() > tab.column_count) {
+            let message = format!(
+                "Range ({range}) exceeds grid limits. Max rows: {}, max columns: {}",
+                tab.row_count, tab.column_count
+            );
+            return Err(google_error(400, "INVALID_ARGUMENT", &message));
+        }
         if r1 + values.len() > tab.row_count {
-            let message = format!("Range ({range}) exceeds grid limits. Max rows: {}, max columns: 26", tab.row_count);
+            let message = format!(
+                "Range ({range}) exceeds grid limits. Max rows: {}, max columns: {}",
+                tab.row_count, tab.column_count
+            );
             return Err(google_error(400, "INVALID_ARGUMENT", &message));
         }
         for (i, row) in values.iter().enumerate() {
@@ -184,7 +348,9 @@ impl State {
                     ));
                 }
                 let rows = add["properties"]["gridProperties"]["rowCount"].as_u64().unwrap_or(1000) as usize;
+                let columns = add["properties"]["gridProperties"]["columnCount"].as_u64().unwrap_or(26) as usize;
                 let mut tab = self.add_tab(title, rows);
+                self.tabs.last_mut().unwrap().column_count = columns;
                 if let Some(id) = add["properties"]["sheetId"].as_i64() {
                     // Google honours a sheetId the client chose.
                     self.tabs.last_mut().unwrap().id = id as i32;
@@ -214,9 +380,65 @@ impl State {
                     .iter_mut()
                     .find(|t| t.id == id)
                     .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", "No grid with id"))?;
-                tab.row_count += append["length"].as_u64().unwrap_or(0) as usize;
+                let length = append["length"].as_u64().unwrap_or(0) as usize;
+                if append["dimension"] == "COLUMNS" {
+                    tab.column_count += length;
+                } else {
+                    tab.row_count += length;
+                }
                 replies.push(json!({}));
-            } else if let Some(rule) = request.get("setDataValidation").or_else(|| request.get("addProtectedRange")) {
+            } else if let Some(add) = request.get("addProtectedRange") {
+                let p = &add["protectedRange"];
+                let sheet_id = p["range"]["sheetId"].as_i64().unwrap_or(-1) as i32;
+                if !self.tabs.iter().any(|t| t.id == sheet_id) {
+                    return Err(google_error(400, "INVALID_ARGUMENT", "No grid with id"));
+                }
+                let warning_only = p["warningOnly"].as_bool().unwrap_or(false);
+                if warning_only && p.get("editors").is_some() {
+                    return Err(google_error(
+                        400,
+                        "INVALID_ARGUMENT",
+                        "Editors are not supported with warning_only protection",
+                    ));
+                }
+                let index = |key: &str| p["range"][key].as_u64().map(|v| v as usize);
+                self.next_id += 1;
+                let mut users: Vec<String> = p["editors"]["users"]
+                    .as_array()
+                    .map(|u| u.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default();
+                if !warning_only && !users.iter().any(|u| u == SERVICE_ACCOUNT) {
+                    users.push(SERVICE_ACCOUNT.to_owned()); // the requesting user stays an editor
+                }
+                let protection = FakeProtection {
+                    id: self.next_id,
+                    sheet_id,
+                    start_row: index("startRowIndex"),
+                    end_row: index("endRowIndex"),
+                    start_column: index("startColumnIndex"),
+                    end_column: index("endColumnIndex"),
+                    description: p["description"].as_str().unwrap_or("").to_owned(),
+                    warning_only,
+                    users,
+                };
+                replies.push(json!({ "addProtectedRange": { "protectedRange": protection.to_json(SERVICE_ACCOUNT) } }));
+                self.protections.push(protection);
+                self.guard_rails += 1;
+            } else if let Some(delete) = request.get("deleteProtectedRange") {
+                let id = delete["protectedRangeId"].as_i64().unwrap_or(-1) as i32;
+                let Some(at) = self.protections.iter().position(|p| p.id == id) else {
+                    return Err(google_error(400, "INVALID_ARGUMENT", &format!("No protected range with id: {id}")));
+                };
+                if !self.protections[at].lets(SERVICE_ACCOUNT, OWNER) {
+                    return Err(google_error(
+                        403,
+                        "PERMISSION_DENIED",
+                        "You do not have permission to edit this protected range.",
+                    ));
+                }
+                self.protections.remove(at);
+                replies.push(json!({}));
+            } else if let Some(rule) = request.get("setDataValidation") {
                 let id =
                     rule["range"]["sheetId"].as_i64().or_else(|| rule["protectedRange"]["range"]["sheetId"].as_i64());
                 if !self.tabs.iter().any(|t| Some(t.id as i64) == id) {
@@ -224,16 +446,26 @@ impl State {
                 }
                 self.guard_rails += 1;
                 replies.push(json!({}));
-            } else if request.get("setDataValidation").is_some()
-                || request.get("addProtectedRange").is_some()
-                || request.get("updateSheetProperties").is_some()
-            {
+            } else if request.get("updateSheetProperties").is_some() {
                 replies.push(json!({}));
             } else {
                 return Err(google_error(400, "INVALID_ARGUMENT", &format!("Unsupported request: {request}")));
             }
         }
         Ok(replies)
+    }
+}
+
+/// A cell as `CellData` with its `userEnteredValue`.
+fn entered(text: &str) -> Value {
+    if text.is_empty() {
+        json!({})
+    } else if text.starts_with('=') {
+        json!({ "userEnteredValue": { "formulaValue": text } })
+    } else if text == "TRUE" || text == "FALSE" {
+        json!({ "userEnteredValue": { "boolValue": text == "TRUE" } })
+    } else {
+        json!({ "userEnteredValue": { "stringValue": text } })
     }
 }
 
@@ -265,34 +497,58 @@ async fn api(state: web::Data<Arc<Mutex<State>>>, req: HttpRequest, body: web::B
     let (delay, failure, lost_reply) = {
         let mut state = state.lock().unwrap();
         state.calls.push(call.to_owned());
-        (state.delay, state.failures.pop_front(), std::mem::take(&mut state.apply_then_fail))
+        let mut failure = state.failures.pop_front();
+        if failure.is_none() {
+            if let Some(at) = state.failures_of.iter().position(|(name, _)| name == call) {
+                failure = Some(state.failures_of.remove(at).1);
+            }
+        }
+        let lost = std::mem::take(&mut state.apply_then_fail)
+            || (state.lose_reply_of.as_deref() == Some(call) && state.lose_reply_of.take().is_some());
+        (state.delay, failure, lost)
     };
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }
     if let Some(code) = failure {
         let status: &'static str = if code == 429 { "RESOURCE_EXHAUSTED" } else { "UNAVAILABLE" };
-        return google_error(code, status, "injected failure").respond();
+        let mut response = google_error(code, status, "injected failure").respond();
+        let retry_after = state.lock().unwrap().retry_after;
+        if let (429, Some(seconds)) = (code, retry_after) {
+            let value = actix_web::http::header::HeaderValue::from(seconds);
+            response.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
+        }
+        return response;
     }
     if req.headers().get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer fake-access-token") {
         return google_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.").respond();
     }
     let mut state = state.lock().unwrap();
+    if state.before_next.as_ref().is_some_and(|(when, _)| when == call) {
+        let (_, hook) = state.before_next.take().unwrap();
+        hook(&mut state); // a human acts while the request is in flight
+    }
     let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let response = match call {
         "spreadsheets.get" => {
-            let sheets: Vec<Value> = state
-                .tabs
-                .iter()
-                .enumerate()
-                .map(|(i, t)| json!({ "properties": { "sheetId": t.id, "title": t.title, "index": i, "gridProperties": { "rowCount": t.row_count, "columnCount": 26 } } }))
-                .collect();
-            HttpResponse::Ok().json(json!({ "spreadsheetId": "fake", "sheets": sheets }))
+            let query = url_query(req.query_string());
+            let fields = query.iter().find(|(k, _)| k == "fields").map(|(_, v)| v.clone()).unwrap_or_default();
+            let with_data = fields.contains("data") || query.iter().any(|(k, v)| k == "includeGridData" && v == "true");
+            let ranges: Vec<String> = query.iter().filter(|(k, _)| k == "ranges").map(|(_, v)| v.clone()).collect();
+            match state.spreadsheet(&ranges, with_data) {
+                Ok(body) => HttpResponse::Ok().json(body),
+                Err(error) => error.respond(),
+            }
         }
         "spreadsheets.batchUpdate" => {
+            // Google applies a batchUpdate whole or not at all.
+            let before = (state.tabs.clone(), state.protections.clone(), state.next_id, state.guard_rails);
             match state.structure(input["requests"].as_array().map(Vec::as_slice).unwrap_or(&[])) {
                 Ok(replies) => HttpResponse::Ok().json(json!({ "spreadsheetId": "fake", "replies": replies })),
-                Err(error) => error.respond(),
+                Err(error) => {
+                    (state.tabs, state.protections, state.next_id, state.guard_rails) = before;
+                    error.respond()
+                }
             }
         }
         "values.batchGet" => {
@@ -320,9 +576,11 @@ async fn api(state: web::Data<Arc<Mutex<State>>>, req: HttpRequest, body: web::B
             }
         }
         _ => {
+            let before = state.tabs.clone();
             for entry in input["data"].as_array().cloned().unwrap_or_default() {
                 let rows: Vec<Vec<Value>> = serde_json::from_value(entry["values"].clone()).unwrap_or_default();
-                if let Err(error) = state.write(entry["range"].as_str().unwrap_or(""), &rows) {
+                if let Err(error) = state.write_as(SERVICE_ACCOUNT, entry["range"].as_str().unwrap_or(""), &rows) {
+                    state.tabs = before;
                     return error.respond();
                 }
             }
@@ -389,7 +647,7 @@ impl FakeSheets {
             "project_id": "atlas-test",
             "private_key_id": "test",
             "private_key": key,
-            "client_email": "atlas@atlas-test.iam.gserviceaccount.com",
+            "client_email": SERVICE_ACCOUNT,
             "client_id": "1",
             "auth_uri": format!("{}auth", self.url),
             "token_uri": format!("{}token", self.url),
@@ -402,16 +660,56 @@ impl FakeSheets {
         self.state.lock().unwrap().tabs.iter().find(|t| t.title == title).cloned()
     }
 
-    /// A human edits one cell (0-based row and column).
+    /// The owner edits one cell (0-based row and column), adding columns first when it is past the grid
+    /// (as the browser lets an owner do).
     pub fn set_cell(&self, title: &str, row: usize, column: usize, value: &str) {
         let mut state = self.state.lock().unwrap();
-        state
-            .write(
-                &format!("'{title}'!{}{}", (b'A' + column as u8) as char, row + 1),
-                &[vec![Value::String(value.into())]],
-            )
-            .ok()
-            .unwrap();
+        let tab = state.tab_mut(title).unwrap();
+        tab.column_count = tab.column_count.max(column + 1);
+        tab.row_count = tab.row_count.max(row + 1);
+        let range = format!("'{title}'!{}{}", (b'A' + column as u8) as char, row + 1);
+        state.write_as(OWNER, &range, &[vec![Value::String(value.into())]]).ok().unwrap();
+    }
+
+    /// A person edits one cell in the browser; Google refuses a cell protected from them (as it would).
+    pub fn edit_as(&self, user: &str, title: &str, row: usize, column: usize, value: &str) -> Result<(), String> {
+        let mut state = self.state.lock().unwrap();
+        let range = format!("'{title}'!{}{}", (b'A' + column as u8) as char, row + 1);
+        state.write_as(user, &range, &[vec![Value::String(value.into())]]).map_err(|e| e.message)
+    }
+
+    /// The protected ranges, as Google holds them.
+    pub fn protections(&self) -> Vec<FakeProtection> {
+        self.state.lock().unwrap().protections.clone()
+    }
+
+    /// The owner changes a protected range (warning-only, other editors, another column…).
+    pub fn change_protection(&self, description_starts: &str, change: impl FnOnce(&mut FakeProtection)) {
+        let mut state = self.state.lock().unwrap();
+        let p =
+            state.protections.iter_mut().find(|p| p.description.starts_with(description_starts)).expect("protection");
+        change(p);
+    }
+
+    /// Runs `action` (a human's edit) when the next request of Google method `call` arrives, before it
+    /// is applied: an edit made while Atlas's request is in flight.
+    pub fn before_next(&self, call: &str, action: impl FnOnce(&mut State) + Send + 'static) {
+        self.state.lock().unwrap().before_next = Some((call.to_owned(), Box::new(action)));
+    }
+
+    /// The next requests of Google method `call` fail with these statuses, in order.
+    pub fn fail_next_of(&self, call: &str, codes: &[u16]) {
+        self.state.lock().unwrap().failures_of.extend(codes.iter().map(|c| (call.to_owned(), *c)));
+    }
+
+    /// The next request of Google method `call` is applied, but its reply is lost.
+    pub fn lose_next_reply_of(&self, call: &str) {
+        self.state.lock().unwrap().lose_reply_of = Some(call.to_owned());
+    }
+
+    /// Injected 429s carry `Retry-After: seconds`.
+    pub fn set_retry_after(&self, seconds: Option<u64>) {
+        self.state.lock().unwrap().retry_after = seconds;
     }
 
     /// A human deletes a row (0-based) or inserts an empty one before it.

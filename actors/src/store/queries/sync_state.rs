@@ -13,12 +13,14 @@ pub struct SyncState {
     pub last_requests: i64,
     pub edits_applied: i64,
     pub edits_rejected: i64,
+    /// Since when this direction has been failing or deferred (`None` while it succeeds).
+    pub failing_since: Option<String>,
 }
 
 pub fn all(conn: &Connection) -> rusqlite::Result<Vec<SyncState>> {
     let mut stmt = conn.prepare_cached(
         "SELECT direction, last_attempt_at, last_success_at, consecutive_failures, last_error, last_requests, \
-         edits_applied, edits_rejected FROM sync_state ORDER BY direction",
+         edits_applied, edits_rejected, failing_since FROM sync_state ORDER BY direction",
     )?;
     let rows = stmt.query_map([], |row| {
         Ok(SyncState {
@@ -30,6 +32,7 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<SyncState>> {
             last_requests: row.get(5)?,
             edits_applied: row.get(6)?,
             edits_rejected: row.get(7)?,
+            failing_since: row.get(8)?,
         })
     })?;
     rows.collect()
