@@ -131,12 +131,13 @@ pub async fn run(
     let command = task.command.ok_or_else(|| {
         ApiError::from(atlas_actors::domain::CommandError::Conflict(format!("task {} has no command to run", task.id)))
     })?;
-    let change = Command::QueueRun(NewRun {
-        id: RunId::generate(),
-        task_id: task.id,
-        command,
-        cwd: task.cwd,
-        timeout_s: task.timeout_s,
-    });
+    let id = RunId::generate();
+    // An executor-profile command is pinned now to the argv its profile resolves to: that is what gets approved.
+    let executor =
+        state.handles.runner.pin(&command, task.cwd.as_deref(), task.id.as_str(), id.as_str()).map_err(|why| {
+            ApiError::from(atlas_actors::domain::CommandError::Conflict(format!("cannot run task {}: {why}", task.id)))
+        })?;
+    let change =
+        Command::QueueRun(NewRun { id, task_id: task.id, command, cwd: task.cwd, timeout_s: task.timeout_s, executor });
     submit_change(&state, &auth.caller, change).await
 }

@@ -277,9 +277,66 @@ async fn an_executor_profile_falls_back_and_parses_its_output() {
         "{run}"
     );
 
-    let (task, _) = team.start_run(&["@nonexistent", "x"], None).await;
+    let project = team.project("other").await;
+    let body = json!({ "project_id": project, "title": "job", "command": ["@nonexistent", "x"] });
+    let (_, task) = team.call("POST", "/api/v1/tasks", &team.admin, Some(body)).await;
+    let (status, body) =
+        team.call("POST", &format!("/api/v1/tasks/{}/run", task["id"].as_str().unwrap()), &team.admin, None).await;
+    assert_eq!(status, 409, "a profile that resolves to nothing is refused when requested: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("unknown executor profile"), "{body}");
+}
+
+#[actix_rt::test]
+async fn an_approved_profile_run_runs_the_argv_approved_or_not_at_all() {
+    let tools = tempfile::tempdir().unwrap();
+    let preferred = tools.path().join("preferred-tool");
+    let toml = format!(
+        r#"
+        [executors.preferred]
+        command = [{preferred:?}, "{{goal}}"]
+        parser = {{ kind = "stdout_all" }}
+        [executors.shell]
+        command = ["echo", "approved:", "{{goal}}"]
+        parser = {{ kind = "stdout_all" }}
+        [profiles]
+        quality = ["preferred", "shell"]
+        "#,
+        preferred = preferred.display().to_string()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir);
+    let parsed: Settings = toml::from_str(&toml).unwrap();
+    settings.executors = parsed.executors;
+    settings.profiles = parsed.profiles;
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    let project = team.project("p").await;
+    let body = json!({ "project_id": project, "title": "t", "command": ["@quality", "tidy"] });
+    let (_, task) = team.call("POST", "/api/v1/tasks", &team.admin, Some(body)).await;
+    let task = task["id"].as_str().unwrap().to_owned();
+    let approve_a_run = || async {
+        let (status, approval) = team.call("POST", &format!("/api/v1/tasks/{task}/run"), &team.agent, None).await;
+        assert_eq!(status, 202, "{approval}");
+        assert!(approval["payload"].to_string().contains("approved:"), "the approval shows the argv: {approval}");
+        approval["id"].as_str().unwrap().to_owned()
+    };
+    let first = approve_a_run().await;
+    let (status, _) = team.call("POST", &format!("/api/v1/approvals/{first}/approve"), &team.approver, None).await;
+    assert_eq!(status, 200);
     let run = team.finished_run(&task).await;
-    assert!(run["error_log"].as_str().unwrap().contains("unknown executor profile"), "{run}");
+    assert_eq!((run["status"].as_str(), run["output"].as_str()), (Some("success"), Some("approved: tidy\n")), "{run}");
+
+    // Requested while only `shell` resolves; before approval a program appears that the profile prefers.
+    let second = approve_a_run().await;
+    std::fs::write(&preferred, "#!/bin/sh\necho unapproved\n").unwrap();
+    let (status, _) = team.call("POST", &format!("/api/v1/approvals/{second}/approve"), &team.approver, None).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let run = team.finished_run(&task).await;
+    assert_eq!(run["status"], "failed", "{run}");
+    let log = run["error_log"].as_str().unwrap();
+    assert!(log.contains("now resolves to executor preferred") && log.contains("executor shell"), "{log}");
+    let (_, critical) = team.call("GET", "/api/v1/errors?severity=critical", &team.viewer, None).await;
+    assert!(critical.to_string().contains("now resolves to executor preferred"), "{critical}");
 }
 
 #[actix_rt::test]

@@ -2,13 +2,32 @@
 //! run may be cancelled before it starts.
 
 use super::ids::{ApprovalId, RunId, TaskId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// SHA-256 over exactly what a run executes: argv, working directory and timeout. Taken when the run is
-/// queued and checked again before the process starts.
-pub fn fingerprint(command: &[String], cwd: Option<&str>, timeout_s: Option<i64>) -> String {
-    let canonical = serde_json::json!({ "command": command, "cwd": cwd, "timeout_s": timeout_s });
+/// What an executor-profile run (`["@profile", "goal"]`) resolved to when it was requested: the executor
+/// chosen, its definition and the exact argv. Approved with the request, so the argv that runs is the
+/// argv a person approved, not whatever config and PATH pick at start time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PinnedExecutor {
+    pub name: String,
+    /// The executor's definition (command template, timeout, parser) as configured then.
+    pub definition: serde_json::Value,
+    pub argv: Vec<String>,
+}
+
+/// SHA-256 over exactly what a run executes: argv, working directory, timeout and, for a profile run,
+/// the executor it was pinned to. Taken when the run is queued and checked again before the process starts.
+pub fn fingerprint(
+    command: &[String],
+    cwd: Option<&str>,
+    timeout_s: Option<i64>,
+    executor: Option<&PinnedExecutor>,
+) -> String {
+    let mut canonical = serde_json::json!({ "command": command, "cwd": cwd, "timeout_s": timeout_s });
+    if let Some(executor) = executor {
+        canonical["executor"] = serde_json::to_value(executor).unwrap_or_default();
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -49,6 +68,8 @@ pub struct Run {
     pub command: Vec<String>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// For a profile run: the executor and argv pinned when it was requested.
+    pub executor: Option<PinnedExecutor>,
     pub status: RunStatus,
     pub exit_code: Option<i64>,
     pub output: Option<String>,
@@ -66,11 +87,13 @@ mod tests {
     #[test]
     fn fingerprints_change_with_any_part_of_the_command() {
         let argv = vec!["echo".to_owned(), "hi".to_owned()];
-        let base = fingerprint(&argv, None, Some(5));
-        assert_eq!(base, fingerprint(&argv, None, Some(5)));
-        assert_ne!(base, fingerprint(&argv, Some("/tmp"), Some(5)));
-        assert_ne!(base, fingerprint(&argv, None, Some(6)));
-        assert_ne!(base, fingerprint(&["echo".to_owned(), "hi!".to_owned()], None, Some(5)));
+        let base = fingerprint(&argv, None, Some(5), None);
+        assert_eq!(base, fingerprint(&argv, None, Some(5), None));
+        assert_ne!(base, fingerprint(&argv, Some("/tmp"), Some(5), None));
+        assert_ne!(base, fingerprint(&argv, None, Some(6), None));
+        assert_ne!(base, fingerprint(&["echo".to_owned(), "hi!".to_owned()], None, Some(5), None));
+        let pinned = PinnedExecutor { name: "x".into(), definition: serde_json::json!({}), argv: vec!["x".into()] };
+        assert_ne!(base, fingerprint(&argv, None, Some(5), Some(&pinned)));
     }
 
     #[test]

@@ -96,6 +96,25 @@ impl Executors {
     }
 }
 
+/// What a profile run resolves to now: the executor `select` picks and the argv it renders. Called when
+/// the run is requested (the result is pinned in the request) and again before it starts (they must agree).
+pub fn resolve(
+    executors: &Executors,
+    command: &[String],
+    vars: &Vars<'_>,
+    search_path: &str,
+) -> Result<Option<crate::domain::run::PinnedExecutor>, String> {
+    let Some(profile) = command.first().and_then(|first| first.strip_prefix('@')) else {
+        return Ok(None);
+    };
+    let (name, spec) = executors.select(profile, search_path)?;
+    Ok(Some(crate::domain::run::PinnedExecutor {
+        name: name.to_owned(),
+        definition: serde_json::to_value(spec).unwrap_or_default(),
+        argv: render(&spec.command, vars),
+    }))
+}
+
 /// Applies a parser to a finished executor's output.
 pub fn parse(parser: &OutputParser, stdout: &str, exit_code: Option<i32>) -> Result<String, String> {
     match parser {

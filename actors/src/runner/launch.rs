@@ -2,7 +2,7 @@
 //! profile), run it, turn the ending into a `FinishRun`, and make sure the writer records it.
 
 use super::capture::LiveLog;
-use super::executor::{self, Vars};
+use super::executor;
 use super::process::{self, Ending, Spawnable};
 use super::{Finished, RunnerConfig};
 use crate::domain::command::RunResult;
@@ -48,32 +48,41 @@ impl Job {
             .collect()
     }
 
-    fn plan(&self) -> Result<Plan, String> {
+    /// What to spawn; `Err((why, refused))`, where `refused` means the run is not what was approved.
+    fn plan(&self) -> Result<Plan, (String, bool)> {
         let env = self.environment();
         let task_timeout = self.run.timeout_s.map(|s| Duration::from_secs(s.unsigned_abs()));
         let cwd = self.run.cwd.clone().map(Into::into);
-        let Some(profile) = self.run.command.first().and_then(|first| first.strip_prefix('@')) else {
+        let now = self
+            .config
+            .resolve(&self.run.command, self.run.cwd.as_deref(), self.run.task_id.as_str(), self.run.id.as_str())
+            .map_err(|why| (why, false))?;
+        let Some(resolved) = now else {
             let timeout = task_timeout.unwrap_or(self.config.default_timeout);
             return Ok(Plan {
                 spawnable: Spawnable { argv: self.run.command.clone(), cwd, timeout, env },
                 parser: None,
             });
         };
-        let search_path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()).unwrap_or_default();
-        let (name, spec) = self.config.executors.select(profile, &search_path)?;
-        let goal = self.run.command[1..].join(" ");
-        let vars = Vars {
-            goal: &goal,
-            cwd: self.run.cwd.as_deref().unwrap_or("."),
-            task_id: self.run.task_id.as_str(),
-            run_id: self.run.id.as_str(),
-        };
-        tracing::info!(run = %self.run.id, profile, executor = name, "Run uses an executor.");
+        // The argv that runs must be the argv approved: config or PATH may have changed since.
+        match &self.run.executor {
+            None => return Err(("this executor-profile run was not pinned to an executor when requested; request it again".into(), true)),
+            Some(pinned) if *pinned != resolved => {
+                return Err((
+                    format!(
+                        "refused to start: the profile now resolves to executor {} running {:?}, but executor {} running {:?} was approved; request the run again",
+                        resolved.name, resolved.argv, pinned.name, pinned.argv
+                    ),
+                    true,
+                ))
+            }
+            Some(_) => {}
+        }
+        let spec: executor::ExecutorSpec =
+            serde_json::from_value(resolved.definition.clone()).map_err(|err| (err.to_string(), true))?;
+        tracing::info!(run = %self.run.id, executor = %resolved.name, "Run uses its pinned executor.");
         let timeout = task_timeout.or(spec.timeout_s.map(Duration::from_secs)).unwrap_or(self.config.default_timeout);
-        Ok(Plan {
-            spawnable: Spawnable { argv: executor::render(&spec.command, &vars), cwd, timeout, env },
-            parser: Some(spec.parser.clone()),
-        })
+        Ok(Plan { spawnable: Spawnable { argv: resolved.argv, cwd, timeout, env }, parser: Some(spec.parser) })
     }
 
     fn result(&self, ending: Ending, parser: Option<&executor::OutputParser>) -> RunResult {
@@ -146,6 +155,7 @@ impl Job {
     }
 
     pub async fn execute(self) {
+        let mut refused = false;
         let ending_and_parser = match self.plan() {
             Ok(plan) => {
                 let id = self.run.id.clone();
@@ -156,9 +166,17 @@ impl Job {
                 .await;
                 (ending, plan.parser)
             }
-            Err(why) => (Ending::CouldNotStart(why), None),
+            Err((why, not_approved)) => {
+                refused = not_approved;
+                (Ending::CouldNotStart(why), None)
+            }
         };
-        let result = self.result(ending_and_parser.0, ending_and_parser.1.as_ref());
+        let mut result = self.result(ending_and_parser.0, ending_and_parser.1.as_ref());
+        if refused {
+            // Not what a person approved: as loud as a fingerprint mismatch.
+            tracing::error!(run = %result.id, reason = ?result.error_log, "Run refused.");
+            result.severity = Some(crate::domain::Severity::Critical);
+        }
         tracing::info!(run = %result.id, status = %result.status, exit_code = ?result.exit_code, "Run ended.");
         self.record(result).await;
         self.log.close();

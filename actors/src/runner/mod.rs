@@ -37,6 +37,30 @@ pub struct RunnerConfig {
     pub executors: Executors,
 }
 
+impl RunnerConfig {
+    /// The PATH commands see: the allowlisted environment's, as the process will get it.
+    pub fn search_path(&self) -> String {
+        if self.env_allowlist.iter().any(|name| name == "PATH") {
+            std::env::var("PATH").unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+
+    /// What `command` resolves to for this run (`None` for a plain argv).
+    pub fn resolve(
+        &self,
+        command: &[String],
+        cwd: Option<&str>,
+        task_id: &str,
+        run_id: &str,
+    ) -> Result<Option<crate::domain::run::PinnedExecutor>, String> {
+        let goal = command.get(1..).map(|rest| rest.join(" ")).unwrap_or_default();
+        let vars = executor::Vars { goal: &goal, cwd: cwd.unwrap_or("."), task_id, run_id };
+        executor::resolve(&self.executors, command, &vars, &self.search_path())
+    }
+}
+
 impl Default for RunnerConfig {
     fn default() -> Self {
         Self {
@@ -250,6 +274,7 @@ pub struct RunnerHandle {
     spawned: broadcast::Sender<(RunId, Instant)>,
     readers: ReaderPool,
     writer: WriterHandle,
+    config: Arc<RunnerConfig>,
 }
 
 impl RunnerHandle {
@@ -273,6 +298,7 @@ impl RunnerHandle {
         }
         let spawned = broadcast::channel(1024).0;
         let config = Arc::new(config);
+        let pinning = config.clone();
         let (actor_writer, actor_readers, actor_spawned) = (writer.clone(), readers.clone(), spawned.clone());
         let addr = Supervisor::start(move |_| RunnerActor {
             config,
@@ -285,7 +311,18 @@ impl RunnerHandle {
             spawned: actor_spawned,
             last_failure: None,
         });
-        Ok(Self { addr, spawned, readers, writer })
+        Ok(Self { addr, spawned, readers, writer, config: pinning })
+    }
+
+    /// What an executor-profile command resolves to now (`None` for a plain argv), to pin in the request.
+    pub fn pin(
+        &self,
+        command: &[String],
+        cwd: Option<&str>,
+        task_id: &str,
+        run_id: &str,
+    ) -> Result<Option<crate::domain::run::PinnedExecutor>, String> {
+        self.config.resolve(command, cwd, task_id, run_id)
     }
 
     /// Each process start: the run and when it happened (benchmarks, tests).

@@ -55,6 +55,7 @@ async fn measure() -> Result<Vec<Duration>, String> {
             command: vec!["true".into()],
             cwd: None,
             timeout_s: Some(30),
+            executor: None,
         };
         let run_id = run.id.clone();
         let approval = ApprovalId::generate();

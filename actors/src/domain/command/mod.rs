@@ -80,6 +80,9 @@ pub struct NewRun {
     pub command: Vec<String>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// For `["@profile", …]`: what the profile resolved to at request time (required for such runs).
+    #[serde(default)]
+    pub executor: Option<super::run::PinnedExecutor>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

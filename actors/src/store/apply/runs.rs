@@ -38,11 +38,24 @@ pub(super) fn queue(
     if runs::get(conn, &new.id).map_err(storage)?.is_some() {
         return Err(CommandError::Conflict(format!("run {} already exists", new.id)));
     }
+    let profile_run = new.command.first().is_some_and(|first| first.starts_with('@'));
+    if profile_run != new.executor.is_some() {
+        return Err(CommandError::invalid(
+            "executor",
+            "an executor-profile run must carry the executor it resolved to when requested (and only such a run)",
+        ));
+    }
     let command = serde_json::to_string(&new.command).map_err(|err| CommandError::Storage(err.to_string()))?;
-    let hash = fingerprint(&new.command, new.cwd.as_deref(), new.timeout_s);
+    let executor = new
+        .executor
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|err| CommandError::Storage(err.to_string()))?;
+    let hash = fingerprint(&new.command, new.cwd.as_deref(), new.timeout_s, new.executor.as_ref());
     conn.prepare_cached(
-        "INSERT INTO runs (id, task_id, approval_id, command, cwd, timeout_s, status, created_at, command_hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8)",
+        "INSERT INTO runs (id, task_id, approval_id, command, cwd, timeout_s, status, created_at, command_hash, executor) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -53,7 +66,8 @@ pub(super) fn queue(
             new.cwd,
             new.timeout_s,
             now,
-            hash
+            hash,
+            executor
         ])
     })
     .map_err(storage)?;
@@ -63,7 +77,9 @@ pub(super) fn queue(
 /// Why a run must not start, if it must not.
 fn refusal(conn: &Connection, run: &Run) -> Result<Option<String>, CommandError> {
     let stored = runs::command_hash(conn, &run.id).map_err(storage)?;
-    if stored.as_deref() != Some(fingerprint(&run.command, run.cwd.as_deref(), run.timeout_s).as_str()) {
+    if stored.as_deref()
+        != Some(fingerprint(&run.command, run.cwd.as_deref(), run.timeout_s, run.executor.as_ref()).as_str())
+    {
         return Ok(Some("the stored command does not match the fingerprint taken when the run was queued".into()));
     }
     let Some(approval_id) = &run.approval_id else { return Ok(None) };
@@ -81,7 +97,10 @@ fn refusal(conn: &Connection, run: &Run) -> Result<Option<String>, CommandError>
     }
     match serde_json::from_str::<Command>(&raw) {
         Ok(Command::QueueRun(approved))
-            if approved.command == run.command && approved.cwd == run.cwd && approved.timeout_s == run.timeout_s =>
+            if approved.command == run.command
+                && approved.cwd == run.cwd
+                && approved.timeout_s == run.timeout_s
+                && approved.executor == run.executor =>
         {
             Ok(None)
         }

@@ -16,3 +16,7 @@ ALTER TABLE sheet_cells_new RENAME TO sheet_cells;
 -- Since when a sync direction has been failing (NULL while it succeeds): the alert waits for the
 -- contract's hour of failure, whether or not a sync ever succeeded.
 ALTER TABLE sync_state ADD COLUMN failing_since TEXT;
+
+-- An executor-profile run pins what its profile resolved to when it was requested (executor, definition,
+-- argv, as JSON), so the argv that runs is the one approved.
+ALTER TABLE runs ADD COLUMN executor TEXT;
