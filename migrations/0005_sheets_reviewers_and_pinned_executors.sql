@@ -20,3 +20,33 @@ ALTER TABLE sync_state ADD COLUMN failing_since TEXT;
 -- An executor-profile run pins what its profile resolved to when it was requested (executor, definition,
 -- argv, as JSON), so the argv that runs is the one approved.
 ALTER TABLE runs ADD COLUMN executor TEXT;
+
+-- Approvals gain a final state `superseded` (its payload or target changed, so it can never apply) and the
+-- reason. SQLite cannot alter a CHECK: the table is rebuilt, foreign keys from runs checked at COMMIT.
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE approvals_new (
+    id             TEXT PRIMARY KEY,
+    item_type      TEXT NOT NULL CHECK (item_type IN ('task', 'project', 'config', 'deployment')),
+    item_id        TEXT NOT NULL,
+    action         TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete', 'execute')),
+    summary        TEXT NOT NULL,
+    payload        TEXT NOT NULL CHECK (json_valid(payload)),
+    payload_hash   TEXT NOT NULL,
+    target_version INTEGER,
+    status         TEXT NOT NULL DEFAULT 'pending'
+                   CHECK (status IN ('pending', 'approved', 'rejected', 'expired', 'superseded')),
+    requested_at   TEXT NOT NULL,
+    requested_by   TEXT NOT NULL,
+    reviewed_at    TEXT,
+    reviewed_by    TEXT,
+    -- why a superseded approval can never apply
+    closed_reason  TEXT,
+    CHECK ((status = 'pending') = (reviewed_at IS NULL))
+);
+INSERT INTO approvals_new (id, item_type, item_id, action, summary, payload, payload_hash, target_version, status,
+                           requested_at, requested_by, reviewed_at, reviewed_by)
+SELECT id, item_type, item_id, action, summary, payload, payload_hash, target_version, status,
+       requested_at, requested_by, reviewed_at, reviewed_by FROM approvals;
+DROP TABLE approvals;
+ALTER TABLE approvals_new RENAME TO approvals;
+CREATE INDEX idx_approvals_status ON approvals(status, requested_at);

@@ -28,8 +28,15 @@ pub async fn submit_change(state: &AppState, caller: &Caller, change: Command) -
 }
 
 /// Submits a command that is not a gated change (reviews, resolutions, tokens).
+/// An approve that found the approval superseded is a 409 naming why (the closing itself committed).
 pub async fn submit(state: &AppState, caller: &Caller, command: Command) -> Result<HttpResponse, ApiError> {
     let outcome = state.handles.writer.submit(command, caller.actor()).await?;
+    if let Applied::Superseded { approval, reason } = outcome.applied {
+        return Err(ApiError::from(atlas_actors::domain::CommandError::Conflict(format!(
+            "approval {} can never apply and was closed as superseded: {reason}",
+            approval.id
+        ))));
+    }
     Ok(respond(HttpResponse::Ok(), outcome.applied))
 }
 
@@ -38,7 +45,7 @@ pub fn respond(mut builder: actix_web::HttpResponseBuilder, applied: Applied) ->
     match applied {
         Applied::Project(p) => builder.json(ProjectDto::from(p)),
         Applied::Task(t) => builder.json(TaskDto::from(t)),
-        Applied::Approval(a) => builder.json(ApprovalDto::from(a)),
+        Applied::Approval(a) | Applied::Superseded { approval: a, .. } => builder.json(ApprovalDto::from(a)),
         Applied::Run(r) => builder.json(RunDto::from(r)),
         Applied::Error(e) => builder.json(ErrorDto::from(e)),
         Applied::Token(t) => builder.json(TokenDto::from(t)),

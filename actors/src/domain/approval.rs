@@ -16,8 +16,15 @@ string_enum!(
 );
 
 string_enum!(
-    /// Where an approval stands. Only `pending` can move, and only once.
-    ApprovalStatus { Pending => "pending", Approved => "approved", Rejected => "rejected", Expired => "expired" }
+    /// Where an approval stands. Only `pending` can move, and only once. `superseded`: its payload or
+    /// target changed since the request, so it can never apply.
+    ApprovalStatus {
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+        Expired => "expired",
+        Superseded => "superseded",
+    }
 );
 
 /// A refused status change, naming the current state.
@@ -53,6 +60,10 @@ impl ApprovalStatus {
         self.leave_pending(Self::Expired)
     }
 
+    pub fn supersede(self) -> Result<Self, TransitionError> {
+        self.leave_pending(Self::Superseded)
+    }
+
     pub fn is_decided(self) -> bool {
         self != Self::Pending
     }
@@ -86,6 +97,8 @@ pub struct Approval {
     pub requested_by: String,
     pub reviewed_at: Option<String>,
     pub reviewed_by: Option<String>,
+    /// Why a superseded approval can never apply.
+    pub closed_reason: Option<String>,
     pub notes: Vec<Note>,
 }
 

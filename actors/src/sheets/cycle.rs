@@ -12,7 +12,7 @@ use super::import::{note_target, plan_import, ImportPlan, ImportRules};
 use super::plan::Row;
 use crate::domain::access::is_reserved_actor;
 use crate::domain::command::{NewHotlistError, SyncOutcome};
-use crate::domain::{Actor, Clock, Command, CommandError, ErrorId, Permission, Severity};
+use crate::domain::{Actor, Applied, Clock, Command, CommandError, CommandOutcome, ErrorId, Permission, Severity};
 use crate::store::queries::sheet_cells::{self, Baseline};
 use crate::store::queries::{hotlist, sync_state, tokens};
 use crate::store::{ReaderPool, WriterHandle};
@@ -87,6 +87,10 @@ struct Protections {
 impl Mirror<'_> {
     async fn submit(&self, command: Command, actor: &str) -> Result<Result<(), CommandError>, CycleError> {
         match self.writer.submit(command, Actor::new(actor)).await {
+            // The approval was closed as superseded (committed): for the sheet, a refused decision.
+            Ok(CommandOutcome { applied: Applied::Superseded { reason, .. }, .. }) => Ok(Err(CommandError::Conflict(
+                format!("the approval can never apply and was closed as superseded: {reason}"),
+            ))),
             Ok(_) => Ok(Ok(())),
             Err(err @ (CommandError::Unavailable(_) | CommandError::Storage(_))) => {
                 Err(CycleError::Store(err.to_string()))

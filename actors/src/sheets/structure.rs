@@ -98,7 +98,7 @@ pub fn guard_rails(layout: &Layout, t: usize, sheet_id: i32, account: &str) -> V
     if TABS[t].title == APPROVALS.title {
         match &layout.mode {
             ApprovalMode::Shared { .. } => {
-                requests.push(dropdown(sheet_id, STATUS, &["pending", "approved", "rejected", "expired"]))
+                requests.push(dropdown(sheet_id, STATUS, &["pending", "approved", "rejected", "expired", "superseded"]))
             }
             ApprovalMode::Reviewers(_) => {
                 requests.push(status_protection(sheet_id, account));

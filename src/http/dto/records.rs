@@ -109,12 +109,14 @@ pub struct ApprovalDto {
     pub payload: serde_json::Value,
     pub payload_hash: String,
     pub target_version: Option<i64>,
-    /// pending | approved | rejected | expired
+    /// pending | approved | rejected | expired | superseded
     pub status: String,
     pub requested_at: String,
     pub requested_by: String,
     pub reviewed_at: Option<String>,
     pub reviewed_by: Option<String>,
+    /// Why a superseded approval can never apply.
+    pub closed_reason: Option<String>,
     pub notes: Vec<NoteDto>,
 }
 
@@ -134,6 +136,7 @@ impl From<Approval> for ApprovalDto {
             requested_by: a.requested_by,
             reviewed_at: a.reviewed_at,
             reviewed_by: a.reviewed_by,
+            closed_reason: a.closed_reason,
             notes: notes(a.notes),
         }
     }

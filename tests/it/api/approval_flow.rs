@@ -117,7 +117,7 @@ async fn approving_twice_or_after_a_rejection_changes_nothing() {
 }
 
 #[actix_rt::test]
-async fn a_stale_approval_is_refused_with_what_changed_and_stays_pending() {
+async fn a_stale_approval_is_refused_with_what_changed_and_closed_as_superseded() {
     let team = Team::new().await;
     let project = team.project("ops").await;
     let task = team.task(&project, "Deploy", None).await;
@@ -137,11 +137,33 @@ async fn a_stale_approval_is_refused_with_what_changed_and_stays_pending() {
         message.contains("changed after approval") && message.contains("version 1") && message.contains("version 2"),
         "{message}"
     );
-    assert!(message.contains("task.updated by admin"), "{message}");
-    let (_, still) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
-    assert_eq!(still["status"], "pending");
+    assert!(message.contains("task.updated by admin") && message.contains("superseded"), "{message}");
+    let (_, closed) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+    assert_eq!(closed["status"], "superseded", "it can never apply, so it does not linger as pending: {closed}");
+    assert!(closed["closed_reason"].as_str().unwrap().contains("version 2"), "{closed}");
     let (_, current) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
     assert_eq!(current["assignee"], "User", "the stale change was not applied");
+    let (_, events) = team.call("GET", "/api/v1/audit?type=approval.superseded", &team.viewer, None).await;
+    assert_eq!(events["items"].as_array().unwrap().len(), 1, "{events}");
+    let (_, errors) = team.call("GET", "/api/v1/errors", &team.viewer, None).await;
+    assert!(errors.to_string().contains("was superseded and will never apply"), "{errors}");
+    let (status, body) = team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver2, None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("already superseded"), "{body}");
+
+    // Without anyone trying to approve it, the expiry sweep closes one whose target changed.
+    let (_, second) =
+        team.call("PATCH", &format!("/api/v1/tasks/{task}"), &team.agent, Some(json!({ "assignee": "x" }))).await;
+    team.call("PATCH", &format!("/api/v1/tasks/{task}"), &team.admin, Some(json!({ "priority": 6 }))).await;
+    let sweep = atlas_actors::domain::Command::ExpireApprovals { requested_before: "2000-01-01".into() };
+    team.app.handles.writer.submit(sweep, atlas_actors::domain::Actor::new("housekeeper")).await.unwrap();
+    let (_, swept) =
+        team.call("GET", &format!("/api/v1/approvals/{}", second["id"].as_str().unwrap()), &team.viewer, None).await;
+    assert_eq!(
+        (swept["status"].as_str(), swept["reviewed_by"].as_str()),
+        (Some("superseded"), Some("housekeeper")),
+        "{swept}"
+    );
 }
 
 #[actix_rt::test]

@@ -297,6 +297,12 @@ pub enum Applied {
     Project(Project),
     Task(Task),
     Approval(Approval),
+    /// An approve found the approval could never apply (payload or target changed): it was closed as
+    /// `superseded`, committed with its event and hotlist entry; the caller is told why.
+    Superseded {
+        approval: Approval,
+        reason: String,
+    },
     Run(Run),
     Error(HotlistError),
     Token(ApiToken),

@@ -157,7 +157,19 @@ pub(super) fn review(
                 reviewer.as_str()
             )));
         }
-        let change = still_valid(conn, &approval)?;
+        let change = match still_valid(conn, &approval) {
+            Ok(change) => change,
+            Err(CommandError::Conflict(reason)) => {
+                // It can never apply: close it (committed) instead of leaving it pending forever.
+                supersede(conn, &approval, &reason, reviewer, now)?;
+                let approval = load(conn, id)?;
+                return Ok(Touched {
+                    record_event: false,
+                    ..Touched::new("approval", id, None, Applied::Superseded { approval, reason })
+                });
+            }
+            Err(other) => return Err(other),
+        };
         let applied = super::apply(conn, &change, &Actor::new(approval.requested_by.clone()), now)?;
         match (&change, &applied.applied) {
             (Command::CreateTask(_) | Command::UpdateTask { .. }, Applied::Task(task)) => {
@@ -180,8 +192,47 @@ pub(super) fn review(
     Ok(Touched::new("approval", id, snapshot(&approval), Applied::Approval(load(conn, id)?)))
 }
 
-/// Expires pending approvals requested before `cutoff`, one audit event each.
+/// Closes a pending approval that can never apply as `superseded`: its reason, an event and a hotlist entry.
+fn supersede(
+    conn: &Connection,
+    approval: &Approval,
+    reason: &str,
+    actor: &Actor,
+    now: &str,
+) -> Result<(), CommandError> {
+    approval.status.supersede().map_err(|err| CommandError::Conflict(err.to_string()))?;
+    conn.prepare_cached(
+        "UPDATE approvals SET status = 'superseded', reviewed_at = ?2, reviewed_by = ?3, closed_reason = ?4 \
+         WHERE id = ?1 AND status = 'pending'",
+    )
+    .and_then(|mut stmt| stmt.execute(params![approval.id.as_str(), now, actor.as_str(), reason]))
+    .map_err(storage)?;
+    let task_id = (approval.item_type == ItemType::Task)
+        .then(|| TaskId::parse(&approval.item_id).ok())
+        .flatten()
+        .filter(|id| tasks::get_live(conn, id).ok().flatten().is_some());
+    let error = crate::domain::command::NewHotlistError {
+        id: crate::domain::ErrorId::generate(),
+        task_id,
+        error: format!("approval {} ({}) was superseded and will never apply: {reason}", approval.id, approval.summary),
+        severity: crate::domain::Severity::Medium,
+        source: "approvals".into(),
+    };
+    super::hotlist::record(conn, &error, now)?;
+    let payload = serde_json::json!({ "reason": reason, "before": snapshot(approval) });
+    insert_event(conn, "approval.superseded", "approval", approval.id.as_str(), actor, &payload, now)?;
+    Ok(())
+}
+
+/// Expires pending approvals requested before `cutoff`, one audit event each; and closes as superseded
+/// the pending ones that can no longer apply (their payload or target changed), so none lingers.
 pub(super) fn expire(conn: &Connection, cutoff: &str, actor: &Actor, now: &str) -> Result<Touched, CommandError> {
+    for id in approvals::pending_before(conn, "9999").map_err(storage)? {
+        let approval = load(conn, &id)?;
+        if let Err(CommandError::Conflict(reason)) = still_valid(conn, &approval) {
+            supersede(conn, &approval, &reason, actor, now)?;
+        }
+    }
     let stale = approvals::pending_before(conn, cutoff).map_err(storage)?;
     for id in &stale {
         conn.prepare_cached(

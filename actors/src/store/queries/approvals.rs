@@ -7,7 +7,7 @@ use crate::domain::{Approval, ApprovalId, ApprovalStatus, ItemType};
 use rusqlite::{Connection, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, item_type, item_id, action, summary, payload, payload_hash, target_version, status, \
-                       requested_at, requested_by, reviewed_at, reviewed_by";
+                       requested_at, requested_by, reviewed_at, reviewed_by, closed_reason";
 
 /// The row without its notes (they are loaded separately).
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Approval> {
@@ -25,6 +25,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Approval> {
         requested_by: row.get(10)?,
         reviewed_at: row.get(11)?,
         reviewed_by: row.get(12)?,
+        closed_reason: row.get(13)?,
         notes: Vec::new(),
     })
 }
