@@ -313,7 +313,7 @@ async fn the_human_loop_an_approval_made_in_the_sheet_applies_like_one_made_over
     assert_eq!((report.edits_applied, report.edits_refused), (2, 0), "{report:?} {refusals}");
     let (status, created) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
     assert_eq!((status, created["approved_by"].as_str()), (200, Some("alice")), "the person, not `sheets`: {created}");
-    let (_, events) = team.call("GET", &format!("/api/v1/audit?type=approval.approved"), &team.viewer, None).await;
+    let (_, events) = team.call("GET", "/api/v1/audit?type=approval.approved", &team.viewer, None).await;
     let event = &events["items"][0];
     assert_eq!(event["actor"], "alice", "{events}");
     assert!(event.to_string().contains("sheet column I (alice@example.com)"), "{event}");

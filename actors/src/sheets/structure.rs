@@ -57,7 +57,7 @@ fn dropdown(sheet_id: i32, column: usize, values: &[&str]) -> Request {
 fn owned_runs(layout: &Layout, t: usize) -> Vec<(usize, usize)> {
     let strict_status = t == 0 && matches!(layout.mode, ApprovalMode::Reviewers(_));
     let mut runs: Vec<(usize, usize)> = Vec::new();
-    for column in (0..8).filter(|&c| !layout.is_editable(t, c) && !(strict_status && c == STATUS)) {
+    for column in (0..8).filter(|&c| !(layout.is_editable(t, c) || strict_status && c == STATUS)) {
         match runs.last_mut() {
             Some(run) if run.1 + 1 == column => run.1 = column,
             _ => runs.push((column, column)),
@@ -241,7 +241,8 @@ mod tests {
         let status = Protection { description: STATUS_TAG.into(), ..Default::default() };
         let (drifted, repairs) = check(&layout, 1, &[intact(), status.clone()], &[], "atlas@sa.example");
         assert!(drifted.is_empty() && repairs.is_empty(), "{drifted:?}");
-        let cases: [(fn(&mut Protection), &str); 4] = [
+        type Drift = fn(&mut Protection);
+        let cases: [(Drift, &str); 4] = [
             (|p| p.warning_only = true, "warning-only"),
             (|p| p.users.as_mut().unwrap().push("mallory@example.com".into()), "editors are"),
             (|p| p.start_column = Some(9), "moved"),
