@@ -133,8 +133,12 @@ pub async fn run(
     })?;
     let id = RunId::generate();
     // An executor-profile command is pinned now to the argv its profile resolves to: that is what gets approved.
-    let executor =
-        state.handles.runner.pin(&command, task.cwd.as_deref(), task.id.as_str(), id.as_str()).map_err(|why| {
+    let executor = state
+        .handles
+        .runner
+        .config()
+        .resolve(&command, task.cwd.as_deref(), task.id.as_str(), id.as_str())
+        .map_err(|why| {
             ApiError::from(atlas_actors::domain::CommandError::Conflict(format!("cannot run task {}: {why}", task.id)))
         })?;
     let change =

@@ -362,6 +362,19 @@ mod tests {
     }
 
     #[test]
+    fn shared_mode_is_a_standing_warning_that_sheet_decisions_name_no_person() {
+        let conn = database();
+        let named = |limits: &OpsLimits| {
+            database_checks(&conn, limits, at(0)).into_iter().find(|(name, _)| *name == "sheets_decisions_attributable")
+        };
+        assert!(named(&limits()).is_none(), "reviewer columns name the person");
+        let shared = OpsLimits { sheets_shared_reviewer: Some("ops-desk".into()), ..limits() };
+        let (_, check) = named(&shared).expect("shared mode is reported");
+        assert_eq!(check.level, Level::Warn);
+        assert!(check.detail.contains("recorded as ops-desk"), "{}", check.detail);
+    }
+
+    #[test]
     fn no_backup_is_a_warning_for_a_new_database_and_critical_once_one_was_due() {
         let dir = tempfile::tempdir().unwrap();
         let limits = OpsLimits { backup_dir: dir.path().to_path_buf(), ..limits() };

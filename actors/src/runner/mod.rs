@@ -314,15 +314,9 @@ impl RunnerHandle {
         Ok(Self { addr, spawned, readers, writer, config: pinning })
     }
 
-    /// What an executor-profile command resolves to now (`None` for a plain argv), to pin in the request.
-    pub fn pin(
-        &self,
-        command: &[String],
-        cwd: Option<&str>,
-        task_id: &str,
-        run_id: &str,
-    ) -> Result<Option<crate::domain::run::PinnedExecutor>, String> {
-        self.config.resolve(command, cwd, task_id, run_id)
+    /// The runner's configuration (what an executor-profile command resolves to is pinned from it).
+    pub fn config(&self) -> &RunnerConfig {
+        &self.config
     }
 
     /// Each process start: the run and when it happened (benchmarks, tests).

@@ -8,9 +8,7 @@
 //! 429 (quota) is never retried within a call: Google's window is per minute, so the caller defers the
 //! whole cycle, for as long as `Retry-After` says when Google sends one. Other 4xx are final.
 
-use google_sheets4::api::{
-    BatchUpdateSpreadsheetRequest, BatchUpdateValuesRequest, ExtendedValue, ProtectedRange, Request, Scope, ValueRange,
-};
+use google_sheets4::api::{BatchUpdateSpreadsheetRequest, BatchUpdateValuesRequest, Request, Scope, ValueRange};
 use google_sheets4::common::Retry;
 use google_sheets4::Sheets;
 use hyper_rustls::HttpsConnector;
@@ -151,71 +149,6 @@ impl google_sheets4::Delegate for RetryAfter {
     }
 }
 
-/// A protected range as Google reports it (only the parts Atlas checks).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Protection {
-    pub id: Option<i32>,
-    pub description: String,
-    pub start_row: Option<i32>,
-    pub end_row: Option<i32>,
-    pub start_column: Option<i32>,
-    pub end_column: Option<i32>,
-    pub warning_only: bool,
-    /// `None` when Google does not show the editors (Atlas is not one of them).
-    pub users: Option<Vec<String>>,
-    pub groups: Vec<String>,
-    pub domain_can_edit: bool,
-    pub has_unprotected_ranges: bool,
-}
-
-/// One tab as a grid read returns it.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Grid {
-    pub info: SheetInfo,
-    pub rows: Vec<Vec<String>>,
-    pub protections: Vec<Protection>,
-}
-
-/// A cell as the person typed it: formulas as written, numbers and booleans as Sheets shows them.
-fn entered(value: Option<&ExtendedValue>) -> String {
-    let Some(value) = value else { return String::new() };
-    if let Some(formula) = &value.formula_value {
-        return formula.clone();
-    }
-    if let Some(text) = &value.string_value {
-        return text.clone();
-    }
-    if let Some(flag) = value.bool_value {
-        return if flag { "TRUE".into() } else { "FALSE".into() };
-    }
-    if let Some(number) = value.number_value {
-        return if number.fract() == 0.0 && number.abs() < 1e15 {
-            format!("{}", number as i64)
-        } else {
-            number.to_string()
-        };
-    }
-    value.error_value.as_ref().and_then(|e| e.message.clone()).map(|m| format!("#ERROR {m}")).unwrap_or_default()
-}
-
-fn protection(range: ProtectedRange) -> Protection {
-    let grid = range.range.unwrap_or_default();
-    let editors = range.editors;
-    Protection {
-        id: range.protected_range_id,
-        description: range.description.unwrap_or_default(),
-        start_row: grid.start_row_index,
-        end_row: grid.end_row_index,
-        start_column: grid.start_column_index,
-        end_column: grid.end_column_index,
-        warning_only: range.warning_only.unwrap_or(false),
-        users: editors.as_ref().map(|e| e.users.clone().unwrap_or_default()),
-        groups: editors.as_ref().and_then(|e| e.groups.clone()).unwrap_or_default(),
-        domain_can_edit: editors.as_ref().and_then(|e| e.domain_users_can_edit).unwrap_or(false),
-        has_unprotected_ranges: range.unprotected_ranges.is_some_and(|u| !u.is_empty()),
-    }
-}
-
 /// Cheap to clone; counts every HTTP request it makes (retries included).
 #[derive(Clone)]
 pub struct SheetsClient {
@@ -311,22 +244,14 @@ impl SheetsClient {
             .sheets
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|sheet| {
-                let props = sheet.properties?;
-                Some(SheetInfo {
-                    title: props.title.unwrap_or_default(),
-                    sheet_id: props.sheet_id.unwrap_or_default(),
-                    row_count: props.grid_properties.as_ref().and_then(|g| g.row_count).unwrap_or_default(),
-                    column_count: props.grid_properties.and_then(|g| g.column_count).unwrap_or_default(),
-                })
-            })
+            .filter_map(|sheet| sheet.properties.map(super::grid::sheet_info))
             .collect())
     }
 
     /// Reads whole tabs, their structure and their protections in one spreadsheets.get (a field mask
     /// selects `userEnteredValue`, so formulas come back as written). Tabs are returned in the order of
     /// `ranges`; a range naming a missing tab fails with 400 "Unable to parse range".
-    pub async fn read_grid(&self, ranges: &[String]) -> Result<Vec<Grid>, SheetsError> {
+    pub async fn read_grid(&self, ranges: &[String]) -> Result<Vec<super::grid::Grid>, SheetsError> {
         let id = self.config.spreadsheet_id.clone();
         let (_, spreadsheet) = self
             .call("spreadsheets.get", true, |mut retry| {
@@ -340,80 +265,7 @@ impl SheetsClient {
                 }
             })
             .await?;
-        Ok(spreadsheet
-            .sheets
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|sheet| {
-                let props = sheet.properties?;
-                let info = SheetInfo {
-                    title: props.title.unwrap_or_default(),
-                    sheet_id: props.sheet_id.unwrap_or_default(),
-                    row_count: props.grid_properties.as_ref().and_then(|g| g.row_count).unwrap_or_default(),
-                    column_count: props.grid_properties.and_then(|g| g.column_count).unwrap_or_default(),
-                };
-                let mut rows: Vec<Vec<String>> = Vec::new();
-                for data in sheet.data.unwrap_or_default() {
-                    let start = data.start_row.unwrap_or(0).max(0) as usize;
-                    for (i, row) in data.row_data.unwrap_or_default().into_iter().enumerate() {
-                        let cells: Vec<String> = row
-                            .values
-                            .unwrap_or_default()
-                            .iter()
-                            .map(|cell| entered(cell.user_entered_value.as_ref()))
-                            .collect();
-                        if rows.len() <= start + i {
-                            rows.resize(start + i + 1, Vec::new());
-                        }
-                        rows[start + i] = cells;
-                    }
-                }
-                for row in &mut rows {
-                    while row.last().is_some_and(String::is_empty) {
-                        row.pop();
-                    }
-                }
-                while rows.last().is_some_and(Vec::is_empty) {
-                    rows.pop();
-                }
-                let protections = sheet.protected_ranges.unwrap_or_default().into_iter().map(protection).collect();
-                Some(Grid { info, rows, protections })
-            })
-            .collect())
-    }
-
-    /// Reads ranges in one values.batchGet with formulas shown as written (FORMULA render option).
-    pub async fn read(&self, ranges: &[String]) -> Result<Vec<Vec<Vec<String>>>, SheetsError> {
-        let id = self.config.spreadsheet_id.clone();
-        let (_, response) = self
-            .call("values.batchGet", true, |mut retry| {
-                let id = &id;
-                async move {
-                    let mut call = self.hub.spreadsheets().values_batch_get(id).value_render_option("FORMULA");
-                    for range in ranges {
-                        call = call.add_ranges(range);
-                    }
-                    call.add_scope(Scope::Spreadsheet).delegate(&mut retry).doit().await
-                }
-            })
-            .await?;
-        Ok(response
-            .value_ranges
-            .unwrap_or_default()
-            .into_iter()
-            .map(|range| {
-                range
-                    .values
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|row| {
-                        row.into_iter()
-                            .map(|cell| cell.as_str().map_or_else(|| cell.to_string(), str::to_owned))
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect())
+        Ok(super::grid::grids(spreadsheet))
     }
 
     /// Writes cells in one values.batchUpdate with the RAW input option (nothing becomes a formula).

@@ -4,8 +4,9 @@
 //! deletions, grid growth, reviewer columns' protections) and one values.batchUpdate (split only past the
 //! 2 MB request size). A cycle with nothing to change writes nothing.
 
-use super::client::{Protection, SheetInfo, SheetsClient, SheetsError};
+use super::client::{SheetInfo, SheetsClient, SheetsError};
 use super::contract::{Layout, FIRST_REVIEWER_COLUMN, TABS};
+use super::grid::Protection;
 use super::import::PARTIAL_MARK;
 use super::plan::{plan_tab, Row, TabPlan};
 use super::sanitize::{cell, show, MAX_CELL_CHARS};

@@ -91,7 +91,9 @@ impl Judge<'_> {
 
     fn refuse(&mut self, column: usize, reason: String) {
         self.plan.rewrite[self.t].insert((self.r, column));
-        let cell = Some(self.cell(column));
+        // An editable cell's refused value becomes its baseline (refused once, however often a cycle is
+        // retried); an Atlas-owned cell's never does, or the changed row would pass for the export.
+        let cell = self.rules.layout.is_editable(self.t, column).then(|| self.cell(column));
         self.plan.refused.push(Refused {
             tab: self.t,
             row: self.r,

@@ -4,6 +4,7 @@ pub mod client;
 pub mod contract;
 pub mod cycle;
 pub mod export;
+pub mod grid;
 pub mod import;
 mod judge;
 pub mod plan;

@@ -4,8 +4,8 @@
 //! anyone else's edit there, which is what makes a decision in the column that person's. Every cycle
 //! checks those protections again; a column whose protection drifted decides nothing until repaired.
 
-use super::client::Protection;
 use super::contract::{ApprovalMode, Decider, Layout, APPROVALS, ERRORS, STATUS, TABS};
+use super::grid::Protection;
 use google_sheets4::api::{
     AddProtectedRangeRequest, BooleanCondition, ConditionValue, DataValidationRule, DeleteProtectedRangeRequest,
     Editors, GridRange, ProtectedRange, Request, SetDataValidationRequest,

@@ -191,3 +191,25 @@ async fn edits_made_with_a_header_change_wait_or_are_refused_aloud_and_a_resolut
         (Some(true), Some("cleaned /var/log"))
     );
 }
+
+#[actix_rt::test]
+async fn a_refused_change_to_an_atlas_cell_never_becomes_what_atlas_exported() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    let (harmless, _) = two_requests(&team).await;
+    let layout = reviewers();
+    let mut structure = None;
+    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+    let (row, _) = row_of(&fake, "Pending_Approvals", &harmless);
+    fake.set_cell("Pending_Approvals", row, 3, "create task \"something else\"");
+    fake.edit_as("alice@example.com", "Pending_Approvals", row, 8, "approved").unwrap();
+    // The refusals are recorded, but the write that would restore the row fails.
+    fake.fail_next_of("values.batchUpdate", &[500, 500, 500]);
+    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap_err();
+    // The row still shows the changed Item; alice decides again on it.
+    fake.edit_as("alice@example.com", "Pending_Approvals", row, 8, "rejected").unwrap();
+    let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+    assert_eq!(report.edits_applied, 0, "{report:?}");
+    assert_eq!(approval(&team, &harmless).await["status"], "pending", "a changed row never passes for the export");
+}

@@ -174,3 +174,23 @@ async fn google_s_per_minute_quota_defers_the_cycle_instead_of_failing_it() {
     let (_, health) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
     assert_eq!(health["operations"]["checks"]["sheets_import"]["level"], "ok", "{health}");
 }
+
+#[actix_rt::test]
+async fn a_payload_shown_in_part_is_decided_over_http_only() {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    let id = request(&team, "rotate db password=hunter2 tonight").await;
+    let layout = reviewers();
+    let mut structure = None;
+    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+    let (row, cells) = row_of(&fake, "Pending_Approvals", &id);
+    assert!(cells[7].starts_with("[shown in part: decide over HTTP]"), "the row says so: {}", cells[7]);
+    assert!(!cells.iter().any(|c| c.contains("hunter2")), "{cells:?}");
+    fake.edit_as("alice@example.com", "Pending_Approvals", row, 8, "approved").unwrap();
+    let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+    assert_eq!(report.edits_applied, 0, "{report:?}");
+    assert_eq!(status(&team, &id).await, "pending");
+    let (status, _) = team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await;
+    assert_eq!(status, 200, "over HTTP the whole payload is seen and decided");
+}

@@ -80,9 +80,8 @@ pub(crate) fn apply(
             schedule::record(conn, job, started_at, finished_at, *ok, detail)?
         }
         Command::AddNote { target, body } => sheets::add_note(conn, target, body, actor, now)?,
-        Command::RejectSheetEdit { tab, row_id, column, reason, note_on, cell } => {
+        Command::RejectSheetEdit { tab, column, reason, note_on, cell, .. } => {
             sheets::upsert_cells(conn, cell.as_slice())?;
-            let _ = row_id; // named in the event's payload
             sheets::reject_edit(conn, tab, column.as_deref(), reason, note_on.as_ref(), now)?
         }
         Command::FromSheet { .. } => unreachable!("applied above"),
