@@ -1,11 +1,12 @@
 -- Sheets: the baseline now holds every cell of a mirrored row as Atlas last exported it (Atlas-owned cells
 -- included, so the import can tell a row that still shows the export from one whose cells were changed),
--- and Pending_Approvals gains reviewer columns after H (up to Z).
+-- and Pending_Approvals gains reviewer columns after H (up to Z). Columns 32 and up hold, per column, a
+-- human's value Atlas saw but did not take (a refused Atlas cell, an edit that waits).
 
 CREATE TABLE sheet_cells_new (
     tab    TEXT NOT NULL,
     row_id TEXT NOT NULL,
-    col    INTEGER NOT NULL CHECK (col BETWEEN 0 AND 25),
+    col    INTEGER NOT NULL CHECK (col BETWEEN 0 AND 63),
     value  TEXT NOT NULL,
     PRIMARY KEY (tab, row_id, col)
 );

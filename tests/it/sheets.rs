@@ -12,6 +12,7 @@ use atlas_actors::sheets::cycle::{CycleError, CycleReport, Mirror};
 use atlas_actors::sheets::export::{desired_rows, export, MirrorScope};
 use std::time::Duration;
 
+mod attacks;
 mod binding;
 mod reviewers;
 

@@ -5,6 +5,7 @@
 
 use super::contract::{Layout, TABS};
 use super::export::Snapshot;
+use super::import::SEEN;
 use super::plan::{padded, Row};
 use crate::domain::command::SheetCell;
 use crate::store::queries::sheet_cells::Baseline;
@@ -57,6 +58,28 @@ pub fn changes(
                 .and_then(|&r| snapshot.tabs[t].as_ref().map(|rows| (r, padded(&rows[r], width))));
             for column in 0..width {
                 let key = (tab.title.to_owned(), wanted[0].clone(), column as u8);
+                // What a human left there that Atlas did not take: kept while it waits (or, for an Atlas
+                // cell, while the refused value is still shown), cleared once it is gone.
+                let seen_key = (key.0.clone(), key.1.clone(), (column + SEEN) as u8);
+                let seen = match &existing {
+                    Some((r, row)) if waiting[t].contains(&(*r, column)) => Some(row[column].clone()),
+                    Some((_, row)) if !layout.is_editable(t, column) && row[column] != wanted[column] => {
+                        baseline.get(&seen_key).filter(|v| **v == row[column]).cloned()
+                    }
+                    _ => None,
+                };
+                match seen {
+                    Some(value) if baseline.get(&seen_key) != Some(&value) => {
+                        cells.push(SheetCell { tab: seen_key.0, row_id: seen_key.1, column: seen_key.2, value })
+                    }
+                    None if baseline.get(&seen_key).is_some_and(|v| !v.is_empty()) => cells.push(SheetCell {
+                        tab: seen_key.0,
+                        row_id: seen_key.1,
+                        column: seen_key.2,
+                        value: String::new(),
+                    }),
+                    _ => {}
+                }
                 let value = match &existing {
                     Some((r, _)) if waiting[t].contains(&(*r, column)) => continue,
                     Some((r, row)) if layout.is_editable(t, column) && !rewrite[t].contains(&(*r, column)) => {

@@ -7,7 +7,7 @@
 
 use super::client::{SheetInfo, SheetsClient, SheetsError};
 use super::contract::{column_letter, Layout, TABS};
-use super::export::{desired_rows, read_snapshot, write, ExportReport, MirrorScope, Snapshot};
+use super::export::{desired_rows, read_snapshot, write, ExportReport, MirrorScope, Snapshot, WriteRules};
 use super::import::{note_target, plan_import, ImportPlan, ImportRules};
 use super::plan::Row;
 use crate::domain::access::is_reserved_actor;
@@ -77,7 +77,13 @@ pub struct Mirror<'a> {
 /// What the protection check found on Pending_Approvals.
 #[derive(Default)]
 struct Protections {
+    /// Columns that decide nothing this cycle, with why: drifted now, or repaired since the last cycle
+    /// (a cell typed while the column was loose cannot be told from one typed after the repair).
     drifted: HashMap<usize, String>,
+    /// Of those, the columns found intact again: their drift entry is resolved after this cycle.
+    intact_again: Vec<(usize, ErrorId)>,
+    /// Columns Atlas cannot write (a protection without its service account).
+    blocked: HashSet<usize>,
     /// Requests for columns added now and for Status (go with the cycle's structure request).
     create: Vec<google_sheets4::api::Request>,
     /// Requests repairing drifted columns (sent on their own: a refusal must not block the export).
@@ -167,7 +173,7 @@ impl Mirror<'_> {
                 row_id,
                 column,
                 reason: refused.reason.clone(),
-                note_on: if refused.column.is_some() { note_target(refused.tab, &refused.row_id) } else { None },
+                note_on: if refused.on_record { note_target(refused.tab, &refused.row_id) } else { None },
                 cell: refused.cell.clone(),
             };
             if let Err(err) = self.submit(command, "sheets").await? {
@@ -196,15 +202,31 @@ impl Mirror<'_> {
         let mut drifted: Vec<&usize> = protections.drifted.keys().collect();
         drifted.sort();
         for &column in drifted {
-            let name = self.layout.header(0, column);
-            self.report_once(format!(
-                "Google Sheets reviewer column {} ({name}) is not protected as it must be; its decisions are not \
-                 counted until its protection is intact (Atlas tries to repair it)",
-                column_letter(column)
-            ))
-            .await?;
+            if !protections.intact_again.iter().any(|(c, _)| *c == column) {
+                self.report_once(self.drift_text(column)).await?;
+            }
+        }
+        for (column, entry) in &protections.intact_again {
+            let resolution = format!(
+                "the protection of column {} is intact again; decisions typed while it was loose were refused",
+                column_letter(*column)
+            );
+            let resolve = Command::ResolveError { id: entry.clone(), resolution, notes: None };
+            if let Err(err) = self.submit(resolve, "sheets").await? {
+                tracing::warn!(error = %err, "Could not resolve the reviewer column's drift entry.");
+            }
         }
         Ok(applied)
+    }
+
+    /// The one hotlist text of a drifted reviewer column (stable, so it is raised once while unresolved).
+    fn drift_text(&self, column: usize) -> String {
+        format!(
+            "Google Sheets reviewer column {} ({}) is not protected as it must be; its decisions are not counted \
+             until its protection is intact (Atlas tries to repair it)",
+            column_letter(column),
+            self.layout.header(0, column)
+        )
     }
 
     /// The baseline, and whether any sync ever succeeded (a missing tab is then a human's doing).
@@ -260,17 +282,21 @@ impl Mirror<'_> {
             .map_err(|err| CycleError::Store(err.to_string()))
     }
 
-    /// Checks the reviewer columns' protections on the approvals tab as just read.
-    fn protections(&self, snapshot: &Snapshot) -> Protections {
+    /// Checks the reviewer columns' protections on the approvals tab as just read. A column whose drift
+    /// entry is still open decides nothing for one more cycle although intact now, and its entry is resolved.
+    async fn protections(&self, snapshot: &Snapshot) -> Result<Protections, CycleError> {
         let Some(info) = snapshot.structure.iter().find(|s| s.title == TABS[0].title) else {
-            return Protections::default(); // a new tab gets its protections when it is created
+            return Ok(Protections::default()); // a new tab gets its protections when it is created
         };
+        // A column is new (protected now, not reported) only while its header is not there yet and no
+        // protection of Atlas's names its reviewer; anything else lacking an intact protection drifted.
         let header = snapshot.tabs[0].as_ref().and_then(|rows| rows.first()).cloned().unwrap_or_default();
         let new_columns: Vec<usize> = self
             .layout
             .deciders()
             .iter()
             .filter(|d| header.get(d.column).map(|h| h.trim()) != Some(d.token.as_str()))
+            .filter(|d| !super::structure::ever_protected(&snapshot.protections, &d.token))
             .map(|d| d.column)
             .collect();
         let (drifted, requests) = super::structure::check(
@@ -281,7 +307,29 @@ impl Mirror<'_> {
             self.client.account(),
         );
         let (repair, create) = if drifted.is_empty() { (Vec::new(), requests) } else { (requests, Vec::new()) };
-        Protections { drifted, create, repair }
+        let blocked = super::structure::blocked_columns(self.layout, &snapshot.protections, self.client.account());
+        let mut protections = Protections { drifted, create, repair, intact_again: Vec::new(), blocked };
+        for decider in self.layout.deciders() {
+            if protections.drifted.contains_key(&decider.column) {
+                continue;
+            }
+            let text = self.drift_text(decider.column);
+            let open = self
+                .readers
+                .read(move |conn| hotlist::unresolved_id(conn, "sheets", &text))
+                .await
+                .map_err(|err| CycleError::Store(err.to_string()))?;
+            if let Some(entry) = open.and_then(|id| ErrorId::parse(&id).ok()) {
+                protections.drifted.insert(
+                    decider.column,
+                    "it was loose until Atlas repaired it; a decision typed meanwhile may not be this reviewer's, \
+                     decide again"
+                        .into(),
+                );
+                protections.intact_again.push((decider.column, entry));
+            }
+        }
+        Ok(protections)
     }
 
     /// Import then export, with the outcome recorded for both directions. `structure` caches the
@@ -322,15 +370,25 @@ impl Mirror<'_> {
         let shown = self.desired().await?;
         let (baseline, synced_before) = self.baseline().await?;
         let snapshot = read_snapshot(self.client, structure).await?;
-        let protections = self.protections(&snapshot);
+        let protections = self.protections(&snapshot).await?;
         let mut plan = plan_import(&snapshot.tabs, &shown, &self.rules(&baseline, synced_before, &protections.drifted));
         let edits_applied = self.apply(&mut plan, &protections).await?;
         let desired = self.desired().await?;
-        let export =
-            write(self.client, structure, self.layout, &snapshot, &desired, &plan.rewrite, &protections.create).await?;
+        let rules = WriteRules {
+            rewrite: plan.rewrite.clone(),
+            protect: protections.create.clone(),
+            blocked_columns: [protections.blocked.clone(), Default::default(), Default::default()],
+            ..Default::default()
+        };
+        let export = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
         self.repair(&protections).await;
         self.remember(&snapshot, &desired, &plan, &plan.rewrite, &baseline).await?;
-        let mut drifted_columns: Vec<String> = protections.drifted.keys().map(|&c| self.layout.header(0, c)).collect();
+        let mut drifted_columns: Vec<String> = protections
+            .drifted
+            .keys()
+            .filter(|c| !protections.intact_again.iter().any(|(again, _)| again == *c))
+            .map(|&c| self.layout.header(0, c))
+            .collect();
         drifted_columns.sort();
         Ok(CycleReport {
             edits_applied,
@@ -368,7 +426,7 @@ impl Mirror<'_> {
         let desired = self.desired().await?;
         let (baseline, synced_before) = self.baseline().await?;
         let snapshot = read_snapshot(self.client, structure).await?;
-        let protections = self.protections(&snapshot);
+        let protections = self.protections(&snapshot).await?;
         let mut plan =
             plan_import(&snapshot.tabs, &desired, &self.rules(&baseline, synced_before, &protections.drifted));
         // Nothing is imported here: every human edit waits for the next full cycle.
@@ -381,9 +439,18 @@ impl Mirror<'_> {
                 .chain(plan.waiting[t].iter().copied())
                 .collect()
         });
-        let report =
-            write(self.client, structure, self.layout, &snapshot, &desired, &plan.db_moved, &protections.create)
-                .await?;
+        // A retired row holding a human's edit stays for the next full cycle to import or refuse.
+        let keep_rows = std::array::from_fn(|t| {
+            let accepted = plan.accepted.iter().filter(|a| a.tab == t).map(|a| a.row);
+            accepted.chain(plan.refused.iter().filter(|r| r.tab == t && r.column.is_some()).map(|r| r.row)).collect()
+        });
+        let rules = WriteRules {
+            rewrite: plan.db_moved.clone(),
+            keep_rows,
+            protect: protections.create.clone(),
+            blocked_columns: [protections.blocked.clone(), Default::default(), Default::default()],
+        };
+        let report = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
         self.remember(&snapshot, &desired, &plan, &plan.db_moved, &baseline).await?;
         Ok(report)
     }

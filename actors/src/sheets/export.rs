@@ -62,16 +62,20 @@ fn payload_cell(payload: &str) -> String {
     if !shown.partial() {
         return shown.text;
     }
-    // Room for the mark within the cell limit, keeping the truncation marker (if any) at the end.
+    // Room for the mark within the cell limit, keeping the truncation marker Atlas appended (if it cut the
+    // text, the marker is the cell's end; a payload merely quoting such a marker has none to keep).
     let room = MAX_CELL_CHARS - PARTIAL_MARK.chars().count();
-    let text = if shown.text.chars().count() <= room {
-        shown.text
-    } else {
-        let tail = shown.text.rfind(" […truncated").map_or("", |at| &shown.text[at..]);
-        let head: String = shown.text.chars().take(room - tail.chars().count()).collect();
-        head + tail
+    let length = shown.text.chars().count();
+    if length <= room {
+        return format!("{PARTIAL_MARK}{}", shown.text);
+    }
+    let tail = match shown.text.rfind(" […truncated, ") {
+        Some(at) if shown.truncated && shown.text.ends_with(" characters in Atlas]") => &shown.text[at..],
+        _ => "",
     };
-    format!("{PARTIAL_MARK}{text}")
+    let keep = room.saturating_sub(tail.chars().count());
+    let head: String = shown.text.chars().take(keep).collect();
+    format!("{PARTIAL_MARK}{head}{tail}")
 }
 
 /// The rows each tab should hold, sanitized, as wide as `layout` lays each tab out.
@@ -203,20 +207,56 @@ pub async fn export(
     desired: &[Vec<Row>; 3],
 ) -> Result<ExportReport, SheetsError> {
     let snapshot = read_snapshot(client, structure).await?;
-    write(client, structure, layout, &snapshot, desired, &Default::default(), &[]).await
+    write(client, structure, layout, &snapshot, desired, &WriteRules::default()).await
 }
 
-/// Writes what `desired` needs over `snapshot`: one structure request, then the values. `rewrite` lists
-/// editable cells (per tab) to write from the database anyway (the import accepted or refused them).
-/// `protect` lists structure requests that (re)create the reviewer columns' protections.
+/// What a write must do besides bringing the sheet to the database's rows.
+#[derive(Clone, Debug, Default)]
+pub struct WriteRules {
+    /// Editable cells (per tab: sheet row, column) to write from the database anyway (the import
+    /// accepted or refused them, or the database moved on).
+    pub rewrite: [HashSet<(usize, usize)>; 3],
+    /// Sheet rows (per tab) not to remove although the database no longer shows them.
+    pub keep_rows: [HashSet<usize>; 3],
+    /// Structure requests that (re)create protections, sent with the cycle's structure request.
+    pub protect: Vec<Request>,
+    /// Columns (per tab) Atlas may not write (a protection that no longer lists it): left out of every
+    /// write, so the rest of the sheet is still kept up to date.
+    pub blocked_columns: [HashSet<usize>; 3],
+}
+
+/// Splits writes around columns that may not be written.
+fn without(writes: Vec<super::plan::CellWrite>, blocked: &HashSet<usize>) -> Vec<super::plan::CellWrite> {
+    if blocked.is_empty() {
+        return writes;
+    }
+    let mut out: Vec<super::plan::CellWrite> = Vec::new();
+    for write in writes {
+        let mut current: Option<super::plan::CellWrite> = None;
+        for (i, value) in write.values.into_iter().enumerate() {
+            let column = write.column + i;
+            if blocked.contains(&column) {
+                out.extend(current.take());
+                continue;
+            }
+            match current.as_mut() {
+                Some(run) => run.values.push(value),
+                None => current = Some(super::plan::CellWrite { row: write.row, column, values: vec![value] }),
+            }
+        }
+        out.extend(current);
+    }
+    out
+}
+
+/// Writes what `desired` needs over `snapshot`: one structure request, then the values, as `rules` say.
 pub async fn write(
     client: &SheetsClient,
     structure: &mut Option<Vec<SheetInfo>>,
     layout: &Layout,
     snapshot: &Snapshot,
     desired: &[Vec<Row>; 3],
-    rewrite: &[HashSet<(usize, usize)>; 3],
-    protect: &[Request],
+    rules: &WriteRules,
 ) -> Result<ExportReport, SheetsError> {
     let known = structure.clone().unwrap_or_default();
     let mut report = ExportReport::default();
@@ -224,7 +264,7 @@ pub async fn write(
     let mut writes = Vec::new();
     for (t, tab) in TABS.iter().enumerate() {
         let sheet = snapshot.tabs[t].clone().unwrap_or_default();
-        let plan: TabPlan = plan_tab(layout, t, &sheet, &desired[t], &rewrite[t]);
+        let plan: TabPlan = plan_tab(layout, t, &sheet, &desired[t], &rules.rewrite[t], &rules.keep_rows[t]);
         match known.iter().find(|s| s.title == tab.title) {
             None => {
                 report.tabs_created += 1;
@@ -280,13 +320,14 @@ pub async fn write(
             }
         }
         report.rows_deleted += plan.delete_rows.len();
-        for write in plan.writes {
+        let (header, body): (Vec<_>, Vec<_>) = plan.writes.into_iter().partition(|w| w.row == 0);
+        for write in header.into_iter().chain(without(body, &rules.blocked_columns[t])) {
             report.cells_written += write.values.len();
             let range = tab.cells(write.row, write.column, write.column + write.values.len() - 1);
             writes.push((range, vec![write.values]));
         }
     }
-    structure_requests.extend(protect.iter().cloned());
+    structure_requests.extend(rules.protect.iter().cloned());
     if !structure_requests.is_empty() {
         client.update_structure(structure_requests).await?;
         *structure = None; // sheet ids and grid sizes changed: look again next time

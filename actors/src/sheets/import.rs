@@ -43,7 +43,15 @@ pub struct Refused {
     pub reason: String,
     /// The refused cell as the human left it (recorded once, restored by the export).
     pub cell: Option<SheetCell>,
+    /// Whether the refusal is also noted on the record (always for a cell; for a whole row when it
+    /// held text a human typed, so the text stays with the record).
+    pub on_record: bool,
 }
+
+/// Baseline columns at `column + SEEN` hold a human's value Atlas has seen but not taken: a refused
+/// value of an Atlas-owned cell (refused once, however often a cycle is retried) or an edit that waits
+/// (so it can be named if its row leaves the sheet before it is imported).
+pub const SEEN: usize = 32;
 
 /// What the import needs besides the sheet and the database's rows.
 #[derive(Clone, Copy, Debug)]
@@ -85,6 +93,7 @@ impl ImportPlan {
             column: Some(accepted.column),
             reason,
             cell: Some(accepted.cell.clone()),
+            on_record: true,
         });
     }
 }
@@ -185,12 +194,24 @@ pub fn plan_import(sheets: &[Option<Vec<Vec<String>>>; 3], shown: &[Vec<Row>; 3]
                 continue;
             }
             if !by_id.contains_key(id.as_str()) {
+                if rules.baseline.contains_key(&(TABS[t].title.to_owned(), id.clone(), 0)) {
+                    retired_row(&mut plan, t, r, &row, rules); // it left the mirror's scope since the last cycle
+                    continue;
+                }
                 let reason = if id.is_empty() {
                     "a row without an ID".to_owned()
                 } else {
                     format!("unknown ID {id:?}; the row is removed")
                 };
-                plan.refused.push(Refused { tab: t, row: r, row_id: id, column: None, reason, cell: None });
+                plan.refused.push(Refused {
+                    tab: t,
+                    row: r,
+                    row_id: id,
+                    column: None,
+                    reason,
+                    cell: None,
+                    on_record: false,
+                });
                 continue;
             }
             if !groups.contains_key(&id) {
@@ -203,8 +224,75 @@ pub fn plan_import(sheets: &[Option<Vec<Vec<String>>>; 3], shown: &[Vec<Row>; 3]
             let rows = &groups[&id];
             super::judge::import_rows(&mut plan, t, rows, db, rules);
         }
+        for db in shown[t].iter().filter(|db| !groups.contains_key(db[0].as_str())) {
+            held_edits_gone(&mut plan, t, db, rules);
+        }
     }
     plan
+}
+
+/// A row whose record left the mirror's scope (a decided approval past its days, a run past the newest
+/// shown): the export removes it, but a note a human added first is imported, and any other edit is
+/// refused aloud, so nothing typed there vanishes.
+fn retired_row(plan: &mut ImportPlan, t: usize, r: usize, row: &[String], rules: &ImportRules) {
+    let (title, id) = (TABS[t].title, row[0].trim().to_owned());
+    let base = |c: usize| rules.baseline.get(&(title.to_owned(), id.clone(), c as u8)).cloned();
+    for c in rules.layout.editable(t) {
+        let Some(before) = base(c) else { continue };
+        if row[c] == before || row[c].trim().is_empty() {
+            continue;
+        }
+        let cell = SheetCell { tab: title.to_owned(), row_id: id.clone(), column: c as u8, value: row[c].clone() };
+        let header = rules.layout.header(t, c);
+        match (header.as_str(), note_addition(&before, &row[c]), note_target(t, &id)) {
+            ("Notes", Some((body, _)), Some(target)) if !row[c].trim_start().starts_with('=') => {
+                plan.accepted.push(super::import::Accepted {
+                    tab: t,
+                    row: r,
+                    row_id: id.clone(),
+                    column: c,
+                    command: Command::AddNote { target, body },
+                    actor: "sheets".into(),
+                    cell,
+                });
+            }
+            _ => plan.refused.push(Refused {
+                tab: t,
+                row: r,
+                row_id: id.clone(),
+                column: Some(c),
+                reason: format!(
+                    "the row left the sheet (out of the mirror's scope) holding {header} {:?}; not imported",
+                    row[c]
+                ),
+                cell: Some(cell),
+                on_record: true,
+            }),
+        }
+    }
+}
+
+/// A mirrored record whose row is missing from the sheet now (a human deleted it, or a write by position
+/// hit it): edits that were waiting in it are gone from the sheet, so they are named on the record.
+fn held_edits_gone(plan: &mut ImportPlan, t: usize, db: &Row, rules: &ImportRules) {
+    let title = TABS[t].title;
+    for c in rules.layout.editable(t) {
+        let key = (title.to_owned(), db[0].clone(), (c + SEEN) as u8);
+        let Some(held) = rules.baseline.get(&key).filter(|held| !held.trim().is_empty()) else { continue };
+        let header = rules.layout.header(t, c);
+        plan.refused.push(Refused {
+            tab: t,
+            row: 0,
+            row_id: db[0].clone(),
+            column: Some(c),
+            reason: format!(
+                "the row left the sheet while its {header} held {held:?}, not yet imported; the text is kept here, \
+                 enter it again if it is still wanted"
+            ),
+            cell: Some(SheetCell { tab: key.0, row_id: key.1, column: key.2, value: String::new() }),
+            on_record: true,
+        });
+    }
 }
 
 /// A tab whose structure changed is not imported: human edits of its editable cells wait for the next
@@ -242,6 +330,7 @@ fn broken_tab(
                              column's name; it was not counted: decide again"
                         .into(),
                     cell: Some(SheetCell { tab: key.0, row_id: key.1, column: key.2, value: row[c].clone() }),
+                    on_record: true,
                 });
             } else {
                 plan.waiting[t].insert((r, c));

@@ -4,6 +4,7 @@
 use super::contract::{column_letter, Layout, STATUS, TABS};
 use super::import::{
     decides, is_enum, note_addition, note_target, same, Accepted, ImportPlan, ImportRules, Refused, Rows, PARTIAL_MARK,
+    SEEN,
 };
 use super::plan::Row;
 use crate::domain::command::{Decision, SheetCell};
@@ -48,7 +49,16 @@ pub(super) fn import_rows(plan: &mut ImportPlan, t: usize, rows: &Rows, db: &Row
             .collect();
         let held = if typed.is_empty() { String::new() } else { format!(" (it held {})", typed.join(", ")) };
         let reason = format!("duplicate of row {} (ID {}); the copy is removed{held}", rows[keep].0 + 1, db[0]);
-        plan.refused.push(Refused { tab: t, row: *r, row_id: db[0].clone(), column: None, reason, cell: None });
+        let on_record = !typed.is_empty(); // what was typed in the copy stays with the record
+        plan.refused.push(Refused {
+            tab: t,
+            row: *r,
+            row_id: db[0].clone(),
+            column: None,
+            reason,
+            cell: None,
+            on_record,
+        });
     }
     let (r, row) = &rows[keep];
     let foreign = foreign_cells(rules, t, row, db);
@@ -92,8 +102,13 @@ impl Judge<'_> {
     fn refuse(&mut self, column: usize, reason: String) {
         self.plan.rewrite[self.t].insert((self.r, column));
         // An editable cell's refused value becomes its baseline (refused once, however often a cycle is
-        // retried); an Atlas-owned cell's never does, or the changed row would pass for the export.
-        let cell = self.rules.layout.is_editable(self.t, column).then(|| self.cell(column));
+        // retried); an Atlas-owned cell's is kept apart (`SEEN`), never as its baseline, or the changed row
+        // would pass for the export.
+        let mut cell = self.cell(column);
+        if !self.rules.layout.is_editable(self.t, column) {
+            cell.column = (column + SEEN) as u8;
+        }
+        let cell = Some(cell);
         self.plan.refused.push(Refused {
             tab: self.t,
             row: self.r,
@@ -101,6 +116,7 @@ impl Judge<'_> {
             column: Some(column),
             reason,
             cell,
+            on_record: true,
         });
     }
 
@@ -118,13 +134,21 @@ impl Judge<'_> {
         });
     }
 
+    /// A human's value Atlas saw in `column` and did not take (see `SEEN`).
+    fn seen(&self, column: usize) -> Option<&String> {
+        self.rules.baseline.get(&(TABS[self.t].title.to_owned(), self.db[0].clone(), (column + SEEN) as u8))
+    }
+
     fn base(&self, column: usize) -> Option<&String> {
         self.rules.baseline.get(&(TABS[self.t].title.to_owned(), self.db[0].clone(), column as u8))
     }
 
     fn row(mut self) {
         let (t, layout) = (self.t, self.rules.layout);
-        for column in 1..self.row.len() {
+        // Rejections before approvals: two reviewers disagreeing in one cycle reject, whatever the column order.
+        let mut columns: Vec<usize> = (1..self.row.len()).collect();
+        columns.sort_by_key(|&c| !(decides(layout, t, c) && self.row[c].trim().to_lowercase().starts_with("reject")));
+        for column in columns {
             let (have, want) = (self.row[column].clone(), self.db[column].clone());
             if same(is_enum(layout, t, column), &have, &want) {
                 continue;
@@ -140,8 +164,10 @@ impl Judge<'_> {
                 continue;
             }
             if !layout.is_editable(t, column) {
-                self.refuse(column, format!("{header} is maintained by Atlas and cannot be edited"));
-                continue;
+                if self.seen(column).is_none_or(|seen| *seen != have) {
+                    self.refuse(column, format!("{header} is maintained by Atlas and cannot be edited"));
+                }
+                continue; // refused once already (a retried cycle); restored by the export
             }
             if have.trim_start().starts_with('=') {
                 self.refuse(column, format!("formulas are not accepted in {header}"));
@@ -201,6 +227,7 @@ impl Judge<'_> {
                             column: Some(column),
                             reason: "earlier notes cannot be changed; the text was kept as a new note".into(),
                             cell: None,
+                            on_record: true,
                         });
                     }
                     if let Some(target) = note_target(t, &id) {

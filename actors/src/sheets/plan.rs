@@ -58,12 +58,15 @@ fn runs_of(row: usize, wanted: &Row, columns: &[usize]) -> Vec<CellWrite> {
 /// Every write to a row also writes its ID (column A): should the row have moved under the write (a
 /// human deleted a row above it meanwhile), the cells land together with their own identity, so the
 /// row they hit no longer claims to be the record it was, and the next import refuses any decision in it.
+/// Rows listed in `keep` are not removed although the database no longer shows them (a retired row
+/// holding a note an export-only run must leave for the next import).
 pub fn plan_tab(
     layout: &Layout,
     t: usize,
     sheet: &[Vec<String>],
     desired: &[Row],
     rewrite: &HashSet<(usize, usize)>,
+    keep_rows: &HashSet<usize>,
 ) -> TabPlan {
     let width = layout.width(t);
     let wanted: HashMap<&str, &Row> = desired.iter().map(|row| (row[0].as_str(), row)).collect();
@@ -93,6 +96,7 @@ pub fn plan_tab(
         }
         match wanted.get(id) {
             Some(want) if keep.get(id) == Some(&index) => kept.push((index, want, cells)),
+            None if keep_rows.contains(&index) => {}
             _ => plan.delete_rows.push(index), // retired, deleted, unknown or a duplicate
         }
     }
@@ -149,7 +153,7 @@ mod tests {
         rewrite: &HashSet<(usize, usize)>,
     ) -> TabPlan {
         let shared = Layout::new(crate::sheets::contract::ApprovalMode::Shared { reviewer: "desk".into() });
-        super::plan_tab(&shared, 0, sheet, desired, rewrite)
+        super::plan_tab(&shared, 0, sheet, desired, rewrite, &HashSet::new())
     }
 
     fn sheet(rows: &[Row]) -> Vec<Vec<String>> {

@@ -164,6 +164,31 @@ fn problem(protections: &[Protection], decider: &Decider, account: &str) -> Opti
     })
 }
 
+/// Reviewer columns Atlas can no longer write: a strict protection covers them that does not list its
+/// service account (Google refuses the whole values request if Atlas writes there).
+pub fn blocked_columns(layout: &Layout, protections: &[Protection], account: &str) -> std::collections::HashSet<usize> {
+    layout
+        .deciders()
+        .into_iter()
+        .map(|d| d.column)
+        .filter(|&column| {
+            protections.iter().any(|p| {
+                let column = column as i32;
+                let covers = p.start_column.unwrap_or(0) <= column && p.end_column.is_none_or(|end| column < end);
+                let lets_atlas = p.warning_only
+                    || p.users.as_ref().is_some_and(|users| users.iter().any(|u| u.eq_ignore_ascii_case(account)));
+                covers && !lets_atlas
+            })
+        })
+        .collect()
+}
+
+/// Whether a protection of Atlas's ever named this reviewer (so their column is not new).
+pub fn ever_protected(protections: &[Protection], token: &str) -> bool {
+    let tag = format!("{REVIEWER_TAG}{token} ");
+    protections.iter().any(|p| p.description.starts_with(&tag))
+}
+
 /// The reviewer columns whose protection drifted, with why; and the requests that (re)create Atlas's
 /// strict protections: for drifted columns (after removing Atlas's drifted ranges), for reviewer
 /// columns being added now (`new_columns`), and for Status when it lacks one.

@@ -155,6 +155,12 @@ impl State {
         self.tab_mut(title).unwrap().rows.remove(row);
     }
 
+    /// A person edits one cell (from a `before_next` hook: while a request is in flight).
+    pub fn edit_as(&mut self, user: &str, title: &str, row: usize, column: usize, value: &str) -> Result<(), String> {
+        let range = format!("'{title}'!{}{}", (b'A' + column as u8) as char, row + 1);
+        self.write_as(user, &range, &[vec![Value::String(value.into())]]).map_err(|e| e.message)
+    }
+
     fn tab_mut(&mut self, title: &str) -> Option<&mut Tab> {
         self.tabs.iter_mut().find(|t| t.title == title)
     }

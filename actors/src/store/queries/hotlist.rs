@@ -60,6 +60,16 @@ pub fn list(conn: &Connection, filter: &ErrorFilter, page: &PageRequest) -> rusq
 
 /// Whether an unresolved entry from `source` with exactly this text exists (so a standing problem is
 /// reported once, not every cycle).
+/// The id of the unresolved entry from `source` saying exactly `error`, if there is one.
+pub fn unresolved_id(conn: &Connection, source: &str, error: &str) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(
+        "SELECT id FROM errors WHERE resolved = 0 AND source = ?1 AND error = ?2 ORDER BY occurred_at LIMIT 1",
+    )?
+    .query_row([source, error], |row| row.get(0))
+    .optional()
+}
+
 pub fn unresolved_exists(conn: &Connection, source: &str, error: &str) -> rusqlite::Result<bool> {
     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM errors WHERE resolved = 0 AND source = ?1 AND error = ?2)")?
         .query_row([source, error], |row| row.get(0))
