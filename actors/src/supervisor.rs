@@ -108,7 +108,7 @@ pub fn validate_schedules(schedules: &BTreeMap<String, String>) -> Result<(), St
     for (job, text) in schedules {
         if !JOBS.iter().any(|(known, _)| known == job) {
             let known: Vec<&str> = JOBS.iter().map(|(name, _)| *name).collect();
-            return Err(format!("unknown job {job} (known: {})", known.join(", ")));
+            return Err(format!("unknown job {} (known: {})", crate::domain::text::clip(job), known.join(", ")));
         }
         ScheduleSpec::parse(text).map_err(|err| format!("job {job}: {err}"))?;
     }

@@ -12,6 +12,7 @@
 //! `store/writer.rs`, allowed by the invariant test because it never touches Atlas's database.
 
 use atlas_actors::domain::{format_timestamp, Actor, Command, NewProject, ProjectId, SystemClock};
+use atlas_actors::store::config::Synchronous;
 use atlas_actors::store::{migrate, StoreConfig};
 use atlas_actors::SupervisorConfig;
 #[path = "atlas-bench/backup_bench.rs"]
@@ -45,9 +46,12 @@ pub(crate) fn scratch_dir(label: &str) -> PathBuf {
 }
 
 /// (a) Commands per second for plain rusqlite: one transaction, a project row and an event row each.
-fn raw_ceiling(dir: &Path) -> rusqlite::Result<f64> {
+fn raw_ceiling(dir: &Path, synchronous: Synchronous) -> rusqlite::Result<f64> {
     let conn = rusqlite::Connection::open(dir.join("raw.db"))?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;")?;
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;",
+        synchronous.pragma_value()
+    ))?;
     for migration in migrate::embedded() {
         conn.execute_batch(migration.sql)?;
     }
@@ -86,8 +90,9 @@ fn percentile(sorted: &[u32], p: f64) -> Duration {
 }
 
 /// (b) One level: `submitters` tasks submit commands back to back for `RUN_FOR`.
-async fn writer_level(dir: &Path, submitters: usize) -> Result<LevelResult, String> {
-    let config = SupervisorConfig::new(StoreConfig::at(dir.join(format!("writer-{submitters}.db"))));
+async fn writer_level(dir: &Path, submitters: usize, synchronous: Synchronous) -> Result<LevelResult, String> {
+    let store = StoreConfig { synchronous, ..StoreConfig::at(dir.join(format!("writer-{submitters}.db"))) };
+    let config = SupervisorConfig::new(store);
     let handles = atlas_actors::start(config, Arc::new(SystemClock)).await?;
     let started = Instant::now();
     let deadline = started + RUN_FOR;
@@ -126,16 +131,18 @@ async fn writer_level(dir: &Path, submitters: usize) -> Result<LevelResult, Stri
     })
 }
 
-fn run_writer_benchmark() -> Result<(), String> {
+/// `synchronous`: the writer's setting to measure (`full`, the default, or `normal`).
+fn run_writer_benchmark(synchronous: Synchronous) -> Result<(), String> {
     let dir = scratch_dir("writer");
-    let raw = raw_ceiling(&dir).map_err(|e| format!("raw ceiling: {e}"))?;
+    println!("synchronous = {}", synchronous.pragma_value());
+    let raw = raw_ceiling(&dir, synchronous).map_err(|e| format!("raw ceiling: {e}"))?;
     println!(
         "raw ceiling (plain rusqlite, {RAW_COMMANDS} project + event rows in one transaction): {raw:.0} commands/s"
     );
     let results = actix::System::new().block_on(async {
         let mut results = Vec::new();
         for submitters in LEVELS {
-            results.push(writer_level(&dir, submitters).await?);
+            results.push(writer_level(&dir, submitters, synchronous).await?);
         }
         Ok::<_, String>(results)
     })?;
@@ -163,11 +170,17 @@ fn run_writer_benchmark() -> Result<(), String> {
 
 fn main() -> ExitCode {
     let result = match std::env::args().nth(1).as_deref() {
-        Some("writer") => run_writer_benchmark(),
+        Some("writer") => match std::env::args().nth(2).as_deref() {
+            None | Some("full") => run_writer_benchmark(Synchronous::Full),
+            Some("normal") => run_writer_benchmark(Synchronous::Normal),
+            Some(other) => Err(format!("synchronous must be full or normal, got {other:?}")),
+        },
         Some("runner") => runner_bench::run(),
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
-            eprintln!("atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer|runner|backup [MB]");
+            eprintln!(
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] | runner | backup [MB]"
+            );
             return ExitCode::from(2);
         }
     };

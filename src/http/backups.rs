@@ -57,7 +57,7 @@ pub async fn upload(
     auth: Auth<Admin>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    tracing::info!(by = %auth.caller.name, backup = %id, "Off-site upload requested.");
+    tracing::info!(by = %auth.caller.name, backup = ?id, "Off-site upload requested.");
     one(ask(&state, BackupRequest::Upload(id.into_inner())).await?, actix_web::http::StatusCode::OK)
 }
 
@@ -74,7 +74,7 @@ pub async fn restore_remote(
     body: super::extract::ApiJson<RestoreBody>,
 ) -> Result<HttpResponse, ApiError> {
     body.0.confirmed()?;
-    tracing::warn!(by = %auth.caller.name, backup = %id, "Restore from off-site storage requested.");
+    tracing::warn!(by = %auth.caller.name, backup = ?id, "Restore from off-site storage requested.");
     one(ask(&state, BackupRequest::RestoreRemote(id.into_inner())).await?, actix_web::http::StatusCode::OK)
 }
 
@@ -103,7 +103,7 @@ pub async fn verify(
     auth: Auth<Admin>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    tracing::info!(by = %auth.caller.name, backup = %id, "Backup verification requested.");
+    tracing::info!(by = %auth.caller.name, backup = ?id, "Backup verification requested.");
     one(ask(&state, BackupRequest::Verify(id.into_inner())).await?, actix_web::http::StatusCode::OK)
 }
 
@@ -137,6 +137,6 @@ pub async fn restore(
     body: super::extract::ApiJson<RestoreBody>,
 ) -> Result<HttpResponse, ApiError> {
     body.0.confirmed()?;
-    tracing::warn!(by = %auth.caller.name, backup = %id, "Restore requested.");
+    tracing::warn!(by = %auth.caller.name, backup = ?id, "Restore requested.");
     one(ask(&state, BackupRequest::Restore(id.into_inner())).await?, actix_web::http::StatusCode::OK)
 }

@@ -5,6 +5,7 @@ use super::error::ApiError;
 use super::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
+use atlas_actors::domain::text::clip;
 use atlas_actors::store::queries::{Cursor, PageRequest, MAX_PAGE};
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -19,16 +20,27 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<web::Data<AppState>>().map_or(65_536, |state| state.max_body_bytes);
+        let state = req.app_data::<web::Data<AppState>>();
+        let limit = state.map_or(65_536, |state| state.max_body_bytes);
+        let timeout = state.map_or(std::time::Duration::from_secs(30), |state| state.body_timeout);
         let content_type =
             req.headers().get(actix_web::http::header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?").to_owned());
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = body.await.map_err(|_| {
-                ApiError::bad_request(format!(
-                    "the request body is larger than the limit of {limit} bytes (http.max_body_bytes)"
-                ))
-            })?;
+            let bytes = tokio::time::timeout(timeout, body)
+                .await
+                .map_err(|_| {
+                    ApiError::new(
+                        actix_web::http::StatusCode::REQUEST_TIMEOUT,
+                        "timeout",
+                        format!("the request body did not arrive within {} s (http.body_timeout_s)", timeout.as_secs()),
+                    )
+                })?
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "the request body is larger than the limit of {limit} bytes (http.max_body_bytes)"
+                    ))
+                })?;
             if bytes.len() > limit {
                 return Err(ApiError::bad_request(format!(
                     "the request body is larger than the limit of {limit} bytes (http.max_body_bytes)"
@@ -36,7 +48,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             }
             if let Some(kind) = content_type.filter(|_| !bytes.is_empty()) {
                 if !kind.starts_with("application/json") {
-                    return Err(ApiError::bad_request(format!("Content-Type must be application/json, got {kind:?}")));
+                    return Err(ApiError::bad_request(format!(
+                        "Content-Type must be application/json, got {}",
+                        clip(&kind)
+                    )));
                 }
             }
             let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
@@ -91,7 +106,8 @@ pub fn page(limit: Option<&str>, cursor: Option<&str>) -> Result<PageRequest, Ap
             Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
             _ => {
                 return Err(ApiError::bad_request(format!(
-                    "invalid limit: must be a whole number from 1 to {MAX_PAGE}, got {text:?}"
+                    "invalid limit: must be a whole number from 1 to {MAX_PAGE}, got {}",
+                    clip(text)
                 )))
             }
         },
@@ -108,6 +124,8 @@ pub fn parse_bool(field: &str, raw: Option<&str>) -> Result<Option<bool>, ApiErr
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
-        Some(other) => Err(ApiError::bad_request(format!("invalid {field}: must be true or false, got {other:?}"))),
+        Some(other) => {
+            Err(ApiError::bad_request(format!("invalid {field}: must be true or false, got {}", clip(other))))
+        }
     }
 }

@@ -36,6 +36,7 @@ pub struct AppState {
     pub policy: ApprovalPolicy,
     pub allow_self_approval: bool,
     pub max_body_bytes: usize,
+    pub body_timeout: std::time::Duration,
     /// The database file (for sizes in the admin endpoints).
     pub database: std::path::PathBuf,
     pub backup_dir: std::path::PathBuf,
@@ -49,6 +50,7 @@ impl AppState {
             policy: settings.approval_policy(),
             allow_self_approval: settings.approvals.allow_self_approval,
             max_body_bytes: settings.http.max_body_bytes,
+            body_timeout: std::time::Duration::from_secs(settings.http.body_timeout_s),
             database: settings.database.path.clone(),
             backup_dir: settings.backup.dir.clone(),
             metrics_access: settings.metrics.access,

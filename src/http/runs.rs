@@ -28,7 +28,9 @@ pub async fn list(
     };
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
     let listed = read(&state, move |conn| runs::list(conn, &filter, &page)).await?;
-    Ok(HttpResponse::Ok().json(RunPage::from(listed)))
+    let mut page = RunPage::from(listed);
+    page.items = page.items.into_iter().map(RunDto::excerpted).collect();
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// One run.

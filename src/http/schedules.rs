@@ -25,7 +25,7 @@ pub async fn run_now(
     auth: Auth<Admin>,
     job: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    tracing::info!(job = %job, by = %auth.caller.name, "Job run requested.");
+    tracing::info!(job = ?job, by = %auth.caller.name, "Job run requested.");
     match state.handles.scheduler.run_now(&job).await {
         Ok(report) => Ok(HttpResponse::Ok().json(JobReportDto::from(report))),
         Err(RunNowError::UnknownJob(job)) => Err(ApiError::not_found(format!("no scheduled job named {job:?}"))),

@@ -89,6 +89,7 @@ impl Settings {
         within("http.workers", self.http.workers as u64, 1, 64)?;
         within("http.shutdown_timeout_s", self.http.shutdown_timeout_s, 1, 300)?;
         within("http.max_body_bytes", self.http.max_body_bytes as u64, 1_024, 64 * 1024 * 1024)?;
+        within("http.body_timeout_s", self.http.body_timeout_s, 1, 3600)?;
         within("database.busy_timeout_ms", self.database.busy_timeout_ms.into(), 0, 600_000)?;
         within("database.cache_size_kib", self.database.cache_size_kib.into(), 64, 4 * 1024 * 1024)?;
         within("database.read_pool_size", self.database.read_pool_size.into(), 1, 64)?;

@@ -24,6 +24,9 @@ pub struct HttpSettings {
     pub shutdown_timeout_s: u64,
     /// Largest request body accepted, bytes; larger ones get 400.
     pub max_body_bytes: usize,
+    /// Seconds a request body may take to arrive; a slower one gets 408 (a trickled body never holds a
+    /// worker for ever).
+    pub body_timeout_s: u64,
 }
 
 impl Default for HttpSettings {
@@ -33,6 +36,7 @@ impl Default for HttpSettings {
             workers: 2,
             shutdown_timeout_s: 5,
             max_body_bytes: 65_536,
+            body_timeout_s: 30,
         }
     }
 }

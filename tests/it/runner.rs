@@ -356,3 +356,16 @@ async fn the_log_streams_while_the_run_is_live() {
         "after the run: the stored output"
     );
 }
+
+#[actix_rt::test]
+async fn run_lists_carry_an_excerpt_of_output_and_one_run_all_of_it() {
+    let team = direct_team(|_| {}).await;
+    let (task, run_id) = team.start_run(&["sh", "-c", "head -c 5000 /dev/zero | tr '\\000' x; echo END"], None).await;
+    team.finished_run(&task).await;
+    let (_, listed) = team.call("GET", &format!("/api/v1/runs?task_id={task}"), &team.viewer, None).await;
+    let excerpt = listed["items"][0]["output"].as_str().unwrap();
+    assert!(excerpt.chars().count() < 1100 && excerpt.ends_with("END\n"), "{} characters", excerpt.len());
+    assert!(excerpt.starts_with("[…4004 characters before;"), "{}", &excerpt[..60]);
+    let one = team.run(&run_id).await;
+    assert_eq!(one["output"].as_str().unwrap().len(), 5004, "the run itself has all of it");
+}

@@ -84,12 +84,25 @@ pub fn manifest_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}.manifest.json"))
 }
 
+/// Makes what was written to `file` durable (its data, then the directory entry naming it).
+pub(crate) fn sync_file(file: &Path) -> Result<(), String> {
+    std::fs::File::open(file).and_then(|f| f.sync_all()).map_err(|e| err(&format!("cannot sync {}", file.display()), e))
+}
+
+/// Makes the entries of `dir` (files created, renamed or removed in it) durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), String> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| err(&format!("cannot sync {}", dir.display()), e))
+}
+
+/// Writes a manifest atomically and durably: a temporary file, fsynced, renamed over, the directory fsynced.
 pub(crate) fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), String> {
     let path = manifest_path(dir, &manifest.id);
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(manifest).unwrap_or_default())
         .map_err(|e| err("cannot write the manifest", e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| err("cannot write the manifest", e))
+    sync_file(&tmp)?;
+    std::fs::rename(&tmp, &path).map_err(|e| err("cannot write the manifest", e))?;
+    sync_dir(dir)
 }
 
 /// Makes a backup of `database` into `dir` and returns its manifest. `now` names it (UTC).
@@ -143,8 +156,11 @@ pub fn create(
         std::fs::remove_file(&plain).map_err(|e| err("cannot remove the uncompressed copy", e))?;
         gz
     } else {
+        sync_file(&plain)?;
         plain
     };
+    // The copy's directory entry is durable before its manifest makes it a backup.
+    sync_dir(dir)?;
     let (sha256, size_bytes) = sha256_file(&file)?;
     let manifest = Manifest {
         id,
@@ -187,10 +203,10 @@ pub fn list(dir: &Path) -> Result<Vec<Manifest>, String> {
 
 pub fn load(dir: &Path, id: &str) -> Result<Manifest, String> {
     if id.contains(['/', '\\']) || id.contains("..") {
-        return Err(format!("{id:?} is not a backup id"));
+        return Err(format!("{} is not a backup id", crate::domain::text::clip(id)));
     }
     let path = manifest_path(dir, id);
-    let text = std::fs::read(&path).map_err(|_| format!("backup {id} not found"))?;
+    let text = std::fs::read(&path).map_err(|_| format!("backup {} not found", crate::domain::text::clip(id)))?;
     serde_json::from_slice(&text).map_err(|e| err(&format!("backup {id}'s manifest is unreadable"), e))
 }
 

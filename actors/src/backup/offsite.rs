@@ -149,7 +149,7 @@ impl Offsite {
     /// The file is written under a temporary name and renamed once complete.
     pub async fn download(&self, id: &str, dir: &Path) -> Result<Manifest, String> {
         if id.contains(['/', '\\']) || id.contains("..") {
-            return Err(format!("{id:?} is not a backup id"));
+            return Err(format!("{} is not a backup id", crate::domain::text::clip(id)));
         }
         let bytes = self.get_bytes(&self.object(&Self::manifest_name(id))).await.map_err(|e| {
             if e.ends_with("not found") {

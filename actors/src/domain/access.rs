@@ -102,7 +102,10 @@ pub fn validate_token_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("must be 1 to 64 characters of letters, digits, '-', '_', '.' or '@', got {name:?}"))
+        Err(format!(
+            "must be 1 to 64 characters of letters, digits, '-', '_', '.' or '@', got {}",
+            super::text::clip(name)
+        ))
     }
 }
 

@@ -38,8 +38,9 @@ macro_rules! typed_id {
                     Ok(Self(raw.to_owned()))
                 } else {
                     Err(format!(
-                        "must be 1 to 64 characters of letters, digits, '-' or '_' (like {}-01j…), got {raw:?}",
-                        $prefix
+                        "must be 1 to 64 characters of letters, digits, '-' or '_' (like {}-01j…), got {}",
+                        $prefix,
+                        $crate::domain::text::clip(raw)
                     ))
                 }
             }

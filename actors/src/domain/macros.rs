@@ -22,7 +22,7 @@ macro_rules! string_enum {
             fn from_str(raw: &str) -> Result<Self, String> {
                 match raw {
                     $($text => Ok(Self::$variant),)+
-                    other => Err(format!("must be one of {}, got {other:?}", Self::ALL.join("|"))),
+                    other => Err(format!("must be one of {}, got {}", Self::ALL.join("|"), $crate::domain::text::clip(other))),
                 }
             }
         }

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod run;
 pub mod schedule;
 pub mod secret;
+pub mod text;
 
 pub use access::{token_hash, ApiToken, Permission, Role};
 pub use approval::{Approval, ApprovalStatus, ItemAction, ItemType, Note};

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// SQLite's `synchronous` setting for the writer: NORMAL is safe in WAL mode against a process crash,
-/// FULL also survives power loss at the cost of an fsync per commit.
+/// FULL also survives power loss at the cost of an fsync per commit (one per batch, with group commit).
+/// FULL is the default: an acknowledged write must survive a power loss too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Synchronous {
@@ -46,7 +47,7 @@ impl StoreConfig {
         Self {
             path: path.into(),
             busy_timeout_ms: 30_000,
-            synchronous: Synchronous::Normal,
+            synchronous: Synchronous::Full,
             cache_size_kib: 16_384,
             journal_size_limit_bytes: 64 * 1024 * 1024,
             read_pool_size: 4,

@@ -182,6 +182,29 @@ impl From<Run> for RunDto {
     }
 }
 
+/// Characters of output (and of the error log) a run list shows per run: the end, where results are.
+pub const RUN_EXCERPT_CHARS: usize = 1000;
+
+fn excerpt(text: &mut Option<String>, id: &str) {
+    let Some(full) = text.as_ref() else { return };
+    let chars = full.chars().count();
+    if chars > RUN_EXCERPT_CHARS {
+        let tail: String = full.chars().skip(chars - RUN_EXCERPT_CHARS).collect();
+        *text =
+            Some(format!("[…{} characters before; GET /api/v1/runs/{id} has all] {tail}", chars - RUN_EXCERPT_CHARS));
+    }
+}
+
+impl RunDto {
+    /// For lists: a short excerpt of output and error log, never the whole (`GET /runs/{id}` and the log
+    /// endpoint give the rest), so a page of 500 runs stays small.
+    pub fn excerpted(mut self) -> Self {
+        excerpt(&mut self.output, &self.id);
+        excerpt(&mut self.error_log, &self.id);
+        self
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDto {
     pub id: String,

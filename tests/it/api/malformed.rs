@@ -100,3 +100,57 @@ async fn no_malformed_request_gets_a_500_or_kills_anything() {
     assert_eq!(ready["actors"]["writer"]["restarts"], 0);
     assert_eq!(ready["actors"]["health"]["restarts"], 0);
 }
+
+#[actix_rt::test]
+async fn echoed_input_is_cut_and_escaped() {
+    let team = Team::new().await;
+    let long = "x".repeat(20_000);
+    for path in [
+        format!("/api/v1/tasks/{long}"),
+        format!("/api/v1/admin/backups/{long}/verify"),
+        "/api/v1/tasks/task-1%0AERROR%20forged%20line%00".to_owned(),
+        "/api/v1/admin/backups/atlas_1%0Aforged%00/verify".to_owned(),
+    ] {
+        let method = if path.ends_with("/verify") { "POST" } else { "GET" };
+        let (status, body) = team.call(method, &path, &team.admin, None).await;
+        assert!((400..500).contains(&status), "{path}: {status} {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.chars().count() < 300, "a 20 KB id is not echoed whole: {} characters", message.len());
+        assert!(!message.contains('\n') && !message.contains('\0'), "control characters are escaped: {message:?}");
+    }
+}
+
+#[actix_rt::test]
+async fn a_trickled_body_is_timed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::support::test_settings(&dir);
+    settings.http.body_timeout_s = 1;
+    let team = Team::with_app(crate::support::TestApp::spawn_with(dir, settings).await).await;
+    let addr = team.app.url.trim_start_matches("http://").to_owned();
+    let token = team.admin.clone();
+    let response = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        let head = format!(
+            "POST /api/v1/projects HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        // Never send the rest: read until the server has answered (or 5 s pass).
+        let mut response = Vec::new();
+        let mut chunk = [0u8; 1024];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline && !String::from_utf8_lossy(&response).contains("body_timeout_s") {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => response.extend_from_slice(&chunk[..n]),
+            }
+        }
+        String::from_utf8_lossy(&response).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("http.body_timeout_s"), "{response}");
+}
