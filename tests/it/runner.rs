@@ -51,17 +51,23 @@ impl Team {
 
 #[actix_rt::test]
 async fn a_successful_run_keeps_stdout_and_stderr_and_sees_only_allowlisted_env() {
+    // A variable of Atlas's own environment that is not allowlisted must not reach the command.
+    std::env::set_var("ATLAS_TEST_RUNNER_SECRET", "hunter2");
     let team = direct_team(|_| {}).await;
     let (task, _) = team
         .start_run(
-            &["sh", "-c", "echo out; echo err >&2; echo \"home=${HOME:-none} secret=${ATLAS_DB_SECRET:-none}\""],
+            &[
+                "sh",
+                "-c",
+                "echo out; echo err >&2; echo \"home=${HOME:-none} secret=${ATLAS_TEST_RUNNER_SECRET:-none}\"",
+            ],
             None,
         )
         .await;
     let run = team.finished_run(&task).await;
     assert_eq!((run["status"].as_str(), run["exit_code"].as_i64()), (Some("success"), Some(0)), "{run}");
     let output = run["output"].as_str().unwrap();
-    assert!(output.starts_with("out\n") && output.contains("secret=none"), "{output}");
+    assert!(output.starts_with("out\n") && output.contains("secret=none") && !output.contains("hunter2"), "{output}");
     assert_eq!(run["error_log"], "err\n");
     assert!(run["started_at"].is_string() && run["completed_at"].is_string());
     assert!(team.hotlist().await.is_empty(), "success leaves no hotlist entry");
@@ -157,6 +163,19 @@ async fn long_output_keeps_its_head_and_tail_with_a_marker() {
 
 #[actix_rt::test]
 async fn a_run_whose_stored_command_was_tampered_with_is_refused() {
+    let log = tampered_run_is_refused(false).await;
+    assert!(log.contains("does not match the fingerprint"), "{log}");
+}
+
+#[actix_rt::test]
+async fn a_run_tampered_with_together_with_its_fingerprint_is_refused_by_the_approval() {
+    let log = tampered_run_is_refused(true).await;
+    assert!(log.contains("differs from the one approved"), "{log}");
+}
+
+/// Queues an approved run, rewrites its stored command (and, with `with_hash`, the fingerprint to match)
+/// behind Atlas's back, and returns the refused run's error log.
+async fn tampered_run_is_refused(with_hash: bool) -> String {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(&dir);
     settings.runner.max_concurrent = 1;
@@ -176,6 +195,11 @@ async fn a_run_whose_stored_command_was_tampered_with_is_refused() {
     let conn = rusqlite::Connection::open(team.app.db_path()).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     conn.execute("UPDATE runs SET command = '[\"sh\",\"-c\",\"echo pwned\"]' WHERE id = ?1", [&run_id]).unwrap();
+    if with_hash {
+        let argv = ["sh", "-c", "echo pwned"].map(String::from);
+        let hash = atlas_actors::domain::run::fingerprint(&argv, None, None, None);
+        conn.execute("UPDATE runs SET command_hash = ?2 WHERE id = ?1", [&run_id, &hash]).unwrap();
+    }
     drop(conn);
     let (_, blocking) = team.call("GET", &format!("/api/v1/runs?task_id={blocker}"), &team.viewer, None).await;
     let blocking = blocking["items"][0]["id"].as_str().unwrap().to_owned();
@@ -189,6 +213,7 @@ async fn a_run_whose_stored_command_was_tampered_with_is_refused() {
         hotlist.iter().any(|e| e["severity"] == "critical" && e["error"].as_str().unwrap().contains(&run_id)),
         "{hotlist:?}"
     );
+    run["error_log"].as_str().unwrap().to_owned()
 }
 
 #[actix_rt::test]

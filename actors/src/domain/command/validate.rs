@@ -241,7 +241,189 @@ mod tests {
 
     #[test]
     fn every_command_names_its_event() {
-        let cmd = Command::DeleteTask { id: TaskId::generate() };
-        assert_eq!(cmd.event_type(), "task.deleted");
+        use crate::domain::command::*;
+        use crate::domain::ids::{ApprovalId, ErrorId, RunId};
+        use crate::domain::{Role, RunStatus, Severity};
+        let (project, task, run) = (ProjectId::generate(), TaskId::generate(), RunId::generate());
+        let new_run = NewRun {
+            id: run.clone(),
+            task_id: task.clone(),
+            command: vec!["true".into()],
+            cwd: None,
+            timeout_s: None,
+            executor: None,
+        };
+        let result = |status| RunResult {
+            id: run.clone(),
+            status,
+            exit_code: None,
+            output: None,
+            error_log: None,
+            severity: None,
+        };
+        let review = |decision| Command::ReviewApproval {
+            id: ApprovalId::generate(),
+            decision,
+            notes: None,
+            allow_self_approval: false,
+            via: None,
+        };
+        let cell = SheetCell { tab: "Runs".into(), row_id: "run-1".into(), column: 7, value: "x".into() };
+        let note = Command::AddNote { target: NoteTarget::Run(run.clone()), body: "b".into() };
+        let sync = SyncOutcome {
+            direction: "import".into(),
+            ok: true,
+            error: None,
+            requests: 1,
+            edits_applied: 0,
+            edits_rejected: 0,
+            deferred: false,
+        };
+        let backup = |action: &str, ok| Command::RecordBackup {
+            id: "b".into(),
+            action: action.into(),
+            ok,
+            detail: String::new(),
+        };
+        let alert = |kind: &str| Command::RecordAlert {
+            key: "k".into(),
+            kind: kind.into(),
+            detail: String::new(),
+            delivered: true,
+        };
+        let access = |allowed| Command::RecordAccess {
+            method: "GET".into(),
+            path: "/".into(),
+            role: Role::Viewer,
+            needed: "read".into(),
+            allowed,
+        };
+        // One of each variant (and of each event a variant can name): a new variant must be added here,
+        // or the match below stops compiling.
+        let all: Vec<(Command, &str)> = vec![
+            (
+                Command::CreateProject(NewProject { id: project.clone(), name: "p".into(), description: None }),
+                "project.created",
+            ),
+            (
+                Command::UpdateProject { id: project.clone(), expected_version: None, patch: ProjectPatch::default() },
+                "project.updated",
+            ),
+            (Command::DeleteProject { id: project }, "project.deleted"),
+            (Command::CreateTask(new_task()), "task.created"),
+            (
+                Command::UpdateTask { id: task.clone(), expected_version: None, patch: TaskPatch::default() },
+                "task.updated",
+            ),
+            (Command::DeleteTask { id: task }, "task.deleted"),
+            (Command::QueueRun(new_run.clone()), "run.queued"),
+            (
+                Command::RequestApproval { id: ApprovalId::generate(), change: Box::new(Command::QueueRun(new_run)) },
+                "approval.requested",
+            ),
+            (review(Decision::Approve), "approval.approved"),
+            (review(Decision::Reject), "approval.rejected"),
+            (Command::ExpireApprovals { requested_before: "2026".into() }, "approval.expired"),
+            (
+                Command::RecordError(NewHotlistError {
+                    id: ErrorId::generate(),
+                    task_id: None,
+                    error: "e".into(),
+                    severity: Severity::Low,
+                    source: "s".into(),
+                }),
+                "error.recorded",
+            ),
+            (Command::ResolveError { id: ErrorId::generate(), resolution: "r".into(), notes: None }, "error.resolved"),
+            (
+                Command::CreateToken { name: "t".into(), role: Role::Viewer, token_hash: "0".repeat(64) },
+                "token.created",
+            ),
+            (Command::RevokeToken { name: "t".into() }, "token.revoked"),
+            (Command::StartRun { id: run.clone() }, "run.started"),
+            (Command::FinishRun(result(RunStatus::Success)), "run.succeeded"),
+            (Command::FinishRun(result(RunStatus::Failed)), "run.failed"),
+            (Command::FinishRun(result(RunStatus::TimedOut)), "run.timed_out"),
+            (Command::FinishRun(result(RunStatus::Cancelled)), "run.cancelled"),
+            (Command::CancelQueuedRun { id: run }, "run.cancelled"),
+            (Command::RecoverInterruptedRuns, "run.recovered"),
+            (note.clone(), "note.added"),
+            (
+                Command::RejectSheetEdit {
+                    tab: "Runs".into(),
+                    row_id: "r".into(),
+                    column: None,
+                    reason: "x".into(),
+                    note_on: None,
+                    cell: None,
+                },
+                "sheets.edit_rejected",
+            ),
+            (Command::FromSheet { cell: cell.clone(), edit: Box::new(note) }, "note.added"),
+            (Command::RecordSheetCells { cells: vec![cell], removed: Vec::new() }, "sheets.baseline_recorded"),
+            (Command::RecordSync(sync), "sheets.synced"),
+            (backup("created", true), "backup.created"),
+            (backup("verified", true), "backup.verified"),
+            (backup("verified", false), "backup.verify_failed"),
+            (backup("restored", true), "backup.restored"),
+            (backup("uploaded", true), "backup.uploaded"),
+            (backup("uploaded", false), "backup.upload_failed"),
+            (backup("downloaded", true), "backup.downloaded"),
+            (backup("pruned_remote", true), "backup.pruned_remote"),
+            (backup("pruned", true), "backup.pruned"),
+            (alert("fired"), "alert.fired"),
+            (alert("reminded"), "alert.reminded"),
+            (alert("resolved"), "alert.resolved"),
+            (Command::RecordMaintenance { action: "vacuum".into(), detail: String::new() }, "db.maintained"),
+            (
+                Command::RecordJobRun {
+                    job: "j".into(),
+                    started_at: "a".into(),
+                    finished_at: "b".into(),
+                    ok: true,
+                    detail: String::new(),
+                },
+                "schedule.job_ran",
+            ),
+            (access(false), "access.denied"),
+            (access(true), "access.admin"),
+        ];
+        for (command, expected) in &all {
+            assert_eq!(command.event_type(), *expected, "{command:?}");
+            // Exhaustive on purpose: a new variant fails to compile until it is listed above.
+            match command {
+                Command::CreateProject(_)
+                | Command::UpdateProject { .. }
+                | Command::DeleteProject { .. }
+                | Command::CreateTask(_)
+                | Command::UpdateTask { .. }
+                | Command::DeleteTask { .. }
+                | Command::QueueRun(_)
+                | Command::RequestApproval { .. }
+                | Command::ReviewApproval { .. }
+                | Command::ExpireApprovals { .. }
+                | Command::RecordError(_)
+                | Command::ResolveError { .. }
+                | Command::CreateToken { .. }
+                | Command::RevokeToken { .. }
+                | Command::StartRun { .. }
+                | Command::FinishRun(_)
+                | Command::CancelQueuedRun { .. }
+                | Command::RecoverInterruptedRuns
+                | Command::AddNote { .. }
+                | Command::RejectSheetEdit { .. }
+                | Command::FromSheet { .. }
+                | Command::RecordSheetCells { .. }
+                | Command::RecordSync(_)
+                | Command::RecordBackup { .. }
+                | Command::RecordAlert { .. }
+                | Command::RecordMaintenance { .. }
+                | Command::RecordJobRun { .. }
+                | Command::RecordAccess { .. } => {}
+            }
+        }
+        let variants: std::collections::HashSet<std::mem::Discriminant<Command>> =
+            all.iter().map(|(c, _)| std::mem::discriminant(c)).collect();
+        assert_eq!(variants.len(), 28, "every variant is in the list");
     }
 }
