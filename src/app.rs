@@ -40,6 +40,10 @@ pub struct App {
     pub addr: SocketAddr,
     server: actix_web::dev::Server,
     writer_grace: Duration,
+    /// Held until the App is gone: no other process writes this database meanwhile.
+    _lock: crate::service_lock::DataLock,
+    admin_socket: tokio::task::JoinHandle<()>,
+    socket_path: std::path::PathBuf,
 }
 
 /// Binds the configured address (before anything is started, so a busy port fails fast).
@@ -52,6 +56,8 @@ pub fn bind(settings: &Settings) -> Result<TcpListener, AppError> {
 /// `listener`. Needs an actix System.
 pub async fn start(settings: &Settings, listener: TcpListener) -> Result<App, AppError> {
     let addr = listener.local_addr().map_err(|source| AppError::Listen { addr: "listener".into(), source })?;
+    let lock = crate::service_lock::DataLock::acquire(&settings.database.path)
+        .map_err(|err| AppError::Startup(format!("{err}; one service per database: stop the other one first")))?;
     let handles =
         atlas_actors::start(settings.supervisor_config(), Arc::new(SystemClock)).await.map_err(AppError::Startup)?;
     if let Some(file) =
@@ -61,7 +67,17 @@ pub async fn start(settings: &Settings, listener: TcpListener) -> Result<App, Ap
     }
     let server = http::server(handles.clone(), settings, listener)
         .map_err(|source| AppError::Listen { addr: addr.to_string(), source })?;
-    Ok(App { handles, addr, server, writer_grace: Duration::from_secs(settings.http.shutdown_timeout_s + 5) })
+    let admin_socket =
+        crate::admin_socket::serve(&settings.database.path, handles.clone()).map_err(AppError::Startup)?;
+    Ok(App {
+        handles,
+        addr,
+        server,
+        writer_grace: Duration::from_secs(settings.http.shutdown_timeout_s + 5),
+        _lock: lock,
+        admin_socket,
+        socket_path: crate::admin_socket::socket_path(&settings.database.path),
+    })
 }
 
 impl App {
@@ -78,6 +94,8 @@ impl App {
             result = &mut server_task => Some(format!("the HTTP server stopped unexpectedly: {result:?}")),
         };
         notify("STOPPING=1");
+        self.admin_socket.abort();
+        let _ = std::fs::remove_file(&self.socket_path);
         server_handle.stop(true).await;
         let closed = tokio::time::timeout(self.writer_grace, self.handles.shutdown()).await;
         if let Some(reason) = fatal {

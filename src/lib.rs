@@ -1,6 +1,7 @@
 //! The `atlas` binary's library: CLI, settings, HTTP and the run loop. The engine (domain, store, actors)
 //! is the `atlas_actors` crate; this crate only wires it to the outside world.
 
+pub mod admin_socket;
 pub mod app;
 pub mod backup_cli;
 pub mod bootstrap;
@@ -8,6 +9,7 @@ pub mod cli;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod service_lock;
 pub mod settings;
 pub mod sync_cli;
 pub mod token_cli;

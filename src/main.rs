@@ -18,6 +18,40 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // A command that writes holds the data lock while it runs; beside a running service it is refused
+    // (saying what to do instead), except tokens, which the service applies over its admin socket.
+    let instead = match &cli.command {
+        CliCommand::Migrate => Some("the service migrates when it starts; stop it first to migrate by hand".to_owned()),
+        CliCommand::Sync { action: SyncCommand::Status } => None,
+        CliCommand::Sync { .. } => Some("ask the service: POST /api/v1/admin/sync".into()),
+        CliCommand::Backup { action: BackupCommand::List { .. } } => None,
+        CliCommand::Backup { action: BackupCommand::Create } => {
+            Some("ask the service: POST /api/v1/admin/backups".into())
+        }
+        CliCommand::Backup { action: BackupCommand::Verify { id } } => {
+            Some(format!("ask the service: POST /api/v1/admin/backups/{id}/verify"))
+        }
+        CliCommand::Backup { action: BackupCommand::Upload { id } } => {
+            Some(format!("ask the service: POST /api/v1/admin/backups/{id}/upload"))
+        }
+        CliCommand::Backup { action: BackupCommand::Restore { id, remote, .. } } => Some(format!(
+            "ask the service: POST /api/v1/admin/backups/{}{id}/restore with {{\"confirm\": true}}",
+            if *remote { "remote/" } else { "" }
+        )),
+        CliCommand::Init { .. } | CliCommand::Reset { .. } => {
+            Some("stop the service first (systemctl stop atlas), then run this again".into())
+        }
+        CliCommand::Db { action: DbCommand::Vacuum } => Some("ask the service: POST /api/v1/admin/db/vacuum".into()),
+        _ => None,
+    };
+    let _lock = match instead.map(|instead| atlas::service_lock::for_cli(&settings.database.path, &instead)) {
+        Some(Err(sentence)) => {
+            eprintln!("atlas: {sentence}");
+            return ExitCode::from(1);
+        }
+        Some(Ok(lock)) => Some(lock),
+        None => None,
+    };
     match cli.command {
         CliCommand::Config { action: ConfigAction::Check } => config_check(&settings),
         CliCommand::Migrate => migrate(&settings),

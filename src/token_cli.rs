@@ -1,5 +1,6 @@
-//! `atlas token create|list|revoke`: the same commands and writer code as the API, run in this process.
-//! They work whether or not the service runs; SQLite's locking (and busy_timeout) keeps both safe.
+//! `atlas token create|list|revoke`: the same commands and writer code as the API. With no service
+//! running they run in this process (holding the data lock); beside a running service the service applies
+//! them, over its admin socket, so there is never a second writer on the database.
 
 use crate::settings::Settings;
 use atlas_actors::domain::{Actor, Applied, Command, Role, SystemClock};
@@ -17,6 +18,14 @@ pub enum TokenAction {
 
 /// Runs the action; returns the text for stdout, or a sentence for stderr.
 pub fn run(settings: &Settings, action: TokenAction) -> Result<String, String> {
+    if let TokenAction::List = action {
+        return list(settings); // reads only
+    }
+    let _lock = match crate::service_lock::DataLock::acquire(&settings.database.path) {
+        Ok(lock) => lock,
+        Err(crate::service_lock::LockError::Held { .. }) => return through_the_service(settings, action),
+        Err(other) => return Err(other.to_string()),
+    };
     actix::System::new().block_on(async move {
         let writer = WriterHandle::start(settings.store_config(), Arc::new(SystemClock), ActorRegistry::new())?;
         let result = match action {
@@ -34,6 +43,22 @@ pub fn run(settings: &Settings, action: TokenAction) -> Result<String, String> {
         writer.shutdown().await?;
         result
     })
+}
+
+/// The running service applies the command (it holds the database).
+fn through_the_service(settings: &Settings, action: TokenAction) -> Result<String, String> {
+    use crate::admin_socket::{ask, Request};
+    let request = match action {
+        TokenAction::Create { name, role } => Request::TokenCreate { name, role },
+        TokenAction::Revoke { name } => Request::TokenRevoke { name },
+        TokenAction::List => unreachable!("listing reads the database directly"),
+    };
+    let created = matches!(request, Request::TokenCreate { .. });
+    let text = ask(&settings.database.path, &request)?;
+    if created {
+        eprintln!("atlas: the running service created the token; it is shown only this once");
+    }
+    Ok(text)
 }
 
 async fn create(writer: &WriterHandle, name: &str, role: &str) -> Result<String, String> {

@@ -151,7 +151,7 @@ fn backup_cli_creates_lists_and_verifies_and_fails_loudly_on_damage() {
     );
     let output = atlas(dir.path(), &["backup", "verify", "atlas_20000101_000000"], &[]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("backup atlas_20000101_000000 not found"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("backup \"atlas_20000101_000000\" not found"), "{}", stderr(&output));
 }
 
 #[test]
@@ -241,4 +241,60 @@ async fn backup_cli_uploads_lists_and_restores_off_site_copies() {
     assert_eq!(output.status.code(), Some(1), "a failed upload fails the command");
     assert!(stderr(&output).contains("off-site upload FAILED"), "{}", stderr(&output));
     assert!(!stderr(&output).contains("cli-secret-value"));
+}
+
+#[actix_rt::test]
+async fn no_cli_command_writes_beside_a_running_service() {
+    let app = crate::support::TestApp::spawn().await;
+    let dir = app.dir.path().to_path_buf();
+    let (status, _) = app
+        .call("POST", "/api/v1/projects", Some(&app.admin_token()), Some(serde_json::json!({ "name": "kept" })))
+        .await;
+    assert_eq!(status, 201);
+    let inode = |path: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap());
+    let before = inode(&app.db_path());
+    let golden = dir.join("golden.db");
+    std::fs::copy(app.db_path(), &golden).unwrap();
+    let golden = golden.display().to_string();
+    let attempts: Vec<Vec<String>> = [
+        vec!["migrate"],
+        vec!["sync", "run"],
+        vec!["backup", "create"],
+        vec!["backup", "verify", "atlas_20260101_000000"],
+        vec!["backup", "upload", "atlas_20260101_000000"],
+        vec!["backup", "restore", "atlas_20260101_000000", "--yes"],
+        vec!["reset", "--to-golden", "--golden", golden.as_str(), "--yes"],
+        vec!["init", "--golden", golden.as_str()],
+        vec!["db", "vacuum"],
+        vec!["serve", "--set", "http.addr=\"127.0.0.1:0\""],
+    ]
+    .into_iter()
+    .map(|args| args.into_iter().map(String::from).collect())
+    .collect();
+    let run_dir = dir.clone();
+    let outputs = tokio::task::spawn_blocking(move || {
+        attempts
+            .into_iter()
+            .map(|args| {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                (args.join(" "), atlas(&run_dir, &refs, &[]))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (command, output) in outputs {
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "atlas {command}: {text}");
+        assert!(
+            text.contains(&format!("Atlas is running (process {}", std::process::id())),
+            "atlas {command} names the service holding the database: {text}"
+        );
+        assert_eq!(text.lines().filter(|l| l.starts_with("atlas: ")).count(), 1, "one sentence: {text}");
+    }
+    assert_eq!(inode(&app.db_path()), before, "the live file was never replaced");
+    assert!(std::fs::read_dir(dir.join("backups")).map_or(true, |mut d| d.next().is_none()), "no backup was made");
+    let (status, projects) = app.call("GET", "/api/v1/projects", Some(&app.admin_token()), None).await;
+    assert_eq!((status, projects["items"].as_array().unwrap().len()), (200, 1), "{projects}");
+    app.stop().await.unwrap();
 }

@@ -34,18 +34,3 @@ pub(crate) fn for_reader(conn: &Connection, config: &StoreConfig) -> rusqlite::R
     common(conn, config)?;
     conn.execute_batch("PRAGMA query_only = ON;")
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_writer_is_durable_against_power_loss_by_default() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig::at(dir.path().join("atlas.db"));
-        let conn = Connection::open(&config.path).unwrap();
-        for_writer(&conn, &config).unwrap();
-        let level: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0)).unwrap();
-        assert_eq!(level, 2, "synchronous = FULL: an acknowledged commit survives a power loss in WAL mode");
-    }
-}

@@ -532,3 +532,16 @@ impl WriterHandle {
         let _ = self.addr.send(Inject(fault)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_is_durable_against_power_loss_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_read_write(&StoreConfig::at(dir.path().join("atlas.db")), &crate::domain::SystemClock).unwrap();
+        let level: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0)).unwrap();
+        assert_eq!(level, 2, "synchronous = FULL: an acknowledged commit survives a power loss in WAL mode");
+    }
+}

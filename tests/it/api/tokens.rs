@@ -65,13 +65,20 @@ async fn tokens_made_over_the_api_work_and_names_are_never_reused() {
 async fn the_cli_creates_a_token_while_the_service_runs() {
     let app = TestApp::spawn().await;
     let db = app.db_path();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_atlas"))
-        .current_dir(app.dir.path())
-        .args(["token", "create", "--name", "from-cli", "--role", "approver", "--set"])
-        .arg(format!("database.path={:?}", db.display().to_string()))
-        .output()
-        .unwrap();
+    // The service applies it (over its admin socket): the CLI never opens a second writer.
+    let (cwd, path) = (app.dir.path().to_path_buf(), db.display().to_string());
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_atlas"))
+            .current_dir(cwd)
+            .args(["token", "create", "--name", "from-cli", "--role", "approver", "--set"])
+            .arg(format!("database.path={path:?}"))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("the running service created the token"));
     let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
     let (status, body) = app.call("GET", "/api/v1/approvals", Some(&token), None).await;
     assert_eq!(status, 200, "{body}");
