@@ -51,3 +51,8 @@ SELECT id, item_type, item_id, action, summary, payload, payload_hash, target_ve
 DROP TABLE approvals;
 ALTER TABLE approvals_new RENAME TO approvals;
 CREATE INDEX idx_approvals_status ON approvals(status, requested_at);
+
+-- A run's process group and its leader's start time (clock ticks since boot, /proc/<pid>/stat): after a
+-- crash, recovery kills what the run left alive, and never a process that merely reuses the pid.
+ALTER TABLE runs ADD COLUMN pgid INTEGER;
+ALTER TABLE runs ADD COLUMN proc_start INTEGER;

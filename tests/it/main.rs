@@ -4,6 +4,7 @@ pub mod api;
 mod backup;
 mod cli;
 mod config_file;
+mod containment;
 mod health;
 mod invariants;
 mod metrics;

@@ -60,7 +60,13 @@ impl Job {
         let Some(resolved) = now else {
             let timeout = task_timeout.unwrap_or(self.config.default_timeout);
             return Ok(Plan {
-                spawnable: Spawnable { argv: self.run.command.clone(), cwd, timeout, env },
+                spawnable: Spawnable {
+                    argv: self.run.command.clone(),
+                    cwd,
+                    timeout,
+                    env,
+                    run_id: self.run.id.to_string(),
+                },
                 parser: None,
             });
         };
@@ -82,7 +88,8 @@ impl Job {
             serde_json::from_value(resolved.definition.clone()).map_err(|err| (err.to_string(), true))?;
         tracing::info!(run = %self.run.id, executor = %resolved.name, "Run uses its pinned executor.");
         let timeout = task_timeout.or(spec.timeout_s.map(Duration::from_secs)).unwrap_or(self.config.default_timeout);
-        Ok(Plan { spawnable: Spawnable { argv: resolved.argv, cwd, timeout, env }, parser: Some(spec.parser) })
+        let run_id = self.run.id.to_string();
+        Ok(Plan { spawnable: Spawnable { argv: resolved.argv, cwd, timeout, env, run_id }, parser: Some(spec.parser) })
     }
 
     fn result(&self, ending: Ending, parser: Option<&executor::OutputParser>) -> RunResult {
@@ -160,8 +167,18 @@ impl Job {
             Ok(plan) => {
                 let id = self.run.id.clone();
                 let spawned = self.spawned.clone();
-                let ending = process::run(&plan.spawnable, self.log.clone(), self.cancel.clone(), move || {
-                    let _ = spawned.send((id, Instant::now()));
+                let writer = self.writer.clone();
+                let ending = process::run(&plan.spawnable, self.log.clone(), self.cancel.clone(), move |pid| {
+                    let _ = spawned.send((id.clone(), Instant::now()));
+                    // The group and its leader's start time, so recovery after a crash can kill what is left.
+                    if let Some(started) = i32::try_from(pid).ok().and_then(super::contain::start_ticks) {
+                        let note = Command::NoteRunProcess { id, pgid: pid.into(), start_ticks: started as i64 };
+                        actix::spawn(async move {
+                            if let Err(err) = writer.submit(note, Actor::new("runner")).await {
+                                tracing::warn!(error = %err, "Could not record a run's process group.");
+                            }
+                        });
+                    }
                 })
                 .await;
                 (ending, plan.parser)

@@ -3,6 +3,7 @@
 //! A run only starts after the writer re-checked its command against what was approved (`StartRun`).
 
 pub mod capture;
+pub mod contain;
 pub mod executor;
 mod launch;
 mod process;
@@ -286,6 +287,15 @@ impl RunnerHandle {
         registry: ActorRegistry,
     ) -> Result<Self, String> {
         config.executors.validate()?;
+        contain::become_subreaper();
+        // Before runs left `running` by a crash are recorded as interrupted, what they left alive is killed.
+        let left = readers.read(runs::running_processes).await.map_err(|err| format!("cannot read runs: {err}"))?;
+        for (run, pgid, started) in left {
+            let killed = contain::kill_leftovers(&run, pgid.zip(started));
+            if killed > 0 {
+                tracing::warn!(run = %run, killed, "Killed what an interrupted run left running.");
+            }
+        }
         match writer.submit(Command::RecoverInterruptedRuns, Requester::system()).await {
             Ok(outcome) => {
                 if let Applied::Recovered(count) = outcome.applied {

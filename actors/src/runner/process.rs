@@ -18,6 +18,8 @@ pub struct Spawnable {
     pub cwd: Option<PathBuf>,
     pub timeout: Duration,
     pub env: Vec<(String, String)>,
+    /// The run these processes belong to: their environment carries it (`contain::RUN_MARKER`).
+    pub run_id: String,
 }
 
 /// How a process ended.
@@ -50,8 +52,8 @@ async fn pump(mut stream: impl AsyncRead + Unpin, log: Arc<LiveLog>, stdout: boo
     }
 }
 
-/// Runs `spec` to its end. `on_spawn` is called right after the process started.
-pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_spawn: impl FnOnce()) -> Ending {
+/// Runs `spec` to its end. `on_spawn` is called with the process's id right after it started.
+pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_spawn: impl FnOnce(u32)) -> Ending {
     let Some((program, args)) = spec.argv.split_first() else {
         return Ending::CouldNotStart("the command is empty".into());
     };
@@ -60,6 +62,7 @@ pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_sp
         .args(args)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .env(super::contain::RUN_MARKER, &spec.run_id)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -72,8 +75,8 @@ pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_sp
         Ok(child) => child,
         Err(err) => return Ending::CouldNotStart(format!("cannot start {program:?}: {err}")),
     };
-    on_spawn();
     let pid = child.id().unwrap_or(0);
+    on_spawn(pid);
     let readers = [
         child.stdout.take().map(|out| tokio::spawn(pump(out, log.clone(), true))),
         child.stderr.take().map(|err| tokio::spawn(pump(err, log.clone(), false))),
@@ -89,9 +92,12 @@ pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_sp
         () = tokio::time::sleep(spec.timeout) => Ending::TimedOut,
         () = cancel.notified() => Ending::Cancelled,
     };
-    // Whatever the ending, nothing of the group outlives the run (a background grandchild included).
+    // Whatever the ending, nothing of the group outlives the run (a background grandchild included), nor
+    // anything that left the group but carries the run's mark.
     kill_group(pid);
     let _ = child.wait().await;
+    let run_id = spec.run_id.clone();
+    let _ = tokio::task::spawn_blocking(move || super::contain::kill_marked(&run_id)).await;
     for reader in readers.into_iter().flatten() {
         let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
     }

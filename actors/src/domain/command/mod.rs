@@ -211,6 +211,12 @@ pub enum Command {
     StartRun {
         id: RunId,
     },
+    /// A run's process started: its group and the leader's start time, for recovery after a crash.
+    NoteRunProcess {
+        id: RunId,
+        pgid: i64,
+        start_ticks: i64,
+    },
     /// A run ended (or a queued one was cancelled). Failures and timeouts add a hotlist entry.
     FinishRun(RunResult),
     /// Cancels a run that has not started; a running one is cancelled by the runner killing it.
@@ -347,6 +353,7 @@ impl Command {
             Self::CreateToken { .. } => "token.created",
             Self::RevokeToken { .. } => "token.revoked",
             Self::StartRun { .. } => "run.started",
+            Self::NoteRunProcess { .. } => "run.process_started",
             Self::FinishRun(result) => match result.status {
                 RunStatus::Success => "run.succeeded",
                 RunStatus::Cancelled => "run.cancelled",

@@ -96,6 +96,7 @@ impl Command {
                 other => Err(CommandError::invalid("direction", format!("must be import or export, got {other:?}"))),
             },
             Self::StartRun { .. }
+            | Self::NoteRunProcess { .. }
             | Self::CancelQueuedRun { .. }
             | Self::RecoverInterruptedRuns
             | Self::RecordSheetCells { .. }
@@ -341,6 +342,7 @@ mod tests {
             ),
             (Command::RevokeToken { name: "t".into() }, "token.revoked"),
             (Command::StartRun { id: run.clone() }, "run.started"),
+            (Command::NoteRunProcess { id: run.clone(), pgid: 1, start_ticks: 1 }, "run.process_started"),
             (Command::FinishRun(result(RunStatus::Success)), "run.succeeded"),
             (Command::FinishRun(result(RunStatus::Failed)), "run.failed"),
             (Command::FinishRun(result(RunStatus::TimedOut)), "run.timed_out"),
@@ -407,6 +409,7 @@ mod tests {
                 | Command::CreateToken { .. }
                 | Command::RevokeToken { .. }
                 | Command::StartRun { .. }
+                | Command::NoteRunProcess { .. }
                 | Command::FinishRun(_)
                 | Command::CancelQueuedRun { .. }
                 | Command::RecoverInterruptedRuns
@@ -424,6 +427,6 @@ mod tests {
         }
         let variants: std::collections::HashSet<std::mem::Discriminant<Command>> =
             all.iter().map(|(c, _)| std::mem::discriminant(c)).collect();
-        assert_eq!(variants.len(), 28, "every variant is in the list");
+        assert_eq!(variants.len(), 29, "every variant is in the list");
     }
 }

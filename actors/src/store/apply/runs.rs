@@ -74,6 +74,23 @@ pub(super) fn queue(
     touched(conn, &new.id)
 }
 
+/// Records a running run's process group and its leader's start time.
+pub(super) fn note_process(
+    conn: &Connection,
+    id: &RunId,
+    pgid: i64,
+    start_ticks: i64,
+) -> Result<Touched, CommandError> {
+    let changed = conn
+        .prepare_cached("UPDATE runs SET pgid = ?2, proc_start = ?3 WHERE id = ?1 AND status = 'running'")
+        .and_then(|mut stmt| stmt.execute(params![id.as_str(), pgid, start_ticks]))
+        .map_err(storage)?;
+    if changed == 0 {
+        return Err(CommandError::Conflict(format!("run {id} is not running")));
+    }
+    touched(conn, id)
+}
+
 /// Why a run must not start, if it must not.
 fn refusal(conn: &Connection, run: &Run) -> Result<Option<String>, CommandError> {
     let stored = runs::command_hash(conn, &run.id).map_err(storage)?;

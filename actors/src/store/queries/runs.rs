@@ -48,6 +48,16 @@ pub fn command_hash(conn: &Connection, id: &RunId) -> rusqlite::Result<Option<St
     conn.prepare_cached("SELECT command_hash FROM runs WHERE id = ?1")?.query_row([id.as_str()], |row| row.get(0))
 }
 
+/// A running run's id, its process group and its leader's start time (as recorded, if they were).
+pub type RunProcess = (String, Option<i64>, Option<i64>);
+
+/// Running runs with their recorded process group and leader start time (recovery after a crash).
+pub fn running_processes(conn: &Connection) -> rusqlite::Result<Vec<RunProcess>> {
+    let mut stmt = conn.prepare_cached("SELECT id, pgid, proc_start FROM runs WHERE status = 'running'")?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    rows.collect()
+}
+
 /// Runs in one state, oldest first (the runner's queue, crash recovery).
 pub fn with_status(conn: &Connection, status: RunStatus) -> rusqlite::Result<Vec<Run>> {
     let mut stmt =

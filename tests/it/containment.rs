@@ -1,0 +1,106 @@
+//! Nothing a run starts outlives it: not a process that left the run's group (`setsid`, a double fork),
+//! and not a process left alive when Atlas itself was killed (recovery kills it, checking start times).
+
+use crate::api::Team;
+use crate::support::daemon::Daemon;
+use crate::support::{test_settings, TestApp};
+use atlas_actors::runner::contain::start_ticks;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const ATLAS: &str = env!("CARGO_BIN_EXE_atlas");
+
+/// The pid a command wrote into `file`, once it is there.
+async fn pid_in(file: &Path) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(file).ok().and_then(|t| t.trim().parse().ok()) {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "{} never appeared", file.display());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Whether `pid` is still a live process after `wait` (a zombie is dead).
+async fn alive_within(pid: i32, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while Instant::now() < deadline {
+        if start_ticks(pid).is_none() {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
+}
+
+#[actix_rt::test]
+async fn descendants_that_leave_the_run_s_group_are_killed_when_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir);
+    settings.approvals.policy = Vec::new();
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    let project = team.project("p").await;
+    let escapes = [
+        ("setsid", "setsid sleep 60 & echo $! > {file}; sleep 0.2"),
+        ("double fork", "(setsid sh -c 'sleep 60 & echo $! > {file}' &); sleep 0.2"),
+    ];
+    for (how, script) in escapes {
+        let file = team.app.dir.path().join(format!("{}.pid", how.replace(' ', "-")));
+        let script = script.replace("{file}", &file.display().to_string());
+        let task = team.task(&project, how, Some(vec!["sh", "-c", &script])).await;
+        let (status, _) = team.call("POST", &format!("/api/v1/tasks/{task}/run"), &team.admin, None).await;
+        assert_eq!(status, 201);
+        let escaped = pid_in(&file).await;
+        let run = team.finished_run(&task).await;
+        assert_eq!(run["status"], "success", "{run}");
+        assert!(!alive_within(escaped, Duration::from_secs(5)).await, "{how}: process {escaped} outlived its run");
+    }
+}
+
+async fn call(url: &str, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    let client = awc::Client::default();
+    let request = client
+        .request(awc::http::Method::from_bytes(method.as_bytes()).unwrap(), format!("{url}{path}"))
+        .insert_header(("Authorization", format!("Bearer {token}")));
+    let mut response = match body {
+        Some(body) => request.send_json(&body).await.unwrap(),
+        None => request.send().await.unwrap(),
+    };
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+#[actix_rt::test]
+async fn a_run_left_alive_by_a_sigkill_of_atlas_is_killed_before_it_is_recorded_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::write(dir.path().join("config/atlas.toml"), "[approvals]\npolicy = []\n").unwrap();
+    let mut daemon = Daemon::start(ATLAS, dir.path(), &[], &[]);
+    let token = std::fs::read_to_string(dir.path().join("data/admin.token")).unwrap().trim().to_owned();
+    let (_, project) = call(&daemon.url, "POST", "/api/v1/projects", &token, Some(json!({ "name": "p" }))).await;
+    let file = dir.path().join("left.pid");
+    let script = format!("setsid sleep 300 & echo $! > {}; wait", file.display());
+    let body = json!({ "project_id": project["id"], "title": "long", "command": ["sh", "-c", script] });
+    let (_, task) = call(&daemon.url, "POST", "/api/v1/tasks", &token, Some(body)).await;
+    let task = task["id"].as_str().unwrap().to_owned();
+    let (status, run) = call(&daemon.url, "POST", &format!("/api/v1/tasks/{task}/run"), &token, None).await;
+    assert_eq!(status, 201, "{run}");
+    let left = pid_in(&file).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // the process group is recorded after the spawn
+    daemon.signal("KILL");
+    daemon.wait_exit(Duration::from_secs(5));
+    assert!(alive_within(left, Duration::from_millis(300)).await, "Atlas's death alone does not end the run's processes");
+
+    let mut restarted = Daemon::start(ATLAS, dir.path(), &[], &[]);
+    assert!(!alive_within(left, Duration::from_secs(5)).await, "recovery killed the interrupted run's process {left}");
+    let (_, one) =
+        call(&restarted.url, "GET", &format!("/api/v1/runs/{}", run["id"].as_str().unwrap()), &token, None).await;
+    assert_eq!(
+        (one["status"].as_str(), one["error_log"].as_str()),
+        (Some("failed"), Some("interrupted by restart")),
+        "{one}"
+    );
+    restarted.signal("TERM");
+    restarted.wait_exit(Duration::from_secs(15));
+}
