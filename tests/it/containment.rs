@@ -90,7 +90,10 @@ async fn a_run_left_alive_by_a_sigkill_of_atlas_is_killed_before_it_is_recorded_
     tokio::time::sleep(Duration::from_millis(300)).await; // the process group is recorded after the spawn
     daemon.signal("KILL");
     daemon.wait_exit(Duration::from_secs(5));
-    assert!(alive_within(left, Duration::from_millis(300)).await, "Atlas's death alone does not end the run's processes");
+    assert!(
+        alive_within(left, Duration::from_millis(300)).await,
+        "Atlas's death alone does not end the run's processes"
+    );
 
     let mut restarted = Daemon::start(ATLAS, dir.path(), &[], &[]);
     assert!(!alive_within(left, Duration::from_secs(5)).await, "recovery killed the interrupted run's process {left}");
