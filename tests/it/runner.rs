@@ -394,3 +394,38 @@ async fn run_lists_carry_an_excerpt_of_output_and_one_run_all_of_it() {
     let one = team.run(&run_id).await;
     assert_eq!(one["output"].as_str().unwrap().len(), 5004, "the run itself has all of it");
 }
+
+#[actix_rt::test]
+async fn runs_queued_or_running_in_a_restored_backup_never_run_again() {
+    let team = direct_team(|s| s.runner.max_concurrent = 1).await;
+    let (blocker_task, blocker) = team.start_run(&["sleep", "30"], None).await;
+    team.wait_status(&blocker, "running").await;
+    let marker = team.app.dir.path().join("ran.txt");
+    let script = format!("echo ran >> {}", marker.display());
+    let (_, queued) = team.start_run(&["sh", "-c", &script], None).await;
+    assert_eq!(team.run(&queued).await["status"], "queued");
+    let (status, backup) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(status, 201, "{backup}");
+    // Since the backup: the blocker is cancelled and the queued run runs, once.
+    team.call("POST", &format!("/api/v1/runs/{blocker}/cancel"), &team.approver, None).await;
+    team.wait_status(&queued, "success").await;
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\n");
+
+    let id = backup["id"].as_str().unwrap();
+    let restore = format!("/api/v1/admin/backups/{id}/restore");
+    let (status, body) = team.call("POST", &restore, &team.admin, Some(serde_json::json!({ "confirm": true }))).await;
+    assert_eq!(status, 200, "{body}");
+    tokio::time::sleep(Duration::from_millis(500)).await; // a re-run would have started by now
+    for (run, was) in [(&queued, "queued"), (&blocker, "running")] {
+        let after = team.run(run).await;
+        assert_eq!(after["status"], "failed", "{after}");
+        assert!(after["error_log"].as_str().unwrap().starts_with("interrupted by a restore"), "{after}");
+        let hotlist = team.hotlist().await;
+        assert!(
+            hotlist.iter().any(|e| e["error"].as_str().unwrap().contains(&format!("was {was} in the restored backup"))),
+            "{hotlist:?}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\n", "the run did not run a second time");
+    let _ = blocker_task;
+}

@@ -364,6 +364,24 @@ impl Handler<Replace> for WriterActor {
             .and_then(|()| open_read_write(&self.config, self.clock.as_ref()));
         match reopened {
             Ok(conn) => {
+                // Before any command is taken again: runs the backup held as queued or running never run.
+                let now = format_timestamp(self.clock.now());
+                let interrupted =
+                    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string()).and_then(|()| match apply::apply(
+                        &conn,
+                        &Command::InterruptRestoredRuns,
+                        &Actor::system(),
+                        &now,
+                    ) {
+                        Ok(outcome) => conn.execute_batch("COMMIT").map(|()| outcome).map_err(|e| e.to_string()),
+                        Err(err) => {
+                            let _ = conn.execute_batch("ROLLBACK");
+                            Err(err.to_string())
+                        }
+                    });
+                if let Err(err) = &interrupted {
+                    tracing::error!(error = %err, "Could not mark the restored database's queued and running runs interrupted.");
+                }
                 self.conn = Some(conn);
                 let _ = std::fs::remove_file(&aside);
                 tracing::warn!(database = %db.display(), "Database replaced by a restore.");

@@ -225,6 +225,9 @@ pub enum Command {
     },
     /// At start-up: runs left `running` by a crash become `failed`, each with a hotlist entry.
     RecoverInterruptedRuns,
+    /// Right after a restore: runs the restored database holds as queued or running belong to the past
+    /// (they may have run since the backup); they become `failed` and never run without a new approval.
+    InterruptRestoredRuns,
     /// Appends a note (from the sheet, or Atlas explaining a rejected edit).
     AddNote {
         target: NoteTarget,
@@ -361,6 +364,7 @@ impl Command {
                 _ => "run.failed",
             },
             Self::RecoverInterruptedRuns => "run.recovered",
+            Self::InterruptRestoredRuns => "run.recovered",
             Self::CancelQueuedRun { .. } => "run.cancelled",
             Self::RecordJobRun { .. } => "schedule.job_ran",
             Self::AddNote { .. } => "note.added",

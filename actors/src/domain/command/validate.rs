@@ -99,6 +99,7 @@ impl Command {
             | Self::NoteRunProcess { .. }
             | Self::CancelQueuedRun { .. }
             | Self::RecoverInterruptedRuns
+            | Self::InterruptRestoredRuns
             | Self::RecordSheetCells { .. }
             | Self::RecordMaintenance { .. } => Ok(()),
             Self::RecordBackup { action, .. } if !super::BACKUP_ACTIONS.contains(&action.as_str()) => Err(
@@ -349,6 +350,7 @@ mod tests {
             (Command::FinishRun(result(RunStatus::Cancelled)), "run.cancelled"),
             (Command::CancelQueuedRun { id: run }, "run.cancelled"),
             (Command::RecoverInterruptedRuns, "run.recovered"),
+            (Command::InterruptRestoredRuns, "run.recovered"),
             (note.clone(), "note.added"),
             (
                 Command::RejectSheetEdit {
@@ -413,6 +415,7 @@ mod tests {
                 | Command::FinishRun(_)
                 | Command::CancelQueuedRun { .. }
                 | Command::RecoverInterruptedRuns
+                | Command::InterruptRestoredRuns
                 | Command::AddNote { .. }
                 | Command::RejectSheetEdit { .. }
                 | Command::FromSheet { .. }
@@ -427,6 +430,6 @@ mod tests {
         }
         let variants: std::collections::HashSet<std::mem::Discriminant<Command>> =
             all.iter().map(|(c, _)| std::mem::discriminant(c)).collect();
-        assert_eq!(variants.len(), 29, "every variant is in the list");
+        assert_eq!(variants.len(), 30, "every variant is in the list");
     }
 }

@@ -76,6 +76,7 @@ pub(crate) fn apply(
         Command::NoteRunProcess { id, pgid, start_ticks } => runs::note_process(conn, id, *pgid, *start_ticks)?,
         Command::FinishRun(result) => runs::finish(conn, result, now)?,
         Command::RecoverInterruptedRuns => runs::recover(conn, actor, now)?,
+        Command::InterruptRestoredRuns => runs::interrupt_restored(conn, actor, now)?,
         Command::CancelQueuedRun { id } => runs::cancel_queued(conn, id, now)?,
         Command::RecordJobRun { job, started_at, finished_at, ok, detail } => {
             schedule::record(conn, job, started_at, finished_at, *ok, detail)?

@@ -204,6 +204,25 @@ pub(super) fn cancel_queued(conn: &Connection, id: &RunId, now: &str) -> Result<
 }
 
 /// Marks every `running` run failed; nothing is re-run without a new approval.
+/// After a restore: queued and running runs of the restored database are failed, each with a hotlist
+/// entry and an event; none is started again without a new approval.
+pub(super) fn interrupt_restored(conn: &Connection, actor: &Actor, now: &str) -> Result<Touched, CommandError> {
+    let mut stale = runs::with_status(conn, RunStatus::Queued).map_err(storage)?;
+    stale.extend(runs::with_status(conn, RunStatus::Running).map_err(storage)?);
+    let reason = "interrupted by a restore: it was queued or running when the backup was taken; request it again";
+    for run in &stale {
+        set_finished(conn, &run.id, RunStatus::Failed, None, None, Some(reason), now)?;
+        let error = format!(
+            "run {} of task {} was {} in the restored backup; it was not re-run",
+            run.id, run.task_id, run.status
+        );
+        hotlist::record_for_run(conn, run, &error, Severity::High, now)?;
+        let payload = serde_json::json!({ "reason": reason, "was": run.status.as_str() });
+        insert_event(conn, "run.failed", "run", run.id.as_str(), actor, &payload, now)?;
+    }
+    Ok(Touched { record_event: false, ..Touched::new("run", "restore", None, Applied::Recovered(stale.len() as u64)) })
+}
+
 pub(super) fn recover(conn: &Connection, actor: &Actor, now: &str) -> Result<Touched, CommandError> {
     let interrupted = runs::with_status(conn, RunStatus::Running).map_err(storage)?;
     for run in &interrupted {
