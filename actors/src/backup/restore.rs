@@ -43,28 +43,19 @@ pub(super) async fn restore(
     .await
     .map_err(|err| format!("the restore task failed: {err}"))??;
     let (chosen, staged) = prepared;
-    let safety_copy = config.database.with_extension("db.safety-tmp");
+    // The writer makes the safety backup itself, of the closed file holding every acknowledged write: a
+    // complete, fsynced, listed backup before anything is swapped.
+    let (dir, options) = (config.dir.clone(), config.options.clone());
+    let safety: crate::store::SafetyBackup = Box::new(move |db| file::create(db, &dir, &options, now).map(|m| m.id));
     readers.release();
-    let swapped = writer.replace_database(staged.clone(), safety_copy.clone()).await;
+    let swapped = writer.replace_database(staged.clone(), safety).await;
     let reopened = readers.reopen();
     let _ = std::fs::remove_file(&staged);
-    if let Err(why) = swapped {
-        let _ = std::fs::remove_file(&safety_copy);
-        return Err(why);
-    }
+    let safety_id = swapped?;
     reopened?;
-    // The copy the writer took (with every acknowledged write) becomes a proper, verified-able backup.
-    let blocking = config.clone();
-    let copy = safety_copy.clone();
-    let safety = tokio::task::spawn_blocking(move || file::create(&copy, &blocking.dir, &blocking.options, now))
-        .await
-        .map_err(|err| format!("the safety backup task failed: {err}"))?;
-    let _ = std::fs::remove_file(&safety_copy);
-    let safety =
-        safety.map_err(|err| format!("restored, but the safety copy could not be stored as a backup: {err}"))?;
     // Audited in the restored database (the old one, with its events, is the safety backup).
-    audit(&writer, &safety.id, "created", true, &format!("safety backup before restoring {}", chosen.id)).await;
-    audit(&writer, &chosen.id, "restored", true, &format!("safety backup {}", safety.id)).await;
-    tracing::warn!(backup = %chosen.id, safety = %safety.id, "Database restored from a backup.");
+    audit(&writer, &safety_id, "created", true, &format!("safety backup before restoring {}", chosen.id)).await;
+    audit(&writer, &chosen.id, "restored", true, &format!("safety backup {safety_id}")).await;
+    tracing::warn!(backup = %chosen.id, safety = %safety_id, "Database restored from a backup.");
     Ok(BackupAnswer::One(chosen))
 }

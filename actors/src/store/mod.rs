@@ -7,8 +7,9 @@ pub mod migrate;
 mod pragmas;
 pub mod queries;
 pub mod reader;
+mod swap;
 pub mod writer;
 
 pub use config::{StoreConfig, Synchronous};
 pub use reader::{ReadError, ReaderPool};
-pub use writer::{migrate_database, Maintenance, WriterHandle, WriterStats};
+pub use writer::{migrate_database, Maintenance, SafetyBackup, WriterHandle, WriterStats};

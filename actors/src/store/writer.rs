@@ -55,7 +55,17 @@ fn open_read_write(config: &StoreConfig, clock: &dyn Clock) -> Result<Connection
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|err| format!("cannot create data directory {}: {err}", dir.display()))?;
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    open_with(config, clock, OpenFlags::SQLITE_OPEN_CREATE)
+}
+
+/// Opens a database that must exist (a restore's swap and its rollback never create one).
+fn open_existing(config: &StoreConfig, clock: &dyn Clock) -> Result<Connection, String> {
+    open_with(config, clock, OpenFlags::empty())
+}
+
+fn open_with(config: &StoreConfig, clock: &dyn Clock, extra: OpenFlags) -> Result<Connection, String> {
+    let path = &config.path;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | extra;
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|err| format!("cannot open database {}: {err}", path.display()))?;
     pragmas::for_writer(&conn, config).map_err(|err| format!("cannot configure database {}: {err}", path.display()))?;
@@ -113,15 +123,13 @@ struct Maintain(Maintenance);
 #[rtype(result = "Result<String, String>")]
 struct Replace {
     with: std::path::PathBuf,
-    /// Where the current database is copied, once everything acknowledged is in it, before the swap.
-    safety_copy: std::path::PathBuf,
+    /// Makes the safety backup of the closed database (everything acknowledged is in it) and returns its
+    /// id; it is complete, fsynced and listed before the swap begins.
+    safety: SafetyBackup,
 }
 
-fn remove_sidecars(db: &std::path::Path) {
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-}
+/// Makes a complete, listed backup of the database file at the path given; returns its id.
+pub type SafetyBackup = Box<dyn FnOnce(&std::path::Path) -> Result<String, String> + Send>;
 
 #[cfg(feature = "fault-injection")]
 #[derive(Message)]
@@ -341,68 +349,83 @@ impl Handler<Maintain> for WriterActor {
 impl Handler<Replace> for WriterActor {
     type Result = Result<String, String>;
 
-    fn handle(&mut self, Replace { with, safety_copy }: Replace, ctx: &mut Context<Self>) -> Self::Result {
+    /// The restore's file swap, crash-safe at every instant (see `swap`). Returns the safety backup's id.
+    fn handle(&mut self, Replace { with, safety }: Replace, ctx: &mut Context<Self>) -> Self::Result {
         while !self.pending.is_empty() {
             self.flush(ctx);
         }
         let _busy = self.registry.busy(names::WRITER, "restore");
         let db = self.config.path.clone();
-        let aside = db.with_extension("db.pre-restore");
         if let Some(conn) = self.conn.take() {
-            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
-            conn.close().map_err(|(_, err)| format!("cannot close the database before the restore: {err}"))?;
+            // Everything acknowledged goes into the file itself, checked: a partial fold is no base for a swap.
+            let folded: Result<(i64, i64, i64), String> = conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(|err| err.to_string());
+            match folded {
+                Ok((0, _, _)) => {}
+                other => {
+                    self.conn = Some(conn);
+                    return Err(format!("cannot fold the WAL into the database ({other:?}); nothing was restored"));
+                }
+            }
+            if let Err((conn, err)) = conn.close() {
+                self.conn = Some(conn);
+                return Err(format!("cannot close the database before the restore: {err}; nothing was restored"));
+            }
         }
-        // Everything acknowledged is now in the file (checkpointed, closed): this copy is the safety backup.
-        if let Err(err) = std::fs::copy(&db, &safety_copy) {
-            self.conn = Some(open_read_write(&self.config, self.clock.as_ref())?);
-            return Err(format!("cannot take the safety copy, nothing was restored: {err}"));
-        }
-        remove_sidecars(&db);
-        let swap = std::fs::rename(&db, &aside).and_then(|()| std::fs::rename(&with, &db));
-        let reopened = swap
-            .map_err(|err| format!("cannot swap the database file: {err}"))
-            .and_then(|()| open_read_write(&self.config, self.clock.as_ref()));
-        match reopened {
+        let reopen_original = |actor: &mut Self| match open_existing(&actor.config, actor.clock.as_ref()) {
+            Ok(conn) => actor.conn = Some(conn),
+            Err(fatal) => actor.registry.escalate(
+                names::WRITER,
+                format!("cannot reopen the original database after a failed restore: {fatal}"),
+            ),
+        };
+        let safety_id = match safety(&db) {
+            Ok(id) => id,
+            Err(err) => {
+                reopen_original(self);
+                return Err(format!("cannot take the safety backup, nothing was restored: {err}"));
+            }
+        };
+        let swapped = super::swap::swap_in(&db, &with, &safety_id)
+            .and_then(|()| open_existing(&self.config, self.clock.as_ref()));
+        match swapped {
             Ok(conn) => {
                 // Before any command is taken again: runs the backup held as queued or running never run.
                 let now = format_timestamp(self.clock.now());
-                let interrupted =
-                    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string()).and_then(|()| match apply::apply(
-                        &conn,
-                        &Command::InterruptRestoredRuns,
-                        &Actor::system(),
-                        &now,
-                    ) {
-                        Ok(outcome) => conn.execute_batch("COMMIT").map(|()| outcome).map_err(|e| e.to_string()),
-                        Err(err) => {
-                            let _ = conn.execute_batch("ROLLBACK");
-                            Err(err.to_string())
-                        }
-                    });
-                if let Err(err) = &interrupted {
+                if let Err(err) = apply_alone(&conn, &Command::InterruptRestoredRuns, &now) {
                     tracing::error!(error = %err, "Could not mark the restored database's queued and running runs interrupted.");
                 }
                 self.conn = Some(conn);
-                let _ = std::fs::remove_file(&aside);
-                tracing::warn!(database = %db.display(), "Database replaced by a restore.");
-                Ok("restored".into())
+                if let Err(err) = super::swap::finish(&db) {
+                    // A marker left behind would roll this restore back at the next start.
+                    self.registry.escalate(names::WRITER, format!("the restore could not be completed: {err}"));
+                    return Err(format!("the restore could not be completed: {err}"));
+                }
+                tracing::warn!(database = %db.display(), safety = %safety_id, "Database replaced by a restore.");
+                Ok(safety_id)
             }
             Err(why) => {
-                // Put the original back exactly as it was.
-                if aside.exists() {
-                    let _ = std::fs::remove_file(&db);
-                    remove_sidecars(&db);
-                    let _ = std::fs::rename(&aside, &db);
+                if let Err(fatal) = super::swap::roll_back(&db) {
+                    self.registry.escalate(names::WRITER, fatal.clone());
+                    return Err(format!("the restore failed ({why}) and the original could not be put back: {fatal}"));
                 }
-                match open_read_write(&self.config, self.clock.as_ref()) {
-                    Ok(conn) => self.conn = Some(conn),
-                    Err(fatal) => self.registry.escalate(
-                        names::WRITER,
-                        format!("cannot reopen the original database after a failed restore: {fatal}"),
-                    ),
-                }
+                reopen_original(self);
                 Err(format!("the restore failed and the original database is back in place: {why}"))
             }
+        }
+    }
+}
+
+/// Applies one command in its own transaction on `conn` (the writer's own bookkeeping while it holds
+/// everything else: after a restore, at start-up).
+fn apply_alone(conn: &Connection, command: &Command, now: &str) -> Result<(), String> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+    match apply::apply(conn, command, &Actor::system(), now) {
+        Ok(_) => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
+        Err(err) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(err.to_string())
         }
     }
 }
@@ -458,7 +481,20 @@ impl WriterHandle {
     /// Opens (and migrates) the database, then starts the writer alone on a new arbiter thread.
     /// Must be called inside a running actix `System`.
     pub fn start(config: StoreConfig, clock: Arc<dyn Clock>, registry: ActorRegistry) -> Result<Self, String> {
+        // A restore that died midway is rolled back before the database is opened, and reported.
+        let interrupted = super::swap::recover_leftover(&config.path)?;
         let conn = open_read_write(&config, clock.as_ref())?;
+        if let Some(report) = interrupted {
+            tracing::error!(report = %report, "An interrupted restore was rolled back.");
+            let error = crate::domain::command::NewHotlistError {
+                id: crate::domain::ErrorId::generate(),
+                task_id: None,
+                error: report,
+                severity: crate::domain::Severity::Critical,
+                source: "backup".into(),
+            };
+            apply_alone(&conn, &Command::RecordError(error), &format_timestamp(clock.now()))?;
+        }
         let stats = Arc::new(WriterStats::default());
         let actor_stats = stats.clone();
         let runs_queued = Arc::new(watch::channel(0).0);
@@ -515,15 +551,8 @@ impl WriterHandle {
 
     /// Swaps the database file for `with` (see `Replace`), first copying the current one to `safety_copy`.
     /// Commands sent meanwhile wait in the mailbox and apply to the restored database.
-    pub async fn replace_database(
-        &self,
-        with: std::path::PathBuf,
-        safety_copy: std::path::PathBuf,
-    ) -> Result<String, String> {
-        self.addr
-            .send(Replace { with, safety_copy })
-            .await
-            .map_err(|err| format!("the writer is not running ({err})"))?
+    pub async fn replace_database(&self, with: std::path::PathBuf, safety: SafetyBackup) -> Result<String, String> {
+        self.addr.send(Replace { with, safety }).await.map_err(|err| format!("the writer is not running ({err})"))?
     }
 
     /// Finishes queued commands, checkpoints and closes the database. Later submits are refused.
