@@ -11,6 +11,7 @@ mod metrics;
 mod offsite;
 mod operations;
 mod probes;
+mod restore_crash;
 mod runner;
 mod scheduler;
 mod sheets;
