@@ -6,6 +6,7 @@
 //!    over the database (one atomic rename) and the directory is fsynced;
 //! 4. the caller reopens; on success the second name and the marker go, on failure the original is
 //!    renamed back. Nothing here creates a database.
+//!
 //! At start-up a leftover marker means a restore died midway: the original is put back (it is complete,
 //! and its copy is the listed safety backup), the temporary files are removed, and the writer reports it.
 
