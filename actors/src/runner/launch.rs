@@ -174,8 +174,10 @@ impl Job {
                     if let Some(started) = i32::try_from(pid).ok().and_then(super::contain::start_ticks) {
                         let note = Command::NoteRunProcess { id, pgid: pid.into(), start_ticks: started as i64 };
                         actix::spawn(async move {
-                            if let Err(err) = writer.submit(note, Actor::new("runner")).await {
-                                tracing::warn!(error = %err, "Could not record a run's process group.");
+                            match writer.submit(note, Actor::new("runner")).await {
+                                // A run that ended first needs no record of its group: nothing is left to kill.
+                                Ok(_) | Err(CommandError::Conflict(_)) => {}
+                                Err(err) => tracing::warn!(error = %err, "Could not record a run's process group."),
                             }
                         });
                     }
