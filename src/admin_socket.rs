@@ -63,7 +63,16 @@ pub fn serve(database: &Path, handles: Handles) -> Result<tokio::task::JoinHandl
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("cannot restrict {}: {e}", path.display()))?;
     Ok(actix_web::rt::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
+        loop {
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of descriptors, say: keep listening once some are free again.
+                    tracing::warn!(error = %err, "The admin socket could not accept a connection.");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
             let handles = handles.clone();
             actix_web::rt::spawn(async move {
                 let (read, mut write) = stream.into_split();

@@ -22,9 +22,16 @@ fn main() -> ExitCode {
     // (saying what to do instead), except tokens, which the service applies over its admin socket.
     let instead = match &cli.command {
         CliCommand::Migrate => Some("the service migrates when it starts; stop it first to migrate by hand".to_owned()),
-        CliCommand::Sync { action: SyncCommand::Status } => None,
+        // These read, but through a full store (a writer is started): beside a service, ask it instead.
+        CliCommand::Sync { action: SyncCommand::Status } => Some("ask the service: GET /api/v1/admin/sync".into()),
         CliCommand::Sync { .. } => Some("ask the service: POST /api/v1/admin/sync".into()),
-        CliCommand::Backup { action: BackupCommand::List { .. } } => None,
+        CliCommand::Backup { action: BackupCommand::List { remote: false } } => {
+            Some("ask the service: GET /api/v1/admin/backups".into())
+        }
+        CliCommand::Backup { action: BackupCommand::List { remote: true } } => {
+            Some("ask the service: GET /api/v1/admin/backups/remote".into())
+        }
+        CliCommand::Db { action: DbCommand::Stats } => Some("ask the service: GET /api/v1/admin/db/stats".into()),
         CliCommand::Backup { action: BackupCommand::Create } => {
             Some("ask the service: POST /api/v1/admin/backups".into())
         }

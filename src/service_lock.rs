@@ -7,9 +7,10 @@ use nix::fcntl::{Flock, FlockArg};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The lock file beside the database.
+/// The lock file beside the database file itself (a path reaching it through a symlink finds the same lock).
 pub fn lock_path(database: &Path) -> PathBuf {
-    database.parent().unwrap_or(Path::new(".")).join("atlas.lock")
+    let real = std::fs::canonicalize(database).unwrap_or_else(|_| database.to_path_buf());
+    real.parent().unwrap_or(Path::new(".")).join("atlas.lock")
 }
 
 /// Held for as long as it lives (the lock goes with the open file).

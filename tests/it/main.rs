@@ -1,6 +1,7 @@
 //! One integration-test binary (one link step) with a module per area.
 
 pub mod api;
+mod attacks_ops;
 mod backup;
 mod cli;
 mod config_file;

@@ -4,8 +4,9 @@
 //! by descendants), and when a run ends every process carrying its mark is killed and reaped. Each run's
 //! process group and start time are recorded, so after a crash of Atlas recovery kills what an interrupted
 //! run left alive, checked against `/proc/<pid>/stat`'s start time so a reused pid is never hit.
-//! (A command that clears its whole environment and leaves its session escapes this; only cgroups can hold
-//! such a command, and Atlas does not manage them.)
+//! (A command that removes the mark from its environment, or clears it, and leaves its session escapes
+//! this, as do programs that overwrite their environment memory; only cgroups can hold such a command, and
+//! Atlas does not manage them.)
 
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag};
@@ -62,14 +63,22 @@ fn reap(pid: i32) {
 /// Kills every process still carrying `run_id`'s mark and reaps those that are this process's children.
 /// Returns how many it killed.
 pub fn kill_marked(run_id: &str) -> usize {
-    let pids = marked(run_id);
-    for &pid in &pids {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    // A process may fork while the scan runs: scan and kill again until a scan finds none (bounded).
+    let mut killed = 0;
+    for _ in 0..50 {
+        let pids = marked(run_id);
+        if pids.is_empty() {
+            break;
+        }
+        for &pid in &pids {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        for &pid in &pids {
+            reap(pid);
+        }
+        killed += pids.len();
     }
-    for &pid in &pids {
-        reap(pid);
-    }
-    pids.len()
+    killed
 }
 
 /// After a crash: kills what an interrupted run left alive. The recorded group is killed only while its

@@ -64,14 +64,26 @@ pub(super) fn roll_back(db: &Path) -> Result<String, String> {
         .and_then(|record| record["staged"].as_str().map(PathBuf::from));
     let mut done = String::from("the original database was kept");
     if aside(db).exists() {
-        for sidecar in sidecars(db) {
-            let _ = std::fs::remove_file(sidecar); // belonged to the restored file, if it was opened
+        use std::os::unix::fs::MetadataExt;
+        let same = |a: &Path, b: &Path| match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        };
+        if same(&aside(db), db) {
+            // Stopped before the rename: the database is the original already; drop its second name
+            // (renaming one link over another of the same file would do nothing).
+            std::fs::remove_file(aside(db)).map_err(|e| format!("cannot remove {}: {e}", aside(db).display()))?;
+        } else {
+            for sidecar in sidecars(db) {
+                let _ = std::fs::remove_file(sidecar); // belonged to the restored file, if it was opened
+            }
+            std::fs::rename(aside(db), db).map_err(|e| format!("cannot put the original database back: {e}"))?;
+            done = "the original database was put back".into();
         }
-        std::fs::rename(aside(db), db).map_err(|e| format!("cannot put the original database back: {e}"))?;
-        done = "the original database was put back".into();
     }
-    if let Some(staged) = staged {
-        let _ = std::fs::remove_file(staged);
+    // Only the staged name a restore uses is removed, whatever the marker says.
+    if staged.is_some_and(|staged| staged == db.with_extension("db.restore-tmp")) {
+        let _ = std::fs::remove_file(db.with_extension("db.restore-tmp"));
     }
     let _ = std::fs::remove_file(marker(db));
     sync_dir(db)?;

@@ -76,6 +76,9 @@ fn open_with(config: &StoreConfig, clock: &dyn Clock, extra: OpenFlags) -> Resul
 
 /// `atlas migrate`: opens the database, applies pending migrations, closes it. Returns what was applied.
 pub fn migrate_database(config: &StoreConfig, clock: &dyn Clock) -> Result<migrate::SchemaStatus, String> {
+    if let Some(report) = super::swap::recover_leftover(&config.path)? {
+        eprintln!("atlas: {report}");
+    }
     let conn = open_read_write(config, clock)?;
     let status = migrate::check(&conn).map_err(|err| err.to_string())?;
     conn.close().map_err(|(_, err)| format!("closing {}: {err}", config.path.display()))?;
