@@ -113,27 +113,25 @@ struct Cli {
 }
 
 impl Cli {
-    fn run(&self, args: &[&str]) -> String {
+    fn output(&self, args: &[&str]) -> std::process::Output {
         let config = self.opt.join("config/atlas.toml");
-        let output = Command::new(self.opt.join("bin/atlas"))
+        Command::new(self.opt.join("bin/atlas"))
             .current_dir(&self.opt)
             .args(["--config", config.to_str().unwrap()])
             .args(args)
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let output = self.output(args);
         assert!(output.status.success(), "atlas {args:?}: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap()
     }
 
     /// Runs a command that must be refused; returns its stderr.
     fn fail(&self, args: &[&str]) -> String {
-        let config = self.opt.join("config/atlas.toml");
-        let output = Command::new(self.opt.join("bin/atlas"))
-            .current_dir(&self.opt)
-            .args(["--config", config.to_str().unwrap()])
-            .args(args)
-            .output()
-            .unwrap();
+        let output = self.output(args);
         assert_eq!(output.status.code(), Some(1), "atlas {args:?} must be refused");
         String::from_utf8(output.stderr).unwrap()
     }

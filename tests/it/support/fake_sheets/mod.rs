@@ -9,7 +9,7 @@
 //! test edits "as" a person (`edit_as`) or as the owner (`set_cell`), and Atlas writes as its service
 //! account. Tests can also run a human's action at the instant a given request arrives (`before_next`).
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -22,54 +22,6 @@ pub struct Tab {
     pub rows: Vec<Vec<String>>,
     pub row_count: usize,
     pub column_count: usize,
-}
-
-/// A protected range (0-based, end exclusive, `None` = unbounded).
-#[derive(Clone, Debug, PartialEq)]
-pub struct FakeProtection {
-    pub id: i32,
-    pub sheet_id: i32,
-    pub start_row: Option<usize>,
-    pub end_row: Option<usize>,
-    pub start_column: Option<usize>,
-    pub end_column: Option<usize>,
-    pub description: String,
-    pub warning_only: bool,
-    pub users: Vec<String>,
-}
-
-impl FakeProtection {
-    fn covers(&self, sheet_id: i32, row: usize, column: usize) -> bool {
-        let within =
-            |at: usize, from: Option<usize>, to: Option<usize>| from.unwrap_or(0) <= at && to.is_none_or(|t| at < t);
-        self.sheet_id == sheet_id
-            && within(row, self.start_row, self.end_row)
-            && within(column, self.start_column, self.end_column)
-    }
-
-    fn lets(&self, user: &str, owner: &str) -> bool {
-        self.warning_only || user.eq_ignore_ascii_case(owner) || self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
-    }
-
-    fn to_json(&self, viewer: &str) -> Value {
-        let mut range = json!({ "sheetId": self.sheet_id });
-        for (key, value) in [
-            ("startRowIndex", self.start_row),
-            ("endRowIndex", self.end_row),
-            ("startColumnIndex", self.start_column),
-            ("endColumnIndex", self.end_column),
-        ] {
-            if let Some(value) = value {
-                range[key] = json!(value);
-            }
-        }
-        let mut body = json!({ "protectedRangeId": self.id, "range": range, "description": self.description, "warningOnly": self.warning_only });
-        // Editors are shown only to users who can edit the range, and never for warning-only ranges.
-        if !self.warning_only && self.users.iter().any(|u| u.eq_ignore_ascii_case(viewer)) {
-            body["editors"] = json!({ "users": self.users });
-        }
-        body
-    }
 }
 
 /// A human's action run when a given request arrives, before Google applies it.
@@ -170,65 +122,6 @@ impl State {
         let tab = Tab { id: self.next_id, title: title.to_owned(), rows: Vec::new(), row_count, column_count: 26 };
         self.tabs.push(tab.clone());
         tab
-    }
-
-    /// spreadsheets.get: the tabs the ranges name (all without ranges), with properties, protected ranges
-    /// and, when asked for, their cells as `userEnteredValue` (formulas as written, `TRUE`/`FALSE` typed by
-    /// a person as booleans, everything else as strings, as Atlas writes RAW).
-    fn spreadsheet(&self, ranges: &[String], with_data: bool) -> Result<Value, GoogleError> {
-        let mut chosen: Vec<&Tab> = Vec::new();
-        for range in ranges {
-            let title = parse_a1(range).map(|r| r.0).unwrap_or_else(|| range.trim_matches('\'').to_owned());
-            let tab = self
-                .tabs
-                .iter()
-                .find(|t| t.title == title)
-                .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {range}")))?;
-            chosen.push(tab);
-        }
-        if ranges.is_empty() {
-            chosen = self.tabs.iter().collect();
-        }
-        let sheets: Vec<Value> = chosen
-            .iter()
-            .map(|t| {
-                let index = self.tabs.iter().position(|x| x.id == t.id).unwrap_or(0);
-                let mut sheet = json!({ "properties": { "sheetId": t.id, "title": t.title, "index": index,
-                    "gridProperties": { "rowCount": t.row_count, "columnCount": t.column_count } } });
-                let protections: Vec<Value> = self
-                    .protections
-                    .iter()
-                    .filter(|p| p.sheet_id == t.id)
-                    .map(|p| p.to_json(SERVICE_ACCOUNT))
-                    .collect();
-                if !protections.is_empty() {
-                    sheet["protectedRanges"] = json!(protections);
-                }
-                if with_data {
-                    let mut rows: Vec<Value> = t
-                        .rows
-                        .iter()
-                        .map(|row| {
-                            let mut cells: Vec<Value> = row.iter().map(|c| entered(c)).collect();
-                            while cells.last().is_some_and(|c| c == &json!({})) {
-                                cells.pop();
-                            }
-                            if cells.is_empty() {
-                                json!({})
-                            } else {
-                                json!({ "values": cells })
-                            }
-                        })
-                        .collect();
-                    while rows.last().is_some_and(|r| r == &json!({})) {
-                        rows.pop();
-                    }
-                    sheet["data"] = json!([{ "startRow": 0, "startColumn": 0, "rowData": rows }]);
-                }
-                sheet
-            })
-            .collect();
-        Ok(json!({ "spreadsheetId": "fake", "sheets": sheets }))
     }
 
     fn read(&self, range: &str) -> Result<Value, GoogleError> {
@@ -462,19 +355,6 @@ impl State {
     }
 }
 
-/// A cell as `CellData` with its `userEnteredValue`.
-fn entered(text: &str) -> Value {
-    if text.is_empty() {
-        json!({})
-    } else if text.starts_with('=') {
-        json!({ "userEnteredValue": { "formulaValue": text } })
-    } else if text == "TRUE" || text == "FALSE" {
-        json!({ "userEnteredValue": { "boolValue": text == "TRUE" } })
-    } else {
-        json!({ "userEnteredValue": { "stringValue": text } })
-    }
-}
-
 async fn token() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "access_token": "fake-access-token", "token_type": "Bearer", "expires_in": 3600 }))
 }
@@ -622,140 +502,7 @@ fn url_query(query: &str) -> Vec<(String, String)> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default()
 }
 
-impl FakeSheets {
-    pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(State::default()));
-        let data = web::Data::new(state.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
-                .route("/token", web::post().to(token))
-                .default_service(web::to(api))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        actix_rt::spawn(server); // stops with the test's System
-        Self { state, url }
-    }
+mod grid;
+mod handle;
 
-    /// A service-account key file whose `token_uri` is this fake (any RSA key will do for a fake).
-    pub fn credentials(&self, dir: &std::path::Path) -> std::path::PathBuf {
-        let key = include_str!("test_rsa_key.pem");
-        let file = dir.join("service-account.json");
-        let body = json!({
-            "type": "service_account",
-            "project_id": "atlas-test",
-            "private_key_id": "test",
-            "private_key": key,
-            "client_email": SERVICE_ACCOUNT,
-            "client_id": "1",
-            "auth_uri": format!("{}auth", self.url),
-            "token_uri": format!("{}token", self.url),
-        });
-        std::fs::write(&file, body.to_string()).unwrap();
-        file
-    }
-
-    pub fn tab(&self, title: &str) -> Option<Tab> {
-        self.state.lock().unwrap().tabs.iter().find(|t| t.title == title).cloned()
-    }
-
-    /// The owner edits one cell (0-based row and column), adding columns first when it is past the grid
-    /// (as the browser lets an owner do).
-    pub fn set_cell(&self, title: &str, row: usize, column: usize, value: &str) {
-        let mut state = self.state.lock().unwrap();
-        let tab = state.tab_mut(title).unwrap();
-        tab.column_count = tab.column_count.max(column + 1);
-        tab.row_count = tab.row_count.max(row + 1);
-        let range = format!("'{title}'!{}{}", (b'A' + column as u8) as char, row + 1);
-        state.write_as(OWNER, &range, &[vec![Value::String(value.into())]]).ok().unwrap();
-    }
-
-    /// A person edits one cell in the browser; Google refuses a cell protected from them (as it would).
-    pub fn edit_as(&self, user: &str, title: &str, row: usize, column: usize, value: &str) -> Result<(), String> {
-        let mut state = self.state.lock().unwrap();
-        let range = format!("'{title}'!{}{}", (b'A' + column as u8) as char, row + 1);
-        state.write_as(user, &range, &[vec![Value::String(value.into())]]).map_err(|e| e.message)
-    }
-
-    /// The protected ranges, as Google holds them.
-    pub fn protections(&self) -> Vec<FakeProtection> {
-        self.state.lock().unwrap().protections.clone()
-    }
-
-    /// The owner changes a protected range (warning-only, other editors, another column…).
-    pub fn change_protection(&self, description_starts: &str, change: impl FnOnce(&mut FakeProtection)) {
-        let mut state = self.state.lock().unwrap();
-        let p =
-            state.protections.iter_mut().find(|p| p.description.starts_with(description_starts)).expect("protection");
-        change(p);
-    }
-
-    /// Runs `action` (a human's edit) when the next request of Google method `call` arrives, before it
-    /// is applied: an edit made while Atlas's request is in flight.
-    pub fn before_next(&self, call: &str, action: impl FnOnce(&mut State) + Send + 'static) {
-        self.state.lock().unwrap().before_next = Some((call.to_owned(), Box::new(action)));
-    }
-
-    /// The next requests of Google method `call` fail with these statuses, in order.
-    pub fn fail_next_of(&self, call: &str, codes: &[u16]) {
-        self.state.lock().unwrap().failures_of.extend(codes.iter().map(|c| (call.to_owned(), *c)));
-    }
-
-    /// The next request of Google method `call` is applied, but its reply is lost.
-    pub fn lose_next_reply_of(&self, call: &str) {
-        self.state.lock().unwrap().lose_reply_of = Some(call.to_owned());
-    }
-
-    /// Injected 429s carry `Retry-After: seconds`.
-    pub fn set_retry_after(&self, seconds: Option<u64>) {
-        self.state.lock().unwrap().retry_after = seconds;
-    }
-
-    /// A human deletes a row (0-based) or inserts an empty one before it.
-    pub fn delete_row(&self, title: &str, row: usize) {
-        self.state.lock().unwrap().tab_mut(title).unwrap().rows.remove(row);
-    }
-
-    pub fn insert_blank_row(&self, title: &str, row: usize) {
-        self.state.lock().unwrap().tab_mut(title).unwrap().rows.insert(row, Vec::new());
-    }
-
-    pub fn rename_tab(&self, from: &str, to: &str) {
-        self.state.lock().unwrap().tab_mut(from).unwrap().title = to.into();
-    }
-
-    /// API calls made so far, by Google method name.
-    pub fn calls(&self) -> Vec<String> {
-        self.state.lock().unwrap().calls.clone()
-    }
-
-    /// Dropdowns and protected ranges set so far.
-    pub fn guard_rails(&self) -> usize {
-        self.state.lock().unwrap().guard_rails
-    }
-
-    pub fn reset_calls(&self) {
-        self.state.lock().unwrap().calls.clear();
-    }
-
-    /// The next requests fail with these statuses, in order.
-    pub fn fail_next(&self, codes: &[u16]) {
-        self.state.lock().unwrap().failures.extend(codes);
-    }
-
-    /// The next request is applied but answered with a 503, as when Google's reply is lost.
-    pub fn apply_then_fail_next(&self) {
-        self.state.lock().unwrap().apply_then_fail = true;
-    }
-
-    pub fn set_delay(&self, delay: Option<Duration>) {
-        self.state.lock().unwrap().delay = delay;
-    }
-}
+pub use grid::FakeProtection;

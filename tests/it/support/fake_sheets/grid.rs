@@ -1,0 +1,127 @@
+//! What spreadsheets.get returns: each tab's properties, its protected ranges (editors shown only to
+//! users who can edit, as Google does) and, when asked for, its cells as `userEnteredValue`.
+
+use super::{google_error, parse_a1, GoogleError, State, Tab, SERVICE_ACCOUNT};
+use serde_json::{json, Value};
+
+/// A protected range (0-based, end exclusive, `None` = unbounded).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FakeProtection {
+    pub id: i32,
+    pub sheet_id: i32,
+    pub start_row: Option<usize>,
+    pub end_row: Option<usize>,
+    pub start_column: Option<usize>,
+    pub end_column: Option<usize>,
+    pub description: String,
+    pub warning_only: bool,
+    pub users: Vec<String>,
+}
+
+impl FakeProtection {
+    pub(super) fn covers(&self, sheet_id: i32, row: usize, column: usize) -> bool {
+        let within =
+            |at: usize, from: Option<usize>, to: Option<usize>| from.unwrap_or(0) <= at && to.is_none_or(|t| at < t);
+        self.sheet_id == sheet_id
+            && within(row, self.start_row, self.end_row)
+            && within(column, self.start_column, self.end_column)
+    }
+
+    pub(super) fn lets(&self, user: &str, owner: &str) -> bool {
+        self.warning_only || user.eq_ignore_ascii_case(owner) || self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
+    }
+
+    pub(super) fn to_json(&self, viewer: &str) -> Value {
+        let mut range = json!({ "sheetId": self.sheet_id });
+        for (key, value) in [
+            ("startRowIndex", self.start_row),
+            ("endRowIndex", self.end_row),
+            ("startColumnIndex", self.start_column),
+            ("endColumnIndex", self.end_column),
+        ] {
+            if let Some(value) = value {
+                range[key] = json!(value);
+            }
+        }
+        let mut body = json!({ "protectedRangeId": self.id, "range": range, "description": self.description, "warningOnly": self.warning_only });
+        // Editors are shown only to users who can edit the range, and never for warning-only ranges.
+        if !self.warning_only && self.users.iter().any(|u| u.eq_ignore_ascii_case(viewer)) {
+            body["editors"] = json!({ "users": self.users });
+        }
+        body
+    }
+}
+
+/// A cell as `CellData` with its `userEnteredValue`.
+pub(super) fn entered(text: &str) -> Value {
+    if text.is_empty() {
+        json!({})
+    } else if text.starts_with('=') {
+        json!({ "userEnteredValue": { "formulaValue": text } })
+    } else if text == "TRUE" || text == "FALSE" {
+        json!({ "userEnteredValue": { "boolValue": text == "TRUE" } })
+    } else {
+        json!({ "userEnteredValue": { "stringValue": text } })
+    }
+}
+
+impl State {
+    /// spreadsheets.get: the tabs the ranges name (all without ranges), with properties, protected ranges
+    /// and, when asked for, their cells as `userEnteredValue` (formulas as written, `TRUE`/`FALSE` typed by
+    /// a person as booleans, everything else as strings, as Atlas writes RAW).
+    pub(super) fn spreadsheet(&self, ranges: &[String], with_data: bool) -> Result<Value, GoogleError> {
+        let mut chosen: Vec<&Tab> = Vec::new();
+        for range in ranges {
+            let title = parse_a1(range).map(|r| r.0).unwrap_or_else(|| range.trim_matches('\'').to_owned());
+            let tab = self
+                .tabs
+                .iter()
+                .find(|t| t.title == title)
+                .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {range}")))?;
+            chosen.push(tab);
+        }
+        if ranges.is_empty() {
+            chosen = self.tabs.iter().collect();
+        }
+        let sheets: Vec<Value> = chosen
+            .iter()
+            .map(|t| {
+                let index = self.tabs.iter().position(|x| x.id == t.id).unwrap_or(0);
+                let mut sheet = json!({ "properties": { "sheetId": t.id, "title": t.title, "index": index,
+                    "gridProperties": { "rowCount": t.row_count, "columnCount": t.column_count } } });
+                let protections: Vec<Value> = self
+                    .protections
+                    .iter()
+                    .filter(|p| p.sheet_id == t.id)
+                    .map(|p| p.to_json(SERVICE_ACCOUNT))
+                    .collect();
+                if !protections.is_empty() {
+                    sheet["protectedRanges"] = json!(protections);
+                }
+                if with_data {
+                    let mut rows: Vec<Value> = t
+                        .rows
+                        .iter()
+                        .map(|row| {
+                            let mut cells: Vec<Value> = row.iter().map(|c| entered(c)).collect();
+                            while cells.last().is_some_and(|c| c == &json!({})) {
+                                cells.pop();
+                            }
+                            if cells.is_empty() {
+                                json!({})
+                            } else {
+                                json!({ "values": cells })
+                            }
+                        })
+                        .collect();
+                    while rows.last().is_some_and(|r| r == &json!({})) {
+                        rows.pop();
+                    }
+                    sheet["data"] = json!([{ "startRow": 0, "startColumn": 0, "rowData": rows }]);
+                }
+                sheet
+            })
+            .collect();
+        Ok(json!({ "spreadsheetId": "fake", "sheets": sheets }))
+    }
+}
