@@ -112,22 +112,29 @@ impl App {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn termination_signal() {
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is called (not when the future is
+/// first polled), so a signal that arrives right after "Atlas is serving." is caught, never the default
+/// action. Needs a Tokio runtime.
+pub fn termination_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
+        let handlers = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+        async move {
+            match handlers {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

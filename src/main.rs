@@ -168,9 +168,10 @@ fn migrate(settings: &Settings) -> ExitCode {
 fn serve(settings: Settings) -> ExitCode {
     atlas::logging::init(&settings.log);
     let result = actix_web::rt::System::new().block_on(async move {
+        let shutdown = atlas::termination_signal(); // handlers installed now, before anything starts
         let listener = atlas::bind(&settings)?;
         let app = atlas::start(&settings, listener).await?;
-        app.run_until(atlas::termination_signal()).await
+        app.run_until(shutdown).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
