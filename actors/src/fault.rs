@@ -5,32 +5,36 @@
 pub enum Fault {
     /// Panic inside the handler that receives the fault.
     PanicNow,
+    /// Panic in the next real handler body (or its future) that passes a `fault_point!`.
+    PanicInHandler,
     /// Panic in the middle of the next write batch, after some of its commands were applied.
     PanicInNextBatch,
-    /// Block the writer's thread this long (a stuck handler: no heartbeat, no answers). Other actors panic.
+    /// Block the actor's thread this long (a stuck handler: no heartbeat, no answers).
     Stall(std::time::Duration),
 }
 
-/// The drill message for actors without special faults: any fault is a panic in the handler, caught at
-/// the boundary and turned into `ctx.stop()` so the Supervisor restarts the actor.
+/// The drill message for actors without special faults.
 #[derive(actix::Message)]
 #[rtype(result = "()")]
 pub struct Inject(pub Fault);
 
-/// Implements `Handler<Inject>` for an actor (`Context<Self>`): the panic is caught, kept in `$keep`
-/// when given (for `restarting()` to report), and the actor stopped so its Supervisor restarts it.
+/// Implements `Handler<Inject>` for a [`crate::guard::Guarded`] actor: `PanicNow` panics under the
+/// handler boundary, `PanicInHandler` arms the actor's fault points, `Stall` blocks its thread.
 #[macro_export]
 macro_rules! panic_on_inject {
-    ($actor:ty, $name:expr $(, $keep:ident)?) => {
+    ($actor:ty) => {
         impl actix::Handler<$crate::fault::Inject> for $actor {
             type Result = ();
 
             fn handle(&mut self, $crate::fault::Inject(fault): $crate::fault::Inject, ctx: &mut Self::Context) {
-                if let Err(panic) = $crate::guard::catch_panic(|| panic!("injected fault: {} {fault:?}", $name)) {
-                    tracing::warn!(actor = $name, %panic, "Handler panicked; restarting the actor.");
-                    $(self.$keep = Some(panic);)?
-                    actix::ActorContext::stop(ctx);
-                }
+                use $crate::guard::Guarded;
+                $crate::guard::handle(self, ctx, |actor, _| match fault {
+                    $crate::fault::Fault::Stall(duration) => std::thread::sleep(duration),
+                    $crate::fault::Fault::PanicInHandler | $crate::fault::Fault::PanicInNextBatch => {
+                        actor.registry().arm_panic(<$actor>::NAME)
+                    }
+                    $crate::fault::Fault::PanicNow => panic!("injected fault: {} {fault:?}", <$actor>::NAME),
+                })
             }
         }
     };

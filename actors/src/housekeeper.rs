@@ -25,8 +25,15 @@ struct Housekeeper {
     registry: ActorRegistry,
 }
 
+impl crate::guard::Guarded for Housekeeper {
+    const NAME: &'static str = names::HOUSEKEEPER;
+    fn registry(&self) -> &ActorRegistry {
+        &self.registry
+    }
+}
+
 #[cfg(feature = "fault-injection")]
-crate::panic_on_inject!(Housekeeper, names::HOUSEKEEPER);
+crate::panic_on_inject!(Housekeeper);
 
 impl Actor for Housekeeper {
     type Context = Context<Self>;
@@ -43,11 +50,19 @@ impl actix::Supervised for Housekeeper {
 }
 
 impl Handler<RunJob> for Housekeeper {
-    type Result = ResponseFuture<Result<String, String>>;
+    type Result = ResponseActFuture<Self, Result<String, String>>;
 
-    fn handle(&mut self, RunJob { job }: RunJob, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, RunJob { job }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle_future(self, ctx, |actor, _| actor.sweep(job).into_actor(actor))
+    }
+}
+
+impl Housekeeper {
+    fn sweep(&self, job: &'static str) -> impl std::future::Future<Output = Result<String, String>> {
         let (writer, after, now) = (self.writer.clone(), self.config.approval_expire_after, self.clock.now());
-        Box::pin(async move {
+        let registry = self.registry.clone();
+        async move {
+            crate::fault_point!(registry, names::HOUSEKEEPER);
             if job != APPROVAL_EXPIRY {
                 return Err(format!("the housekeeper does not own job {job}"));
             }
@@ -57,7 +72,7 @@ impl Handler<RunJob> for Housekeeper {
                 Applied::Expired(count) => Ok(format!("expired {count} approval(s)")),
                 _ => Ok("done".into()),
             }
-        })
+        }
     }
 }
 

@@ -63,11 +63,30 @@ pub struct ActorStatus {
     pub since: DateTime<Utc>,
     /// The last heartbeat from the actor's own context.
     pub last_heartbeat: Option<DateTime<Utc>>,
+    /// The long operation running off the actor's loop (`"backup create since …"`), if any.
+    pub operation: Option<String>,
+}
+
+/// Clears the actor's operation when dropped (the work ended, failed or was cancelled).
+pub struct OperationGuard {
+    registry: ActorRegistry,
+    actor: &'static str,
+}
+
+impl Drop for OperationGuard {
+    fn drop(&mut self) {
+        if let Some(entry) = self.registry.lock().actors.get_mut(self.actor) {
+            entry.operation = None;
+        }
+    }
 }
 
 #[derive(Default)]
 struct Inner {
     actors: BTreeMap<&'static str, ActorStatus>,
+    /// Actors whose next real handler body panics (drills only).
+    #[cfg(feature = "fault-injection")]
+    armed: std::collections::BTreeSet<&'static str>,
 }
 
 /// Cheap to clone; every clone sees the same entries.
@@ -101,6 +120,7 @@ impl ActorRegistry {
             last_error: None,
             since: Utc::now(),
             last_heartbeat: None,
+            operation: None,
         });
         if restarted {
             entry.restarts += 1;
@@ -124,6 +144,34 @@ impl ActorRegistry {
         tracing::info!(actor, what, "Long operation; heartbeats pause until it ends.");
         self.set(actor, ActorState::Busy, None, false);
         BusyGuard { registry: self.clone(), actor }
+    }
+
+    /// An operation starts off `actor`'s loop (the actor keeps beating); shown in the health report.
+    pub fn begin(&self, actor: &'static str, what: &str) -> OperationGuard {
+        let text = format!("{what} since {}", crate::domain::format_timestamp(Utc::now()));
+        if let Some(entry) = self.lock().actors.get_mut(actor) {
+            entry.operation = Some(text);
+        }
+        OperationGuard { registry: self.clone(), actor }
+    }
+
+    /// A handler panicked: kept as the last error, which the restart then reports.
+    pub fn failed_in_handler(&self, actor: &'static str, panic: &str) {
+        if let Some(entry) = self.lock().actors.get_mut(actor) {
+            entry.last_error = Some(format!("handler panicked: {panic}"));
+        }
+    }
+
+    /// Drills: the next real handler body of `actor` that passes a fault point panics.
+    #[cfg(feature = "fault-injection")]
+    pub fn arm_panic(&self, actor: &'static str) {
+        self.lock().armed.insert(actor);
+    }
+
+    /// True once after `arm_panic(actor)`.
+    #[cfg(feature = "fault-injection")]
+    pub fn take_armed(&self, actor: &'static str) -> bool {
+        self.lock().armed.remove(actor)
     }
 
     pub fn heartbeat(&self, actor: &'static str) {

@@ -91,7 +91,19 @@ struct SchedulerActor {
     writer: WriterHandle,
     registry: ActorRegistry,
     tick: Duration,
-    last_failure: Option<String>,
+}
+
+impl crate::guard::Guarded for SchedulerActor {
+    const NAME: &'static str = names::SCHEDULER;
+    fn registry(&self) -> &ActorRegistry {
+        &self.registry
+    }
+}
+
+impl crate::guard::PanicAnswer for Result<oneshot::Receiver<JobReport>, RunNowError> {
+    fn from_panic(message: String) -> Self {
+        Err(RunNowError::Unavailable(message))
+    }
 }
 
 impl Actor for SchedulerActor {
@@ -99,7 +111,7 @@ impl Actor for SchedulerActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.registry.beat::<Self>(names::SCHEDULER, ctx);
-        ctx.run_interval(self.tick, |actor, ctx| actor.run_due(ctx));
+        ctx.run_interval(self.tick, |actor, ctx| crate::guard::handle(actor, ctx, |actor, ctx| actor.run_due(ctx)));
         ctx.notify(Tick); // catch up at once on whatever was missed while Atlas was down
     }
 }
@@ -111,7 +123,7 @@ impl actix::Supervised for SchedulerActor {
             slot.running = false;
             slot.waiters.clear();
         }
-        self.registry.restarting(names::SCHEDULER, self.last_failure.take());
+        self.registry.restarting(names::SCHEDULER, None);
     }
 }
 
@@ -200,7 +212,7 @@ impl Handler<Tick> for SchedulerActor {
     type Result = ();
 
     fn handle(&mut self, _: Tick, ctx: &mut Context<Self>) {
-        self.run_due(ctx);
+        crate::guard::handle(self, ctx, |actor, ctx| actor.run_due(ctx))
     }
 }
 
@@ -208,6 +220,13 @@ impl Handler<RunNow> for SchedulerActor {
     type Result = Result<oneshot::Receiver<JobReport>, RunNowError>;
 
     fn handle(&mut self, RunNow(job): RunNow, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, ctx| actor.run_now(job, ctx))
+    }
+}
+
+impl SchedulerActor {
+    fn run_now(&mut self, job: String, ctx: &mut Context<Self>) -> Result<oneshot::Receiver<JobReport>, RunNowError> {
+        crate::fault_point!(self.registry, names::SCHEDULER);
         let index = self
             .slots
             .iter()
@@ -226,13 +245,13 @@ impl Handler<RunNow> for SchedulerActor {
 impl Handler<List> for SchedulerActor {
     type Result = Vec<JobStatus>;
 
-    fn handle(&mut self, _: List, _: &mut Context<Self>) -> Vec<JobStatus> {
-        self.slots.iter().map(|slot| self.status(slot)).collect()
+    fn handle(&mut self, _: List, ctx: &mut Context<Self>) -> Vec<JobStatus> {
+        crate::guard::handle(self, ctx, |actor, _| actor.slots.iter().map(|slot| actor.status(slot)).collect())
     }
 }
 
 #[cfg(feature = "fault-injection")]
-crate::panic_on_inject!(SchedulerActor, names::SCHEDULER, last_failure);
+crate::panic_on_inject!(SchedulerActor);
 
 /// The only door to the Scheduler.
 #[derive(Clone)]
@@ -280,7 +299,6 @@ impl SchedulerHandle {
             writer,
             registry,
             tick,
-            last_failure: None,
         });
         Ok(Self { addr })
     }

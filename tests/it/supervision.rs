@@ -154,7 +154,7 @@ async fn housekeeper_sheets_backup_and_notifier_panics_restart_each_while_the_ot
 }
 
 /// Waits up to `within` for a datagram containing `wanted`; `None` when none came.
-async fn notification(socket: &tokio::net::UnixDatagram, wanted: &str, within: Duration) -> Option<String> {
+pub async fn notification(socket: &tokio::net::UnixDatagram, wanted: &str, within: Duration) -> Option<String> {
     let deadline = tokio::time::Instant::now() + within;
     let mut buffer = [0u8; 256];
     while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, socket.recv(&mut buffer)).await {
@@ -166,17 +166,26 @@ async fn notification(socket: &tokio::net::UnixDatagram, wanted: &str, within: D
     None
 }
 
-#[actix_rt::test]
-async fn the_watchdog_is_fed_only_while_every_actor_beats() {
+/// Actors in `dir` whose Health feeds a watchdog socket (returned) every 100 ms, beats stale after `stale`.
+pub fn watched_config(
+    dir: &tempfile::TempDir,
+    stale: Duration,
+) -> (atlas_actors::SupervisorConfig, tokio::net::UnixDatagram) {
     use atlas_actors::health::watchdog::Watchdog;
-    let dir = tempfile::tempdir().unwrap();
     let socket_path = dir.path().join("notify.sock");
     let socket = tokio::net::UnixDatagram::bind(&socket_path).unwrap();
     let mut config =
         atlas_actors::SupervisorConfig::new(atlas_actors::store::StoreConfig::at(dir.path().join("atlas.db")));
     config.health.watchdog =
         Some(Watchdog { socket: socket_path.to_str().unwrap().to_owned(), every: Duration::from_millis(100) });
-    config.health.heartbeat_stale_after = chrono::Duration::milliseconds(2500);
+    config.health.heartbeat_stale_after = chrono::Duration::from_std(stale).unwrap();
+    (config, socket)
+}
+
+#[actix_rt::test]
+async fn the_watchdog_is_fed_only_while_every_actor_beats() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, socket) = watched_config(&dir, Duration::from_millis(2500));
     let handles = atlas_actors::start(config, std::sync::Arc::new(atlas_actors::domain::SystemClock)).await.unwrap();
     assert!(notification(&socket, "WATCHDOG=1", Duration::from_secs(3)).await.is_some(), "fed while all beat");
 

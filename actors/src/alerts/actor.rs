@@ -1,5 +1,6 @@
 //! The Notifier actor: takes what is firing (from Health), de-duplicates, and delivers to every channel.
-//! One evaluation at a time, so two checks never announce the same alert twice.
+//! One evaluation at a time, so two checks never announce the same alert twice; deliveries run off the
+//! actor's loop, so a slow channel never stops its heartbeat.
 
 use super::channels::{self, Channel};
 use super::{Dedupe, Kind};
@@ -9,6 +10,7 @@ use crate::store::WriterHandle;
 use actix::prelude::*;
 use actix::Supervisor;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -53,10 +55,25 @@ struct Notifier {
     http: reqwest::Client,
     writer: WriterHandle,
     registry: ActorRegistry,
+    /// Held from choosing the notices until they are marked delivered.
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl crate::guard::Guarded for Notifier {
+    const NAME: &'static str = names::NOTIFIER;
+    fn registry(&self) -> &ActorRegistry {
+        &self.registry
+    }
+}
+
+impl crate::guard::PanicAnswer for Delivery {
+    fn from_panic(message: String) -> Self {
+        Self { sent: Vec::new(), failed: vec![message] }
+    }
 }
 
 #[cfg(feature = "fault-injection")]
-crate::panic_on_inject!(Notifier, names::NOTIFIER);
+crate::panic_on_inject!(Notifier);
 
 impl Actor for Notifier {
     type Context = Context<Self>;
@@ -73,9 +90,25 @@ impl actix::Supervised for Notifier {
 }
 
 impl Handler<Evaluate> for Notifier {
-    type Result = AtomicResponse<Self, Delivery>;
+    type Result = ResponseActFuture<Self, Delivery>;
 
-    fn handle(&mut self, Evaluate { firing, now }: Evaluate, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, evaluate: Evaluate, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle_future(self, ctx, |actor, _| {
+            let turn = actor.turn.clone();
+            async move { turn.lock_owned().await }.into_actor(actor).then(move |turn, actor, _| {
+                actor.deliver(evaluate).map(move |delivery, _, _| {
+                    drop(turn);
+                    delivery
+                })
+            })
+        })
+    }
+}
+
+impl Notifier {
+    /// Chooses what is new, due again or cleared, sends it to every channel, and marks what was handled.
+    fn deliver(&mut self, Evaluate { firing, now }: Evaluate) -> impl ActorFuture<Self, Output = Delivery> {
+        crate::fault_point!(self.registry, names::NOTIFIER);
         let notices = self.dedupe.evaluate(&firing, now, self.config.repeat_every);
         let (config, http, writer) = (self.config.clone(), self.http.clone(), self.writer.clone());
         let work = async move {
@@ -105,7 +138,7 @@ impl Handler<Evaluate> for Notifier {
             }
             results
         };
-        AtomicResponse::new(Box::pin(work.into_actor(self).map(move |results, actor, _| {
+        work.into_actor(self).map(move |results, actor, _| {
             let mut delivery = Delivery::default();
             for (notice, handled, errors) in results {
                 let line = format!("{} {}", notice.kind.label(), notice.key);
@@ -125,7 +158,7 @@ impl Handler<Evaluate> for Notifier {
                 }
             }
             delivery
-        })))
+        })
     }
 }
 
@@ -138,7 +171,9 @@ pub struct NotifierHandle {
 impl NotifierHandle {
     pub fn start(config: AlertsConfig, writer: WriterHandle, registry: ActorRegistry) -> Self {
         let http = reqwest::Client::builder().timeout(config.timeout).build().unwrap_or_default();
-        let addr = Supervisor::start(move |_| Notifier { config, dedupe: Dedupe::default(), http, writer, registry });
+        let turn = Arc::default();
+        let addr =
+            Supervisor::start(move |_| Notifier { config, dedupe: Dedupe::default(), http, writer, registry, turn });
         Self { addr }
     }
 

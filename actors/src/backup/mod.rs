@@ -69,10 +69,19 @@ struct BackupActor {
     work: Work,
     clock: Arc<dyn Clock>,
     registry: ActorRegistry,
+    /// One operation at a time, in arrival order; held by the running operation's future, off the loop.
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl crate::guard::Guarded for BackupActor {
+    const NAME: &'static str = names::BACKUP;
+    fn registry(&self) -> &ActorRegistry {
+        &self.registry
+    }
 }
 
 #[cfg(feature = "fault-injection")]
-crate::panic_on_inject!(BackupActor, names::BACKUP);
+crate::panic_on_inject!(BackupActor);
 
 impl Actor for BackupActor {
     type Context = Context<Self>;
@@ -223,36 +232,63 @@ impl Work {
     }
 }
 
+impl BackupRequest {
+    /// What the health report shows while it runs.
+    fn label(&self) -> String {
+        match self {
+            Self::Create => "backup create".into(),
+            Self::Verify(id) => format!("backup verify {id}"),
+            Self::VerifyNewest => "backup verify newest".into(),
+            Self::List => "backup list".into(),
+            Self::Restore(id) => format!("restore {id}"),
+            Self::ResetTo(_) => "reset to the golden copy".into(),
+            Self::Upload(id) => format!("upload {id}"),
+            Self::ListRemote => "list off-site backups".into(),
+            Self::RestoreRemote(id) => format!("restore off-site {id}"),
+        }
+    }
+}
+
 impl BackupActor {
-    fn work(&self) -> Work {
-        Work { now: self.clock.now(), ..self.work.clone() }
+    /// The operation, run off the actor's loop (its heartbeat goes on) after the ones before it.
+    fn operation(&self, request: BackupRequest) -> impl std::future::Future<Output = Result<BackupAnswer, String>> {
+        let (work, clock, registry, turn) =
+            (self.work.clone(), self.clock.clone(), self.registry.clone(), self.turn.clone());
+        async move {
+            let _turn = turn.lock_owned().await;
+            let _shown = registry.begin(names::BACKUP, &request.label());
+            crate::fault_point!(registry, names::BACKUP);
+            Work { now: clock.now(), ..work }.perform(request).await
+        }
     }
 }
 
 impl Handler<Ask> for BackupActor {
-    type Result = AtomicResponse<Self, Result<BackupAnswer, String>>;
+    type Result = ResponseActFuture<Self, Result<BackupAnswer, String>>;
 
-    fn handle(&mut self, Ask(request): Ask, _: &mut Context<Self>) -> Self::Result {
-        AtomicResponse::new(Box::pin(self.work().perform(request).into_actor(self)))
+    fn handle(&mut self, Ask(request): Ask, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle_future(self, ctx, |actor, _| actor.operation(request).into_actor(actor))
     }
 }
 
 impl Handler<RunJob> for BackupActor {
-    type Result = AtomicResponse<Self, Result<String, String>>;
+    type Result = ResponseActFuture<Self, Result<String, String>>;
 
-    fn handle(&mut self, RunJob { job }: RunJob, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, RunJob { job }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
         let request = if job == BACKUP { BackupRequest::Create } else { BackupRequest::VerifyNewest };
-        AtomicResponse::new(Box::pin(self.work().perform(request).into_actor(self).map(|answer, _, _| match answer? {
-            BackupAnswer::One(m) if m.verified_ok == Some(false) => {
-                Err(format!("backup {} failed verification: {}", m.id, m.verify_detail.unwrap_or_default()))
-            }
-            BackupAnswer::One(m) if m.verified_ok == Some(true) => Ok(format!("backup {} verified", m.id)),
-            BackupAnswer::One(Manifest { id, upload_error: Some(why), .. }) => {
-                Err(format!("backup {id} was made locally, but its off-site upload failed: {why}"))
-            }
-            BackupAnswer::One(m) => Ok(format!("backup {} created ({} bytes)", m.id, m.size_bytes)),
-            BackupAnswer::Many(all) => Ok(format!("{} backups", all.len())),
-        })))
+        crate::guard::handle_future(self, ctx, |actor, _| {
+            actor.operation(request).into_actor(actor).map(|answer, _, _| match answer? {
+                BackupAnswer::One(m) if m.verified_ok == Some(false) => {
+                    Err(format!("backup {} failed verification: {}", m.id, m.verify_detail.unwrap_or_default()))
+                }
+                BackupAnswer::One(m) if m.verified_ok == Some(true) => Ok(format!("backup {} verified", m.id)),
+                BackupAnswer::One(Manifest { id, upload_error: Some(why), .. }) => {
+                    Err(format!("backup {id} was made locally, but its off-site upload failed: {why}"))
+                }
+                BackupAnswer::One(m) => Ok(format!("backup {} created ({} bytes)", m.id, m.size_bytes)),
+                BackupAnswer::Many(all) => Ok(format!("{} backups", all.len())),
+            })
+        })
     }
 }
 
@@ -275,7 +311,8 @@ impl BackupHandle {
             tracing::error!(error = %why, "Off-site storage cannot be used; backups stay local.");
         }
         let work = Work { config: Arc::new(config), offsite, writer, readers, now: clock.now() };
-        Self { addr: Supervisor::start(move |_| BackupActor { work, clock, registry }) }
+        let turn = Arc::default();
+        Self { addr: Supervisor::start(move |_| BackupActor { work, clock, registry, turn }) }
     }
 
     pub async fn ask(&self, request: BackupRequest) -> Result<BackupAnswer, String> {

@@ -92,11 +92,32 @@ struct HealthActor {
     config: HealthConfig,
     notifier: NotifierHandle,
     last_ready: Option<bool>,
-    last_failure: Option<String>,
     last_ops: Option<OpsSnapshot>,
     restarts: RestartWatch,
     firing: Vec<String>,
     watchdog_fed: Option<bool>,
+    /// A between-jobs alert check is running.
+    alerting: bool,
+}
+
+impl crate::guard::Guarded for HealthActor {
+    const NAME: &'static str = names::HEALTH;
+    fn registry(&self) -> &ActorRegistry {
+        &self.registry
+    }
+}
+
+impl crate::guard::PanicAnswer for ReadinessReport {
+    fn from_panic(message: String) -> Self {
+        let check = Check { ok: false, detail: message };
+        Self {
+            ready: false,
+            checks: BTreeMap::from([("health", check)]),
+            actors: BTreeMap::new(),
+            operations: None,
+            alerts: Vec::new(),
+        }
+    }
 }
 
 /// Runs every check; never panics and never waits longer than the probe timeout per part.
@@ -170,19 +191,29 @@ impl Actor for HealthActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.registry.beat::<Self>(names::HEALTH, ctx);
         if let Some(watchdog) = self.config.watchdog.clone() {
-            ctx.run_interval(watchdog.every, move |actor, _| actor.feed_watchdog(&watchdog));
+            ctx.run_interval(watchdog.every, move |actor, ctx| {
+                crate::guard::handle(actor, ctx, |actor, _| actor.feed_watchdog(&watchdog))
+            });
         }
-        // Between the (slower) operational checks, readiness and restarts alert within `alert_every`;
-        // `wait` keeps two evaluations from interleaving.
+        // Between the (slower) operational checks, readiness and restarts alert within `alert_every`. The
+        // check runs beside the loop (a slow alert channel never stops the heartbeat or the watchdog); one
+        // still running is not started twice.
         if let Some(every) = self.config.alert_every {
-            ctx.run_interval(every, |actor, ctx| ctx.wait(actor.check_and_alert(false).map(|_, _, _| ())));
+            ctx.run_interval(every, |actor, ctx| {
+                crate::guard::handle(actor, ctx, |actor, ctx| {
+                    if !std::mem::replace(&mut actor.alerting, true) {
+                        ctx.spawn(actor.check_and_alert(false).map(|_, actor, _| actor.alerting = false));
+                    }
+                })
+            });
         }
     }
 }
 
 impl actix::Supervised for HealthActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        self.registry.restarting(names::HEALTH, self.last_failure.take());
+        self.alerting = false;
+        self.registry.restarting(names::HEALTH, None);
     }
 }
 
@@ -247,11 +278,14 @@ impl HealthActor {
 impl Handler<CheckReadiness> for HealthActor {
     type Result = ResponseActFuture<Self, ReadinessReport>;
 
-    fn handle(&mut self, CheckReadiness { fresh }: CheckReadiness, _: &mut Context<Self>) -> Self::Result {
-        Box::pin(self.report(fresh).into_actor(self).map(|report, actor, _| {
-            actor.note(&report);
-            report
-        }))
+    fn handle(&mut self, CheckReadiness { fresh }: CheckReadiness, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle_future(self, ctx, |actor, _| {
+            crate::fault_point!(actor.registry, names::HEALTH);
+            actor.report(fresh).into_actor(actor).map(|report, actor, _| {
+                actor.note(&report);
+                report
+            })
+        })
     }
 }
 
@@ -308,13 +342,13 @@ impl HealthActor {
 impl Handler<crate::scheduler::RunJob> for HealthActor {
     type Result = ResponseActFuture<Self, Result<String, String>>;
 
-    fn handle(&mut self, _: crate::scheduler::RunJob, _: &mut Context<Self>) -> Self::Result {
-        self.check_and_alert(true)
+    fn handle(&mut self, _: crate::scheduler::RunJob, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, _| actor.check_and_alert(true))
     }
 }
 
 #[cfg(feature = "fault-injection")]
-crate::panic_on_inject!(HealthActor, names::HEALTH, last_failure);
+crate::panic_on_inject!(HealthActor);
 
 /// The only door to the Health actor.
 #[derive(Clone)]
@@ -338,7 +372,7 @@ impl HealthHandle {
             config,
             notifier,
             last_ready: None,
-            last_failure: None,
+            alerting: false,
             last_ops: None,
             restarts: RestartWatch::default(),
             firing: Vec::new(),

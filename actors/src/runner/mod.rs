@@ -114,7 +114,13 @@ struct RunnerActor {
     dispatching: bool,
     dispatch_again: bool,
     spawned: broadcast::Sender<(RunId, Instant)>,
-    last_failure: Option<String>,
+}
+
+impl crate::guard::Guarded for RunnerActor {
+    const NAME: &'static str = names::RUNNER;
+    fn registry(&self) -> &ActorRegistry {
+        &self.registry
+    }
 }
 
 impl Actor for RunnerActor {
@@ -141,15 +147,22 @@ impl actix::Supervised for RunnerActor {
         // Live processes keep running in their own tasks and report through the writer; only the
         // dispatch bookkeeping is reset.
         self.dispatching = false;
-        self.registry.restarting(names::RUNNER, self.last_failure.take());
+        self.registry.restarting(names::RUNNER, None);
     }
 }
 
 impl Handler<Dispatch> for RunnerActor {
     type Result = ();
 
-    /// Claims queued runs up to the free slots and launches them.
     fn handle(&mut self, _: Dispatch, ctx: &mut Context<Self>) {
+        crate::guard::handle(self, ctx, |actor, ctx| actor.dispatch(ctx))
+    }
+}
+
+impl RunnerActor {
+    /// Claims queued runs up to the free slots and launches them.
+    fn dispatch(&mut self, ctx: &mut Context<Self>) {
+        crate::fault_point!(self.registry, names::RUNNER);
         if self.dispatching {
             self.dispatch_again = true;
             return;
@@ -218,16 +231,18 @@ impl Handler<Finished> for RunnerActor {
     type Result = ();
 
     fn handle(&mut self, Finished(id): Finished, ctx: &mut Context<Self>) {
-        self.live.remove(&id);
-        ctx.notify(Dispatch);
+        crate::guard::handle(self, ctx, |actor, ctx| {
+            actor.live.remove(&id);
+            ctx.notify(Dispatch);
+        })
     }
 }
 
 impl Handler<Follow> for RunnerActor {
     type Result = Option<Arc<LiveLog>>;
 
-    fn handle(&mut self, Follow(id): Follow, _: &mut Context<Self>) -> Self::Result {
-        self.live.get(&id).map(|live| live.log.clone())
+    fn handle(&mut self, Follow(id): Follow, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, _| actor.live.get(&id).map(|live| live.log.clone()))
     }
 }
 
@@ -235,30 +250,33 @@ impl Handler<SignalCancel> for RunnerActor {
     type Result = bool;
 
     /// True when the run is live here and was told to stop.
-    fn handle(&mut self, SignalCancel(id): SignalCancel, _: &mut Context<Self>) -> bool {
-        if let Some(live) = self.live.get(&id) {
-            live.cancel.notify_one();
-            true
-        } else {
-            false
-        }
+    fn handle(&mut self, SignalCancel(id): SignalCancel, ctx: &mut Context<Self>) -> bool {
+        crate::guard::handle(self, ctx, |actor, _| match actor.live.get(&id) {
+            Some(live) => {
+                live.cancel.notify_one();
+                true
+            }
+            None => false,
+        })
     }
 }
 
 impl Handler<InterruptAll> for RunnerActor {
     type Result = usize;
 
-    fn handle(&mut self, _: InterruptAll, _: &mut Context<Self>) -> usize {
-        for live in self.live.values() {
-            live.interrupted.store(true, Ordering::SeqCst);
-            live.cancel.notify_one();
-        }
-        self.live.len()
+    fn handle(&mut self, _: InterruptAll, ctx: &mut Context<Self>) -> usize {
+        crate::guard::handle(self, ctx, |actor, _| {
+            for live in actor.live.values() {
+                live.interrupted.store(true, Ordering::SeqCst);
+                live.cancel.notify_one();
+            }
+            actor.live.len()
+        })
     }
 }
 
 #[cfg(feature = "fault-injection")]
-crate::panic_on_inject!(RunnerActor, names::RUNNER, last_failure);
+crate::panic_on_inject!(RunnerActor);
 
 /// Why a cancel did not happen.
 #[derive(Debug, PartialEq, Eq)]
@@ -319,7 +337,6 @@ impl RunnerHandle {
             dispatching: false,
             dispatch_again: false,
             spawned: actor_spawned,
-            last_failure: None,
         });
         Ok(Self { addr, spawned, readers, writer, config: pinning })
     }

@@ -83,10 +83,19 @@ struct SheetsSyncActor {
     readers: ReaderPool,
     clock: Arc<dyn Clock>,
     registry: ActorRegistry,
+    /// One sync at a time, in arrival order; held by the running sync's future, off the actor's loop.
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl crate::guard::Guarded for SheetsSyncActor {
+    const NAME: &'static str = names::SHEETS;
+    fn registry(&self) -> &ActorRegistry {
+        &self.registry
+    }
 }
 
 #[cfg(feature = "fault-injection")]
-crate::panic_on_inject!(SheetsSyncActor, names::SHEETS);
+crate::panic_on_inject!(SheetsSyncActor);
 
 impl Actor for SheetsSyncActor {
     type Context = Context<Self>;
@@ -185,7 +194,20 @@ fn job_text(outcome: Result<SyncSummary, String>) -> Result<String, String> {
 }
 
 impl SheetsSyncActor {
+    /// A sync after the ones before it; the client and the tab structure are taken once it is its turn.
     fn sync_future(&mut self, mode: SyncMode) -> SyncFuture {
+        let turn = self.turn.clone();
+        Box::pin(async move { turn.lock_owned().await }.into_actor(self).then(move |turn, actor, _| {
+            let shown = actor.registry.begin(names::SHEETS, if mode == SyncMode::Full { "sync" } else { "export" });
+            actor.sync_in_turn(mode).map(move |outcome, _, _| {
+                drop((shown, turn));
+                outcome
+            })
+        }))
+    }
+
+    fn sync_in_turn(&mut self, mode: SyncMode) -> SyncFuture {
+        crate::fault_point!(self.registry, names::SHEETS);
         let Some(config) = self.config.clone() else {
             return Box::pin(async { Err(DISABLED.to_owned()) }.into_actor(self));
         };
@@ -244,33 +266,39 @@ impl SheetsSyncActor {
 }
 
 impl Handler<SyncNow> for SheetsSyncActor {
-    type Result = AtomicResponse<Self, Result<SyncSummary, String>>;
+    type Result = SyncFuture;
 
-    fn handle(&mut self, SyncNow(mode): SyncNow, _: &mut Context<Self>) -> Self::Result {
-        AtomicResponse::new(self.sync_future(mode))
+    fn handle(&mut self, SyncNow(mode): SyncNow, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, _| actor.sync_future(mode))
     }
 }
 
 impl Handler<RunJob> for SheetsSyncActor {
-    type Result = AtomicResponse<Self, Result<String, String>>;
+    type Result = JobFuture;
 
-    fn handle(&mut self, RunJob { job }: RunJob, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, RunJob { job }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, _| actor.job(job))
+    }
+}
+
+impl SheetsSyncActor {
+    fn job(&mut self, job: &'static str) -> JobFuture {
+        crate::fault_point!(self.registry, names::SHEETS);
         if self.config.is_none() {
-            return AtomicResponse::new(Box::pin(async { Ok(DISABLED.to_owned()) }.into_actor(self)));
+            return Box::pin(async { Ok(DISABLED.to_owned()) }.into_actor(self));
         }
         if job == SHEETS_CRITICAL {
             let check = self.critical_pending();
-            let work: JobFuture = Box::pin(check.into_actor(self).then(|fresh, actor, _| -> JobFuture {
+            return Box::pin(check.into_actor(self).then(|fresh, actor, _| -> JobFuture {
                 if fresh {
                     Box::pin(actor.sync_future(SyncMode::ExportOnly).map(|outcome, _, _| job_text(outcome)))
                 } else {
                     Box::pin(async { Ok("no new critical errors".to_owned()) }.into_actor(actor))
                 }
             }));
-            return AtomicResponse::new(work);
         }
         let mode = if job == SHEETS_SYNC { SyncMode::Full } else { SyncMode::ExportOnly };
-        AtomicResponse::new(Box::pin(self.sync_future(mode).map(|outcome, _, _| job_text(outcome))))
+        Box::pin(self.sync_future(mode).map(|outcome, _, _| job_text(outcome)))
     }
 }
 
@@ -302,6 +330,7 @@ impl SheetsSyncHandle {
             readers,
             clock,
             registry,
+            turn: Arc::default(),
         });
         Self { addr, enabled }
     }

@@ -290,6 +290,12 @@ impl Handler<Submit> for WriterActor {
     type Result = ();
 
     fn handle(&mut self, Submit(pending): Submit, ctx: &mut Context<Self>) {
+        crate::guard::handle(self, ctx, |actor, ctx| actor.take(pending, ctx))
+    }
+}
+
+impl WriterActor {
+    fn take(&mut self, pending: Pending, ctx: &mut Context<Self>) {
         if self.closed {
             let _ = pending.reply.send(Err(CommandError::Unavailable("Atlas is shutting down".into())));
             return;
@@ -306,14 +312,12 @@ impl Handler<Flush> for WriterActor {
     type Result = ();
 
     fn handle(&mut self, _: Flush, ctx: &mut Context<Self>) {
-        self.flush(ctx);
+        crate::guard::handle(self, ctx, |actor, ctx| actor.flush(ctx))
     }
 }
 
-impl Handler<Ping> for WriterActor {
-    type Result = Result<(), String>;
-
-    fn handle(&mut self, _: Ping, _: &mut Context<Self>) -> Self::Result {
+impl WriterActor {
+    fn ping(&mut self) -> Result<(), String> {
         let conn = self.conn.as_ref().ok_or("the writer has no database connection")?;
         conn.query_row("SELECT count(*) FROM schema_migrations", [], |row| row.get::<_, i64>(0))
             .map(drop)
@@ -321,11 +325,9 @@ impl Handler<Ping> for WriterActor {
     }
 }
 
-impl Handler<Maintain> for WriterActor {
-    type Result = Result<String, String>;
-
+impl WriterActor {
     /// Applies what is queued first, so maintenance never overtakes an acknowledged order of commands.
-    fn handle(&mut self, Maintain(what): Maintain, ctx: &mut Context<Self>) -> Self::Result {
+    fn maintain(&mut self, what: Maintenance, ctx: &mut Context<Self>) -> Result<String, String> {
         while !self.pending.is_empty() {
             self.flush(ctx);
         }
@@ -349,11 +351,14 @@ impl Handler<Maintain> for WriterActor {
     }
 }
 
-impl Handler<Replace> for WriterActor {
-    type Result = Result<String, String>;
-
+impl WriterActor {
     /// The restore's file swap, crash-safe at every instant (see `swap`). Returns the safety backup's id.
-    fn handle(&mut self, Replace { with, safety }: Replace, ctx: &mut Context<Self>) -> Self::Result {
+    fn replace(
+        &mut self,
+        with: std::path::PathBuf,
+        safety: SafetyBackup,
+        ctx: &mut Context<Self>,
+    ) -> Result<String, String> {
         while !self.pending.is_empty() {
             self.flush(ctx);
         }
@@ -433,11 +438,9 @@ fn apply_alone(conn: &Connection, command: &Command, now: &str) -> Result<(), St
     }
 }
 
-impl Handler<Shutdown> for WriterActor {
-    type Result = Result<(), String>;
-
+impl WriterActor {
     /// Applies everything queued, checkpoints the WAL into the database file and closes the connection.
-    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+    fn shut_down(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
         self.closed = true;
         while !self.pending.is_empty() {
             self.flush(ctx);
@@ -453,6 +456,45 @@ impl Handler<Shutdown> for WriterActor {
     }
 }
 
+impl Handler<Ping> for WriterActor {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, _: Ping, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, _| actor.ping())
+    }
+}
+
+impl Handler<Maintain> for WriterActor {
+    type Result = Result<String, String>;
+
+    fn handle(&mut self, Maintain(what): Maintain, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, ctx| actor.maintain(what, ctx))
+    }
+}
+
+impl Handler<Replace> for WriterActor {
+    type Result = Result<String, String>;
+
+    fn handle(&mut self, Replace { with, safety }: Replace, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, ctx| actor.replace(with, safety, ctx))
+    }
+}
+
+impl Handler<Shutdown> for WriterActor {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, _: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, ctx| actor.shut_down(ctx))
+    }
+}
+
+impl crate::guard::Guarded for WriterActor {
+    const NAME: &'static str = names::WRITER;
+    fn registry(&self) -> &ActorRegistry {
+        &self.registry
+    }
+}
+
 #[cfg(feature = "fault-injection")]
 impl Handler<Inject> for WriterActor {
     type Result = ();
@@ -460,7 +502,7 @@ impl Handler<Inject> for WriterActor {
     fn handle(&mut self, Inject(fault): Inject, ctx: &mut Context<Self>) {
         use crate::fault::Fault;
         match fault {
-            Fault::PanicInNextBatch => self.panic_in_next_batch = true,
+            Fault::PanicInNextBatch | Fault::PanicInHandler => self.panic_in_next_batch = true,
             Fault::Stall(duration) => std::thread::sleep(duration),
             Fault::PanicNow => {
                 if let Err(panic) = catch_panic(|| panic!("injected fault: writer panic")) {
