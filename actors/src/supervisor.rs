@@ -74,6 +74,21 @@ impl SupervisorConfig {
     }
 }
 
+/// A damaged database: the advice names the newest verified backup, when there is one.
+fn advise_restore(writer: &WriterHandle, backups: &std::path::Path) {
+    let newest = crate::backup::file::list(backups)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|manifest| manifest.verified_ok == Some(true));
+    if let Some(manifest) = newest {
+        let id = manifest.id;
+        writer.storage().advise(format!(
+            "restore the newest verified backup, {id}: `POST /api/v1/admin/backups/{id}/restore` with \
+             {{\"confirm\": true}} (or stop Atlas and run `atlas backup restore {id} --yes`)"
+        ));
+    }
+}
+
 /// Handles to everything that runs. Cloning is cheap.
 #[derive(Clone)]
 pub struct Handles {
@@ -120,6 +135,9 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     validate_schedules(&config.schedules)?;
     let registry = ActorRegistry::new();
     let writer = WriterHandle::start(config.store.clone(), clock.clone(), registry.clone())?;
+    if writer.storage().refusal().is_some() {
+        advise_restore(&writer, &config.backup.dir);
+    }
     let readers = ReaderPool::open(&config.store)?;
     let notifier = NotifierHandle::start(config.alerts, writer.clone(), registry.clone());
     let health =

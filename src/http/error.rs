@@ -56,6 +56,8 @@ impl From<CommandError> for ApiError {
             CommandError::Forbidden(_) => StatusCode::FORBIDDEN,
             CommandError::Invalid { .. } => StatusCode::BAD_REQUEST,
             CommandError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CommandError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
+            CommandError::StorageFault(_) => StatusCode::SERVICE_UNAVAILABLE,
             CommandError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         Self::new(status, err.kind(), err.to_string())
@@ -74,7 +76,9 @@ mod tests {
             (CommandError::invalid("title", "must not be empty"), 400, "invalid"),
             (CommandError::Forbidden("own request".into()), 403, "forbidden"),
             (CommandError::Unavailable("restarting".into()), 503, "unavailable"),
-            (CommandError::Storage("disk I/O error".into()), 500, "storage"),
+            (CommandError::Storage("constraint".into()), 500, "storage"),
+            (CommandError::StorageFull("disk full".into()), 507, "storage_full"),
+            (CommandError::StorageFault("disk I/O error".into()), 503, "storage_fault"),
         ];
         for (err, status, code) in cases {
             let api = ApiError::from(err);

@@ -56,6 +56,8 @@ pub struct DatabaseSettings {
     pub journal_size_limit_bytes: u64,
     /// Read-only connections in the pool.
     pub read_pool_size: u32,
+    /// Seconds the start-up `quick_check` may take before it is cut short (and the start goes on).
+    pub start_check_s: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -68,6 +70,7 @@ impl Default for DatabaseSettings {
             cache_size_kib: store.cache_size_kib,
             journal_size_limit_bytes: store.journal_size_limit_bytes,
             read_pool_size: store.read_pool_size,
+            start_check_s: store.start_check_budget.as_secs(),
         }
     }
 }

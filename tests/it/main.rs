@@ -18,6 +18,7 @@ mod restore_crash;
 mod runner;
 mod scheduler;
 mod sheets;
+mod storage_faults;
 pub mod supervision;
 mod support;
 pub mod writer;

@@ -80,6 +80,25 @@ fn stats(conn: &Connection) -> rusqlite::Result<(i64, u32, BTreeMap<String, i64>
     Ok((pages, schema, counts))
 }
 
+/// `stats` of a backup's source, which may be damaged (a safety copy before restoring over a database that
+/// failed its check): a table that cannot be counted is recorded as -1, so the copy is still made, and
+/// its verification fails honestly.
+fn source_stats(conn: &Connection) -> rusqlite::Result<(i64, u32, BTreeMap<String, i64>)> {
+    match stats(conn) {
+        Ok(stats) => Ok(stats),
+        Err(first) => {
+            let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            let schema = migrate::check(conn).map(|s| s.current).unwrap_or(0);
+            tracing::warn!(error = %first, "The database cannot be fully read; copying it with unknown row counts.");
+            let counts = CountedTable::ALL
+                .iter()
+                .map(|table| (table.name().to_owned(), count_rows(conn, *table).unwrap_or(-1)))
+                .collect();
+            Ok((pages, schema, counts))
+        }
+    }
+}
+
 pub fn manifest_path(dir: &Path, id: &str) -> PathBuf {
     dir.join(format!("{id}.manifest.json"))
 }
@@ -127,7 +146,8 @@ pub fn create(
     source.busy_timeout(Duration::from_secs(30)).map_err(|e| err("busy timeout", e))?;
     // One read transaction for the whole copy: a consistent snapshot that writers (WAL) never wait for.
     source.execute_batch("BEGIN").map_err(|e| err("cannot start the snapshot", e))?;
-    let (page_count, schema_version, row_counts) = stats(&source).map_err(|e| err("cannot read the database", e))?;
+    let (page_count, schema_version, row_counts) =
+        source_stats(&source).map_err(|e| err("cannot read the database", e))?;
     {
         let mut target =
             Connection::open_with_flags(&plain, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)
@@ -199,6 +219,29 @@ pub fn list(dir: &Path) -> Result<Vec<Manifest>, String> {
     }
     all.sort_by(|a, b| b.id.cmp(&a.id));
     Ok(all)
+}
+
+/// Removes what crashed or failed operations left in the backup directory: copies no manifest names
+/// (`atlas_….db`, `.db.gz`, their journals), scratch copies of verifications, partial downloads and
+/// manifest temporaries. Run only while no backup operation runs. Returns the names removed.
+pub fn sweep_leftovers(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let kept: std::collections::BTreeSet<String> = list(dir).unwrap_or_default().into_iter().map(|m| m.file).collect();
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let scratch = name.starts_with(".verify-") || name.ends_with(".download") || name.ends_with(".json.tmp");
+        let copy = name.starts_with("atlas_")
+            && [".db", ".db.gz", ".db-journal", ".db-wal", ".db-shm"].iter().any(|suffix| name.ends_with(suffix));
+        if (scratch || copy) && !kept.contains(&name) && std::fs::remove_file(entry.path()).is_ok() {
+            removed.push(name);
+        }
+    }
+    if !removed.is_empty() {
+        tracing::warn!(removed = ?removed, "Removed what failed or interrupted backup operations left behind.");
+        let _ = sync_dir(dir);
+    }
+    removed
 }
 
 pub fn load(dir: &Path, id: &str) -> Result<Manifest, String> {

@@ -205,7 +205,16 @@ impl Work {
         restore(self.config.clone(), self.writer.clone(), self.readers.clone(), self.now, source).await
     }
 
+    /// The request; after a failure, whatever it left half-made is removed.
     async fn perform(self, request: BackupRequest) -> Result<BackupAnswer, String> {
+        let outcome = self.clone().perform_once(request).await;
+        if outcome.is_err() {
+            let _ = self.blocking(|config| Ok(file::sweep_leftovers(&config.dir))).await;
+        }
+        outcome
+    }
+
+    async fn perform_once(self, request: BackupRequest) -> Result<BackupAnswer, String> {
         match request {
             BackupRequest::Create => self.create().await.map(BackupAnswer::One),
             BackupRequest::Verify(id) => self.verify(Some(id)).await.map(BackupAnswer::One),
@@ -306,6 +315,8 @@ impl BackupHandle {
         clock: Arc<dyn Clock>,
         registry: ActorRegistry,
     ) -> Self {
+        // No operation runs yet: what a crash left half-made goes now.
+        file::sweep_leftovers(&config.dir);
         let offsite = config.offsite.as_ref().map(Offsite::open);
         if let Some(Err(why)) = &offsite {
             tracing::error!(error = %why, "Off-site storage cannot be used; backups stay local.");

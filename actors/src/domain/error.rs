@@ -20,6 +20,12 @@ pub enum CommandError {
     /// SQLite failed; the command was rolled back.
     #[error("storage error: {0}")]
     Storage(String),
+    /// The disk holding the database is full; nothing was written (writing resumes once space is freed).
+    #[error("{0}")]
+    StorageFull(String),
+    /// The database file or its device failed, or the database is damaged; nothing was written.
+    #[error("{0}")]
+    StorageFault(String),
     /// The writer could not take the command (restarting, shutting down or dead); nothing was written.
     #[error("writer unavailable: {0}")]
     Unavailable(String),
@@ -42,6 +48,8 @@ impl CommandError {
             Self::Forbidden(_) => "forbidden",
             Self::Invalid { .. } => "invalid",
             Self::Storage(_) => "storage",
+            Self::StorageFull(_) => "storage_full",
+            Self::StorageFault(_) => "storage_fault",
             Self::Unavailable(_) => "unavailable",
         }
     }

@@ -140,6 +140,11 @@ async fn run_checks(
         Err(_) => Check { ok: false, detail: format!("no answer within {timeout:?}") },
     };
     checks.insert("writer", writer_check);
+    let storage = match writer.storage().check() {
+        Ok(()) => Check { ok: true, detail: "writes succeed".into() },
+        Err(why) => Check { ok: false, detail: why },
+    };
+    checks.insert("storage", storage);
     let schema = tokio::time::timeout(timeout, readers.read(|conn| Ok(migrate::check(conn)))).await;
     let (pool_check, migration_check) = match schema {
         Ok(Ok(Ok(status))) => (

@@ -286,6 +286,28 @@ pub enum CancelError {
     Unavailable(String),
 }
 
+/// Kills what runs left `running` by a crash left alive, then records them as interrupted.
+async fn recover_after_crash(writer: &WriterHandle, readers: &ReaderPool) -> Result<(), String> {
+    let left = readers.read(runs::running_processes).await.map_err(|err| format!("cannot read runs: {err}"))?;
+    for (run, pgid, started) in left {
+        let killed = contain::kill_leftovers(&run, pgid.zip(started));
+        if killed > 0 {
+            tracing::warn!(run = %run, killed, "Killed what an interrupted run left running.");
+        }
+    }
+    match writer.submit(Command::RecoverInterruptedRuns, Requester::system()).await {
+        Ok(outcome) => {
+            if let Applied::Recovered(count) = outcome.applied {
+                if count > 0 {
+                    tracing::warn!(count, "Runs interrupted by a restart were marked failed; none is re-run.");
+                }
+            }
+            Ok(())
+        }
+        Err(err) => Err(format!("cannot recover interrupted runs: {err}")),
+    }
+}
+
 /// The only door to the Runner.
 #[derive(Clone)]
 pub struct RunnerHandle {
@@ -306,23 +328,11 @@ impl RunnerHandle {
     ) -> Result<Self, String> {
         config.executors.validate()?;
         contain::become_subreaper();
-        // Before runs left `running` by a crash are recorded as interrupted, what they left alive is killed.
-        let left = readers.read(runs::running_processes).await.map_err(|err| format!("cannot read runs: {err}"))?;
-        for (run, pgid, started) in left {
-            let killed = contain::kill_leftovers(&run, pgid.zip(started));
-            if killed > 0 {
-                tracing::warn!(run = %run, killed, "Killed what an interrupted run left running.");
-            }
-        }
-        match writer.submit(Command::RecoverInterruptedRuns, Requester::system()).await {
-            Ok(outcome) => {
-                if let Applied::Recovered(count) = outcome.applied {
-                    if count > 0 {
-                        tracing::warn!(count, "Runs interrupted by a restart were marked failed; none is re-run.");
-                    }
-                }
-            }
-            Err(err) => return Err(format!("cannot recover interrupted runs: {err}")),
+        if writer.storage().refusal().is_some() {
+            // Nothing runs on a damaged database (every write is refused); a restore marks its runs interrupted.
+            tracing::error!("The database is damaged: the runner starts without recovering interrupted runs.");
+        } else {
+            recover_after_crash(&writer, &readers).await?;
         }
         let spawned = broadcast::channel(1024).0;
         let config = Arc::new(config);

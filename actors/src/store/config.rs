@@ -39,6 +39,8 @@ pub struct StoreConfig {
     pub writer_mailbox_capacity: usize,
     /// Commands applied in one transaction at most.
     pub writer_max_batch: usize,
+    /// The start-up `quick_check` stops after this long (a passing check is not waited for forever).
+    pub start_check_budget: std::time::Duration,
 }
 
 impl StoreConfig {
@@ -53,6 +55,7 @@ impl StoreConfig {
             read_pool_size: 4,
             writer_mailbox_capacity: 4_096,
             writer_max_batch: 1_024,
+            start_check_budget: std::time::Duration::from_secs(10),
         }
     }
 }

@@ -7,9 +7,11 @@ pub mod migrate;
 mod pragmas;
 pub mod queries;
 pub mod reader;
+pub mod storage;
 mod swap;
 pub mod writer;
 
 pub use config::{StoreConfig, Synchronous};
 pub use reader::{ReadError, ReaderPool};
+pub use storage::{StorageState, StorageWatch};
 pub use writer::{migrate_database, Maintenance, SafetyBackup, WriterHandle, WriterStats};

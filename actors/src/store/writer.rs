@@ -8,6 +8,7 @@
 //! commit) with a SAVEPOINT each, and one failing command does not fail its neighbours.
 
 use super::config::StoreConfig;
+use super::storage::StorageWatch;
 use super::{apply, migrate, pragmas};
 use crate::domain::{
     format_timestamp, Actor, Applied, ApprovalStatus, Clock, Command, CommandError, CommandOutcome, ItemAction,
@@ -153,6 +154,8 @@ struct WriterActor {
     /// Bumped after a COMMIT that queued a run.
     runs_queued: Arc<watch::Sender<u64>>,
     last_failure: Option<String>,
+    /// Full, failing or damaged storage, as the outcomes of writes show it.
+    storage: StorageWatch,
     #[cfg(feature = "fault-injection")]
     panic_in_next_batch: bool,
 }
@@ -221,6 +224,7 @@ impl WriterActor {
                 self.stats.commands.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 self.stats.commit_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
                 self.stats.last_batch.store(batch.len() as u64, Ordering::Relaxed);
+                self.storage.observe(results.iter().filter_map(|r| r.as_ref().err()), true);
                 if results.iter().any(|r| r.as_ref().is_ok_and(queues_a_run)) {
                     self.runs_queued.send_modify(|count| *count += 1);
                 }
@@ -230,7 +234,8 @@ impl WriterActor {
             }
             Ok(Err(err)) => {
                 tracing::error!(error = %err, commands = batch.len(), "Write batch failed and was rolled back.");
-                let error = CommandError::Storage(err.to_string());
+                let error = super::storage::classify(&err);
+                self.storage.observe([&error], false);
                 batch.into_iter().for_each(|p| drop(p.reply.send(Err(error.clone()))));
             }
             Err(panic) => {
@@ -298,6 +303,10 @@ impl WriterActor {
     fn take(&mut self, pending: Pending, ctx: &mut Context<Self>) {
         if self.closed {
             let _ = pending.reply.send(Err(CommandError::Unavailable("Atlas is shutting down".into())));
+            return;
+        }
+        if let Some(refusal) = self.storage.refusal() {
+            let _ = pending.reply.send(Err(refusal));
             return;
         }
         self.pending.push(pending);
@@ -405,6 +414,7 @@ impl WriterActor {
                     tracing::error!(error = %err, "Could not mark the restored database's queued and running runs interrupted.");
                 }
                 self.conn = Some(conn);
+                self.storage.restored();
                 if let Err(err) = super::swap::finish(&db) {
                     // A marker left behind would roll this restore back at the next start.
                     self.registry.escalate(names::WRITER, format!("the restore could not be completed: {err}"));
@@ -520,6 +530,7 @@ pub struct WriterHandle {
     addr: Addr<WriterActor>,
     stats: Arc<WriterStats>,
     runs_queued: Arc<watch::Sender<u64>>,
+    storage: StorageWatch,
 }
 
 impl WriterHandle {
@@ -540,10 +551,20 @@ impl WriterHandle {
             };
             apply_alone(&conn, &Command::RecordError(error), &format_timestamp(clock.now()))?;
         }
+        let storage = StorageWatch::default();
+        match super::storage::quick_check(&conn, config.start_check_budget) {
+            Ok(None) => {}
+            Ok(Some(problems)) => storage.damaged(
+                format!("the database failed its start-up quick_check ({})", crate::domain::text::clip(&problems)),
+                super::storage::RESTORE_ADVICE.to_owned(),
+            ),
+            Err(why) => tracing::warn!(%why, "The start-up quick_check was cut short; the start goes on."),
+        }
         let stats = Arc::new(WriterStats::default());
         let actor_stats = stats.clone();
         let runs_queued = Arc::new(watch::channel(0).0);
         let actor_runs_queued = runs_queued.clone();
+        let actor_storage = storage.clone();
         let arbiter = Arbiter::new();
         let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| WriterActor {
             config,
@@ -556,10 +577,11 @@ impl WriterHandle {
             stats: actor_stats,
             runs_queued: actor_runs_queued,
             last_failure: None,
+            storage: actor_storage,
             #[cfg(feature = "fault-injection")]
             panic_in_next_batch: false,
         });
-        Ok(Self { addr, stats, runs_queued })
+        Ok(Self { addr, stats, runs_queued, storage })
     }
 
     /// Applies `command` on behalf of `actor`; resolves only after COMMIT (or with why it was not applied).
@@ -613,6 +635,11 @@ impl WriterHandle {
     /// Changes after every COMMIT that queued a run, so the runner starts it at once.
     pub fn watch_queued_runs(&self) -> watch::Receiver<u64> {
         self.runs_queued.subscribe()
+    }
+
+    /// What the outcomes of writes say about the storage (and the start-up check).
+    pub fn storage(&self) -> &StorageWatch {
+        &self.storage
     }
 
     pub fn stats(&self) -> &WriterStats {

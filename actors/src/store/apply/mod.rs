@@ -146,7 +146,7 @@ pub(super) fn append_note(
 
 /// SQLite failures are the store's problem, not the caller's.
 pub(super) fn storage(err: rusqlite::Error) -> CommandError {
-    CommandError::Storage(err.to_string())
+    super::storage::classify(&err)
 }
 
 /// A record as JSON, for the event's `before`.
