@@ -64,7 +64,7 @@ pub fn db(settings: &Settings, vacuum: bool) -> Result<String, String> {
                     writer.submit(audit, Actor::new("cli")).await.map_err(|e| e.to_string())?;
                     Ok(format!("{detail}\n"))
                 }
-                Err(err) => Err(err),
+                Err(err) => Err(err.to_string()),
             }
         } else {
             let readers = ReaderPool::open(&settings.store_config())?;

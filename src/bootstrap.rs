@@ -33,6 +33,11 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// Creates the first admin token when no live token exists. Returns the file it was written to.
 pub async fn ensure_admin_token(handles: &Handles, database: &Path) -> Result<Option<PathBuf>, String> {
+    if handles.writer.storage().refusal().is_some() {
+        // A damaged database takes no token; the tokens it has (readable or not) are what there is.
+        tracing::error!("The database is damaged: no first admin token is created.");
+        return Ok(None);
+    }
     let readers = handles.readers.clone();
     let (live, admin_taken) = readers
         .read(|conn| Ok((tokens::live_count(conn)?, tokens::get(conn, "admin")?.is_some())))

@@ -1,16 +1,19 @@
 //! The handler boundary: a panic inside an actor must answer its caller and restart the actor, never leave
 //! a dead address behind (actix's Supervisor restarts only after `ctx.stop()`, not after a panic).
 //!
-//! Every handler body runs through [`handle`]: a panic in the body, or later while the future it returned
-//! is polled ([`Watched`]), is caught, recorded as the actor's last error, answered with
-//! [`PanicAnswer::from_panic`], and the actor is stopped so its Supervisor restarts it.
+//! Every handler body runs through [`handle`]: a panic in the body is caught, recorded as the actor's last
+//! error, answered with [`PanicAnswer::from_panic`], and the actor is stopped so its Supervisor restarts it.
+//!
+//! A restart drops every future still running on the actor's context, with the callers they would have
+//! answered. So no handler answers with a future on its context: work that answers later runs
+//! [`detached`], a task of its own that survives a restart of its actor, still holds the actor's turn, and
+//! answers its caller whatever happens to the actor meanwhile; a panic in it answers too, is recorded, and
+//! asks the actor to restart ([`Restart`]).
 
 use crate::registry::ActorRegistry;
 use actix::prelude::*;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
-use std::task::Poll;
 
 /// Runs `body`; a panic comes back as `Err(message)` instead of unwinding through actix.
 pub fn catch_panic<T>(body: impl FnOnce() -> T) -> Result<T, String> {
@@ -53,11 +56,10 @@ pub trait PanicAnswer {
     fn from_panic(message: String) -> Self;
 }
 
-/// A handler's result type: plain answers pass through, futures are watched while they run.
+/// A handler's result type: a plain answer, or a detached future.
 pub trait HandlerAnswer<A: Guarded>: Sized {
     /// The answer to a caller whose handler body panicked; stops the actor once the answer is on its way.
     fn after_panic(message: String, ctx: &mut Context<A>) -> Self;
-    fn watched(self) -> Self;
 }
 
 impl<A: Guarded, T: PanicAnswer> HandlerAnswer<A> for T {
@@ -65,22 +67,68 @@ impl<A: Guarded, T: PanicAnswer> HandlerAnswer<A> for T {
         ctx.stop(); // a plain answer is sent as this handler returns, before the context stops
         T::from_panic(message)
     }
-    fn watched(self) -> Self {
-        self
+}
+
+impl<A: Guarded, T: PanicAnswer + 'static> HandlerAnswer<A> for ResponseFuture<T> {
+    fn after_panic(message: String, ctx: &mut Context<A>) -> Self {
+        ctx.stop(); // a detached answer does not depend on the context
+        Box::pin(std::future::ready(T::from_panic(message)))
     }
 }
 
-impl<A: Guarded, T: PanicAnswer + 'static> HandlerAnswer<A> for ResponseActFuture<A, T> {
-    fn after_panic(message: String, _: &mut Context<A>) -> Self {
-        // A future answer stopped now would be dropped unsent: stop as it is polled, it is sent right after.
-        Box::pin(actix::fut::ready(T::from_panic(message)).map(|answer, _, ctx: &mut Context<A>| {
-            ctx.stop();
-            answer
-        }))
-    }
-    fn watched(self) -> Self {
-        Box::pin(Watched(self))
-    }
+/// Asks an actor to restart (a detached task of its panicked): the next restart point of its context.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Restart;
+
+/// Implements [`Guarded`] (the actor keeps its `registry` field) and the [`Restart`] handler.
+#[macro_export]
+macro_rules! guarded_actor {
+    ($actor:ty, $name:expr) => {
+        impl $crate::guard::Guarded for $actor {
+            const NAME: &'static str = $name;
+            fn registry(&self) -> &$crate::registry::ActorRegistry {
+                &self.registry
+            }
+        }
+
+        impl actix::Handler<$crate::guard::Restart> for $actor {
+            type Result = ();
+            fn handle(&mut self, _: $crate::guard::Restart, ctx: &mut Self::Context) {
+                actix::ActorContext::stop(ctx);
+            }
+        }
+    };
+}
+
+/// Runs `work` as a task of its own (see the module doc): a restart of the actor neither cancels it nor
+/// loses its answer; a panic in it answers the caller, is recorded, and restarts the actor.
+pub fn detached<A, T>(
+    actor: &A,
+    ctx: &mut Context<A>,
+    work: impl std::future::Future<Output = T> + 'static,
+) -> ResponseFuture<T>
+where
+    A: Guarded + Handler<Restart>,
+    T: PanicAnswer + 'static,
+{
+    use futures_util::FutureExt;
+    let (address, registry) = (ctx.address(), actor.registry().clone());
+    Box::pin(async move {
+        match AssertUnwindSafe(work).catch_unwind().await {
+            Ok(answer) => answer,
+            Err(payload) => {
+                let panic = panic_message(payload.as_ref());
+                tracing::error!(actor = A::NAME, %panic, "Detached work panicked; restarting the actor.");
+                registry.failed_in_handler(A::NAME, &panic);
+                address.do_send(Restart);
+                T::from_panic(format!(
+                    "the {} actor failed while answering ({panic}); it is restarting, try again",
+                    A::NAME
+                ))
+            }
+        }
+    })
 }
 
 /// The one way a handler body runs: see the module doc.
@@ -90,23 +138,9 @@ where
     R: HandlerAnswer<A>,
 {
     match catch_unwind(AssertUnwindSafe(|| body(actor, ctx))) {
-        Ok(answer) => answer.watched(),
+        Ok(answer) => answer,
         Err(payload) => R::after_panic(record(actor, payload.as_ref()), ctx),
     }
-}
-
-/// [`handle`] for a body that answers later: its future is boxed and watched.
-pub fn handle_future<A, T, F>(
-    actor: &mut A,
-    ctx: &mut Context<A>,
-    body: impl FnOnce(&mut A, &mut Context<A>) -> F,
-) -> ResponseActFuture<A, T>
-where
-    A: Guarded,
-    T: PanicAnswer + 'static,
-    F: ActorFuture<A, Output = T> + 'static,
-{
-    handle(actor, ctx, |actor, ctx| -> ResponseActFuture<A, T> { Box::pin(body(actor, ctx)) })
 }
 
 /// Records the panic (the restart reports it) and says so to the caller.
@@ -115,25 +149,6 @@ fn record<A: Guarded>(actor: &A, payload: &(dyn Any + Send)) -> String {
     tracing::error!(actor = A::NAME, %panic, "Handler panicked; restarting the actor.");
     actor.registry().failed_in_handler(A::NAME, &panic);
     format!("the {} actor failed while answering ({panic}); it is restarting, try again", A::NAME)
-}
-
-/// A handler's future, polled under the boundary (work continues on the actor's context after `handle`).
-struct Watched<A: Actor, T>(ResponseActFuture<A, T>);
-
-impl<A: Guarded, T: PanicAnswer> ActorFuture<A> for Watched<A, T> {
-    type Output = T;
-
-    fn poll(mut self: Pin<&mut Self>, actor: &mut A, ctx: &mut Context<A>, task: &mut std::task::Context) -> Poll<T> {
-        let inner = &mut self.0;
-        match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(actor, ctx, task))) {
-            Ok(poll) => poll,
-            Err(payload) => {
-                let answer = T::from_panic(record(actor, payload.as_ref()));
-                ctx.stop(); // the answer is sent as this poll returns, before the context stops
-                Poll::Ready(answer)
-            }
-        }
-    }
 }
 
 impl PanicAnswer for () {
@@ -161,6 +176,12 @@ impl<T> PanicAnswer for Option<T> {
 impl<T> PanicAnswer for Vec<T> {
     fn from_panic(_: String) -> Self {
         Vec::new()
+    }
+}
+
+impl<T> PanicAnswer for Result<T, crate::domain::CommandError> {
+    fn from_panic(message: String) -> Self {
+        Err(crate::domain::CommandError::Unavailable(message))
     }
 }
 

@@ -25,12 +25,7 @@ struct Housekeeper {
     registry: ActorRegistry,
 }
 
-impl crate::guard::Guarded for Housekeeper {
-    const NAME: &'static str = names::HOUSEKEEPER;
-    fn registry(&self) -> &ActorRegistry {
-        &self.registry
-    }
-}
+crate::guarded_actor!(Housekeeper, names::HOUSEKEEPER);
 
 #[cfg(feature = "fault-injection")]
 crate::panic_on_inject!(Housekeeper);
@@ -50,10 +45,10 @@ impl actix::Supervised for Housekeeper {
 }
 
 impl Handler<RunJob> for Housekeeper {
-    type Result = ResponseActFuture<Self, Result<String, String>>;
+    type Result = ResponseFuture<Result<String, String>>;
 
     fn handle(&mut self, RunJob { job }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle_future(self, ctx, |actor, _| actor.sweep(job).into_actor(actor))
+        crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.sweep(job)))
     }
 }
 

@@ -93,12 +93,7 @@ struct SchedulerActor {
     tick: Duration,
 }
 
-impl crate::guard::Guarded for SchedulerActor {
-    const NAME: &'static str = names::SCHEDULER;
-    fn registry(&self) -> &ActorRegistry {
-        &self.registry
-    }
-}
+crate::guarded_actor!(SchedulerActor, names::SCHEDULER);
 
 impl crate::guard::PanicAnswer for Result<oneshot::Receiver<JobReport>, RunNowError> {
     fn from_panic(message: String) -> Self {
@@ -118,11 +113,7 @@ impl Actor for SchedulerActor {
 
 impl actix::Supervised for SchedulerActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        // In-flight job futures die with the old context: their slots are free again.
-        for slot in &mut self.slots {
-            slot.running = false;
-            slot.waiters.clear();
-        }
+        // Running jobs are tasks of their own: they report to the restarted actor, their slots stay taken.
         self.registry.restarting(names::SCHEDULER, None);
     }
 }
@@ -171,26 +162,34 @@ impl SchedulerActor {
             }
             (finished, ok, detail)
         };
-        ctx.spawn(work.into_actor(self).map(move |(finished, ok, detail), actor, _| {
-            if !ok {
-                tracing::warn!(job, %detail, "Scheduled job failed.");
-            }
-            let slot = &mut actor.slots[index];
-            slot.running = false;
-            slot.last_started = Some(started);
-            slot.last_finished = Some(finished);
-            slot.last_outcome = Some((ok, detail.clone()));
-            let report = JobReport {
-                job: job.to_owned(),
-                ok,
-                detail,
-                started_at: format_timestamp(started),
-                finished_at: format_timestamp(finished),
-            };
-            for waiter in slot.waiters.drain(..) {
-                let _ = waiter.send(report.clone());
-            }
-        }));
+        // A task of its own, reporting back by message: a restart of the scheduler neither loses the job
+        // (its owner goes on working) nor lets it start again while it runs.
+        let scheduler = ctx.address();
+        actix::spawn(async move {
+            let (finished, ok, detail) = work.await;
+            scheduler.do_send(JobDone { index, started, finished, ok, detail });
+        });
+    }
+
+    fn finished(&mut self, JobDone { index, started, finished, ok, detail }: JobDone) {
+        let slot = &mut self.slots[index];
+        if !ok {
+            tracing::warn!(job = slot.definition.name, %detail, "Scheduled job failed.");
+        }
+        slot.running = false;
+        slot.last_started = Some(started);
+        slot.last_finished = Some(finished);
+        slot.last_outcome = Some((ok, detail.clone()));
+        let report = JobReport {
+            job: slot.definition.name.to_owned(),
+            ok,
+            detail,
+            started_at: format_timestamp(started),
+            finished_at: format_timestamp(finished),
+        };
+        for waiter in slot.waiters.drain(..) {
+            let _ = waiter.send(report.clone());
+        }
     }
 
     fn status(&self, slot: &Slot) -> JobStatus {
@@ -205,6 +204,25 @@ impl SchedulerActor {
             last_detail: slot.last_outcome.as_ref().map(|(_, detail)| detail.clone()),
             next_run_at: slot.definition.spec.next_due(slot.last_started, now).map(|at| format_timestamp(at.max(now))),
         }
+    }
+}
+
+/// A job's task ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct JobDone {
+    index: usize,
+    started: DateTime<Utc>,
+    finished: DateTime<Utc>,
+    ok: bool,
+    detail: String,
+}
+
+impl Handler<JobDone> for SchedulerActor {
+    type Result = ();
+
+    fn handle(&mut self, done: JobDone, ctx: &mut Context<Self>) {
+        crate::guard::handle(self, ctx, |actor, _| actor.finished(done))
     }
 }
 

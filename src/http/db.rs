@@ -34,7 +34,7 @@ async fn maintain(
     what: Maintenance,
     name: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let detail = state.handles.writer.maintain(what).await.map_err(ApiError::unavailable)?;
+    let detail = state.handles.writer.maintain(what).await?;
     let audit = Command::RecordMaintenance { action: name.to_owned(), detail: detail.clone() };
     state.handles.writer.submit(audit, auth.caller.actor()).await?;
     Ok(HttpResponse::Ok().json(MaintenanceDto { action: name.to_owned(), detail }))

@@ -2,6 +2,7 @@
 
 pub mod api;
 mod attacks_ops;
+mod attacks_restarts_storage;
 mod backup;
 mod cli;
 mod config_file;

@@ -2,52 +2,10 @@
 //! makes Atlas unready and alerts, and writing resumes by itself once space is freed; a database damaged on
 //! disk is found at start-up and served read-only, with the restore to run, until a restore replaces it.
 
+use crate::support::small_disk::{fill, SmallDisk};
 use crate::support::{count, open_read_only, test_settings, TestApp};
 use serde_json::json;
-use std::path::{Path, PathBuf};
-
-/// A tmpfs of `megabytes` mounted on a fresh directory; unmounted when dropped. `None` when this machine
-/// cannot mount (not root) outside CI; on CI (root) a failure to mount fails the test.
-struct SmallDisk {
-    mount: PathBuf,
-    _parent: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    fn mount(megabytes: u32) -> Option<Self> {
-        let parent = tempfile::tempdir().unwrap();
-        let mount = parent.path().join("disk");
-        std::fs::create_dir(&mount).unwrap();
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
-            .arg(&mount)
-            .status();
-        match status {
-            Ok(status) if status.success() => Some(Self { mount, _parent: parent }),
-            other => {
-                assert!(std::env::var_os("CI").is_none(), "CI runs as root and must mount a tmpfs: {other:?}");
-                eprintln!("SKIPPED: cannot mount a tmpfs here ({other:?}); CI runs this test as root");
-                None
-            }
-        }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(&self.mount).status();
-    }
-}
-
-/// Fills the disk holding `dir` to the last byte; returns the filler file.
-fn fill(dir: &Path) -> PathBuf {
-    use std::io::Write;
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    let chunk = vec![0u8; 4096];
-    while file.write_all(&chunk).and_then(|()| file.flush()).is_ok() {}
-    path
-}
+use std::path::Path;
 
 #[actix_rt::test]
 async fn a_full_disk_answers_507_makes_atlas_unready_and_writing_resumes_once_space_is_freed() {

@@ -50,21 +50,16 @@ struct Evaluate {
 }
 
 struct Notifier {
-    config: AlertsConfig,
-    dedupe: Dedupe,
+    config: Arc<AlertsConfig>,
+    /// What was announced when; locked from choosing the notices until they are marked delivered, by
+    /// the evaluation's detached task (one evaluation at a time, surviving a restart of the actor).
+    dedupe: Arc<tokio::sync::Mutex<Dedupe>>,
     http: reqwest::Client,
     writer: WriterHandle,
     registry: ActorRegistry,
-    /// Held from choosing the notices until they are marked delivered.
-    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl crate::guard::Guarded for Notifier {
-    const NAME: &'static str = names::NOTIFIER;
-    fn registry(&self) -> &ActorRegistry {
-        &self.registry
-    }
-}
+crate::guarded_actor!(Notifier, names::NOTIFIER);
 
 impl crate::guard::PanicAnswer for Delivery {
     fn from_panic(message: String) -> Self {
@@ -90,76 +85,76 @@ impl actix::Supervised for Notifier {
 }
 
 impl Handler<Evaluate> for Notifier {
-    type Result = ResponseActFuture<Self, Delivery>;
+    type Result = ResponseFuture<Delivery>;
 
     fn handle(&mut self, evaluate: Evaluate, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle_future(self, ctx, |actor, _| {
-            let turn = actor.turn.clone();
-            async move { turn.lock_owned().await }.into_actor(actor).then(move |turn, actor, _| {
-                actor.deliver(evaluate).map(move |delivery, _, _| {
-                    drop(turn);
-                    delivery
-                })
-            })
+        crate::guard::handle(self, ctx, |actor, ctx| {
+            let work = deliver(
+                actor.dedupe.clone(),
+                actor.config.clone(),
+                actor.http.clone(),
+                actor.writer.clone(),
+                {
+                    let registry = actor.registry.clone();
+                    move || crate::fault_point!(registry, names::NOTIFIER)
+                },
+                evaluate,
+            );
+            crate::guard::detached(actor, ctx, work)
         })
     }
 }
 
-impl Notifier {
-    /// Chooses what is new, due again or cleared, sends it to every channel, and marks what was handled.
-    fn deliver(&mut self, Evaluate { firing, now }: Evaluate) -> impl ActorFuture<Self, Output = Delivery> {
-        crate::fault_point!(self.registry, names::NOTIFIER);
-        let notices = self.dedupe.evaluate(&firing, now, self.config.repeat_every);
-        let (config, http, writer) = (self.config.clone(), self.http.clone(), self.writer.clone());
-        let work = async move {
-            let mut results = Vec::new();
-            for notice in notices {
-                let mut delivered = false;
-                let mut errors = Vec::new();
-                for channel in &config.channels {
-                    match channels::send(channel, &notice, &config.host, &http, config.timeout).await {
-                        Ok(()) => delivered = true,
-                        Err(why) => errors.push(why),
-                    }
-                }
-                // The audit trail answers "what alerted last night?" (and whether anyone was told).
-                let record = Command::RecordAlert {
-                    key: notice.key.clone(),
-                    kind: notice.kind.verb().to_owned(),
-                    detail: notice.detail.clone(),
-                    delivered,
-                };
-                if let Err(err) = writer.submit(record, Requester::new("notifier")).await {
-                    tracing::warn!(error = %err, "Could not audit an alert.");
-                }
-                // With no channel there is nobody to retry for: the audit event is the whole delivery.
-                let handled = delivered || config.channels.is_empty();
-                results.push((notice, handled, errors));
+/// Chooses what is new, due again or cleared, sends it to every channel, and marks what was handled.
+async fn deliver(
+    dedupe: Arc<tokio::sync::Mutex<Dedupe>>,
+    config: Arc<AlertsConfig>,
+    http: reqwest::Client,
+    writer: WriterHandle,
+    fault_point: impl FnOnce(),
+    Evaluate { firing, now }: Evaluate,
+) -> Delivery {
+    let mut dedupe = dedupe.lock().await;
+    fault_point();
+    let notices = dedupe.evaluate(&firing, now, config.repeat_every);
+    let mut delivery = Delivery::default();
+    for notice in notices {
+        let mut delivered = false;
+        let mut errors = Vec::new();
+        for channel in &config.channels {
+            match channels::send(channel, &notice, &config.host, &http, config.timeout).await {
+                Ok(()) => delivered = true,
+                Err(why) => errors.push(why),
             }
-            results
+        }
+        // The audit trail answers "what alerted last night?" (and whether anyone was told).
+        let record = Command::RecordAlert {
+            key: notice.key.clone(),
+            kind: notice.kind.verb().to_owned(),
+            detail: notice.detail.clone(),
+            delivered,
         };
-        work.into_actor(self).map(move |results, actor, _| {
-            let mut delivery = Delivery::default();
-            for (notice, handled, errors) in results {
-                let line = format!("{} {}", notice.kind.label(), notice.key);
-                if notice.kind == Kind::Resolved {
-                    tracing::info!(alert = %notice.key, "Alert resolved.");
-                } else {
-                    tracing::warn!(alert = %notice.key, detail = %notice.detail, kind = notice.kind.label(), "Alert.");
-                }
-                for why in &errors {
-                    tracing::error!(alert = %notice.key, error = %why, "Alert delivery failed.");
-                }
-                if handled {
-                    actor.dedupe.delivered(&notice.key, now);
-                    delivery.sent.push(line);
-                } else {
-                    delivery.failed.extend(errors);
-                }
-            }
-            delivery
-        })
+        if let Err(err) = writer.submit(record, Requester::new("notifier")).await {
+            tracing::warn!(error = %err, "Could not audit an alert.");
+        }
+        let line = format!("{} {}", notice.kind.label(), notice.key);
+        if notice.kind == Kind::Resolved {
+            tracing::info!(alert = %notice.key, "Alert resolved.");
+        } else {
+            tracing::warn!(alert = %notice.key, detail = %notice.detail, kind = notice.kind.label(), "Alert.");
+        }
+        for why in &errors {
+            tracing::error!(alert = %notice.key, error = %why, "Alert delivery failed.");
+        }
+        // With no channel there is nobody to retry for: the audit event is the whole delivery.
+        if delivered || config.channels.is_empty() {
+            dedupe.delivered(&notice.key, now);
+            delivery.sent.push(line);
+        } else {
+            delivery.failed.extend(errors);
+        }
     }
+    delivery
 }
 
 /// The only door to the Notifier.
@@ -171,9 +166,8 @@ pub struct NotifierHandle {
 impl NotifierHandle {
     pub fn start(config: AlertsConfig, writer: WriterHandle, registry: ActorRegistry) -> Self {
         let http = reqwest::Client::builder().timeout(config.timeout).build().unwrap_or_default();
-        let turn = Arc::default();
-        let addr =
-            Supervisor::start(move |_| Notifier { config, dedupe: Dedupe::default(), http, writer, registry, turn });
+        let (config, dedupe) = (Arc::new(config), Arc::default());
+        let addr = Supervisor::start(move |_| Notifier { config, dedupe, http, writer, registry });
         Self { addr }
     }
 

@@ -255,23 +255,54 @@ pub fn load(dir: &Path, id: &str) -> Result<Manifest, String> {
 
 /// Decompresses (when needed) into `into` and returns the plain database file.
 pub fn materialize(dir: &Path, manifest: &Manifest, into: &Path) -> Result<PathBuf, String> {
+    materialize_checked(dir, manifest, into).map_err(|failure| match failure {
+        Failure::Backup(why) | Failure::Here(why) => why,
+    })
+}
+
+/// Why a backup could not be checked or restored: the backup itself, or this machine (a full disk while
+/// writing the scratch copy), which says nothing about the backup.
+enum Failure {
+    Backup(String),
+    Here(String),
+}
+
+fn materialize_checked(dir: &Path, manifest: &Manifest, into: &Path) -> Result<PathBuf, Failure> {
+    use std::io::Read;
     let file = dir.join(&manifest.file);
-    if !manifest.compressed {
-        std::fs::copy(&file, into).map_err(|e| err(&format!("cannot copy {}", file.display()), e))?;
-        return Ok(into.to_path_buf());
+    let reading = |e| Failure::Here(err(&format!("cannot read {}", file.display()), e));
+    let input = std::fs::File::open(&file).map_err(reading)?;
+    let mut source: Box<dyn Read> =
+        if manifest.compressed { Box::new(flate2::read::GzDecoder::new(input)) } else { Box::new(input) };
+    let writing = |e| Failure::Here(err(&format!("cannot write {}", into.display()), e));
+    let mut output = std::fs::File::create(into).map_err(writing)?;
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = match source.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if manifest.compressed => return Err(Failure::Backup(err("the compressed backup is damaged", e))),
+            Err(e) => return Err(reading(e)),
+        };
+        output.write_all(&buffer[..read]).map_err(writing)?;
     }
-    let input = std::fs::File::open(&file).map_err(|e| err(&format!("cannot read {}", file.display()), e))?;
-    let mut decoder = flate2::read::GzDecoder::new(input);
-    let mut output = std::fs::File::create(into).map_err(|e| err("cannot write the decompressed copy", e))?;
-    std::io::copy(&mut decoder, &mut output).map_err(|e| err("the compressed backup is damaged", e))?;
-    output.flush().map_err(|e| err("cannot write the decompressed copy", e))?;
+    output.flush().map_err(writing)?;
     Ok(into.to_path_buf())
 }
 
 /// Checks a backup end to end; records the result in its manifest and returns it.
+/// A failure of this machine (no room for the scratch copy) is an error, and the manifest keeps its last
+/// verdict: a good backup is never recorded as failed because the disk was full.
 pub fn verify(dir: &Path, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Manifest, String> {
     let mut manifest = load(dir, id)?;
-    let outcome = check(dir, &manifest);
+    let outcome = match check(dir, &manifest) {
+        Err(Failure::Here(why)) => {
+            return Err(format!("backup {id} could not be checked here ({why}); nothing was recorded"));
+        }
+        Err(Failure::Backup(why)) => Err(why),
+        Ok(()) => Ok(()),
+    };
     manifest.verified_at = Some(crate::domain::format_timestamp(now));
     manifest.verified_ok = Some(outcome.is_ok());
     manifest.verify_detail = Some(outcome.err().unwrap_or_else(|| "ok".into()));
@@ -279,17 +310,23 @@ pub fn verify(dir: &Path, id: &str, now: chrono::DateTime<chrono::Utc>) -> Resul
     Ok(manifest)
 }
 
-fn check(dir: &Path, manifest: &Manifest) -> Result<(), String> {
-    let (sha256, size) = sha256_file(&dir.join(&manifest.file))?;
+fn check(dir: &Path, manifest: &Manifest) -> Result<(), Failure> {
+    let (sha256, size) = sha256_file(&dir.join(&manifest.file)).map_err(Failure::Backup)?;
     if size != manifest.size_bytes {
-        return Err(format!("size is {size} bytes, the manifest says {}", manifest.size_bytes));
+        return Err(Failure::Backup(format!("size is {size} bytes, the manifest says {}", manifest.size_bytes)));
     }
     if sha256 != manifest.sha256 {
-        return Err("checksum mismatch: the file changed after it was written".into());
+        return Err(Failure::Backup("checksum mismatch: the file changed after it was written".into()));
     }
     let scratch = dir.join(format!(".verify-{}.db", manifest.id));
+    let plain = match materialize_checked(dir, manifest, &scratch) {
+        Ok(plain) => plain,
+        Err(failure) => {
+            let _ = std::fs::remove_file(&scratch);
+            return Err(failure);
+        }
+    };
     let result = (|| {
-        let plain = materialize(dir, manifest, &scratch)?;
         let conn = Connection::open_with_flags(&plain, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| err("cannot open the backup", e))?;
         let integrity: String =
@@ -304,7 +341,7 @@ fn check(dir: &Path, manifest: &Manifest) -> Result<(), String> {
         Ok(())
     })();
     let _ = std::fs::remove_file(&scratch);
-    result
+    result.map_err(Failure::Backup)
 }
 
 /// Records the outcome of an off-site upload in the local manifest.

@@ -69,16 +69,12 @@ struct BackupActor {
     work: Work,
     clock: Arc<dyn Clock>,
     registry: ActorRegistry,
-    /// One operation at a time, in arrival order; held by the running operation's future, off the loop.
+    /// One operation at a time, in arrival order; held by the running operation's detached task, so a
+    /// restart of the actor never lets a second operation (or a leftover sweep) overlap it.
     turn: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl crate::guard::Guarded for BackupActor {
-    const NAME: &'static str = names::BACKUP;
-    fn registry(&self) -> &ActorRegistry {
-        &self.registry
-    }
-}
+crate::guarded_actor!(BackupActor, names::BACKUP);
 
 #[cfg(feature = "fault-injection")]
 crate::panic_on_inject!(BackupActor);
@@ -273,31 +269,37 @@ impl BackupActor {
 }
 
 impl Handler<Ask> for BackupActor {
-    type Result = ResponseActFuture<Self, Result<BackupAnswer, String>>;
+    type Result = ResponseFuture<Result<BackupAnswer, String>>;
 
     fn handle(&mut self, Ask(request): Ask, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle_future(self, ctx, |actor, _| actor.operation(request).into_actor(actor))
+        crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.operation(request)))
     }
 }
 
 impl Handler<RunJob> for BackupActor {
-    type Result = ResponseActFuture<Self, Result<String, String>>;
+    type Result = ResponseFuture<Result<String, String>>;
 
     fn handle(&mut self, RunJob { job }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
         let request = if job == BACKUP { BackupRequest::Create } else { BackupRequest::VerifyNewest };
-        crate::guard::handle_future(self, ctx, |actor, _| {
-            actor.operation(request).into_actor(actor).map(|answer, _, _| match answer? {
-                BackupAnswer::One(m) if m.verified_ok == Some(false) => {
-                    Err(format!("backup {} failed verification: {}", m.id, m.verify_detail.unwrap_or_default()))
-                }
-                BackupAnswer::One(m) if m.verified_ok == Some(true) => Ok(format!("backup {} verified", m.id)),
-                BackupAnswer::One(Manifest { id, upload_error: Some(why), .. }) => {
-                    Err(format!("backup {id} was made locally, but its off-site upload failed: {why}"))
-                }
-                BackupAnswer::One(m) => Ok(format!("backup {} created ({} bytes)", m.id, m.size_bytes)),
-                BackupAnswer::Many(all) => Ok(format!("{} backups", all.len())),
-            })
+        crate::guard::handle(self, ctx, |actor, ctx| {
+            let operation = actor.operation(request);
+            crate::guard::detached(actor, ctx, async move { job_summary(operation.await) })
         })
+    }
+}
+
+/// The scheduler's one line about a backup job.
+fn job_summary(answer: Result<BackupAnswer, String>) -> Result<String, String> {
+    match answer? {
+        BackupAnswer::One(m) if m.verified_ok == Some(false) => {
+            Err(format!("backup {} failed verification: {}", m.id, m.verify_detail.unwrap_or_default()))
+        }
+        BackupAnswer::One(m) if m.verified_ok == Some(true) => Ok(format!("backup {} verified", m.id)),
+        BackupAnswer::One(Manifest { id, upload_error: Some(why), .. }) => {
+            Err(format!("backup {id} was made locally, but its off-site upload failed: {why}"))
+        }
+        BackupAnswer::One(m) => Ok(format!("backup {} created ({} bytes)", m.id, m.size_bytes)),
+        BackupAnswer::Many(all) => Ok(format!("{} backups", all.len())),
     }
 }
 

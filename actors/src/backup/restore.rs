@@ -41,8 +41,14 @@ pub(super) async fn restore(
         }
     })
     .await
-    .map_err(|err| format!("the restore task failed: {err}"))??;
-    let (chosen, staged) = prepared;
+    .map_err(|err| format!("the restore task failed: {err}"))?;
+    let (chosen, staged) = match prepared {
+        Ok(prepared) => prepared,
+        Err(why) => {
+            let _ = std::fs::remove_file(config.database.with_extension("db.restore-tmp"));
+            return Err(why);
+        }
+    };
     // The writer makes the safety backup itself, of the closed file holding every acknowledged write: a
     // complete, fsynced, listed backup before anything is swapped.
     let (dir, options) = (config.dir.clone(), config.options.clone());

@@ -14,6 +14,7 @@ use actix::Supervisor;
 use ops::{Level, OpsLimits, OpsReport};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use watchdog::Watchdog;
 
@@ -91,21 +92,27 @@ struct HealthActor {
     registry: ActorRegistry,
     config: HealthConfig,
     notifier: NotifierHandle,
+    /// Shared with the checks' detached tasks (which outlive a restart of the actor).
+    observed: Arc<Mutex<Observed>>,
+    watchdog_fed: Option<bool>,
+    /// A between-jobs alert check is running.
+    alerting: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// What the checks remember from one to the next.
+#[derive(Default)]
+struct Observed {
     last_ready: Option<bool>,
     last_ops: Option<OpsSnapshot>,
     restarts: RestartWatch,
     firing: Vec<String>,
-    watchdog_fed: Option<bool>,
-    /// A between-jobs alert check is running.
-    alerting: bool,
 }
 
-impl crate::guard::Guarded for HealthActor {
-    const NAME: &'static str = names::HEALTH;
-    fn registry(&self) -> &ActorRegistry {
-        &self.registry
-    }
+fn lock(observed: &Mutex<Observed>) -> std::sync::MutexGuard<'_, Observed> {
+    observed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+crate::guarded_actor!(HealthActor, names::HEALTH);
 
 impl crate::guard::PanicAnswer for ReadinessReport {
     fn from_panic(message: String) -> Self {
@@ -206,8 +213,13 @@ impl Actor for HealthActor {
         if let Some(every) = self.config.alert_every {
             ctx.run_interval(every, |actor, ctx| {
                 crate::guard::handle(actor, ctx, |actor, ctx| {
-                    if !std::mem::replace(&mut actor.alerting, true) {
-                        ctx.spawn(actor.check_and_alert(false).map(|_, actor, _| actor.alerting = false));
+                    if !actor.alerting.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        let (check, alerting) = (actor.check_and_alert(false), actor.alerting.clone());
+                        let work = crate::guard::detached(actor, ctx, async move {
+                            let _ = check.await;
+                            alerting.store(false, std::sync::atomic::Ordering::SeqCst);
+                        });
+                        actix::spawn(work);
                     }
                 })
             });
@@ -217,7 +229,6 @@ impl Actor for HealthActor {
 
 impl actix::Supervised for HealthActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        self.alerting = false;
         self.registry.restarting(names::HEALTH, None);
     }
 }
@@ -240,12 +251,12 @@ impl HealthActor {
         }
     }
 
-    /// Readiness now, plus the operational checks (fresh, or the last ones).
+    /// Readiness now, plus the operational checks (fresh, or the last ones). Notes readiness changes.
     fn report(&self, fresh: bool) -> impl std::future::Future<Output = ReadinessReport> + 'static {
         let (writer, readers, registry) = (self.writer.clone(), self.readers.clone(), self.registry.clone());
         let (timeout, stale) = (self.config.probe_timeout, self.config.heartbeat_stale_after);
         let limits = self.config.ops.clone().filter(|_| fresh);
-        let (cached, firing_now) = (self.last_ops.clone(), self.firing.clone());
+        let observed = self.observed.clone();
         async move {
             let mut report = run_checks(writer, readers.clone(), registry, timeout, stale).await;
             report.operations = match limits {
@@ -254,101 +265,88 @@ impl HealthActor {
                     let checks = ops::run(&readers, &limits, now).await;
                     Some(OpsSnapshot { checked_at: crate::domain::format_timestamp(now), checks })
                 }
-                None => cached,
+                None => lock(&observed).last_ops.clone(),
             };
-            report.alerts = firing_now;
+            let mut observed = lock(&observed);
+            report.alerts = observed.firing.clone();
+            note(&mut observed, &report);
             report
         }
     }
 
-    /// Logs readiness changes once, not on every check.
-    fn note(&mut self, report: &ReadinessReport) {
-        if self.last_ready != Some(report.ready) {
-            if report.ready {
-                tracing::info!("Atlas is ready.");
-            } else {
-                let failing: Vec<String> = report
-                    .checks
-                    .iter()
-                    .filter(|(_, c)| !c.ok)
-                    .map(|(name, c)| format!("{name}: {}", c.detail))
-                    .collect();
-                tracing::warn!(failing = %failing.join("; "), "Atlas is not ready.");
+    /// Readiness (always fresh) and the operational checks (fresh when `fresh_ops`, else the last ones),
+    /// plus repeated restarts, handed to the Notifier. Returns the job's summary.
+    fn check_and_alert(&self, fresh_ops: bool) -> impl std::future::Future<Output = Result<String, String>> {
+        let report = self.report(fresh_ops);
+        let (notifier, observed) = (self.notifier.clone(), self.observed.clone());
+        let (window, threshold) = (self.config.restart_window, self.config.restart_alert_threshold);
+        async move {
+            let mut report = report.await;
+            let now = chrono::Utc::now();
+            let firing = {
+                let mut observed = lock(&observed);
+                if fresh_ops {
+                    observed.last_ops = report.operations.clone();
+                } else {
+                    // The newest checks, even if a job stored them while readiness was probed.
+                    report.operations = observed.last_ops.clone();
+                }
+                let counts = report.actors.iter().map(|(name, status)| ((*name).to_owned(), status.restarts));
+                let mut firing = firing(&report);
+                firing.extend(observed.restarts.observe(counts, now, window, threshold));
+                observed.firing = firing.keys().cloned().collect();
+                firing
+            };
+            let keys: Vec<&str> = firing.keys().map(String::as_str).collect();
+            let summary = match (report.ready, keys.is_empty()) {
+                (true, true) => Ok("ready".to_owned()),
+                (true, false) => Ok(format!("ready; alerts firing: {}", keys.join(", "))),
+                (false, _) => Err(format!("not ready; alerts firing: {}", keys.join(", "))),
+            };
+            match notifier.evaluate(firing, now).await {
+                Ok(delivery) if !delivery.failed.is_empty() => {
+                    tracing::warn!(failed = ?delivery.failed, "Some alerts could not be delivered.");
+                }
+                Ok(_) => {}
+                Err(err) => tracing::error!(error = %err, "The notifier is not running."),
             }
-            self.last_ready = Some(report.ready);
+            summary
         }
+    }
+}
+
+/// Logs readiness changes once, not on every check.
+fn note(observed: &mut Observed, report: &ReadinessReport) {
+    if observed.last_ready != Some(report.ready) {
+        if report.ready {
+            tracing::info!("Atlas is ready.");
+        } else {
+            let failing: Vec<String> =
+                report.checks.iter().filter(|(_, c)| !c.ok).map(|(name, c)| format!("{name}: {}", c.detail)).collect();
+            tracing::warn!(failing = %failing.join("; "), "Atlas is not ready.");
+        }
+        observed.last_ready = Some(report.ready);
     }
 }
 
 impl Handler<CheckReadiness> for HealthActor {
-    type Result = ResponseActFuture<Self, ReadinessReport>;
+    type Result = ResponseFuture<ReadinessReport>;
 
     fn handle(&mut self, CheckReadiness { fresh }: CheckReadiness, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle_future(self, ctx, |actor, _| {
+        crate::guard::handle(self, ctx, |actor, ctx| {
             crate::fault_point!(actor.registry, names::HEALTH);
-            actor.report(fresh).into_actor(actor).map(|report, actor, _| {
-                actor.note(&report);
-                report
-            })
+            crate::guard::detached(actor, ctx, actor.report(fresh))
         })
-    }
-}
-
-impl HealthActor {
-    /// Readiness (always fresh) and the operational checks (fresh when `fresh_ops`, else the last ones),
-    /// plus repeated restarts, handed to the Notifier. Returns the job's summary.
-    fn check_and_alert(&mut self, fresh_ops: bool) -> ResponseActFuture<Self, Result<String, String>> {
-        let report = self.report(fresh_ops);
-        let notifier = self.notifier.clone();
-        Box::pin(
-            report
-                .into_actor(self)
-                .map(move |mut report, actor, _| {
-                    actor.note(&report);
-                    if fresh_ops {
-                        actor.last_ops = report.operations.clone();
-                    } else {
-                        // The newest checks, even if a job stored them while readiness was probed.
-                        report.operations = actor.last_ops.clone();
-                    }
-                    let now = chrono::Utc::now();
-                    let counts = report.actors.iter().map(|(name, status)| ((*name).to_owned(), status.restarts));
-                    let mut firing = firing(&report);
-                    let (window, threshold) = (actor.config.restart_window, actor.config.restart_alert_threshold);
-                    firing.extend(actor.restarts.observe(counts, now, window, threshold));
-                    actor.firing = firing.keys().cloned().collect();
-                    (firing, now, report.ready)
-                })
-                .then(move |(firing, now, ready), actor, _| {
-                    async move {
-                        let keys: Vec<&str> = firing.keys().map(String::as_str).collect();
-                        let summary = match (ready, keys.is_empty()) {
-                            (true, true) => Ok("ready".to_owned()),
-                            (true, false) => Ok(format!("ready; alerts firing: {}", keys.join(", "))),
-                            (false, _) => Err(format!("not ready; alerts firing: {}", keys.join(", "))),
-                        };
-                        match notifier.evaluate(firing, now).await {
-                            Ok(delivery) if !delivery.failed.is_empty() => {
-                                tracing::warn!(failed = ?delivery.failed, "Some alerts could not be delivered.");
-                            }
-                            Ok(_) => {}
-                            Err(err) => tracing::error!(error = %err, "The notifier is not running."),
-                        }
-                        summary
-                    }
-                    .into_actor(actor)
-                }),
-        )
     }
 }
 
 /// The scheduled check: readiness and operational checks, then alerts. The job fails while Atlas is not
 /// ready; firing alerts are named in its detail either way.
 impl Handler<crate::scheduler::RunJob> for HealthActor {
-    type Result = ResponseActFuture<Self, Result<String, String>>;
+    type Result = ResponseFuture<Result<String, String>>;
 
     fn handle(&mut self, _: crate::scheduler::RunJob, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle(self, ctx, |actor, _| actor.check_and_alert(true))
+        crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.check_and_alert(true)))
     }
 }
 
@@ -376,11 +374,8 @@ impl HealthHandle {
             registry,
             config,
             notifier,
-            last_ready: None,
-            alerting: false,
-            last_ops: None,
-            restarts: RestartWatch::default(),
-            firing: Vec::new(),
+            observed: Arc::default(),
+            alerting: Arc::default(),
             watchdog_fed: None,
         });
         Self { addr }

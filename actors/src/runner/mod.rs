@@ -116,12 +116,7 @@ struct RunnerActor {
     spawned: broadcast::Sender<(RunId, Instant)>,
 }
 
-impl crate::guard::Guarded for RunnerActor {
-    const NAME: &'static str = names::RUNNER;
-    fn registry(&self) -> &ActorRegistry {
-        &self.registry
-    }
-}
+crate::guarded_actor!(RunnerActor, names::RUNNER);
 
 impl Actor for RunnerActor {
     type Context = Context<Self>;
@@ -144,9 +139,7 @@ impl Actor for RunnerActor {
 
 impl actix::Supervised for RunnerActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        // Live processes keep running in their own tasks and report through the writer; only the
-        // dispatch bookkeeping is reset.
-        self.dispatching = false;
+        // Live processes and a claim in flight are tasks of their own: they report to the restarted actor.
         self.registry.restarting(names::RUNNER, None);
     }
 }
@@ -192,7 +185,22 @@ impl RunnerActor {
             }
             started
         };
-        ctx.spawn(claim.into_actor(self).map(|started, actor, ctx| {
+        // A task of its own: a restart of the runner must not drop runs the writer already marked running.
+        let runner = ctx.address();
+        actix::spawn(async move { runner.do_send(Claimed(claim.await)) });
+    }
+}
+
+/// Runs the writer marked `running` for this runner: launch them.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Claimed(Vec<Run>);
+
+impl Handler<Claimed> for RunnerActor {
+    type Result = ();
+
+    fn handle(&mut self, Claimed(started): Claimed, ctx: &mut Context<Self>) {
+        crate::guard::handle(self, ctx, |actor, ctx| {
             for run in started {
                 actor.launch(run, ctx);
             }
@@ -200,7 +208,7 @@ impl RunnerActor {
             if std::mem::take(&mut actor.dispatch_again) {
                 ctx.notify(Dispatch);
             }
-        }));
+        })
     }
 }
 

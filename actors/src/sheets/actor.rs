@@ -72,27 +72,28 @@ pub enum SyncMode {
 #[rtype(result = "Result<SyncSummary, String>")]
 struct SyncNow(SyncMode);
 
-struct SheetsSyncActor {
-    config: Option<Arc<SheetsSyncConfig>>,
+/// What one sync leaves for the next.
+#[derive(Default)]
+struct Between {
     /// No call to Google before this instant (quota), and how many quota refusals came in a row.
     deferred_until: Option<std::time::Instant>,
     quota_streak: u32,
     client: Option<SheetsClient>,
     structure: Option<Vec<SheetInfo>>,
+}
+
+struct SheetsSyncActor {
+    config: Option<Arc<SheetsSyncConfig>>,
+    /// Locked by the running sync's detached task: one sync at a time, in arrival order, surviving a
+    /// restart of the actor.
+    between: Arc<tokio::sync::Mutex<Between>>,
     writer: WriterHandle,
     readers: ReaderPool,
     clock: Arc<dyn Clock>,
     registry: ActorRegistry,
-    /// One sync at a time, in arrival order; held by the running sync's future, off the actor's loop.
-    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
-impl crate::guard::Guarded for SheetsSyncActor {
-    const NAME: &'static str = names::SHEETS;
-    fn registry(&self) -> &ActorRegistry {
-        &self.registry
-    }
-}
+crate::guarded_actor!(SheetsSyncActor, names::SHEETS);
 
 #[cfg(feature = "fault-injection")]
 crate::panic_on_inject!(SheetsSyncActor);
@@ -107,7 +108,10 @@ impl Actor for SheetsSyncActor {
 
 impl actix::Supervised for SheetsSyncActor {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        self.structure = None;
+        // The tab structure is read afresh after a failure (unless a sync holds it right now).
+        if let Ok(mut between) = self.between.try_lock() {
+            between.structure = None;
+        }
         self.registry.restarting(names::SHEETS, None);
     }
 }
@@ -178,9 +182,6 @@ fn deferred_summary(mode: SyncMode, why: String) -> SyncSummary {
     }
 }
 
-type SyncFuture = ResponseActFuture<SheetsSyncActor, Result<SyncSummary, String>>;
-type JobFuture = ResponseActFuture<SheetsSyncActor, Result<String, String>>;
-
 fn job_text(outcome: Result<SyncSummary, String>) -> Result<String, String> {
     outcome.map(|s| {
         if let Some(deferred) = s.deferred {
@@ -194,52 +195,42 @@ fn job_text(outcome: Result<SyncSummary, String>) -> Result<String, String> {
 }
 
 impl SheetsSyncActor {
-    /// A sync after the ones before it; the client and the tab structure are taken once it is its turn.
-    fn sync_future(&mut self, mode: SyncMode) -> SyncFuture {
-        let turn = self.turn.clone();
-        Box::pin(async move { turn.lock_owned().await }.into_actor(self).then(move |turn, actor, _| {
-            let shown = actor.registry.begin(names::SHEETS, if mode == SyncMode::Full { "sync" } else { "export" });
-            actor.sync_in_turn(mode).map(move |outcome, _, _| {
-                drop((shown, turn));
-                outcome
-            })
-        }))
-    }
-
-    fn sync_in_turn(&mut self, mode: SyncMode) -> SyncFuture {
-        crate::fault_point!(self.registry, names::SHEETS);
-        let Some(config) = self.config.clone() else {
-            return Box::pin(async { Err(DISABLED.to_owned()) }.into_actor(self));
-        };
-        if let Some(until) = self.deferred_until.filter(|until| *until > std::time::Instant::now()) {
-            let left = until - std::time::Instant::now();
-            let summary =
-                deferred_summary(mode, format!("deferred: Google's quota; next attempt in {}s", left.as_secs() + 1));
-            return Box::pin(async move { Ok(summary) }.into_actor(self));
-        }
+    /// A sync after the ones before it, as a plain future (run detached by the handlers).
+    fn sync_future(&self, mode: SyncMode) -> impl std::future::Future<Output = Result<SyncSummary, String>> {
+        let (config, between, registry) = (self.config.clone(), self.between.clone(), self.registry.clone());
         let deps = (self.writer.clone(), self.readers.clone(), self.clock.clone());
-        let work = sync(config, self.client.take(), self.structure.take(), deps, mode);
-        Box::pin(work.into_actor(self).map(move |(client, structure, outcome), actor, _| {
-            actor.client = client;
-            actor.structure = structure;
+        async move {
+            let Some(config) = config else { return Err(DISABLED.to_owned()) };
+            let mut between = between.lock().await;
+            let _shown = registry.begin(names::SHEETS, if mode == SyncMode::Full { "sync" } else { "export" });
+            crate::fault_point!(registry, names::SHEETS);
+            if let Some(until) = between.deferred_until.filter(|until| *until > std::time::Instant::now()) {
+                let left = until - std::time::Instant::now();
+                let why = format!("deferred: Google's quota; next attempt in {}s", left.as_secs() + 1);
+                return Ok(deferred_summary(mode, why));
+            }
+            let (client, structure) = (between.client.take(), between.structure.take());
+            let (client, structure, outcome) = sync(config, client, structure, deps, mode).await;
+            between.client = client;
+            between.structure = structure;
             match outcome {
                 Err(err) => match err.quota() {
                     Some(retry_after) => {
-                        actor.quota_streak += 1;
-                        let wait = deferral(retry_after, actor.quota_streak);
-                        actor.deferred_until = Some(std::time::Instant::now() + wait);
+                        between.quota_streak += 1;
+                        let wait = deferral(retry_after, between.quota_streak);
+                        between.deferred_until = Some(std::time::Instant::now() + wait);
                         tracing::warn!(seconds = wait.as_secs(), "Google's quota is exhausted; Sheets sync deferred.");
                         Ok(deferred_summary(mode, format!("deferred: {err}; next attempt in {}s", wait.as_secs())))
                     }
                     None => Err(err.to_string()),
                 },
                 Ok(summary) => {
-                    actor.quota_streak = 0;
-                    actor.deferred_until = None;
+                    between.quota_streak = 0;
+                    between.deferred_until = None;
                     Ok(summary)
                 }
             }
-        }))
+        }
     }
 
     /// True when a critical error appeared since the last successful export (or none ever succeeded).
@@ -266,39 +257,37 @@ impl SheetsSyncActor {
 }
 
 impl Handler<SyncNow> for SheetsSyncActor {
-    type Result = SyncFuture;
+    type Result = ResponseFuture<Result<SyncSummary, String>>;
 
     fn handle(&mut self, SyncNow(mode): SyncNow, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle(self, ctx, |actor, _| actor.sync_future(mode))
+        crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.sync_future(mode)))
     }
 }
 
 impl Handler<RunJob> for SheetsSyncActor {
-    type Result = JobFuture;
+    type Result = ResponseFuture<Result<String, String>>;
 
     fn handle(&mut self, RunJob { job }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle(self, ctx, |actor, _| actor.job(job))
-    }
-}
-
-impl SheetsSyncActor {
-    fn job(&mut self, job: &'static str) -> JobFuture {
-        crate::fault_point!(self.registry, names::SHEETS);
-        if self.config.is_none() {
-            return Box::pin(async { Ok(DISABLED.to_owned()) }.into_actor(self));
-        }
-        if job == SHEETS_CRITICAL {
-            let check = self.critical_pending();
-            return Box::pin(check.into_actor(self).then(|fresh, actor, _| -> JobFuture {
-                if fresh {
-                    Box::pin(actor.sync_future(SyncMode::ExportOnly).map(|outcome, _, _| job_text(outcome)))
-                } else {
-                    Box::pin(async { Ok("no new critical errors".to_owned()) }.into_actor(actor))
+        crate::guard::handle(self, ctx, |actor, ctx| {
+            crate::fault_point!(actor.registry, names::SHEETS);
+            let enabled = actor.config.is_some();
+            let (check, sync) = (
+                actor.critical_pending(),
+                actor.sync_future(match job {
+                    SHEETS_SYNC => SyncMode::Full,
+                    _ => SyncMode::ExportOnly,
+                }),
+            );
+            crate::guard::detached(actor, ctx, async move {
+                if !enabled {
+                    return Ok(DISABLED.to_owned());
                 }
-            }));
-        }
-        let mode = if job == SHEETS_SYNC { SyncMode::Full } else { SyncMode::ExportOnly };
-        Box::pin(self.sync_future(mode).map(|outcome, _, _| job_text(outcome)))
+                if job == SHEETS_CRITICAL && !check.await {
+                    return Ok("no new critical errors".to_owned());
+                }
+                job_text(sync.await)
+            })
+        })
     }
 }
 
@@ -322,15 +311,11 @@ impl SheetsSyncHandle {
         let config = config.map(Arc::new);
         let addr = Supervisor::start(move |_| SheetsSyncActor {
             config,
-            deferred_until: None,
-            quota_streak: 0,
-            client: None,
-            structure: None,
+            between: Arc::default(),
             writer,
             readers,
             clock,
             registry,
-            turn: Arc::default(),
         });
         Self { addr, enabled }
     }

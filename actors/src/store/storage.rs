@@ -67,7 +67,7 @@ impl StorageWatch {
     }
 
     /// The writer refuses every write while the database is damaged.
-    pub(crate) fn refusal(&self) -> Option<CommandError> {
+    pub fn refusal(&self) -> Option<CommandError> {
         match self.get() {
             StorageState::Damaged { detail, restore } => Some(CommandError::StorageFault(format!(
                 "{detail}; Atlas serves reads and refuses every write until the database is restored: {restore}"

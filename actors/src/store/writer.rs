@@ -59,6 +59,32 @@ fn open_read_write(config: &StoreConfig, clock: &dyn Clock) -> Result<Connection
     open_with(config, clock, OpenFlags::SQLITE_OPEN_CREATE)
 }
 
+/// The writer's first open: the file is checked (bounded `quick_check`) before anything is written to it,
+/// migrations included; a damaged one is opened as it is, for the writer to refuse every write.
+fn open_checked(config: &StoreConfig, clock: &dyn Clock, storage: &StorageWatch) -> Result<Connection, String> {
+    let path = &config.path;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|err| format!("cannot create data directory {}: {err}", dir.display()))?;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_CREATE;
+    let mut conn = Connection::open_with_flags(path, flags)
+        .map_err(|err| format!("cannot open database {}: {err}", path.display()))?;
+    pragmas::for_writer(&conn, config).map_err(|err| format!("cannot configure database {}: {err}", path.display()))?;
+    match super::storage::quick_check(&conn, config.start_check_budget) {
+        Ok(None) => {}
+        Ok(Some(problems)) => {
+            let detail =
+                format!("the database failed its start-up quick_check ({})", crate::domain::text::clip(&problems));
+            storage.damaged(detail, super::storage::RESTORE_ADVICE.to_owned());
+            return Ok(conn);
+        }
+        Err(why) => tracing::warn!(%why, "The start-up quick_check was cut short; the start goes on."),
+    }
+    migrate::apply_pending(&mut conn, &format_timestamp(clock.now()))
+        .map_err(|err| format!("database {}: {err}", path.display()))?;
+    Ok(conn)
+}
+
 /// Opens a database that must exist (a restore's swap and its rollback never create one).
 fn open_existing(config: &StoreConfig, clock: &dyn Clock) -> Result<Connection, String> {
     open_with(config, clock, OpenFlags::empty())
@@ -118,7 +144,7 @@ pub enum Maintenance {
 }
 
 #[derive(Message)]
-#[rtype(result = "Result<String, String>")]
+#[rtype(result = "Result<String, CommandError>")]
 struct Maintain(Maintenance);
 
 /// Replaces the database file with `with` (a verified plain copy in the same directory) while the
@@ -336,24 +362,30 @@ impl WriterActor {
 
 impl WriterActor {
     /// Applies what is queued first, so maintenance never overtakes an acknowledged order of commands.
-    fn maintain(&mut self, what: Maintenance, ctx: &mut Context<Self>) -> Result<String, String> {
+    /// Refused like any write on a damaged database; a full disk is `StorageFull` as for a command.
+    fn maintain(&mut self, what: Maintenance, ctx: &mut Context<Self>) -> Result<String, CommandError> {
         while !self.pending.is_empty() {
             self.flush(ctx);
         }
-        let conn = self.conn.as_ref().ok_or("the writer has no database connection")?;
+        if let Some(refusal) = self.storage.refusal() {
+            return Err(refusal);
+        }
+        let no_connection = || CommandError::Unavailable("the writer has no database connection".into());
+        let conn = self.conn.as_ref().ok_or_else(no_connection)?;
         let _busy = self.registry.busy(names::WRITER, &format!("{what:?}").to_lowercase());
+        let failed = |err: rusqlite::Error| super::storage::classify(&err);
         match what {
             Maintenance::Checkpoint => conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
                 })
                 .map(|(busy, log, done)| format!("checkpoint: busy {busy}, {log} WAL frames, {done} checkpointed"))
-                .map_err(|err| format!("checkpoint failed: {err}")),
+                .map_err(failed),
             Maintenance::Vacuum => {
                 let pages = |c: &Connection| c.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0));
-                let before = pages(conn).map_err(|err| err.to_string())?;
-                conn.execute_batch("VACUUM").map_err(|err| format!("vacuum failed: {err}"))?;
-                let after = pages(conn).map_err(|err| err.to_string())?;
+                let before = pages(conn).map_err(failed)?;
+                conn.execute_batch("VACUUM").map_err(failed)?;
+                let after = pages(conn).map_err(failed)?;
                 Ok(format!("vacuum: {before} pages before, {after} after"))
             }
         }
@@ -475,7 +507,7 @@ impl Handler<Ping> for WriterActor {
 }
 
 impl Handler<Maintain> for WriterActor {
-    type Result = Result<String, String>;
+    type Result = Result<String, CommandError>;
 
     fn handle(&mut self, Maintain(what): Maintain, ctx: &mut Context<Self>) -> Self::Result {
         crate::guard::handle(self, ctx, |actor, ctx| actor.maintain(what, ctx))
@@ -539,9 +571,13 @@ impl WriterHandle {
     pub fn start(config: StoreConfig, clock: Arc<dyn Clock>, registry: ActorRegistry) -> Result<Self, String> {
         // A restore that died midway is rolled back before the database is opened, and reported.
         let interrupted = super::swap::recover_leftover(&config.path)?;
-        let conn = open_read_write(&config, clock.as_ref())?;
-        if let Some(report) = interrupted {
+        let storage = StorageWatch::default();
+        let conn = open_checked(&config, clock.as_ref(), &storage)?;
+        if let Some(report) = &interrupted {
             tracing::error!(report = %report, "An interrupted restore was rolled back.");
+        }
+        // Recorded in the database unless it is damaged (then nothing is written to it).
+        if let Some(report) = interrupted.filter(|_| storage.refusal().is_none()) {
             let error = crate::domain::command::NewHotlistError {
                 id: crate::domain::ErrorId::generate(),
                 task_id: None,
@@ -550,15 +586,6 @@ impl WriterHandle {
                 source: "backup".into(),
             };
             apply_alone(&conn, &Command::RecordError(error), &format_timestamp(clock.now()))?;
-        }
-        let storage = StorageWatch::default();
-        match super::storage::quick_check(&conn, config.start_check_budget) {
-            Ok(None) => {}
-            Ok(Some(problems)) => storage.damaged(
-                format!("the database failed its start-up quick_check ({})", crate::domain::text::clip(&problems)),
-                super::storage::RESTORE_ADVICE.to_owned(),
-            ),
-            Err(why) => tracing::warn!(%why, "The start-up quick_check was cut short; the start goes on."),
         }
         let stats = Arc::new(WriterStats::default());
         let actor_stats = stats.clone();
@@ -612,8 +639,9 @@ impl WriterHandle {
     }
 
     /// Runs a checkpoint or a vacuum on the writer's connection, after everything already queued.
-    pub async fn maintain(&self, what: Maintenance) -> Result<String, String> {
-        self.addr.send(Maintain(what)).await.map_err(|err| format!("the writer is not running ({err})"))?
+    pub async fn maintain(&self, what: Maintenance) -> Result<String, CommandError> {
+        let sent = self.addr.send(Maintain(what)).await;
+        sent.map_err(|err| CommandError::Unavailable(format!("the writer is not running ({err})")))?
     }
 
     /// Swaps the database file for `with` (see `Replace`), first copying the current one to `safety_copy`.

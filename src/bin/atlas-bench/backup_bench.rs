@@ -38,7 +38,7 @@ async fn fill(handles: &Handles, path: &std::path::Path, megabytes: u64) -> Resu
         }
         i += 2000;
     }
-    handles.writer.maintain(atlas_actors::store::Maintenance::Checkpoint).await?;
+    handles.writer.maintain(atlas_actors::store::Maintenance::Checkpoint).await.map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -98,7 +98,7 @@ pub fn run(megabytes: u64) -> Result<(), String> {
             load(&handles, stop).await
         };
         println!("writer under load, no backup: {} commits, p50 {:.2?} p99 {:.2?}", quiet.len(), p(&quiet, 0.5), p(&quiet, 0.99));
-        handles.writer.maintain(atlas_actors::store::Maintenance::Checkpoint).await?;
+        handles.writer.maintain(atlas_actors::store::Maintenance::Checkpoint).await.map_err(|e| e.to_string())?;
         let size = std::fs::metadata(&db).map_err(|e| e.to_string())?.len();
 
         // Same database, no writes: sqlite3's script against Atlas's backup (uncompressed).

@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod fake_receivers;
 pub mod fake_sheets;
 pub mod moto;
+pub mod small_disk;
 
 use atlas::settings::Settings;
 use atlas_actors::domain::{Actor, Role};

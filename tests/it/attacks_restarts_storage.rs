@@ -1,0 +1,269 @@
+//! Found by attacking the panic boundary, long work and storage faults; each failed before its fix.
+
+use crate::supervision::wait_restarted;
+use crate::support::small_disk::{fill, SmallDisk};
+use crate::support::{test_settings, TestApp};
+use atlas_actors::backup::BackupRequest;
+use atlas_actors::fault::Fault;
+use atlas_actors::registry::names;
+use serde_json::json;
+use std::path::Path;
+use std::time::Duration;
+
+async fn slow_app(projects: usize) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir);
+    settings.backup.pages_per_step = 1;
+    settings.backup.step_pause_ms = 20;
+    let app = TestApp::spawn_with(dir, settings).await;
+    let admin = app.admin_token();
+    let text = "z".repeat(4000);
+    for i in 0..projects {
+        let body = json!({ "name": format!("p{i}"), "description": text });
+        assert_eq!(app.call("POST", "/api/v1/projects", Some(&admin), Some(body)).await.0, 201);
+    }
+    app
+}
+
+fn backup_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|e| e.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// A second request queued behind one whose future panics is dropped with the old context: its caller
+/// gets "Mailbox closed" instead of an answer.
+#[actix_rt::test]
+async fn a_request_queued_behind_one_that_panics_is_answered() {
+    let app = TestApp::spawn().await;
+    let backup = app.handles.backup.clone();
+    backup.inject(Fault::PanicInHandler).await;
+    let (first, second) = tokio::join!(backup.ask(BackupRequest::Create), backup.ask(BackupRequest::List));
+    eprintln!("first: {first:?}\nsecond: {second:?}");
+    for answer in [&first.map(|_| ()), &second.map(|_| ())] {
+        if let Err(why) = answer {
+            assert!(!why.contains("Mailbox"), "a caller got no answer, only: {why}");
+        }
+    }
+}
+
+/// A panic elsewhere in the Backup actor while a create runs on the blocking pool: the create goes on as a
+/// task of its own, keeps the turn (a failing operation after it waits, so its sweep cannot delete the
+/// copy being written), stays in the health report, and its caller is answered.
+#[actix_rt::test]
+async fn a_restart_mid_backup_keeps_the_running_create_its_turn_and_its_caller() {
+    let app = slow_app(60).await;
+    let backups = app.dir.path().join("backups");
+    let backup = app.handles.backup.clone();
+    let running = actix_rt::spawn(async move { backup.ask(BackupRequest::Create).await });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let copying = backup_files(&backups);
+    assert!(copying.iter().any(|n| n.ends_with(".db")), "the copy is being written: {copying:?}");
+    app.handles.backup.inject(Fault::PanicNow).await;
+    wait_restarted(&app.handles.registry, names::BACKUP, 1).await;
+    let operation = app.handles.registry.status(names::BACKUP).unwrap().operation;
+    assert!(operation.is_some_and(|o| o.starts_with("backup create")), "the running copy is still shown");
+    // A failing operation sweeps leftovers after it fails: it must wait for the create.
+    let failed = app.handles.backup.ask(BackupRequest::Verify("atlas_nope".into())).await;
+    assert!(failed.is_err());
+    let answer = tokio::time::timeout(Duration::from_secs(30), running).await.expect("answered").unwrap();
+    let Ok(atlas_actors::backup::BackupAnswer::One(made)) = answer else { panic!("the create's caller: {answer:?}") };
+    let listed = atlas_actors::backup::file::list(&backups).unwrap();
+    assert!(
+        listed.iter().any(|m| m.id == made.id) && backups.join(&made.file).exists(),
+        "{:?}",
+        backup_files(&backups)
+    );
+}
+
+/// The scheduler forgets a running job when it restarts: the same job starts again while the first
+/// instance is still running in its owner.
+#[actix_rt::test]
+async fn a_scheduler_restart_keeps_a_running_job_running_and_unstartable() {
+    let app = slow_app(60).await;
+    let scheduler = app.handles.scheduler.clone();
+    let first = actix_rt::spawn(async move { scheduler.run_now("backup").await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.handles.scheduler.inject(Fault::PanicNow).await;
+    wait_restarted(&app.handles.registry, names::SCHEDULER, 1).await;
+    let listed = app.handles.scheduler.list().await.unwrap();
+    let slot = listed.iter().find(|j| j.job == "backup").unwrap();
+    eprintln!("after the restart: {slot:?}");
+    eprintln!("first caller: {:?}", first.await.unwrap());
+    let scheduler = app.handles.scheduler.clone();
+    let second = actix_rt::spawn(async move { scheduler.run_now("backup").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let owner = app.handles.registry.status(names::BACKUP).unwrap().operation;
+    eprintln!("backup actor's operation meanwhile: {owner:?}");
+    assert!(
+        slot.running || owner.is_none(),
+        "the backup job is still running in the Backup actor, the scheduler says it is not"
+    );
+    drop(second);
+}
+
+/// Overwrites one b-tree page of `object` (its root page) with garbage, Atlas stopped.
+fn damage_object(db: &Path, object: &str) {
+    use std::io::{Seek, SeekFrom, Write};
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let root: i64 =
+        conn.query_row("SELECT rootpage FROM sqlite_master WHERE name = ?1", [object], |r| r.get(0)).unwrap();
+    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    drop(conn);
+    let mut file = std::fs::OpenOptions::new().write(true).open(db).unwrap();
+    file.seek(SeekFrom::Start(((root - 1) * page) as u64)).unwrap();
+    file.write_all(&vec![0xa5; page as usize]).unwrap();
+    file.sync_all().unwrap();
+}
+
+async fn app_with_verified_backup() -> (tempfile::TempDir, String, String) {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    for i in 0..20 {
+        let body = json!({ "name": format!("p{i}"), "description": "d".repeat(2000) });
+        assert_eq!(app.call("POST", "/api/v1/projects", Some(&admin), Some(body)).await.0, 201);
+    }
+    let (status, backup) = app.call("POST", "/api/v1/admin/backups", Some(&admin), None).await;
+    assert_eq!(status, 201, "{backup}");
+    let id = backup["id"].as_str().unwrap().to_owned();
+    let (status, _) = app.call("POST", &format!("/api/v1/admin/backups/{id}/verify"), Some(&admin), None).await;
+    assert_eq!(status, 200);
+    let (stopped, dir) = app.stop_keeping_files().await;
+    stopped.unwrap();
+    (dir, id, admin)
+}
+
+/// The database as a reader sees it: the file and its WAL.
+fn sha(path: &Path) -> (Vec<u8>, Vec<u8>) {
+    let wal = std::fs::read(path.with_extension("db-wal")).unwrap_or_default();
+    (std::fs::read(path).unwrap(), wal)
+}
+
+/// Damaged mode refuses commands, but not the writer's maintenance: VACUUM rewrites the damaged file
+/// (damage on the freelist: quick_check fails, VACUUM does not read it and succeeds).
+#[actix_rt::test]
+async fn vacuum_never_writes_to_a_database_served_read_only_as_damaged() {
+    use std::io::{Seek, SeekFrom, Write};
+    let (dir, _id, admin) = app_with_verified_backup().await;
+    let db = dir.path().join("data/atlas.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE scratch(x); INSERT INTO scratch SELECT randomblob(3000) FROM \
+            (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 200) SELECT i FROM n); \
+            DROP TABLE scratch; PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+        let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0)).unwrap();
+        assert!(free > 10, "{free}");
+    }
+    let header = std::fs::read(&db).unwrap();
+    let trunk = u32::from_be_bytes(header[32..36].try_into().unwrap()) as u64;
+    let page = u16::from_be_bytes(header[16..18].try_into().unwrap()) as u64;
+    let mut file = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    file.seek(SeekFrom::Start((trunk - 1) * page)).unwrap();
+    file.write_all(&vec![0xa5; page as usize]).unwrap();
+    file.sync_all().unwrap();
+    drop(file);
+    let settings = test_settings(&dir);
+    let app = TestApp::spawn_with(dir, settings).await;
+    let (status, ready) = app.get("/readyz").await;
+    eprintln!("readyz: {status} {}", ready["checks"]["storage"]);
+    assert_eq!(status, 503, "damaged: {ready}");
+    let (status, answer) = app.call("POST", "/api/v1/projects", Some(&admin), Some(json!({"name": "x"}))).await;
+    assert_eq!(status, 503, "{answer}");
+    let before = sha(&app.db_path());
+    let (status, answer) = app.call("POST", "/api/v1/admin/db/vacuum", Some(&admin), None).await;
+    let after = sha(&app.db_path());
+    eprintln!("vacuum on a damaged database: {status} {answer}; WAL {} -> {} bytes", before.1.len(), after.1.len());
+    assert!(before == after, "the damaged database was rewritten by a maintenance write ({status} {answer})");
+}
+
+/// A database whose schema_migrations table is damaged: neither the service nor the documented CLI
+/// restore can start, so the backup named in the advice cannot be restored through Atlas at all.
+#[actix_rt::test]
+async fn a_damaged_migrations_table_still_starts_read_only_and_the_cli_restore_works() {
+    let (dir, id, _admin) = app_with_verified_backup().await;
+    let db = dir.path().join("data/atlas.db");
+    damage_object(&db, "schema_migrations");
+    let settings = test_settings(&dir);
+    let started = atlas::start(&settings, atlas::bind(&settings).unwrap()).await;
+    eprintln!("serve: {:?}", started.as_ref().err());
+    let cli = actix_rt::task::spawn_blocking({
+        let settings = settings.clone();
+        move || atlas::backup_cli::run(&settings, BackupRequest::Restore(id))
+    })
+    .await
+    .unwrap();
+    eprintln!("cli restore: {cli:?}");
+    assert!(started.is_ok() || cli.is_ok(), "no way left to restore through Atlas");
+}
+
+/// A damaged tokens table: serve refuses to start (the bootstrap counts tokens), instead of read-only mode.
+#[actix_rt::test]
+async fn a_damaged_tokens_table_still_starts_read_only() {
+    let (dir, id, _) = app_with_verified_backup().await;
+    let db = dir.path().join("data/atlas.db");
+    damage_object(&db, "api_tokens");
+    let settings = test_settings(&dir);
+    let app = TestApp::spawn_with(dir, settings.clone()).await;
+    let (status, ready) = app.get("/readyz").await;
+    assert_eq!(status, 503, "{ready}");
+    assert!(ready["checks"]["storage"]["detail"].as_str().unwrap().contains(&id), "{ready}");
+    // The tokens cannot be read: the advised way out is the CLI restore with the service stopped.
+    let (stopped, dir) = app.stop_keeping_files().await;
+    stopped.unwrap();
+    let restore = {
+        let (settings, id) = (settings.clone(), id.clone());
+        actix_rt::task::spawn_blocking(move || atlas::backup_cli::run(&settings, BackupRequest::Restore(id)))
+    };
+    let restored = restore.await.unwrap();
+    assert!(restored.is_ok(), "{restored:?}");
+    let app = TestApp::spawn_with(dir, settings).await;
+    let (status, ready) = app.get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+}
+
+/// A restore (or any verification) on a full disk: the scratch decompression hits ENOSPC and the good
+/// backup is recorded as FAILED verification in its manifest, for good ("the compressed backup is damaged").
+#[actix_rt::test]
+async fn a_full_disk_during_verification_never_marks_a_good_backup_failed() {
+    let Some(disk) = SmallDisk::mount(24) else { return };
+    let dir = tempfile::TempDir::new_in(&disk.mount).unwrap();
+    let mut settings = test_settings(&dir);
+    settings.backup.compress = true;
+    let app = TestApp::spawn_with(dir, settings).await;
+    let admin = app.admin_token();
+    for i in 0..400 {
+        let body = json!({ "name": format!("p{i}"), "description": "q".repeat(4000) });
+        assert_eq!(app.call("POST", "/api/v1/projects", Some(&admin), Some(body)).await.0, 201);
+    }
+    let (status, backup) = app.call("POST", "/api/v1/admin/backups", Some(&admin), None).await;
+    assert_eq!(status, 201, "{backup}");
+    let id = backup["id"].as_str().unwrap().to_owned();
+    let db_size = std::fs::metadata(app.db_path()).unwrap().len();
+    let filler = fill(&disk.mount);
+    // Give back less than the database's size: the staged copy starts, then runs out of space.
+    let f = std::fs::OpenOptions::new().write(true).open(&filler).unwrap();
+    let len = f.metadata().unwrap().len();
+    f.set_len(len - db_size / 2).unwrap();
+    drop(f);
+    let confirm = Some(json!({ "confirm": true }));
+    let (status, answer) =
+        app.call("POST", &format!("/api/v1/admin/backups/{id}/restore"), Some(&admin), confirm).await;
+    eprintln!("restore on a full disk: {status} {answer}");
+    let data: Vec<String> = backup_files(app.db_path().parent().unwrap());
+    eprintln!("data directory after the failed restore: {data:?}");
+    std::fs::remove_file(filler).unwrap();
+    let (status, answer) = app.call("POST", "/api/v1/projects", Some(&admin), Some(json!({"name": "after"}))).await;
+    eprintln!("write after freeing: {status} {answer}");
+    let (_, listed) = app.call("GET", "/api/v1/admin/backups", Some(&admin), None).await;
+    eprintln!("listed after freeing: {listed}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(app.dir.path().join(format!("backups/{id}.manifest.json"))).unwrap())
+            .unwrap();
+    assert_ne!(manifest["verified_ok"], json!(false), "a full disk recorded a good backup as failed: {manifest}");
+}
