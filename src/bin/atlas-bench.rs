@@ -9,7 +9,7 @@
 //! `atlas-bench backup [MB]`: an Atlas backup against `sqlite3 .backup`, and writer latency meanwhile.
 //!
 //! This program opens its own scratch databases; the raw ceiling is the one read-write open outside
-//! `store/writer.rs`, allowed by the invariant test because it never touches Atlas's database.
+//! `store/writer/mod.rs`, allowed by the invariant test because it never touches Atlas's database.
 
 use atlas_actors::domain::{format_timestamp, Actor, Command, NewProject, ProjectId, SystemClock};
 use atlas_actors::store::config::Synchronous;

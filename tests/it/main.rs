@@ -1,6 +1,7 @@
 //! One integration-test binary (one link step) with a module per area.
 
 pub mod api;
+mod attacks_detached;
 mod attacks_ops;
 mod attacks_restarts_storage;
 mod backup;

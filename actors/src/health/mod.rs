@@ -216,8 +216,15 @@ impl Actor for HealthActor {
                     if !actor.alerting.swap(true, std::sync::atomic::Ordering::SeqCst) {
                         let (check, alerting) = (actor.check_and_alert(false), actor.alerting.clone());
                         let work = crate::guard::detached(actor, ctx, async move {
+                            /// Clears the flag however the check ends (a panic included).
+                            struct Done(Arc<std::sync::atomic::AtomicBool>);
+                            impl Drop for Done {
+                                fn drop(&mut self) {
+                                    self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+                                }
+                            }
+                            let _done = Done(alerting);
                             let _ = check.await;
-                            alerting.store(false, std::sync::atomic::Ordering::SeqCst);
                         });
                         actix::spawn(work);
                     }

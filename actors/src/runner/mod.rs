@@ -114,6 +114,8 @@ struct RunnerActor {
     dispatching: bool,
     dispatch_again: bool,
     spawned: broadcast::Sender<(RunId, Instant)>,
+    /// The queued-runs watcher task runs.
+    watching: bool,
 }
 
 crate::guarded_actor!(RunnerActor, names::RUNNER);
@@ -124,15 +126,18 @@ impl Actor for RunnerActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.registry.beat::<Self>(names::RUNNER, ctx);
         ctx.run_interval(self.config.poll_interval, |_, ctx| ctx.notify(Dispatch));
-        let mut queued = self.writer.watch_queued_runs();
-        let addr = ctx.address();
-        actix::spawn(async move {
-            while queued.changed().await.is_ok() {
-                if addr.try_send(Dispatch).is_err() && !addr.connected() {
-                    break;
+        // One watcher for the actor's life (the address survives restarts; so does the task).
+        if !std::mem::replace(&mut self.watching, true) {
+            let mut queued = self.writer.watch_queued_runs();
+            let addr = ctx.address();
+            actix::spawn(async move {
+                while queued.changed().await.is_ok() {
+                    if addr.try_send(Dispatch).is_err() && !addr.connected() {
+                        break;
+                    }
                 }
-            }
-        });
+            });
+        }
         ctx.notify(Dispatch);
     }
 }
@@ -355,6 +360,7 @@ impl RunnerHandle {
             dispatching: false,
             dispatch_again: false,
             spawned: actor_spawned,
+            watching: false,
         });
         Ok(Self { addr, spawned, readers, writer, config: pinning })
     }

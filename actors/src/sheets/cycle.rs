@@ -98,9 +98,13 @@ impl Mirror<'_> {
                 format!("the approval can never apply and was closed as superseded: {reason}"),
             ))),
             Ok(_) => Ok(Ok(())),
-            Err(err @ (CommandError::Unavailable(_) | CommandError::Storage(_))) => {
-                Err(CycleError::Store(err.to_string()))
-            }
+            // The store could not take it (nothing was judged): the cycle stops, the sheet keeps the edit.
+            Err(
+                err @ (CommandError::Unavailable(_)
+                | CommandError::Storage(_)
+                | CommandError::StorageFull(_)
+                | CommandError::StorageFault(_)),
+            ) => Err(CycleError::Store(err.to_string())),
             Err(refused) => Ok(Err(refused)),
         }
     }

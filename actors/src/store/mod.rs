@@ -9,6 +9,7 @@ pub mod queries;
 pub mod reader;
 pub mod storage;
 mod swap;
+mod transaction;
 pub mod writer;
 
 pub use config::{StoreConfig, Synchronous};

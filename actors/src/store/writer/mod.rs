@@ -1,4 +1,5 @@
-//! The single writer. **This file is the only place in Atlas that opens a read-write connection.**
+//! The single writer. **This file is the only place in Atlas that opens a read-write connection**
+//! (`handle.rs` beside it is the door; `../transaction.rs` holds the transactions).
 //!
 //! `WriterActor` lives alone on its own arbiter thread and owns that connection. Callers reach it only
 //! through [`WriterHandle`]: they submit a [`Command`] and are answered after the transaction holding it
@@ -9,7 +10,8 @@
 
 use super::config::StoreConfig;
 use super::storage::StorageWatch;
-use super::{apply, migrate, pragmas};
+use super::transaction::{apply_alone, apply_batch};
+use super::{migrate, pragmas};
 use crate::domain::{
     format_timestamp, Actor, Applied, ApprovalStatus, Clock, Command, CommandError, CommandOutcome, ItemAction,
     RunStatus,
@@ -49,16 +51,6 @@ pub struct WriterStats {
     pub last_batch: AtomicU64,
 }
 
-/// Opens the read-write connection with the writer's pragmas and brings the schema up to date.
-/// The data directory is created if missing.
-fn open_read_write(config: &StoreConfig, clock: &dyn Clock) -> Result<Connection, String> {
-    let path = &config.path;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|err| format!("cannot create data directory {}: {err}", dir.display()))?;
-    }
-    open_with(config, clock, OpenFlags::SQLITE_OPEN_CREATE)
-}
-
 /// The writer's first open: the file is checked (bounded `quick_check`) before anything is written to it,
 /// migrations included; a damaged one is opened as it is, for the writer to refuse every write.
 fn open_checked(config: &StoreConfig, clock: &dyn Clock, storage: &StorageWatch) -> Result<Connection, String> {
@@ -86,18 +78,21 @@ fn open_checked(config: &StoreConfig, clock: &dyn Clock, storage: &StorageWatch)
 }
 
 /// Opens a database that must exist (a restore's swap and its rollback never create one).
-fn open_existing(config: &StoreConfig, clock: &dyn Clock) -> Result<Connection, String> {
-    open_with(config, clock, OpenFlags::empty())
+/// `migrate` is false for a damaged database (nothing is written to it, migrations included).
+fn open_existing(config: &StoreConfig, clock: &dyn Clock, migrate: bool) -> Result<Connection, String> {
+    open_with(config, clock, OpenFlags::empty(), migrate)
 }
 
-fn open_with(config: &StoreConfig, clock: &dyn Clock, extra: OpenFlags) -> Result<Connection, String> {
+fn open_with(config: &StoreConfig, clock: &dyn Clock, extra: OpenFlags, migrate: bool) -> Result<Connection, String> {
     let path = &config.path;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | extra;
     let mut conn = Connection::open_with_flags(path, flags)
         .map_err(|err| format!("cannot open database {}: {err}", path.display()))?;
     pragmas::for_writer(&conn, config).map_err(|err| format!("cannot configure database {}: {err}", path.display()))?;
-    migrate::apply_pending(&mut conn, &format_timestamp(clock.now()))
-        .map_err(|err| format!("database {}: {err}", path.display()))?;
+    if migrate {
+        migrate::apply_pending(&mut conn, &format_timestamp(clock.now()))
+            .map_err(|err| format!("database {}: {err}", path.display()))?;
+    }
     Ok(conn)
 }
 
@@ -106,7 +101,11 @@ pub fn migrate_database(config: &StoreConfig, clock: &dyn Clock) -> Result<migra
     if let Some(report) = super::swap::recover_leftover(&config.path)? {
         eprintln!("atlas: {report}");
     }
-    let conn = open_read_write(config, clock)?;
+    let storage = StorageWatch::default();
+    let conn = open_checked(config, clock, &storage)?;
+    if let Err(why) = storage.check() {
+        return Err(format!("nothing was migrated: {why}"));
+    }
     let status = migrate::check(&conn).map_err(|err| err.to_string())?;
     conn.close().map_err(|(_, err)| format!("closing {}: {err}", config.path.display()))?;
     Ok(status)
@@ -192,7 +191,9 @@ impl actix::Actor for WriterActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(self.config.writer_mailbox_capacity);
         if self.conn.is_none() && !self.closed {
-            match open_read_write(&self.config, self.clock.as_ref()) {
+            // A restart: a damaged database is reopened as it is, never migrated.
+            let migrate = self.storage.refusal().is_none();
+            match open_with(&self.config, self.clock.as_ref(), OpenFlags::SQLITE_OPEN_CREATE, migrate) {
                 Ok(conn) => self.conn = Some(conn),
                 Err(reason) => {
                     // Nothing sensible to retry here: systemd restarts the whole daemon.
@@ -202,6 +203,11 @@ impl actix::Actor for WriterActor {
             }
         }
         self.registry.beat::<Self>(names::WRITER, ctx);
+        // Commands queued before a restart lost their scheduled flush with the old context.
+        if !self.pending.is_empty() {
+            self.flush_scheduled = true;
+            ctx.notify(Flush);
+        }
     }
 }
 
@@ -244,7 +250,8 @@ impl WriterActor {
         #[cfg(not(feature = "fault-injection"))]
         let panic_midway = false;
         let started = std::time::Instant::now();
-        match catch_panic(|| apply_batch(conn, &batch, &now, panic_midway)) {
+        let commands: Vec<(&Command, &Actor)> = batch.iter().map(|p| (&p.command, &p.actor)).collect();
+        match catch_panic(|| apply_batch(conn, &commands, &now, panic_midway)) {
             Ok(Ok(results)) => {
                 self.stats.batches.fetch_add(1, Ordering::Relaxed);
                 self.stats.commands.fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -274,45 +281,6 @@ impl WriterActor {
                 self.last_failure = Some(panic);
                 ctx.stop();
             }
-        }
-    }
-}
-
-/// One transaction: a savepoint per command, replies decided only once COMMIT succeeded.
-fn apply_batch(
-    conn: &Connection,
-    batch: &[Pending],
-    now: &str,
-    panic_midway: bool,
-) -> rusqlite::Result<Vec<Result<CommandOutcome, CommandError>>> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let body = || -> rusqlite::Result<Vec<Result<CommandOutcome, CommandError>>> {
-        let mut results = Vec::with_capacity(batch.len());
-        for (index, pending) in batch.iter().enumerate() {
-            if panic_midway && index == batch.len() / 2 {
-                panic!("injected fault: panic in the middle of a write batch");
-            }
-            conn.prepare_cached("SAVEPOINT command")?.execute([])?;
-            let result = apply::apply(conn, &pending.command, &pending.actor, now);
-            if result.is_err() {
-                conn.prepare_cached("ROLLBACK TO command")?.execute([])?;
-            }
-            conn.prepare_cached("RELEASE command")?.execute([])?;
-            results.push(result);
-        }
-        conn.execute_batch("COMMIT")?;
-        Ok(results)
-    };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
-    match outcome {
-        Ok(Ok(results)) => Ok(results),
-        Ok(Err(err)) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(err)
-        }
-        Err(panic) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            std::panic::resume_unwind(panic)
         }
     }
 }
@@ -422,7 +390,8 @@ impl WriterActor {
                 return Err(format!("cannot close the database before the restore: {err}; nothing was restored"));
             }
         }
-        let reopen_original = |actor: &mut Self| match open_existing(&actor.config, actor.clock.as_ref()) {
+        let migrate = self.storage.refusal().is_none();
+        let reopen_original = |actor: &mut Self| match open_existing(&actor.config, actor.clock.as_ref(), migrate) {
             Ok(conn) => actor.conn = Some(conn),
             Err(fatal) => actor.registry.escalate(
                 names::WRITER,
@@ -437,7 +406,7 @@ impl WriterActor {
             }
         };
         let swapped = super::swap::swap_in(&db, &with, &safety_id)
-            .and_then(|()| open_existing(&self.config, self.clock.as_ref()));
+            .and_then(|()| open_existing(&self.config, self.clock.as_ref(), true));
         match swapped {
             Ok(conn) => {
                 // Before any command is taken again: runs the backup held as queued or running never run.
@@ -463,19 +432,6 @@ impl WriterActor {
                 reopen_original(self);
                 Err(format!("the restore failed and the original database is back in place: {why}"))
             }
-        }
-    }
-}
-
-/// Applies one command in its own transaction on `conn` (the writer's own bookkeeping while it holds
-/// everything else: after a restore, at start-up).
-fn apply_alone(conn: &Connection, command: &Command, now: &str) -> Result<(), String> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
-    match apply::apply(conn, command, &Actor::system(), now) {
-        Ok(_) => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
-        Err(err) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(err.to_string())
         }
     }
 }
@@ -556,129 +512,8 @@ impl Handler<Inject> for WriterActor {
     }
 }
 
-/// The only door to the writer. Cloning it is cheap; every clone talks to the same actor.
-#[derive(Clone)]
-pub struct WriterHandle {
-    addr: Addr<WriterActor>,
-    stats: Arc<WriterStats>,
-    runs_queued: Arc<watch::Sender<u64>>,
-    storage: StorageWatch,
-}
-
-impl WriterHandle {
-    /// Opens (and migrates) the database, then starts the writer alone on a new arbiter thread.
-    /// Must be called inside a running actix `System`.
-    pub fn start(config: StoreConfig, clock: Arc<dyn Clock>, registry: ActorRegistry) -> Result<Self, String> {
-        // A restore that died midway is rolled back before the database is opened, and reported.
-        let interrupted = super::swap::recover_leftover(&config.path)?;
-        let storage = StorageWatch::default();
-        let conn = open_checked(&config, clock.as_ref(), &storage)?;
-        if let Some(report) = &interrupted {
-            tracing::error!(report = %report, "An interrupted restore was rolled back.");
-        }
-        // Recorded in the database unless it is damaged (then nothing is written to it).
-        if let Some(report) = interrupted.filter(|_| storage.refusal().is_none()) {
-            let error = crate::domain::command::NewHotlistError {
-                id: crate::domain::ErrorId::generate(),
-                task_id: None,
-                error: report,
-                severity: crate::domain::Severity::Critical,
-                source: "backup".into(),
-            };
-            apply_alone(&conn, &Command::RecordError(error), &format_timestamp(clock.now()))?;
-        }
-        let stats = Arc::new(WriterStats::default());
-        let actor_stats = stats.clone();
-        let runs_queued = Arc::new(watch::channel(0).0);
-        let actor_runs_queued = runs_queued.clone();
-        let actor_storage = storage.clone();
-        let arbiter = Arbiter::new();
-        let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| WriterActor {
-            config,
-            clock,
-            conn: Some(conn),
-            pending: Vec::new(),
-            flush_scheduled: false,
-            closed: false,
-            registry,
-            stats: actor_stats,
-            runs_queued: actor_runs_queued,
-            last_failure: None,
-            storage: actor_storage,
-            #[cfg(feature = "fault-injection")]
-            panic_in_next_batch: false,
-        });
-        Ok(Self { addr, stats, runs_queued, storage })
-    }
-
-    /// Applies `command` on behalf of `actor`; resolves only after COMMIT (or with why it was not applied).
-    pub async fn submit(&self, command: Command, actor: Actor) -> Result<CommandOutcome, CommandError> {
-        let (reply, answer) = oneshot::channel();
-        // Counted down on drop, so a caller that gives up (a closed HTTP connection) is not counted forever.
-        struct InFlight<'a>(&'a AtomicU64);
-        impl Drop for InFlight<'_> {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
-        self.stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        let _counted = InFlight(&self.stats.in_flight);
-        let sent = self.addr.send(Submit(Pending { command, actor, reply })).await;
-        let answered = match sent {
-            Ok(()) => answer.await.map_err(|_| {
-                CommandError::Unavailable("the writer stopped before answering; the command was not applied".into())
-            }),
-            Err(err) => Err(CommandError::Unavailable(format!("the writer is not running ({err})"))),
-        };
-        answered?
-    }
-
-    /// Proves the writer thread answers and its connection can run a query.
-    pub async fn ping(&self) -> Result<(), String> {
-        self.addr.send(Ping).await.map_err(|err| format!("the writer is not running ({err})"))?
-    }
-
-    /// Runs a checkpoint or a vacuum on the writer's connection, after everything already queued.
-    pub async fn maintain(&self, what: Maintenance) -> Result<String, CommandError> {
-        let sent = self.addr.send(Maintain(what)).await;
-        sent.map_err(|err| CommandError::Unavailable(format!("the writer is not running ({err})")))?
-    }
-
-    /// Swaps the database file for `with` (see `Replace`), first copying the current one to `safety_copy`.
-    /// Commands sent meanwhile wait in the mailbox and apply to the restored database.
-    pub async fn replace_database(&self, with: std::path::PathBuf, safety: SafetyBackup) -> Result<String, String> {
-        self.addr.send(Replace { with, safety }).await.map_err(|err| format!("the writer is not running ({err})"))?
-    }
-
-    /// Finishes queued commands, checkpoints and closes the database. Later submits are refused.
-    pub async fn shutdown(&self) -> Result<(), String> {
-        self.addr.send(Shutdown).await.map_err(|err| format!("the writer is not running ({err})"))?
-    }
-
-    /// False once the actor is gone for good (it died outside the panic guard).
-    pub fn is_alive(&self) -> bool {
-        self.addr.connected()
-    }
-
-    /// Changes after every COMMIT that queued a run, so the runner starts it at once.
-    pub fn watch_queued_runs(&self) -> watch::Receiver<u64> {
-        self.runs_queued.subscribe()
-    }
-
-    /// What the outcomes of writes say about the storage (and the start-up check).
-    pub fn storage(&self) -> &StorageWatch {
-        &self.storage
-    }
-
-    pub fn stats(&self) -> &WriterStats {
-        &self.stats
-    }
-
-    #[cfg(feature = "fault-injection")]
-    pub async fn inject(&self, fault: crate::fault::Fault) {
-        let _ = self.addr.send(Inject(fault)).await;
-    }
-}
+mod handle;
+pub use handle::WriterHandle;
 
 #[cfg(test)]
 mod tests {
@@ -687,7 +522,13 @@ mod tests {
     #[test]
     fn the_writer_is_durable_against_power_loss_by_default() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = open_read_write(&StoreConfig::at(dir.path().join("atlas.db")), &crate::domain::SystemClock).unwrap();
+        let conn = open_with(
+            &StoreConfig::at(dir.path().join("atlas.db")),
+            &crate::domain::SystemClock,
+            OpenFlags::SQLITE_OPEN_CREATE,
+            true,
+        )
+        .unwrap();
         let level: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0)).unwrap();
         assert_eq!(level, 2, "synchronous = FULL: an acknowledged commit survives a power loss in WAL mode");
     }

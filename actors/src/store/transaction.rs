@@ -1,0 +1,58 @@
+//! The writer's transactions: a batch of commands with a savepoint each (group commit), and one command
+//! alone. Only the writer calls these, on its connection.
+
+use super::apply;
+use crate::domain::{Actor, Command, CommandError, CommandOutcome};
+use rusqlite::Connection;
+
+/// One transaction: a savepoint per command, replies decided only once COMMIT succeeded.
+pub(super) fn apply_batch(
+    conn: &Connection,
+    batch: &[(&Command, &Actor)],
+    now: &str,
+    panic_midway: bool,
+) -> rusqlite::Result<Vec<Result<CommandOutcome, CommandError>>> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let body = || -> rusqlite::Result<Vec<Result<CommandOutcome, CommandError>>> {
+        let mut results = Vec::with_capacity(batch.len());
+        for (index, (command, actor)) in batch.iter().enumerate() {
+            if panic_midway && index == batch.len() / 2 {
+                panic!("injected fault: panic in the middle of a write batch");
+            }
+            conn.prepare_cached("SAVEPOINT command")?.execute([])?;
+            let result = apply::apply(conn, command, actor, now);
+            if result.is_err() {
+                conn.prepare_cached("ROLLBACK TO command")?.execute([])?;
+            }
+            conn.prepare_cached("RELEASE command")?.execute([])?;
+            results.push(result);
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(results)
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    match outcome {
+        Ok(Ok(results)) => Ok(results),
+        Ok(Err(err)) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(err)
+        }
+        Err(panic) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            std::panic::resume_unwind(panic)
+        }
+    }
+}
+
+/// Applies one command in its own transaction on `conn` (the writer's own bookkeeping while it holds
+/// everything else: after a restore, at start-up).
+pub(super) fn apply_alone(conn: &Connection, command: &Command, now: &str) -> Result<(), String> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+    match apply::apply(conn, command, &Actor::system(), now) {
+        Ok(_) => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
+        Err(err) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(err.to_string())
+        }
+    }
+}
