@@ -2,6 +2,7 @@
 
 use crate::api::Team;
 use crate::sheets::{client, cycle_with, request_project, shared};
+use crate::support::damage::damage_object;
 use crate::support::fake_sheets::FakeSheets;
 use crate::support::{test_settings, TestApp};
 use crate::writer::create_project;
@@ -114,22 +115,7 @@ fn damaged_old_schema(db: &Path) {
         .unwrap();
     }
     drop(conn);
-    damage_root(db, "notes");
-}
-
-/// Overwrites the root page of `object` with garbage (quick_check fails; nothing a migration reads).
-fn damage_root(db: &Path, object: &str) {
-    use std::io::{Seek, SeekFrom, Write};
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let root: i64 =
-        conn.query_row("SELECT rootpage FROM sqlite_master WHERE name = ?1", [object], |r| r.get(0)).unwrap();
-    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
-    drop(conn);
-    let mut file = std::fs::OpenOptions::new().write(true).open(db).unwrap();
-    file.seek(SeekFrom::Start(((root - 1) * page) as u64)).unwrap();
-    file.write_all(&vec![0xa5; page as usize]).unwrap();
-    file.sync_all().unwrap();
+    damage_object(db, "notes");
 }
 
 fn schema_version(db: &Path) -> i64 {

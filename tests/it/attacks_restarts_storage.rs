@@ -1,6 +1,7 @@
 //! Found by attacking the panic boundary, long work and storage faults; each failed before its fix.
 
 use crate::supervision::wait_restarted;
+use crate::support::damage::damage_object;
 use crate::support::small_disk::{fill, SmallDisk};
 use crate::support::{test_settings, TestApp};
 use atlas_actors::backup::BackupRequest;
@@ -102,21 +103,6 @@ async fn a_scheduler_restart_keeps_a_running_job_running_and_unstartable() {
         "the backup job is still running in the Backup actor, the scheduler says it is not"
     );
     drop(second);
-}
-
-/// Overwrites one b-tree page of `object` (its root page) with garbage, Atlas stopped.
-fn damage_object(db: &Path, object: &str) {
-    use std::io::{Seek, SeekFrom, Write};
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let root: i64 =
-        conn.query_row("SELECT rootpage FROM sqlite_master WHERE name = ?1", [object], |r| r.get(0)).unwrap();
-    let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
-    drop(conn);
-    let mut file = std::fs::OpenOptions::new().write(true).open(db).unwrap();
-    file.seek(SeekFrom::Start(((root - 1) * page) as u64)).unwrap();
-    file.write_all(&vec![0xa5; page as usize]).unwrap();
-    file.sync_all().unwrap();
 }
 
 async fn app_with_verified_backup() -> (tempfile::TempDir, String, String) {

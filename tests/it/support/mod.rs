@@ -2,6 +2,7 @@
 //! client that returns `(status, json)`.
 
 pub mod daemon;
+pub mod damage;
 pub mod fake_receivers;
 pub mod fake_sheets;
 pub mod moto;
