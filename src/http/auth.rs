@@ -8,7 +8,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use atlas_actors::domain::access::is_reserved_actor;
 use atlas_actors::domain::{token_hash, Actor, Command, Permission, Role};
-use atlas_actors::store::queries::tokens;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -64,9 +63,8 @@ async fn authenticate(state: &AppState, header: Option<String>) -> Result<Caller
         .ok_or_else(|| unauthorized("the Authorization header must be \"Bearer <token>\""))?;
     let hash = token_hash(token);
     let found = state
-        .handles
-        .readers
-        .read(move |conn| tokens::find_live_by_hash(conn, &hash))
+        .tokens
+        .find(&state.handles, &hash)
         .await
         .map_err(|err| ApiError::unavailable(format!("cannot check the token: {err}")))?;
     let token = found.ok_or_else(|| unauthorized("the token is unknown or revoked"))?;

@@ -20,6 +20,7 @@ mod runs;
 mod schedules;
 mod sync;
 mod tasks;
+mod token_cache;
 mod tokens;
 
 use crate::settings::Settings;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub database: std::path::PathBuf,
     pub backup_dir: std::path::PathBuf,
     pub metrics_access: crate::settings::MetricsAccess,
+    /// Live tokens in memory (see `token_cache`).
+    pub tokens: std::sync::Arc<token_cache::TokenCache>,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             database: settings.database.path.clone(),
             backup_dir: settings.backup.dir.clone(),
             metrics_access: settings.metrics.access,
+            tokens: std::sync::Arc::default(),
         }
     }
 }

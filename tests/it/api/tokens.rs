@@ -93,3 +93,35 @@ async fn the_cli_creates_a_token_while_the_service_runs() {
     assert!(text.contains("from-cli") && text.contains("approver") && !text.contains(&token), "{text}");
     app.stop().await.unwrap();
 }
+
+/// Tokens are checked against an in-memory table (no read-pool round trip); every change reaches it before
+/// the change's caller is answered: a new token works, a revoked one is refused, and a restore brings the
+/// restored file's tokens, each on the very next request.
+#[actix_rt::test]
+async fn the_in_memory_token_table_follows_every_change_at_once() {
+    let team = Team::new().await;
+    let read = |token: String| {
+        let app = &team.app;
+        async move { app.call("GET", "/api/v1/projects", Some(&token), None).await.0 }
+    };
+    assert_eq!(read(team.viewer.clone()).await, 200, "the table is loaded");
+    let (status, backup) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(status, 201, "{backup}");
+    let made = json!({ "name": "late-bot", "role": "viewer" });
+    let (status, created) = team.call("POST", "/api/v1/admin/tokens", &team.admin, Some(made)).await;
+    assert_eq!(status, 201, "{created}");
+    let late = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(read(late.clone()).await, 200, "a token made after the table was loaded works at once");
+
+    let (status, _) = team.call("DELETE", "/api/v1/admin/tokens/viewer", &team.admin, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(read(team.viewer.clone()).await, 401, "a revoked token is refused on the next request");
+
+    let id = backup["id"].as_str().unwrap();
+    let confirm = Some(json!({ "confirm": true }));
+    let (status, restored) =
+        team.call("POST", &format!("/api/v1/admin/backups/{id}/restore"), &team.admin, confirm).await;
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(read(late).await, 401, "the restored file has no such token");
+    assert_eq!(read(team.viewer.clone()).await, 200, "the restored file's viewer token is live again");
+}

@@ -37,17 +37,14 @@ pub struct EventFilter {
     pub event_type: Option<String>,
 }
 
-/// Events, newest first.
+/// Events, newest first (in commit order: by id).
 pub fn list(conn: &Connection, filter: &EventFilter, page: &PageRequest) -> rusqlite::Result<Listed<Event>> {
     Select::new("SELECT id, type, aggregate_type, aggregate_id, actor, payload, created_at FROM events WHERE 1 = 1")
         .eq("aggregate_type", filter.aggregate_type.clone())
         .eq("aggregate_id", filter.aggregate_id.clone())
         .eq("actor", filter.actor.clone())
         .eq("type", filter.event_type.clone())
-        .page(conn, "created_at", "id", true, page, from_row, |e| Cursor {
-            at: e.created_at.clone(),
-            id: e.id.to_string(),
-        })
+        .page_by_rowid(conn, "id", page, from_row, |e| Cursor { at: String::new(), id: e.id.to_string() })
 }
 
 /// The newest event about one aggregate, to explain what changed it.

@@ -58,3 +58,6 @@ impl CountedTable {
         }
     }
 }
+
+#[cfg(test)]
+mod plans_tests;

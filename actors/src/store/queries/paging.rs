@@ -69,7 +69,8 @@ impl Select {
         self
     }
 
-    /// Runs the page query; `key` turns a row into its cursor. `numeric_id` when the id column is an integer.
+    /// Runs the page query, newest first by `(time_column, id_column)`; `key` turns a row into its cursor.
+    /// `numeric_id` when the id column is an integer.
     #[allow(clippy::too_many_arguments)]
     pub fn page<T>(
         mut self,
@@ -84,13 +85,40 @@ impl Select {
         if let Some(after) = &page.after {
             self.sql.push_str(&format!(" AND ({time_column}, {id_column}) < (?, ?)"));
             self.params.push(Value::Text(after.at.clone()));
-            self.params.push(match after.id.parse::<i64>() {
-                Ok(number) if numeric_id => Value::Integer(number),
-                _ => Value::Text(after.id.clone()),
-            });
+            self.params.push(cursor_id(&after.id, numeric_id));
         }
+        self.run(conn, &format!("{time_column} DESC, {id_column} DESC"), page, map, key)
+    }
+
+    /// Runs the page query, newest first by an integer primary key alone (the commit order of an
+    /// append-only table): every index a filter binds fully is already in that order.
+    pub fn page_by_rowid<T>(
+        mut self,
+        conn: &Connection,
+        id_column: &str,
+        page: &PageRequest,
+        map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+        key: impl Fn(&T) -> Cursor,
+    ) -> rusqlite::Result<Listed<T>> {
+        if let Some(after) = &page.after {
+            self.sql.push_str(&format!(" AND {id_column} < ?"));
+            self.params.push(cursor_id(&after.id, true));
+        }
+        self.run(conn, &format!("{id_column} DESC"), page, map, key)
+    }
+
+    fn run<T>(
+        mut self,
+        conn: &Connection,
+        order: &str,
+        page: &PageRequest,
+        map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+        key: impl Fn(&T) -> Cursor,
+    ) -> rusqlite::Result<Listed<T>> {
         let limit = page.limit.clamp(1, MAX_PAGE);
-        self.sql.push_str(&format!(" ORDER BY {time_column} DESC, {id_column} DESC LIMIT {}", limit + 1));
+        self.sql.push_str(&format!(" ORDER BY {order} LIMIT {}", limit + 1));
+        #[cfg(test)]
+        plans::record(conn, &self.sql, &self.params)?;
         let mut stmt = conn.prepare_cached(&self.sql)?;
         let mut items = stmt
             .query_map(rusqlite::params_from_iter(self.params.iter()), map)?
@@ -102,6 +130,40 @@ impl Select {
             None
         };
         Ok(Listed { items, next_cursor })
+    }
+}
+
+/// A cursor's id as the column compares it (a forged non-number stays text and matches nothing odd).
+fn cursor_id(id: &str, numeric: bool) -> Value {
+    match id.parse::<i64>() {
+        Ok(number) if numeric => Value::Integer(number),
+        _ => Value::Text(id.to_owned()),
+    }
+}
+
+/// Tests only: the query plan of every page query run on this thread, so a test can check them all.
+#[cfg(test)]
+pub(crate) mod plans {
+    use rusqlite::types::Value;
+    use rusqlite::Connection;
+    use std::cell::RefCell;
+
+    thread_local! {
+        static SEEN: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub fn record(conn: &Connection, sql: &str, params: &[Value]) -> rusqlite::Result<()> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let plan: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |row| row.get::<_, String>(3))?
+            .collect::<rusqlite::Result<_>>()?;
+        SEEN.with(|seen| seen.borrow_mut().push((sql.to_owned(), plan.join("; "))));
+        Ok(())
+    }
+
+    /// Every (query, plan) recorded so far on this thread; the record is emptied.
+    pub fn take() -> Vec<(String, String)> {
+        SEEN.with(|seen| std::mem::take(&mut *seen.borrow_mut()))
     }
 }
 

@@ -16,11 +16,22 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
     })
 }
 
-/// The live (not revoked) token with this hash.
-pub fn find_live_by_hash(conn: &Connection, hash: &str) -> rusqlite::Result<Option<ApiToken>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL"))?
-        .query_row([hash], from_row)
-        .optional()
+/// Every live token by its hash (the HTTP layer's in-memory table).
+pub fn live_by_hash(conn: &Connection) -> rusqlite::Result<Vec<(String, ApiToken)>> {
+    let sql = format!("SELECT token_hash, {COLUMNS} FROM api_tokens WHERE revoked_at IS NULL");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], |row| {
+        let hash: String = row.get(0)?;
+        let token = ApiToken {
+            name: row.get(1)?,
+            role: decode(2, row.get::<_, String>(2)?.parse::<Role>())?,
+            created_at: row.get(3)?,
+            created_by: row.get(4)?,
+            revoked_at: row.get(5)?,
+        };
+        Ok((hash, token))
+    })?;
+    rows.collect()
 }
 
 pub fn get(conn: &Connection, name: &str) -> rusqlite::Result<Option<ApiToken>> {

@@ -49,6 +49,9 @@ pub struct WriterStats {
     pub in_flight: AtomicU64,
     /// Commands in the last committed batch.
     pub last_batch: AtomicU64,
+    /// Bumped after a commit that created or revoked a token, and after a restore, before any caller is
+    /// answered: a token table cached with an older value is stale.
+    pub tokens_generation: AtomicU64,
 }
 
 /// The writer's first open: the file is checked (bounded `quick_check`) before anything is written to it,
@@ -258,6 +261,13 @@ impl WriterActor {
                 self.stats.commit_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
                 self.stats.last_batch.store(batch.len() as u64, Ordering::Relaxed);
                 self.storage.observe(results.iter().filter_map(|r| r.as_ref().err()), true);
+                let tokens_changed = batch.iter().zip(&results).any(|(pending, result)| {
+                    result.is_ok()
+                        && matches!(pending.command, Command::CreateToken { .. } | Command::RevokeToken { .. })
+                });
+                if tokens_changed {
+                    self.stats.tokens_generation.fetch_add(1, Ordering::Release);
+                }
                 if results.iter().any(|r| r.as_ref().is_ok_and(queues_a_run)) {
                     self.runs_queued.send_modify(|count| *count += 1);
                 }
@@ -416,6 +426,7 @@ impl WriterActor {
                 }
                 self.conn = Some(conn);
                 self.storage.restored();
+                self.stats.tokens_generation.fetch_add(1, Ordering::Release); // the restored file's tokens
                 if let Err(err) = super::swap::finish(&db) {
                     // A marker left behind would roll this restore back at the next start.
                     self.registry.escalate(names::WRITER, format!("the restore could not be completed: {err}"));
