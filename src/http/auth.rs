@@ -62,11 +62,7 @@ async fn authenticate(state: &AppState, header: Option<String>) -> Result<Caller
         .filter(|t| !t.is_empty() && t.len() <= 256)
         .ok_or_else(|| unauthorized("the Authorization header must be \"Bearer <token>\""))?;
     let hash = token_hash(token);
-    let found = state
-        .tokens
-        .find(&state.handles, &hash)
-        .await
-        .map_err(|err| ApiError::unavailable(format!("cannot check the token: {err}")))?;
+    let found = state.tokens.find(&state.handles, &hash).await.map_err(ApiError::from_read)?;
     let token = found.ok_or_else(|| unauthorized("the token is unknown or revoked"))?;
     if is_reserved_actor(&token.name) {
         // Made before names were reserved: its actions would read as Atlas's own in the audit trail.

@@ -12,11 +12,28 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header (overload: the caller should come back, not give up).
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after: None }
+    }
+
+    /// A read that found every pooled connection busy for the whole bounded wait.
+    pub fn busy(message: impl Into<String>) -> Self {
+        Self { retry_after: Some(1), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message) }
+    }
+
+    /// A failed read: overload (503 `busy`, `Retry-After`), or the store down (503).
+    pub fn from_read(err: atlas_actors::store::ReadError) -> Self {
+        match err {
+            atlas_actors::store::ReadError::Pool(_) => Self::busy(format!(
+                "Atlas is busy: every read connection stayed in use for the whole wait; retry shortly ({err})"
+            )),
+            other => Self::unavailable(other.to_string()),
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -44,7 +61,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(json!({ "error": { "code": self.code, "message": self.message } }))
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(json!({ "error": { "code": self.code, "message": self.message } }))
     }
 }
 

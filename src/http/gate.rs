@@ -56,11 +56,12 @@ pub fn respond(mut builder: actix_web::HttpResponseBuilder, applied: Applied) ->
     }
 }
 
-/// Runs a read on the pool; the pool being down is a 503, never a 500.
+/// Runs a read on the pool; the pool being down or saturated is a 503 (saturated: `busy`, with
+/// `Retry-After`), never a 500.
 pub async fn read<T, F>(state: &AppState, query: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
 {
-    state.handles.readers.read(query).await.map_err(|err: ReadError| ApiError::unavailable(err.to_string()))
+    state.handles.readers.read(query).await.map_err(|err: ReadError| ApiError::from_read(err))
 }

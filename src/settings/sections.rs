@@ -58,6 +58,8 @@ pub struct DatabaseSettings {
     pub read_pool_size: u32,
     /// Seconds the start-up `quick_check` may take before it is cut short (and the start goes on).
     pub start_check_s: u64,
+    /// Milliseconds a read waits for a free pooled connection before it is answered 503 `busy`.
+    pub read_wait_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -71,6 +73,7 @@ impl Default for DatabaseSettings {
             journal_size_limit_bytes: store.journal_size_limit_bytes,
             read_pool_size: store.read_pool_size,
             start_check_s: store.start_check_budget.as_secs(),
+            read_wait_ms: store.read_wait.as_millis() as u64,
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct StoreConfig {
     pub writer_mailbox_capacity: usize,
     /// Commands applied in one transaction at most.
     pub writer_max_batch: usize,
+    /// How long a read waits for a pooled connection before it is refused as busy (503, `Retry-After`).
+    pub read_wait: std::time::Duration,
     /// The start-up `quick_check` stops after this long (a passing check is not waited for forever).
     pub start_check_budget: std::time::Duration,
 }
@@ -56,6 +58,7 @@ impl StoreConfig {
             writer_mailbox_capacity: 4_096,
             writer_max_batch: 1_024,
             start_check_budget: std::time::Duration::from_secs(10),
+            read_wait: std::time::Duration::from_millis(1000),
         }
     }
 }

@@ -36,7 +36,7 @@ fn build(config: &StoreConfig) -> Result<Pool, String> {
     r2d2::Pool::builder()
         .max_size(config.read_pool_size.max(1))
         .min_idle(Some(1))
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(config.read_wait.max(Duration::from_millis(1)))
         .test_on_check_out(false)
         .build(manager)
         .map_err(|err| format!("cannot open read connections to {}: {err}", config.path.display()))

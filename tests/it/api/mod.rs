@@ -3,6 +3,7 @@
 mod approval_flow;
 mod malformed;
 mod openapi;
+mod overload;
 mod resources;
 mod roles;
 mod tokens;
