@@ -17,7 +17,12 @@ async fn a_saturated_read_pool_answers_503_busy_with_retry_after_within_the_boun
     // The one read connection is held by a slow read.
     let readers = app.handles.readers.clone();
     let slow = actix_rt::spawn(async move {
-        readers.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(std::thread::sleep(Duration::from_secs(2))))).await
+        readers
+            .read(|conn| {
+                std::thread::sleep(Duration::from_secs(2));
+                conn.query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
+            })
+            .await
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
