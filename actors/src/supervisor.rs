@@ -60,11 +60,7 @@ impl SupervisorConfig {
                 dir: store.path.parent().map_or_else(|| "backups".into(), |dir| dir.join("../backups")),
                 database: store.path.clone(),
                 keep: 7,
-                options: crate::backup::file::BackupOptions {
-                    compress: true,
-                    pages_per_step: 256,
-                    pause_between_steps: Duration::from_millis(5),
-                },
+                options: crate::backup::file::BackupOptions::default(),
                 offsite: None,
             },
             store,

@@ -7,6 +7,7 @@
 //!
 //! `atlas-bench runner`: approval commit to process start, p50/p99 over 300 execute approvals.
 //! `atlas-bench backup [MB]`: an Atlas backup against `sqlite3 .backup`, and writer latency meanwhile.
+//! `atlas-bench http [TASKS]`: the real `atlas serve` over loopback HTTP: list pages, reads, creates.
 //!
 //! This program opens its own scratch databases; the raw ceiling is the one read-write open outside
 //! `store/writer/mod.rs`, allowed by the invariant test because it never touches Atlas's database.
@@ -17,6 +18,8 @@ use atlas_actors::store::{migrate, StoreConfig};
 use atlas_actors::SupervisorConfig;
 #[path = "atlas-bench/backup_bench.rs"]
 mod backup_bench;
+#[path = "atlas-bench/http_bench.rs"]
+mod http_bench;
 #[path = "atlas-bench/runner_bench.rs"]
 mod runner_bench;
 
@@ -176,10 +179,11 @@ fn main() -> ExitCode {
             Some(other) => Err(format!("synchronous must be full or normal, got {other:?}")),
         },
         Some("runner") => runner_bench::run(),
+        Some("http") => http_bench::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(100_000)),
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
             eprintln!(
-                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] | runner | backup [MB]"
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] | runner | backup [MB] | http [TASKS]"
             );
             return ExitCode::from(2);
         }

@@ -145,6 +145,7 @@ pub fn server(handles: Handles, settings: &Settings, listener: std::net::TcpList
             .default_service(web::to(unknown_route))
     })
     .workers(settings.http.workers)
+    .max_connections(settings.http.max_connections)
     .shutdown_timeout(settings.http.shutdown_timeout_s)
     .disable_signals()
     .listen(listener)?

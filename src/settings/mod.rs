@@ -90,6 +90,7 @@ impl Settings {
         within("http.shutdown_timeout_s", self.http.shutdown_timeout_s, 1, 300)?;
         within("http.max_body_bytes", self.http.max_body_bytes as u64, 1_024, 64 * 1024 * 1024)?;
         within("http.body_timeout_s", self.http.body_timeout_s, 1, 3600)?;
+        within("http.max_connections", self.http.max_connections as u64, 1, 100_000)?;
         within("database.busy_timeout_ms", self.database.busy_timeout_ms.into(), 0, 600_000)?;
         within("database.cache_size_kib", self.database.cache_size_kib.into(), 64, 4 * 1024 * 1024)?;
         within("database.read_pool_size", self.database.read_pool_size.into(), 1, 64)?;

@@ -1,6 +1,7 @@
 //! One struct per config section, each with its defaults. Every field is documented in
 //! `config/atlas.toml`, which a test keeps equal to these defaults.
 
+use atlas_actors::backup::file::BackupOptions;
 use atlas_actors::domain::policy::DEFAULT_RULES;
 use atlas_actors::domain::Severity;
 use atlas_actors::health::HealthConfig;
@@ -27,6 +28,9 @@ pub struct HttpSettings {
     /// Seconds a request body may take to arrive; a slower one gets 408 (a trickled body never holds a
     /// worker for ever).
     pub body_timeout_s: u64,
+    /// Open connections each worker serves at once; more wait in the listen backlog. Each costs buffers:
+    /// this bounds what a flood of connections can take from a small VM.
+    pub max_connections: usize,
 }
 
 impl Default for HttpSettings {
@@ -37,6 +41,7 @@ impl Default for HttpSettings {
             shutdown_timeout_s: 5,
             max_body_bytes: 65_536,
             body_timeout_s: 30,
+            max_connections: 256,
         }
     }
 }
@@ -318,8 +323,8 @@ impl Default for BackupSettings {
             dir: PathBuf::from("backups"),
             keep: 7,
             compress: true,
-            pages_per_step: 256,
-            step_pause_ms: 5,
+            pages_per_step: BackupOptions::default().pages_per_step,
+            step_pause_ms: BackupOptions::default().pause_between_steps.as_millis() as u64,
             golden_path: PathBuf::new(),
         }
     }

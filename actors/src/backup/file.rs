@@ -45,9 +45,18 @@ pub struct Manifest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackupOptions {
     pub compress: bool,
-    /// Pages copied per step; the source is read between steps, never locked for the whole copy.
+    /// Pages copied per step. The copy reads one snapshot (a read transaction) from start to end, which
+    /// in WAL mode never blocks the writer, so steps and pauses only slow the copy: measured (BENCHMARKS.md),
+    /// the writer's p99 is the same with 5 ms pauses between 256-page steps as with none.
     pub pages_per_step: i32,
     pub pause_between_steps: Duration,
+}
+
+impl Default for BackupOptions {
+    /// 64 MB steps (4 KiB pages), no pauses: `sqlite3 .backup`'s speed.
+    fn default() -> Self {
+        Self { compress: true, pages_per_step: 16_384, pause_between_steps: Duration::ZERO }
+    }
 }
 
 fn err(context: &str, e: impl std::fmt::Display) -> String {

@@ -52,7 +52,7 @@ impl StoreConfig {
             path: path.into(),
             busy_timeout_ms: 30_000,
             synchronous: Synchronous::Full,
-            cache_size_kib: 16_384,
+            cache_size_kib: 4_096,
             journal_size_limit_bytes: 64 * 1024 * 1024,
             read_pool_size: 4,
             writer_mailbox_capacity: 4_096,

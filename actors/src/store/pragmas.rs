@@ -3,18 +3,18 @@
 use super::config::StoreConfig;
 use rusqlite::Connection;
 
-/// Settings every connection gets.
+/// Settings every connection gets. The page cache is per connection (the writer and each reader), so it
+/// is what bounds Atlas's memory: `cache_size_kib` × (1 + `read_pool_size`) at most.
 fn common(conn: &Connection, config: &StoreConfig) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_millis(config.busy_timeout_ms.into()))?;
-    conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{};",
-        config.cache_size_kib
-    ))
+    conn.execute_batch(&format!("PRAGMA foreign_keys = ON; PRAGMA cache_size = -{};", config.cache_size_kib))
 }
 
 /// The read-write connection: WAL, durability level, WAL size cap.
 pub(crate) fn for_writer(conn: &Connection, config: &StoreConfig) -> rusqlite::Result<()> {
     common(conn, config)?;
+    // The writer's temporary data is its statement journals: small, and on the commit path.
+    conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::SqliteFailure(
@@ -32,5 +32,7 @@ pub(crate) fn for_writer(conn: &Connection, config: &StoreConfig) -> rusqlite::R
 /// A pooled read-only connection: `query_only` on top of the read-only open flag.
 pub(crate) fn for_reader(conn: &Connection, config: &StoreConfig) -> rusqlite::Result<()> {
     common(conn, config)?;
-    conn.execute_batch("PRAGMA query_only = ON;")
+    // A read that must sort or materialize (no list query does: see queries::plans_tests) spills to a
+    // temporary file, never to memory held by one of several concurrent readers.
+    conn.execute_batch("PRAGMA query_only = ON; PRAGMA temp_store = FILE;")
 }

@@ -116,23 +116,26 @@ pub fn run(megabytes: u64) -> Result<(), String> {
         let (source, target) = (db.clone(), dir.join("atlas-idle"));
         let idle = tokio::task::spawn_blocking(move || {
             let t = Instant::now();
-            let options = BackupOptions { compress: false, pages_per_step: 256, pause_between_steps: Duration::from_millis(5) };
+            let options = BackupOptions { compress: false, ..BackupOptions::default() };
             file::create(&source, &target, &options, chrono::Utc::now()).map(|_| t.elapsed())
         })
         .await
         .map_err(|e| e.to_string())??;
+        let defaults = BackupOptions::default();
         println!(
-            "idle writer, {:.0} MB: sqlite3 .backup {sqlite_time:.2?}, atlas backup {idle:.2?} (steps of 256 pages, 5 ms pauses); atlas/sqlite3: {:.2}",
+            "idle writer, {:.0} MB: sqlite3 .backup {sqlite_time:.2?}, atlas backup {idle:.2?} (steps of {} pages, {:?} pauses)",
             size as f64 / 1048576.0,
-            idle.as_secs_f64() / sqlite_time.as_secs_f64()
+            defaults.pages_per_step,
+            defaults.pause_between_steps
         );
+        let ratio = idle.as_secs_f64() / sqlite_time.as_secs_f64();
 
         for compress in [false, true] {
             let stop = Arc::new(AtomicBool::new(false));
             let (source, target, stopper) = (db.clone(), dir.join(format!("atlas-{compress}")), stop.clone());
             let backup = tokio::task::spawn_blocking(move || {
                 let t = Instant::now();
-                let options = BackupOptions { compress, pages_per_step: 256, pause_between_steps: Duration::from_millis(5) };
+                let options = BackupOptions { compress, ..BackupOptions::default() };
                 let made = file::create(&source, &target, &options, chrono::Utc::now());
                 stopper.store(true, Ordering::Relaxed);
                 made.map(|m| (t.elapsed(), m.size_bytes))
@@ -147,8 +150,12 @@ pub fn run(megabytes: u64) -> Result<(), String> {
                 p(&during, 0.99)
             );
         }
-        handles.shutdown().await
-    })?;
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(())
+        handles.shutdown().await?;
+        Ok::<f64, String>(ratio)
+    })
+    .and_then(|ratio| {
+        let _ = std::fs::remove_dir_all(&dir);
+        println!("backup/sqlite3: {ratio:.2}");
+        Ok(())
+    })
 }
