@@ -153,9 +153,8 @@ pub fn run(megabytes: u64) -> Result<(), String> {
         handles.shutdown().await?;
         Ok::<f64, String>(ratio)
     })
-    .and_then(|ratio| {
+    .map(|ratio| {
         let _ = std::fs::remove_dir_all(&dir);
         println!("backup/sqlite3: {ratio:.2}");
-        Ok(())
     })
 }
