@@ -45,15 +45,15 @@ pub struct Manifest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BackupOptions {
     pub compress: bool,
-    /// Pages copied per step. The copy reads one snapshot (a read transaction) from start to end, which
-    /// in WAL mode never blocks the writer, so steps and pauses only slow the copy: measured (BENCHMARKS.md),
-    /// the writer's p99 is the same with 5 ms pauses between 256-page steps as with none.
+    /// Pages per step of a paced page-by-page copy (used when `pause_between_steps` is not zero). The copy
+    /// reads one snapshot, which in WAL mode never blocks the writer, so pacing only slows it: measured
+    /// (BENCHMARKS.md), the writer's p99 is the same with 5 ms pauses between 256-page steps as with none.
     pub pages_per_step: i32,
     pub pause_between_steps: Duration,
 }
 
 impl Default for BackupOptions {
-    /// 64 MB steps (4 KiB pages), no pauses: `sqlite3 .backup`'s speed.
+    /// No pacing: `VACUUM INTO`, at `sqlite3 .backup`'s speed.
     fn default() -> Self {
         Self { compress: true, pages_per_step: 16_384, pause_between_steps: Duration::ZERO }
     }
@@ -133,6 +133,36 @@ pub(crate) fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), Stri
     sync_dir(dir)
 }
 
+/// One consistent snapshot of `source` into the new file `plain`. By default `VACUUM INTO` (a read
+/// transaction, so the writer never waits; at `sqlite3 .backup`'s speed, the copy compacted). Page by page
+/// with the backup API when a pause between steps is asked for (pacing the disk), or when `VACUUM INTO`
+/// cannot read the database through (damaged: the safety copy before a restore).
+fn copy_snapshot(source: &Connection, plain: &Path, options: &BackupOptions) -> Result<(), String> {
+    let target = plain.to_str().ok_or_else(|| format!("{} is not a UTF-8 path", plain.display()))?;
+    if options.pause_between_steps.is_zero() {
+        match source.execute("VACUUM INTO ?1", [target]) {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "VACUUM INTO failed; copying the database page by page instead.");
+                let _ = std::fs::remove_file(plain);
+            }
+        }
+    }
+    // One read transaction for the whole copy: a consistent snapshot that writers (WAL) never wait for.
+    source.execute_batch("BEGIN").map_err(|e| err("cannot start the snapshot", e))?;
+    {
+        let mut target =
+            Connection::open_with_flags(plain, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)
+                .map_err(|e| err(&format!("cannot create {}", plain.display()), e))?;
+        let backup =
+            rusqlite::backup::Backup::new(source, &mut target).map_err(|e| err("cannot start the backup", e))?;
+        backup
+            .run_to_completion(options.pages_per_step, options.pause_between_steps, None)
+            .map_err(|e| err("the backup failed", e))?;
+    }
+    source.execute_batch("COMMIT").map_err(|e| err("cannot end the snapshot", e))
+}
+
 /// Makes a backup of `database` into `dir` and returns its manifest. `now` names it (UTC).
 pub fn create(
     database: &Path,
@@ -153,28 +183,16 @@ pub fn create(
         Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(|e| err(&format!("cannot open {} for the backup", database.display()), e))?;
     source.busy_timeout(Duration::from_secs(30)).map_err(|e| err("busy timeout", e))?;
-    // One read transaction for the whole copy: a consistent snapshot that writers (WAL) never wait for.
-    source.execute_batch("BEGIN").map_err(|e| err("cannot start the snapshot", e))?;
-    let (page_count, schema_version, row_counts) =
-        source_stats(&source).map_err(|e| err("cannot read the database", e))?;
-    {
-        let mut target =
-            Connection::open_with_flags(&plain, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)
-                .map_err(|e| err(&format!("cannot create {}", plain.display()), e))?;
-        let backup =
-            rusqlite::backup::Backup::new(&source, &mut target).map_err(|e| err("cannot start the backup", e))?;
-        backup
-            .run_to_completion(options.pages_per_step, options.pause_between_steps, None)
-            .map_err(|e| err("the backup failed", e))?;
-    }
-    source.execute_batch("COMMIT").map_err(|e| err("cannot end the snapshot", e))?;
-    // The copy is in rollback-journal mode already (backup keeps the source's page 1 bytes; make it DELETE).
-    {
+    copy_snapshot(&source, &plain, options)?;
+    // The manifest describes the copy itself (one snapshot, whichever way it was made).
+    let (page_count, schema_version, row_counts) = {
         let copy = Connection::open_with_flags(&plain, OpenFlags::SQLITE_OPEN_READ_WRITE)
             .map_err(|e| err("cannot reopen the copy", e))?;
+        // A page copy keeps the source's WAL flag in page 1: a backup file is a plain rollback-journal file.
         copy.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0))
             .map_err(|e| err("cannot set the copy's journal mode", e))?;
-    }
+        source_stats(&copy).map_err(|e| err("cannot read the copy", e))?
+    };
     let file = if options.compress {
         let gz = dir.join(format!("{id}.db.gz"));
         let mut input = std::fs::File::open(&plain).map_err(|e| err("cannot read the copy", e))?;

@@ -123,10 +123,9 @@ pub fn run(megabytes: u64) -> Result<(), String> {
         .map_err(|e| e.to_string())??;
         let defaults = BackupOptions::default();
         println!(
-            "idle writer, {:.0} MB: sqlite3 .backup {sqlite_time:.2?}, atlas backup {idle:.2?} (steps of {} pages, {:?} pauses)",
+            "idle writer, {:.0} MB: sqlite3 .backup {sqlite_time:.2?}, atlas backup {idle:.2?} ({}, then row counts, fsync and SHA-256)",
             size as f64 / 1048576.0,
-            defaults.pages_per_step,
-            defaults.pause_between_steps
+            if defaults.pause_between_steps.is_zero() { "VACUUM INTO".to_owned() } else { format!("paced page copy, {} pages a step", defaults.pages_per_step) }
         );
         let ratio = idle.as_secs_f64() / sqlite_time.as_secs_f64();
 
