@@ -183,14 +183,7 @@ async fn a_listing_beside_a_restoring_service_does_not_break_the_restore() {
     });
     let mut failures = Vec::new();
     for _ in 0..15 {
-        let (status, body) = team
-            .call(
-                "POST",
-                &format!("/api/v1/admin/backups/{id}/restore"),
-                &team.admin,
-                Some(serde_json::json!({ "confirm": true })),
-            )
-            .await;
+        let (status, body) = team.app.restore(&team.admin, &id).await;
         if status != 200 {
             failures.push(format!("{status}: {body}"));
         }

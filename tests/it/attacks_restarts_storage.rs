@@ -237,9 +237,7 @@ async fn a_full_disk_during_verification_never_marks_a_good_backup_failed() {
     let len = f.metadata().unwrap().len();
     f.set_len(len - db_size / 2).unwrap();
     drop(f);
-    let confirm = Some(json!({ "confirm": true }));
-    let (status, answer) =
-        app.call("POST", &format!("/api/v1/admin/backups/{id}/restore"), Some(&admin), confirm).await;
+    let (status, answer) = app.restore(&admin, &id).await;
     eprintln!("restore on a full disk: {status} {answer}");
     let data: Vec<String> = backup_files(app.db_path().parent().unwrap());
     eprintln!("data directory after the failed restore: {data:?}");

@@ -195,14 +195,7 @@ async fn a_restore_under_concurrent_writes_loses_nothing_acknowledged() {
         }
         acknowledged
     });
-    let (status, restored) = team
-        .call(
-            "POST",
-            &format!("/api/v1/admin/backups/{id}/restore"),
-            &team.admin,
-            Some(serde_json::json!({ "confirm": true })),
-        )
-        .await;
+    let (status, restored) = team.app.restore(&team.admin, &id).await;
     assert_eq!(status, 200, "{restored}");
     let acknowledged = writing.await.unwrap();
     assert_eq!(acknowledged.len(), 400);

@@ -128,9 +128,7 @@ async fn a_database_damaged_on_disk_is_served_read_only_with_the_restore_to_run_
     assert_eq!(half_made(&backups), Vec::<String>::new(), "the start removed what crashes left");
     assert!(backups.join(format!("{id}.manifest.json")).exists() && backups.join(format!("{id}.db.gz")).exists());
 
-    let confirm = Some(json!({ "confirm": true }));
-    let (status, restored) =
-        app.call("POST", &format!("/api/v1/admin/backups/{id}/restore"), Some(&admin), confirm).await;
+    let (status, restored) = app.restore(&admin, &id).await;
     assert_eq!(status, 200, "{restored}");
     let (status, ready) = app.get("/readyz").await;
     assert_eq!(status, 200, "{ready}");

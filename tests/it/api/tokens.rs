@@ -118,9 +118,7 @@ async fn the_in_memory_token_table_follows_every_change_at_once() {
     assert_eq!(read(team.viewer.clone()).await, 401, "a revoked token is refused on the next request");
 
     let id = backup["id"].as_str().unwrap();
-    let confirm = Some(json!({ "confirm": true }));
-    let (status, restored) =
-        team.call("POST", &format!("/api/v1/admin/backups/{id}/restore"), &team.admin, confirm).await;
+    let (status, restored) = team.app.restore(&team.admin, id).await;
     assert_eq!(status, 200, "{restored}");
     assert_eq!(read(late).await, 401, "the restored file has no such token");
     assert_eq!(read(team.viewer.clone()).await, 200, "the restored file's viewer token is live again");

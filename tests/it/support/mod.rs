@@ -84,6 +84,12 @@ impl TestApp {
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
+    /// `POST /api/v1/admin/backups/{id}/restore` with `{"confirm": true}`, as `token`.
+    pub async fn restore(&self, token: &str, id: &str) -> (u16, Value) {
+        let confirm = Some(serde_json::json!({ "confirm": true }));
+        self.call("POST", &format!("/api/v1/admin/backups/{id}/restore"), Some(token), confirm).await
+    }
+
     /// A request with raw bytes, for malformed-input tests.
     pub async fn raw(
         &self,
