@@ -73,7 +73,7 @@ async fn backups_go_off_site_keep_their_retention_and_restore_from_remote() {
     assert_eq!(status, 200, "{remote}");
     let remote_ids: Vec<&str> = remote["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(remote_ids, [third["id"].as_str().unwrap(), second["id"].as_str().unwrap()], "keep = 2, newest first");
-    assert_eq!(remote["items"][0]["sha256"], third["sha256"]);
+    assert_eq!(remote["items"][0]["checksum"], third["checksum"]);
     assert_eq!(remote["items"][0]["row_counts"]["projects"], 2);
     assert!(remote_object(&moto, first["file"].as_str().unwrap()).await.is_none(), "the pruned file is gone remotely");
     let kept = remote_object(&moto, third["file"].as_str().unwrap()).await.expect("the newest file is kept");

@@ -1,6 +1,6 @@
-//! Backup files: an online copy made with SQLite's backup API from a read-only connection, in steps,
-//! optionally gzip-compressed, with a manifest beside it; verification that decompresses, runs
-//! `integrity_check` and compares checksums and row counts; and retention.
+//! Backup files: an online copy made from a read-only connection (`VACUUM INTO`; SQLite's backup API in
+//! paced steps when asked), optionally gzip-compressed, with a manifest beside it; verification that decompresses, runs
+//! `integrity_check` and compares the checksum (`checksum.rs`) and row counts; and retention.
 //!
 //! The destination is a new file, never the live database: opening it read-write here is the one other
 //! read-write open the single-writer invariant allows (see `tests/it/invariants.rs`).
@@ -9,9 +9,9 @@ use crate::store::migrate;
 use crate::store::queries::{count_rows, CountedTable};
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use super::checksum;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,7 +24,9 @@ pub struct Manifest {
     pub file: String,
     pub compressed: bool,
     pub size_bytes: u64,
-    pub sha256: String,
+    /// `blake3:<hex>`, or a bare SHA-256 hex digest in manifests made before BLAKE3 (see `checksum`).
+    #[serde(alias = "sha256")]
+    pub checksum: String,
     pub page_count: i64,
     pub schema_version: u32,
     pub row_counts: BTreeMap<String, i64>,
@@ -61,22 +63,6 @@ impl Default for BackupOptions {
 
 fn err(context: &str, e: impl std::fmt::Display) -> String {
     format!("{context}: {e}")
-}
-
-fn sha256_file(path: &Path) -> Result<(String, u64), String> {
-    let mut file = std::fs::File::open(path).map_err(|e| err(&format!("cannot read {}", path.display()), e))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let read = file.read(&mut buffer).map_err(|e| err(&format!("cannot read {}", path.display()), e))?;
-        if read == 0 {
-            break;
-        }
-        size += read as u64;
-        hasher.update(&buffer[..read]);
-    }
-    Ok((hex::encode(hasher.finalize()), size))
 }
 
 fn stats(conn: &Connection) -> rusqlite::Result<(i64, u32, BTreeMap<String, i64>)> {
@@ -140,6 +126,9 @@ pub(crate) fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), Stri
 fn copy_snapshot(source: &Connection, plain: &Path, options: &BackupOptions) -> Result<(), String> {
     let target = plain.to_str().ok_or_else(|| format!("{} is not a UTF-8 path", plain.display()))?;
     if options.pause_between_steps.is_zero() {
+        // The copy takes its pager settings from this connection: no fsync inside `VACUUM INTO`, because
+        // `create` fsyncs the finished copy itself, while it computes the checksum on the other core.
+        source.execute_batch("PRAGMA synchronous = OFF").map_err(|e| err("cannot set up the copy", e))?;
         match source.execute("VACUUM INTO ?1", [target]) {
             Ok(_) => return Ok(()),
             Err(e) => {
@@ -161,6 +150,21 @@ fn copy_snapshot(source: &Connection, plain: &Path, options: &BackupOptions) -> 
             .map_err(|e| err("the backup failed", e))?;
     }
     source.execute_batch("COMMIT").map_err(|e| err("cannot end the snapshot", e))
+}
+
+/// The checksum of the finished copy `file`, once its data is on disk. An uncompressed copy is still
+/// only in the page cache: its fsync (disk-bound) and its checksum (CPU-bound, reading the same cached
+/// pages) run side by side. A compressed copy was fsynced as it was finished.
+fn durable_with_checksum(file: &Path, synced: bool) -> Result<(String, u64), String> {
+    if synced {
+        return checksum::of_file(file);
+    }
+    std::thread::scope(|scope| {
+        let syncing = scope.spawn(|| sync_file(file));
+        let checksum = checksum::of_file(file);
+        syncing.join().map_err(|_| "the fsync of the copy panicked".to_owned())??;
+        checksum
+    })
 }
 
 /// Makes a backup of `database` into `dir` and returns its manifest. `now` names it (UTC).
@@ -203,18 +207,17 @@ pub fn create(
         std::fs::remove_file(&plain).map_err(|e| err("cannot remove the uncompressed copy", e))?;
         gz
     } else {
-        sync_file(&plain)?;
         plain
     };
+    let (checksum, size_bytes) = durable_with_checksum(&file, options.compress)?;
     // The copy's directory entry is durable before its manifest makes it a backup.
     sync_dir(dir)?;
-    let (sha256, size_bytes) = sha256_file(&file)?;
     let manifest = Manifest {
         id,
         file: file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned(),
         compressed: options.compress,
         size_bytes,
-        sha256,
+        checksum,
         page_count,
         schema_version,
         row_counts,
@@ -338,11 +341,12 @@ pub fn verify(dir: &Path, id: &str, now: chrono::DateTime<chrono::Utc>) -> Resul
 }
 
 fn check(dir: &Path, manifest: &Manifest) -> Result<(), Failure> {
-    let (sha256, size) = sha256_file(&dir.join(&manifest.file)).map_err(Failure::Backup)?;
+    let (checksum, size) =
+        checksum::recompute_like(&manifest.checksum, &dir.join(&manifest.file)).map_err(Failure::Backup)?;
     if size != manifest.size_bytes {
         return Err(Failure::Backup(format!("size is {size} bytes, the manifest says {}", manifest.size_bytes)));
     }
-    if sha256 != manifest.sha256 {
+    if checksum != manifest.checksum {
         return Err(Failure::Backup("checksum mismatch: the file changed after it was written".into()));
     }
     let scratch = dir.join(format!(".verify-{}.db", manifest.id));
@@ -422,14 +426,14 @@ pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
     let (page_count, schema_version, row_counts) = stats(&conn).map_err(|e| err("cannot read the golden copy", e))?;
     drop(conn);
     std::fs::copy(golden, staged).map_err(|e| err(&format!("cannot copy {}", golden.display()), e))?;
-    let (sha256, size_bytes) = sha256_file(golden)?;
+    let (checksum, size_bytes) = checksum::of_file(golden)?;
     let now = crate::domain::format_timestamp(chrono::Utc::now());
     Ok(Manifest {
         id: "golden".into(),
         file: golden.display().to_string(),
         compressed: false,
         size_bytes,
-        sha256,
+        checksum,
         page_count,
         schema_version,
         row_counts,

@@ -4,6 +4,7 @@
 //! every queued command; the read pool is reopened after. With off-site storage configured, each new
 //! backup is uploaded (then remote retention runs), and a remote backup can be listed and restored.
 
+mod checksum;
 pub mod file;
 pub mod offsite;
 mod restore;
@@ -167,7 +168,7 @@ impl Work {
             })
             .await?;
         tracing::info!(backup = %manifest.id, bytes = manifest.size_bytes, "Backup created.");
-        let detail = format!("{} bytes, sha256 {}", manifest.size_bytes, manifest.sha256);
+        let detail = format!("{} bytes, checksum {}", manifest.size_bytes, manifest.checksum);
         audit(&self.writer, &manifest.id, "created", true, &detail).await;
         for id in pruned {
             audit(&self.writer, &id, "pruned", true, &format!("retention keeps {}", self.config.keep)).await;

@@ -128,7 +128,8 @@ pub struct BackupDto {
     pub file: String,
     pub compressed: bool,
     pub size_bytes: u64,
-    pub sha256: String,
+    /// `blake3:<hex>`; a bare SHA-256 hex digest for backups made before BLAKE3.
+    pub checksum: String,
     pub page_count: i64,
     pub schema_version: u32,
     pub row_counts: std::collections::BTreeMap<String, i64>,
@@ -150,7 +151,7 @@ impl From<atlas_actors::backup::file::Manifest> for BackupDto {
             file: m.file,
             compressed: m.compressed,
             size_bytes: m.size_bytes,
-            sha256: m.sha256,
+            checksum: m.checksum,
             page_count: m.page_count,
             schema_version: m.schema_version,
             row_counts: m.row_counts,
