@@ -93,8 +93,14 @@ fn percentile(sorted: &[u32], p: f64) -> Duration {
 }
 
 /// (b) One level: `submitters` tasks submit commands back to back for `RUN_FOR`.
-async fn writer_level(dir: &Path, submitters: usize, synchronous: Synchronous) -> Result<LevelResult, String> {
-    let store = StoreConfig { synchronous, ..StoreConfig::at(dir.join(format!("writer-{submitters}.db"))) };
+async fn writer_level(
+    dir: &Path,
+    submitters: usize,
+    synchronous: Synchronous,
+    checkpoint_every: Duration,
+) -> Result<LevelResult, String> {
+    let store =
+        StoreConfig { synchronous, checkpoint_every, ..StoreConfig::at(dir.join(format!("writer-{submitters}.db"))) };
     let config = SupervisorConfig::new(store);
     let handles = atlas_actors::start(config, Arc::new(SystemClock)).await?;
     let started = Instant::now();
@@ -134,10 +140,16 @@ async fn writer_level(dir: &Path, submitters: usize, synchronous: Synchronous) -
     })
 }
 
-/// `synchronous`: the writer's setting to measure (`full`, the default, or `normal`).
-fn run_writer_benchmark(synchronous: Synchronous) -> Result<(), String> {
+/// `synchronous`: the writer's setting to measure (`full`, the default, or `normal`). `checkpoint_every`:
+/// the background checkpointer's interval (the default), or zero for SQLite's checkpoints in the commit.
+fn run_writer_benchmark(synchronous: Synchronous, checkpoint_every: Duration) -> Result<(), String> {
     let dir = scratch_dir("writer");
     println!("synchronous = {}", synchronous.pragma_value());
+    if checkpoint_every.is_zero() {
+        println!("checkpoints: SQLite's, inside the commit that crosses 1,000 WAL pages");
+    } else {
+        println!("checkpoints: background PASSIVE every {checkpoint_every:?}");
+    }
     let raw = raw_ceiling(&dir, synchronous).map_err(|e| format!("raw ceiling: {e}"))?;
     println!(
         "raw ceiling (plain rusqlite, {RAW_COMMANDS} project + event rows in one transaction): {raw:.0} commands/s"
@@ -145,7 +157,7 @@ fn run_writer_benchmark(synchronous: Synchronous) -> Result<(), String> {
     let results = actix::System::new().block_on(async {
         let mut results = Vec::new();
         for submitters in LEVELS {
-            results.push(writer_level(&dir, submitters, synchronous).await?);
+            results.push(writer_level(&dir, submitters, synchronous, checkpoint_every).await?);
         }
         Ok::<_, String>(results)
     })?;
@@ -171,19 +183,89 @@ fn run_writer_benchmark(synchronous: Synchronous) -> Result<(), String> {
     Ok(())
 }
 
+/// `atlas-bench writer full compare`: SQLite's checkpoints in the commit against the background
+/// checkpointer, alternated round by round (this machine's fsync times drift by 2-5x within minutes, so
+/// only back-to-back pairs compare), at 1, 64 and 256 submitters; medians of each side.
+fn compare_checkpoints(synchronous: Synchronous, rounds: usize) -> Result<(), String> {
+    let dir = scratch_dir("writer-compare");
+    let background = StoreConfig::at("").checkpoint_every;
+    let sides = [("in-commit", Duration::ZERO), ("background", background)];
+    let levels = [1, 64, 256];
+    let mut p99 = vec![vec![Vec::new(); levels.len()]; sides.len()];
+    let mut rate = vec![vec![Vec::new(); levels.len()]; sides.len()];
+    actix::System::new().block_on(async {
+        for round in 0..rounds {
+            for (side, (name, every)) in sides.iter().enumerate() {
+                for (level, submitters) in levels.iter().enumerate() {
+                    let _ = std::process::Command::new("sync").status();
+                    let r = writer_level(&dir, *submitters, synchronous, *every).await?;
+                    println!(
+                        "round {} {name:>10} {submitters:>4} submitters: {:>6.0}/s p99 {:.2?}",
+                        round + 1,
+                        r.per_second,
+                        r.p99
+                    );
+                    p99[side][level].push(r.p99);
+                    rate[side][level].push(r.per_second);
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+            }
+        }
+        Ok::<_, String>(())
+    })?;
+    println!(
+        "medians over {rounds} rounds (synchronous = {}, background every {background:?}):",
+        synchronous.pragma_value()
+    );
+    for (level, submitters) in levels.iter().enumerate() {
+        let median = |side: usize| {
+            let mut d = p99[side][level].clone();
+            d.sort_unstable();
+            let mut r = rate[side][level].clone();
+            r.sort_by(f64::total_cmp);
+            (d[d.len() / 2], r[r.len() / 2])
+        };
+        let ((p_in, r_in), (p_bg, r_bg)) = (median(0), median(1));
+        println!(
+            "{submitters:>4} submitters: in-commit p99 {p_in:.2?} {r_in:.0}/s, background p99 {p_bg:.2?} {r_bg:.0}/s, p99 background/in-commit {:.2}",
+            p_bg.as_secs_f64() / p_in.as_secs_f64().max(1e-9)
+        );
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let result = match std::env::args().nth(1).as_deref() {
-        Some("writer") => match std::env::args().nth(2).as_deref() {
-            None | Some("full") => run_writer_benchmark(Synchronous::Full),
-            Some("normal") => run_writer_benchmark(Synchronous::Normal),
-            Some(other) => Err(format!("synchronous must be full or normal, got {other:?}")),
-        },
+        Some("writer") => {
+            let checkpoint_every = match std::env::args().nth(3).as_deref() {
+                Some("compare") => Ok(Duration::MAX),
+                None | Some("background") => Ok(StoreConfig::at("").checkpoint_every),
+                Some("in-commit") => Ok(Duration::ZERO),
+                Some(ms) if ms.parse::<u64>().is_ok_and(|ms| ms > 0) => {
+                    Ok(Duration::from_millis(ms.parse().unwrap_or(1)))
+                }
+                Some(other) => {
+                    Err(format!("checkpoints must be background, in-commit or an interval in ms, got {other:?}"))
+                }
+            };
+            let synchronous = match std::env::args().nth(2).as_deref() {
+                None | Some("full") => Ok(Synchronous::Full),
+                Some("normal") => Ok(Synchronous::Normal),
+                Some(other) => Err(format!("synchronous must be full or normal, got {other:?}")),
+            };
+            synchronous.and_then(|s| {
+                checkpoint_every.and_then(|every| match every {
+                    Duration::MAX => compare_checkpoints(s, 5),
+                    every => run_writer_benchmark(s, every),
+                })
+            })
+        }
         Some("runner") => runner_bench::run(),
         Some("http") => http_bench::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(100_000)),
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
             eprintln!(
-                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] | runner | backup [MB] | http [TASKS]"
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | runner | backup [MB] | http [TASKS]"
             );
             return ExitCode::from(2);
         }

@@ -96,6 +96,9 @@ impl Settings {
         within("database.read_pool_size", self.database.read_pool_size.into(), 1, 64)?;
         within("database.start_check_s", self.database.start_check_s, 1, 3600)?;
         within("database.read_wait_ms", self.database.read_wait_ms, 1, 60_000)?;
+        if self.writer.checkpoint_every_ms != 0 {
+            within("writer.checkpoint_every_ms", self.writer.checkpoint_every_ms, 10, 60_000)?;
+        }
         within("writer.mailbox_capacity", self.writer.mailbox_capacity as u64, 16, 1_000_000)?;
         within("writer.max_batch", self.writer.max_batch as u64, 1, 100_000)?;
         within("health.probe_timeout_ms", self.health.probe_timeout_ms, 10, 60_000)?;
@@ -304,6 +307,7 @@ impl Settings {
             read_pool_size: self.database.read_pool_size,
             writer_mailbox_capacity: self.writer.mailbox_capacity,
             writer_max_batch: self.writer.max_batch,
+            checkpoint_every: Duration::from_millis(self.writer.checkpoint_every_ms),
             start_check_budget: Duration::from_secs(self.database.start_check_s),
             read_wait: Duration::from_millis(self.database.read_wait_ms),
         }

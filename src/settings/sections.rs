@@ -90,12 +90,19 @@ pub struct WriterSettings {
     pub mailbox_capacity: usize,
     /// Most commands applied in one transaction.
     pub max_batch: usize,
+    /// Milliseconds between background WAL checkpoints (off the commit path); 0 leaves them to SQLite,
+    /// inside the commit that crosses 1,000 WAL pages.
+    pub checkpoint_every_ms: u64,
 }
 
 impl Default for WriterSettings {
     fn default() -> Self {
         let store = StoreConfig::at("");
-        Self { mailbox_capacity: store.writer_mailbox_capacity, max_batch: store.writer_max_batch }
+        Self {
+            mailbox_capacity: store.writer_mailbox_capacity,
+            max_batch: store.writer_max_batch,
+            checkpoint_every_ms: store.checkpoint_every.as_millis() as u64,
+        }
     }
 }
 

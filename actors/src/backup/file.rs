@@ -5,11 +5,11 @@
 //! The destination is a new file, never the live database: opening it read-write here is the one other
 //! read-write open the single-writer invariant allows (see `tests/it/invariants.rs`).
 
+use super::checksum;
 use crate::store::migrate;
 use crate::store::queries::{count_rows, CountedTable};
 use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
-use super::checksum;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

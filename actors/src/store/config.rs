@@ -39,6 +39,9 @@ pub struct StoreConfig {
     pub writer_mailbox_capacity: usize,
     /// Commands applied in one transaction at most.
     pub writer_max_batch: usize,
+    /// Interval of the background PASSIVE checkpoints (`writer/checkpointer.rs`); zero leaves
+    /// checkpoints to SQLite, inside the commit that crosses 1,000 WAL pages.
+    pub checkpoint_every: std::time::Duration,
     /// How long a read waits for a pooled connection before it is refused as busy (503, `Retry-After`).
     pub read_wait: std::time::Duration,
     /// The start-up `quick_check` stops after this long (a passing check is not waited for forever).
@@ -57,6 +60,7 @@ impl StoreConfig {
             read_pool_size: 4,
             writer_mailbox_capacity: 4_096,
             writer_max_batch: 1_024,
+            checkpoint_every: std::time::Duration::from_millis(100),
             start_check_budget: std::time::Duration::from_secs(10),
             read_wait: std::time::Duration::from_millis(1000),
         }

@@ -38,6 +38,16 @@ impl WriterHandle {
         let runs_queued = Arc::new(watch::channel(0).0);
         let actor_runs_queued = runs_queued.clone();
         let actor_storage = storage.clone();
+        let checkpointer = (!config.checkpoint_every.is_zero()).then(|| {
+            let busy_timeout = std::time::Duration::from_millis(config.busy_timeout_ms.into());
+            Checkpointer::start(
+                config.path.clone(),
+                busy_timeout,
+                config.checkpoint_every,
+                storage.clone(),
+                stats.clone(),
+            )
+        });
         let arbiter = Arbiter::new();
         let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| WriterActor {
             config,
@@ -51,6 +61,7 @@ impl WriterHandle {
             runs_queued: actor_runs_queued,
             last_failure: None,
             storage: actor_storage,
+            checkpointer,
             #[cfg(feature = "fault-injection")]
             panic_in_next_batch: false,
         });

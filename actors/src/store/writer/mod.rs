@@ -184,6 +184,8 @@ struct WriterActor {
     last_failure: Option<String>,
     /// Full, failing or damaged storage, as the outcomes of writes show it.
     storage: StorageWatch,
+    /// Background WAL checkpoints; paused while the file must hold still. None when SQLite checkpoints.
+    checkpointer: Option<Checkpointer>,
     #[cfg(feature = "fault-injection")]
     panic_in_next_batch: bool,
 }
@@ -383,6 +385,8 @@ impl WriterActor {
         }
         let _busy = self.registry.busy(names::WRITER, "restore");
         let db = self.config.path.clone();
+        // Nothing but this actor touches the file from here until it is reopened, whichever one it is.
+        let _still = self.checkpointer.as_ref().map(Checkpointer::hold_still);
         if let Some(conn) = self.conn.take() {
             // Everything acknowledged goes into the file itself, checked: a partial fold is no base for a swap.
             let folded: Result<(i64, i64, i64), String> = conn
@@ -454,6 +458,9 @@ impl WriterActor {
         while !self.pending.is_empty() {
             self.flush(ctx);
         }
+        if let Some(checkpointer) = self.checkpointer.take() {
+            checkpointer.pause();
+        }
         let Some(conn) = self.conn.take() else {
             return Ok(());
         };
@@ -523,7 +530,9 @@ impl Handler<Inject> for WriterActor {
     }
 }
 
+mod checkpointer;
 mod handle;
+use checkpointer::Checkpointer;
 pub use handle::WriterHandle;
 
 #[cfg(test)]
