@@ -7,7 +7,8 @@
 //!
 //! `atlas-bench runner`: approval commit to process start, p50/p99 over 300 execute approvals.
 //! `atlas-bench backup [MB]`: an Atlas backup against `sqlite3 .backup`, and writer latency meanwhile.
-//! `atlas-bench http [TASKS]`: the real `atlas serve` over loopback HTTP: list pages, reads, creates.
+//! `atlas-bench http [TASKS] [--compare-datasette]`: the real `atlas serve` over loopback HTTP: list pages, reads,
+//! creates; side by side with Datasette on a copy of the same file when asked.
 //!
 //! This program opens its own scratch databases; the raw ceiling is the one read-write open outside
 //! `store/writer/mod.rs`, allowed by the invariant test because it never touches Atlas's database.
@@ -261,11 +262,15 @@ fn main() -> ExitCode {
             })
         }
         Some("runner") => runner_bench::run(),
-        Some("http") => http_bench::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(100_000)),
+        Some("http") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let tasks = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
+            http_bench::run(tasks, args.iter().any(|a| a == "--compare-datasette"))
+        }
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
             eprintln!(
-                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | runner | backup [MB] | http [TASKS]"
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | runner | backup [MB] | http [TASKS] [--compare-datasette]"
             );
             return ExitCode::from(2);
         }

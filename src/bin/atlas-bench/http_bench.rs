@@ -4,6 +4,12 @@
 //! over loopback HTTP with keep-alive, 3 s each: requests/s, p50/p99, non-2xx answers. The server's RSS is
 //! read from /proc at each stage. The last line is `http list pages at 16 clients: <req/s> req/s`.
 //! (Client and server share the machine's 2 cores: the figures are what one box does end to end.)
+//!
+//! `--compare-datasette` (when `datasette` is on PATH: `pip install datasette`) then serves a copy of the
+//! same file with Datasette and alternates the two, level by level, on list pages (Datasette's table JSON
+//! filtered by project, newest first, 100 rows, `_nocount=1` so it runs the page query only) and single
+//! reads (its row JSON); it prints both sides, Atlas/Datasette, and Datasette's RSS. This runs right after
+//! the fill, before Atlas's own table below (whose create runs change the data).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,7 +22,16 @@ const RUN_FOR: Duration = Duration::from_secs(3);
 struct Server {
     child: Child,
     url: String,
+    /// Empty for Datasette (no authentication).
     token: String,
+    api: Api,
+}
+
+/// Whose HTTP interface a `Server` speaks.
+#[derive(Clone, Copy, PartialEq)]
+enum Api {
+    Atlas,
+    Datasette,
 }
 
 impl Drop for Server {
@@ -45,6 +60,32 @@ impl Server {
             field("RssFile:"),
             field("RssShmem:")
         )
+    }
+}
+
+impl Server {
+    /// CPU time the server has used, in clock ticks (utime + stime from /proc/<pid>/stat).
+    fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let field = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        field(11) + field(12)
+    }
+
+    /// Waits until the server has used no CPU for 300 ms (it may still be answering requests its
+    /// clients gave up on), at most 15 s, so the next run has the machine to itself.
+    async fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut last = self.cpu_ticks();
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let now = self.cpu_ticks();
+            if now == last {
+                return;
+            }
+            last = now;
+        }
     }
 }
 
@@ -80,7 +121,7 @@ async fn start(dir: &Path) -> Result<Server, String> {
     for _ in 0..200 {
         if client.get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
             let token = std::fs::read_to_string(dir.join("data/admin.token")).map_err(|e| e.to_string())?;
-            return Ok(Server { child, url, token: token.trim().to_owned() });
+            return Ok(Server { child, url, token: token.trim().to_owned(), api: Api::Atlas });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -108,20 +149,27 @@ async fn measure(server: &Server, project: &str, ids: Arc<Vec<String>>, kind: Ki
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
             let (client, ids, url) = (client.clone(), ids.clone(), server.url.clone());
-            let (token, project) = (server.token.clone(), project.to_owned());
+            let (token, project, api) = (server.token.clone(), project.to_owned(), server.api);
             tokio::spawn(async move {
                 let (mut latencies, mut failed, mut i) = (Vec::new(), 0usize, c * 7919);
                 while Instant::now() < deadline {
                     i += 1;
-                    let request = match kind {
-                        Kind::List => client.get(format!("{url}/api/v1/tasks?project_id={project}&limit=100")),
-                        Kind::Read => client.get(format!("{url}/api/v1/tasks/{}", ids[i % ids.len()])),
-                        Kind::Create => client
+                    let request = match (api, kind) {
+                        (Api::Atlas, Kind::List) => {
+                            client.get(format!("{url}/api/v1/tasks?project_id={project}&limit=100"))
+                        }
+                        (Api::Atlas, Kind::Read) => client.get(format!("{url}/api/v1/tasks/{}", ids[i % ids.len()])),
+                        (Api::Atlas, Kind::Create) => client
                             .post(format!("{url}/api/v1/tasks"))
                             .json(&serde_json::json!({ "project_id": project, "title": format!("bench {c}-{i}") })),
+                        (Api::Datasette, Kind::List) => client.get(format!(
+                            "{url}/atlas/tasks.json?project_id={project}&_sort_desc=created_at&_size=100&_nocount=1&_nofacet=1"
+                        )),
+                        (Api::Datasette, _) => client.get(format!("{url}/atlas/tasks/{}.json", ids[i % ids.len()])),
                     };
+                    let request = if token.is_empty() { request } else { request.bearer_auth(&token) };
                     let sent = Instant::now();
-                    let ok = match request.bearer_auth(&token).send().await {
+                    let ok = match request.send().await {
                         Ok(response) => {
                             let ok = response.status().is_success();
                             let _ = response.bytes().await;
@@ -185,7 +233,70 @@ async fn fill(server: &Server, tasks: usize) -> Result<(String, Vec<String>), St
     Ok((project, ids))
 }
 
-pub fn run(tasks: usize) -> Result<(), String> {
+/// Datasette on a copy of Atlas's database (copied with `sqlite3 .backup` while Atlas runs).
+async fn start_datasette(dir: &Path) -> Result<Server, String> {
+    let copy = dir.join("datasette/atlas.db");
+    std::fs::create_dir_all(dir.join("datasette")).map_err(|e| e.to_string())?;
+    let status = Command::new("sqlite3")
+        .arg(dir.join("data/atlas.db"))
+        .arg(format!(".backup {}", copy.display()))
+        .status()
+        .map_err(|e| format!("cannot run sqlite3 to copy the database: {e}"))?;
+    if !status.success() {
+        return Err("sqlite3 .backup failed".into());
+    }
+    let port = free_port()?;
+    let child = Command::new("datasette")
+        .arg("serve")
+        .arg(&copy)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--setting", "suggest_facets", "off"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start datasette: {e}"))?;
+    let url = format!("http://127.0.0.1:{port}");
+    let server = Server { child, url, token: String::new(), api: Api::Datasette };
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if client.get(format!("{}/-/versions.json", server.url)).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(server);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err("datasette did not start".into())
+}
+
+/// Atlas and Datasette alternated level by level on the same data.
+async fn compare_datasette(atlas: &Server, dir: &Path, project: &str, ids: Arc<Vec<String>>) -> Result<(), String> {
+    let datasette = start_datasette(dir).await?;
+    println!("datasette RSS at ready: {}", datasette.rss());
+    println!(
+        "{:<8} {:>8} {:>12} {:>12} {:>12} {:>12} {:>9} {:>8}",
+        "kind", "clients", "atlas req/s", "atlas p99", "ds req/s", "ds p99", "atlas/ds", "ds non-2xx"
+    );
+    for (kind, label) in [(Kind::List, "list"), (Kind::Read, "read")] {
+        for clients in LEVELS {
+            atlas.settle().await;
+            let a = measure(atlas, project, ids.clone(), kind, clients).await;
+            datasette.settle().await;
+            let d = measure(&datasette, project, ids.clone(), kind, clients).await;
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            println!(
+                "{label:<8} {clients:>8} {:>12.0} {:>10.2}ms {:>12.0} {:>10.2}ms {:>9.1} {:>8}",
+                a.per_second,
+                ms(a.p99),
+                d.per_second,
+                ms(d.p99),
+                a.per_second / d.per_second.max(0.001),
+                d.failed
+            );
+        }
+    }
+    println!("datasette RSS after the runs: {}", datasette.rss());
+    Ok(())
+}
+
+pub fn run(tasks: usize, datasette: bool) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let dir = crate::scratch_dir("http");
@@ -194,6 +305,16 @@ pub fn run(tasks: usize) -> Result<(), String> {
         let (project, ids) = fill(&server, tasks).await?;
         println!("server RSS after the fill: {}", server.rss());
         let ids = Arc::new(ids);
+        // Side by side first, on the file as filled (the create runs below add tasks; both sides must
+        // serve the same data).
+        if datasette {
+            if Command::new("datasette").arg("--version").output().is_ok_and(|o| o.status.success()) {
+                compare_datasette(&server, &dir, &project, ids.clone()).await?;
+                server.settle().await;
+            } else {
+                println!("datasette is not on PATH (pip install datasette): no side-by-side run");
+            }
+        }
         let mut list_at_16 = 0.0;
         println!("{:<8} {:>8} {:>10} {:>10} {:>10} {:>8}", "kind", "clients", "req/s", "p50 ms", "p99 ms", "non-2xx");
         for (kind, label) in [(Kind::List, "list"), (Kind::Read, "read"), (Kind::Create, "create")] {
