@@ -2,6 +2,7 @@
 //! queries both sides share.
 
 mod apply;
+pub mod browse;
 pub mod config;
 pub mod migrate;
 mod pragmas;

@@ -1,0 +1,13 @@
+//! The data browser's reads (Datasette parity inside the binary): the SQL box (`sql.rs`) and, on the
+//! same guards (`guard.rs`: read-only actions, secret columns read as NULL, a deadline), whatever the
+//! console and `/api/v1/browse` show. Only ever run on the read-only pool.
+
+mod guard;
+pub mod sql;
+mod value;
+
+pub use guard::SECRET_COLUMNS;
+pub use sql::{SqlAnswer, SqlLimits, SqlRefusal};
+
+#[cfg(test)]
+mod tests;

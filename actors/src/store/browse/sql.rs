@@ -1,0 +1,107 @@
+//! The data browser's SQL box: one read-only statement under the browser's guards (`guard.rs`), a time
+//! limit and a row cap. Every refusal names the guard that refused.
+
+use super::guard::Guarded;
+use super::value::to_json;
+use rusqlite::Connection;
+use std::time::{Duration, Instant};
+
+/// What a query may cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SqlLimits {
+    pub time_limit: Duration,
+    pub max_rows: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SqlAnswer {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// More rows than `max_rows` matched; the rest were not read.
+    pub truncated: bool,
+    pub elapsed_ms: u64,
+}
+
+/// Why a query was not answered; each names its guard.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SqlRefusal {
+    #[error("statement kind: the SQL is empty")]
+    Empty,
+    #[error("statement kind: only one statement is allowed")]
+    SeveralStatements,
+    #[error("statement kind: only SELECT, WITH or EXPLAIN statements are allowed, this one starts with {0:?}")]
+    NotARead(String),
+    #[error("time limit: the query ran longer than {0} ms and was stopped")]
+    TimeLimit(u128),
+    #[error("not allowed: {0}")]
+    NotAuthorized(String),
+    #[error("the query failed: {0}")]
+    Failed(String),
+}
+
+/// The first word of `sql` after leading whitespace and comments, upper-cased.
+fn first_keyword(sql: &str) -> String {
+    let mut rest = sql;
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, next)| next);
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, next)| next);
+        } else {
+            break;
+        }
+    }
+    let word: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+    if word.is_empty() {
+        rest.chars().take(12).collect()
+    } else {
+        word.to_ascii_uppercase()
+    }
+}
+
+/// Runs `sql` on `conn` (a pooled read-only connection) under the browser's guards.
+pub fn run(conn: &Connection, sql: &str, limits: SqlLimits) -> Result<SqlAnswer, SqlRefusal> {
+    if sql.trim().is_empty() || first_keyword(sql).is_empty() {
+        return Err(SqlRefusal::Empty);
+    }
+    let keyword = first_keyword(sql);
+    if !matches!(keyword.as_str(), "SELECT" | "WITH" | "EXPLAIN") {
+        return Err(SqlRefusal::NotARead(keyword));
+    }
+    let started = Instant::now();
+    let guarded = Guarded::new(conn, limits.time_limit).map_err(|e| SqlRefusal::Failed(e.to_string()))?;
+    let failed = |e: rusqlite::Error| refusal(&guarded, limits, e);
+    let mut statement = guarded.conn().prepare(sql).map_err(failed)?;
+    if !statement.readonly() {
+        return Err(SqlRefusal::NotARead(keyword));
+    }
+    let columns: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
+    let width = columns.len();
+    let mut rows = Vec::new();
+    let mut truncated = false;
+    let mut cursor = statement.raw_query();
+    while let Some(row) = cursor.next().map_err(failed)? {
+        if rows.len() == limits.max_rows {
+            truncated = true;
+            break;
+        }
+        rows.push(
+            (0..width).map(|i| row.get_ref(i).map(to_json)).collect::<rusqlite::Result<Vec<_>>>().map_err(failed)?,
+        );
+    }
+    Ok(SqlAnswer { columns, rows, truncated, elapsed_ms: started.elapsed().as_millis() as u64 })
+}
+
+fn refusal(guarded: &Guarded<'_>, limits: SqlLimits, e: rusqlite::Error) -> SqlRefusal {
+    match e {
+        _ if guarded.timed_out() => SqlRefusal::TimeLimit(limits.time_limit.as_millis()),
+        rusqlite::Error::MultipleStatement => SqlRefusal::SeveralStatements,
+        rusqlite::Error::SqliteFailure(code, message)
+            if code.code == rusqlite::ErrorCode::AuthorizationForStatementDenied =>
+        {
+            SqlRefusal::NotAuthorized(message.unwrap_or_else(|| "not authorized".into()))
+        }
+        other => SqlRefusal::Failed(other.to_string()),
+    }
+}

@@ -1,0 +1,121 @@
+use super::sql::{run, SqlLimits, SqlRefusal};
+use rusqlite::{Connection, OpenFlags};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const HASH: &str = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+
+/// A database with a token and 10 tasks, and a connection to it opened as the read pool opens them.
+fn reader() -> (tempfile::TempDir, Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let writer = Connection::open(&path).unwrap();
+    writer
+        .execute_batch(&format!(
+            "CREATE TABLE api_tokens (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE);
+             INSERT INTO api_tokens VALUES ('admin', '{HASH}');
+             CREATE TABLE tasks (id INTEGER PRIMARY KEY, title TEXT);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
+             INSERT INTO tasks (title) SELECT 'task ' || i FROM n;
+             ANALYZE;"
+        ))
+        .unwrap();
+    drop(writer);
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    conn.execute_batch("PRAGMA query_only = ON").unwrap();
+    (dir, conn)
+}
+
+const LIMITS: SqlLimits = SqlLimits { time_limit: Duration::from_millis(1_000), max_rows: 1_000 };
+
+#[test]
+fn a_select_answers_with_columns_and_rows() {
+    let (_dir, conn) = reader();
+    let answer = run(&conn, "SELECT id, title FROM tasks ORDER BY id LIMIT 2", LIMITS).unwrap();
+    assert_eq!(answer.columns, ["id", "title"]);
+    assert_eq!(answer.rows, vec![vec![json!(1), json!("task 1")], vec![json!(2), json!("task 2")]]);
+    assert!(!answer.truncated);
+}
+
+#[test]
+fn anything_but_one_read_statement_is_refused_by_kind() {
+    let (_dir, conn) = reader();
+    for (sql, kind) in [
+        ("DELETE FROM tasks", "DELETE"),
+        ("  /* hidden */ -- and this\n delete from tasks", "DELETE"),
+        ("ATTACH 'x.db' AS x", "ATTACH"),
+        ("PRAGMA query_only = OFF", "PRAGMA"),
+        ("VACUUM INTO '/tmp/copy.db'", "VACUUM"),
+    ] {
+        assert_eq!(run(&conn, sql, LIMITS), Err(SqlRefusal::NotARead(kind.into())), "{sql}");
+    }
+    assert_eq!(run(&conn, "  -- nothing\n", LIMITS), Err(SqlRefusal::Empty));
+    for sql in [
+        "SELECT 1; DELETE FROM tasks",
+        "SELECT 1; SELECT 2",
+        "WITH x AS (SELECT 1) DELETE FROM tasks",
+        "EXPLAIN DELETE FROM tasks",
+        "SELECT * FROM sqlite_stat1",
+    ] {
+        let refused = run(&conn, sql, LIMITS).unwrap_err();
+        assert!(
+            matches!(refused, SqlRefusal::SeveralStatements | SqlRefusal::NotAuthorized(_) | SqlRefusal::NotARead(_)),
+            "{sql}: {refused:?}"
+        );
+    }
+    assert_eq!(run(&conn, "SELECT count(*) FROM tasks", LIMITS).unwrap().rows, vec![vec![json!(10)]]);
+    assert!(run(&conn, "SELECT name FROM pragma_table_info('tasks')", LIMITS).is_ok());
+}
+
+#[test]
+fn a_runaway_query_is_stopped_at_its_time_limit() {
+    let (_dir, conn) = reader();
+    let limits = SqlLimits { time_limit: Duration::from_millis(200), ..LIMITS };
+    let started = Instant::now();
+    let refused =
+        run(&conn, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT count(*) FROM c", limits);
+    assert_eq!(refused, Err(SqlRefusal::TimeLimit(200)));
+    assert!(started.elapsed() < Duration::from_secs(2), "stopped near its limit: {:?}", started.elapsed());
+    assert!(run(&conn, "SELECT 1", LIMITS).is_ok(), "the connection is usable after an interrupted query");
+}
+
+#[test]
+fn rows_are_capped_with_a_truncated_flag() {
+    let (_dir, conn) = reader();
+    let sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) SELECT i FROM n";
+    let answer = run(&conn, sql, LIMITS).unwrap();
+    assert_eq!(answer.rows.len(), 1_000);
+    assert!(answer.truncated);
+    let exact = run(&conn, "SELECT id FROM tasks", SqlLimits { max_rows: 10, ..LIMITS }).unwrap();
+    assert_eq!((exact.rows.len(), exact.truncated), (10, false));
+}
+
+#[test]
+fn token_hashes_never_leave_through_any_expression() {
+    let (_dir, conn) = reader();
+    let answer = run(
+        &conn,
+        "SELECT name, token_hash, substr(token_hash, 1, 3), hex(token_hash), length(token_hash) FROM api_tokens",
+        LIMITS,
+    )
+    .unwrap();
+    assert_eq!(
+        answer.rows,
+        vec![vec![
+            "admin".into(),
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+            "".into(),
+            serde_json::Value::Null
+        ]]
+    );
+    let probe = run(&conn, "SELECT count(*) FROM api_tokens WHERE token_hash LIKE 'abc%'", LIMITS).unwrap();
+    assert_eq!(probe.rows, vec![vec![json!(0)]], "a WHERE clause cannot probe the hash");
+    let star = run(&conn, "SELECT * FROM api_tokens", LIMITS).unwrap();
+    assert!(!serde_json::to_string(&star.rows).unwrap().contains("abcdef"));
+    let via_view = run(&conn, "WITH t AS (SELECT token_hash AS h FROM api_tokens) SELECT h FROM t", LIMITS).unwrap();
+    assert_eq!(via_view.rows, vec![vec![serde_json::Value::Null]]);
+    // The guards came off: the API's own reads on this pooled connection see the column.
+    let hash: String = conn.query_row("SELECT token_hash FROM api_tokens", [], |r| r.get(0)).unwrap();
+    assert_eq!(hash, HASH);
+}
