@@ -32,6 +32,10 @@ impl ApiError {
             atlas_actors::store::ReadError::Pool(_) => Self::busy(format!(
                 "Atlas is busy: every read connection stayed in use for the whole wait; retry shortly ({err})"
             )),
+            atlas_actors::store::ReadError::Restoring => Self {
+                retry_after: Some(1),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "restoring", err.to_string())
+            },
             other => Self::unavailable(other.to_string()),
         }
     }

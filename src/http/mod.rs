@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 pub mod auth;
 mod backups;
+mod browse;
 mod db;
 pub mod dto;
 pub mod error;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub metrics_access: crate::settings::MetricsAccess,
     /// Live tokens in memory (see `token_cache`).
     pub tokens: std::sync::Arc<token_cache::TokenCache>,
+    /// The data browser's limits.
+    pub browser: atlas_actors::store::browse::SqlLimits,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
             backup_dir: settings.backup.dir.clone(),
             metrics_access: settings.metrics.access,
             tokens: std::sync::Arc::default(),
+            browser: settings.browser.limits(),
         }
     }
 }
@@ -108,7 +112,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(db::stats)
             .service(db::vacuum)
             .service(db::checkpoint)
-            .service(probes::admin_health),
+            .service(probes::admin_health)
+            .service(browse::sql),
     );
 }
 

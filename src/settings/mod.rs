@@ -1,11 +1,13 @@
 //! Settings: code defaults < config file < `ATLAS_<SECTION>__<KEY>` environment variables < CLI flags.
 //! Every section denies unknown keys; an error names the key and where its value came from.
 
+mod browser;
 mod load;
 mod operations;
 mod redact;
 mod sections;
 
+pub use browser::BrowserSettings;
 pub use load::{load, SettingsError, Sources};
 pub use operations::*;
 pub use redact::redacted_toml;
@@ -51,6 +53,7 @@ pub struct Settings {
     pub offsite: OffsiteSettings,
     pub alerts: AlertSettings,
     pub metrics: MetricsSettings,
+    pub browser: BrowserSettings,
     pub log: LogSettings,
 }
 
@@ -71,6 +74,7 @@ impl Default for Settings {
             offsite: OffsiteSettings::default(),
             alerts: AlertSettings::default(),
             metrics: MetricsSettings::default(),
+            browser: BrowserSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -115,6 +119,7 @@ impl Settings {
             ));
         }
         self.validate_alerts()?;
+        self.validate_browser()?;
         within("approvals.expire_after_h", self.approvals.expire_after_h, 0, 24 * 365)?;
         within("runner.max_concurrent", self.runner.max_concurrent as u64, 1, 256)?;
         within("runner.default_timeout_s", self.runner.default_timeout_s, 1, 7 * 24 * 3600)?;

@@ -265,3 +265,57 @@ async fn a_failed_restore_leaves_the_original_database_in_place() {
     let (_, ready) = team.app.get("/readyz").await;
     assert_eq!(ready["ready"], true, "{ready}");
 }
+
+/// Between the read pool's release and its reopening on the restored file, reads are answered 503
+/// `restoring` with `Retry-After`, never from a stand-in database ("no such table") or with a 500.
+#[actix_rt::test]
+async fn reads_during_a_restore_are_told_to_retry() {
+    use atlas_actors::domain::{Command, NewProject, ProjectId};
+    let app = TestApp::spawn().await;
+    let token = app.admin_token();
+    let padding = "x".repeat(4_000);
+    for chunk in 0..8 {
+        let commands = (0..500)
+            .map(|i| {
+                let (id, name) = (ProjectId::generate(), format!("p{chunk}-{i}"));
+                Command::CreateProject(NewProject { id, name, description: Some(padding.clone()) })
+            })
+            .collect();
+        assert!(submit_concurrently(&app.handles, commands).await.iter().all(Result::is_ok));
+    }
+    let (status, backup) = app.call("POST", "/api/v1/admin/backups", Some(&token), None).await;
+    assert_eq!(status, 201, "{backup}");
+    let restore = format!("{}/api/v1/admin/backups/{}/restore", app.url, backup["id"].as_str().unwrap());
+    let bearer = format!("Bearer {token}");
+    let restoring = {
+        let bearer = bearer.clone();
+        actix_rt::spawn(async move {
+            let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
+            let sent = client
+                .post(restore)
+                .insert_header(("Authorization", bearer))
+                .send_json(&serde_json::json!({ "confirm": true }));
+            sent.await.expect("restore answered").status().as_u16()
+        })
+    };
+    let client = awc::Client::default();
+    let mut told_to_retry = 0;
+    while !restoring.is_finished() {
+        let mut response = client
+            .get(format!("{}/api/v1/projects?limit=5", app.url))
+            .insert_header(("Authorization", bearer.clone()))
+            .send()
+            .await
+            .expect("a read answered");
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        if status == 200 {
+            continue;
+        }
+        assert_eq!((status, body["error"]["code"].as_str()), (503, Some("restoring")), "{body}");
+        assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+        told_to_retry += 1;
+    }
+    assert_eq!(restoring.await.unwrap(), 200);
+    eprintln!("{told_to_retry} reads were told to retry during the restore");
+}

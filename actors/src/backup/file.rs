@@ -346,7 +346,7 @@ fn check(dir: &Path, manifest: &Manifest) -> Result<(), Failure> {
     if size != manifest.size_bytes {
         return Err(Failure::Backup(format!("size is {size} bytes, the manifest says {}", manifest.size_bytes)));
     }
-    if checksum != manifest.checksum {
+    if !checksum.eq_ignore_ascii_case(&manifest.checksum) {
         return Err(Failure::Backup("checksum mismatch: the file changed after it was written".into()));
     }
     let scratch = dir.join(format!(".verify-{}.db", manifest.id));

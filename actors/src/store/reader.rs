@@ -17,6 +17,9 @@ pub enum ReadError {
     Query(#[from] rusqlite::Error),
     #[error("read task failed: {0}")]
     Join(String),
+    /// Between a restore's release of the pool and its reopening on the restored file.
+    #[error("a restore is replacing the database; reads resume when it is done")]
+    Restoring,
 }
 
 type Pool = r2d2::Pool<SqliteConnectionManager>;
@@ -24,7 +27,8 @@ type Pool = r2d2::Pool<SqliteConnectionManager>;
 /// Cheap to clone; every clone shares the pool, and sees it reopened after a restore.
 #[derive(Clone)]
 pub struct ReaderPool {
-    pool: Arc<RwLock<Pool>>,
+    /// None while a restore replaces the file (`release` .. `reopen`).
+    pool: Arc<RwLock<Option<Pool>>>,
     config: Arc<StoreConfig>,
 }
 
@@ -45,26 +49,25 @@ fn build(config: &StoreConfig) -> Result<Pool, String> {
 impl ReaderPool {
     /// Opens the pool on an existing database (the writer must have created it first).
     pub fn open(config: &StoreConfig) -> Result<Self, String> {
-        Ok(Self { pool: Arc::new(RwLock::new(build(config)?)), config: Arc::new(config.clone()) })
+        Ok(Self { pool: Arc::new(RwLock::new(Some(build(config)?))), config: Arc::new(config.clone()) })
     }
 
-    fn current(&self) -> Pool {
-        self.pool.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    fn current(&self) -> Result<Pool, ReadError> {
+        self.pool.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone().ok_or(ReadError::Restoring)
     }
 
     /// Drops every idle connection and opens new ones (after the database file was replaced).
     /// Connections in use finish their query on the old file and are then dropped with the old pool.
     pub fn reopen(&self) -> Result<(), String> {
         let fresh = build(&self.config)?;
-        *self.pool.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+        *self.pool.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(fresh);
         Ok(())
     }
 
     /// Closes the pool's idle connections so the file can be replaced (a restore), without opening new ones.
+    /// Until `reopen`, every read is answered `Restoring` (never from a stand-in database).
     pub fn release(&self) {
-        let empty =
-            r2d2::Pool::builder().max_size(1).min_idle(Some(0)).build_unchecked(SqliteConnectionManager::memory());
-        *self.pool.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = empty;
+        *self.pool.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
     }
 
     /// Runs `query` on a pooled read-only connection on a blocking thread.
@@ -73,7 +76,7 @@ impl ReaderPool {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let pool = self.current();
+        let pool = self.current()?;
         tokio::task::spawn_blocking(move || {
             let conn = pool.get()?;
             Ok(query(&conn)?)
@@ -84,13 +87,15 @@ impl ReaderPool {
 
     /// The same, for callers already on a blocking thread (CLI, benchmark, backup).
     pub fn read_blocking<T>(&self, query: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, ReadError> {
-        let conn = self.current().get()?;
+        let conn = self.current()?.get()?;
         Ok(query(&conn)?)
     }
 
     /// Connections open right now and idle among them.
     pub fn state(&self) -> (u32, u32) {
-        let state = self.current().state();
-        (state.connections, state.idle_connections)
+        self.current().map_or((0, 0), |pool| {
+            let state = pool.state();
+            (state.connections, state.idle_connections)
+        })
     }
 }

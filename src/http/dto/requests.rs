@@ -68,6 +68,13 @@ pub struct ResolveBody {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct BrowseSqlBody {
+    /// One SELECT, WITH or EXPLAIN statement.
+    pub sql: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateTokenBody {
     pub name: String,
     /// viewer | agent | approver | admin

@@ -1,6 +1,7 @@
 //! The HTTP API driven over real HTTP against the real server.
 
 mod approval_flow;
+mod browse;
 mod malformed;
 mod openapi;
 mod overload;

@@ -44,6 +44,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/backups/{id}/restore"),
     ("get", "/api/v1/admin/backups/remote"),
     ("get", "/api/v1/admin/health"),
+    ("post", "/api/v1/browse/sql"),
     ("get", "/metrics"),
     ("post", "/api/v1/admin/backups/{id}/upload"),
     ("post", "/api/v1/admin/backups/remote/{id}/restore"),

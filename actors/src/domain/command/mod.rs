@@ -289,6 +289,12 @@ pub enum Command {
         ok: bool,
         detail: String,
     },
+    /// Audits a data-browser query (the SQL box): the SQL as asked and how it ended (rows, or the guard
+    /// that refused it).
+    RecordQuery {
+        sql: String,
+        outcome: String,
+    },
     /// Audits an access that changes nothing by itself: a refused request (403), or an admin endpoint read.
     RecordAccess {
         method: String,
@@ -331,6 +337,9 @@ pub struct CommandOutcome {
     pub event_id: i64,
     pub applied: Applied,
 }
+
+/// The longest SQL the data browser accepts (and audits).
+pub const MAX_QUERY_CHARS: usize = 20_000;
 
 /// What `RecordBackup` may report (each is its own event type).
 pub const BACKUP_ACTIONS: &[&str] =
@@ -389,6 +398,7 @@ impl Command {
                 ("pruned_remote", _) => "backup.pruned_remote",
                 _ => "backup.pruned",
             },
+            Self::RecordQuery { .. } => "browser.queried",
             Self::RecordAccess { allowed: false, .. } => "access.denied",
             Self::RecordAccess { allowed: true, .. } => "access.admin",
         }

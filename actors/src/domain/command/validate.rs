@@ -102,6 +102,10 @@ impl Command {
             | Self::InterruptRestoredRuns
             | Self::RecordSheetCells { .. }
             | Self::RecordMaintenance { .. } => Ok(()),
+            Self::RecordQuery { sql, .. } if sql.trim().is_empty() || sql.chars().count() > super::MAX_QUERY_CHARS => {
+                Err(CommandError::invalid("sql", format!("must be 1 to {} characters", super::MAX_QUERY_CHARS)))
+            }
+            Self::RecordQuery { .. } => Ok(()),
             Self::RecordBackup { action, .. } if !super::BACKUP_ACTIONS.contains(&action.as_str()) => Err(
                 CommandError::invalid("action", format!("must be one of {:?}, got {action:?}", super::BACKUP_ACTIONS)),
             ),
@@ -389,6 +393,7 @@ mod tests {
                 },
                 "schedule.job_ran",
             ),
+            (Command::RecordQuery { sql: "SELECT 1".into(), outcome: "1 row".into() }, "browser.queried"),
             (access(false), "access.denied"),
             (access(true), "access.admin"),
         ];
@@ -425,11 +430,12 @@ mod tests {
                 | Command::RecordAlert { .. }
                 | Command::RecordMaintenance { .. }
                 | Command::RecordJobRun { .. }
+                | Command::RecordQuery { .. }
                 | Command::RecordAccess { .. } => {}
             }
         }
         let variants: std::collections::HashSet<std::mem::Discriminant<Command>> =
             all.iter().map(|(c, _)| std::mem::discriminant(c)).collect();
-        assert_eq!(variants.len(), 30, "every variant is in the list");
+        assert_eq!(variants.len(), 31, "every variant is in the list");
     }
 }

@@ -93,6 +93,7 @@ pub(crate) fn apply(
         Command::RecordMaintenance { action, .. } => Touched::new("db", action, None, Applied::Noted),
         Command::RecordAlert { key, .. } => Touched::new("alert", key, None, Applied::Noted),
         Command::RecordAccess { path, .. } => Touched::new("http", path, None, Applied::Access),
+        Command::RecordQuery { .. } => Touched::new("browser", "sql", None, Applied::Noted),
     };
     let event_id = if touched.record_event {
         let mut after = serde_json::to_value(&touched.applied).ok().and_then(|v| v.get("record").cloned());

@@ -34,8 +34,8 @@ pub(super) struct Checkpointer(Arc<Mutex<State>>);
 
 impl Checkpointer {
     /// Starts the thread. `every` is the interval between checkpoints.
-    /// `commits` counts the writer's batches: an interval with none checkpoints nothing (an idle Atlas
-    /// does not touch its file).
+    /// `commits.wal_writes` counts what the writer wrote: an interval with nothing new checkpoints
+    /// nothing (an idle Atlas does not touch its file).
     pub(super) fn start(
         path: PathBuf,
         busy_timeout: Duration,
@@ -98,7 +98,7 @@ fn run(state: Weak<Mutex<State>>, every: Duration, storage: StorageWatch, commit
             checkpointed_after = None;
             continue;
         }
-        let batches = commits.batches.load(Ordering::Relaxed);
+        let batches = commits.wal_writes.load(Ordering::Relaxed);
         if checkpointed_after == Some(batches) {
             continue;
         }

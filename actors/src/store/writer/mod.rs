@@ -49,6 +49,9 @@ pub struct WriterStats {
     pub in_flight: AtomicU64,
     /// Commands in the last committed batch.
     pub last_batch: AtomicU64,
+    /// Bumped after anything the writer wrote to the WAL (a batch, a command alone, a vacuum): the
+    /// checkpointer's cue.
+    pub wal_writes: AtomicU64,
     /// Bumped after a commit that created or revoked a token, and after a restore, before any caller is
     /// answered: a token table cached with an older value is stale.
     pub tokens_generation: AtomicU64,
@@ -262,6 +265,7 @@ impl WriterActor {
                 self.stats.commands.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 self.stats.commit_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
                 self.stats.last_batch.store(batch.len() as u64, Ordering::Relaxed);
+                self.stats.wal_writes.fetch_add(1, Ordering::Relaxed);
                 self.storage.observe(results.iter().filter_map(|r| r.as_ref().err()), true);
                 let tokens_changed = batch.iter().zip(&results).any(|(pending, result)| {
                     result.is_ok()
@@ -365,6 +369,7 @@ impl WriterActor {
                 let pages = |c: &Connection| c.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0));
                 let before = pages(conn).map_err(failed)?;
                 conn.execute_batch("VACUUM").map_err(failed)?;
+                self.stats.wal_writes.fetch_add(1, Ordering::Relaxed);
                 let after = pages(conn).map_err(failed)?;
                 Ok(format!("vacuum: {before} pages before, {after} after"))
             }
@@ -428,6 +433,7 @@ impl WriterActor {
                 if let Err(err) = apply_alone(&conn, &Command::InterruptRestoredRuns, &now) {
                     tracing::error!(error = %err, "Could not mark the restored database's queued and running runs interrupted.");
                 }
+                self.stats.wal_writes.fetch_add(1, Ordering::Relaxed);
                 self.conn = Some(conn);
                 self.storage.restored();
                 self.stats.tokens_generation.fetch_add(1, Ordering::Release); // the restored file's tokens

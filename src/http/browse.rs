@@ -1,0 +1,53 @@
+//! /api/v1/browse: the data browser's JSON twins. Read-only pool only, under the guards of
+//! `atlas_actors::store::browse`; every SQL query is audited (`browser.queried`) with how it ended.
+
+use super::auth::{Auth, Read};
+use super::dto::{BrowseSqlBody, ErrorBody};
+use super::error::ApiError;
+use super::extract::ApiJson;
+use super::AppState;
+use actix_web::{post, web, HttpResponse};
+use atlas_actors::domain::command::MAX_QUERY_CHARS;
+use atlas_actors::domain::Command;
+use atlas_actors::store::browse::{self, SqlAnswer, SqlRefusal};
+
+/// Run one read-only SQL statement (SELECT, WITH or EXPLAIN) under the browser's time limit and row cap.
+/// Token hashes read as NULL. A refusal is a 400 whose message names the guard (statement kind, time limit).
+#[utoipa::path(tag = "browse", request_body = BrowseSqlBody, responses(
+    (status = 200, description = "columns, rows, truncated, elapsed_ms"), (status = 400, body = ErrorBody)))]
+#[post("/browse/sql")]
+pub async fn sql(
+    state: web::Data<AppState>,
+    auth: Auth<Read>,
+    body: ApiJson<BrowseSqlBody>,
+) -> Result<HttpResponse, ApiError> {
+    let sql = body.0.sql;
+    if sql.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::bad_request(format!("sql: at most {MAX_QUERY_CHARS} characters")));
+    }
+    let limits = state.browser;
+    let asked = sql.clone();
+    let answer: Result<SqlAnswer, SqlRefusal> = state
+        .handles
+        .readers
+        .read(move |conn| Ok(browse::sql::run(conn, &asked, limits)))
+        .await
+        .map_err(ApiError::from_read)?;
+    let outcome = match &answer {
+        Ok(answer) => format!(
+            "{} rows{}, {} ms",
+            answer.rows.len(),
+            if answer.truncated { " (truncated)" } else { "" },
+            answer.elapsed_ms
+        ),
+        Err(refusal) => format!("refused: {refusal}"),
+    };
+    if !sql.trim().is_empty() {
+        // Answered only once the query is on record.
+        state.handles.writer.submit(Command::RecordQuery { sql, outcome }, auth.caller.actor()).await?;
+    }
+    match answer {
+        Ok(answer) => Ok(HttpResponse::Ok().json(answer)),
+        Err(refusal) => Err(ApiError::bad_request(format!("sql: {refusal}"))),
+    }
+}

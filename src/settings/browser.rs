@@ -1,0 +1,49 @@
+//! `[browser]`: the data browser's limits (the SQL box and the table views).
+
+use super::Settings;
+use atlas_actors::store::browse::SqlLimits;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrowserSettings {
+    /// A browser query is stopped after this many milliseconds (SQLite's progress handler).
+    pub sql_time_limit_ms: u64,
+    /// Rows a query answers at most; more are cut off with `truncated`.
+    pub max_rows: usize,
+    /// Canned queries shown as links: name = SQL (each runs under the same guards).
+    pub queries: BTreeMap<String, String>,
+}
+
+impl Default for BrowserSettings {
+    fn default() -> Self {
+        Self { sql_time_limit_ms: 1_000, max_rows: 1_000, queries: BTreeMap::new() }
+    }
+}
+
+impl BrowserSettings {
+    pub fn limits(&self) -> SqlLimits {
+        SqlLimits { time_limit: Duration::from_millis(self.sql_time_limit_ms), max_rows: self.max_rows }
+    }
+}
+
+impl Settings {
+    pub(super) fn validate_browser(&self) -> Result<(), (&'static str, String)> {
+        let browser = &self.browser;
+        if !(10..=60_000).contains(&browser.sql_time_limit_ms) {
+            let got = browser.sql_time_limit_ms;
+            return Err(("browser.sql_time_limit_ms", format!("must be between 10 and 60000, got {got}")));
+        }
+        if !(1..=100_000).contains(&browser.max_rows) {
+            return Err(("browser.max_rows", format!("must be between 1 and 100000, got {}", browser.max_rows)));
+        }
+        if let Some((name, _)) =
+            browser.queries.iter().find(|(name, sql)| name.trim().is_empty() || sql.trim().is_empty())
+        {
+            return Err(("browser.queries", format!("query {name:?} needs a name and its SQL")));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! POST /api/v1/browse/sql: the guarded SQL box over HTTP, audited.
+
+use super::Team;
+use crate::support::{count, open_read_only};
+use serde_json::{json, Value};
+
+async fn sql(team: &Team, token: &str, sql: &str) -> (u16, Value) {
+    team.call("POST", "/api/v1/browse/sql", token, Some(json!({ "sql": sql }))).await
+}
+
+#[actix_rt::test]
+async fn a_viewer_reads_with_sql_and_every_query_is_audited() {
+    let team = Team::new().await;
+    let (status, answer) = sql(&team, &team.viewer, "SELECT name, role FROM api_tokens ORDER BY name").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["columns"], json!(["name", "role"]));
+    assert!(answer["rows"].as_array().unwrap().len() >= 5);
+    assert_eq!(answer["truncated"], json!(false));
+    assert!(answer["elapsed_ms"].is_u64());
+    let (status, refused) = sql(&team, &team.viewer, "DELETE FROM tasks").await;
+    assert_eq!(status, 400);
+    assert!(refused["error"]["message"].as_str().unwrap().contains("statement kind"), "{refused}");
+    let conn = open_read_only(&team.app.db_path());
+    let audited = count(&conn, "SELECT count(*) FROM events WHERE type = 'browser.queried' AND actor = 'viewer'");
+    assert_eq!(audited, 2, "the answered query and the refused one are both on record");
+    let refusal_recorded =
+        count(&conn, "SELECT count(*) FROM events WHERE type = 'browser.queried' AND payload LIKE '%refused: statement kind%DELETE FROM tasks%'");
+    let payloads: Vec<String> = conn
+        .prepare("SELECT payload FROM events WHERE type = 'browser.queried'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(refusal_recorded, 1, "{payloads:?}");
+}
+
+#[actix_rt::test]
+async fn the_sql_box_never_shows_a_token_hash_and_stops_runaway_queries() {
+    let team = Team::new().await;
+    let (status, answer) = sql(&team, &team.admin, "SELECT * FROM api_tokens").await;
+    assert_eq!(status, 200, "{answer}");
+    let hashes = open_read_only(&team.app.db_path())
+        .prepare("SELECT token_hash FROM api_tokens")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let text = answer.to_string();
+    assert!(hashes.iter().all(|h| !text.contains(h.as_str())), "no hash in {text}");
+    let runaway = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT max(i) FROM c";
+    let started = std::time::Instant::now();
+    let (status, refused) = sql(&team, &team.viewer, runaway).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("time limit"), "{refused}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let (status, capped) = sql(
+        &team,
+        &team.viewer,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) SELECT i FROM n",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(capped["rows"].as_array().unwrap().len(), 1000);
+    assert_eq!(capped["truncated"], json!(true));
+    let (status, _) = team.app.call("POST", "/api/v1/browse/sql", None, Some(json!({ "sql": "SELECT 1" }))).await;
+    assert_eq!(status, 401);
+    let (status, missing) =
+        team.call("POST", "/api/v1/browse/sql", &team.viewer, Some(json!({ "query": "SELECT 1" }))).await;
+    assert_eq!(status, 400, "{missing}");
+}
