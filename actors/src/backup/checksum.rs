@@ -17,28 +17,64 @@ fn reading(path: &Path, e: impl std::fmt::Display) -> String {
 /// Bytes read per step: large enough that BLAKE3 spreads each step over both cores.
 const STEP: usize = 8 << 20;
 
-/// The checksum a new manifest records for `path`, and the file's size. The file is read, never mapped:
-/// a mapped file that shrinks or hits a bad sector kills the process with SIGBUS, where a read is an error.
+/// The checksum a new manifest records for `path`, and the file's size. The file is read, never mapped
+/// (a mapped file that shrinks or hits a bad sector kills the process with SIGBUS, where a read is an
+/// error), by a thread of its own into a few recycled buffers, while BLAKE3 hashes the previous one on
+/// both cores.
 pub fn of_file(path: &Path) -> Result<(String, u64), String> {
     let mut file = std::fs::File::open(path).map_err(|e| reading(path, e))?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buffer = vec![0u8; STEP];
-    loop {
-        let mut filled = 0;
-        while filled < STEP {
-            match file.read(&mut buffer[filled..]) {
-                Ok(0) => break,
-                Ok(read) => filled += read,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(reading(path, e)),
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<std::io::Result<(Vec<u8>, usize)>>(2);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    for _ in 0..3 {
+        let _ = empty_tx.send(vec![0u8; STEP]);
+    }
+    let reader = std::thread::spawn(move || {
+        while let Ok(mut buffer) = empty_rx.recv() {
+            let filled = fill(&mut file, &mut buffer);
+            let last = !matches!(filled, Ok(n) if n == STEP);
+            if full_tx.send(filled.map(|n| (buffer, n))).is_err() || last {
+                return;
             }
         }
-        hasher.update_rayon(&buffer[..filled]);
-        if filled < STEP {
-            break;
+    });
+    let mut hasher = blake3::Hasher::new();
+    let mut failure = None;
+    for chunk in full_rx.iter() {
+        match chunk {
+            Ok((buffer, filled)) => {
+                hasher.update_rayon(&buffer[..filled]);
+                if filled < STEP {
+                    break;
+                }
+                // The reader may have read the end already and gone: the buffer is simply not needed.
+                let _ = empty_tx.send(buffer);
+            }
+            Err(e) => {
+                failure = Some(reading(path, e));
+                break;
+            }
         }
     }
-    Ok((format!("{BLAKE3}{}", hasher.finalize().to_hex()), hasher.count()))
+    drop(empty_tx);
+    let _ = reader.join();
+    match failure {
+        Some(why) => Err(why),
+        None => Ok((format!("{BLAKE3}{}", hasher.finalize().to_hex()), hasher.count())),
+    }
+}
+
+/// Reads into `buffer` until it is full or the file ends; returns how much was read.
+fn fill(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Recomputes `path`'s checksum with the algorithm `recorded` was made with, and the file's size.
@@ -108,6 +144,18 @@ mod tests {
             };
             let _ = of_file(&path);
             truncating.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn the_pipelined_read_hashes_every_byte_once_at_every_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sized");
+        for size in [0, 1, STEP - 1, STEP, STEP + 1, 2 * STEP, 3 * STEP + 17] {
+            let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&path, &bytes).unwrap();
+            let expected = format!("{BLAKE3}{}", blake3::hash(&bytes).to_hex());
+            assert_eq!(of_file(&path).unwrap(), (expected, size as u64), "size {size}");
         }
     }
 
