@@ -6,7 +6,7 @@ use super::dto::{BrowseSqlBody, ErrorBody};
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::AppState;
-use actix_web::{post, web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use atlas_actors::domain::command::MAX_QUERY_CHARS;
 use atlas_actors::domain::Command;
 use atlas_actors::store::browse::{self, SqlAnswer, SqlRefusal};
@@ -50,4 +50,15 @@ pub async fn sql(
         Ok(answer) => Ok(HttpResponse::Ok().json(answer)),
         Err(refusal) => Err(ApiError::bad_request(format!("sql: {refusal}"))),
     }
+}
+
+/// Every table with its columns (which can be sorted on through an index, which are hidden) and a row count
+/// that stops at 10,000 (`rows_capped`), so a big table never costs a full scan.
+#[utoipa::path(tag = "browse", responses((status = 200, description = "items: tables"), (status = 403, body = ErrorBody)))]
+#[get("/browse/tables")]
+pub async fn tables(state: web::Data<AppState>, _auth: Auth<Read>) -> Result<HttpResponse, ApiError> {
+    let limit = state.browser.time_limit;
+    let items = state.handles.readers.read(move |conn| browse::tables::list(conn, limit)).await;
+    let items = items.map_err(ApiError::from_read)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }

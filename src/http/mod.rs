@@ -113,7 +113,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(db::vacuum)
             .service(db::checkpoint)
             .service(probes::admin_health)
-            .service(browse::sql),
+            .service(browse::sql)
+            .service(browse::tables),
     );
 }
 

@@ -70,3 +70,21 @@ async fn the_sql_box_never_shows_a_token_hash_and_stops_runaway_queries() {
         team.call("POST", "/api/v1/browse/sql", &team.viewer, Some(json!({ "query": "SELECT 1" }))).await;
     assert_eq!(status, 400, "{missing}");
 }
+
+#[actix_rt::test]
+async fn the_table_list_caps_counts_and_marks_the_token_hash_hidden() {
+    let team = Team::new().await;
+    let (status, listed) = team.call("GET", "/api/v1/browse/tables", &team.viewer, None).await;
+    assert_eq!(status, 200, "{listed}");
+    let tables = listed["items"].as_array().unwrap();
+    let tokens = tables.iter().find(|t| t["name"] == "api_tokens").expect("api_tokens is listed");
+    assert_eq!(tokens["rows"], json!(5));
+    assert_eq!(tokens["rows_capped"], json!(false));
+    let hidden: Vec<&Value> = tokens["columns"].as_array().unwrap().iter().filter(|c| c["hidden"] == true).collect();
+    assert_eq!(hidden.len(), 1);
+    assert_eq!(hidden[0]["name"], "token_hash");
+    assert!(tables.iter().any(|t| t["name"] == "events"));
+    assert!(!tables.iter().any(|t| t["name"].as_str().unwrap().starts_with("sqlite_")));
+    let (status, _) = team.app.call("GET", "/api/v1/browse/tables", None, None).await;
+    assert_eq!(status, 401);
+}

@@ -45,6 +45,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/backups/remote"),
     ("get", "/api/v1/admin/health"),
     ("post", "/api/v1/browse/sql"),
+    ("get", "/api/v1/browse/tables"),
     ("get", "/metrics"),
     ("post", "/api/v1/admin/backups/{id}/upload"),
     ("post", "/api/v1/admin/backups/remote/{id}/restore"),

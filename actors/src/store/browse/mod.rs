@@ -4,10 +4,12 @@
 
 mod guard;
 pub mod sql;
+pub mod tables;
 mod value;
 
 pub use guard::SECRET_COLUMNS;
 pub use sql::{SqlAnswer, SqlLimits, SqlRefusal};
+pub use tables::{ColumnInfo, TableInfo, COUNT_CAP};
 
 #[cfg(test)]
 mod tests;

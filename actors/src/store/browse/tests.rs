@@ -119,3 +119,29 @@ fn token_hashes_never_leave_through_any_expression() {
     let hash: String = conn.query_row("SELECT token_hash FROM api_tokens", [], |r| r.get(0)).unwrap();
     assert_eq!(hash, HASH);
 }
+
+#[test]
+fn tables_are_listed_with_counts_capped_and_secret_columns_marked() {
+    let (dir, _reader) = reader();
+    let path = dir.path().join("db");
+    let writer = Connection::open(&path).unwrap();
+    writer
+        .execute_batch(
+            "CREATE TABLE big (id INTEGER PRIMARY KEY, kind TEXT, note TEXT); CREATE INDEX big_kind ON big(kind);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
+             INSERT INTO big (kind, note) SELECT 'k' || (i % 7), 'row ' || i FROM n;",
+        )
+        .unwrap();
+    drop(writer);
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let tables = super::tables::list(&conn, Duration::from_secs(5)).unwrap();
+    let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["api_tokens", "big", "tasks"], "sqlite_ tables are not listed");
+    let big = &tables[1];
+    assert_eq!((big.rows, big.rows_capped), (super::COUNT_CAP, true));
+    let sortable: Vec<&str> = big.columns.iter().filter(|c| c.sortable).map(|c| c.name.as_str()).collect();
+    assert_eq!(sortable, ["id", "kind"]);
+    assert_eq!((tables[2].rows, tables[2].rows_capped), (10, false));
+    let hidden: Vec<&str> = tables[0].columns.iter().filter(|c| c.hidden).map(|c| c.name.as_str()).collect();
+    assert_eq!(hidden, ["token_hash"]);
+}
