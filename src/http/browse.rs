@@ -6,10 +6,10 @@ use super::dto::{BrowseSqlBody, ErrorBody};
 use super::error::ApiError;
 use super::extract::ApiJson;
 use super::AppState;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use atlas_actors::domain::command::MAX_QUERY_CHARS;
 use atlas_actors::domain::Command;
-use atlas_actors::store::browse::{self, SqlAnswer, SqlRefusal};
+use atlas_actors::store::browse::{self, RowsRefusal, RowsRequest, SqlAnswer, SqlRefusal};
 
 /// Run one read-only SQL statement (SELECT, WITH or EXPLAIN) under the browser's time limit and row cap.
 /// Token hashes read as NULL. A refusal is a 400 whose message names the guard (statement kind, time limit).
@@ -61,4 +61,58 @@ pub async fn tables(state: web::Data<AppState>, _auth: Auth<Read>) -> Result<Htt
     let items = state.handles.readers.read(move |conn| browse::tables::list(conn, limit)).await;
     let items = items.map_err(ApiError::from_read)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// Rows shown per page when `limit` is not given.
+const DEFAULT_ROWS: usize = 100;
+
+/// The query string: `limit`, `cursor`, `sort` (`column` or `-column` for largest first) and any number of
+/// `column=value` filters (exact match).
+fn rows_request(query: &str, max_rows: usize) -> Result<RowsRequest, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|e| ApiError::bad_request(format!("query: {e}")))?
+        .into_inner();
+    let mut request = RowsRequest { limit: DEFAULT_ROWS.min(max_rows), ..RowsRequest::default() };
+    for (key, value) in pairs {
+        match key.as_str() {
+            "limit" => {
+                request.limit =
+                    value.parse().ok().filter(|n| (1..=max_rows).contains(n)).ok_or_else(|| {
+                        ApiError::bad_request(format!("limit: must be 1 to {max_rows}, got {value:?}"))
+                    })?;
+            }
+            "cursor" => request.cursor = Some(value),
+            "sort" => {
+                let (name, descending) = match value.strip_prefix('-') {
+                    Some(name) => (name, true),
+                    None => (value.as_str(), false),
+                };
+                request.sort = Some((name.to_owned(), descending));
+            }
+            _ => request.filters.push((key, value)),
+        }
+    }
+    Ok(request)
+}
+
+/// One table's rows: `limit` (at most `browser.max_rows`), `cursor` (the previous page's `next_cursor`),
+/// `sort` (a column an index serves; `-column` for largest first; default rowid, newest first) and
+/// `column=value` filters. Hidden columns read as NULL and cannot be filtered on.
+#[utoipa::path(tag = "browse", params(("table" = String, Path)), responses(
+    (status = 200, description = "columns, rows, next_cursor"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/browse/tables/{table}")]
+pub async fn rows(
+    state: web::Data<AppState>,
+    _auth: Auth<Read>,
+    table: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let request = rows_request(req.query_string(), state.browser.max_rows)?;
+    let (table, limit) = (table.into_inner(), state.browser.time_limit);
+    let page = state.handles.readers.read(move |conn| Ok(browse::rows::page(conn, &table, &request, limit))).await;
+    match page.map_err(ApiError::from_read)? {
+        Ok(page) => Ok(HttpResponse::Ok().json(page)),
+        Err(RowsRefusal::NoTable(table)) => Err(ApiError::not_found(format!("table: there is no table {table:?}"))),
+        Err(refusal) => Err(ApiError::bad_request(refusal.to_string())),
+    }
 }

@@ -114,7 +114,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(db::checkpoint)
             .service(probes::admin_health)
             .service(browse::sql)
-            .service(browse::tables),
+            .service(browse::tables)
+            .service(browse::rows),
     );
 }
 

@@ -88,3 +88,49 @@ async fn the_table_list_caps_counts_and_marks_the_token_hash_hidden() {
     let (status, _) = team.app.call("GET", "/api/v1/browse/tables", None, None).await;
     assert_eq!(status, 401);
 }
+
+#[actix_rt::test]
+async fn table_rows_page_sort_and_filter_over_http() {
+    let team = Team::new().await;
+    for i in 0..7 {
+        let (status, _) =
+            team.call("POST", "/api/v1/projects", &team.admin, Some(json!({ "name": format!("p{}", i % 3) }))).await;
+        assert_eq!(status, 201);
+    }
+    let (status, first) =
+        team.call("GET", "/api/v1/browse/tables/projects?limit=3&sort=-created_at", &team.viewer, None).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["columns"][0], "rowid");
+    assert_eq!(first["rows"].as_array().unwrap().len(), 3);
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let (status, second) = team
+        .call(
+            "GET",
+            &format!("/api/v1/browse/tables/projects?limit=3&sort=-created_at&cursor={cursor}"),
+            &team.viewer,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["rows"].as_array().unwrap().len(), 3);
+    assert_ne!(first["rows"][0], second["rows"][0]);
+    let (status, filtered) = team.call("GET", "/api/v1/browse/tables/projects?name=p1", &team.viewer, None).await;
+    assert_eq!(status, 200, "{filtered}");
+    assert_eq!(filtered["rows"].as_array().unwrap().len(), 2);
+    let (status, tokens) = team.call("GET", "/api/v1/browse/tables/api_tokens", &team.viewer, None).await;
+    assert_eq!(status, 200);
+    let hash_at = tokens["columns"].as_array().unwrap().iter().position(|c| c == "token_hash").unwrap();
+    assert!(tokens["rows"].as_array().unwrap().iter().all(|r| r[hash_at].is_null()), "{tokens}");
+    for (path, status, named) in [
+        ("/api/v1/browse/tables/nope", 404, "table"),
+        ("/api/v1/browse/tables/projects?sort=description", 400, "sort"),
+        ("/api/v1/browse/tables/projects?colour=red", 400, "colour"),
+        ("/api/v1/browse/tables/projects?limit=0", 400, "limit"),
+        ("/api/v1/browse/tables/projects?cursor=%E2%9C%93", 400, "cursor"),
+        ("/api/v1/browse/tables/api_tokens?token_hash=abc", 400, "token_hash"),
+    ] {
+        let (got, body) = team.call("GET", path, &team.viewer, None).await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().starts_with(named), "{path}: {body}");
+    }
+}

@@ -46,6 +46,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/health"),
     ("post", "/api/v1/browse/sql"),
     ("get", "/api/v1/browse/tables"),
+    ("get", "/api/v1/browse/tables/{table}"),
     ("get", "/metrics"),
     ("post", "/api/v1/admin/backups/{id}/upload"),
     ("post", "/api/v1/admin/backups/remote/{id}/restore"),

@@ -3,11 +3,13 @@
 //! console and `/api/v1/browse` show. Only ever run on the read-only pool.
 
 mod guard;
+pub mod rows;
 pub mod sql;
 pub mod tables;
 mod value;
 
 pub use guard::SECRET_COLUMNS;
+pub use rows::{RowsPage, RowsRefusal, RowsRequest};
 pub use sql::{SqlAnswer, SqlLimits, SqlRefusal};
 pub use tables::{ColumnInfo, TableInfo, COUNT_CAP};
 
