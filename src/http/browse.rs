@@ -23,10 +23,13 @@ pub async fn sql(
 ) -> Result<HttpResponse, ApiError> {
     let sql = body.0.sql;
     if sql.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::bad_request(format!("sql: at most {MAX_QUERY_CHARS} characters")));
+        let refusal = format!("sql: at most {MAX_QUERY_CHARS} characters");
+        audit(&state, &auth, atlas_actors::domain::text::clip(&sql), format!("refused: {refusal}")).await?;
+        return Err(ApiError::bad_request(refusal));
     }
     let limits = state.browser;
     let asked = sql.clone();
+    let _slot = slot(&state)?;
     let answer: Result<SqlAnswer, SqlRefusal> = state
         .handles
         .readers
@@ -34,18 +37,16 @@ pub async fn sql(
         .await
         .map_err(ApiError::from_read)?;
     let outcome = match &answer {
-        Ok(answer) => format!(
-            "{} rows{}, {} ms",
-            answer.rows.len(),
-            if answer.truncated { " (truncated)" } else { "" },
-            answer.elapsed_ms
-        ),
-        Err(refusal) => format!("refused: {refusal}"),
+        Ok(answer) => {
+            let cut = if answer.truncated { " (truncated)" } else { "" };
+            format!("{} rows{cut}, {} ms", answer.rows.len(), answer.elapsed_ms)
+        }
+        // SQLite's messages may quote the SQL, which the event holds already.
+        Err(refusal) => format!("refused: {}", refusal.to_string().chars().take(OUTCOME_CHARS).collect::<String>()),
     };
-    if !sql.trim().is_empty() {
-        // Answered only once the query is on record.
-        state.handles.writer.submit(Command::RecordQuery { sql, outcome }, auth.caller.actor()).await?;
-    }
+    let sql = if sql.trim().is_empty() { format!("(blank: {sql:?})") } else { sql };
+    // Answered only once the query is on record.
+    audit(&state, &auth, sql, outcome).await?;
     match answer {
         Ok(answer) => Ok(HttpResponse::Ok().json(answer)),
         Err(refusal) => Err(ApiError::bad_request(format!("sql: {refusal}"))),
@@ -58,9 +59,28 @@ pub async fn sql(
 #[get("/browse/tables")]
 pub async fn tables(state: web::Data<AppState>, _auth: Auth<Read>) -> Result<HttpResponse, ApiError> {
     let limit = state.browser.time_limit;
+    let _slot = slot(&state)?;
     let items = state.handles.readers.read(move |conn| browse::tables::list(conn, limit)).await;
     let items = items.map_err(ApiError::from_read)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// How much of a refusal's message the audit keeps (SQLite's messages may quote the whole SQL).
+const OUTCOME_CHARS: usize = 300;
+
+/// One of the browser's slots, or 503 `busy` when every slot runs a query.
+fn slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    state
+        .browser_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::busy("the data browser is running as many queries as it may at once; retry shortly"))
+}
+
+/// Records a query (or its refusal) through the writer.
+async fn audit(state: &AppState, auth: &Auth<Read>, text: String, outcome: String) -> Result<(), ApiError> {
+    state.handles.writer.submit(Command::RecordQuery { sql: text, outcome }, auth.caller.actor()).await?;
+    Ok(())
 }
 
 /// Rows shown per page when `limit` is not given.
@@ -109,6 +129,7 @@ pub async fn rows(
 ) -> Result<HttpResponse, ApiError> {
     let request = rows_request(req.query_string(), state.browser.max_rows)?;
     let (table, limit) = (table.into_inner(), state.browser.time_limit);
+    let _slot = slot(&state)?;
     let page = state.handles.readers.read(move |conn| Ok(browse::rows::page(conn, &table, &request, limit))).await;
     match page.map_err(ApiError::from_read)? {
         Ok(page) => Ok(HttpResponse::Ok().json(page)),

@@ -9,6 +9,10 @@ pub mod tables;
 mod value;
 
 pub use guard::SECRET_COLUMNS;
+
+/// The most one answer carries (rows beyond it are cut, with `truncated`): a row cap alone lets 1,000
+/// rows of 10 MB each through.
+pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 pub use rows::{RowsPage, RowsRefusal, RowsRequest};
 pub use sql::{SqlAnswer, SqlLimits, SqlRefusal};
 pub use tables::{ColumnInfo, TableInfo, COUNT_CAP};

@@ -2,9 +2,9 @@
 //! serves, keyset pages (an opaque cursor of the last row's sort value and rowid, NULLs first going up and
 //! last going down, as SQLite orders them), under the browser's guards.
 
-use super::guard::Guarded;
+use super::guard::{Guarded, Secrets};
 use super::tables::{columns, names, quoted};
-use super::value::to_json;
+use super::value::{answer_bytes, to_json};
 use rusqlite::types::Value;
 use rusqlite::Connection;
 use std::time::Duration;
@@ -133,7 +133,7 @@ pub fn page(
     };
     let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     let sql = format!("SELECT rowid, * FROM {}{filter} ORDER BY {order} LIMIT {}", quoted(table), request.limit + 1);
-    let guarded = Guarded::new(conn, time_limit).map_err(failed)?;
+    let guarded = Guarded::new(conn, time_limit, Secrets::Hide).map_err(failed)?;
     let interrupted = |e: rusqlite::Error| {
         if guarded.timed_out() {
             RowsRefusal::TimeLimit(time_limit.as_millis())
@@ -149,14 +149,17 @@ pub fn page(
     };
     let mut rows = Vec::new();
     let mut cursor = statement.query(rusqlite::params_from_iter(params.iter())).map_err(interrupted)?;
-    let mut more = false;
+    let (mut more, mut bytes) = (false, 0);
     while let Some(row) = cursor.next().map_err(interrupted)? {
-        if rows.len() == request.limit {
+        let values = (0..names.len()).map(|i| row.get_ref(i).map(to_json)).collect::<rusqlite::Result<Vec<_>>>();
+        let values = values.map_err(interrupted)?;
+        bytes += values.iter().map(answer_bytes).sum::<usize>();
+        // A page ends at `limit` rows or at the answer's byte cap; the cursor goes on from its last row.
+        if rows.len() == request.limit || (bytes > super::MAX_ANSWER_BYTES && !rows.is_empty()) {
             more = true;
             break;
         }
-        let values = (0..names.len()).map(|i| row.get_ref(i).map(to_json)).collect::<rusqlite::Result<Vec<_>>>();
-        rows.push(values.map_err(interrupted)?);
+        rows.push(values);
     }
     let next_cursor = more
         .then(|| rows.last())

@@ -1,8 +1,8 @@
 //! The data browser's SQL box: one read-only statement under the browser's guards (`guard.rs`), a time
 //! limit and a row cap. Every refusal names the guard that refused.
 
-use super::guard::Guarded;
-use super::value::to_json;
+use super::guard::{Guarded, Secrets};
+use super::value::{answer_bytes, to_json};
 use rusqlite::Connection;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ pub struct SqlLimits {
 pub struct SqlAnswer {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<serde_json::Value>>,
-    /// More rows than `max_rows` matched; the rest were not read.
+    /// More rows than `max_rows` matched, or more than `MAX_ANSWER_BYTES`; the rest were not read.
     pub truncated: bool,
     pub elapsed_ms: u64,
 }
@@ -70,7 +70,8 @@ pub fn run(conn: &Connection, sql: &str, limits: SqlLimits) -> Result<SqlAnswer,
         return Err(SqlRefusal::NotARead(keyword));
     }
     let started = Instant::now();
-    let guarded = Guarded::new(conn, limits.time_limit).map_err(|e| SqlRefusal::Failed(e.to_string()))?;
+    let guarded =
+        Guarded::new(conn, limits.time_limit, Secrets::RefuseTable).map_err(|e| SqlRefusal::Failed(e.to_string()))?;
     let failed = |e: rusqlite::Error| refusal(&guarded, limits, e);
     let mut statement = guarded.conn().prepare(sql).map_err(failed)?;
     if !statement.readonly() {
@@ -79,16 +80,21 @@ pub fn run(conn: &Connection, sql: &str, limits: SqlLimits) -> Result<SqlAnswer,
     let columns: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
     let width = columns.len();
     let mut rows = Vec::new();
-    let mut truncated = false;
+    let (mut truncated, mut bytes) = (false, 0);
     let mut cursor = statement.raw_query();
     while let Some(row) = cursor.next().map_err(failed)? {
         if rows.len() == limits.max_rows {
             truncated = true;
             break;
         }
-        rows.push(
-            (0..width).map(|i| row.get_ref(i).map(to_json)).collect::<rusqlite::Result<Vec<_>>>().map_err(failed)?,
-        );
+        let values = (0..width).map(|i| row.get_ref(i).map(to_json)).collect::<rusqlite::Result<Vec<_>>>();
+        let values = values.map_err(failed)?;
+        bytes += values.iter().map(answer_bytes).sum::<usize>();
+        if bytes > super::MAX_ANSWER_BYTES {
+            truncated = true;
+            break;
+        }
+        rows.push(values);
     }
     Ok(SqlAnswer { columns, rows, truncated, elapsed_ms: started.elapsed().as_millis() as u64 })
 }

@@ -1,7 +1,7 @@
 //! The data browser's table list: every table, its columns (which of them can be sorted on through an
 //! index) and a row count that stops at [`COUNT_CAP`], so a big table never costs a full scan.
 
-use super::guard::Guarded;
+use super::guard::{Guarded, Secrets};
 use rusqlite::Connection;
 use std::time::Duration;
 
@@ -69,7 +69,7 @@ pub fn list(conn: &Connection, time_limit: Duration) -> rusqlite::Result<Vec<Tab
     let mut tables = Vec::new();
     for name in names(conn)? {
         let columns = columns(conn, &name)?;
-        let guarded = Guarded::new(conn, time_limit)?;
+        let guarded = Guarded::new(conn, time_limit, Secrets::Hide)?;
         let counted: i64 = guarded.conn().query_row(
             &format!("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {})", quoted(&name), COUNT_CAP + 1),
             [],

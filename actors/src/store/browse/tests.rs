@@ -91,59 +91,35 @@ fn rows_are_capped_with_a_truncated_flag() {
 }
 
 #[test]
-fn token_hashes_never_leave_through_any_expression() {
+fn the_sql_box_refuses_the_token_table_in_every_form() {
     let (_dir, conn) = reader();
-    let answer = run(
-        &conn,
-        "SELECT name, token_hash, substr(token_hash, 1, 3), hex(token_hash), length(token_hash) FROM api_tokens",
-        LIMITS,
-    )
-    .unwrap();
-    assert_eq!(
-        answer.rows,
-        vec![vec![
-            "admin".into(),
-            serde_json::Value::Null,
-            serde_json::Value::Null,
-            "".into(),
-            serde_json::Value::Null
-        ]]
-    );
-    let probe = run(&conn, "SELECT count(*) FROM api_tokens WHERE token_hash LIKE 'abc%'", LIMITS).unwrap();
-    assert_eq!(probe.rows, vec![vec![json!(0)]], "a WHERE clause cannot probe the hash");
-    let star = run(&conn, "SELECT * FROM api_tokens", LIMITS).unwrap();
-    assert!(!serde_json::to_string(&star.rows).unwrap().contains("abcdef"));
-    let via_view = run(&conn, "WITH t AS (SELECT token_hash AS h FROM api_tokens) SELECT h FROM t", LIMITS).unwrap();
-    assert_eq!(via_view.rows, vec![vec![serde_json::Value::Null]]);
+    for sql in [
+        "SELECT token_hash FROM api_tokens",
+        "SELECT rowid FROM api_tokens",
+        "SELECT name FROM api_tokens INDEXED BY sqlite_autoindex_api_tokens_2",
+        "SELECT name, substr(token_hash, 1, 3) FROM api_tokens",
+        "WITH t AS (SELECT token_hash AS h FROM api_tokens) SELECT h FROM t",
+        "SELECT (SELECT name FROM api_tokens LIMIT 1)",
+        "SELECT * FROM main.API_TOKENS",
+    ] {
+        assert!(matches!(run(&conn, sql, LIMITS), Err(SqlRefusal::NotAuthorized(_))), "{sql}");
+    }
     // The guards came off: the API's own reads on this pooled connection see the column.
     let hash: String = conn.query_row("SELECT token_hash FROM api_tokens", [], |r| r.get(0)).unwrap();
     assert_eq!(hash, HASH);
 }
 
 #[test]
-fn tables_are_listed_with_counts_capped_and_secret_columns_marked() {
-    let (dir, _reader) = reader();
-    let path = dir.path().join("db");
-    let writer = Connection::open(&path).unwrap();
-    writer
-        .execute_batch(
-            "CREATE TABLE big (id INTEGER PRIMARY KEY, kind TEXT, note TEXT); CREATE INDEX big_kind ON big(kind);
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
-             INSERT INTO big (kind, note) SELECT 'k' || (i % 7), 'row ' || i FROM n;",
-        )
-        .unwrap();
-    drop(writer);
-    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    let tables = super::tables::list(&conn, Duration::from_secs(5)).unwrap();
-    let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["api_tokens", "big", "tasks"], "sqlite_ tables are not listed");
-    let big = &tables[1];
-    assert_eq!((big.rows, big.rows_capped), (super::COUNT_CAP, true));
-    let sortable: Vec<&str> = big.columns.iter().filter(|c| c.sortable).map(|c| c.name.as_str()).collect();
-    assert_eq!(sortable, ["id", "kind"]);
-    assert_eq!((tables[2].rows, tables[2].rows_capped), (10, false));
-    let hidden: Vec<&str> = tables[0].columns.iter().filter(|c| c.hidden).map(|c| c.name.as_str()).collect();
-    assert_eq!(hidden, ["token_hash"]);
+fn the_table_view_reads_the_token_hash_as_null_in_rowid_order() {
+    let (_dir, conn) = reader();
+    let page = super::rows::page(
+        &conn,
+        "api_tokens",
+        &super::RowsRequest { limit: 10, ..Default::default() },
+        LIMITS.time_limit,
+    )
+    .unwrap();
+    assert_eq!(page.rows, vec![vec![json!(1), json!("admin"), serde_json::Value::Null]]);
 }
 
 /// A table with NULLs and repeats in an indexed column, to page through.
@@ -225,4 +201,30 @@ fn table_pages_refuse_what_they_cannot_serve_naming_the_parameter() {
     .unwrap();
     assert!(!serde_json::to_string(&tokens.rows).unwrap().contains(HASH), "the hash is read as NULL");
     assert_eq!(tokens.rows.len(), 1);
+}
+
+#[test]
+fn one_huge_value_is_refused_by_the_length_limit_not_allocated() {
+    let (_dir, conn) = reader();
+    for sql in [
+        "SELECT length(randomblob(200000000))",
+        "SELECT length(printf('%.*c', 200000000, 'x'))",
+        "SELECT zeroblob(200000000)",
+    ] {
+        let refused = run(&conn, sql, LIMITS).unwrap_err();
+        assert!(matches!(&refused, SqlRefusal::Failed(why) if why.contains("too big")), "{sql}: {refused:?}");
+    }
+    assert_eq!(run(&conn, "SELECT length(randomblob(1000))", LIMITS).unwrap().rows, vec![vec![json!(1000)]]);
+    let restored = conn.limit(rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH).unwrap();
+    assert!(restored > super::guard::MAX_VALUE_BYTES, "the pool's own limit is back: {restored}");
+}
+
+#[test]
+fn an_answer_stops_at_its_byte_cap_whatever_the_row_count() {
+    let (_dir, conn) = reader();
+    let sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) SELECT printf('%.*c', 100000, 'x') FROM n";
+    let answer = run(&conn, sql, LIMITS).unwrap();
+    assert!(answer.truncated);
+    let bytes: usize = answer.rows.iter().flatten().map(|v| v.as_str().unwrap().len()).sum();
+    assert!(bytes <= super::MAX_ANSWER_BYTES && answer.rows.len() > 10, "{} rows, {bytes} bytes", answer.rows.len());
 }

@@ -12,3 +12,11 @@ pub fn to_json(value: ValueRef<'_>) -> serde_json::Value {
         ValueRef::Blob(bytes) => format!("<blob of {} bytes>", bytes.len()).into(),
     }
 }
+
+/// About how many bytes `value` takes in the JSON answer (strings by their length).
+pub fn answer_bytes(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::String(s) => s.len() + 2,
+        _ => 8,
+    }
+}
