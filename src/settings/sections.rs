@@ -90,8 +90,8 @@ pub struct WriterSettings {
     pub mailbox_capacity: usize,
     /// Most commands applied in one transaction.
     pub max_batch: usize,
-    /// Milliseconds between background WAL checkpoints (off the commit path); 0 leaves them to SQLite,
-    /// inside the commit that crosses 1,000 WAL pages.
+    /// Milliseconds between background WAL checkpoints (off the commit path); 0 leaves them to SQLite
+    /// alone, inside the commit that crosses 1,000 WAL pages (which also bounds the WAL with the checkpointer).
     pub checkpoint_every_ms: u64,
 }
 
