@@ -6,6 +6,7 @@ pub mod app;
 pub mod backup_cli;
 pub mod bootstrap;
 pub mod cli;
+pub mod console;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -61,8 +61,13 @@ async fn authenticate(state: &AppState, header: Option<String>) -> Result<Caller
         .map(str::trim)
         .filter(|t| !t.is_empty() && t.len() <= 256)
         .ok_or_else(|| unauthorized("the Authorization header must be \"Bearer <token>\""))?;
-    let hash = token_hash(token);
-    let found = state.tokens.find(&state.handles, &hash).await.map_err(ApiError::from_read)?;
+    caller_for_hash(state, &token_hash(token)).await
+}
+
+/// The live token stored under this hash, as a caller: the one check the API's bearer tokens and the
+/// console's sessions share, so a revoked token stops working on both from its next request.
+pub async fn caller_for_hash(state: &AppState, hash: &str) -> Result<Caller, ApiError> {
+    let found = state.tokens.find(&state.handles, hash).await.map_err(ApiError::from_read)?;
     let token = found.ok_or_else(|| unauthorized("the token is unknown or revoked"))?;
     if is_reserved_actor(&token.name) {
         // Made before names were reserved: its actions would read as Atlas's own in the audit trail.
@@ -72,6 +77,40 @@ async fn authenticate(state: &AppState, header: Option<String>) -> Result<Caller
         )));
     }
     Ok(Caller { name: token.name, role: token.role })
+}
+
+/// Whether the caller's role allows `permission`, as a 403 naming both. Refusals and admin reads are
+/// audited here; every other admin action is a command, audited anyway.
+pub async fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    permission: Permission,
+    method: &str,
+    path: &str,
+) -> Result<(), ApiError> {
+    let needed = permission.as_str();
+    let allowed = caller.role.allows(permission);
+    let audited = !allowed || (permission == Permission::Administer && method == "GET");
+    if audited {
+        let access = Command::RecordAccess {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            role: caller.role,
+            needed: needed.to_owned(),
+            allowed,
+        };
+        if let Err(err) = state.handles.writer.submit(access, caller.actor()).await {
+            tracing::warn!(error = %err, "Could not audit an access.");
+        }
+    }
+    if allowed {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        format!("token {} has role {}, which may not {needed} ({path})", caller.name, caller.role),
+    ))
 }
 
 impl<N: Need + 'static> FromRequest for Auth<N> {
@@ -85,30 +124,8 @@ impl<N: Need + 'static> FromRequest for Auth<N> {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::unavailable("the application state is missing"))?;
             let caller = authenticate(&state, header).await?;
-            let needed = N::PERMISSION.as_str();
-            let allowed = caller.role.allows(N::PERMISSION);
-            // Refusals and admin reads are audited here; every other admin action is a command, audited anyway.
-            let audited = !allowed || (N::PERMISSION == Permission::Administer && method == "GET");
-            if audited {
-                let access = Command::RecordAccess {
-                    method,
-                    path: path.clone(),
-                    role: caller.role,
-                    needed: needed.to_owned(),
-                    allowed,
-                };
-                if let Err(err) = state.handles.writer.submit(access, caller.actor()).await {
-                    tracing::warn!(error = %err, "Could not audit an access.");
-                }
-            }
-            if allowed {
-                return Ok(Self { caller, need: PhantomData });
-            }
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("token {} has role {}, which may not {needed} ({path})", caller.name, caller.role),
-            ))
+            authorize(&state, &caller, N::PERMISSION, &method, &path).await?;
+            Ok(Self { caller, need: PhantomData })
         })
     }
 }

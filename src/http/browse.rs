@@ -1,7 +1,7 @@
 //! /api/v1/browse: the data browser's JSON twins. Read-only pool only, under the guards of
 //! `atlas_actors::store::browse`; every SQL query is audited (`browser.queried`) with how it ended.
 
-use super::auth::{Auth, Read};
+use super::auth::{Auth, Caller, Read};
 use super::dto::{BrowseSqlBody, ErrorBody};
 use super::error::ApiError;
 use super::extract::ApiJson;
@@ -9,7 +9,7 @@ use super::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use atlas_actors::domain::command::MAX_QUERY_CHARS;
 use atlas_actors::domain::Command;
-use atlas_actors::store::browse::{self, RowsRefusal, RowsRequest, SqlAnswer, SqlRefusal};
+use atlas_actors::store::browse::{self, RowsPage, RowsRefusal, RowsRequest, SqlAnswer, SqlRefusal};
 
 /// Run one read-only SQL statement (SELECT, WITH or EXPLAIN) under the browser's time limit and row cap.
 /// Token hashes read as NULL. A refusal is a 400 whose message names the guard (statement kind, time limit).
@@ -21,15 +21,20 @@ pub async fn sql(
     auth: Auth<Read>,
     body: ApiJson<BrowseSqlBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let sql = body.0.sql;
-    if sql.chars().count() > MAX_QUERY_CHARS {
+    Ok(HttpResponse::Ok().json(run_sql(&state, &auth.caller, body.0.sql).await?))
+}
+
+/// Runs a browser query for a caller (the API's SQL box and the console's): refused when too long, limited
+/// to the browser's slots, and answered only once the query and how it ended are on record.
+pub async fn run_sql(state: &AppState, caller: &Caller, query: String) -> Result<SqlAnswer, ApiError> {
+    if query.chars().count() > MAX_QUERY_CHARS {
         let refusal = format!("sql: at most {MAX_QUERY_CHARS} characters");
-        audit(&state, &auth, atlas_actors::domain::text::clip(&sql), format!("refused: {refusal}")).await?;
+        audit(state, caller, atlas_actors::domain::text::clip(&query), format!("refused: {refusal}")).await?;
         return Err(ApiError::bad_request(refusal));
     }
     let limits = state.browser;
-    let asked = sql.clone();
-    let _slot = slot(&state)?;
+    let asked = query.clone();
+    let _slot = slot(state)?;
     let answer: Result<SqlAnswer, SqlRefusal> = state
         .handles
         .readers
@@ -44,13 +49,9 @@ pub async fn sql(
         // SQLite's messages may quote the SQL, which the event holds already.
         Err(refusal) => format!("refused: {}", refusal.to_string().chars().take(OUTCOME_CHARS).collect::<String>()),
     };
-    let sql = if sql.trim().is_empty() { format!("(blank: {sql:?})") } else { sql };
-    // Answered only once the query is on record.
-    audit(&state, &auth, sql, outcome).await?;
-    match answer {
-        Ok(answer) => Ok(HttpResponse::Ok().json(answer)),
-        Err(refusal) => Err(ApiError::bad_request(format!("sql: {refusal}"))),
-    }
+    let text = if query.trim().is_empty() { format!("(blank: {query:?})") } else { query };
+    audit(state, caller, text, outcome).await?;
+    answer.map_err(|refusal| ApiError::bad_request(format!("sql: {refusal}")))
 }
 
 /// Every table with its columns (which can be sorted on through an index, which are hidden) and a row count
@@ -58,11 +59,14 @@ pub async fn sql(
 #[utoipa::path(tag = "browse", responses((status = 200, description = "items: tables"), (status = 403, body = ErrorBody)))]
 #[get("/browse/tables")]
 pub async fn tables(state: web::Data<AppState>, _auth: Auth<Read>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": table_list(&state).await? })))
+}
+
+/// Every table with its capped count, in a browser slot.
+pub async fn table_list(state: &AppState) -> Result<Vec<browse::tables::TableInfo>, ApiError> {
     let limit = state.browser.time_limit;
-    let _slot = slot(&state)?;
-    let items = state.handles.readers.read(move |conn| browse::tables::list(conn, limit)).await;
-    let items = items.map_err(ApiError::from_read)?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    let _slot = slot(state)?;
+    state.handles.readers.read(move |conn| browse::tables::list(conn, limit)).await.map_err(ApiError::from_read)
 }
 
 /// How much of a refusal's message the audit keeps (SQLite's messages may quote the whole SQL).
@@ -78,8 +82,8 @@ fn slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError>
 }
 
 /// Records a query (or its refusal) through the writer.
-async fn audit(state: &AppState, auth: &Auth<Read>, text: String, outcome: String) -> Result<(), ApiError> {
-    state.handles.writer.submit(Command::RecordQuery { sql: text, outcome }, auth.caller.actor()).await?;
+async fn audit(state: &AppState, caller: &Caller, text: String, outcome: String) -> Result<(), ApiError> {
+    state.handles.writer.submit(Command::RecordQuery { sql: text, outcome }, caller.actor()).await?;
     Ok(())
 }
 
@@ -88,7 +92,7 @@ const DEFAULT_ROWS: usize = 100;
 
 /// The query string: `limit`, `cursor`, `sort` (`column` or `-column` for largest first) and any number of
 /// `column=value` filters (exact match).
-fn rows_request(query: &str, max_rows: usize) -> Result<RowsRequest, ApiError> {
+pub fn rows_request(query: &str, max_rows: usize) -> Result<RowsRequest, ApiError> {
     let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
         .map_err(|e| ApiError::bad_request(format!("query: {e}")))?
         .into_inner();
@@ -128,11 +132,16 @@ pub async fn rows(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let request = rows_request(req.query_string(), state.browser.max_rows)?;
-    let (table, limit) = (table.into_inner(), state.browser.time_limit);
-    let _slot = slot(&state)?;
+    Ok(HttpResponse::Ok().json(table_page(&state, table.into_inner(), request).await?))
+}
+
+/// One page of a table's rows, in a browser slot; each refusal names its parameter.
+pub async fn table_page(state: &AppState, table: String, request: RowsRequest) -> Result<RowsPage, ApiError> {
+    let limit = state.browser.time_limit;
+    let _slot = slot(state)?;
     let page = state.handles.readers.read(move |conn| Ok(browse::rows::page(conn, &table, &request, limit))).await;
     match page.map_err(ApiError::from_read)? {
-        Ok(page) => Ok(HttpResponse::Ok().json(page)),
+        Ok(page) => Ok(page),
         Err(RowsRefusal::NoTable(table)) => Err(ApiError::not_found(format!("table: there is no table {table:?}"))),
         Err(refusal) => Err(ApiError::bad_request(refusal.to_string())),
     }

@@ -9,27 +9,44 @@ use actix_web::HttpResponse;
 use atlas_actors::domain::{Applied, ApprovalId, Command, ItemAction};
 use atlas_actors::store::ReadError;
 
-/// Submits a change the caller asked for, through the gate.
-pub async fn submit_change(state: &AppState, caller: &Caller, change: Command) -> Result<HttpResponse, ApiError> {
+/// What the gate did with a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gated {
+    /// The policy gates it: a pending approval now waits for a reviewer.
+    Requested,
+    /// Applied at once.
+    Applied,
+}
+
+/// Sends a change the caller asked for through the gate: the one path the API and the console share.
+pub async fn change(state: &AppState, caller: &Caller, change: Command) -> Result<(Gated, Applied), ApiError> {
     let (item_type, action, _) =
         change.target().ok_or_else(|| ApiError::bad_request("this change cannot be requested over the API"))?;
     if state.policy.requires_approval(item_type, action, caller.role) {
         let request = Command::RequestApproval { id: ApprovalId::generate(), change: Box::new(change) };
         let outcome = state.handles.writer.submit(request, caller.actor()).await?;
-        return Ok(respond(HttpResponse::Accepted(), outcome.applied));
+        return Ok((Gated::Requested, outcome.applied));
     }
     let outcome = state.handles.writer.submit(change, caller.actor()).await?;
-    let builder = if matches!(action, ItemAction::Create | ItemAction::Execute) {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    };
-    Ok(respond(builder, outcome.applied))
+    Ok((Gated::Applied, outcome.applied))
 }
 
-/// Submits a command that is not a gated change (reviews, resolutions, tokens).
-/// An approve that found the approval superseded is a 409 naming why (the closing itself committed).
-pub async fn submit(state: &AppState, caller: &Caller, command: Command) -> Result<HttpResponse, ApiError> {
+/// Submits a change the caller asked for, through the gate: 202 with the approval, or 201/200.
+pub async fn submit_change(state: &AppState, caller: &Caller, command: Command) -> Result<HttpResponse, ApiError> {
+    let creates =
+        command.target().is_some_and(|(_, action, _)| matches!(action, ItemAction::Create | ItemAction::Execute));
+    let (gated, applied) = change(state, caller, command).await?;
+    let builder = match gated {
+        Gated::Requested => HttpResponse::Accepted(),
+        Gated::Applied if creates => HttpResponse::Created(),
+        Gated::Applied => HttpResponse::Ok(),
+    };
+    Ok(respond(builder, applied))
+}
+
+/// Sends a command that is not a gated change (reviews, resolutions, tokens): shared by the API and the
+/// console. An approve that found the approval superseded is a 409 naming why (the closing itself committed).
+pub async fn command(state: &AppState, caller: &Caller, command: Command) -> Result<Applied, ApiError> {
     let outcome = state.handles.writer.submit(command, caller.actor()).await?;
     if let Applied::Superseded { approval, reason } = outcome.applied {
         return Err(ApiError::from(atlas_actors::domain::CommandError::Conflict(format!(
@@ -37,7 +54,12 @@ pub async fn submit(state: &AppState, caller: &Caller, command: Command) -> Resu
             approval.id
         ))));
     }
-    Ok(respond(HttpResponse::Ok(), outcome.applied))
+    Ok(outcome.applied)
+}
+
+/// [`command`], answered as JSON.
+pub async fn submit(state: &AppState, caller: &Caller, command: Command) -> Result<HttpResponse, ApiError> {
+    Ok(respond(HttpResponse::Ok(), self::command(state, caller, command).await?))
 }
 
 /// The wire form of whatever a command left behind.

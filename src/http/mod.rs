@@ -5,14 +5,14 @@
 mod approvals;
 mod audit;
 pub mod auth;
-mod backups;
-mod browse;
+pub mod backups;
+pub mod browse;
 mod db;
 pub mod dto;
 pub mod error;
 mod errors;
 pub mod extract;
-mod gate;
+pub mod gate;
 mod metrics;
 mod openapi;
 mod probes;
@@ -20,7 +20,7 @@ mod projects;
 mod runs;
 mod schedules;
 mod sync;
-mod tasks;
+pub mod tasks;
 mod token_cache;
 mod tokens;
 
@@ -147,12 +147,15 @@ pub fn server(handles: Handles, settings: &Settings, listener: std::net::TcpList
     let state = web::Data::new(AppState::new(handles, settings));
     let document = web::Data::new(openapi_document());
     let http_metrics = web::Data::new(crate::metrics::HttpMetrics::default());
+    let console = web::Data::new(crate::console::ConsoleState::new(settings));
     let max_body_bytes = settings.http.max_body_bytes;
     let server = HttpServer::new(move || {
         let (app, _) = App::new().into_utoipa_app().configure(routes).split_for_parts();
         app.app_data(state.clone())
             .app_data(document.clone())
             .app_data(http_metrics.clone())
+            .app_data(console.clone())
+            .service(crate::console::scope())
             .wrap(actix_web::middleware::from_fn(metrics::record))
             .configure(|cfg| extractor_errors(cfg, max_body_bytes))
             .default_service(web::to(unknown_route))

@@ -31,7 +31,25 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(TaskPage::from(listed)))
 }
 
-async fn live_task(state: &AppState, raw: &str) -> Result<atlas_actors::domain::Task, ApiError> {
+/// The `QueueRun` change for a run of the task's command (the API's run and the console's re-queue). An
+/// executor-profile command is pinned now to the argv its profile resolves to: that is what gets approved.
+pub fn queue_run(state: &AppState, task: atlas_actors::domain::Task) -> Result<Command, ApiError> {
+    let command = task.command.ok_or_else(|| {
+        ApiError::from(atlas_actors::domain::CommandError::Conflict(format!("task {} has no command to run", task.id)))
+    })?;
+    let id = RunId::generate();
+    let executor = state
+        .handles
+        .runner
+        .config()
+        .resolve(&command, task.cwd.as_deref(), task.id.as_str(), id.as_str())
+        .map_err(|why| {
+            ApiError::from(atlas_actors::domain::CommandError::Conflict(format!("cannot run task {}: {why}", task.id)))
+        })?;
+    Ok(Command::QueueRun(NewRun { id, task_id: task.id, command, cwd: task.cwd, timeout_s: task.timeout_s, executor }))
+}
+
+pub async fn live_task(state: &AppState, raw: &str) -> Result<atlas_actors::domain::Task, ApiError> {
     let id = parse_id("task id", raw, TaskId::parse)?;
     let lookup = id.clone();
     read(state, move |conn| tasks::get_live(conn, &lookup))
@@ -128,20 +146,6 @@ pub async fn run(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let task = live_task(&state, &id).await?;
-    let command = task.command.ok_or_else(|| {
-        ApiError::from(atlas_actors::domain::CommandError::Conflict(format!("task {} has no command to run", task.id)))
-    })?;
-    let id = RunId::generate();
-    // An executor-profile command is pinned now to the argv its profile resolves to: that is what gets approved.
-    let executor = state
-        .handles
-        .runner
-        .config()
-        .resolve(&command, task.cwd.as_deref(), task.id.as_str(), id.as_str())
-        .map_err(|why| {
-            ApiError::from(atlas_actors::domain::CommandError::Conflict(format!("cannot run task {}: {why}", task.id)))
-        })?;
-    let change =
-        Command::QueueRun(NewRun { id, task_id: task.id, command, cwd: task.cwd, timeout_s: task.timeout_s, executor });
+    let change = queue_run(&state, task)?;
     submit_change(&state, &auth.caller, change).await
 }

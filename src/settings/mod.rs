@@ -2,12 +2,14 @@
 //! Every section denies unknown keys; an error names the key and where its value came from.
 
 mod browser;
+mod console;
 mod load;
 mod operations;
 mod redact;
 mod sections;
 
 pub use browser::BrowserSettings;
+pub use console::ConsoleSettings;
 pub use load::{load, SettingsError, Sources};
 pub use operations::*;
 pub use redact::redacted_toml;
@@ -54,6 +56,7 @@ pub struct Settings {
     pub alerts: AlertSettings,
     pub metrics: MetricsSettings,
     pub browser: BrowserSettings,
+    pub console: ConsoleSettings,
     pub log: LogSettings,
 }
 
@@ -75,6 +78,7 @@ impl Default for Settings {
             alerts: AlertSettings::default(),
             metrics: MetricsSettings::default(),
             browser: BrowserSettings::default(),
+            console: ConsoleSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -120,6 +124,7 @@ impl Settings {
         }
         self.validate_alerts()?;
         self.validate_browser()?;
+        self.validate_console()?;
         within("approvals.expire_after_h", self.approvals.expire_after_h, 0, 24 * 365)?;
         within("runner.max_concurrent", self.runner.max_concurrent as u64, 1, 256)?;
         within("runner.default_timeout_s", self.runner.default_timeout_s, 1, 7 * 24 * 3600)?;

@@ -1,0 +1,157 @@
+//! The console's doors. `Signed<N>` is a signed-in browser whose token's role allows `N` (every page);
+//! `Posted<N, T>` is that plus a same-origin request carrying the session's CSRF token, with its form
+//! parsed as `T` (every action). A handler states which in its signature, as the API's `Auth<N>` does,
+//! and the checks are the API's own: the same token lookup, the same role rule, the same audit of refusals.
+
+use super::session::{same_secret, Flash, Session, COOKIE};
+use super::{ConsoleError, ConsoleState};
+use crate::http::auth::{authorize, caller_for_hash, Caller, Need};
+use crate::http::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::{header, Method};
+use actix_web::{web, FromRequest, HttpRequest};
+use atlas_actors::domain::Permission;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+/// Form bodies larger than this are refused (the SQL box's 20,000 characters fit many times over).
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// A signed-in caller allowed `N`.
+pub struct Signed<N: Need> {
+    pub caller: Caller,
+    pub session_id: String,
+    pub session: Session,
+    pub state: web::Data<AppState>,
+    pub console: web::Data<ConsoleState>,
+    need: PhantomData<N>,
+}
+
+impl<N: Need> Signed<N> {
+    /// What every page's frame shows: who is signed in, what they may do, the one-time message.
+    pub fn chrome(&self) -> Chrome {
+        Chrome {
+            name: self.caller.name.clone(),
+            role: self.caller.role.to_string(),
+            csrf: self.session.csrf.clone(),
+            flash: self.console.sessions.take_flash(&self.session_id),
+            can_review: self.caller.role.allows(Permission::Review),
+            can_change: self.caller.role.allows(Permission::RequestChange),
+            can_resolve: self.caller.role.allows(Permission::ResolveErrors),
+            can_admin: self.caller.role.allows(Permission::Administer),
+        }
+    }
+
+    /// Leaves a message for the next page.
+    pub fn flash(&self, ok: bool, text: impl Into<String>) {
+        self.console.sessions.set_flash(&self.session_id, Flash { ok, text: text.into(), secret: None });
+    }
+
+    pub fn flash_secret(&self, text: impl Into<String>, secret: String) {
+        let flash = Flash { ok: true, text: text.into(), secret: Some(secret) };
+        self.console.sessions.set_flash(&self.session_id, flash);
+    }
+}
+
+/// The frame of every page.
+pub struct Chrome {
+    pub name: String,
+    pub role: String,
+    pub csrf: String,
+    pub flash: Option<Flash>,
+    pub can_review: bool,
+    pub can_change: bool,
+    pub can_resolve: bool,
+    pub can_admin: bool,
+}
+
+async fn sign_in_check<N: Need>(req: &HttpRequest) -> Result<Signed<N>, ConsoleError> {
+    let state = req.app_data::<web::Data<AppState>>().cloned().ok_or(ConsoleError::Missing)?;
+    let console = req.app_data::<web::Data<ConsoleState>>().cloned().ok_or(ConsoleError::Missing)?;
+    let session_id = req.cookie(COOKIE).map(|c| c.value().to_owned()).ok_or(ConsoleError::SignIn)?;
+    let session = console.sessions.find(&session_id).ok_or(ConsoleError::SignIn)?;
+    let caller = match caller_for_hash(&state, &session.token_hash).await {
+        Ok(caller) => caller,
+        Err(err) if err.status == actix_web::http::StatusCode::UNAUTHORIZED => {
+            // The token was revoked (or renamed away): its sessions end with it.
+            console.sessions.end(&session_id);
+            return Err(ConsoleError::SignIn);
+        }
+        Err(err) => return Err(ConsoleError::Api(err)),
+    };
+    authorize(&state, &caller, N::PERMISSION, req.method().as_str(), req.path()).await.map_err(ConsoleError::Api)?;
+    Ok(Signed { caller, session_id, session, state, console, need: PhantomData })
+}
+
+impl<N: Need + 'static> FromRequest for Signed<N> {
+    type Error = ConsoleError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ConsoleError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { sign_in_check::<N>(&req).await })
+    }
+}
+
+/// A state-changing request from a page of this console: refused when the browser says it came from
+/// another site, or its `Origin` is not this host. Clients that send neither still need the CSRF token.
+pub fn same_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
+    let text = |name: &str| req.headers().get(name).map(|v| v.to_str().unwrap_or("\u{fffd}").to_owned());
+    if let Some(site) = text("sec-fetch-site") {
+        if site != "same-origin" && site != "none" {
+            return Err(ConsoleError::CrossSite(format!("the browser marked this request as {site}")));
+        }
+    }
+    if let Some(origin) = text("origin") {
+        let host = text(header::HOST.as_str()).unwrap_or_default();
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+        if host.is_empty() || origin_host != host {
+            return Err(ConsoleError::CrossSite(format!("it came from origin {origin:?}, not this host")));
+        }
+    }
+    Ok(())
+}
+
+/// The CSRF token every console form carries.
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A signed-in caller allowed `N`, posting form `T` from a console page (same origin, right CSRF token).
+pub struct Posted<N: Need, T> {
+    pub signed: Signed<N>,
+    pub form: T,
+}
+
+impl<N: Need + 'static, T: DeserializeOwned + 'static> FromRequest for Posted<N, T> {
+    type Error = ConsoleError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ConsoleError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            if req.method() != Method::POST {
+                return Err(ConsoleError::Bad("console actions are POST forms".into()));
+            }
+            same_origin(&req)?;
+            let body = body.await.map_err(|err| ConsoleError::Bad(format!("the form could not be read: {err}")))?;
+            if body.len() > MAX_FORM_BYTES {
+                return Err(ConsoleError::Bad(format!("the form is larger than {MAX_FORM_BYTES} bytes")));
+            }
+            let signed = sign_in_check::<N>(&req).await?;
+            let csrf: CsrfField = serde_urlencoded::from_bytes(&body)
+                .map_err(|err| ConsoleError::Bad(format!("the form is malformed: {err}")))?;
+            if !same_secret(&csrf.csrf, &signed.session.csrf) {
+                return Err(ConsoleError::CrossSite("its CSRF token is missing or not this session's".into()));
+            }
+            let form = serde_urlencoded::from_bytes(&body)
+                .map_err(|err| ConsoleError::Bad(format!("the form is malformed: {err}")))?;
+            Ok(Self { signed, form })
+        })
+    }
+}

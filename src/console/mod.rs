@@ -1,0 +1,120 @@
+//! The web console under `/console/`: server-rendered pages (askama templates, checked at compile time)
+//! for the people in the loop: approvals, runs with their live log, the errors hotlist, the audit
+//! timeline, health, administration and the data browser. It is a second door onto the same rooms as
+//! the API: every action is a writer command built and sent through `http::gate` exactly as the API does,
+//! under the signed-in token's name and role, and every read goes through the read-only pool.
+//!
+//! Sessions are server-side (`session`); `guard` holds the doors (sign-in, role, same origin, CSRF).
+//! Pages work without JavaScript; the one script follows a run's live log.
+
+mod assets;
+mod export;
+mod guard;
+mod pages;
+mod render;
+pub mod session;
+
+use crate::http::ApiError;
+use crate::settings::Settings;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse, ResponseError};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What the console keeps beside the API's state.
+pub struct ConsoleState {
+    pub sessions: session::Sessions,
+    /// Canned browser queries from `[browser.queries]`.
+    pub queries: BTreeMap<String, String>,
+}
+
+impl ConsoleState {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            sessions: session::Sessions::new(settings.console.idle(), settings.console.lifetime()),
+            queries: settings.browser.queries.clone(),
+        }
+    }
+}
+
+/// Why a console request was not served, each as a page (or a way to the sign-in page).
+#[derive(Debug)]
+pub enum ConsoleError {
+    /// No live session: go and sign in.
+    SignIn,
+    /// A state-changing request not from this console's own pages.
+    CrossSite(String),
+    /// A malformed form or parameter.
+    Bad(String),
+    /// What the API would have answered (not found, conflict, forbidden, busy…).
+    Api(ApiError),
+    /// The application state is not installed (a wiring bug, never a user's fault).
+    Missing,
+}
+
+impl From<ApiError> for ConsoleError {
+    fn from(err: ApiError) -> Self {
+        Self::Api(err)
+    }
+}
+
+impl fmt::Display for ConsoleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SignIn => write!(f, "sign in first"),
+            Self::CrossSite(why) => write!(f, "refused as a cross-site request: {why}"),
+            Self::Bad(why) => write!(f, "{why}"),
+            Self::Api(err) => write!(f, "{}", err.message),
+            Self::Missing => write!(f, "the console's state is missing"),
+        }
+    }
+}
+
+impl ResponseError for ConsoleError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::SignIn => StatusCode::SEE_OTHER,
+            Self::CrossSite(_) => StatusCode::FORBIDDEN,
+            Self::Bad(_) => StatusCode::BAD_REQUEST,
+            Self::Api(err) => err.status,
+            Self::Missing => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::SignIn = self {
+            return HttpResponse::SeeOther().insert_header(("location", "/console/login")).finish();
+        }
+        let mut response = render::problem(self.status_code(), &self.to_string());
+        if let Self::Api(ApiError { retry_after: Some(seconds), .. }) = self {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from(*seconds));
+        }
+        response
+    }
+}
+
+/// A 303 back to a console page after an action.
+pub fn back_to(path: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("location", path.to_owned())).finish()
+}
+
+/// The console's routes, mounted on the API's listener.
+pub fn scope() -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::scope("/console")
+        .wrap(render::security_headers())
+        .configure(pages::routes)
+        .service(web::resource("/assets/{name}").route(web::get().to(assets::serve)))
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ConsoleError::Api(ApiError::not_found("no such console page")))
+        }))
+}

@@ -1,0 +1,256 @@
+//! Administration (admin role): tokens, backups (create, verify, restore with a typed confirmation),
+//! the Sheets mirror, scheduled jobs, database maintenance and expiring stale approvals. Each action is
+//! the command or actor request the matching admin API route sends, under the signed-in admin's name.
+
+use super::super::guard::{Chrome, Posted, Signed};
+use super::super::render::page;
+use super::super::{back_to, ConsoleError};
+use super::Empty;
+use crate::http::auth::Admin;
+use crate::http::dto::{BackupDto, JobStatusDto, TokenDto};
+use crate::http::gate::{self, read};
+use actix_web::web::{post, resource, ServiceConfig};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use atlas_actors::backup::{BackupAnswer, BackupRequest};
+use atlas_actors::domain::clock::format_timestamp;
+use atlas_actors::domain::{Applied, Command, Role};
+use atlas_actors::scheduler::RunNowError;
+use atlas_actors::store::queries::{sync_state, tokens};
+use atlas_actors::store::Maintenance;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(resource("/admin").route(web::get().to(overview)))
+        .service(resource("/admin/tokens").route(post().to(create_token)))
+        .service(resource("/admin/tokens/{name}/revoke").route(post().to(revoke_token)))
+        .service(resource("/admin/backups").route(post().to(create_backup)))
+        .service(resource("/admin/backups/{id}/verify").route(post().to(verify_backup)))
+        .service(resource("/admin/backups/{id}/restore").route(post().to(restore_backup)))
+        .service(resource("/admin/sync").route(post().to(sync_now)))
+        .service(resource("/admin/schedules/{job}/run").route(post().to(run_job)))
+        .service(resource("/admin/db/{action}").route(post().to(maintain)))
+        .service(resource("/admin/approvals/expire").route(post().to(expire_approvals)));
+}
+
+pub struct Direction {
+    pub name: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct Overview {
+    chrome: Chrome,
+    tokens: Vec<TokenDto>,
+    backups: Vec<BackupDto>,
+    backup_problem: Option<String>,
+    sheets_enabled: bool,
+    directions: Vec<Direction>,
+    jobs: Vec<JobStatusDto>,
+}
+
+async fn overview(signed: Signed<Admin>) -> Result<HttpResponse, ConsoleError> {
+    let state = &signed.state;
+    let tokens = read(state, tokens::list).await?.into_iter().map(TokenDto::from).collect();
+    let (backups, backup_problem) = match state.handles.backup.ask(BackupRequest::List).await {
+        Ok(BackupAnswer::Many(all)) => (all.into_iter().map(BackupDto::from).collect(), None),
+        Ok(BackupAnswer::One(one)) => (vec![one.into()], None),
+        Err(err) => (Vec::new(), Some(err)),
+    };
+    let directions = read(state, sync_state::all)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let detail = match (&d.last_success_at, &d.last_error) {
+                (_, Some(err)) if d.consecutive_failures > 0 => {
+                    format!("failing ({} in a row): {err}", d.consecutive_failures)
+                }
+                (Some(at), _) => {
+                    format!("last success {at}; {} edits applied, {} rejected", d.edits_applied, d.edits_rejected)
+                }
+                (None, _) => format!("last attempt {}", d.last_attempt_at),
+            };
+            Direction { name: d.direction, detail }
+        })
+        .collect();
+    let jobs = state.handles.scheduler.list().await.map_err(crate::http::ApiError::unavailable)?;
+    page(&Overview {
+        chrome: signed.chrome(),
+        tokens,
+        backups,
+        backup_problem,
+        sheets_enabled: state.handles.sheets.enabled(),
+        directions,
+        jobs: jobs.into_iter().map(JobStatusDto::from).collect(),
+    })
+}
+
+fn done(signed: &Signed<Admin>, result: Result<String, String>) -> HttpResponse {
+    match result {
+        Ok(text) => signed.flash(true, text),
+        Err(text) => signed.flash(false, text),
+    }
+    back_to("/console/admin")
+}
+
+#[derive(serde::Deserialize)]
+pub struct NewToken {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn create_token(posted: Posted<Admin, NewToken>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    let role = match posted.form.role.parse::<Role>() {
+        Ok(role) => role,
+        Err(err) => return Ok(done(signed, Err(format!("role: {err}")))),
+    };
+    let (token, command) = crate::tokens::new_token_command(posted.form.name.trim(), role);
+    match gate::command(&signed.state, &signed.caller, command).await {
+        Ok(Applied::Token(record)) => {
+            signed.flash_secret(format!("Token {} ({}) created.", record.name, record.role), token);
+            Ok(back_to("/console/admin"))
+        }
+        Ok(_) => Ok(done(signed, Err("the writer answered with something other than a token".into()))),
+        Err(err) => Ok(done(signed, Err(format!("Token not created: {}", err.message)))),
+    }
+}
+
+async fn revoke_token(posted: Posted<Admin, Empty>, name: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    let name = name.into_inner();
+    let result = gate::command(&signed.state, &signed.caller, Command::RevokeToken { name: name.clone() }).await;
+    Ok(done(
+        signed,
+        result.map(|_| format!("Token {name} revoked.")).map_err(|e| format!("Not revoked: {}", e.message)),
+    ))
+}
+
+async fn backup(signed: &Signed<Admin>, request: BackupRequest) -> Result<BackupDto, String> {
+    match signed.state.handles.backup.ask(request).await? {
+        BackupAnswer::One(manifest) => Ok(manifest.into()),
+        BackupAnswer::Many(_) => Err("the backup actor answered with a list".into()),
+    }
+}
+
+async fn create_backup(posted: Posted<Admin, Empty>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    tracing::info!(by = %signed.caller.name, "Backup requested from the console.");
+    let result = backup(signed, BackupRequest::Create).await;
+    Ok(done(signed, result.map(|b| format!("Backup {} made ({} bytes).", b.id, b.size_bytes))))
+}
+
+async fn verify_backup(posted: Posted<Admin, Empty>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    tracing::info!(by = %signed.caller.name, backup = ?id, "Backup verification requested from the console.");
+    let result = backup(signed, BackupRequest::Verify(id.into_inner())).await.and_then(|b| match b.verified_ok {
+        Some(true) => Ok(format!("Backup {} verified.", b.id)),
+        _ => Err(format!("Backup {} failed verification: {}", b.id, b.verify_detail.unwrap_or_default())),
+    });
+    Ok(done(signed, result))
+}
+
+#[derive(serde::Deserialize)]
+pub struct Confirm {
+    #[serde(default)]
+    confirm: String,
+}
+
+/// A restore replaces the live database: the admin types the backup's id to confirm it.
+async fn restore_backup(posted: Posted<Admin, Confirm>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    let id = id.into_inner();
+    if posted.form.confirm.trim() != id {
+        return Ok(done(signed, Err(format!("Not restored: type the backup's id ({id}) to confirm a restore."))));
+    }
+    tracing::warn!(by = %signed.caller.name, backup = ?id, "Restore requested from the console.");
+    let result = backup(signed, BackupRequest::Restore(id)).await;
+    Ok(done(
+        signed,
+        result.map(|b| format!("Restored backup {}; the previous database was kept as a safety backup.", b.id)),
+    ))
+}
+
+async fn sync_now(posted: Posted<Admin, Empty>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    let sheets = &signed.state.handles.sheets;
+    if !sheets.enabled() {
+        return Ok(done(signed, Err("Sheets sync is disabled ([sheets] enabled = false).".into())));
+    }
+    tracing::info!(by = %signed.caller.name, "Sheets sync requested from the console.");
+    let result = sheets.sync_now(atlas_actors::sheets::actor::SyncMode::Full).await;
+    Ok(done(
+        signed,
+        result.map(|summary| {
+            format!(
+                "Sync done: {}",
+                serde_json::to_string(&crate::http::dto::SyncSummaryDto::from(summary)).unwrap_or_default()
+            )
+        }),
+    ))
+}
+
+async fn run_job(posted: Posted<Admin, Empty>, job: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    tracing::info!(job = ?job, by = %signed.caller.name, "Job run requested from the console.");
+    let result = signed.state.handles.scheduler.run_now(&job).await;
+    Ok(done(
+        signed,
+        result
+            .map(|r| {
+                format!(
+                    "Job {job} ran: {}",
+                    serde_json::to_string(&crate::http::dto::JobReportDto::from(r)).unwrap_or_default()
+                )
+            })
+            .map_err(|e| match e {
+                RunNowError::UnknownJob(job) => format!("There is no scheduled job named {job:?}."),
+                RunNowError::AlreadyRunning(job) => format!("Job {job} is already running."),
+                RunNowError::Unavailable(why) => format!("Job {job} did not run: {why}"),
+            }),
+    ))
+}
+
+async fn maintain(posted: Posted<Admin, Empty>, action: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    let what = match action.as_str() {
+        "vacuum" => Maintenance::Vacuum,
+        "checkpoint" => Maintenance::Checkpoint,
+        other => return Err(ConsoleError::Bad(format!("action: {other:?} is neither vacuum nor checkpoint"))),
+    };
+    let detail = match signed.state.handles.writer.maintain(what).await {
+        Ok(detail) => detail,
+        Err(err) => return Ok(done(signed, Err(format!("{action} failed: {err}")))),
+    };
+    let audit = Command::RecordMaintenance { action: action.to_string(), detail: detail.clone() };
+    let audited = gate::command(&signed.state, &signed.caller, audit).await;
+    Ok(done(signed, audited.map(|_| format!("{action}: {detail}")).map_err(|e| e.message)))
+}
+
+#[derive(serde::Deserialize)]
+pub struct Expire {
+    #[serde(default)]
+    older_than_hours: String,
+}
+
+/// Expires every approval pending longer than the given hours (the housekeeper's own command, on demand).
+async fn expire_approvals(posted: Posted<Admin, Expire>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    let hours = match posted.form.older_than_hours.trim().parse::<u32>() {
+        Ok(hours) if hours >= 1 => hours,
+        _ => return Ok(done(signed, Err("older_than_hours: a whole number of hours, at least 1".into()))),
+    };
+    let cutoff = format_timestamp(chrono::Utc::now() - chrono::Duration::hours(hours.into()));
+    let result =
+        gate::command(&signed.state, &signed.caller, Command::ExpireApprovals { requested_before: cutoff }).await;
+    Ok(done(
+        signed,
+        match result {
+            Ok(Applied::Expired(n)) => Ok(format!("{n} approvals pending over {hours} h expired.")),
+            Ok(_) => Ok("Expired.".into()),
+            Err(err) => Err(format!("Not expired: {}", err.message)),
+        },
+    ))
+}

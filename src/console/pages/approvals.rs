@@ -1,0 +1,179 @@
+//! The approvals queue (pending first, with age), one approval with its payload and, for an update, a
+//! diff against the target as it is now; approve or reject with notes, through the API's own command.
+
+use super::super::guard::{Chrome, Posted, Signed};
+use super::super::render::{age, link, page};
+use super::super::{back_to, ConsoleError};
+use crate::http::auth::{Read, Review};
+use crate::http::dto::{ApprovalDto, ProjectDto, TaskDto};
+use crate::http::extract::{page as paging, parse_id, parse_opt};
+use crate::http::gate::{self, read};
+use crate::http::ApiError;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use atlas_actors::domain::command::Decision;
+use atlas_actors::domain::{ApprovalId, ApprovalStatus, Command, ItemType, ProjectId, TaskId};
+use atlas_actors::store::queries::approvals::{self, ApprovalFilter};
+use atlas_actors::store::queries::{projects, tasks};
+
+pub struct Row {
+    pub approval: ApprovalDto,
+    pub age: String,
+}
+
+#[derive(Template)]
+#[template(path = "approvals.html")]
+struct Queue {
+    chrome: Chrome,
+    status: String,
+    rows: Vec<Row>,
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct QueueQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn queue(signed: Signed<Read>, query: web::Query<QueueQuery>) -> Result<HttpResponse, ConsoleError> {
+    let status = query.status.clone().unwrap_or_else(|| "pending".into());
+    let filter = ApprovalFilter {
+        status: if status == "all" { None } else { parse_opt::<ApprovalStatus>("status", Some(&status))? },
+        item_type: None,
+    };
+    let paged = paging(Some("50"), query.cursor.as_deref())?;
+    let listed = read(&signed.state, move |conn| approvals::list(conn, &filter, &paged)).await?;
+    let rows = listed
+        .items
+        .into_iter()
+        .map(|a| {
+            let approval = ApprovalDto::from(a);
+            Row { age: age(&approval.requested_at), approval }
+        })
+        .collect();
+    let next =
+        listed.next_cursor.map(|c| format!("/console/approvals?{}", link(&[("status", &status), ("cursor", &c)])));
+    page(&Queue { chrome: signed.chrome(), status, rows, next })
+}
+
+/// One changed field: what the target holds now and what approving would make it.
+pub struct Change {
+    pub field: String,
+    pub now: String,
+    pub proposed: String,
+}
+
+#[derive(Template)]
+#[template(path = "approval.html")]
+struct One {
+    chrome: Chrome,
+    approval: ApprovalDto,
+    age: String,
+    payload: String,
+    diff: Vec<Change>,
+    /// Why this caller cannot decide, when they cannot.
+    why_not: Option<String>,
+}
+
+/// The patch inside a stored update command, wherever the command's shape put it.
+fn find_patch(payload: &serde_json::Value) -> Option<&serde_json::Map<String, serde_json::Value>> {
+    let object = payload.as_object()?;
+    if let Some(patch) = object.get("patch").and_then(|p| p.as_object()) {
+        return Some(patch);
+    }
+    object.values().find_map(find_patch)
+}
+
+fn shown(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => "—".into(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+async fn current_target(
+    state: &crate::http::AppState,
+    approval: &ApprovalDto,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let id = approval.item_id.clone();
+    let target = match approval.item_type.parse::<ItemType>() {
+        Ok(ItemType::Task) => match TaskId::parse(&id) {
+            Ok(id) => {
+                read(state, move |conn| tasks::get(conn, &id)).await?.map(|t| serde_json::to_value(TaskDto::from(t)))
+            }
+            Err(_) => None,
+        },
+        Ok(ItemType::Project) => match ProjectId::parse(&id) {
+            Ok(id) => read(state, move |conn| projects::get(conn, &id))
+                .await?
+                .map(|p| serde_json::to_value(ProjectDto::from(p))),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    Ok(target.and_then(Result::ok))
+}
+
+pub async fn one(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+    let id = parse_id("approval id", &id, ApprovalId::parse)?;
+    let lookup = id.clone();
+    let found = read(&signed.state, move |conn| approvals::get(conn, &lookup)).await?;
+    let approval = ApprovalDto::from(found.ok_or_else(|| ApiError::not_found(format!("approval {id} not found")))?);
+    let mut diff = Vec::new();
+    if let Some(patch) = find_patch(&approval.payload) {
+        let target = current_target(&signed.state, &approval).await?;
+        for (field, proposed) in patch.iter().filter(|(_, v)| !v.is_null()) {
+            let now = target.as_ref().and_then(|t| t.get(field));
+            diff.push(Change { field: field.clone(), now: shown(now), proposed: shown(Some(proposed)) });
+        }
+    }
+    let caller = &signed.caller;
+    let why_not = if approval.status != "pending" {
+        Some(format!("it is {}: only a pending approval can be decided", approval.status))
+    } else if !caller.role.allows(atlas_actors::domain::Permission::Review) {
+        Some(format!("your role ({}) may not review; an approver or admin decides", caller.role))
+    } else if approval.requested_by == caller.name && !signed.state.allow_self_approval {
+        Some("you requested this change; someone else must review it (approvals.allow_self_approval is off)".into())
+    } else {
+        None
+    };
+    let payload = serde_json::to_string_pretty(&approval.payload).unwrap_or_default();
+    let age = age(&approval.requested_at);
+    page(&One { chrome: signed.chrome(), approval, age, payload, diff, why_not })
+}
+
+#[derive(serde::Deserialize)]
+pub struct Notes {
+    #[serde(default)]
+    notes: String,
+}
+
+pub async fn decide(
+    posted: Posted<Review, Notes>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ConsoleError> {
+    let (raw, decision) = path.into_inner();
+    let decision = match decision.as_str() {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
+        other => return Err(ConsoleError::Bad(format!("decision: {other:?} is neither approve nor reject"))),
+    };
+    let id = parse_id("approval id", &raw, ApprovalId::parse)?;
+    let signed = &posted.signed;
+    let notes = Some(posted.form.notes.trim().to_owned()).filter(|n| !n.is_empty());
+    let command = Command::ReviewApproval {
+        id: id.clone(),
+        decision,
+        notes,
+        allow_self_approval: signed.state.allow_self_approval,
+        via: None,
+    };
+    let word = if decision == Decision::Approve { "approved" } else { "rejected" };
+    match gate::command(&signed.state, &signed.caller, command).await {
+        Ok(_) => signed.flash(true, format!("Approval {id} {word}.")),
+        Err(err) => signed.flash(false, format!("Approval {id} was not {word}: {}", err.message)),
+    }
+    Ok(back_to(&format!("/console/approvals/{id}")))
+}

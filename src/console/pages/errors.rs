@@ -1,0 +1,83 @@
+//! The errors hotlist: unresolved first, with severity and age; resolve with a resolution.
+
+use super::super::guard::{Chrome, Posted, Signed};
+use super::super::render::{age, link, page};
+use super::super::{back_to, ConsoleError};
+use crate::http::auth::{Read, Resolve};
+use crate::http::dto::ErrorDto;
+use crate::http::extract::{page as paging, parse_id, parse_opt};
+use crate::http::gate::{self, read};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use atlas_actors::domain::{Command, ErrorId, Severity};
+use atlas_actors::store::queries::hotlist::{self, ErrorFilter};
+
+pub struct Row {
+    pub error: ErrorDto,
+    pub age: String,
+}
+
+#[derive(Template)]
+#[template(path = "errors.html")]
+struct List {
+    chrome: Chrome,
+    resolved: String,
+    severity: String,
+    rows: Vec<Row>,
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct ListQuery {
+    resolved: Option<String>,
+    severity: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn list(signed: Signed<Read>, query: web::Query<ListQuery>) -> Result<HttpResponse, ConsoleError> {
+    let resolved = query.resolved.clone().unwrap_or_else(|| "no".into());
+    let severity = query.severity.clone().unwrap_or_default();
+    let filter = ErrorFilter {
+        resolved: match resolved.as_str() {
+            "no" => Some(false),
+            "yes" => Some(true),
+            "all" => None,
+            other => return Err(ConsoleError::Bad(format!("resolved: {other:?} is not yes, no or all"))),
+        },
+        severity: parse_opt::<Severity>("severity", Some(severity.as_str()).filter(|s| !s.is_empty()))?,
+    };
+    let paged = paging(Some("50"), query.cursor.as_deref())?;
+    let listed = read(&signed.state, move |conn| hotlist::list(conn, &filter, &paged)).await?;
+    let rows = listed
+        .items
+        .into_iter()
+        .map(|e| {
+            let error = ErrorDto::from(e);
+            Row { age: age(&error.occurred_at), error }
+        })
+        .collect();
+    let next = listed.next_cursor.map(|c| {
+        format!("/console/errors?{}", link(&[("resolved", &resolved), ("severity", &severity), ("cursor", &c)]))
+    });
+    page(&List { chrome: signed.chrome(), resolved, severity, rows, next })
+}
+
+#[derive(serde::Deserialize)]
+pub struct Resolution {
+    #[serde(default)]
+    resolution: String,
+    #[serde(default)]
+    notes: String,
+}
+
+pub async fn resolve(posted: Posted<Resolve, Resolution>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+    let id = parse_id("error id", &id, ErrorId::parse)?;
+    let signed = &posted.signed;
+    let notes = Some(posted.form.notes.trim().to_owned()).filter(|n| !n.is_empty());
+    let command = Command::ResolveError { id: id.clone(), resolution: posted.form.resolution.clone(), notes };
+    match gate::command(&signed.state, &signed.caller, command).await {
+        Ok(_) => signed.flash(true, format!("Error {id} resolved.")),
+        Err(err) => signed.flash(false, format!("Error {id} was not resolved: {}", err.message)),
+    }
+    Ok(back_to("/console/errors"))
+}

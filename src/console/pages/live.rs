@@ -1,0 +1,60 @@
+//! A run's output as server-sent events: what it printed so far, then each chunk as it comes, then an
+//! `end` event naming the run's final state. A run that is not live sends its stored output and `end`.
+
+use super::super::guard::Signed;
+use super::super::ConsoleError;
+use crate::http::auth::Read;
+use crate::http::extract::parse_id;
+use crate::http::gate::read;
+use crate::http::{ApiError, AppState};
+use actix_web::{web, HttpResponse};
+use atlas_actors::domain::RunId;
+use atlas_actors::store::queries::runs;
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
+
+/// One `message` event carrying text as a JSON string (so newlines and any byte survive the SSE framing).
+fn message(text: &str) -> web::Bytes {
+    web::Bytes::from(format!("data: {}\n\n", serde_json::Value::String(text.to_owned())))
+}
+
+async fn ending(state: web::Data<AppState>, id: RunId) -> web::Bytes {
+    let status = match read(&state, move |conn| runs::get(conn, &id)).await {
+        Ok(Some(run)) => run.status.to_string(),
+        _ => "unknown".to_owned(),
+    };
+    web::Bytes::from(format!("event: end\ndata: {}\n\n", serde_json::Value::String(status)))
+}
+
+pub async fn follow(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+    let id = parse_id("run id", &id, RunId::parse)?;
+    let state = signed.state.clone();
+    let mut response = HttpResponse::Ok();
+    response.content_type("text/event-stream").insert_header(("x-accel-buffering", "no"));
+    if let Some(live) = state.handles.runner.follow(&id).await {
+        let (so_far, receiver) = live.follow();
+        let head = futures_util::stream::once(async move { message(&so_far) });
+        let rest = futures_util::stream::unfold(receiver, |receiver| async move {
+            let mut receiver = receiver?;
+            loop {
+                match receiver.recv().await {
+                    Ok(chunk) => return Some((message(&String::from_utf8_lossy(&chunk)), Some(receiver))),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        });
+        let end = futures_util::stream::once(ending(state, id));
+        return Ok(response.streaming(head.chain(rest).chain(end).map(Ok::<_, actix_web::Error>)));
+    }
+    let lookup = id.clone();
+    let run = read(&state, move |conn| runs::get(conn, &lookup))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?;
+    let body = format!(
+        "{}event: end\ndata: {}\n\n",
+        String::from_utf8_lossy(&message(&run.output.unwrap_or_default())),
+        serde_json::Value::String(run.status.to_string())
+    );
+    Ok(response.body(body))
+}
