@@ -83,14 +83,8 @@ pub async fn sign_in(
         Err(err) => return Err(ConsoleError::Api(err)),
     };
     // Who signed in, and when, is on record like every other access worth knowing.
-    let access = Command::RecordAccess {
-        method: "POST".into(),
-        path: "/console/login".into(),
-        role: caller.role,
-        needed: "read".into(),
-        allowed: true,
-    };
-    state.handles.writer.submit(access, caller.actor()).await.map_err(|e| ConsoleError::Api(e.into()))?;
+    let signed_in = Command::RecordSession { signed_in: true, role: caller.role };
+    state.handles.writer.submit(signed_in, caller.actor()).await.map_err(|e| ConsoleError::Api(e.into()))?;
     let session = console.sessions.begin(hash);
     tracing::info!(name = %caller.name, role = %caller.role, "Console sign-in.");
     let mut response = back_to("/console/approvals");
@@ -101,8 +95,12 @@ pub async fn sign_in(
 }
 
 pub async fn sign_out(posted: super::super::guard::Posted<Read, Empty>) -> Result<HttpResponse, ConsoleError> {
-    let Signed { console, session_id, caller, .. } = posted.signed;
+    let Signed { console, session_id, caller, state, .. } = posted.signed;
     console.sessions.end(&session_id);
+    let signed_out = Command::RecordSession { signed_in: false, role: caller.role };
+    if let Err(err) = state.handles.writer.submit(signed_out, caller.actor()).await {
+        tracing::warn!(error = %err, "Could not audit a console sign-out.");
+    }
     tracing::info!(name = %caller.name, "Console sign-out.");
     let mut response = back_to("/console/login");
     response.add_cookie(&removal(COOKIE)).map_err(|e| ConsoleError::Bad(e.to_string()))?;

@@ -295,6 +295,11 @@ pub enum Command {
         sql: String,
         outcome: String,
     },
+    /// Audits a web console sign-in (with the token's role) or sign-out.
+    RecordSession {
+        signed_in: bool,
+        role: Role,
+    },
     /// Audits an access that changes nothing by itself: a refused request (403), or an admin endpoint read.
     RecordAccess {
         method: String,
@@ -399,6 +404,8 @@ impl Command {
                 _ => "backup.pruned",
             },
             Self::RecordQuery { .. } => "browser.queried",
+            Self::RecordSession { signed_in: true, .. } => "console.signed_in",
+            Self::RecordSession { signed_in: false, .. } => "console.signed_out",
             Self::RecordAccess { allowed: false, .. } => "access.denied",
             Self::RecordAccess { allowed: true, .. } => "access.admin",
         }

@@ -106,6 +106,7 @@ impl Command {
                 Err(CommandError::invalid("sql", format!("must be 1 to {} characters", super::MAX_QUERY_CHARS)))
             }
             Self::RecordQuery { .. } => Ok(()),
+            Self::RecordSession { .. } => Ok(()),
             Self::RecordBackup { action, .. } if !super::BACKUP_ACTIONS.contains(&action.as_str()) => Err(
                 CommandError::invalid("action", format!("must be one of {:?}, got {action:?}", super::BACKUP_ACTIONS)),
             ),
@@ -394,6 +395,8 @@ mod tests {
                 "schedule.job_ran",
             ),
             (Command::RecordQuery { sql: "SELECT 1".into(), outcome: "1 row".into() }, "browser.queried"),
+            (Command::RecordSession { signed_in: true, role: Role::Viewer }, "console.signed_in"),
+            (Command::RecordSession { signed_in: false, role: Role::Viewer }, "console.signed_out"),
             (access(false), "access.denied"),
             (access(true), "access.admin"),
         ];
@@ -431,11 +434,12 @@ mod tests {
                 | Command::RecordMaintenance { .. }
                 | Command::RecordJobRun { .. }
                 | Command::RecordQuery { .. }
+                | Command::RecordSession { .. }
                 | Command::RecordAccess { .. } => {}
             }
         }
         let variants: std::collections::HashSet<std::mem::Discriminant<Command>> =
             all.iter().map(|(c, _)| std::mem::discriminant(c)).collect();
-        assert_eq!(variants.len(), 31, "every variant is in the list");
+        assert_eq!(variants.len(), 32, "every variant is in the list");
     }
 }

@@ -94,6 +94,7 @@ pub(crate) fn apply(
         Command::RecordAlert { key, .. } => Touched::new("alert", key, None, Applied::Noted),
         Command::RecordAccess { path, .. } => Touched::new("http", path, None, Applied::Access),
         Command::RecordQuery { .. } => Touched::new("browser", "sql", None, Applied::Noted),
+        Command::RecordSession { .. } => Touched::new("console", "session", None, Applied::Noted),
     };
     let event_id = if touched.record_event {
         let mut after = serde_json::to_value(&touched.applied).ok().and_then(|v| v.get("record").cloned());

@@ -1,0 +1,262 @@
+//! The console's doors over plain HTTP: CSRF on every action, same-origin checks, cookie attributes,
+//! security headers, roles, revocation ending a session, the typed restore confirmation, exports.
+
+use crate::api::Team;
+use reqwest::header::{HeaderMap, COOKIE, ORIGIN, SET_COOKIE};
+use reqwest::redirect::Policy;
+
+/// A browser-like client signed in to the console: its session cookie and its CSRF token.
+struct Visitor {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|line| {
+        let (pair, _) = line.split_once(';').unwrap_or((line, ""));
+        pair.strip_prefix(&format!("{name}=")).filter(|v| !v.is_empty()).map(str::to_owned)
+    })
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+    html[at..at + 64].to_owned()
+}
+
+async fn sign_in(base: &str, token: &str) -> Visitor {
+    let http = client();
+    let form = http.get(format!("{base}/console/login")).send().await.unwrap();
+    let login = cookie_value(form.headers(), "atlas_login").expect("the sign-in page sets its form cookie");
+    let answer = http
+        .post(format!("{base}/console/login"))
+        .header(COOKIE, format!("atlas_login={login}"))
+        .header(ORIGIN, base)
+        .form(&[("csrf", login.as_str()), ("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303, "signed in");
+    let session = cookie_value(answer.headers(), "atlas_session").expect("a session cookie");
+    let cookie = format!("atlas_session={session}");
+    let page = http.get(format!("{base}/console/approvals")).header(COOKIE, &cookie).send().await.unwrap();
+    let csrf = csrf_in(&page.text().await.unwrap());
+    Visitor { http, base: base.to_owned(), cookie, csrf }
+}
+
+impl Visitor {
+    async fn get(&self, path: &str) -> (u16, String) {
+        let answer = self.http.get(format!("{}{path}", self.base)).header(COOKIE, &self.cookie).send().await.unwrap();
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    }
+
+    /// A form post with chosen extra headers; answers the status and where it redirects.
+    async fn post(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> (u16, String) {
+        let mut request = self.http.post(format!("{}{path}", self.base)).header(COOKIE, &self.cookie).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let answer = request.send().await.unwrap();
+        let status = answer.status().as_u16();
+        let location = answer.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+        (status, location.unwrap_or_else(|| String::new()) + &answer.text().await.unwrap())
+    }
+}
+
+async fn event_count(team: &Team) -> usize {
+    let conn = crate::support::open_read_only(&team.app.db_path());
+    crate::support::count(&conn, "SELECT count(*) FROM events") as usize
+}
+
+/// Every action the console has.
+const ACTIONS: &[&str] = &[
+    "/console/logout",
+    "/console/approvals/apr-x/approve",
+    "/console/approvals/apr-x/reject",
+    "/console/runs/run-x/cancel",
+    "/console/runs/run-x/requeue",
+    "/console/errors/err-x/resolve",
+    "/console/tasks/task-x",
+    "/console/tasks/task-x/run",
+    "/console/projects/prj-x",
+    "/console/browse/sql",
+    "/console/admin/tokens",
+    "/console/admin/tokens/alice/revoke",
+    "/console/admin/backups",
+    "/console/admin/backups/b-x/verify",
+    "/console/admin/backups/b-x/restore",
+    "/console/admin/sync",
+    "/console/admin/schedules/backup/run",
+    "/console/admin/db/vacuum",
+    "/console/admin/approvals/expire",
+];
+
+#[actix_rt::test]
+async fn every_action_refuses_a_post_without_this_sessions_csrf_token() {
+    let team = Team::new().await;
+    let admin = sign_in(&team.app.url, &team.admin).await;
+    let before = event_count(&team).await;
+    let other = sign_in(&team.app.url, &team.approver).await;
+    let before_other = event_count(&team).await;
+    assert_eq!(before_other, before + 1, "a sign-in is audited");
+    for action in ACTIONS {
+        for csrf in ["", "0000", other.csrf.as_str()] {
+            let (status, body) = admin.post(action, &[("csrf", csrf), ("sql", "SELECT 1"), ("name", "x")], &[]).await;
+            assert_eq!(status, 403, "{action} with csrf {csrf:?}: {body}");
+            assert!(body.contains("CSRF token"), "{action}: the refusal says why: {body}");
+        }
+    }
+    assert_eq!(event_count(&team).await, before_other, "no refused form reached the writer");
+    let (status, _) = admin.post("/console/admin/db/checkpoint", &[("csrf", &admin.csrf)], &[]).await;
+    assert_eq!(status, 303, "with the right token the same door opens");
+}
+
+#[actix_rt::test]
+async fn posts_from_another_origin_or_site_are_refused_even_with_the_token() {
+    let team = Team::new().await;
+    let project = team.project("p").await;
+    let body = serde_json::json!({ "project_id": project, "title": "wanted" });
+    let (status, approval) = team.call("POST", "/api/v1/tasks", &team.agent, Some(body)).await;
+    assert_eq!(status, 202, "{approval}");
+    let id = approval["id"].as_str().unwrap().to_owned();
+    let approver = sign_in(&team.app.url, &team.approver).await;
+    let path = format!("/console/approvals/{id}/approve");
+    let form = [("csrf", approver.csrf.as_str())];
+    for headers in [
+        vec![("origin", "http://evil.example")],
+        vec![("origin", "null")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("origin", &*format!("{}.evil.example", team.app.url))],
+    ] {
+        let (status, body) = approver.post(&path, &form, &headers).await;
+        assert_eq!(status, 403, "{headers:?}: {body}");
+        assert!(body.contains("cross-site"), "{body}");
+    }
+    let (_, still) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+    assert_eq!(still["status"], "pending");
+    let same = [("origin", team.app.url.as_str()), ("sec-fetch-site", "same-origin")];
+    let (status, location) = approver.post(&path, &form, &same).await;
+    assert_eq!((status, location.starts_with(&format!("/console/approvals/{id}"))), (303, true), "{location}");
+    let (_, decided) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+    assert_eq!(decided["status"], "approved");
+}
+
+#[actix_rt::test]
+async fn the_sign_in_form_refuses_a_post_without_its_own_cookie() {
+    let team = Team::new().await;
+    let answer = client()
+        .post(format!("{}/console/login", team.app.url))
+        .form(&[("csrf", "forged"), ("token", team.admin.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 403, "login CSRF: a form posted from elsewhere signs nobody in");
+    assert!(cookie_value(answer.headers(), "atlas_session").is_none());
+}
+
+#[actix_rt::test]
+async fn cookies_are_http_only_strict_and_every_page_carries_the_policy() {
+    let team = Team::new().await;
+    let http = client();
+    let form = http.get(format!("{}/console/login", team.app.url)).send().await.unwrap();
+    let set = form.headers().get(SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    let visitor = sign_in(&team.app.url, &team.viewer).await;
+    for path in ["/console/login", "/console/approvals", "/console/nope", "/console/admin", "/console/assets/console.css"] {
+        let answer = visitor.http.get(format!("{}{path}", team.app.url)).header(COOKIE, &visitor.cookie).send().await.unwrap();
+        let policy = answer.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_owned());
+        assert!(
+            policy.as_deref().is_some_and(|p| p.contains("default-src 'none'") && p.contains("frame-ancestors 'none'")),
+            "{path} ({}) carries the policy: {policy:?}",
+            answer.status()
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn a_viewer_is_refused_admin_pages_and_actions_and_the_refusal_is_audited() {
+    let team = Team::new().await;
+    let viewer = sign_in(&team.app.url, &team.viewer).await;
+    let (status, body) = viewer.get("/console/admin").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("may not administer"), "{body}");
+    let (status, _) = viewer.post("/console/admin/backups", &[("csrf", &viewer.csrf)], &[]).await;
+    assert_eq!(status, 403);
+    let (_, audit) = team.call("GET", "/api/v1/audit?type=access.denied&actor=viewer", &team.admin, None).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2, "both refusals audited: {audit}");
+    let (_, backups) = team.call("GET", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(backups["items"].as_array().unwrap().len(), 0, "no backup was made");
+}
+
+#[actix_rt::test]
+async fn revoking_the_token_ends_its_console_sessions_at_once() {
+    let team = Team::new().await;
+    let alice = sign_in(&team.app.url, &team.approver).await;
+    assert_eq!(alice.get("/console/approvals").await.0, 200);
+    let (status, _) = team.call("DELETE", "/api/v1/admin/tokens/alice", &team.admin, None).await;
+    assert_eq!(status, 200);
+    let answer = alice.http.get(format!("{}/console/approvals", team.app.url)).header(COOKIE, &alice.cookie).send().await.unwrap();
+    assert_eq!(answer.status(), 303, "the next request is sent to sign in");
+    assert_eq!(answer.headers().get("location").unwrap(), "/console/login");
+}
+
+#[actix_rt::test]
+async fn a_restore_needs_the_backup_id_typed_and_tokens_show_once() {
+    let team = Team::new().await;
+    let admin = sign_in(&team.app.url, &team.admin).await;
+    let (status, backup) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(status, 201, "{backup}");
+    let id = backup["id"].as_str().unwrap().to_owned();
+    let restore = format!("/console/admin/backups/{id}/restore");
+    admin.post(&restore, &[("csrf", &admin.csrf), ("confirm", "yes")], &[]).await;
+    let (_, page) = admin.get("/console/admin").await;
+    assert!(page.contains("type the backup"), "a wrong confirmation is refused and said so");
+    let (_, events) = team.call("GET", "/api/v1/audit?type=backup.restored", &team.admin, None).await;
+    assert_eq!(events["items"].as_array().unwrap().len(), 0, "nothing was restored");
+
+    admin.post("/console/admin/tokens", &[("csrf", &admin.csrf), ("name", "ci-bot"), ("role", "agent")], &[]).await;
+    let (_, page) = admin.get("/console/admin").await;
+    let at = page.find("id=\"new-secret\">").expect("the new token is shown") + 16;
+    let secret = &page[at..page[at..].find('<').unwrap() + at];
+    let (status, _) = team.app.call("GET", "/api/v1/tasks", Some(secret), None).await;
+    assert_eq!(status, 200, "the token shown works");
+    let (_, again) = admin.get("/console/admin").await;
+    assert!(!again.contains(secret), "and it is never shown again");
+}
+
+#[actix_rt::test]
+async fn exports_are_files_with_formulas_defused_and_token_hashes_never_shown() {
+    let team = Team::new().await;
+    let project = team.project("=HYPERLINK(\"http://evil\")").await;
+    let viewer = sign_in(&team.app.url, &team.viewer).await;
+    let answer = viewer
+        .http
+        .get(format!("{}/console/browse/tables/projects?format=csv", team.app.url))
+        .header(COOKIE, &viewer.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.headers().get("content-disposition").unwrap().to_str().unwrap().contains("projects.csv"));
+    let csv = answer.text().await.unwrap();
+    assert!(csv.contains(&project) && csv.contains("\"'=HYPERLINK("), "{csv}");
+    let (_, json) = viewer.get("/console/browse/tables/api_tokens?format=json").await;
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let hash_column = json["columns"].as_array().unwrap().iter().position(|c| c == "token_hash").unwrap();
+    assert!(json["rows"].as_array().unwrap().iter().all(|row| row[hash_column].is_null()), "{json}");
+    let (_, page) = viewer.get("/console/browse/tables/api_tokens").await;
+    let conn = crate::support::open_read_only(&team.app.db_path());
+    let hash: String = conn.query_row("SELECT token_hash FROM api_tokens LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert!(!page.contains(&hash), "the table page never shows a hash");
+    let (status, body) = viewer.get("/console/browse/tables/projects?format=xml").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("format"), "the refusal names the parameter: {body}");
+}

@@ -1,0 +1,178 @@
+//! The console in Chromium: signing in and out, an approver approving an agent's task, an agent refused,
+//! a cross-site form refused, and a run's live log. Each main page is saved to `target/screenshots/`.
+
+use super::browser::Browser;
+use crate::api::Team;
+use crate::support::{test_settings, TestApp};
+use serde_json::json;
+use std::time::Duration;
+
+/// An agent's task creation, waiting for approval; answers (approval id, task id).
+async fn agent_request(team: &Team, title: &str) -> (String, String) {
+    let project = team.project("console").await;
+    let body = json!({ "project_id": project, "title": title });
+    let (status, approval) = team.call("POST", "/api/v1/tasks", &team.agent, Some(body)).await;
+    assert_eq!(status, 202, "the default policy gates an agent's task: {approval}");
+    (approval["id"].as_str().unwrap().to_owned(), approval["item_id"].as_str().unwrap().to_owned())
+}
+
+async fn approval_status(team: &Team, id: &str) -> String {
+    let (_, approval) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+    approval["status"].as_str().unwrap_or_default().to_owned()
+}
+
+#[actix_rt::test]
+async fn signing_in_and_out() {
+    let team = Team::new().await;
+    let browser = Browser::start().await;
+    let base = &team.app.url;
+    browser.goto(&format!("{base}/console/approvals")).await;
+    assert_eq!(browser.path().await, "/console/login", "a page without a session sends the browser to sign in");
+    browser.fill("#token", "not-a-token").await;
+    browser.click("#sign-in").await;
+    assert!(browser.text("#problem").await.contains("unknown or revoked"), "a wrong token is named as such");
+    browser.sign_in(base, &team.admin).await;
+    assert!(browser.text("#signed-in-as").await.contains("admin"));
+    for page in ["approvals", "runs", "errors", "audit", "health", "admin", "browse"] {
+        browser.goto(&format!("{base}/console/{page}")).await;
+        assert!(browser.exists("#signed-in-as").await, "{page} opens signed in");
+        browser.screenshot(page).await;
+    }
+    browser.click("#sign-out").await;
+    assert_eq!(browser.path().await, "/console/login");
+    browser.goto(&format!("{base}/console/admin")).await;
+    assert_eq!(browser.path().await, "/console/login", "signing out ended the session");
+    browser.close().await;
+}
+
+#[actix_rt::test]
+async fn an_approver_approves_an_agents_task_and_the_task_then_exists() {
+    let team = Team::new().await;
+    let (approval, task) = agent_request(&team, "Rotate the <b>keys</b> & certs").await;
+    let (status, _) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
+    assert_eq!(status, 404, "not before approval");
+    let browser = Browser::start().await;
+    let base = &team.app.url;
+    browser.sign_in(base, &team.approver).await;
+    browser.goto(&format!("{base}/console/approvals")).await;
+    let queue = browser.text("#approvals").await;
+    assert!(queue.contains("Rotate the <b>keys</b> & certs"), "the title shows as text, escaped: {queue}");
+    browser.click(&format!("a[href='/console/approvals/{approval}']")).await;
+    assert!(browser.text("#payload").await.contains("Rotate the"), "the payload shows");
+    browser.screenshot("approval").await;
+    browser.fill("#notes", "looks right").await;
+    browser.click("#approve").await;
+    assert!(browser.text("#flash").await.contains("approved"), "the page says what happened");
+    assert_eq!(browser.text("#status").await, "approved");
+    let (status, created) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
+    assert_eq!(status, 200, "approving in the console applied the task: {created}");
+    assert_eq!(created["approved_by"], "alice", "approved under the signed-in token's name");
+    let (_, events) = team.call("GET", "/api/v1/audit?type=approval.approved", &team.admin, None).await;
+    assert_eq!(events["items"][0]["actor"], "alice", "audited as alice: {events}");
+    browser.close().await;
+}
+
+#[actix_rt::test]
+async fn an_agent_is_refused_the_decision_even_when_it_forges_the_form() {
+    let team = Team::new().await;
+    let (approval, _) = agent_request(&team, "agent's own change").await;
+    let browser = Browser::start().await;
+    let base = &team.app.url;
+    browser.sign_in(base, &team.agent).await;
+    browser.goto(&format!("{base}/console/approvals/{approval}")).await;
+    assert!(browser.text("#why-not").await.contains("may not review"), "the page says why");
+    assert!(!browser.exists("#approve").await, "no approve button for an agent");
+    // The form the page would not show, posted with the agent's own valid session and CSRF token.
+    let forged = format!(
+        "const f = document.createElement('form'); f.method = 'post'; f.action = '/console/approvals/{approval}/approve';
+         const c = document.createElement('input'); c.name = 'csrf'; c.value = document.querySelector('input[name=csrf]').value;
+         f.appendChild(c); document.body.appendChild(f); f.submit();"
+    );
+    browser.client.execute(&forged, vec![]).await.unwrap();
+    let refusal = browser.wait_text("#problem", "may not approve or reject", Duration::from_secs(10)).await;
+    assert!(refusal.contains("agent-bot"), "the refusal names the token: {refusal}");
+    assert_eq!(approval_status(&team, &approval).await, "pending");
+    browser.close().await;
+}
+
+/// A page on another site that posts an approval form to Atlas as soon as it loads.
+async fn hostile_site(target: String) -> (u16, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let page = format!(
+        "<!doctype html><form id=f method=post action=\"{target}\"><input name=csrf value=guess>\
+         <input name=notes value=pwned></form><script>document.getElementById('f').submit()</script>"
+    );
+    let serve = tokio::spawn(async move {
+        for _ in 0..4 {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+    });
+    (port, serve)
+}
+
+#[actix_rt::test]
+async fn a_cross_site_form_post_is_refused() {
+    let team = Team::new().await;
+    let (approval, _) = agent_request(&team, "wanted by an attacker").await;
+    let browser = Browser::start().await;
+    let base = &team.app.url;
+    browser.sign_in(base, &team.approver).await;
+    // "localhost" is another site than "127.0.0.1": the browser marks the post cross-site.
+    let (port, serve) = hostile_site(format!("{base}/console/approvals/{approval}/approve")).await;
+    browser.goto(&format!("http://localhost:{port}/")).await;
+    let refusal = browser.wait_text("#problem", "cross-site", Duration::from_secs(10)).await;
+    assert!(refusal.contains("refused"), "{refusal}");
+    assert_eq!(approval_status(&team, &approval).await, "pending", "the forged approval did nothing");
+    browser.goto(&format!("{base}/console/approvals/{approval}")).await;
+    assert!(browser.exists("#approve").await, "the approver is still signed in and can decide");
+    serve.abort();
+    browser.close().await;
+}
+
+#[actix_rt::test]
+async fn a_live_log_shows_lines_while_the_run_prints_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir);
+    settings.approvals.policy = Vec::new();
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    let project = team.project("live").await;
+    let script = "for i in 1 2 3 4 5 6 7 8; do echo line-$i; sleep 0.4; done";
+    let body = json!({ "project_id": project, "title": "slow printer", "command": ["sh", "-c", script] });
+    let (_, task) = team.call("POST", "/api/v1/tasks", &team.admin, Some(body)).await;
+    let browser = Browser::start().await;
+    let base = &team.app.url;
+    browser.sign_in(base, &team.viewer).await;
+    let (status, run) = team.call("POST", &format!("/api/v1/tasks/{}/run", task["id"].as_str().unwrap()), &team.admin, None).await;
+    assert_eq!(status, 201, "{run}");
+    let run = run["id"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        let (_, now) = team.call("GET", &format!("/api/v1/runs/{run}"), &team.viewer, None).await;
+        if now["status"] == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    browser.goto(&format!("{base}/console/runs/{run}")).await;
+    assert!(browser.exists("#log[data-stream]").await, "a running run's page follows its log");
+    browser.wait_text("#log", "line-2", Duration::from_secs(10)).await;
+    let (_, meanwhile) = team.call("GET", &format!("/api/v1/runs/{run}"), &team.viewer, None).await;
+    assert_eq!(meanwhile["status"], "running", "the lines arrived while the run was still printing");
+    let shown = browser.text("#log").await;
+    assert!(!shown.contains("line-8"), "not all at once at the end: {shown:?}");
+    browser.screenshot("run-live").await;
+    let ended = browser.wait_text("#live-status", "run ended", Duration::from_secs(15)).await;
+    assert!(ended.contains("success"), "{ended}");
+    let log = browser.text("#log").await;
+    assert!(log.contains("line-1") && log.contains("line-8"), "every line, in order: {log:?}");
+    assert!(log.find("line-1") < log.find("line-8"));
+    browser.close().await;
+}
