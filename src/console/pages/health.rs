@@ -66,7 +66,7 @@ pub async fn report(signed: Signed<Read>) -> Result<HttpResponse, ConsoleError> 
             name: (*name).to_owned(),
             state: format!("{:?}", a.state).to_lowercase(),
             restarts: a.restarts,
-            heartbeat: a.last_heartbeat.map(|at| at.to_rfc3339()).unwrap_or_default(),
+            heartbeat: a.last_heartbeat.map(atlas_actors::domain::clock::format_timestamp).unwrap_or_default(),
             note: a.operation.clone().or_else(|| a.last_error.clone()).unwrap_or_default(),
         })
         .collect();

@@ -3,17 +3,17 @@
 //! chromedriver is missing: the browser tests never skip.
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+use tokio::sync::{Mutex, MutexGuard};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// One Chromium at a time: each costs a core while it starts.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 pub struct Browser {
     pub client: Client,
@@ -35,7 +35,7 @@ pub fn screenshot_dir() -> PathBuf {
 
 impl Browser {
     pub async fn start() -> Self {
-        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let turn = ONE_AT_A_TIME.lock().await;
         for binary in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 Path::new(binary).exists(),

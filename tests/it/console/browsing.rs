@@ -24,12 +24,18 @@ async fn the_sql_box_refuses_writes_stops_runaways_and_caps_rows() {
     assert!(refusal.contains("SELECT, WITH or EXPLAIN"), "the refusal names the statement-kind guard: {refusal}");
 
     let began = Instant::now();
-    run_sql(&browser, base, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r").await;
+    run_sql(&browser, base, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r")
+        .await;
     let refusal = browser.text("#refusal").await;
     println!("runaway CTE refused after {:?} in the browser (limit 1000 ms)", began.elapsed());
     assert!(refusal.contains("time limit"), "the refusal names the time limit: {refusal}");
 
-    run_sql(&browser, base, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r LIMIT 5000) SELECT n FROM r").await;
+    run_sql(
+        &browser,
+        base,
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r LIMIT 5000) SELECT n FROM r",
+    )
+    .await;
     assert!(browser.text("#truncated").await.contains("first 1000 rows"), "the cap is said");
     let shown = browser.client.find_all(fantoccini::Locator::Css("#result tbody tr")).await.unwrap().len();
     assert_eq!(shown, 1000, "browser.max_rows rows and no more");

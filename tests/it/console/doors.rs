@@ -64,7 +64,7 @@ impl Visitor {
         let answer = request.send().await.unwrap();
         let status = answer.status().as_u16();
         let location = answer.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
-        (status, location.unwrap_or_else(|| String::new()) + &answer.text().await.unwrap())
+        (status, location.unwrap_or_default() + &answer.text().await.unwrap())
     }
 }
 
@@ -170,8 +170,11 @@ async fn cookies_are_http_only_strict_and_every_page_carries_the_policy() {
         assert!(set.contains(attribute), "{set}");
     }
     let visitor = sign_in(&team.app.url, &team.viewer).await;
-    for path in ["/console/login", "/console/approvals", "/console/nope", "/console/admin", "/console/assets/console.css"] {
-        let answer = visitor.http.get(format!("{}{path}", team.app.url)).header(COOKIE, &visitor.cookie).send().await.unwrap();
+    for path in
+        ["/console/login", "/console/approvals", "/console/nope", "/console/admin", "/console/assets/console.css"]
+    {
+        let answer =
+            visitor.http.get(format!("{}{path}", team.app.url)).header(COOKIE, &visitor.cookie).send().await.unwrap();
         let policy = answer.headers().get("content-security-policy").map(|v| v.to_str().unwrap().to_owned());
         assert!(
             policy.as_deref().is_some_and(|p| p.contains("default-src 'none'") && p.contains("frame-ancestors 'none'")),
@@ -203,7 +206,13 @@ async fn revoking_the_token_ends_its_console_sessions_at_once() {
     assert_eq!(alice.get("/console/approvals").await.0, 200);
     let (status, _) = team.call("DELETE", "/api/v1/admin/tokens/alice", &team.admin, None).await;
     assert_eq!(status, 200);
-    let answer = alice.http.get(format!("{}/console/approvals", team.app.url)).header(COOKIE, &alice.cookie).send().await.unwrap();
+    let answer = alice
+        .http
+        .get(format!("{}/console/approvals", team.app.url))
+        .header(COOKIE, &alice.cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 303, "the next request is sent to sign in");
     assert_eq!(answer.headers().get("location").unwrap(), "/console/login");
 }
@@ -259,4 +268,41 @@ async fn exports_are_files_with_formulas_defused_and_token_hashes_never_shown() 
     let (status, body) = viewer.get("/console/browse/tables/projects?format=xml").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("format"), "the refusal names the parameter: {body}");
+}
+
+#[actix_rt::test]
+async fn an_agents_console_edit_is_gated_and_its_approval_shows_the_diff() {
+    let team = Team::new().await;
+    let project = team.project("p").await;
+    let body = serde_json::json!({ "project_id": project, "title": "old title", "priority": 1 });
+    let (_, task) = team.call("POST", "/api/v1/tasks", &team.admin, Some(body)).await;
+    let task = task["id"].as_str().unwrap().to_owned();
+    let agent = sign_in(&team.app.url, &team.agent).await;
+    let (_, page) = agent.get(&format!("/console/tasks/{task}")).await;
+    assert!(page.contains("name=\"expected_version\" value=\"1\""), "the form pins the version it shows");
+    let form = [
+        ("csrf", agent.csrf.as_str()),
+        ("expected_version", "1"),
+        ("title", "new <title>"),
+        ("description", ""),
+        ("status", "todo"),
+        ("assignee", "User"),
+        ("priority", "1"),
+    ];
+    let (status, _) = agent.post(&format!("/console/tasks/{task}"), &form, &[]).await;
+    assert_eq!(status, 303);
+    let (_, page) = agent.get(&format!("/console/tasks/{task}")).await;
+    assert!(page.contains("now waits for approval"), "the agent's edit is gated as over the API");
+    let (_, pending) = team.call("GET", "/api/v1/approvals?status=pending", &team.viewer, None).await;
+    let approval = &pending["items"][0];
+    assert_eq!(approval["requested_by"], "agent-bot");
+    let patch = &approval["payload"]["patch"];
+    assert_eq!(patch["title"], "new <title>");
+    assert!(patch["priority"].is_null() && patch["status"].is_null(), "only what changed is sent: {patch}");
+    let approver = sign_in(&team.app.url, &team.approver).await;
+    let (_, page) = approver.get(&format!("/console/approvals/{}", approval["id"].as_str().unwrap())).await;
+    let diff = &page[page.find("id=\"diff\"").expect("an update shows a diff")..];
+    assert!(diff.contains("<del>old title</del>") && diff.contains("<ins>new &#60;title&#62;</ins>"), "{diff}");
+    let (_, task_now) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
+    assert_eq!(task_now["title"], "old title", "nothing applied before review");
 }

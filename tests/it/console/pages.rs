@@ -151,7 +151,8 @@ async fn a_live_log_shows_lines_while_the_run_prints_them() {
     let browser = Browser::start().await;
     let base = &team.app.url;
     browser.sign_in(base, &team.viewer).await;
-    let (status, run) = team.call("POST", &format!("/api/v1/tasks/{}/run", task["id"].as_str().unwrap()), &team.admin, None).await;
+    let (status, run) =
+        team.call("POST", &format!("/api/v1/tasks/{}/run", task["id"].as_str().unwrap()), &team.admin, None).await;
     assert_eq!(status, 201, "{run}");
     let run = run["id"].as_str().unwrap().to_owned();
     for _ in 0..200 {
