@@ -36,7 +36,14 @@ pub fn csv(rows: &RowsPage) -> String {
     out
 }
 
-pub fn respond(table: &str, format: &str, rows: &RowsPage, max_rows: usize) -> Result<HttpResponse, ConsoleError> {
+/// The export of one view; `view` is its query (filters and sort), kept in the next page's link.
+pub fn respond(
+    table: &str,
+    format: &str,
+    rows: &RowsPage,
+    view: &[(String, String)],
+    max_rows: usize,
+) -> Result<HttpResponse, ConsoleError> {
     let (body, kind, extension) = match format {
         "csv" => (csv(rows), "text/csv; charset=utf-8", "csv"),
         "json" => (
@@ -55,7 +62,10 @@ pub fn respond(table: &str, format: &str, rows: &RowsPage, max_rows: usize) -> R
         .content_type(kind)
         .insert_header(("content-disposition", format!("attachment; filename=\"{safe_name}.{extension}\"")));
     if let Some(cursor) = &rows.next_cursor {
-        let next = serde_urlencoded::to_string([("format", format), ("cursor", cursor)]).unwrap_or_default();
+        let mut pairs: Vec<(&str, &str)> =
+            view.iter().filter(|(k, _)| k != "cursor").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        pairs.extend([("format", format), ("cursor", cursor.as_str())]);
+        let next = serde_urlencoded::to_string(&pairs).unwrap_or_default();
         response.insert_header(("x-atlas-truncated", "true"));
         response.insert_header(("link", format!("</console/browse/tables/{safe_name}?{next}>; rel=\"next\"")));
         tracing::debug!(table = %safe_name, max_rows, "Export cut at the row cap.");

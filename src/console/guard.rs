@@ -17,7 +17,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 /// Form bodies larger than this are refused (the SQL box's 20,000 characters fit many times over).
-const MAX_FORM_BYTES: usize = 256 * 1024;
+pub const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// A signed-in caller allowed `N`.
 pub struct Signed<N: Need> {
@@ -139,9 +139,12 @@ impl<N: Need + 'static, T: DeserializeOwned + 'static> FromRequest for Posted<N,
                 return Err(ConsoleError::Bad("console actions are POST forms".into()));
             }
             same_origin(&req)?;
-            let body = body.await.map_err(|err| ConsoleError::Bad(format!("the form could not be read: {err}")))?;
+            let body = body.await.map_err(|err| match err.as_response_error().status_code().as_u16() {
+                413 => ConsoleError::TooLarge(format!("the form is larger than {MAX_FORM_BYTES} bytes")),
+                _ => ConsoleError::Bad(format!("the form could not be read: {err}")),
+            })?;
             if body.len() > MAX_FORM_BYTES {
-                return Err(ConsoleError::Bad(format!("the form is larger than {MAX_FORM_BYTES} bytes")));
+                return Err(ConsoleError::TooLarge(format!("the form is larger than {MAX_FORM_BYTES} bytes")));
             }
             let signed = sign_in_check::<N>(&req).await?;
             let csrf: CsrfField = serde_urlencoded::from_bytes(&body)

@@ -46,6 +46,10 @@ pub enum ConsoleError {
     CrossSite(String),
     /// A malformed form or parameter.
     Bad(String),
+    /// A form over the console's size limit.
+    TooLarge(String),
+    /// A method the page does not answer; the methods it does.
+    NotAllowed(&'static str),
     /// What the API would have answered (not found, conflict, forbidden, busy…).
     Api(ApiError),
     /// The application state is not installed (a wiring bug, never a user's fault).
@@ -63,7 +67,8 @@ impl fmt::Display for ConsoleError {
         match self {
             Self::SignIn => write!(f, "sign in first"),
             Self::CrossSite(why) => write!(f, "refused as a cross-site request: {why}"),
-            Self::Bad(why) => write!(f, "{why}"),
+            Self::Bad(why) | Self::TooLarge(why) => write!(f, "{why}"),
+            Self::NotAllowed(allowed) => write!(f, "this page answers {allowed} only"),
             Self::Api(err) => write!(f, "{}", err.message),
             Self::Missing => write!(f, "the console's state is missing"),
         }
@@ -76,6 +81,8 @@ impl ResponseError for ConsoleError {
             Self::SignIn => StatusCode::SEE_OTHER,
             Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::Bad(_) => StatusCode::BAD_REQUEST,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Api(err) => err.status,
             Self::Missing => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -86,6 +93,11 @@ impl ResponseError for ConsoleError {
             return HttpResponse::SeeOther().insert_header(("location", "/console/login")).finish();
         }
         let mut response = render::problem(self.status_code(), &self.to_string());
+        if let Self::NotAllowed(allowed) = self {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, actix_web::http::header::HeaderValue::from_static(allowed));
+        }
         if let Self::Api(ApiError { retry_after: Some(seconds), .. }) = self {
             response
                 .headers_mut()
@@ -110,8 +122,18 @@ pub fn scope() -> actix_web::Scope<
         InitError = (),
     >,
 > {
+    let bad = |what: &'static str| move |err: &dyn fmt::Display| ConsoleError::Bad(format!("{what}: {err}"));
     web::scope("/console")
         .wrap(render::security_headers())
+        // The console's own limits and error pages, in place of the API's JSON ones.
+        .app_data(web::PayloadConfig::new(guard::MAX_FORM_BYTES))
+        .app_data(
+            web::FormConfig::default()
+                .limit(guard::MAX_FORM_BYTES)
+                .error_handler(move |err, _| bad("the form")(&err).into()),
+        )
+        .app_data(web::QueryConfig::default().error_handler(move |err, _| bad("query")(&err).into()))
+        .app_data(web::PathConfig::default().error_handler(move |err, _| bad("path")(&err).into()))
         .configure(pages::routes)
         .service(web::resource("/assets/{name}").route(web::get().to(assets::serve)))
         .default_service(web::to(|| async {

@@ -13,6 +13,9 @@ pub const COOKIE: &str = "atlas_session";
 pub const LOGIN_COOKIE: &str = "atlas_login";
 /// Sessions held at most; beyond it the least recently used is dropped.
 const MAX_SESSIONS: usize = 10_000;
+/// Sessions one token holds at most; its own least recently used goes first, so signing in over and over
+/// with one token can never push anyone else's session out.
+pub const MAX_SESSIONS_PER_TOKEN: usize = 10;
 
 /// What a signed-in browser is.
 #[derive(Clone, Debug)]
@@ -68,8 +71,17 @@ impl Sessions {
         let id = random_token();
         let session = Session { token_hash, csrf: random_token(), began: now, last_seen: now, flash: None };
         let mut table = self.table();
-        if table.len() >= MAX_SESSIONS {
+        let own = |s: &Session| s.token_hash == session.token_hash;
+        if table.len() >= MAX_SESSIONS || table.values().filter(|s| own(s)).count() >= MAX_SESSIONS_PER_TOKEN {
             table.retain(|_, s| !self.expired(s, now));
+        }
+        while table.values().filter(|s| own(s)).count() >= MAX_SESSIONS_PER_TOKEN {
+            let oldest =
+                table.iter().filter(|(_, s)| own(s)).min_by_key(|(_, s)| s.last_seen).map(|(id, _)| id.clone());
+            match oldest {
+                Some(id) => table.remove(&id),
+                None => break,
+            };
         }
         if table.len() >= MAX_SESSIONS {
             if let Some(oldest) = table.iter().min_by_key(|(_, s)| s.last_seen).map(|(id, _)| id.clone()) {
@@ -91,6 +103,12 @@ impl Sessions {
         }
         session.last_seen = now;
         Some(session.clone())
+    }
+
+    /// Whether the session is still live, without counting as use (an open live-log stream asks this).
+    pub fn is_live(&self, id: &str) -> bool {
+        let now = Instant::now();
+        self.table().get(id).is_some_and(|s| !self.expired(s, now))
     }
 
     /// Takes the session's one-time message.
@@ -140,6 +158,20 @@ mod tests {
             let _ = sessions.find(&id);
         }
         assert!(sessions.find(&id).is_none(), "a used session must still end at its lifetime");
+    }
+
+    #[test]
+    fn one_token_signing_in_again_and_again_drops_only_its_own_oldest_sessions() {
+        let sessions = Sessions::new(Duration::from_secs(60), Duration::from_secs(60));
+        let other = sessions.begin("someone else".into());
+        let first = sessions.begin("loop".into());
+        for _ in 0..MAX_SESSIONS_PER_TOKEN * 3 {
+            sessions.begin("loop".into());
+        }
+        assert!(sessions.find(&other).is_some(), "another token's session survives");
+        assert!(sessions.find(&first).is_none(), "the looping token's oldest went");
+        let live = sessions.table().values().filter(|s| s.token_hash == "loop").count();
+        assert_eq!(live, MAX_SESSIONS_PER_TOKEN);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::Empty;
 use crate::http::auth::Admin;
 use crate::http::dto::{BackupDto, JobStatusDto, TokenDto};
 use crate::http::gate::{self, read};
-use actix_web::web::{post, resource, ServiceConfig};
+use actix_web::web::{post, ServiceConfig};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use atlas_actors::backup::{BackupAnswer, BackupRequest};
@@ -20,16 +20,16 @@ use atlas_actors::store::queries::{sync_state, tokens};
 use atlas_actors::store::Maintenance;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(resource("/admin").route(web::get().to(overview)))
-        .service(resource("/admin/tokens").route(post().to(create_token)))
-        .service(resource("/admin/tokens/{name}/revoke").route(post().to(revoke_token)))
-        .service(resource("/admin/backups").route(post().to(create_backup)))
-        .service(resource("/admin/backups/{id}/verify").route(post().to(verify_backup)))
-        .service(resource("/admin/backups/{id}/restore").route(post().to(restore_backup)))
-        .service(resource("/admin/sync").route(post().to(sync_now)))
-        .service(resource("/admin/schedules/{job}/run").route(post().to(run_job)))
-        .service(resource("/admin/db/{action}").route(post().to(maintain)))
-        .service(resource("/admin/approvals/expire").route(post().to(expire_approvals)));
+    cfg.service(super::at("/admin", "GET").route(web::get().to(overview)))
+        .service(super::at("/admin/tokens", "POST").route(post().to(create_token)))
+        .service(super::at("/admin/tokens/{name}/revoke", "POST").route(post().to(revoke_token)))
+        .service(super::at("/admin/backups", "POST").route(post().to(create_backup)))
+        .service(super::at("/admin/backups/{id}/verify", "POST").route(post().to(verify_backup)))
+        .service(super::at("/admin/backups/{id}/restore", "POST").route(post().to(restore_backup)))
+        .service(super::at("/admin/sync", "POST").route(post().to(sync_now)))
+        .service(super::at("/admin/schedules/{job}/run", "POST").route(post().to(run_job)))
+        .service(super::at("/admin/db/{action}", "POST").route(post().to(maintain)))
+        .service(super::at("/admin/approvals/expire", "POST").route(post().to(expire_approvals)));
 }
 
 pub struct Direction {
@@ -229,6 +229,8 @@ async fn maintain(posted: Posted<Admin, Empty>, action: web::Path<String>) -> Re
     Ok(done(signed, audited.map(|_| format!("{action}: {detail}")).map_err(|e| e.message)))
 }
 
+const MAX_EXPIRE_HOURS: u32 = 10 * 366 * 24;
+
 #[derive(serde::Deserialize)]
 pub struct Expire {
     #[serde(default)]
@@ -238,9 +240,13 @@ pub struct Expire {
 /// Expires every approval pending longer than the given hours (the housekeeper's own command, on demand).
 async fn expire_approvals(posted: Posted<Admin, Expire>) -> Result<HttpResponse, ConsoleError> {
     let signed = &posted.signed;
+    // At most ten years back: beyond that nothing is pending, and chrono's range ends not far after.
     let hours = match posted.form.older_than_hours.trim().parse::<u32>() {
-        Ok(hours) if hours >= 1 => hours,
-        _ => return Ok(done(signed, Err("older_than_hours: a whole number of hours, at least 1".into()))),
+        Ok(hours) if (1..=MAX_EXPIRE_HOURS).contains(&hours) => hours,
+        _ => {
+            let why = format!("older_than_hours: a whole number of hours from 1 to {MAX_EXPIRE_HOURS}");
+            return Err(ConsoleError::Bad(why));
+        }
     };
     let cutoff = format_timestamp(chrono::Utc::now() - chrono::Duration::hours(hours.into()));
     let result =

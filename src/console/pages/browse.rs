@@ -188,7 +188,7 @@ pub async fn table(
     let info = table_list(&signed.state).await?.into_iter().find(|t| t.name == name);
     let rows = table_page(&signed.state, name.clone(), request).await?;
     if let Some(format) = format {
-        return super::super::export::respond(&name, &format, &rows, max_rows);
+        return super::super::export::respond(&name, &format, &rows, &kept, max_rows);
     }
     let info = info.ok_or_else(|| crate::http::ApiError::not_found(format!("table: there is no table {name:?}")))?;
     let without = |drop: &[&str]| -> Vec<(String, String)> {

@@ -1,8 +1,11 @@
 //! A run's output as server-sent events: what it printed so far, then each chunk as it comes, then an
 //! `end` event naming the run's final state. A run that is not live sends its stored output and `end`.
+//! The session and its token are checked again before each chunk: signing out or a revocation ends the
+//! stream (without the `end` event's state).
 
 use super::super::guard::Signed;
-use super::super::ConsoleError;
+use super::super::{ConsoleError, ConsoleState};
+use crate::http::auth::caller_for_hash;
 use crate::http::auth::Read;
 use crate::http::extract::parse_id;
 use crate::http::gate::read;
@@ -18,33 +21,62 @@ fn message(text: &str) -> web::Bytes {
     web::Bytes::from(format!("data: {}\n\n", serde_json::Value::String(text.to_owned())))
 }
 
-async fn ending(state: web::Data<AppState>, id: RunId) -> web::Bytes {
-    let status = match read(&state, move |conn| runs::get(conn, &id)).await {
-        Ok(Some(run)) => run.status.to_string(),
-        _ => "unknown".to_owned(),
+async fn ending(watcher: Watcher, id: RunId) -> web::Bytes {
+    let status = if !still_signed_in(&watcher).await {
+        "not shown: signed out".to_owned()
+    } else {
+        match read(&watcher.state, move |conn| runs::get(conn, &id)).await {
+            Ok(Some(run)) => run.status.to_string(),
+            _ => "unknown".to_owned(),
+        }
     };
     web::Bytes::from(format!("event: end\ndata: {}\n\n", serde_json::Value::String(status)))
+}
+
+/// Whether the stream's viewer may still see output: the session is live and its token not revoked.
+async fn still_signed_in(watcher: &Watcher) -> bool {
+    watcher.console.sessions.is_live(&watcher.session_id)
+        && caller_for_hash(&watcher.state, &watcher.token_hash).await.is_ok()
+}
+
+/// Who a stream is for, checked again before every chunk: signing out or revoking the token ends it.
+#[derive(Clone)]
+struct Watcher {
+    state: web::Data<AppState>,
+    console: web::Data<ConsoleState>,
+    session_id: String,
+    token_hash: String,
 }
 
 pub async fn follow(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
     let id = parse_id("run id", &id, RunId::parse)?;
     let state = signed.state.clone();
+    let watcher = Watcher {
+        state: signed.state.clone(),
+        console: signed.console.clone(),
+        session_id: signed.session_id.clone(),
+        token_hash: signed.session.token_hash.clone(),
+    };
     let mut response = HttpResponse::Ok();
     response.content_type("text/event-stream").insert_header(("x-accel-buffering", "no"));
     if let Some(live) = state.handles.runner.follow(&id).await {
         let (so_far, receiver) = live.follow();
         let head = futures_util::stream::once(async move { message(&so_far) });
-        let rest = futures_util::stream::unfold(receiver, |receiver| async move {
+        let last = watcher.clone();
+        let rest = futures_util::stream::unfold((receiver, watcher), |(receiver, watcher)| async move {
             let mut receiver = receiver?;
             loop {
                 match receiver.recv().await {
-                    Ok(chunk) => return Some((message(&String::from_utf8_lossy(&chunk)), Some(receiver))),
+                    Ok(chunk) if still_signed_in(&watcher).await => {
+                        return Some((message(&String::from_utf8_lossy(&chunk)), (Some(receiver), watcher)))
+                    }
+                    Ok(_) => return None,
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }
             }
         });
-        let end = futures_util::stream::once(ending(state, id));
+        let end = futures_util::stream::once(ending(last, id));
         return Ok(response.streaming(head.chain(rest).chain(end).map(Ok::<_, actix_web::Error>)));
     }
     let lookup = id.clone();

@@ -85,6 +85,10 @@ pub async fn sign_in(
     // Who signed in, and when, is on record like every other access worth knowing.
     let signed_in = Command::RecordSession { signed_in: true, role: caller.role };
     state.handles.writer.submit(signed_in, caller.actor()).await.map_err(|e| ConsoleError::Api(e.into()))?;
+    // A browser signing in again (perhaps as someone else) leaves no earlier session of its own behind.
+    if let Some(earlier) = req.cookie(COOKIE) {
+        console.sessions.end(earlier.value());
+    }
     let session = console.sessions.begin(hash);
     tracing::info!(name = %caller.name, role = %caller.role, "Console sign-in.");
     let mut response = back_to("/console/approvals");

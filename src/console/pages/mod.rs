@@ -11,34 +11,45 @@ mod live;
 mod login;
 mod runs;
 
-use actix_web::web::{get, post, resource, ServiceConfig};
+use super::ConsoleError;
+use actix_web::web::{get, post, resource, to, ServiceConfig};
+use actix_web::Resource;
+
+/// A resource that answers any method it has no route for with a 405 page naming the ones it has.
+pub fn at(path: &str, allowed: &'static str) -> Resource {
+    resource(path).default_service(to(move || async move {
+        Err::<actix_web::HttpResponse, _>(ConsoleError::NotAllowed(allowed))
+    }))
+}
 
 /// An empty form (actions that carry nothing but their CSRF token).
 #[derive(serde::Deserialize)]
 pub struct Empty {}
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(resource("").route(get().to(login::home)))
-        .service(resource("/").route(get().to(login::home)))
-        .service(resource("/login").route(get().to(login::form)).route(post().to(login::sign_in)))
-        .service(resource("/logout").route(post().to(login::sign_out)))
-        .service(resource("/approvals").route(get().to(approvals::queue)))
-        .service(resource("/approvals/{id}").route(get().to(approvals::one)))
-        .service(resource("/approvals/{id}/{decision}").route(post().to(approvals::decide)))
-        .service(resource("/runs").route(get().to(runs::list)))
-        .service(resource("/runs/{id}").route(get().to(runs::one)))
-        .service(resource("/runs/{id}/live").route(get().to(live::follow)))
-        .service(resource("/runs/{id}/cancel").route(post().to(runs::cancel)))
-        .service(resource("/runs/{id}/requeue").route(post().to(runs::requeue)))
-        .service(resource("/errors").route(get().to(errors::list)))
-        .service(resource("/errors/{id}/resolve").route(post().to(errors::resolve)))
-        .service(resource("/audit").route(get().to(audit::timeline)))
-        .service(resource("/health").route(get().to(health::report)))
-        .service(resource("/tasks/{id}").route(get().to(items::task)).route(post().to(items::edit_task)))
-        .service(resource("/tasks/{id}/run").route(post().to(items::run_task)))
-        .service(resource("/projects/{id}").route(get().to(items::project)).route(post().to(items::edit_project)))
-        .service(resource("/browse").route(get().to(browse::index)))
-        .service(resource("/browse/sql").route(get().to(browse::canned_query)).route(post().to(browse::query)))
-        .service(resource("/browse/tables/{table}").route(get().to(browse::table)))
+    cfg.service(at("", "GET").route(get().to(login::home)))
+        .service(at("/", "GET").route(get().to(login::home)))
+        .service(at("/login", "GET, POST").route(get().to(login::form)).route(post().to(login::sign_in)))
+        .service(at("/logout", "POST").route(post().to(login::sign_out)))
+        .service(at("/approvals", "GET").route(get().to(approvals::queue)))
+        .service(at("/approvals/{id}", "GET").route(get().to(approvals::one)))
+        .service(at("/approvals/{id}/{decision}", "POST").route(post().to(approvals::decide)))
+        .service(at("/runs", "GET").route(get().to(runs::list)))
+        .service(at("/runs/{id}", "GET").route(get().to(runs::one)))
+        .service(at("/runs/{id}/live", "GET").route(get().to(live::follow)))
+        .service(at("/runs/{id}/cancel", "POST").route(post().to(runs::cancel)))
+        .service(at("/runs/{id}/requeue", "POST").route(post().to(runs::requeue)))
+        .service(at("/errors", "GET").route(get().to(errors::list)))
+        .service(at("/errors/{id}/resolve", "POST").route(post().to(errors::resolve)))
+        .service(at("/audit", "GET").route(get().to(audit::timeline)))
+        .service(at("/health", "GET").route(get().to(health::report)))
+        .service(at("/tasks/{id}", "GET, POST").route(get().to(items::task)).route(post().to(items::edit_task)))
+        .service(at("/tasks/{id}/run", "POST").route(post().to(items::run_task)))
+        .service(
+            at("/projects/{id}", "GET, POST").route(get().to(items::project)).route(post().to(items::edit_project)),
+        )
+        .service(at("/browse", "GET").route(get().to(browse::index)))
+        .service(at("/browse/sql", "GET, POST").route(get().to(browse::canned_query)).route(post().to(browse::query)))
+        .service(at("/browse/tables/{table}", "GET").route(get().to(browse::table)))
         .configure(admin::routes);
 }

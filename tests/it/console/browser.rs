@@ -128,12 +128,34 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_owned()
     }
 
+    /// Waits (bounded) for a navigation to land on `wanted`: a click returns before the next page may.
+    pub async fn wait_path(&self, wanted: &str) {
+        let began = Instant::now();
+        loop {
+            let path = self.path().await;
+            if path == wanted {
+                return;
+            }
+            assert!(began.elapsed() < Duration::from_secs(10), "the browser never reached {wanted}; it is at {path}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (bounded) until `css` is on the page.
+    pub async fn wait_for(&self, css: &str) {
+        let began = Instant::now();
+        while !self.exists(css).await {
+            assert!(began.elapsed() < Duration::from_secs(10), "{css} never appeared on {}", self.path().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Signs in on the console at `base` with `token`.
     pub async fn sign_in(&self, base: &str, token: &str) {
         self.goto(&format!("{base}/console/login")).await;
         self.fill("#token", token).await;
         self.click("#sign-in").await;
-        assert!(self.exists("#signed-in-as").await, "signing in did not reach a console page: {}", self.path().await);
+        self.wait_for("#signed-in-as").await;
     }
 
     pub async fn screenshot(&self, name: &str) {

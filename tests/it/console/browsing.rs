@@ -10,6 +10,8 @@ async fn run_sql(browser: &Browser, base: &str, sql: &str) {
     browser.goto(&format!("{base}/console/browse")).await;
     browser.fill("#sql", sql).await;
     browser.click("#run-sql").await;
+    browser.wait_path("/console/browse/sql").await;
+    browser.wait_for("#refusal, #summary").await;
 }
 
 #[actix_rt::test]
@@ -81,7 +83,10 @@ async fn a_table_of_fifty_thousand_rows_opens_with_a_capped_count() {
     let rows = browser.client.find_all(fantoccini::Locator::Css("#rows tbody tr")).await.unwrap().len();
     assert_eq!(rows, 100, "one page of rows");
     browser.screenshot("table").await;
+    let first_page = browser.text("#rows tbody tr").await;
     browser.click("#next-page").await;
+    browser.wait_for("#rows").await;
+    assert_ne!(browser.text("#rows tbody tr").await, first_page, "the next page shows other rows");
     let rows = browser.client.find_all(fantoccini::Locator::Css("#rows tbody tr")).await.unwrap().len();
     assert_eq!(rows, 100, "the next page too");
     browser.goto(&format!("{}/console/browse", app.url)).await;

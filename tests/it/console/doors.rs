@@ -1,72 +1,9 @@
 //! The console's doors over plain HTTP: CSRF on every action, same-origin checks, cookie attributes,
 //! security headers, roles, revocation ending a session, the typed restore confirmation, exports.
 
+use super::visitor::{client, cookie_value, sign_in};
 use crate::api::Team;
-use reqwest::header::{HeaderMap, COOKIE, ORIGIN, SET_COOKIE};
-use reqwest::redirect::Policy;
-
-/// A browser-like client signed in to the console: its session cookie and its CSRF token.
-struct Visitor {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-    csrf: String,
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|line| {
-        let (pair, _) = line.split_once(';').unwrap_or((line, ""));
-        pair.strip_prefix(&format!("{name}=")).filter(|v| !v.is_empty()).map(str::to_owned)
-    })
-}
-
-fn csrf_in(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
-    html[at..at + 64].to_owned()
-}
-
-async fn sign_in(base: &str, token: &str) -> Visitor {
-    let http = client();
-    let form = http.get(format!("{base}/console/login")).send().await.unwrap();
-    let login = cookie_value(form.headers(), "atlas_login").expect("the sign-in page sets its form cookie");
-    let answer = http
-        .post(format!("{base}/console/login"))
-        .header(COOKIE, format!("atlas_login={login}"))
-        .header(ORIGIN, base)
-        .form(&[("csrf", login.as_str()), ("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 303, "signed in");
-    let session = cookie_value(answer.headers(), "atlas_session").expect("a session cookie");
-    let cookie = format!("atlas_session={session}");
-    let page = http.get(format!("{base}/console/approvals")).header(COOKIE, &cookie).send().await.unwrap();
-    let csrf = csrf_in(&page.text().await.unwrap());
-    Visitor { http, base: base.to_owned(), cookie, csrf }
-}
-
-impl Visitor {
-    async fn get(&self, path: &str) -> (u16, String) {
-        let answer = self.http.get(format!("{}{path}", self.base)).header(COOKIE, &self.cookie).send().await.unwrap();
-        (answer.status().as_u16(), answer.text().await.unwrap())
-    }
-
-    /// A form post with chosen extra headers; answers the status and where it redirects.
-    async fn post(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> (u16, String) {
-        let mut request = self.http.post(format!("{}{path}", self.base)).header(COOKIE, &self.cookie).form(form);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let answer = request.send().await.unwrap();
-        let status = answer.status().as_u16();
-        let location = answer.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
-        (status, location.unwrap_or_default() + &answer.text().await.unwrap())
-    }
-}
+use reqwest::header::{COOKIE, SET_COOKIE};
 
 async fn event_count(team: &Team) -> usize {
     let conn = crate::support::open_read_only(&team.app.db_path());
@@ -305,4 +242,57 @@ async fn an_agents_console_edit_is_gated_and_its_approval_shows_the_diff() {
     assert!(diff.contains("<del>old title</del>") && diff.contains("<ins>new &#60;title&#62;</ins>"), "{diff}");
     let (_, task_now) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
     assert_eq!(task_now["title"], "old title", "nothing applied before review");
+}
+
+/// Whether a concrete path fits a route pattern (`{name}` fits any one segment).
+fn fits(pattern: &str, path: &str) -> bool {
+    let (pattern, path): (Vec<_>, Vec<_>) = (pattern.split('/').collect(), path.split('/').collect());
+    pattern.len() == path.len() && pattern.iter().zip(&path).all(|(p, s)| p.starts_with('{') || p == s)
+}
+
+#[actix_rt::test]
+async fn every_console_action_is_in_the_csrf_test() {
+    // A POST route added to the console without a line in ACTIONS would escape the CSRF test above.
+    let mut posts = Vec::new();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/console/pages")).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for (at, _) in source.match_indices("at(\"") {
+            let rest = &source[at + 4..];
+            let path = &rest[..rest.find('"').unwrap()];
+            let allowed = &rest[path.len() + 4..];
+            if allowed[..allowed.find('"').unwrap()].contains("POST") {
+                posts.push(format!("/console{path}"));
+            }
+        }
+    }
+    assert!(posts.len() >= 15, "the route scan found the console's actions: {posts:?}");
+    for route in posts.iter().filter(|r| *r != "/console/login") {
+        assert!(ACTIONS.iter().any(|a| fits(route, a)), "{route} is a console action missing from ACTIONS");
+    }
+}
+
+#[actix_rt::test]
+async fn canned_queries_are_links_that_run_under_the_same_guards() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::support::test_settings(&dir);
+    settings
+        .browser
+        .queries
+        .insert("open approvals".into(), "SELECT id, status FROM approvals WHERE status = 'pending'".into());
+    settings.browser.queries.insert("sneaky".into(), "DELETE FROM approvals".into());
+    let team = Team::with_app(crate::support::TestApp::spawn_with(dir, settings).await).await;
+    let viewer = sign_in(&team.app.url, &team.viewer).await;
+    let (_, index) = viewer.get("/console/browse").await;
+    assert!(index.contains("href=\"/console/browse/sql?query=open+approvals\""), "{index}");
+    let (status, page) = viewer.get("/console/browse/sql?query=open+approvals").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("id=\"result\"") && page.contains("0 rows"), "{page}");
+    let (status, page) = viewer.get("/console/browse/sql?query=sneaky").await;
+    assert_eq!(status, 400, "a canned query is guarded like any other");
+    assert!(page.contains("SELECT, WITH or EXPLAIN"), "{page}");
+    let (status, page) = viewer.get("/console/browse/sql?query=nope").await;
+    assert_eq!(status, 404);
+    assert!(page.contains("no canned query named"), "{page}");
+    let (_, audit) = team.call("GET", "/api/v1/audit?type=browser.queried", &team.admin, None).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2, "both canned runs are on record");
 }

@@ -1,7 +1,9 @@
 //! The web console: its doors over plain HTTP (`doors`) and its pages in a real Chromium (`pages`,
 //! `browsing`), driven by `browser`.
 
+mod attacks;
 mod browser;
 mod browsing;
 mod doors;
 mod pages;
+mod visitor;

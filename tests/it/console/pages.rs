@@ -30,7 +30,7 @@ async fn signing_in_and_out() {
     assert_eq!(browser.path().await, "/console/login", "a page without a session sends the browser to sign in");
     browser.fill("#token", "not-a-token").await;
     browser.click("#sign-in").await;
-    assert!(browser.text("#problem").await.contains("unknown or revoked"), "a wrong token is named as such");
+    browser.wait_text("#problem", "unknown or revoked", Duration::from_secs(10)).await;
     browser.sign_in(base, &team.admin).await;
     assert!(browser.text("#signed-in-as").await.contains("admin"));
     for page in ["approvals", "runs", "errors", "audit", "health", "admin", "browse"] {
@@ -39,7 +39,7 @@ async fn signing_in_and_out() {
         browser.screenshot(page).await;
     }
     browser.click("#sign-out").await;
-    assert_eq!(browser.path().await, "/console/login");
+    browser.wait_path("/console/login").await;
     browser.goto(&format!("{base}/console/admin")).await;
     assert_eq!(browser.path().await, "/console/login", "signing out ended the session");
     browser.close().await;
@@ -58,11 +58,12 @@ async fn an_approver_approves_an_agents_task_and_the_task_then_exists() {
     let queue = browser.text("#approvals").await;
     assert!(queue.contains("Rotate the <b>keys</b> & certs"), "the title shows as text, escaped: {queue}");
     browser.click(&format!("a[href='/console/approvals/{approval}']")).await;
+    browser.wait_path(&format!("/console/approvals/{approval}")).await;
     assert!(browser.text("#payload").await.contains("Rotate the"), "the payload shows");
     browser.screenshot("approval").await;
     browser.fill("#notes", "looks right").await;
     browser.click("#approve").await;
-    assert!(browser.text("#flash").await.contains("approved"), "the page says what happened");
+    browser.wait_text("#flash", "approved", Duration::from_secs(10)).await;
     assert_eq!(browser.text("#status").await, "approved");
     let (status, created) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
     assert_eq!(status, 200, "approving in the console applied the task: {created}");

@@ -2,6 +2,7 @@
 //! same guards (`guard.rs`: read-only actions, secret columns read as NULL, a deadline), whatever the
 //! console and `/api/v1/browse` show. Only ever run on the read-only pool.
 
+pub mod complexity;
 mod guard;
 pub mod rows;
 pub mod sql;

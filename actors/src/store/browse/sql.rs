@@ -35,6 +35,10 @@ pub enum SqlRefusal {
     TimeLimit(u128),
     #[error("not allowed: {0}")]
     NotAuthorized(String),
+    #[error("complexity: its CTEs expand to {0} copies, more than {max} (each mention of a CTE copies it)", max = super::complexity::MAX_EXPANSION)]
+    TooManyCopies(u64),
+    #[error("complexity: a query with WITH must be one the browser can parse to bound its size: {0}")]
+    Unreadable(String),
     #[error("the query failed: {0}")]
     Failed(String),
 }
@@ -68,6 +72,11 @@ pub fn run(conn: &Connection, sql: &str, limits: SqlLimits) -> Result<SqlAnswer,
     let keyword = first_keyword(sql);
     if !matches!(keyword.as_str(), "SELECT" | "WITH" | "EXPLAIN") {
         return Err(SqlRefusal::NotARead(keyword));
+    }
+    match super::complexity::check(sql) {
+        Ok(_) => {}
+        Err(super::complexity::Shape::TooBig(copies)) => return Err(SqlRefusal::TooManyCopies(copies)),
+        Err(super::complexity::Shape::Unreadable(why)) => return Err(SqlRefusal::Unreadable(why)),
     }
     let started = Instant::now();
     let guarded =

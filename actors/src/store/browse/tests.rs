@@ -228,3 +228,22 @@ fn an_answer_stops_at_its_byte_cap_whatever_the_row_count() {
     let bytes: usize = answer.rows.iter().flatten().map(|v| v.as_str().unwrap().len()).sum();
     assert!(bytes <= super::MAX_ANSWER_BYTES && answer.rows.len() > 10, "{} rows, {bytes} bytes", answer.rows.len());
 }
+
+/// A chain of CTEs, each naming the one before twice: `depth` levels compile to 2^depth copies.
+fn doubling_ctes(depth: usize) -> String {
+    let mut parts = vec!["c0(x) AS (SELECT 1)".to_owned()];
+    for i in 1..=depth {
+        parts.push(format!("c{i}(x) AS (SELECT a.x FROM c{} a UNION ALL SELECT b.x FROM c{} b)", i - 1, i - 1));
+    }
+    format!("WITH {} SELECT count(*) FROM c{depth}", parts.join(", "))
+}
+
+#[test]
+fn a_query_whose_ctes_expand_exponentially_is_refused_before_sqlite_prepares_it() {
+    let (_dir, conn) = reader();
+    // Depth 14: past the limit, yet small enough to end (at the time limit) if the guard were gone.
+    let refused = run(&conn, &doubling_ctes(14), LIMITS);
+    assert!(matches!(refused, Err(SqlRefusal::TooManyCopies(_))), "{refused:?}");
+    assert!(refused.unwrap_err().to_string().starts_with("complexity:"), "the refusal names its guard");
+    assert!(run(&conn, &doubling_ctes(6), LIMITS).is_ok(), "a modest chain of CTEs still runs");
+}

@@ -1,0 +1,135 @@
+//! How big a browser query becomes once SQLite expands its CTEs, measured before SQLite sees it. SQLite
+//! copies a CTE's body for every place that names it, and copies of copies for a CTE naming another:
+//! a chain of CTEs each naming the one before twice is 2^depth copies, built while the statement is
+//! prepared, where neither the progress handler nor the program-size limit reaches. Depth 20 took 25 s;
+//! depth 26 grew Atlas to 24 GB and the kernel killed it. So the SQL is parsed first (sqlparser's SQLite
+//! dialect) and every CTE weighed: 1 + the weight of each CTE its body names, counted per mention.
+//! Only named reuse multiplies; text without `WITH` grows at most with its own length, so only SQL that
+//! mentions `WITH` is parsed, and such SQL the parser cannot read is refused rather than guessed at.
+
+use sqlparser::ast::{visit_relations, ObjectName, ObjectNamePart, Query, Statement, Visit, Visitor};
+use sqlparser::dialect::SQLiteDialect;
+use sqlparser::parser::Parser;
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+/// The most CTE copies a browser query may expand to. Ordinary queries stay in single digits; a CTE
+/// named three times by a CTE named three times by a third is 40.
+pub const MAX_EXPANSION: u64 = 10_000;
+
+/// Why a query's shape is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// It would expand to more than `MAX_EXPANSION` copies of its CTEs.
+    TooBig(u64),
+    /// It has a WITH clause the parser could not read, so its expansion cannot be bounded.
+    Unreadable(String),
+}
+
+/// The last part of a table name, as SQLite compares names (case-insensitively).
+fn name_of(relation: &ObjectName) -> Option<String> {
+    match relation.0.last()? {
+        ObjectNamePart::Identifier(ident) => Some(ident.value.to_lowercase()),
+        _ => None,
+    }
+}
+
+/// Walks every query in pre-order, so a CTE is weighed after the CTEs it can name.
+#[derive(Default)]
+struct Weigher {
+    weights: HashMap<String, u64>,
+}
+
+impl Weigher {
+    /// 1 + the weight of every known CTE `node` names (each mention counts).
+    fn weigh(&self, node: &impl Visit) -> u64 {
+        let mut total: u64 = 1;
+        let _ = visit_relations(node, |relation| {
+            if let Some(weight) = name_of(relation).and_then(|name| self.weights.get(&name)) {
+                total = total.saturating_add(*weight);
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        total
+    }
+}
+
+impl Visitor for Weigher {
+    type Break = u64;
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<u64> {
+        for cte in query.with.iter().flat_map(|with| &with.cte_tables) {
+            // A recursive CTE names itself; it is not yet known here, so that mention weighs nothing.
+            let weight = self.weigh(&*cte.query);
+            if weight > MAX_EXPANSION {
+                return ControlFlow::Break(weight);
+            }
+            self.weights.insert(cte.alias.name.value.to_lowercase(), weight);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Whether `sql` mentions WITH as a word (it may then define CTEs).
+fn mentions_with(sql: &str) -> bool {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|word| word.eq_ignore_ascii_case("with"))
+}
+
+/// Checks the query's expansion; `Ok` with its weight (1 without CTEs).
+pub fn check(sql: &str) -> Result<u64, Shape> {
+    if !mentions_with(sql) {
+        return Ok(1);
+    }
+    let statements = Parser::parse_sql(&SQLiteDialect {}, sql).map_err(|err| Shape::Unreadable(err.to_string()))?;
+    let mut weigher = Weigher::default();
+    let mut heaviest = 1;
+    for statement in &statements {
+        if let ControlFlow::Break(weight) = statement.visit(&mut weigher) {
+            return Err(Shape::TooBig(weight));
+        }
+        // The statement's own body: its CTEs' bodies were weighed as the CTEs themselves.
+        let weight = match statement {
+            Statement::Query(query) => weigher.weigh(&*query.body),
+            other => weigher.weigh(other),
+        };
+        heaviest = heaviest.max(weight);
+    }
+    if heaviest > MAX_EXPANSION {
+        return Err(Shape::TooBig(heaviest));
+    }
+    Ok(heaviest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doubling(depth: usize) -> String {
+        let mut parts = vec!["c0(x) AS (SELECT 1)".to_owned()];
+        for i in 1..=depth {
+            parts.push(format!("c{i}(x) AS (SELECT a.x FROM c{} a UNION ALL SELECT b.x FROM c{} b)", i - 1, i - 1));
+        }
+        format!("WITH {} SELECT count(*) FROM c{depth}", parts.join(", "))
+    }
+
+    #[test]
+    fn a_doubling_chain_is_weighed_and_refused_past_the_limit() {
+        assert_eq!(check(&doubling(3)), Ok(1 + 15), "c3 weighs 15 and the statement names it once");
+        assert!(matches!(check(&doubling(14)), Err(Shape::TooBig(_))));
+        assert!(matches!(check(&doubling(60)), Err(Shape::TooBig(_))), "no overflow at any depth");
+    }
+
+    #[test]
+    fn names_compare_like_sqlites_and_nested_withs_count() {
+        let nested = "WITH a AS (SELECT 1) SELECT * FROM (WITH b AS (SELECT * FROM A, \"a\", a) SELECT * FROM b, B)";
+        assert_eq!(check(nested), Ok(1 + 4 + 4 + 3), "b weighs 4 and is named twice; its body names a three times");
+    }
+
+    #[test]
+    fn ordinary_queries_pass_and_unreadable_withs_are_refused() {
+        assert_eq!(check("SELECT * FROM tasks WHERE title = 'with'"), Ok(1));
+        let recursive = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) SELECT i FROM n";
+        assert_eq!(check(recursive), Ok(2));
+        assert!(matches!(check("WITH x AS (SELEC 1) SELECT 1"), Err(Shape::Unreadable(_))));
+    }
+}
