@@ -62,6 +62,18 @@ impl Team {
     }
 
     /// A task created directly by the admin (ungated for admins); returns its id.
+    /// Waits (bounded) until the run has started running.
+    pub async fn until_running(&self, run: &str) {
+        for _ in 0..500 {
+            let (_, now) = self.call("GET", &format!("/api/v1/runs/{run}"), &self.viewer, None).await;
+            if now["status"] == "running" {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("run {run} never started running");
+    }
+
     pub async fn task(&self, project: &str, title: &str, command: Option<Vec<&str>>) -> String {
         let body = json!({ "project_id": project, "title": title, "command": command });
         let (status, body) = self.call("POST", "/api/v1/tasks", &self.admin, Some(body)).await;

@@ -295,20 +295,8 @@ async fn attack_live_log_outlives_sign_out_and_revocation() {
     let (status, run) = team.call("POST", &format!("/api/v1/tasks/{task}/run"), &team.admin, None).await;
     assert_eq!(status, 201);
     let run = run["id"].as_str().unwrap().to_owned();
-    for _ in 0..200 {
-        let (_, now) = team.call("GET", &format!("/api/v1/runs/{run}"), &team.viewer, None).await;
-        if now["status"] == "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let mut stream = visitor
-        .http
-        .get(format!("{}/console/runs/{run}/live", team.app.url))
-        .header(COOKIE, &visitor.cookie)
-        .send()
-        .await
-        .unwrap();
+    team.until_running(&run).await;
+    let mut stream = visitor.fetch(&format!("/console/runs/{run}/live")).await;
     assert_eq!(stream.status(), 200);
     let first = stream.chunk().await.unwrap().unwrap();
     eprintln!("first: {:?}", String::from_utf8_lossy(&first));
@@ -525,13 +513,7 @@ async fn attack_export_next_link_keeps_the_filter() {
         team.task(&keep, title, None).await;
     }
     let viewer = sign_in(&team.app.url, &team.viewer).await;
-    let answer = viewer
-        .http
-        .get(format!("{}/console/browse/tables/tasks?project_id={keep}&format=csv", team.app.url))
-        .header(COOKIE, &viewer.cookie)
-        .send()
-        .await
-        .unwrap();
+    let answer = viewer.fetch(&format!("/console/browse/tables/tasks?project_id={keep}&format=csv")).await;
     let link = answer.headers().get("link").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     eprintln!("first ({}): {:?}", answer.status(), answer.text().await.unwrap());
     eprintln!("link: {link}");

@@ -143,13 +143,7 @@ async fn revoking_the_token_ends_its_console_sessions_at_once() {
     assert_eq!(alice.get("/console/approvals").await.0, 200);
     let (status, _) = team.call("DELETE", "/api/v1/admin/tokens/alice", &team.admin, None).await;
     assert_eq!(status, 200);
-    let answer = alice
-        .http
-        .get(format!("{}/console/approvals", team.app.url))
-        .header(COOKIE, &alice.cookie)
-        .send()
-        .await
-        .unwrap();
+    let answer = alice.fetch("/console/approvals").await;
     assert_eq!(answer.status(), 303, "the next request is sent to sign in");
     assert_eq!(answer.headers().get("location").unwrap(), "/console/login");
 }
@@ -183,13 +177,7 @@ async fn exports_are_files_with_formulas_defused_and_token_hashes_never_shown() 
     let team = Team::new().await;
     let project = team.project("=HYPERLINK(\"http://evil\")").await;
     let viewer = sign_in(&team.app.url, &team.viewer).await;
-    let answer = viewer
-        .http
-        .get(format!("{}/console/browse/tables/projects?format=csv", team.app.url))
-        .header(COOKIE, &viewer.cookie)
-        .send()
-        .await
-        .unwrap();
+    let answer = viewer.fetch("/console/browse/tables/projects?format=csv").await;
     assert_eq!(answer.status(), 200);
     assert!(answer.headers().get("content-disposition").unwrap().to_str().unwrap().contains("projects.csv"));
     let csv = answer.text().await.unwrap();

@@ -156,13 +156,7 @@ async fn a_live_log_shows_lines_while_the_run_prints_them() {
         team.call("POST", &format!("/api/v1/tasks/{}/run", task["id"].as_str().unwrap()), &team.admin, None).await;
     assert_eq!(status, 201, "{run}");
     let run = run["id"].as_str().unwrap().to_owned();
-    for _ in 0..200 {
-        let (_, now) = team.call("GET", &format!("/api/v1/runs/{run}"), &team.viewer, None).await;
-        if now["status"] == "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    team.until_running(&run).await;
     browser.goto(&format!("{base}/console/runs/{run}")).await;
     assert!(browser.exists("#log[data-stream]").await, "a running run's page follows its log");
     browser.wait_text("#log", "line-2", Duration::from_secs(10)).await;

@@ -65,6 +65,11 @@ pub struct Answer {
 }
 
 impl Visitor {
+    /// A GET answered as the raw response (headers and body).
+    pub async fn fetch(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).header(COOKIE, &self.cookie).send().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
         let a = self.send("GET", path, None, None, &[]).await;
         (a.status, a.body)

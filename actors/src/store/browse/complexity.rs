@@ -100,17 +100,19 @@ pub fn check(sql: &str) -> Result<u64, Shape> {
     Ok(heaviest)
 }
 
+/// A chain of CTEs, each naming the one before twice: `depth` levels expand to 2^(depth+1) - 1 copies.
+#[cfg(test)]
+pub(super) fn doubling(depth: usize) -> String {
+    let mut parts = vec!["c0(x) AS (SELECT 1)".to_owned()];
+    for i in 1..=depth {
+        parts.push(format!("c{i}(x) AS (SELECT a.x FROM c{} a UNION ALL SELECT b.x FROM c{} b)", i - 1, i - 1));
+    }
+    format!("WITH {} SELECT count(*) FROM c{depth}", parts.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn doubling(depth: usize) -> String {
-        let mut parts = vec!["c0(x) AS (SELECT 1)".to_owned()];
-        for i in 1..=depth {
-            parts.push(format!("c{i}(x) AS (SELECT a.x FROM c{} a UNION ALL SELECT b.x FROM c{} b)", i - 1, i - 1));
-        }
-        format!("WITH {} SELECT count(*) FROM c{depth}", parts.join(", "))
-    }
 
     #[test]
     fn a_doubling_chain_is_weighed_and_refused_past_the_limit() {

@@ -229,14 +229,7 @@ fn an_answer_stops_at_its_byte_cap_whatever_the_row_count() {
     assert!(bytes <= super::MAX_ANSWER_BYTES && answer.rows.len() > 10, "{} rows, {bytes} bytes", answer.rows.len());
 }
 
-/// A chain of CTEs, each naming the one before twice: `depth` levels compile to 2^depth copies.
-fn doubling_ctes(depth: usize) -> String {
-    let mut parts = vec!["c0(x) AS (SELECT 1)".to_owned()];
-    for i in 1..=depth {
-        parts.push(format!("c{i}(x) AS (SELECT a.x FROM c{} a UNION ALL SELECT b.x FROM c{} b)", i - 1, i - 1));
-    }
-    format!("WITH {} SELECT count(*) FROM c{depth}", parts.join(", "))
-}
+use super::complexity::doubling as doubling_ctes;
 
 #[test]
 fn a_query_whose_ctes_expand_exponentially_is_refused_before_sqlite_prepares_it() {
