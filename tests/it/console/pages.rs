@@ -172,3 +172,31 @@ async fn a_live_log_shows_lines_while_the_run_prints_them() {
     assert!(log.find("line-1") < log.find("line-8"));
     browser.close().await;
 }
+
+#[actix_rt::test]
+async fn pages_fit_a_phone_and_print_to_pdf() {
+    let team = Team::new().await;
+    agent_request(&team, "a change with a rather long title to see it wrap on a narrow screen").await;
+    let browser = Browser::start().await;
+    let base = &team.app.url;
+    browser.sign_in(base, &team.admin).await;
+    browser.client.set_window_size(390, 844).await.unwrap();
+    for page in ["approvals", "runs", "errors", "audit", "health", "admin", "browse", "browse/tables/events"] {
+        browser.goto(&format!("{base}/console/{page}")).await;
+        let overflow = browser
+            .client
+            .execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![])
+            .await
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{page} is wider than a phone by {overflow} px (wide tables scroll inside)"
+        );
+    }
+    browser.goto(&format!("{base}/console/approvals")).await;
+    browser.screenshot("approvals-phone").await;
+    let pdf = browser.client.print(fantoccini::wd::PrintConfiguration::default()).await.unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "the page prints to a PDF");
+    std::fs::write(super::browser::screenshot_dir().join("approvals.pdf"), pdf).unwrap();
+    browser.close().await;
+}
