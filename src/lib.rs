@@ -5,6 +5,7 @@ pub mod admin_socket;
 pub mod app;
 pub mod backup_cli;
 pub mod bootstrap;
+pub mod browser_query;
 pub mod cli;
 pub mod console;
 pub mod http;

@@ -10,6 +10,11 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A data-browser query's own process (see browser_query.rs): no settings, no logging, one answer.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(atlas::browser_query::CHILD_ARG) {
+        return atlas::browser_query::child_main(&args[1..]);
+    }
     let cli = Cli::parse();
     let settings = match settings::load(cli.config.as_deref(), std::env::vars(), &cli.overrides()) {
         Ok((settings, _)) => settings,

@@ -9,7 +9,7 @@ use super::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use atlas_actors::domain::command::MAX_QUERY_CHARS;
 use atlas_actors::domain::Command;
-use atlas_actors::store::browse::{self, RowsPage, RowsRefusal, RowsRequest, SqlAnswer, SqlRefusal};
+use atlas_actors::store::browse::{self, RowsPage, RowsRefusal, RowsRequest, SqlAnswer};
 
 /// Run one read-only SQL statement (SELECT, WITH or EXPLAIN) under the browser's time limit and row cap.
 /// Token hashes read as NULL. A refusal is a 400 whose message names the guard (statement kind, time limit).
@@ -33,21 +33,22 @@ pub async fn run_sql(state: &AppState, caller: &Caller, query: String) -> Result
         return Err(ApiError::bad_request(refusal));
     }
     let limits = state.browser;
-    let asked = query.clone();
     let _slot = slot(state)?;
-    let answer: Result<SqlAnswer, SqlRefusal> = state
-        .handles
-        .readers
-        .read(move |conn| Ok(browse::sql::run(conn, &asked, limits)))
-        .await
-        .map_err(ApiError::from_read)?;
+    // A restore in progress answers 503 `restoring`, as every read does.
+    state.handles.readers.read(|_| Ok(())).await.map_err(ApiError::from_read)?;
+    let answer: Result<SqlAnswer, String> =
+        match crate::browser_query::run(&state.isolation, &state.database, &query, limits).await {
+            crate::browser_query::Outcome::Answer(answer) => Ok(answer),
+            crate::browser_query::Outcome::Refused(why) => Err(why),
+            crate::browser_query::Outcome::Unavailable(why) => return Err(ApiError::unavailable(why)),
+        };
     let outcome = match &answer {
         Ok(answer) => {
             let cut = if answer.truncated { " (truncated)" } else { "" };
             format!("{} rows{cut}, {} ms", answer.rows.len(), answer.elapsed_ms)
         }
         // SQLite's messages may quote the SQL, which the event holds already.
-        Err(refusal) => format!("refused: {}", refusal.to_string().chars().take(OUTCOME_CHARS).collect::<String>()),
+        Err(refusal) => format!("refused: {}", refusal.chars().take(OUTCOME_CHARS).collect::<String>()),
     };
     let text = if query.trim().is_empty() { format!("(blank: {query:?})") } else { query };
     audit(state, caller, text, outcome).await?;

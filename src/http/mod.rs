@@ -47,6 +47,8 @@ pub struct AppState {
     pub tokens: std::sync::Arc<token_cache::TokenCache>,
     /// The data browser's limits.
     pub browser: atlas_actors::store::browse::SqlLimits,
+    /// Where SQL box queries run (a child process each) and what they may use.
+    pub isolation: crate::browser_query::Isolation,
     /// Browser queries running at once: at most half the read pool, so a viewer's slow queries never
     /// hold every read connection the API needs.
     pub browser_slots: std::sync::Arc<tokio::sync::Semaphore>,
@@ -65,6 +67,7 @@ impl AppState {
             metrics_access: settings.metrics.access,
             tokens: std::sync::Arc::default(),
             browser: settings.browser.limits(),
+            isolation: settings.browser.isolation(),
             browser_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 (settings.database.read_pool_size as usize / 2).max(1),
             )),

@@ -15,17 +15,39 @@ pub struct BrowserSettings {
     pub max_rows: usize,
     /// Canned queries shown as links: name = SQL (each runs under the same guards).
     pub queries: BTreeMap<String, String>,
+    /// The address space a SQL box query's own process may use.
+    pub sql_memory_mb: u64,
+    /// The program that runs SQL box queries (`atlas __browser-query …`); empty: this very binary.
+    pub sql_process: std::path::PathBuf,
 }
 
 impl Default for BrowserSettings {
     fn default() -> Self {
-        Self { sql_time_limit_ms: 1_000, max_rows: 1_000, queries: BTreeMap::new() }
+        Self {
+            sql_time_limit_ms: 1_000,
+            max_rows: 1_000,
+            queries: BTreeMap::new(),
+            sql_memory_mb: 512,
+            sql_process: std::path::PathBuf::new(),
+        }
     }
 }
 
 impl BrowserSettings {
     pub fn limits(&self) -> SqlLimits {
         SqlLimits { time_limit: Duration::from_millis(self.sql_time_limit_ms), max_rows: self.max_rows }
+    }
+}
+
+impl BrowserSettings {
+    /// Where SQL box queries run and what they may use.
+    pub fn isolation(&self) -> crate::browser_query::Isolation {
+        let program = if self.sql_process.as_os_str().is_empty() {
+            std::env::current_exe().unwrap_or_else(|_| "atlas".into())
+        } else {
+            self.sql_process.clone()
+        };
+        crate::browser_query::Isolation { program, memory_mb: self.sql_memory_mb }
     }
 }
 
@@ -38,6 +60,10 @@ impl Settings {
         }
         if !(1..=100_000).contains(&browser.max_rows) {
             return Err(("browser.max_rows", format!("must be between 1 and 100000, got {}", browser.max_rows)));
+        }
+        if !(128..=16_384).contains(&browser.sql_memory_mb) {
+            let got = browser.sql_memory_mb;
+            return Err(("browser.sql_memory_mb", format!("must be between 128 and 16384, got {got}")));
         }
         if let Some((name, _)) =
             browser.queries.iter().find(|(name, sql)| name.trim().is_empty() || sql.trim().is_empty())

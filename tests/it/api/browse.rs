@@ -167,3 +167,38 @@ async fn refusals_before_the_query_are_audited_and_slow_queries_leave_the_api_it
     assert_eq!(statuses, [400, 400, 503], "{a:?} {b:?} {c:?}");
     assert_eq!(read.0, 200, "{read:?}");
 }
+
+/// This process's resident memory, in MB.
+fn own_rss_mb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+}
+
+#[actix_rt::test]
+async fn a_query_that_blows_up_while_being_prepared_costs_only_its_own_process() {
+    let team = Team::new().await;
+    // SQLite copies a flattened subquery's expression into every reference: 8^7 copies from 269 bytes,
+    // built while preparing (1.5 GB and 5 s when this ran inside Atlas). No WITH, so no weigher helps.
+    let mut bomb = "SELECT 1 AS a FROM tasks".to_owned();
+    for _ in 0..7 {
+        bomb = format!("SELECT a+a+a+a+a+a+a+a AS a FROM ({bomb})");
+    }
+    let before = own_rss_mb();
+    let (status, body) = sql(&team, &team.viewer, &bomb).await;
+    let grew = own_rss_mb().saturating_sub(before);
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("memory limit") || message.contains("time limit"),
+        "the refusal names its limit: {message}"
+    );
+    assert!(grew < 200, "Atlas itself grew by {grew} MB: the query ran in-process");
+    let (status, _) = sql(&team, &team.viewer, "SELECT count(*) FROM tasks").await;
+    assert_eq!(status, 200, "the next query is answered");
+    let (_, audit) = team.call("GET", "/api/v1/audit?type=browser.queried&limit=2", &team.admin, None).await;
+    assert!(
+        audit["items"][1]["payload"]["command"]["outcome"].as_str().unwrap_or_default().starts_with("refused"),
+        "{audit}"
+    );
+}

@@ -31,6 +31,8 @@ pub fn test_settings(dir: &tempfile::TempDir) -> Settings {
     settings.http.addr = "127.0.0.1:0".parse().unwrap();
     settings.http.workers = 1;
     settings.http.shutdown_timeout_s = 1;
+    // SQL box queries run in a child process of the atlas binary (the test binary is another program).
+    settings.browser.sql_process = env!("CARGO_BIN_EXE_atlas").into();
     // Background jobs would interleave with what a test measures; scheduler tests turn them on.
     for schedule in settings.schedules.values_mut() {
         *schedule = "off".into();

@@ -7,7 +7,7 @@
 //! Only named reuse multiplies; text without `WITH` grows at most with its own length, so only SQL that
 //! mentions `WITH` is parsed, and such SQL the parser cannot read is refused rather than guessed at.
 
-use sqlparser::ast::{visit_relations, ObjectName, ObjectNamePart, Query, Statement, Visit, Visitor};
+use sqlparser::ast::{visit_relations, ObjectName, ObjectNamePart, Query, Visit, Visitor};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
 use std::collections::HashMap;
@@ -26,27 +26,35 @@ pub enum Shape {
     Unreadable(String),
 }
 
-/// The last part of a table name, as SQLite compares names (case-insensitively).
+/// The last part of a table name, as SQLite compares names: ASCII letters fold, nothing else does.
 fn name_of(relation: &ObjectName) -> Option<String> {
     match relation.0.last()? {
-        ObjectNamePart::Identifier(ident) => Some(ident.value.to_lowercase()),
+        ObjectNamePart::Identifier(ident) => Some(ident.value.to_ascii_lowercase()),
         _ => None,
     }
 }
 
-/// Walks every query in pre-order, so a CTE is weighed after the CTEs it can name.
+/// Walks every query in pre-order, so a CTE is weighed after the CTEs it can name. Each WITH opens a
+/// scope for the query it belongs to, as in SQLite: an inner CTE of the same name shadows an outer one
+/// only inside that query. A name is weighed as the heaviest CTE of that name in any open scope, so a
+/// shadowing CTE can never make a heavy one look light.
 #[derive(Default)]
 struct Weigher {
-    weights: HashMap<String, u64>,
+    scopes: Vec<HashMap<String, u64>>,
+    heaviest: u64,
 }
 
 impl Weigher {
+    fn weight_of(&self, name: &str) -> Option<u64> {
+        self.scopes.iter().filter_map(|scope| scope.get(name)).copied().max()
+    }
+
     /// 1 + the weight of every known CTE `node` names (each mention counts).
     fn weigh(&self, node: &impl Visit) -> u64 {
         let mut total: u64 = 1;
         let _ = visit_relations(node, |relation| {
-            if let Some(weight) = name_of(relation).and_then(|name| self.weights.get(&name)) {
-                total = total.saturating_add(*weight);
+            if let Some(weight) = name_of(relation).and_then(|name| self.weight_of(&name)) {
+                total = total.saturating_add(weight);
             }
             ControlFlow::<()>::Continue(())
         });
@@ -58,14 +66,28 @@ impl Visitor for Weigher {
     type Break = u64;
 
     fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<u64> {
+        self.scopes.push(HashMap::new());
         for cte in query.with.iter().flat_map(|with| &with.cte_tables) {
             // A recursive CTE names itself; it is not yet known here, so that mention weighs nothing.
             let weight = self.weigh(&*cte.query);
             if weight > MAX_EXPANSION {
                 return ControlFlow::Break(weight);
             }
-            self.weights.insert(cte.alias.name.value.to_lowercase(), weight);
+            let scope = self.scopes.last_mut().expect("pushed above");
+            let name = cte.alias.name.value.to_ascii_lowercase();
+            let kept = scope.get(&name).copied().unwrap_or(0).max(weight);
+            scope.insert(name, kept);
         }
+        // The query's own body, with its CTEs known: a statement's main query is weighed here too.
+        self.heaviest = self.heaviest.max(self.weigh(&*query.body));
+        if self.heaviest > MAX_EXPANSION {
+            return ControlFlow::Break(self.heaviest);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<u64> {
+        self.scopes.pop();
         ControlFlow::Continue(())
     }
 }
@@ -81,23 +103,13 @@ pub fn check(sql: &str) -> Result<u64, Shape> {
         return Ok(1);
     }
     let statements = Parser::parse_sql(&SQLiteDialect {}, sql).map_err(|err| Shape::Unreadable(err.to_string()))?;
-    let mut weigher = Weigher::default();
-    let mut heaviest = 1;
+    let mut weigher = Weigher { heaviest: 1, ..Weigher::default() };
     for statement in &statements {
         if let ControlFlow::Break(weight) = statement.visit(&mut weigher) {
             return Err(Shape::TooBig(weight));
         }
-        // The statement's own body: its CTEs' bodies were weighed as the CTEs themselves.
-        let weight = match statement {
-            Statement::Query(query) => weigher.weigh(&*query.body),
-            other => weigher.weigh(other),
-        };
-        heaviest = heaviest.max(weight);
     }
-    if heaviest > MAX_EXPANSION {
-        return Err(Shape::TooBig(heaviest));
-    }
-    Ok(heaviest)
+    Ok(weigher.heaviest)
 }
 
 /// A chain of CTEs, each naming the one before twice: `depth` levels expand to 2^(depth+1) - 1 copies.
@@ -124,7 +136,31 @@ mod tests {
     #[test]
     fn names_compare_like_sqlites_and_nested_withs_count() {
         let nested = "WITH a AS (SELECT 1) SELECT * FROM (WITH b AS (SELECT * FROM A, \"a\", a) SELECT * FROM b, B)";
-        assert_eq!(check(nested), Ok(1 + 4 + 4 + 3), "b weighs 4 and is named twice; its body names a three times");
+        assert_eq!(check(nested), Ok(1 + 4 + 4), "b weighs 1 + 3 mentions of a, and the inner query names it twice");
+    }
+
+    #[test]
+    fn a_shadowing_cte_or_a_unicode_lookalike_cannot_hide_a_heavy_one() {
+        // SQLite folds ASCII only: cÄ and cä are two names, so the light cä must not replace cÄ's weight.
+        let mut parts = vec!["cÄ0(x) AS (SELECT 1)".to_owned()];
+        for i in 1..=14 {
+            parts.push(format!("cä{}(x) AS (SELECT 1)", i - 1));
+            parts.push(format!("cÄ{i}(x) AS (SELECT a.x FROM cÄ{} a UNION ALL SELECT b.x FROM cÄ{} b)", i - 1, i - 1));
+        }
+        let lookalikes = format!("WITH {} SELECT count(*) FROM cÄ14", parts.join(", "));
+        assert!(matches!(check(&lookalikes), Err(Shape::TooBig(_))), "{:?}", check(&lookalikes));
+        // An inner WITH of the same name, in a sibling subquery, must not lighten the outer chain.
+        let mut inner = "SELECT count(*) FROM c14".to_owned();
+        for i in (1..=14).rev() {
+            inner = format!(
+                "WITH c{i}(x) AS (SELECT a.x FROM c{} a UNION ALL SELECT b.x FROM c{} b) \
+                 SELECT * FROM (WITH c{i}(x) AS (SELECT 1) SELECT 1) s{i}, ({inner}) n{i}",
+                i - 1,
+                i - 1
+            );
+        }
+        let shadowed = format!("WITH c0(x) AS (SELECT 1) SELECT * FROM ({inner})");
+        assert!(matches!(check(&shadowed), Err(Shape::TooBig(_))), "{:?}", check(&shadowed));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub struct SqlLimits {
     pub max_rows: usize,
 }
 
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SqlAnswer {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<serde_json::Value>>,
@@ -39,6 +39,8 @@ pub enum SqlRefusal {
     TooManyCopies(u64),
     #[error("complexity: a query with WITH must be one the browser can parse to bound its size: {0}")]
     Unreadable(String),
+    #[error("memory limit: the query needed more memory than the browser allows (browser.sql_memory_mb)")]
+    OutOfMemory,
     #[error("the query failed: {0}")]
     Failed(String),
 }
@@ -64,7 +66,18 @@ fn first_keyword(sql: &str) -> String {
     }
 }
 
-/// Runs `sql` on `conn` (a pooled read-only connection) under the browser's guards.
+/// Opens the database read-only (and `query_only`), as the read pool does, and runs `sql` on it: the
+/// entry of the child process a browser query runs in.
+pub fn run_on_file(path: &std::path::Path, sql: &str, limits: SqlLimits) -> Result<SqlAnswer, SqlRefusal> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| SqlRefusal::Failed(e.to_string()))?;
+    conn.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 1000; PRAGMA temp_store = FILE;")
+        .map_err(|e| SqlRefusal::Failed(e.to_string()))?;
+    run(&conn, sql, limits)
+}
+
+/// Runs `sql` on `conn` (a read-only connection) under the browser's guards.
 pub fn run(conn: &Connection, sql: &str, limits: SqlLimits) -> Result<SqlAnswer, SqlRefusal> {
     if sql.trim().is_empty() || first_keyword(sql).is_empty() {
         return Err(SqlRefusal::Empty);
@@ -91,17 +104,21 @@ pub fn run(conn: &Connection, sql: &str, limits: SqlLimits) -> Result<SqlAnswer,
     let mut rows = Vec::new();
     let (mut truncated, mut bytes) = (false, 0);
     let mut cursor = statement.raw_query();
-    while let Some(row) = cursor.next().map_err(failed)? {
+    'rows: while let Some(row) = cursor.next().map_err(failed)? {
         if rows.len() == limits.max_rows {
             truncated = true;
             break;
         }
-        let values = (0..width).map(|i| row.get_ref(i).map(to_json)).collect::<rusqlite::Result<Vec<_>>>();
-        let values = values.map_err(failed)?;
-        bytes += values.iter().map(answer_bytes).sum::<usize>();
-        if bytes > super::MAX_ANSWER_BYTES {
-            truncated = true;
-            break;
+        // Counted value by value, so one very wide row stops at the cap instead of being copied whole.
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            let value = to_json(row.get_ref(i).map_err(failed)?);
+            bytes += answer_bytes(&value);
+            if bytes > super::MAX_ANSWER_BYTES {
+                truncated = true;
+                break 'rows;
+            }
+            values.push(value);
         }
         rows.push(values);
     }
@@ -112,6 +129,9 @@ fn refusal(guarded: &Guarded<'_>, limits: SqlLimits, e: rusqlite::Error) -> SqlR
     match e {
         _ if guarded.timed_out() => SqlRefusal::TimeLimit(limits.time_limit.as_millis()),
         rusqlite::Error::MultipleStatement => SqlRefusal::SeveralStatements,
+        rusqlite::Error::SqliteFailure(code, _) if code.code == rusqlite::ErrorCode::OutOfMemory => {
+            SqlRefusal::OutOfMemory
+        }
         rusqlite::Error::SqliteFailure(code, message)
             if code.code == rusqlite::ErrorCode::AuthorizationForStatementDenied =>
         {
