@@ -5,6 +5,8 @@
 //!     p50/p99 commit latency (submit to acknowledged-after-COMMIT) and average batch size.
 //! The last line is `writer/raw at 256 submitters: <ratio>`. Figures go into BENCHMARKS.md.
 //!
+//! `atlas-bench capture [ROUNDS]`: the writer with point-in-time change capture off and on, alternated, at
+//! 1, 16 and 256 submitters (the goal: capture costs under 15 %).
 //! `atlas-bench runner`: approval commit to process start, p50/p99 over 300 execute approvals.
 //! `atlas-bench backup [MB]`: an Atlas backup against `sqlite3 .backup`, and writer latency meanwhile.
 //! `atlas-bench http [TASKS] [--compare-datasette]`: the real `atlas serve` over loopback HTTP: list pages, reads,
@@ -99,9 +101,10 @@ async fn writer_level(
     submitters: usize,
     synchronous: Synchronous,
     checkpoint_every: Duration,
+    capture_changes: bool,
 ) -> Result<LevelResult, String> {
-    let store =
-        StoreConfig { synchronous, checkpoint_every, ..StoreConfig::at(dir.join(format!("writer-{submitters}.db"))) };
+    let at = StoreConfig::at(dir.join(format!("writer-{submitters}.db")));
+    let store = StoreConfig { synchronous, checkpoint_every, capture_changes, ..at };
     let config = SupervisorConfig::new(store);
     let handles = atlas_actors::start(config, Arc::new(SystemClock)).await?;
     let started = Instant::now();
@@ -158,7 +161,7 @@ fn run_writer_benchmark(synchronous: Synchronous, checkpoint_every: Duration) ->
     let results = actix::System::new().block_on(async {
         let mut results = Vec::new();
         for submitters in LEVELS {
-            results.push(writer_level(&dir, submitters, synchronous, checkpoint_every).await?);
+            results.push(writer_level(&dir, submitters, synchronous, checkpoint_every, false).await?);
         }
         Ok::<_, String>(results)
     })?;
@@ -184,22 +187,23 @@ fn run_writer_benchmark(synchronous: Synchronous, checkpoint_every: Duration) ->
     Ok(())
 }
 
+/// One side of a comparison: its name, the checkpoint interval and whether changes are captured.
+type Side = (&'static str, Duration, bool);
+
 /// `atlas-bench writer full compare`: SQLite's checkpoints in the commit against the background
-/// checkpointer, alternated round by round (this machine's fsync times drift by 2-5x within minutes, so
-/// only back-to-back pairs compare), at 1, 64 and 256 submitters; medians of each side.
-fn compare_checkpoints(synchronous: Synchronous, rounds: usize) -> Result<(), String> {
+/// checkpointer; `atlas-bench capture`: point-in-time capture off against on. Sides alternate round by
+/// round (this machine's fsync times drift by 2-5x within minutes, so only back-to-back pairs compare);
+/// medians of each side, and the second side's rate and p99 as ratios of the first's.
+fn compare(synchronous: Synchronous, rounds: usize, sides: [Side; 2], levels: &[usize]) -> Result<(), String> {
     let dir = scratch_dir("writer-compare");
-    let background = StoreConfig::at("").checkpoint_every;
-    let sides = [("in-commit", Duration::ZERO), ("background", background)];
-    let levels = [1, 64, 256];
     let mut p99 = vec![vec![Vec::new(); levels.len()]; sides.len()];
     let mut rate = vec![vec![Vec::new(); levels.len()]; sides.len()];
     actix::System::new().block_on(async {
         for round in 0..rounds {
-            for (side, (name, every)) in sides.iter().enumerate() {
+            for (side, (name, every, capture)) in sides.iter().enumerate() {
                 for (level, submitters) in levels.iter().enumerate() {
                     let _ = std::process::Command::new("sync").status();
-                    let r = writer_level(&dir, *submitters, synchronous, *every).await?;
+                    let r = writer_level(&dir, *submitters, synchronous, *every, *capture).await?;
                     println!(
                         "round {} {name:>10} {submitters:>4} submitters: {:>6.0}/s p99 {:.2?}",
                         round + 1,
@@ -214,10 +218,8 @@ fn compare_checkpoints(synchronous: Synchronous, rounds: usize) -> Result<(), St
         }
         Ok::<_, String>(())
     })?;
-    println!(
-        "medians over {rounds} rounds (synchronous = {}, background every {background:?}):",
-        synchronous.pragma_value()
-    );
+    let ((a, _, _), (b, _, _)) = (sides[0], sides[1]);
+    println!("medians over {rounds} rounds (synchronous = {}):", synchronous.pragma_value());
     for (level, submitters) in levels.iter().enumerate() {
         let median = |side: usize| {
             let mut d = p99[side][level].clone();
@@ -226,10 +228,11 @@ fn compare_checkpoints(synchronous: Synchronous, rounds: usize) -> Result<(), St
             r.sort_by(f64::total_cmp);
             (d[d.len() / 2], r[r.len() / 2])
         };
-        let ((p_in, r_in), (p_bg, r_bg)) = (median(0), median(1));
+        let ((p_a, r_a), (p_b, r_b)) = (median(0), median(1));
         println!(
-            "{submitters:>4} submitters: in-commit p99 {p_in:.2?} {r_in:.0}/s, background p99 {p_bg:.2?} {r_bg:.0}/s, p99 background/in-commit {:.2}",
-            p_bg.as_secs_f64() / p_in.as_secs_f64().max(1e-9)
+            "{submitters:>4} submitters: {a} p99 {p_a:.2?} {r_a:.0}/s, {b} p99 {p_b:.2?} {r_b:.0}/s; {b}/{a}: rate {:.2}, p99 {:.2}",
+            r_b / r_a.max(1e-9),
+            p_b.as_secs_f64() / p_a.as_secs_f64().max(1e-9)
         );
     }
     Ok(())
@@ -237,6 +240,11 @@ fn compare_checkpoints(synchronous: Synchronous, rounds: usize) -> Result<(), St
 
 fn main() -> ExitCode {
     let result = match std::env::args().nth(1).as_deref() {
+        Some("capture") => {
+            let rounds = std::env::args().nth(2).and_then(|r| r.parse().ok()).unwrap_or(3);
+            let every = StoreConfig::at("").checkpoint_every;
+            compare(Synchronous::Full, rounds, [("off", every, false), ("capture", every, true)], &[1, 16, 256])
+        }
         Some("writer") => {
             let checkpoint_every = match std::env::args().nth(3).as_deref() {
                 Some("compare") => Ok(Duration::MAX),
@@ -256,7 +264,15 @@ fn main() -> ExitCode {
             };
             synchronous.and_then(|s| {
                 checkpoint_every.and_then(|every| match every {
-                    Duration::MAX => compare_checkpoints(s, 5),
+                    Duration::MAX => {
+                        let background = StoreConfig::at("").checkpoint_every;
+                        compare(
+                            s,
+                            5,
+                            [("in-commit", Duration::ZERO, false), ("background", background, false)],
+                            &[1, 64, 256],
+                        )
+                    }
                     every => run_writer_benchmark(s, every),
                 })
             })
@@ -270,7 +286,7 @@ fn main() -> ExitCode {
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
             eprintln!(
-                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | runner | backup [MB] | http [TASKS] [--compare-datasette]"
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | runner | backup [MB] | http [TASKS] [--compare-datasette]"
             );
             return ExitCode::from(2);
         }

@@ -320,6 +320,9 @@ impl Settings {
             checkpoint_every: Duration::from_millis(self.writer.checkpoint_every_ms),
             start_check_budget: Duration::from_secs(self.database.start_check_s),
             read_wait: Duration::from_millis(self.database.read_wait_ms),
+            // Capture is built, shipping is not yet: no setting turns it on until the outbox is shipped
+            // and trimmed (issue 15), or it would only grow.
+            capture_changes: false,
         }
     }
 }

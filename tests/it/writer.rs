@@ -12,18 +12,7 @@ pub fn create_project(name: &str) -> Command {
 }
 
 pub fn create_task(project: &ProjectId, title: &str) -> Command {
-    Command::CreateTask(NewTask {
-        id: TaskId::generate(),
-        project_id: project.clone(),
-        title: title.into(),
-        description: None,
-        status: None,
-        assignee: None,
-        priority: None,
-        command: None,
-        cwd: None,
-        timeout_s: None,
-    })
+    Command::CreateTask(NewTask::titled(TaskId::generate(), project.clone(), title))
 }
 
 /// Submits every command at once from separate tasks and returns the results in order.

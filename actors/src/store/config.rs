@@ -46,6 +46,8 @@ pub struct StoreConfig {
     pub read_wait: std::time::Duration,
     /// The start-up `quick_check` stops after this long (a passing check is not waited for forever).
     pub start_check_budget: std::time::Duration,
+    /// Record each batch's changes as a changeset in `pitr_outbox` (point-in-time recovery; `capture.rs`).
+    pub capture_changes: bool,
 }
 
 impl StoreConfig {
@@ -63,6 +65,7 @@ impl StoreConfig {
             checkpoint_every: std::time::Duration::from_millis(100),
             start_check_budget: std::time::Duration::from_secs(10),
             read_wait: std::time::Duration::from_millis(1000),
+            capture_changes: false,
         }
     }
 }

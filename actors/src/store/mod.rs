@@ -3,6 +3,7 @@
 
 mod apply;
 pub mod browse;
+pub mod capture;
 pub mod config;
 pub mod migrate;
 mod pragmas;

@@ -5,15 +5,18 @@ use super::apply;
 use crate::domain::{Actor, Command, CommandError, CommandOutcome};
 use rusqlite::Connection;
 
-/// One transaction: a savepoint per command, replies decided only once COMMIT succeeded.
+/// One transaction: a savepoint per command, replies decided only once COMMIT succeeded. With `capture`,
+/// what the batch changed is stored as one changeset in the same transaction (`capture.rs`).
 pub(super) fn apply_batch(
     conn: &Connection,
     batch: &[(&Command, &Actor)],
     now: &str,
     panic_midway: bool,
+    capture: bool,
 ) -> rusqlite::Result<Vec<Result<CommandOutcome, CommandError>>> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let body = || -> rusqlite::Result<Vec<Result<CommandOutcome, CommandError>>> {
+        let mut session = if capture { Some(super::capture::begin(conn)?) } else { None };
         let mut results = Vec::with_capacity(batch.len());
         for (index, (command, actor)) in batch.iter().enumerate() {
             if panic_midway && index == batch.len() / 2 {
@@ -27,6 +30,12 @@ pub(super) fn apply_batch(
             conn.prepare_cached("RELEASE command")?.execute([])?;
             results.push(result);
         }
+        if let Some(session) = session.as_mut() {
+            let version: u32 =
+                conn.prepare_cached("SELECT max(version) FROM schema_migrations")?.query_row([], |r| r.get(0))?;
+            super::capture::store(conn, session, now, version)?;
+        }
+        drop(session);
         conn.execute_batch("COMMIT")?;
         Ok(results)
     };

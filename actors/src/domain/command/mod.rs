@@ -60,6 +60,24 @@ pub struct NewTask {
     pub timeout_s: Option<i64>,
 }
 
+impl NewTask {
+    /// A task with only its title: every other field takes its default.
+    pub fn titled(id: TaskId, project_id: ProjectId, title: impl Into<String>) -> Self {
+        Self {
+            id,
+            project_id,
+            title: title.into(),
+            description: None,
+            status: None,
+            assignee: None,
+            priority: None,
+            command: None,
+            cwd: None,
+            timeout_s: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TaskPatch {
     pub title: Option<String>,

@@ -80,6 +80,9 @@ fn open_checked(config: &StoreConfig, clock: &dyn Clock, storage: &StorageWatch)
     }
     migrate::apply_pending(&mut conn, &format_timestamp(clock.now()))
         .map_err(|err| format!("database {}: {err}", path.display()))?;
+    if config.capture_changes {
+        super::capture::assert_capturable(&conn).map_err(|why| format!("database {}: {why}", path.display()))?;
+    }
     Ok(conn)
 }
 
@@ -259,7 +262,7 @@ impl WriterActor {
         let panic_midway = false;
         let started = std::time::Instant::now();
         let commands: Vec<(&Command, &Actor)> = batch.iter().map(|p| (&p.command, &p.actor)).collect();
-        match catch_panic(|| apply_batch(conn, &commands, &now, panic_midway)) {
+        match catch_panic(|| apply_batch(conn, &commands, &now, panic_midway, self.config.capture_changes)) {
             Ok(Ok(results)) => {
                 self.stats.batches.fetch_add(1, Ordering::Relaxed);
                 self.stats.commands.fetch_add(batch.len() as u64, Ordering::Relaxed);
