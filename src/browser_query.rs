@@ -3,7 +3,7 @@
 //! work while *preparing* it, where its progress handler barely runs: subqueries that copy their
 //! expressions into every reference, CTEs named many times over. In-process, one such query took 37 s,
 //! or grew Atlas to 24 GB until the kernel killed it. In a child, it costs at most `browser.sql_memory_mb`
-//! and `sql_time_limit_ms` plus a second, and only the child dies. The child opens the database read-only
+//! and `sql_time_limit_ms` plus a few seconds, and only the child dies. The child opens the database read-only
 //! and `query_only`, under the same guards as before (`atlas_actors::store::browse::sql`).
 
 use atlas_actors::store::browse::sql::{run_on_file, SqlAnswer, SqlLimits};
@@ -17,8 +17,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// The first argument that makes `atlas` a browser-query child.
 pub const CHILD_ARG: &str = "__browser-query";
 
-/// Time the child gets beyond the query's own limit (start-up, open, answer) before it is killed.
-const GRACE: Duration = Duration::from_millis(1500);
+/// Time the child gets beyond the query's own limit (start-up, open, writing up to the 8 MB answer)
+/// before it is killed; its CPU limit bounds what a query can burn meanwhile.
+const GRACE: Duration = Duration::from_millis(3000);
 /// The most the parent reads from the child: the answer cap (8 MB) as JSON, with room for escaping.
 const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -131,14 +132,20 @@ pub async fn run(isolation: &Isolation, db: &Path, sql: &str, limits: SqlLimits)
             ))
         }
         Ok(Err(err)) => Outcome::Unavailable(format!("the query process failed: {err}")),
-        Ok(Ok((status, reply))) => match serde_json::from_slice::<Reply>(&reply) {
-            Ok(Reply::Answer(answer)) => Outcome::Answer(answer),
-            Ok(Reply::Refused(why)) => Outcome::Refused(why),
-            Err(_) if status.code().is_none() || !reply.is_empty() || !status.success() => {
-                Outcome::Refused(died(isolation, status))
+        // Up to tens of MB of JSON: parsed off the async workers, which serve every other request.
+        Ok(Ok((status, reply))) => {
+            let empty = reply.is_empty();
+            let parsed = tokio::task::spawn_blocking(move || serde_json::from_slice::<Reply>(&reply)).await;
+            match parsed {
+                Err(err) => Outcome::Unavailable(format!("the query's answer could not be read: {err}")),
+                Ok(Ok(Reply::Answer(answer))) => Outcome::Answer(answer),
+                Ok(Ok(Reply::Refused(why))) => Outcome::Refused(why),
+                Ok(Err(_)) if status.code().is_none() || !empty || !status.success() => {
+                    Outcome::Refused(died(isolation, status))
+                }
+                Ok(Err(err)) => Outcome::Unavailable(format!("the query process answered nonsense: {err}")),
             }
-            Err(err) => Outcome::Unavailable(format!("the query process answered nonsense: {err}")),
-        },
+        }
     }
 }
 

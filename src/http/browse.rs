@@ -33,15 +33,25 @@ pub async fn run_sql(state: &AppState, caller: &Caller, query: String) -> Result
         return Err(ApiError::bad_request(refusal));
     }
     let limits = state.browser;
-    let _slot = slot(state)?;
-    // A restore in progress answers 503 `restoring`, as every read does.
-    state.handles.readers.read(|_| Ok(())).await.map_err(ApiError::from_read)?;
-    let answer: Result<SqlAnswer, String> =
+    let ran = async {
+        let _slot = slot(state)?;
+        // A restore in progress answers 503 `restoring`, as every read does.
+        state.handles.readers.read(|_| Ok(())).await.map_err(ApiError::from_read)?;
         match crate::browser_query::run(&state.isolation, &state.database, &query, limits).await {
-            crate::browser_query::Outcome::Answer(answer) => Ok(answer),
-            crate::browser_query::Outcome::Refused(why) => Err(why),
-            crate::browser_query::Outcome::Unavailable(why) => return Err(ApiError::unavailable(why)),
-        };
+            crate::browser_query::Outcome::Answer(answer) => Ok(Ok(answer)),
+            crate::browser_query::Outcome::Refused(why) => Ok(Err(why)),
+            crate::browser_query::Outcome::Unavailable(why) => Err(ApiError::unavailable(why)),
+        }
+    };
+    let answer: Result<SqlAnswer, String> = match ran.await {
+        Ok(answer) => answer,
+        Err(unserved) => {
+            // Busy, restoring or unavailable: not run, and on record all the same.
+            let outcome = format!("not run: {}", unserved.message.chars().take(OUTCOME_CHARS).collect::<String>());
+            audit(state, caller, query, outcome).await?;
+            return Err(unserved);
+        }
+    };
     let outcome = match &answer {
         Ok(answer) => {
             let cut = if answer.truncated { " (truncated)" } else { "" };

@@ -10,6 +10,7 @@ const READ_WRITE_ALLOWED: &[(&str, &str)] = &[
         "the writer's checkpointer: moves committed WAL frames into the file, writes no rows, held still by the writer",
     ),
     ("actors/src/store/browse/tests.rs", "the browser's unit tests build their own scratch database"),
+    ("actors/src/store/capture/tests.rs", "capture's unit tests build scratch databases to replay onto"),
     ("src/bin/atlas-bench.rs", "measures plain rusqlite on its own scratch file as the raw ceiling"),
     ("actors/src/backup/file.rs", "writes backup copies into the backup directory, never the live database"),
 ];

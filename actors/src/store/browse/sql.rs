@@ -31,6 +31,8 @@ pub enum SqlRefusal {
     SeveralStatements,
     #[error("statement kind: only SELECT, WITH or EXPLAIN statements are allowed, this one starts with {0:?}")]
     NotARead(String),
+    #[error("statement kind: SQLite says this statement would write (an EXPLAIN of a write included)")]
+    Writes,
     #[error("time limit: the query ran longer than {0} ms and was stopped")]
     TimeLimit(u128),
     #[error("not allowed: {0}")]
@@ -97,7 +99,7 @@ pub fn run(conn: &Connection, sql: &str, limits: SqlLimits) -> Result<SqlAnswer,
     let failed = |e: rusqlite::Error| refusal(&guarded, limits, e);
     let mut statement = guarded.conn().prepare(sql).map_err(failed)?;
     if !statement.readonly() {
-        return Err(SqlRefusal::NotARead(keyword));
+        return Err(SqlRefusal::Writes);
     }
     let columns: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
     let width = columns.len();

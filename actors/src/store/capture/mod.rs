@@ -1,0 +1,73 @@
+//! Change capture for point-in-time recovery: what each committed write batch changed, recorded by an
+//! SQLite session on the writer's connection and stored, as one changeset, in `pitr_outbox` inside the
+//! same transaction. A batch that commits has its changeset; one that rolls back leaves none.
+//!
+//! What replay assumes (checked by [`assert_capturable`] at start-up, stated in ARCHITECTURE):
+//! - every captured table has an explicit PRIMARY KEY (the session ignores tables without one, and rows
+//!   with a NULL key);
+//! - the schema's triggers only refuse (the two on `notes` raise on UPDATE/DELETE), so a trigger never
+//!   makes a change replay would make a second time;
+//! - schema changes are not captured: a changeset applies only to the schema version it was taken at.
+
+use rusqlite::session::Session;
+use rusqlite::Connection;
+
+/// The outbox table, which the session itself leaves out.
+pub const OUTBOX: &str = "pitr_outbox";
+
+/// Starts recording every table but the outbox (and SQLite's own).
+pub fn begin(conn: &Connection) -> rusqlite::Result<Session<'_>> {
+    let mut session = Session::new(conn)?;
+    session.table_filter(Some(|table: &str| table != OUTBOX && !table.starts_with("sqlite_")));
+    session.attach(None::<&str>)?;
+    Ok(session)
+}
+
+/// Stores what the session recorded as one outbox row, in the transaction still open; answers whether
+/// there was anything (a batch whose commands all failed, or changed nothing, stores nothing).
+pub fn store(
+    conn: &Connection,
+    session: &mut Session<'_>,
+    committed_at: &str,
+    schema_version: u32,
+) -> rusqlite::Result<bool> {
+    if session.is_empty() {
+        return Ok(false);
+    }
+    let mut changeset = Vec::new();
+    session.changeset_strm(&mut changeset)?;
+    if changeset.is_empty() {
+        return Ok(false);
+    }
+    conn.prepare_cached("INSERT INTO pitr_outbox (committed_at, schema_version, changeset) VALUES (?1, ?2, ?3)")?
+        .execute(rusqlite::params![committed_at, schema_version, changeset])?;
+    Ok(true)
+}
+
+/// Refuses a schema the session cannot capture whole: a table without a PRIMARY KEY, or a trigger that
+/// writes (replay would apply its change twice).
+pub fn assert_capturable(conn: &Connection) -> Result<(), String> {
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != ?1")
+        .and_then(|mut s| s.query_map([OUTBOX], |r| r.get(0))?.collect())
+        .map_err(|e| e.to_string())?;
+    for table in tables {
+        let keyed: bool = conn
+            .query_row("SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE pk > 0", [&table], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        if !keyed {
+            return Err(format!("table {table} has no PRIMARY KEY: its changes could not be captured for recovery"));
+        }
+    }
+    let writing_triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND sql NOT LIKE '%RAISE(%'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(|e| e.to_string())?;
+    if let Some(trigger) = writing_triggers.first() {
+        return Err(format!("trigger {trigger} may write: replaying a changeset would apply its change twice"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
