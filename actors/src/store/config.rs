@@ -46,7 +46,7 @@ pub struct StoreConfig {
     pub read_wait: std::time::Duration,
     /// The start-up `quick_check` stops after this long (a passing check is not waited for forever).
     pub start_check_budget: std::time::Duration,
-    /// Record each batch's changes as a changeset in `pitr_outbox` (point-in-time recovery; `capture.rs`).
+    /// Record each batch's changes as a changeset in `pitr_outbox` (point-in-time recovery; `capture/`).
     pub capture_changes: bool,
 }
 

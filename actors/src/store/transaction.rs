@@ -6,7 +6,7 @@ use crate::domain::{Actor, Command, CommandError, CommandOutcome};
 use rusqlite::Connection;
 
 /// One transaction: a savepoint per command, replies decided only once COMMIT succeeded. With `capture`,
-/// what the batch changed is stored as one changeset in the same transaction (`capture.rs`).
+/// what the batch changed is stored as one changeset in the same transaction (`capture/`).
 pub(super) fn apply_batch(
     conn: &Connection,
     batch: &[(&Command, &Actor)],
