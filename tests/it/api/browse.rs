@@ -166,6 +166,9 @@ async fn refusals_before_the_query_are_audited_and_slow_queries_leave_the_api_it
     statuses.sort_unstable();
     assert_eq!(statuses, [400, 400, 503], "{a:?} {b:?} {c:?}");
     assert_eq!(read.0, 200, "{read:?}");
+    let not_run =
+        count(&conn, "SELECT count(*) FROM events WHERE type = 'browser.queried' AND payload LIKE '%not run: %'");
+    assert_eq!(not_run, 1, "the query told to retry is on record too");
 }
 
 /// This process's resident memory, in MB.
@@ -193,7 +196,8 @@ async fn a_query_that_blows_up_while_being_prepared_costs_only_its_own_process()
         message.contains("memory limit") || message.contains("time limit"),
         "the refusal names its limit: {message}"
     );
-    assert!(grew < 200, "Atlas itself grew by {grew} MB: the query ran in-process");
+    // In-process it would be ~1.5 GB; other tests share this process, so the bar is well above their noise.
+    assert!(grew < 700, "Atlas itself grew by {grew} MB: the query ran in-process");
     let (status, _) = sql(&team, &team.viewer, "SELECT count(*) FROM tasks").await;
     assert_eq!(status, 200, "the next query is answered");
     let (_, audit) = team.call("GET", "/api/v1/audit?type=browser.queried&limit=2", &team.admin, None).await;
