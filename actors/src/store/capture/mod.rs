@@ -9,6 +9,9 @@
 //!   makes a change replay would make a second time;
 //! - schema changes are not captured: a changeset applies only to the schema version it was taken at.
 
+mod replay;
+
+pub use replay::{replay_onto, ReplayError};
 use rusqlite::session::Session;
 use rusqlite::Connection;
 

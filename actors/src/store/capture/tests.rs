@@ -4,7 +4,6 @@ use super::*;
 
 use crate::domain::{Actor, Command, NewProject, NewTask, ProjectId, TaskId, TaskPatch};
 use crate::store::transaction::apply_batch;
-use rusqlite::session::{ConflictAction, ConflictType};
 
 fn migrated(path: &std::path::Path) -> Connection {
     let mut conn = Connection::open(path).unwrap();
@@ -34,22 +33,14 @@ fn contents(conn: &Connection) -> Vec<String> {
     rows
 }
 
-fn replay(onto: &Connection, from: &Connection) {
-    let changesets: Vec<Vec<u8>> = from
-        .prepare("SELECT changeset FROM pitr_outbox ORDER BY seq")
+/// The outbox of `from`, in order.
+fn outbox(from: &Connection) -> Vec<(i64, Vec<u8>)> {
+    from.prepare("SELECT seq, changeset FROM pitr_outbox ORDER BY seq")
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .collect::<Result<_, _>>()
-        .unwrap();
-    for changeset in changesets {
-        let mut input: &[u8] = &changeset;
-        // Any conflict aborts the apply, which then fails: a replay never resolves by guessing.
-        let applied = onto.apply_strm(&mut input, None::<fn(&str) -> bool>, |_: ConflictType, _| {
-            ConflictAction::SQLITE_CHANGESET_ABORT
-        });
-        applied.expect("every changeset applies onto the base without a conflict");
-    }
+        .unwrap()
 }
 
 #[test]
@@ -84,7 +75,7 @@ fn replaying_the_outbox_onto_the_base_rebuilds_the_database_and_failed_commands_
     assert_eq!(stored, 2, "a batch that changed nothing stores no changeset");
 
     let rebuilt = Connection::open(&base).unwrap();
-    replay(&rebuilt, &live);
+    assert_eq!(replay_onto(&rebuilt, outbox(&live)), Ok(2));
     assert_eq!(contents(&rebuilt), contents(&live), "the replayed base equals the live database, row for row");
     let title: String = rebuilt.query_row("SELECT title FROM tasks", [], |r| r.get(0)).unwrap();
     assert_eq!(title, "renamed", "and the failed update left no trace");
@@ -101,4 +92,30 @@ fn a_table_without_a_key_or_a_writing_trigger_is_refused() {
     )
     .unwrap();
     assert!(assert_capturable(&conn).unwrap_err().contains("trigger copy may write"));
+}
+
+#[test]
+fn a_changeset_that_does_not_apply_stops_the_replay_and_leaves_the_copy_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = migrated(&dir.path().join("live.db"));
+    let actor = Actor::new("alice");
+    let project = ProjectId::generate();
+    let create = Command::CreateProject(NewProject { id: project.clone(), name: "p".into(), description: None });
+    let base = dir.path().join("base.db");
+    live.execute("VACUUM INTO ?1", [base.to_str().unwrap()]).unwrap();
+    apply_batch(&live, &[(&create, &actor)], "2026-12-01T00:00:01.000Z", false, true).unwrap();
+    let task = Command::CreateTask(NewTask::titled(TaskId::generate(), project, "t"));
+    apply_batch(&live, &[(&task, &actor)], "2026-12-01T00:00:02.000Z", false, true).unwrap();
+    // The copy already holds the first batch's project (a replay onto the wrong base): its insert conflicts.
+    let copy = Connection::open(&base).unwrap();
+    let first = outbox(&live).remove(0);
+    replay_onto(&copy, [first.clone()]).unwrap();
+    let before = contents(&copy);
+    let refused = replay_onto(&copy, outbox(&live));
+    assert!(
+        matches!(&refused, Err(ReplayError::Conflict { seq, .. }) if *seq == first.0),
+        "the first changeset conflicts, by its number: {refused:?}"
+    );
+    assert!(refused.unwrap_err().to_string().contains("nothing was replayed"));
+    assert_eq!(contents(&copy), before, "the copy is as it was: the second changeset did not apply either");
 }
