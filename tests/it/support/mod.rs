@@ -125,7 +125,10 @@ impl TestApp {
 
     /// Stops, handing back the data directory so the test can inspect the files afterwards.
     pub async fn stop_keeping_files(mut self) -> (Result<(), atlas::AppError>, tempfile::TempDir) {
-        let _ = self.stop.take().unwrap().send(());
+        if self.stop.take().unwrap().send(()).is_err() {
+            // The app ended by itself and dropped its end of the channel; the result below says how.
+            eprintln!("the app had already ended before it was asked to stop");
+        }
         let result = self.running.take().unwrap().await.expect("run task joined");
         (result, self.dir)
     }
