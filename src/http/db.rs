@@ -1,6 +1,6 @@
 //! /api/v1/admin/db: database health and statistics, vacuum and checkpoint (admin only; audited).
 
-use super::auth::{Admin, Auth};
+use super::auth::{Admin, Auth, Caller};
 use super::dto::{DbHealthDto, DbStatsDto, ErrorBody, MaintenanceDto};
 use super::error::ApiError;
 use super::gate::read;
@@ -28,15 +28,17 @@ pub async fn stats(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<Htt
     Ok(HttpResponse::Ok().json(DbStatsDto::from(stats)))
 }
 
-async fn maintain(
-    state: &AppState,
-    auth: &Auth<Admin>,
-    what: Maintenance,
-    name: &str,
-) -> Result<HttpResponse, ApiError> {
+/// Runs a maintenance action on the writer and audits it under the caller (the API's route and the
+/// console's button); answers what it did.
+pub async fn maintain(state: &AppState, caller: &Caller, what: Maintenance, name: &str) -> Result<String, ApiError> {
     let detail = state.handles.writer.maintain(what).await?;
     let audit = Command::RecordMaintenance { action: name.to_owned(), detail: detail.clone() };
-    state.handles.writer.submit(audit, auth.caller.actor()).await?;
+    state.handles.writer.submit(audit, caller.actor()).await?;
+    Ok(detail)
+}
+
+async fn answer(state: &AppState, auth: &Auth<Admin>, what: Maintenance, name: &str) -> Result<HttpResponse, ApiError> {
+    let detail = maintain(state, &auth.caller, what, name).await?;
     Ok(HttpResponse::Ok().json(MaintenanceDto { action: name.to_owned(), detail }))
 }
 
@@ -44,12 +46,12 @@ async fn maintain(
 #[utoipa::path(tag = "admin", responses((status = 200, body = MaintenanceDto), (status = 503, body = ErrorBody)))]
 #[post("/admin/db/vacuum")]
 pub async fn vacuum(state: web::Data<AppState>, auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
-    maintain(&state, &auth, Maintenance::Vacuum, "vacuum").await
+    answer(&state, &auth, Maintenance::Vacuum, "vacuum").await
 }
 
 /// Folds the WAL into the database file and truncates it.
 #[utoipa::path(tag = "admin", responses((status = 200, body = MaintenanceDto), (status = 503, body = ErrorBody)))]
 #[post("/admin/db/checkpoint")]
 pub async fn checkpoint(state: web::Data<AppState>, auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
-    maintain(&state, &auth, Maintenance::Checkpoint, "checkpoint").await
+    answer(&state, &auth, Maintenance::Checkpoint, "checkpoint").await
 }

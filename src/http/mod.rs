@@ -7,7 +7,7 @@ mod audit;
 pub mod auth;
 pub mod backups;
 pub mod browse;
-mod db;
+pub mod db;
 pub mod dto;
 pub mod error;
 mod errors;

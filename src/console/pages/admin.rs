@@ -220,13 +220,11 @@ async fn maintain(posted: Posted<Admin, Empty>, action: web::Path<String>) -> Re
         "checkpoint" => Maintenance::Checkpoint,
         other => return Err(ConsoleError::Bad(format!("action: {other:?} is neither vacuum nor checkpoint"))),
     };
-    let detail = match signed.state.handles.writer.maintain(what).await {
-        Ok(detail) => detail,
-        Err(err) => return Ok(done(signed, Err(format!("{action} failed: {err}")))),
-    };
-    let audit = Command::RecordMaintenance { action: action.to_string(), detail: detail.clone() };
-    let audited = gate::command(&signed.state, &signed.caller, audit).await;
-    Ok(done(signed, audited.map(|_| format!("{action}: {detail}")).map_err(|e| e.message)))
+    let result = crate::http::db::maintain(&signed.state, &signed.caller, what, &action).await;
+    Ok(done(
+        signed,
+        result.map(|detail| format!("{action}: {detail}")).map_err(|e| format!("{action} failed: {}", e.message)),
+    ))
 }
 
 const MAX_EXPIRE_HOURS: u32 = 10 * 366 * 24;
