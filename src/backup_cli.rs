@@ -46,8 +46,48 @@ pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String
             BackupAnswer::One(m) if creating && m.upload_error.is_some() => Err(describe(&m).trim_end().to_owned()),
             BackupAnswer::One(m) if restoring => Ok(format!("restored {}", describe(&m))),
             BackupAnswer::One(m) => Ok(describe(&m)),
+            BackupAnswer::Point(report) => Ok(describe_point(&report)),
         }
     })
+}
+
+fn describe_point(report: &atlas_actors::pitr::rebuild::PointReport) -> String {
+    let done = if report.verify_only { "checked (not swapped in)" } else { "restored" };
+    let mut out = format!(
+        "{done}: to {}, from snapshot {} ({}) and {} changes; it holds every change through {} (stopped at {})\n\
+         integrity_check ok; row counts match the changes replayed\n",
+        report.target,
+        report.base,
+        report.base_from,
+        report.changes_applied,
+        report.restored_through.as_deref().unwrap_or("the snapshot"),
+        report.ended_by
+    );
+    for (table, rows) in &report.row_counts {
+        out.push_str(&format!("{table:<10} {rows}\n"));
+    }
+    if let Some(safety) = &report.safety_backup {
+        out.push_str(&format!("the database it replaced is safety backup {safety}\n"));
+    }
+    out
+}
+
+/// `atlas restore --to <time|latest> [--from-remote] [--verify-only] --yes`.
+pub fn restore_to_point(
+    settings: &Settings,
+    to: &str,
+    from_remote: bool,
+    verify_only: bool,
+    yes: bool,
+) -> Result<String, String> {
+    let to = atlas_actors::pitr::Target::parse(to).map_err(|why| format!("--to: {why}"))?;
+    if !yes && !verify_only {
+        return Err("a restore replaces the current database; add --yes to confirm (or --verify-only to check)".into());
+    }
+    if !settings.offsite.enabled {
+        return Err("a point-in-time restore needs the bucket: set [offsite] (and [pitr]) in the config".into());
+    }
+    run(settings, BackupRequest::RestoreToPoint { to, from_remote, verify_only })
 }
 
 /// `atlas db stats|vacuum`.
@@ -92,6 +132,8 @@ pub fn init_from_golden(settings: &Settings, golden: &std::path::Path) -> Result
     }
     let staged = database.with_extension("db.init-tmp");
     let golden_copy = atlas_actors::backup::file::stage_golden(golden, &staged)?;
+    // Machines made from one golden copy must not ship their changes under one timeline.
+    atlas_actors::pitr::fork_timeline(&staged)?;
     std::fs::rename(&staged, database).map_err(|e| format!("cannot put the golden copy in place: {e}"))?;
     let status = atlas_actors::store::migrate_database(&settings.store_config(), &SystemClock).inspect_err(|_| {
         let _ = std::fs::remove_file(database);

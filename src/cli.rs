@@ -59,6 +59,24 @@ pub enum CliCommand {
         #[command(subcommand)]
         action: BackupCommand,
     },
+    /// Point-in-time recovery: rebuild the database as it was at a moment from the newest snapshot
+    /// before it and the changes shipped after it, check it, and swap it in (a safety backup first).
+    /// Stop the service first, or use POST /api/v1/admin/restore while it runs.
+    Restore {
+        /// An RFC 3339 time (2026-12-01T10:00:00Z) or `latest`.
+        #[arg(long, value_name = "TIME|latest")]
+        to: String,
+        /// Take the snapshot from the bucket even when a local backup would do (a fresh machine does
+        /// this anyway).
+        #[arg(long)]
+        from_remote: bool,
+        /// Rebuild into a scratch file and check it; replace nothing.
+        #[arg(long)]
+        verify_only: bool,
+        /// Confirms that the current database is to be replaced.
+        #[arg(long)]
+        yes: bool,
+    },
     /// The database: rows per table and file sizes, or a vacuum.
     Db {
         #[command(subcommand)]

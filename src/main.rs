@@ -50,6 +50,9 @@ fn main() -> ExitCode {
             "ask the service: POST /api/v1/admin/backups/{}{id}/restore with {{\"confirm\": true}}",
             if *remote { "remote/" } else { "" }
         )),
+        CliCommand::Restore { .. } => {
+            Some("ask the service: POST /api/v1/admin/restore with {\"to\": …, \"confirm\": true}".into())
+        }
         CliCommand::Init { .. } | CliCommand::Reset { .. } => {
             Some("stop the service first (systemctl stop atlas), then run this again".into())
         }
@@ -73,6 +76,10 @@ fn main() -> ExitCode {
         CliCommand::Backup { action } => backup(&settings, action),
         CliCommand::Init { golden } => print_or_fail(atlas::backup_cli::init_from_golden(&settings, &golden)),
         CliCommand::Reset { to_golden, golden, yes } => reset(&settings, to_golden, golden, yes),
+        CliCommand::Restore { to, from_remote, verify_only, yes } => {
+            atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
+            print_or_fail(atlas::backup_cli::restore_to_point(&settings, &to, from_remote, verify_only, yes))
+        }
         CliCommand::Db { action } => {
             atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
             print_or_fail(atlas::backup_cli::db(&settings, matches!(action, DbCommand::Vacuum)))

@@ -15,6 +15,7 @@ pub mod fault;
 pub mod guard;
 pub mod health;
 pub mod housekeeper;
+pub mod pitr;
 pub mod registry;
 pub mod runner;
 pub mod scheduler;

@@ -17,6 +17,7 @@ pub mod names {
     pub const SHEETS: &str = "sheets_sync";
     pub const BACKUP: &str = "backup";
     pub const NOTIFIER: &str = "notifier";
+    pub const PITR: &str = "pitr_shipper";
 }
 
 /// How often each actor says it is alive (from its own context, so a stuck actor stops beating).

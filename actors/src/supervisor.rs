@@ -9,6 +9,7 @@ use crate::domain::schedule::ScheduleSpec;
 use crate::domain::Clock;
 use crate::health::{HealthConfig, HealthHandle, HEALTH_CHECK};
 use crate::housekeeper::{HousekeeperHandle, HousekeepingConfig, APPROVAL_EXPIRY};
+use crate::pitr::{PitrHandle, PITR_DRILL};
 use crate::registry::{names, ActorRegistry};
 use crate::runner::{RunnerConfig, RunnerHandle};
 use crate::scheduler::{JobDefinition, SchedulerHandle};
@@ -30,6 +31,7 @@ pub const JOBS: &[(&str, &str)] = &[
     (SHEETS_CRITICAL, "15m"),
     (BACKUP, "24h"),
     (BACKUP_VERIFY, "6h"),
+    (PITR_DRILL, "7d"),
 ];
 
 #[derive(Clone, Debug)]
@@ -62,6 +64,7 @@ impl SupervisorConfig {
                 keep: 7,
                 options: crate::backup::file::BackupOptions::default(),
                 offsite: None,
+                pitr: None,
             },
             store,
             sheets: None,
@@ -96,6 +99,7 @@ pub struct Handles {
     pub housekeeper: HousekeeperHandle,
     pub sheets: SheetsSyncHandle,
     pub backup: BackupHandle,
+    pub pitr: PitrHandle,
     pub notifier: NotifierHandle,
     pub registry: ActorRegistry,
 }
@@ -106,10 +110,11 @@ impl Handles {
         self.registry.fatal().await
     }
 
-    /// Interrupts live runs (killing their process groups, recording them), then lets the writer finish
-    /// what it queued, checkpoint and close the database.
+    /// Interrupts live runs (killing their process groups, recording them), ships what the outbox holds,
+    /// then lets the writer finish what it queued, checkpoint and close the database.
     pub async fn shutdown(&self) -> Result<(), String> {
         self.runner.interrupt_all(Duration::from_secs(3)).await;
+        self.pitr.ship_now(Duration::from_secs(5)).await;
         self.writer.shutdown().await
     }
 }
@@ -142,7 +147,22 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     let housekeeper = HousekeeperHandle::start(config.housekeeping, writer.clone(), clock.clone(), registry.clone());
     let sheets =
         SheetsSyncHandle::start(config.sheets, writer.clone(), readers.clone(), clock.clone(), registry.clone());
+    let pitr_parts = pitr_parts(&config.backup);
+    let backup_dir = config.backup.dir.clone();
     let backup = BackupHandle::start(config.backup, writer.clone(), readers.clone(), clock.clone(), registry.clone());
+    let pitr = match pitr_parts {
+        Some((pitr_config, offsite)) => PitrHandle::start(crate::pitr::ShipperParts {
+            config: pitr_config,
+            offsite,
+            writer: writer.clone(),
+            readers: readers.clone(),
+            backup: backup.clone(),
+            backup_dir,
+            clock: clock.clone(),
+            registry: registry.clone(),
+        }),
+        None => PitrHandle::disabled(),
+    };
     let mut jobs = Vec::new();
     for (name, default) in JOBS {
         let schedule = config.schedules.get(*name).cloned().unwrap_or_else(|| (*default).to_owned());
@@ -150,7 +170,7 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
         let target = match *name {
             HEALTH_CHECK => health.jobs(),
             APPROVAL_EXPIRY => housekeeper.jobs(),
-            BACKUP | BACKUP_VERIFY => backup.jobs(),
+            BACKUP | BACKUP_VERIFY | PITR_DRILL => backup.jobs(),
             _ => sheets.jobs(),
         };
         jobs.push(JobDefinition { name, schedule, spec, target });
@@ -158,9 +178,22 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     let scheduler =
         SchedulerHandle::start(jobs, clock, writer.clone(), &readers, registry.clone(), config.scheduler_tick).await?;
     let handles =
-        Handles { writer, readers, health, runner, scheduler, housekeeper, sheets, backup, notifier, registry };
+        Handles { writer, readers, health, runner, scheduler, housekeeper, sheets, backup, pitr, notifier, registry };
     actix::spawn(watch(handles.clone()));
     Ok(handles)
+}
+
+/// The shipper's settings and store, when `[pitr]` is on; an unusable store is logged (shipping then
+/// waits for a restart with a fixed config, and the outbox lag alert fires).
+fn pitr_parts(backup: &BackupConfig) -> Option<(crate::pitr::PitrConfig, crate::backup::offsite::Offsite)> {
+    let (pitr, offsite) = (backup.pitr.clone()?, backup.offsite.as_ref()?);
+    match crate::backup::offsite::Offsite::open(offsite) {
+        Ok(store) => Some((pitr, store)),
+        Err(why) => {
+            tracing::error!(error = %why, "Point-in-time shipping cannot start: off-site storage is unusable.");
+            None
+        }
+    }
 }
 
 /// Escalates any actor whose mailbox closed: that happens only when it died outside the guard.
@@ -177,6 +210,7 @@ async fn watch(handles: Handles) {
             (names::SHEETS, handles.sheets.is_alive()),
             (names::BACKUP, handles.backup.is_alive()),
             (names::NOTIFIER, handles.notifier.is_alive()),
+            (names::PITR, handles.pitr.is_alive()),
         ];
         if let Some((name, _)) = actors.iter().find(|(_, alive)| !alive) {
             handles.registry.escalate(name, "its mailbox closed: it died and cannot be restarted".into());

@@ -26,12 +26,8 @@ async fn ask(state: &AppState, request: BackupRequest) -> Result<BackupAnswer, A
 #[utoipa::path(tag = "admin", responses((status = 200, body = BackupList), (status = 403, body = ErrorBody)))]
 #[get("/admin/backups")]
 pub async fn list(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
-    match ask(&state, BackupRequest::List).await? {
-        BackupAnswer::Many(all) => {
-            Ok(HttpResponse::Ok().json(BackupList { items: all.into_iter().map(BackupDto::from).collect() }))
-        }
-        BackupAnswer::One(one) => Ok(HttpResponse::Ok().json(BackupList { items: vec![one.into()] })),
-    }
+    let items = ask(&state, BackupRequest::List).await?.manifests().into_iter().map(BackupDto::from).collect();
+    Ok(HttpResponse::Ok().json(BackupList { items }))
 }
 
 /// Backups in off-site storage, newest first, as their uploaded manifests describe them. 409 when off-site
@@ -40,10 +36,7 @@ pub async fn list(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<Http
     (status = 503, body = ErrorBody)))]
 #[get("/admin/backups/remote")]
 pub async fn list_remote(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
-    let items = match ask(&state, BackupRequest::ListRemote).await? {
-        BackupAnswer::Many(all) => all.into_iter().map(BackupDto::from).collect(),
-        BackupAnswer::One(one) => vec![one.into()],
-    };
+    let items = ask(&state, BackupRequest::ListRemote).await?.manifests().into_iter().map(BackupDto::from).collect();
     Ok(HttpResponse::Ok().json(BackupList { items }))
 }
 
@@ -79,10 +72,8 @@ pub async fn restore_remote(
 }
 
 fn one(answer: BackupAnswer, status: actix_web::http::StatusCode) -> Result<HttpResponse, ApiError> {
-    match answer {
-        BackupAnswer::One(manifest) => Ok(HttpResponse::build(status).json(BackupDto::from(manifest))),
-        BackupAnswer::Many(_) => Err(ApiError::unavailable("the backup actor answered with a list")),
-    }
+    let manifest = answer.manifest().map_err(ApiError::unavailable)?;
+    Ok(HttpResponse::build(status).json(BackupDto::from(manifest)))
 }
 
 /// Makes a backup now (an online copy; writers are not blocked), then applies retention. With off-site

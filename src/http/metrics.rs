@@ -162,5 +162,44 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
             verified,
         );
     }
+    if state.handles.pitr.monitor.enabled() {
+        pitr(&state, &mut out).await?;
+    }
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out.finish()))
+}
+
+/// The point-in-time recovery figures `GET /api/v1/admin/pitr` shows.
+async fn pitr(state: &AppState, out: &mut Exposition) -> Result<(), ApiError> {
+    let outbox =
+        state.handles.readers.read(atlas_actors::pitr::OutboxFigures::read).await.map_err(ApiError::from_read)?;
+    let report = state.handles.pitr.monitor.report(outbox, chrono::Utc::now());
+    out.single(
+        "atlas_pitr_lag_seconds",
+        "gauge",
+        "How long the oldest unshipped change has waited.",
+        report.lag_seconds,
+    );
+    out.single(
+        "atlas_pitr_outbox_rows",
+        "gauge",
+        "Committed batches not yet shipped off-site.",
+        report.outbox.rows as f64,
+    );
+    out.single("atlas_pitr_outbox_bytes", "gauge", "Bytes of changesets not yet shipped.", report.outbox.bytes as f64);
+    let restorable = report.restorable_through.as_deref().and_then(epoch_seconds).unwrap_or(0.0);
+    out.single(
+        "atlas_pitr_restorable_timestamp_seconds",
+        "gauge",
+        "The newest point a restore from the bucket reaches (0: no snapshot starts the chain yet).",
+        restorable,
+    );
+    let failures = f64::from(report.shipper.consecutive_failures);
+    out.single("atlas_pitr_upload_failures", "gauge", "Failed shipping cycles in a row.", failures);
+    out.single(
+        "atlas_pitr_segments_uploaded_total",
+        "counter",
+        "Segments shipped since start.",
+        report.shipper.segments_uploaded as f64,
+    );
+    Ok(())
 }

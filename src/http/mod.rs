@@ -15,6 +15,7 @@ pub mod extract;
 pub mod gate;
 mod metrics;
 mod openapi;
+mod pitr;
 mod probes;
 mod projects;
 mod runs;
@@ -117,6 +118,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(backups::restore_remote)
             .service(backups::verify)
             .service(backups::restore)
+            .service(pitr::status)
+            .service(pitr::restore)
             .service(db::health)
             .service(db::stats)
             .service(db::vacuum)

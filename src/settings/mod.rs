@@ -53,6 +53,7 @@ pub struct Settings {
     pub sheets: SheetsSettings,
     pub backup: BackupSettings,
     pub offsite: OffsiteSettings,
+    pub pitr: PitrSettings,
     pub alerts: AlertSettings,
     pub metrics: MetricsSettings,
     pub browser: BrowserSettings,
@@ -75,6 +76,7 @@ impl Default for Settings {
             sheets: SheetsSettings::default(),
             backup: BackupSettings::default(),
             offsite: OffsiteSettings::default(),
+            pitr: PitrSettings::default(),
             alerts: AlertSettings::default(),
             metrics: MetricsSettings::default(),
             browser: BrowserSettings::default(),
@@ -150,6 +152,7 @@ impl Settings {
         within("backup.pages_per_step", self.backup.pages_per_step.max(0) as u64, 1, 1_000_000)?;
         within("backup.step_pause_ms", self.backup.step_pause_ms, 0, 10_000)?;
         self.validate_offsite()?;
+        self.validate_pitr()?;
         if self.database.path.as_os_str().is_empty() {
             return Err(("database.path", "must not be empty".into()));
         }
@@ -299,6 +302,7 @@ impl Settings {
                 request_timeout: Duration::from_secs(self.offsite.request_timeout_s),
                 max_retries: self.offsite.max_retries,
             }),
+            pitr: self.pitr_config(),
             options: BackupOptions {
                 compress: self.backup.compress,
                 pages_per_step: self.backup.pages_per_step,
@@ -322,7 +326,7 @@ impl Settings {
             read_wait: Duration::from_millis(self.database.read_wait_ms),
             // Capture is built, shipping is not yet: no setting turns it on until the outbox is shipped
             // and trimmed (issue 15), or it would only grow.
-            capture_changes: false,
+            capture_changes: self.pitr.enabled,
         }
     }
 }

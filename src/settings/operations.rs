@@ -53,6 +53,58 @@ impl Default for OffsiteSettings {
     }
 }
 
+/// Point-in-time recovery (`[pitr]`): every committed batch's changes shipped off-site within seconds,
+/// restorable to any moment (`atlas restore --to`). Off by default; needs `[offsite]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PitrSettings {
+    pub enabled: bool,
+    /// Seconds between shipments (1 allowed; see the README for what each costs in requests).
+    pub ship_every_s: u64,
+    /// The outbox holding a change longer than this is an alert.
+    pub max_lag_s: u64,
+    /// Snapshots and their changes are kept off-site this long, whatever `offsite.keep` says.
+    pub keep_days: u32,
+}
+
+impl Default for PitrSettings {
+    fn default() -> Self {
+        Self { enabled: false, ship_every_s: 10, max_lag_s: 120, keep_days: 7 }
+    }
+}
+
+impl Settings {
+    pub(super) fn validate_pitr(&self) -> Result<(), (&'static str, String)> {
+        let pitr = &self.pitr;
+        if !(1..=3600).contains(&pitr.ship_every_s) {
+            return Err(("pitr.ship_every_s", format!("must be between 1 and 3600, got {}", pitr.ship_every_s)));
+        }
+        if !(pitr.ship_every_s..=7 * 86_400).contains(&pitr.max_lag_s) {
+            return Err((
+                "pitr.max_lag_s",
+                format!("must be between pitr.ship_every_s ({}) and 604800, got {}", pitr.ship_every_s, pitr.max_lag_s),
+            ));
+        }
+        if !(1..=3650).contains(&pitr.keep_days) {
+            return Err(("pitr.keep_days", format!("must be between 1 and 3650, got {}", pitr.keep_days)));
+        }
+        if pitr.enabled && !self.offsite.enabled {
+            return Err(("pitr.enabled", "needs off-site storage: set [offsite] enabled = true and its bucket".into()));
+        }
+        Ok(())
+    }
+
+    /// The shipper's and the restore's settings; `None` when point-in-time recovery is off.
+    pub fn pitr_config(&self) -> Option<atlas_actors::pitr::PitrConfig> {
+        self.pitr.enabled.then(|| atlas_actors::pitr::PitrConfig {
+            ship_every: Duration::from_secs(self.pitr.ship_every_s),
+            max_lag: Duration::from_secs(self.pitr.max_lag_s),
+            keep_days: self.pitr.keep_days,
+            ..Default::default()
+        })
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WebhookFormat {
@@ -245,6 +297,7 @@ impl Settings {
                 critical_unacked_after: minutes(h.critical_unacked_after_m),
                 validation_failure_pct: h.validation_failure_pct,
                 validation_min_sample: h.validation_min_sample.into(),
+                pitr_max_lag: self.pitr.enabled.then(|| chrono::Duration::seconds(self.pitr.max_lag_s as i64)),
             }),
             watchdog: Watchdog::from_env(),
             restart_alert_threshold: h.restart_alert_threshold,

@@ -41,6 +41,10 @@ pub struct Manifest {
     pub uploaded_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_error: Option<String>,
+    /// Where this snapshot stands in the point-in-time recovery chains (`pitr/`); `None` for a database
+    /// from before them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr: Option<crate::pitr::PitrBase>,
 }
 
 /// How backups are made.
@@ -189,13 +193,14 @@ pub fn create(
     source.busy_timeout(Duration::from_secs(30)).map_err(|e| err("busy timeout", e))?;
     copy_snapshot(&source, &plain, options)?;
     // The manifest describes the copy itself (one snapshot, whichever way it was made).
-    let (page_count, schema_version, row_counts) = {
+    let (page_count, schema_version, row_counts, pitr) = {
         let copy = Connection::open_with_flags(&plain, OpenFlags::SQLITE_OPEN_READ_WRITE)
             .map_err(|e| err("cannot reopen the copy", e))?;
         // A page copy keeps the source's WAL flag in page 1: a backup file is a plain rollback-journal file.
         copy.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0))
             .map_err(|e| err("cannot set the copy's journal mode", e))?;
-        source_stats(&copy).map_err(|e| err("cannot read the copy", e))?
+        let (pages, schema, counts) = source_stats(&copy).map_err(|e| err("cannot read the copy", e))?;
+        (pages, schema, counts, crate::pitr::base_of(&copy, schema).ok().flatten())
     };
     let file = if options.compress {
         let gz = dir.join(format!("{id}.db.gz"));
@@ -228,6 +233,7 @@ pub fn create(
         verify_detail: None,
         uploaded_at: None,
         upload_error: None,
+        pitr,
     };
     write_manifest(dir, &manifest)?;
     Ok(manifest)
@@ -444,5 +450,6 @@ pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
         verify_detail: Some("integrity_check ok".into()),
         uploaded_at: None,
         upload_error: None,
+        pitr: None,
     })
 }

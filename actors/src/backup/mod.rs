@@ -10,6 +10,8 @@ pub mod offsite;
 mod restore;
 
 use crate::domain::{Actor as Requester, Clock, Command};
+use crate::pitr::rebuild::{drill_path, PointReport, Rebuild};
+use crate::pitr::{Target, PITR_DRILL};
 use crate::registry::{names, ActorRegistry};
 use crate::scheduler::RunJob;
 use crate::store::{ReaderPool, WriterHandle};
@@ -33,6 +35,9 @@ pub struct BackupConfig {
     pub options: BackupOptions,
     /// Off-site copies; `None` = local only.
     pub offsite: Option<OffsiteConfig>,
+    /// Point-in-time recovery (`[pitr]`); `None` = off. Its snapshots outlive `offsite.keep` for
+    /// `pitr.keep_days`.
+    pub pitr: Option<crate::pitr::PitrConfig>,
 }
 
 /// What the actor can be asked.
@@ -52,6 +57,13 @@ pub enum BackupRequest {
     ListRemote,
     /// Download this off-site backup, then restore it like a local one.
     RestoreRemote(String),
+    /// Rebuild the database as it was at `to` from a snapshot and the shipped changes (`pitr/`), then
+    /// swap it in like any restore; with `verify_only`, check the rebuilt copy and throw it away.
+    RestoreToPoint {
+        to: Target,
+        from_remote: bool,
+        verify_only: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +71,26 @@ pub enum BackupRequest {
 pub enum BackupAnswer {
     One(Manifest),
     Many(Vec<Manifest>),
+    Point(PointReport),
+}
+
+impl BackupAnswer {
+    /// The backups a listing answered (one answer as a list of one).
+    pub fn manifests(self) -> Vec<Manifest> {
+        match self {
+            Self::One(manifest) => vec![manifest],
+            Self::Many(all) => all,
+            Self::Point(_) => Vec::new(),
+        }
+    }
+
+    /// The one backup a request answered.
+    pub fn manifest(self) -> Result<Manifest, String> {
+        match self {
+            Self::One(manifest) => Ok(manifest),
+            _ => Err("the backup actor answered something other than one backup".into()),
+        }
+    }
 }
 
 #[derive(Message)]
@@ -141,7 +173,13 @@ impl Work {
             Ok(()) => {
                 tracing::info!(backup = %id, "Backup uploaded off-site.");
                 audit(&self.writer, id, "uploaded", true, "off-site copy stored").await;
-                match offsite.prune().await {
+                let keep_days = self.config.pitr.as_ref().map(|p| p.keep_days);
+                let cutoff = keep_days
+                    .map(|days| crate::domain::format_timestamp(self.now - chrono::Duration::days(days.into())));
+                let recent_snapshot = |m: &Manifest| {
+                    m.pitr.is_some() && cutoff.as_deref().is_some_and(|cutoff| m.finished_at.as_str() > cutoff)
+                };
+                match offsite.prune(recent_snapshot).await {
                     Ok(pruned) => {
                         for old in pruned {
                             audit(&self.writer, &old, "pruned_remote", true, &format!("remote keeps {}", offsite.keep))
@@ -199,7 +237,58 @@ impl Work {
     }
 
     async fn restore(&self, source: Source) -> Result<BackupAnswer, String> {
-        restore(self.config.clone(), self.writer.clone(), self.readers.clone(), self.now, source).await
+        let (chosen, _) =
+            restore(self.config.clone(), self.writer.clone(), self.readers.clone(), self.now, source).await?;
+        Ok(BackupAnswer::One(chosen))
+    }
+
+    /// A point-in-time restore (or, with `verify_only`, a drill): rebuild, check, then swap.
+    async fn restore_to_point(&self, to: Target, from_remote: bool, verify_only: bool) -> Result<BackupAnswer, String> {
+        if self.config.pitr.is_none() && !from_remote {
+            return Err(
+                "point-in-time recovery is off (pitr.enabled = false); nothing was shipped to restore from".into()
+            );
+        }
+        let offsite = self.offsite()?.clone();
+        let staged =
+            if verify_only { drill_path(&self.config.dir, self.now) } else { restore::staging_path(&self.config) };
+        let rebuild = Rebuild {
+            offsite: &offsite,
+            backup_dir: &self.config.dir,
+            staged: &staged,
+            target: to,
+            from_remote,
+            now: self.now,
+        };
+        let built = rebuild.run().await;
+        let mut report = match built {
+            Ok(report) => report,
+            Err(why) => {
+                let action = if verify_only { "pitr_drilled" } else { "pitr_restored" };
+                audit(&self.writer, "pitr", action, false, &format!("to {to}: {why}")).await;
+                return Err(why);
+            }
+        };
+        let detail = format!(
+            "to {to}: snapshot {} ({}) + {} changes, through {}; integrity ok, row counts match",
+            report.base,
+            report.base_from,
+            report.changes_applied,
+            report.restored_through.as_deref().unwrap_or("the snapshot")
+        );
+        if verify_only {
+            let _ = std::fs::remove_file(&staged);
+            report.verify_only = true;
+            audit(&self.writer, "pitr", "pitr_drilled", true, &detail).await;
+            return Ok(BackupAnswer::Point(report));
+        }
+        let base = file::load(&self.config.dir, &report.base)?;
+        let (_, safety) =
+            restore(self.config.clone(), self.writer.clone(), self.readers.clone(), self.now, Source::Rebuilt(base))
+                .await?;
+        report.safety_backup = Some(safety);
+        audit(&self.writer, "pitr", "pitr_restored", true, &detail).await;
+        Ok(BackupAnswer::Point(report))
     }
 
     /// The request; after a failure, whatever it left half-made is removed.
@@ -234,6 +323,9 @@ impl Work {
                 audit(&self.writer, &downloaded.id, "downloaded", true, "fetched from off-site storage").await;
                 Ok(restored)
             }
+            BackupRequest::RestoreToPoint { to, from_remote, verify_only } => {
+                self.restore_to_point(to, from_remote, verify_only).await
+            }
         }
     }
 }
@@ -251,6 +343,8 @@ impl BackupRequest {
             Self::Upload(id) => format!("upload {id}"),
             Self::ListRemote => "list off-site backups".into(),
             Self::RestoreRemote(id) => format!("restore off-site {id}"),
+            Self::RestoreToPoint { to, verify_only: true, .. } => format!("point-in-time drill to {to}"),
+            Self::RestoreToPoint { to, .. } => format!("point-in-time restore to {to}"),
         }
     }
 }
@@ -281,7 +375,16 @@ impl Handler<RunJob> for BackupActor {
     type Result = ResponseFuture<Result<String, String>>;
 
     fn handle(&mut self, RunJob { job }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
-        let request = if job == BACKUP { BackupRequest::Create } else { BackupRequest::VerifyNewest };
+        let request = match job {
+            BACKUP => BackupRequest::Create,
+            PITR_DRILL => BackupRequest::RestoreToPoint { to: Target::Latest, from_remote: true, verify_only: true },
+            _ => BackupRequest::VerifyNewest,
+        };
+        if job == PITR_DRILL && self.work.config.pitr.is_none() {
+            return Box::pin(async {
+                Ok("point-in-time recovery is off (pitr.enabled = false); nothing to drill".into())
+            });
+        }
         crate::guard::handle(self, ctx, |actor, ctx| {
             let operation = actor.operation(request);
             crate::guard::detached(actor, ctx, async move { job_summary(operation.await) })
@@ -301,6 +404,12 @@ fn job_summary(answer: Result<BackupAnswer, String>) -> Result<String, String> {
         }
         BackupAnswer::One(m) => Ok(format!("backup {} created ({} bytes)", m.id, m.size_bytes)),
         BackupAnswer::Many(all) => Ok(format!("{} backups", all.len())),
+        BackupAnswer::Point(report) => Ok(format!(
+            "rebuilt to {} from snapshot {} and {} changes: integrity ok, row counts match",
+            report.restored_through.unwrap_or(report.target),
+            report.base,
+            report.changes_applied
+        )),
     }
 }
 

@@ -190,11 +190,11 @@ impl Offsite {
         Ok(local)
     }
 
-    /// Keeps the newest `keep` remote backups; returns the ids deleted.
-    pub async fn prune(&self) -> Result<Vec<String>, String> {
+    /// Keeps the newest `keep` remote backups, and any `also_keep` asks for; returns the ids deleted.
+    pub async fn prune(&self, also_keep: impl Fn(&Manifest) -> bool) -> Result<Vec<String>, String> {
         let all = self.list().await?;
         let mut deleted = Vec::new();
-        for manifest in all.iter().skip(self.keep.max(1)) {
+        for manifest in all.iter().skip(self.keep.max(1)).filter(|m| !also_keep(m)) {
             // The manifest goes first: a listing never shows a backup whose file is gone.
             self.store
                 .delete(&self.object(&Self::manifest_name(&manifest.id)))
@@ -206,6 +206,39 @@ impl Offsite {
             deleted.push(manifest.id.clone());
         }
         Ok(deleted)
+    }
+}
+
+/// Objects by name under the prefix: what point-in-time recovery ships (`pitr/`).
+impl Offsite {
+    pub async fn put_object(&self, name: &str, body: Vec<u8>) -> Result<(), String> {
+        self.store
+            .put(&self.object(name), body.into())
+            .await
+            .map(drop)
+            .map_err(|e| remote_err(&format!("upload of {name} failed"), e))
+    }
+
+    pub async fn get_object(&self, name: &str) -> Result<bytes::Bytes, String> {
+        self.get_bytes(&self.object(name)).await
+    }
+
+    pub async fn delete_object(&self, name: &str) -> Result<(), String> {
+        self.store.delete(&self.object(name)).await.map_err(|e| remote_err(&format!("cannot delete {name}"), e))
+    }
+
+    /// The names (relative to the prefix) and last-modified times of the objects in `folder`.
+    pub async fn list_folder(&self, folder: &str) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, String> {
+        let under = ObjectPath::from(format!("{}{}", self.prefix, folder.trim_end_matches('/')));
+        let mut listing = self.store.list(Some(&under));
+        let mut names = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(|e| remote_err("listing failed", e))?;
+            let full = meta.location.as_ref();
+            names.push((full.strip_prefix(self.prefix.as_str()).unwrap_or(full).to_owned(), meta.last_modified));
+        }
+        names.sort();
+        Ok(names)
     }
 }
 

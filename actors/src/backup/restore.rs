@@ -2,7 +2,7 @@
 //! stays in place when any step fails.
 
 use super::file::{self, Manifest};
-use super::{audit, BackupAnswer, BackupConfig};
+use super::{audit, BackupConfig};
 use crate::store::{ReaderPool, WriterHandle};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,21 +11,30 @@ use std::sync::Arc;
 pub(super) enum Source {
     Backup(String),
     Golden(PathBuf),
+    /// A copy already built and checked at the staging path (a point-in-time rebuild), with the
+    /// snapshot it started from.
+    Rebuilt(Manifest),
+}
+
+/// Where a restore stages the copy it swaps in.
+pub(super) fn staging_path(config: &BackupConfig) -> PathBuf {
+    config.database.with_extension("db.restore-tmp")
 }
 
 /// Verify, safety backup, swap through the writer, reopen the readers. The original stays on failure.
+/// Answers what was restored and the safety backup's id.
 pub(super) async fn restore(
     config: Arc<BackupConfig>,
     writer: WriterHandle,
     readers: ReaderPool,
     now: chrono::DateTime<chrono::Utc>,
     source: Source,
-) -> Result<BackupAnswer, String> {
+) -> Result<(Manifest, String), String> {
     let blocking = config.clone();
     let prepared = tokio::task::spawn_blocking(move || -> Result<(Manifest, PathBuf), String> {
         let config = blocking;
-        let staged = config.database.with_extension("db.restore-tmp");
-        match source {
+        let staged = staging_path(&config);
+        let chosen = match source {
             Source::Backup(id) => {
                 let chosen = file::verify(&config.dir, &id, now)?;
                 if chosen.verified_ok != Some(true) {
@@ -35,17 +44,21 @@ pub(super) async fn restore(
                     ));
                 }
                 file::materialize(&config.dir, &chosen, &staged)?;
-                Ok((chosen, staged))
+                chosen
             }
-            Source::Golden(path) => Ok((file::stage_golden(&path, &staged)?, staged)),
-        }
+            Source::Golden(path) => file::stage_golden(&path, &staged)?,
+            Source::Rebuilt(base) => base,
+        };
+        // The restored copy's history forks here: it ships its changes under a timeline of its own.
+        crate::pitr::fork_timeline(&staged)?;
+        Ok((chosen, staged))
     })
     .await
     .map_err(|err| format!("the restore task failed: {err}"))?;
     let (chosen, staged) = match prepared {
         Ok(prepared) => prepared,
         Err(why) => {
-            let _ = std::fs::remove_file(config.database.with_extension("db.restore-tmp"));
+            let _ = std::fs::remove_file(staging_path(&config));
             return Err(why);
         }
     };
@@ -63,5 +76,5 @@ pub(super) async fn restore(
     audit(&writer, &safety_id, "created", true, &format!("safety backup before restoring {}", chosen.id)).await;
     audit(&writer, &chosen.id, "restored", true, &format!("safety backup {safety_id}")).await;
     tracing::warn!(backup = %chosen.id, safety = %safety_id, "Database restored from a backup.");
-    Ok(BackupAnswer::One(chosen))
+    Ok((chosen, safety_id))
 }

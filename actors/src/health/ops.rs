@@ -31,6 +31,8 @@ pub struct OpsLimits {
     pub validation_failure_pct: f64,
     /// Fewer edits than this in the window are too few to judge a rate.
     pub validation_min_sample: i64,
+    /// With point-in-time recovery on: how long a change may wait in the outbox before it is an alert.
+    pub pitr_max_lag: Option<Span>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -110,6 +112,9 @@ fn database_checks(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) ->
     out.push(("database_quick_check", OpsCheck::judged(quick != "ok", Level::Critical, quick.clone(), 0.0)));
     out.push(("oldest_pending_approval", oldest_pending(conn, limits, now)));
     out.push(("unacknowledged_critical_errors", critical_unacked(conn, limits, now)));
+    if let Some(max_lag) = limits.pitr_max_lag {
+        out.push(("pitr_lag", pitr_lag(conn, max_lag, now)));
+    }
     if limits.sheets_enabled {
         for direction in ["import", "export"] {
             let name = if direction == "import" { "sheets_import" } else { "sheets_export" };
@@ -145,6 +150,28 @@ fn oldest_pending(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) -> 
             OpsCheck::judged(too_old, Level::Critical, detail, hours(age))
         }
         Err(err) => OpsCheck::new(Level::Critical, format!("cannot read approvals: {err}"), None),
+    }
+}
+
+/// The oldest change not yet off-site: past the limit, a lost machine would lose it (the restorable
+/// point has fallen behind).
+fn pitr_lag(conn: &Connection, max_lag: Span, now: DateTime<Utc>) -> OpsCheck {
+    match crate::pitr::OutboxFigures::read(conn) {
+        Ok(outbox) => {
+            let lag = outbox.lag_seconds(now);
+            let detail = match &outbox.oldest_committed_at {
+                None => "every committed change is off-site".to_owned(),
+                Some(oldest) => format!(
+                    "{} changes ({} bytes) wait to be shipped, the oldest committed at {oldest} ({lag:.0} s ago, \
+                     limit {} s)",
+                    outbox.rows,
+                    outbox.bytes,
+                    max_lag.num_seconds()
+                ),
+            };
+            OpsCheck::judged(lag > max_lag.num_seconds() as f64, Level::Critical, detail, lag)
+        }
+        Err(err) => OpsCheck::new(Level::Critical, format!("cannot read the recovery outbox: {err}"), None),
     }
 }
 
@@ -312,6 +339,7 @@ mod tests {
             critical_unacked_after: Span::minutes(120),
             validation_failure_pct: 5.0,
             validation_min_sample: 10,
+            pitr_max_lag: None,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::http::gate::{self, read};
 use actix_web::web::{post, ServiceConfig};
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use atlas_actors::backup::{BackupAnswer, BackupRequest};
+use atlas_actors::backup::BackupRequest;
 use atlas_actors::domain::clock::format_timestamp;
 use atlas_actors::domain::{Applied, Command, Role};
 use atlas_actors::scheduler::RunNowError;
@@ -53,8 +53,7 @@ async fn overview(signed: Signed<Admin>) -> Result<HttpResponse, ConsoleError> {
     let state = &signed.state;
     let tokens = read(state, tokens::list).await?.into_iter().map(TokenDto::from).collect();
     let (backups, backup_problem) = match state.handles.backup.ask(BackupRequest::List).await {
-        Ok(BackupAnswer::Many(all)) => (all.into_iter().map(BackupDto::from).collect(), None),
-        Ok(BackupAnswer::One(one)) => (vec![one.into()], None),
+        Ok(answer) => (answer.manifests().into_iter().map(BackupDto::from).collect(), None),
         Err(err) => (Vec::new(), Some(err)),
     };
     let directions = read(state, sync_state::all)
@@ -129,10 +128,7 @@ async fn revoke_token(posted: Posted<Admin, Empty>, name: web::Path<String>) -> 
 }
 
 async fn backup(signed: &Signed<Admin>, request: BackupRequest) -> Result<BackupDto, String> {
-    match signed.state.handles.backup.ask(request).await? {
-        BackupAnswer::One(manifest) => Ok(manifest.into()),
-        BackupAnswer::Many(_) => Err("the backup actor answered with a list".into()),
-    }
+    signed.state.handles.backup.ask(request).await?.manifest().map(BackupDto::from)
 }
 
 async fn create_backup(posted: Posted<Admin, Empty>) -> Result<HttpResponse, ConsoleError> {

@@ -8,7 +8,7 @@ use crate::http::auth::Read;
 use crate::http::dto::BackupDto;
 use actix_web::HttpResponse;
 use askama::Template;
-use atlas_actors::backup::{BackupAnswer, BackupRequest};
+use atlas_actors::backup::BackupRequest;
 
 pub struct Line {
     pub name: String,
@@ -76,8 +76,7 @@ pub async fn report(signed: Signed<Read>) -> Result<HttpResponse, ConsoleError> 
     }
     let backups = if signed.caller.role.allows(atlas_actors::domain::Permission::Administer) {
         match state.handles.backup.ask(BackupRequest::List).await {
-            Ok(BackupAnswer::Many(all)) => Some(all.into_iter().map(BackupDto::from).collect()),
-            Ok(BackupAnswer::One(one)) => Some(vec![one.into()]),
+            Ok(answer) => Some(answer.manifests().into_iter().map(BackupDto::from).collect()),
             Err(_) => Some(Vec::new()),
         }
     } else {

@@ -17,11 +17,18 @@ use rusqlite::Connection;
 
 /// The outbox table, which the session itself leaves out.
 pub const OUTBOX: &str = "pitr_outbox";
+/// The chain's name (`pitr/`): set by a migration and by restores, never by a captured batch.
+pub const TIMELINE: &str = "pitr_timeline";
+
+/// The tables a session records: all but the outbox, the timeline and SQLite's own.
+fn captured(table: &str) -> bool {
+    table != OUTBOX && table != TIMELINE && !table.starts_with("sqlite_")
+}
 
 /// Starts recording every table but the outbox (and SQLite's own).
 pub fn begin(conn: &Connection) -> rusqlite::Result<Session<'_>> {
     let mut session = Session::new(conn)?;
-    session.table_filter(Some(|table: &str| table != OUTBOX && !table.starts_with("sqlite_")));
+    session.table_filter(Some(captured));
     session.attach(None::<&str>)?;
     Ok(session)
 }
@@ -51,10 +58,10 @@ pub fn store(
 /// writes (replay would apply its change twice).
 pub fn assert_capturable(conn: &Connection) -> Result<(), String> {
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != ?1")
-        .and_then(|mut s| s.query_map([OUTBOX], |r| r.get(0))?.collect())
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .map_err(|e| e.to_string())?;
-    for table in tables {
+    for table in tables.into_iter().filter(|t: &String| captured(t)) {
         let keyed: bool = conn
             .query_row("SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE pk > 0", [&table], |r| r.get(0))
             .map_err(|e| e.to_string())?;

@@ -143,12 +143,16 @@ struct Ping;
 struct Shutdown;
 
 /// Database maintenance that must run on the read-write connection, outside any transaction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Maintenance {
     /// `PRAGMA wal_checkpoint(TRUNCATE)`: fold the WAL into the database file.
     Checkpoint,
     /// `VACUUM`: rebuild the file, returning free pages to the disk.
     Vacuum,
+    /// Drop the outbox rows up to `through_seq`, confirmed off-site, if the database is still on
+    /// `timeline` (a restore in between forked it, and its rows are not the ones shipped). Not audited:
+    /// the shipper's own bookkeeping, whose audit would itself be a change to ship, forever.
+    TrimOutbox { timeline: String, through_seq: i64 },
 }
 
 #[derive(Message)]
@@ -359,7 +363,8 @@ impl WriterActor {
         }
         let no_connection = || CommandError::Unavailable("the writer has no database connection".into());
         let conn = self.conn.as_ref().ok_or_else(no_connection)?;
-        let _busy = self.registry.busy(names::WRITER, &format!("{what:?}").to_lowercase());
+        let _busy = matches!(what, Maintenance::Checkpoint | Maintenance::Vacuum)
+            .then(|| self.registry.busy(names::WRITER, &format!("{what:?}").to_lowercase()));
         let failed = |err: rusqlite::Error| super::storage::classify(&err);
         match what {
             Maintenance::Checkpoint => conn
@@ -376,6 +381,14 @@ impl WriterActor {
                 let after = pages(conn).map_err(failed)?;
                 Ok(format!("vacuum: {before} pages before, {after} after"))
             }
+            Maintenance::TrimOutbox { timeline, through_seq } => conn
+                .prepare_cached(
+                    "DELETE FROM pitr_outbox WHERE seq <= ?1
+                       AND (SELECT timeline FROM pitr_timeline WHERE id = 1) = ?2",
+                )
+                .and_then(|mut trim| trim.execute(rusqlite::params![through_seq, timeline]))
+                .map(|rows| format!("{rows} outbox rows trimmed"))
+                .map_err(failed),
         }
     }
 }
