@@ -164,12 +164,42 @@ pub enum ConfigAction {
 }
 
 impl Cli {
-    /// All `section.key=value` overrides, the subcommand's own flags last.
-    pub fn overrides(&self) -> Vec<String> {
-        let mut all = self.overrides.clone();
+    /// All `section.key=value` overrides in the order given on `argv` (the command line clap parsed), the
+    /// subcommand's own flags last. Read from `argv` because clap keeps only the `--set` flags after the
+    /// subcommand when there are some on both sides (`atlas --set a=1 serve --set b=2` lost `a=1`).
+    pub fn overrides(&self, argv: &[String]) -> Vec<String> {
+        let mut all = Vec::new();
+        let mut words = argv.iter().skip(1);
+        while let Some(word) = words.next() {
+            if word == "--" {
+                break;
+            } else if word == "--set" {
+                all.extend(words.next().cloned());
+            } else if let Some(value) = word.strip_prefix("--set=") {
+                all.push(value.to_owned());
+            }
+        }
+        if all.len() < self.overrides.len() {
+            all.clone_from(&self.overrides);
+        }
         if let CliCommand::Serve { addr: Some(addr) } = &self.command {
             all.push(format!("http.addr={addr:?}"));
         }
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_set_flag_counts_wherever_it_stands() {
+        let argv: Vec<String> =
+            ["atlas", "--set", "a.b=1", "serve", "--set=c.d=2", "--set", "e.f=3", "--addr", "127.0.0.1:1"]
+                .map(String::from)
+                .to_vec();
+        let cli = Cli::try_parse_from(&argv).unwrap();
+        assert_eq!(cli.overrides(&argv), ["a.b=1", "c.d=2", "e.f=3", "http.addr=\"127.0.0.1:1\""]);
     }
 }

@@ -16,7 +16,11 @@ fn main() -> ExitCode {
         return atlas::browser_query::child_main(&args[1..]);
     }
     let cli = Cli::parse();
-    let settings = match settings::load(cli.config.as_deref(), std::env::vars(), &cli.overrides()) {
+    let settings = match settings::load(
+        cli.config.as_deref(),
+        std::env::vars(),
+        &cli.overrides(&std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>()),
+    ) {
         Ok((settings, _)) => settings,
         Err(err) => {
             eprintln!("atlas: {err}");

@@ -16,6 +16,7 @@ mod metrics;
 mod offsite;
 mod operations;
 mod panic_drills;
+mod pitr;
 mod probes;
 mod restore_crash;
 mod runner;

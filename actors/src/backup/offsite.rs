@@ -185,7 +185,17 @@ impl Offsite {
         }
         result?;
         // The remote manifest's verification fields describe some other copy; this one is not verified yet.
-        let local = Manifest { verified_at: None, verified_ok: None, verify_detail: None, ..manifest };
+        // It came from the bucket, so it is off-site (the remote manifest was written before that was
+        // recorded): a local record of the upload is kept, else the backup's own finish time stands in.
+        let uploaded_at = file::load(dir, id).ok().and_then(|m| m.uploaded_at).or(Some(manifest.finished_at.clone()));
+        let local = Manifest {
+            verified_at: None,
+            verified_ok: None,
+            verify_detail: None,
+            uploaded_at,
+            upload_error: None,
+            ..manifest
+        };
         file::write_manifest(dir, &local)?;
         Ok(local)
     }

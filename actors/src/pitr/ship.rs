@@ -141,7 +141,13 @@ impl Work {
                 .await
                 .map_err(|e| format!("cannot read the outbox: {e}"))?;
             let Some(timeline) = timeline else { return Ok(()) };
-            self.monitor.update(|state| state.timeline = Some(timeline.clone()));
+            self.monitor.update(|state| {
+                if state.timeline.as_deref() != Some(timeline.as_str()) {
+                    // A restore forked the history: nothing said about the old chain holds for this one.
+                    *state = super::status::ShipperState { timeline: Some(timeline.clone()), ..state.clone() };
+                    (state.base, state.shipped_through_seq, state.shipped_through_at) = (None, None, None);
+                }
+            });
             let (Some(first), Some(last)) = (records.first(), records.last()) else { return Ok(()) };
             let (first, last_seq, last_at) = (first.seq, last.seq, last.committed_at.clone());
             let body = segment::encode(&records);

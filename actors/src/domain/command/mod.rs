@@ -365,8 +365,17 @@ pub struct CommandOutcome {
 pub const MAX_QUERY_CHARS: usize = 20_000;
 
 /// What `RecordBackup` may report (each is its own event type).
-pub const BACKUP_ACTIONS: &[&str] =
-    &["created", "verified", "pruned", "restored", "uploaded", "downloaded", "pruned_remote"];
+pub const BACKUP_ACTIONS: &[&str] = &[
+    "created",
+    "verified",
+    "pruned",
+    "restored",
+    "uploaded",
+    "downloaded",
+    "pruned_remote",
+    "pitr_restored",
+    "pitr_drilled",
+];
 
 impl Command {
     /// The event type recorded with this command (`aggregate.verb`).
@@ -419,6 +428,10 @@ impl Command {
                 ("uploaded", false) => "backup.upload_failed",
                 ("downloaded", _) => "backup.downloaded",
                 ("pruned_remote", _) => "backup.pruned_remote",
+                ("pitr_restored", true) => "backup.pitr_restored",
+                ("pitr_restored", false) => "backup.pitr_restore_failed",
+                ("pitr_drilled", true) => "backup.pitr_drilled",
+                ("pitr_drilled", false) => "backup.pitr_drill_failed",
                 _ => "backup.pruned",
             },
             Self::RecordQuery { .. } => "browser.queried",
