@@ -5,7 +5,7 @@
 use crate::api::Team;
 use crate::support::daemon::Daemon;
 use crate::support::moto::Moto;
-use crate::support::{open_read_only, test_settings, TestApp};
+use crate::support::{count, open_read_only, test_settings, TestApp};
 use atlas_actors::pitr::segment;
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
@@ -247,6 +247,59 @@ async fn a_migration_inside_the_chain_ends_it() {
     let (code, report) = restore_to(&team, &before_migration).await;
     assert_eq!(code, 200, "the chain up to the migration still restores: {report}");
     assert_eq!(project_names(&team).await, ["A, before the migration"]);
+}
+
+#[actix_rt::test]
+async fn an_idle_database_uploads_nothing() {
+    let moto = Moto::start(BUCKET).await;
+    let team = pitr_team(&moto).await;
+    until_based(&team).await;
+    // No HTTP from here on (each admin call is an audited change): the monitor and the file are read directly.
+    let db = open_read_only(&team.app.db_path());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&db, "SELECT count(*) FROM pitr_outbox") > 0 {
+        assert!(Instant::now() < deadline, "the outbox never emptied");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (uploaded, objects) = (team.app.handles.pitr.monitor.snapshot().segments_uploaded, segments(&moto).await);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(team.app.handles.pitr.monitor.snapshot().segments_uploaded, uploaded, "three idle cycles uploaded");
+    assert_eq!(segments(&moto).await, objects);
+}
+
+#[actix_rt::test]
+async fn an_unreachable_bucket_keeps_the_outbox_reports_the_error_and_alerts_on_the_lag() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut settings = pitr_settings(&dir, &format!("http://{dead}"));
+    settings.offsite.request_timeout_s = 1;
+    settings.pitr.max_lag_s = 1;
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    made_project(&team, "kept until it is shipped").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let failing = loop {
+        let now = status(&team).await;
+        if now["shipper"]["consecutive_failures"].as_u64().unwrap_or(0) >= 2 {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "no failures recorded: {now}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(failing["shipper"]["last_upload_error"].as_str().unwrap().contains("off-site"), "{failing}");
+    assert!(failing["restorable_through"].is_null(), "no snapshot reached the bucket: {failing}");
+    let db = open_read_only(&team.app.db_path());
+    let kept = count(&db, "SELECT count(*) FROM pitr_outbox WHERE instr(changeset, CAST('kept until' AS BLOB)) > 0");
+    assert_eq!(kept, 1, "nothing leaves the outbox unless its upload is confirmed");
+    let (code, health) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
+    assert_eq!(code, 200, "{health}");
+    let check = &health["operations"]["checks"]["pitr_lag"];
+    assert_eq!(check["level"], "critical", "{health}");
+    assert!(check["detail"].as_str().unwrap().contains("wait to be shipped"), "{health}");
+    let (_, metrics) = team.app.raw("GET", "/metrics", Some(&team.admin), None, None).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    let rows = metrics.lines().find(|l| l.starts_with("atlas_pitr_outbox_rows ")).expect("the outbox gauge");
+    assert_ne!(rows, "atlas_pitr_outbox_rows 0", "{metrics}");
 }
 
 #[actix_rt::test]
