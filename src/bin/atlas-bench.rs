@@ -7,6 +7,8 @@
 //!
 //! `atlas-bench capture [ROUNDS]`: the writer with point-in-time change capture off and on, alternated, at
 //! 1, 16 and 256 submitters (the goal: capture costs under 15 %).
+//! `atlas-bench pitr [COMMANDS]` and `atlas-bench pitr-lag [SECONDS]`: restore time for COMMANDS commands
+//! of changesets, and the shipping lag at the default interval (see `atlas-bench/pitr_bench.rs`).
 //! `atlas-bench runner`: approval commit to process start, p50/p99 over 300 execute approvals.
 //! `atlas-bench backup [MB]`: an Atlas backup against `sqlite3 .backup`, and writer latency meanwhile.
 //! `atlas-bench http [TASKS] [--compare-datasette]`: the real `atlas serve` over loopback HTTP: list pages, reads,
@@ -23,6 +25,8 @@ use atlas_actors::SupervisorConfig;
 mod backup_bench;
 #[path = "atlas-bench/http_bench.rs"]
 mod http_bench;
+#[path = "atlas-bench/pitr_bench.rs"]
+mod pitr_bench;
 #[path = "atlas-bench/runner_bench.rs"]
 mod runner_bench;
 
@@ -278,6 +282,14 @@ fn main() -> ExitCode {
             })
         }
         Some("runner") => runner_bench::run(),
+        Some("pitr") => {
+            let commands = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+            actix::System::new().block_on(pitr_bench::restore(commands))
+        }
+        Some("pitr-lag") => {
+            let seconds = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(60);
+            actix::System::new().block_on(pitr_bench::lag(seconds))
+        }
         Some("http") => {
             let args: Vec<String> = std::env::args().skip(2).collect();
             let tasks = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
@@ -286,7 +298,7 @@ fn main() -> ExitCode {
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
             eprintln!(
-                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | runner | backup [MB] | http [TASKS] [--compare-datasette]"
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | runner | backup [MB] | http [TASKS] [--compare-datasette]"
             );
             return ExitCode::from(2);
         }

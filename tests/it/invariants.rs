@@ -13,6 +13,8 @@ const READ_WRITE_ALLOWED: &[(&str, &str)] = &[
     ("actors/src/store/capture/tests.rs", "capture's unit tests build scratch databases to replay onto"),
     ("src/bin/atlas-bench.rs", "measures plain rusqlite on its own scratch file as the raw ceiling"),
     ("actors/src/backup/file.rs", "writes backup copies into the backup directory, never the live database"),
+    ("actors/src/pitr/rebuild.rs", "replays changes onto the staged copy a point-in-time restore builds"),
+    ("actors/src/pitr/mod.rs", "forks the timeline of a staged copy before a restore swaps it in"),
 ];
 
 /// Why a source text opens a read-write connection, if it does.

@@ -198,7 +198,8 @@ async fn the_admin_api_lists_jobs_and_runs_one_now() {
             "sheets_export",
             "sheets_critical_export",
             "backup",
-            "backup_verify"
+            "backup_verify",
+            "pitr_drill"
         ]
     );
     let (status, report) = team.call("POST", "/api/v1/admin/schedules/health_check/run", &team.admin, None).await;

@@ -167,7 +167,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Sen
 }
 
 /// Replays onto the staged copy and checks it; answers the changes applied and the counted tables' rows.
-fn replay_checked(
+pub fn replay_checked(
     staged: &Path,
     changes: Vec<(i64, Vec<u8>)>,
     target: Target,

@@ -54,6 +54,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/db/stats"),
     ("post", "/api/v1/admin/db/vacuum"),
     ("post", "/api/v1/admin/db/checkpoint"),
+    ("get", "/api/v1/admin/pitr"),
+    ("post", "/api/v1/admin/restore"),
 ];
 
 /// (method, path) pairs in a document.
