@@ -7,10 +7,11 @@
 mod checksum;
 pub mod file;
 pub mod offsite;
+mod point;
 mod restore;
 
 use crate::domain::{Actor as Requester, Clock, Command};
-use crate::pitr::rebuild::{drill_path, PointReport, Rebuild};
+use crate::pitr::rebuild::PointReport;
 use crate::pitr::{Target, PITR_DRILL};
 use crate::registry::{names, ActorRegistry};
 use crate::scheduler::RunJob;
@@ -240,55 +241,6 @@ impl Work {
         let (chosen, _) =
             restore(self.config.clone(), self.writer.clone(), self.readers.clone(), self.now, source).await?;
         Ok(BackupAnswer::One(chosen))
-    }
-
-    /// A point-in-time restore (or, with `verify_only`, a drill): rebuild, check, then swap.
-    async fn restore_to_point(&self, to: Target, from_remote: bool, verify_only: bool) -> Result<BackupAnswer, String> {
-        if self.config.pitr.is_none() && !from_remote {
-            return Err(
-                "point-in-time recovery is off (pitr.enabled = false); nothing was shipped to restore from".into()
-            );
-        }
-        let offsite = self.offsite()?.clone();
-        let staged =
-            if verify_only { drill_path(&self.config.dir, self.now) } else { restore::staging_path(&self.config) };
-        let rebuild = Rebuild {
-            offsite: &offsite,
-            backup_dir: &self.config.dir,
-            staged: &staged,
-            target: to,
-            from_remote,
-            now: self.now,
-        };
-        let built = rebuild.run().await;
-        let mut report = match built {
-            Ok(report) => report,
-            Err(why) => {
-                let action = if verify_only { "pitr_drilled" } else { "pitr_restored" };
-                audit(&self.writer, "pitr", action, false, &format!("to {to}: {why}")).await;
-                return Err(why);
-            }
-        };
-        let detail = format!(
-            "to {to}: snapshot {} ({}) + {} changes, through {}; integrity ok, row counts match",
-            report.base,
-            report.base_from,
-            report.changes_applied,
-            report.restored_through.as_deref().unwrap_or("the snapshot")
-        );
-        if verify_only {
-            let _ = std::fs::remove_file(&staged);
-            report.verify_only = true;
-            audit(&self.writer, "pitr", "pitr_drilled", true, &detail).await;
-            return Ok(BackupAnswer::Point(report));
-        }
-        let base = file::load(&self.config.dir, &report.base)?;
-        let (_, safety) =
-            restore(self.config.clone(), self.writer.clone(), self.readers.clone(), self.now, Source::Rebuilt(base))
-                .await?;
-        report.safety_backup = Some(safety);
-        audit(&self.writer, "pitr", "pitr_restored", true, &detail).await;
-        Ok(BackupAnswer::Point(report))
     }
 
     /// The request; after a failure, whatever it left half-made is removed.

@@ -13,7 +13,7 @@ pub(super) enum Source {
     Golden(PathBuf),
     /// A copy already built and checked at the staging path (a point-in-time rebuild), with the
     /// snapshot it started from.
-    Rebuilt(Manifest),
+    Rebuilt(Box<Manifest>),
 }
 
 /// Where a restore stages the copy it swaps in.
@@ -47,7 +47,7 @@ pub(super) async fn restore(
                 chosen
             }
             Source::Golden(path) => file::stage_golden(&path, &staged)?,
-            Source::Rebuilt(base) => base,
+            Source::Rebuilt(base) => *base,
         };
         // The restored copy's history forks here: it ships its changes under a timeline of its own.
         crate::pitr::fork_timeline(&staged)?;
