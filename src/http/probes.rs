@@ -28,7 +28,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// The full health report: readiness, every actor (state, restarts, last heartbeat), operational checks run
-/// now (disk, WAL, backups, Sheets sync, approvals, critical errors, validation failures), firing alerts.
+/// now (disk, WAL, backups, Sheets sync, approvals, critical errors, validation failures), firing alerts,
+/// and with `[pitr]` its figures (`pitr`: restorable point, lag, outbox, last upload error).
 #[utoipa::path(tag = "admin", responses((status = 200, description = "the report"),
     (status = 403, body = super::dto::ErrorBody), (status = 503, body = super::dto::ErrorBody)))]
 #[get("/admin/health")]
@@ -37,5 +38,16 @@ pub async fn admin_health(
     _auth: super::auth::Auth<super::auth::Admin>,
 ) -> Result<HttpResponse, super::ApiError> {
     let report = state.handles.health.full_report().await.map_err(super::ApiError::unavailable)?;
-    Ok(HttpResponse::Ok().json(report))
+    let mut body = serde_json::to_value(report).map_err(|e| super::ApiError::unavailable(e.to_string()))?;
+    // Point-in-time recovery's figures, as GET /api/v1/admin/pitr shows them.
+    if state.handles.pitr.monitor.enabled() {
+        let outbox = state
+            .handles
+            .readers
+            .read(atlas_actors::pitr::OutboxFigures::read)
+            .await
+            .map_err(super::ApiError::from_read)?;
+        body["pitr"] = serde_json::json!(state.handles.pitr.monitor.report(outbox, chrono::Utc::now()));
+    }
+    Ok(HttpResponse::Ok().json(body))
 }

@@ -128,6 +128,15 @@ async fn a_restore_to_a_noted_time_has_a_and_not_b_and_forks_a_new_chain() {
     assert_eq!(code, 200, "{drill}");
     assert_eq!(drill["verify_only"], true);
     assert_eq!(project_names(&team).await, ["A, before the noted time", "B, after it"], "a drill swaps nothing");
+    let (code, job) = team.call("POST", "/api/v1/admin/schedules/pitr_drill/run", &team.admin, None).await;
+    assert_eq!(code, 200, "{job}");
+    assert!(job["ok"] == true && job["detail"].as_str().unwrap().contains("integrity ok"), "{job}");
+    let (_, drilled) = team.call("GET", "/api/v1/audit?type=backup.pitr_drilled", &team.admin, None).await;
+    assert_eq!(
+        drilled["items"].as_array().map(Vec::len),
+        Some(2),
+        "the API drill and the job are on record: {drilled}"
+    );
 
     let (code, report) = restore_to(&team, &noted).await;
     assert_eq!(code, 200, "{report}");
@@ -296,6 +305,7 @@ async fn an_unreachable_bucket_keeps_the_outbox_reports_the_error_and_alerts_on_
     let check = &health["operations"]["checks"]["pitr_lag"];
     assert_eq!(check["level"], "critical", "{health}");
     assert!(check["detail"].as_str().unwrap().contains("wait to be shipped"), "{health}");
+    assert!(health["pitr"]["shipper"]["last_upload_error"].is_string(), "the report carries the figures: {health}");
     let (_, metrics) = team.app.raw("GET", "/metrics", Some(&team.admin), None, None).await;
     let metrics = String::from_utf8(metrics).unwrap();
     let rows = metrics.lines().find(|l| l.starts_with("atlas_pitr_outbox_rows ")).expect("the outbox gauge");
