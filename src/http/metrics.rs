@@ -162,10 +162,50 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
             verified,
         );
     }
+    outcomes(&state, &mut out).await?;
     if state.handles.pitr.monitor.enabled() {
         pitr(&state, &mut out).await?;
     }
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out.finish()))
+}
+
+/// The mirror contract's outcome measures over 7 days (`health/outcomes.rs`).
+async fn outcomes(state: &AppState, out: &mut Exposition) -> Result<(), ApiError> {
+    use atlas_actors::health::outcomes::{Outcomes, Spread};
+    let now = chrono::Utc::now();
+    let measured =
+        state.handles.readers.read(move |conn| Outcomes::read(conn, now)).await.map_err(ApiError::from_read)?;
+    let quantiles = |spread: &Spread| {
+        [("0.5", spread.median_s), ("0.9", spread.p90_s)]
+            .into_iter()
+            .filter_map(|(q, value)| value.map(|v| (format!("quantile=\"{q}\""), v)))
+            .collect::<Vec<_>>()
+    };
+    out.family(
+        "atlas_outcome_decision_seconds",
+        "gauge",
+        "Time from an approval's request to its decision, over 7 days.",
+        &quantiles(&measured.decision_time),
+    );
+    out.single("atlas_outcome_decisions", "gauge", "Approvals decided in 7 days.", measured.decision_time.count as f64);
+    out.family(
+        "atlas_outcome_critical_resolution_seconds",
+        "gauge",
+        "Time to resolve a critical error, over 7 days.",
+        &quantiles(&measured.critical_resolution_time),
+    );
+    if let Some(pct) = measured.sync_completion.pct {
+        out.single("atlas_outcome_sync_completion_ratio", "gauge", "Sheets syncs that completed, 7 days.", pct / 100.0);
+    }
+    if let Some(pct) = measured.validation_pass.pct {
+        out.single(
+            "atlas_outcome_validation_pass_ratio",
+            "gauge",
+            "Sheets edits that passed validation, 7 days.",
+            pct / 100.0,
+        );
+    }
+    Ok(())
 }
 
 /// The point-in-time recovery figures `GET /api/v1/admin/pitr` shows.

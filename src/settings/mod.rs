@@ -118,11 +118,17 @@ impl Settings {
         within("health.restart_window_m", self.health.restart_window_m, 1, 24 * 60)?;
         within("health.restart_alert_threshold", self.health.restart_alert_threshold, 1, 1000)?;
         within("health.alert_check_s", self.health.alert_check_s, 5, 3600)?;
-        if !(0.0..=100.0).contains(&self.health.validation_failure_pct) {
-            return Err((
-                "health.validation_failure_pct",
-                format!("must be 0..100, got {}", self.health.validation_failure_pct),
-            ));
+        let h = &self.health;
+        for (key, value, max) in [
+            ("health.validation_failure_pct", h.validation_failure_pct, 100.0),
+            ("health.outcome_sync_completion_min_pct", h.outcome_sync_completion_min_pct, 100.0),
+            ("health.outcome_validation_pass_min_pct", h.outcome_validation_pass_min_pct, 100.0),
+            ("health.outcome_decision_mean_max_h", h.outcome_decision_mean_max_h, 24.0 * 365.0),
+            ("health.outcome_critical_resolution_max_h", h.outcome_critical_resolution_max_h, 24.0 * 365.0),
+        ] {
+            if !(0.0..=max).contains(&value) {
+                return Err((key, format!("must be 0..{max}, got {value}")));
+            }
         }
         self.validate_alerts()?;
         self.validate_browser()?;

@@ -298,6 +298,14 @@ impl Settings {
                 validation_failure_pct: h.validation_failure_pct,
                 validation_min_sample: h.validation_min_sample.into(),
                 pitr_max_lag: self.pitr.enabled.then(|| chrono::Duration::seconds(self.pitr.max_lag_s as i64)),
+                outcomes: atlas_actors::health::outcomes::OutcomeLimits {
+                    decision_mean_max: chrono::Duration::seconds((h.outcome_decision_mean_max_h * 3600.0) as i64),
+                    critical_resolution_max: chrono::Duration::seconds(
+                        (h.outcome_critical_resolution_max_h * 3600.0) as i64,
+                    ),
+                    sync_completion_min_pct: h.outcome_sync_completion_min_pct,
+                    validation_pass_min_pct: h.outcome_validation_pass_min_pct,
+                },
             }),
             watchdog: Watchdog::from_env(),
             restart_alert_threshold: h.restart_alert_threshold,

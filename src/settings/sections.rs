@@ -129,6 +129,13 @@ pub struct HealthSettings {
     pub validation_failure_pct: f64,
     /// Fewer Sheets edits than this in 24 h are too few to judge the rate.
     pub validation_min_sample: u32,
+    /// The mirror contract's goals, over 7 days; crossing one is a warning: the mean time from an
+    /// approval's request to its decision, the mean time to resolve a critical error, and the percent of
+    /// Sheets syncs that completed and of Sheets edits that passed validation.
+    pub outcome_decision_mean_max_h: f64,
+    pub outcome_critical_resolution_max_h: f64,
+    pub outcome_sync_completion_min_pct: f64,
+    pub outcome_validation_pass_min_pct: f64,
     /// Restarts of one actor within `restart_window_m` that raise an alert.
     pub restart_alert_threshold: u64,
     pub restart_window_m: u64,
@@ -150,6 +157,10 @@ impl Default for HealthSettings {
             critical_unacked_after_m: 120,
             validation_failure_pct: 5.0,
             validation_min_sample: 10,
+            outcome_decision_mean_max_h: 4.0,
+            outcome_critical_resolution_max_h: 24.0,
+            outcome_sync_completion_min_pct: 99.0,
+            outcome_validation_pass_min_pct: 95.0,
             restart_alert_threshold: code.restart_alert_threshold,
             restart_window_m: code.restart_window.num_minutes() as u64,
             alert_check_s: 30,

@@ -15,6 +15,7 @@ mod long_work;
 mod metrics;
 mod offsite;
 mod operations;
+mod outcomes;
 mod panic_drills;
 mod pitr;
 mod probes;

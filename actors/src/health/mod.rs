@@ -3,6 +3,7 @@
 //! hands what is wrong to the Notifier as alerts; feeds systemd's watchdog only while every actor is alive.
 
 pub mod ops;
+pub mod outcomes;
 pub mod watchdog;
 
 use crate::alerts::actor::NotifierHandle;

@@ -33,6 +33,8 @@ pub struct OpsLimits {
     pub validation_min_sample: i64,
     /// With point-in-time recovery on: how long a change may wait in the outbox before it is an alert.
     pub pitr_max_lag: Option<Span>,
+    /// The mirror contract's goals (`outcomes.rs`).
+    pub outcomes: super::outcomes::OutcomeLimits,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -114,6 +116,12 @@ fn database_checks(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) ->
     out.push(("unacknowledged_critical_errors", critical_unacked(conn, limits, now)));
     if let Some(max_lag) = limits.pitr_max_lag {
         out.push(("pitr_lag", pitr_lag(conn, max_lag, now)));
+    }
+    match super::outcomes::Outcomes::read(conn, now) {
+        Ok(outcomes) => out.extend(outcomes.checks(&limits.outcomes, limits.sheets_enabled)),
+        Err(err) => {
+            out.push(("outcomes", OpsCheck::new(Level::Warn, format!("cannot read the outcomes: {err}"), None)))
+        }
     }
     if limits.sheets_enabled {
         for direction in ["import", "export"] {
@@ -340,6 +348,7 @@ mod tests {
             validation_failure_pct: 5.0,
             validation_min_sample: 10,
             pitr_max_lag: None,
+            outcomes: Default::default(),
         }
     }
 
