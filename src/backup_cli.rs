@@ -80,7 +80,9 @@ pub fn restore_to_point(
     verify_only: bool,
     yes: bool,
 ) -> Result<String, String> {
-    let to = atlas_actors::pitr::Target::parse(to).map_err(|why| format!("--to: {why}"))?;
+    let to = atlas_actors::pitr::Target::parse(to)
+        .and_then(|to| to.not_in_future(chrono::Utc::now()))
+        .map_err(|why| format!("--to: {why}"))?;
     if !yes && !verify_only {
         return Err("a restore replaces the current database; add --yes to confirm (or --verify-only to check)".into());
     }

@@ -51,7 +51,9 @@ pub async fn restore(
     body: super::extract::ApiJson<PointRestoreBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let to = Target::parse(&body.to).map_err(|why| ApiError::bad_request(format!("to: {why}")))?;
+    let to = Target::parse(&body.to)
+        .and_then(|to| to.not_in_future(chrono::Utc::now()))
+        .map_err(|why| ApiError::bad_request(format!("to: {why}")))?;
     if !body.confirm && !body.verify_only {
         return Err(ApiError::bad_request(
             "confirm: a restore replaces the live database: send {\"to\": …, \"confirm\": true} (or \"verify_only\": true)",

@@ -313,6 +313,45 @@ async fn an_unreachable_bucket_keeps_the_outbox_reports_the_error_and_alerts_on_
 }
 
 #[actix_rt::test]
+async fn a_snapshot_whose_manifest_misplaces_it_is_refused() {
+    let moto = Moto::start(BUCKET).await;
+    let team = pitr_team(&moto).await;
+    let based = until_based(&team).await;
+    let a = made_project(&team, "A").await;
+    until_shipped(&team, a["created_at"].as_str().unwrap()).await;
+    let base = based["shipper"]["base"].as_str().unwrap();
+    let manifest = team.app.dir.path().join(format!("backups/{base}.manifest.json"));
+    let honest: Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    // One change later than it is: replay would skip a change and still pass every other check.
+    let mut skipping = honest.clone();
+    skipping["pitr"]["seq"] = json!(honest["pitr"]["seq"].as_i64().unwrap() + 1);
+    std::fs::write(&manifest, serde_json::to_vec(&skipping).unwrap()).unwrap();
+    let (code, refused) = restore_to(&team, "latest").await;
+    assert_eq!(code, 409, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("manifest was altered"), "{refused}");
+    assert_eq!(project_names(&team).await, ["A"]);
+}
+
+#[actix_rt::test]
+async fn latest_on_a_live_database_keeps_what_it_has_not_shipped_yet() {
+    let moto = Moto::start(BUCKET).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = pitr_settings(&dir, &moto.endpoint);
+    // The shipper never gets round to it: everything after the snapshot stays in the outbox.
+    settings.pitr.ship_every_s = 3600;
+    settings.pitr.max_lag_s = 3600;
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    let (code, snapshot) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(code, 201, "{snapshot}");
+    made_project(&team, "committed, not shipped").await;
+    let (code, report) = restore_to(&team, "latest").await;
+    assert_eq!(code, 200, "{report}");
+    assert!(report["from_local_outbox"].as_u64().unwrap() >= 1, "{report}");
+    assert_eq!(report["ended_by"], "the newest change committed", "{report}");
+    assert_eq!(project_names(&team).await, ["committed, not shipped"], "an acknowledged write survives `latest`");
+}
+
+#[actix_rt::test]
 async fn bad_restore_requests_are_refused_with_the_field_named() {
     let moto = Moto::start(BUCKET).await;
     let team = pitr_team(&moto).await;
@@ -328,6 +367,9 @@ async fn bad_restore_requests_are_refused_with_the_field_named() {
         .call("POST", "/api/v1/admin/restore", &team.approver, Some(json!({ "to": "latest", "confirm": true })))
         .await;
     assert_eq!(code, 403, "admins only");
+    let (code, body) = restore_to(&team, "2999-01-01T00:00:00Z").await;
+    assert_eq!(code, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("in the future"), "{body}");
     let (code, body) = restore_to(&team, "1999-01-01T00:00:00Z").await;
     assert_eq!(code, 409, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("no recovery snapshot"), "{body}");

@@ -240,6 +240,7 @@ impl Work {
     async fn restore(&self, source: Source) -> Result<BackupAnswer, String> {
         let (chosen, _) =
             restore(self.config.clone(), self.writer.clone(), self.readers.clone(), self.now, source).await?;
+        self.start_chain().await;
         Ok(BackupAnswer::One(chosen))
     }
 

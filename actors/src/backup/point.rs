@@ -19,7 +19,21 @@ impl Work {
                 "point-in-time recovery is off (pitr.enabled = false); nothing was shipped to restore from".into()
             );
         }
+        to.not_in_future(self.now)?;
         let offsite = self.offsite()?.clone();
+        // The live database's own history: its timeline, and (for a restore, not a drill, which tests the
+        // bucket alone) the changes it committed and has not shipped yet, replayed after the bucket's.
+        let live = self
+            .readers
+            .read(move |conn| {
+                let rows = if verify_only { Vec::new() } else { crate::pitr::outbox_rows(conn)? };
+                Ok(crate::pitr::timeline(conn)?.map(|timeline| (timeline, rows)))
+            })
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!(error = %err, "The live database's outbox cannot be read; rebuilding from the bucket alone.");
+                None
+            });
         let staged =
             if verify_only { drill_path(&self.config.dir, self.now) } else { restore::staging_path(&self.config) };
         let rebuild = Rebuild {
@@ -29,6 +43,7 @@ impl Work {
             target: to,
             from_remote,
             now: self.now,
+            live,
         };
         let built = rebuild.run().await;
         let mut report = match built {
@@ -63,6 +78,25 @@ impl Work {
         .await?;
         report.safety_backup = Some(safety);
         audit(&self.writer, "pitr", "pitr_restored", true, &detail).await;
+        self.start_chain().await;
         Ok(BackupAnswer::Point(report))
+    }
+
+    /// After a restore, a snapshot of the restored database starts its new timeline's chain at once, in
+    /// this turn: until one exists nothing after the restore is restorable, and a `latest` restore queued
+    /// behind this one would otherwise pick another timeline's snapshot.
+    pub(super) async fn start_chain(&self) {
+        if self.config.pitr.is_none() {
+            return;
+        }
+        match self.create().await {
+            Ok(manifest) if manifest.upload_error.is_none() => {
+                tracing::info!(backup = %manifest.id, "A snapshot starts the restored database's recovery chain.");
+            }
+            Ok(manifest) => {
+                tracing::warn!(backup = %manifest.id, "The new chain's snapshot was not uploaded; the shipper retries.")
+            }
+            Err(why) => tracing::warn!(error = %why, "No snapshot could start the new chain yet; the shipper retries."),
+        }
     }
 }

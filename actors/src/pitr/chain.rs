@@ -83,6 +83,11 @@ impl Walker {
         Ok(())
     }
 
+    /// The last row taken so far (the snapshot's position when none).
+    pub fn through_seq(&self) -> i64 {
+        self.chain.through_seq
+    }
+
     pub fn finish(self) -> Chain {
         self.chain
     }

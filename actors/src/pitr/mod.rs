@@ -84,6 +84,17 @@ impl Target {
         })
     }
 
+    /// Refuses a time ahead of `now` (a minute of clock skew allowed): nothing is known of it yet, and
+    /// `latest` says what is meant.
+    pub fn not_in_future(self, now: DateTime<Utc>) -> Result<Self, String> {
+        match self {
+            Self::At(at) if at > now + chrono::Duration::minutes(1) => {
+                Err(format!("{self} is in the future; to restore everything there is, say `latest`"))
+            }
+            _ => Ok(self),
+        }
+    }
+
     /// Whether a change committed at `committed_at` lies at or before the target.
     pub fn covers(self, committed_at: &str) -> bool {
         match self {
@@ -113,6 +124,16 @@ pub fn timeline(conn: &Connection) -> rusqlite::Result<Option<String>> {
         return Ok(None);
     }
     conn.query_row("SELECT timeline FROM pitr_timeline WHERE id = 1", [], |r| r.get(0)).optional()
+}
+
+/// The outbox rows on `conn`, oldest first: committed, not yet shipped.
+pub fn outbox_rows(conn: &Connection) -> rusqlite::Result<Vec<segment::Record>> {
+    let mut query =
+        conn.prepare("SELECT seq, schema_version, committed_at, changeset FROM pitr_outbox ORDER BY seq")?;
+    let rows = query.query_map([], |r| {
+        Ok(segment::Record { seq: r.get(0)?, schema_version: r.get(1)?, committed_at: r.get(2)?, changeset: r.get(3)? })
+    })?;
+    rows.collect()
 }
 
 /// Where the snapshot on `conn` stands; `None` for a database without a timeline (before 0008).

@@ -5,7 +5,8 @@
 //! thrown away). The live database is never touched here.
 
 use super::chain::{End, Walker};
-use super::{segment, Target};
+use super::segment::Record;
+use super::{segment, PitrBase, Target};
 use crate::backup::file::{self, Manifest};
 use crate::backup::offsite::Offsite;
 use crate::store::capture::{replay_onto, OUTBOX};
@@ -29,6 +30,9 @@ pub struct PointReport {
     pub through_seq: i64,
     /// The commit time of the newest change in the result.
     pub restored_through: Option<String>,
+    /// Of the changes applied, how many came from the live database's own outbox (committed, not yet
+    /// shipped) rather than from the bucket.
+    pub from_local_outbox: u64,
     /// Why replay stopped there.
     pub ended_by: String,
     pub integrity: String,
@@ -48,17 +52,62 @@ pub struct Rebuild<'a> {
     /// Take the snapshot from the bucket even when a local one would do.
     pub from_remote: bool,
     pub now: chrono::DateTime<chrono::Utc>,
+    /// The live database's timeline and its outbox (committed changes not shipped yet), when it can be
+    /// read: `latest` keeps to that timeline, and its unshipped changes are replayed after the bucket's.
+    pub live: Option<(String, Vec<Record>)>,
+}
+
+/// When a snapshot's contents were last changed: its newest event, else (no event yet) when it was made.
+fn reach(manifest: &Manifest) -> Option<&str> {
+    let base = manifest.pitr.as_ref()?;
+    Some(base.through_at.as_deref().unwrap_or(&manifest.finished_at))
 }
 
 fn usable(manifest: &Manifest, target: Target) -> bool {
-    manifest.verified_ok != Some(false)
-        && manifest.pitr.as_ref().is_some_and(|base| base.through_at.as_deref().is_none_or(|at| target.covers(at)))
+    manifest.verified_ok != Some(false) && reach(manifest).is_some_and(|at| target.covers(at))
 }
 
-/// The newest usable snapshot: by the time it reaches, then by id.
-fn newest(candidates: Vec<Manifest>, target: Target) -> Option<Manifest> {
-    let reach = |m: &Manifest| (m.pitr.as_ref().and_then(|b| b.through_at.clone()), m.id.clone());
-    candidates.into_iter().filter(|m| usable(m, target)).max_by_key(reach)
+/// The newest usable snapshot, by the time it reaches, then by id. For `latest`, one of the live
+/// timeline's own when there is one: another timeline's newest snapshot (the safety copy a restore took of
+/// the database it replaced) is a history the live database left.
+fn newest(candidates: Vec<Manifest>, target: Target, live_timeline: Option<&str>) -> Option<Manifest> {
+    let usable: Vec<Manifest> = candidates.into_iter().filter(|m| usable(m, target)).collect();
+    let on_live = |m: &Manifest| m.pitr.as_ref().is_some_and(|b| Some(b.timeline.as_str()) == live_timeline);
+    let pool: Vec<Manifest> = if target == Target::Latest && usable.iter().any(on_live) {
+        usable.into_iter().filter(on_live).collect()
+    } else {
+        usable
+    };
+    pool.into_iter().max_by_key(|m| (reach(m).map(str::to_owned), m.id.clone()))
+}
+
+/// The position the snapshot file itself holds; a manifest that says otherwise is refused (replaying
+/// another timeline's changes, or skipping some, would build a wrong database that passes every check).
+fn position_in_file(staged: &Path, id: &str, claimed: &PitrBase) -> Result<(), String> {
+    let conn = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("cannot open snapshot {id}: {e}"))?;
+    let schema = crate::store::migrate::check(&conn).map_err(|e| format!("snapshot {id}: {e}"))?.current;
+    let held = super::base_of(&conn, schema).map_err(|e| format!("cannot read snapshot {id}'s position: {e}"))?;
+    match held {
+        Some(held)
+            if held.timeline == claimed.timeline
+                && held.seq == claimed.seq
+                && held.schema_version == claimed.schema_version =>
+        {
+            Ok(())
+        }
+        held => Err(format!(
+            "snapshot {id}'s manifest places it at timeline {} change {} (schema {}), but the file holds {}; \
+             the manifest was altered or belongs to another file, so nothing was restored",
+            claimed.timeline,
+            claimed.seq,
+            claimed.schema_version,
+            held.map_or("no recovery position".to_owned(), |h| format!(
+                "timeline {} change {} (schema {})",
+                h.timeline, h.seq, h.schema_version
+            ))
+        )),
+    }
 }
 
 impl Rebuild<'_> {
@@ -75,6 +124,7 @@ impl Rebuild<'_> {
         let (base, base_from) = self.choose_base().await?;
         let pitr = base.pitr.clone().ok_or("the chosen backup is not a recovery snapshot")?;
         let (dir, staged, id, now) = (self.backup_dir.to_owned(), self.staged.to_owned(), base.id.clone(), self.now);
+        let claimed = pitr.clone();
         blocking(move || {
             let checked = file::verify(&dir, &id, now)?;
             if checked.verified_ok != Some(true) {
@@ -83,7 +133,8 @@ impl Rebuild<'_> {
                     checked.verify_detail.unwrap_or_default()
                 ));
             }
-            file::materialize(&dir, &checked, &staged).map(drop)
+            file::materialize(&dir, &checked, &staged)?;
+            position_in_file(&staged, &id, &claimed)
         })
         .await?;
         let mut walker = Walker::new(&pitr, self.target);
@@ -104,8 +155,14 @@ impl Rebuild<'_> {
             let records = segment::decode(&bytes).map_err(|why| format!("segment {name} cannot be used: {why}"))?;
             walker.feed(records)?;
         }
+        let shipped_through = walker.through_seq();
+        if let Some((_, rows)) = self.live.as_ref().filter(|(timeline, _)| *timeline == pitr.timeline) {
+            walker.feed(rows.clone())?;
+        }
         let chain = walker.finish();
+        let from_local_outbox = (chain.through_seq - shipped_through).max(0) as u64;
         let ended_by = match &chain.end {
+            End::Shipped if from_local_outbox > 0 => "the newest change committed".to_owned(),
             End::Shipped => "the newest change off-site".to_owned(),
             End::Target => "the target time".to_owned(),
             End::Migration { seq, schema_version, committed_at } => {
@@ -132,6 +189,7 @@ impl Rebuild<'_> {
             changes_applied: applied,
             through_seq: chain.through_seq,
             restored_through: through_at,
+            from_local_outbox,
             ended_by,
             integrity: "ok".into(),
             row_counts,
@@ -146,12 +204,12 @@ impl Rebuild<'_> {
         if !self.from_remote {
             let dir = self.backup_dir.to_owned();
             let local = blocking(move || file::list(&dir)).await?;
-            if let Some(found) = newest(local, self.target) {
+            if let Some(found) = newest(local, self.target, self.live_timeline()) {
                 return Ok((found, "local"));
             }
         }
         let remote = self.offsite.list().await?;
-        let Some(found) = newest(remote, self.target) else {
+        let Some(found) = newest(remote, self.target, self.live_timeline()) else {
             return Err(format!(
                 "no recovery snapshot in the bucket comes before {}: nothing to restore from",
                 self.target
@@ -159,6 +217,12 @@ impl Rebuild<'_> {
         };
         let downloaded = self.offsite.download(&found.id, self.backup_dir).await?;
         Ok((downloaded, "off-site"))
+    }
+}
+
+impl Rebuild<'_> {
+    fn live_timeline(&self) -> Option<&str> {
+        self.live.as_ref().map(|(timeline, _)| timeline.as_str())
     }
 }
 
@@ -250,4 +314,32 @@ fn deltas(changes: &[(i64, Vec<u8>)]) -> Result<BTreeMap<String, i64>, String> {
 /// A scratch path for a drill's copy, swept with the other leftovers if a crash leaves it.
 pub fn drill_path(backup_dir: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
     backup_dir.join(format!(".verify-pitr-{}.db", now.format("%Y%m%d_%H%M%S_%f")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(id: &str, timeline: &str, through_at: &str) -> Manifest {
+        let json = serde_json::json!({
+            "id": id, "file": format!("{id}.db.gz"), "compressed": true, "size_bytes": 1, "checksum": "x",
+            "page_count": 1, "schema_version": 8, "row_counts": {}, "started_at": through_at,
+            "finished_at": through_at, "verified_at": null, "verified_ok": null, "verify_detail": null,
+            "pitr": { "timeline": timeline, "seq": 1, "schema_version": 8, "through_at": through_at }
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn latest_keeps_to_the_live_timeline_and_a_time_takes_the_newest_before_it() {
+        let old = snapshot("safety", "abandoned", "2026-12-01T10:00:05.000Z");
+        let live = snapshot("live", "current", "2026-12-01T10:00:03.000Z");
+        let all = vec![old.clone(), live.clone()];
+        let chosen = newest(all.clone(), Target::Latest, Some("current")).unwrap();
+        assert_eq!(chosen.id, "live", "the safety copy of the replaced database is another history");
+        assert_eq!(newest(all.clone(), Target::Latest, Some("elsewhere")).unwrap().id, "safety", "a fresh machine");
+        let at = Target::parse("2026-12-01T10:00:04Z").unwrap();
+        assert_eq!(newest(all.clone(), at, Some("current")).unwrap().id, "live");
+        assert!(newest(all, Target::parse("2026-12-01T09:00:00Z").unwrap(), None).is_none());
+    }
 }
