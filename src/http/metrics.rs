@@ -117,6 +117,13 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
         "When the oldest pending approval was requested (0: none).",
         oldest,
     );
+    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    out.single(
+        "atlas_oldest_pending_approval_age_seconds",
+        "gauge",
+        "How long the oldest pending approval has waited (0: none).",
+        if oldest > 0.0 { (now - oldest).max(0.0) } else { 0.0 },
+    );
     let errors: Vec<_> = counts
         .unresolved_errors_by_severity
         .iter()

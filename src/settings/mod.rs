@@ -125,6 +125,7 @@ impl Settings {
             ("health.outcome_validation_pass_min_pct", h.outcome_validation_pass_min_pct, 100.0),
             ("health.outcome_decision_mean_max_h", h.outcome_decision_mean_max_h, 24.0 * 365.0),
             ("health.outcome_critical_resolution_max_h", h.outcome_critical_resolution_max_h, 24.0 * 365.0),
+            ("approvals.remind_after_h", self.approvals.remind_after_h, 24.0 * 365.0),
         ] {
             if !(0.0..=max).contains(&value) {
                 return Err((key, format!("must be 0..{max}, got {value}")));

@@ -177,6 +177,9 @@ pub struct ApprovalSettings {
     pub allow_self_approval: bool,
     /// Hours after which a pending approval expires; 0 keeps them pending forever.
     pub expire_after_h: u64,
+    /// Hours after which a pending approval is reminded of, by name, through the alert channels (again
+    /// once a day while it waits); 0 = never.
+    pub remind_after_h: f64,
 }
 
 impl Default for ApprovalSettings {
@@ -185,6 +188,7 @@ impl Default for ApprovalSettings {
             policy: DEFAULT_RULES.iter().map(|rule| (*rule).to_owned()).collect(),
             allow_self_approval: false,
             expire_after_h: 0,
+            remind_after_h: 24.0,
         }
     }
 }

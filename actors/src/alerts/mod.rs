@@ -8,6 +8,10 @@ pub mod channels;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
+/// Alerts whose key starts with this are reminders of a pending approval (`health/reminders.rs`): sent
+/// again once a day while they last, whatever `repeat_every` says for the others.
+pub const REMINDER_PREFIX: &str = "approval_pending:";
+
 /// What a notice says about an alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -76,6 +80,7 @@ impl Dedupe {
             }
         }
         for (key, detail) in firing {
+            let repeat_every = if key.starts_with(REMINDER_PREFIX) { Duration::days(1) } else { repeat_every };
             let active = self.active.entry(key.clone()).or_insert(Active { since: now, last_sent: None });
             let kind = match active.last_sent {
                 None => Some(Kind::Firing),
@@ -149,6 +154,22 @@ mod tests {
 
     fn kinds(notices: &[Notice]) -> Vec<(String, Kind)> {
         notices.iter().map(|n| (n.key.clone(), n.kind)).collect()
+    }
+
+    #[test]
+    fn an_approval_reminder_repeats_once_a_day_whatever_the_interval() {
+        let mut dedupe = Dedupe::default();
+        let every = Duration::minutes(60);
+        let reminder = format!("{REMINDER_PREFIX}apr_1");
+        let keys = [reminder.as_str(), "backup"];
+        assert_eq!(dedupe.evaluate(&firing(&keys), at(0), every).len(), 2);
+        dedupe.delivered(&reminder, at(0));
+        dedupe.delivered("backup", at(0));
+        let hour_later = dedupe.evaluate(&firing(&keys), at(60), every);
+        assert_eq!(kinds(&hour_later), [("backup".into(), Kind::Reminder)], "the approval waits a day");
+        dedupe.delivered("backup", at(60));
+        let next_day = dedupe.evaluate(&firing(&keys), at(24 * 60), every);
+        assert!(kinds(&next_day).contains(&(reminder.clone(), Kind::Reminder)), "{next_day:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod ops;
 pub mod outcomes;
+pub mod reminders;
 pub mod watchdog;
 
 use crate::alerts::actor::NotifierHandle;
@@ -58,6 +59,9 @@ impl Default for HealthConfig {
 pub struct OpsSnapshot {
     pub checked_at: String,
     pub checks: OpsReport,
+    /// Approvals pending past `approvals.remind_after_h`, each an alert of its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<reminders::Reminder>,
 }
 
 /// One check's outcome.
@@ -194,6 +198,10 @@ fn firing(report: &ReadinessReport) -> BTreeMap<String, String> {
                 firing.insert((*name).to_owned(), check.detail.clone());
             }
         }
+        let at = crate::domain::parse_timestamp(&ops.checked_at).unwrap_or_else(chrono::Utc::now);
+        for reminder in &ops.reminders {
+            firing.insert(reminder.key(), reminder.detail(at));
+        }
     }
     firing
 }
@@ -271,7 +279,16 @@ impl HealthActor {
                 Some(limits) => {
                     let now = chrono::Utc::now();
                     let checks = ops::run(&readers, &limits, now).await;
-                    Some(OpsSnapshot { checked_at: crate::domain::format_timestamp(now), checks })
+                    let reminders = match limits.remind_after {
+                        Some(after) => {
+                            readers.read(move |conn| reminders::overdue(conn, after, now)).await.unwrap_or_else(|err| {
+                                tracing::warn!(error = %err, "Cannot read the approvals to remind of.");
+                                Vec::new()
+                            })
+                        }
+                        None => Vec::new(),
+                    };
+                    Some(OpsSnapshot { checked_at: crate::domain::format_timestamp(now), checks, reminders })
                 }
                 None => lock(&observed).last_ops.clone(),
             };

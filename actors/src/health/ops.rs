@@ -35,6 +35,8 @@ pub struct OpsLimits {
     pub pitr_max_lag: Option<Span>,
     /// The mirror contract's goals (`outcomes.rs`).
     pub outcomes: super::outcomes::OutcomeLimits,
+    /// Approvals pending longer than this are reminded of, each by name (`reminders.rs`); `None`: never.
+    pub remind_after: Option<Span>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -183,20 +185,39 @@ fn pitr_lag(conn: &Connection, max_lag: Span, now: DateTime<Utc>) -> OpsCheck {
     }
 }
 
+/// Named: the alert says which errors (the oldest five, clipped), not only how many.
 fn critical_unacked(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) -> OpsCheck {
     let cutoff = format_timestamp(now - limits.critical_unacked_after);
-    let counted: rusqlite::Result<i64> = conn.query_row(
-        "SELECT count(*) FROM errors WHERE severity = 'critical' AND resolved = 0 AND occurred_at <= ?1",
-        [&cutoff],
-        |r| r.get(0),
-    );
-    match counted {
-        Ok(n) => OpsCheck::judged(
-            n > 0,
-            Level::Critical,
-            format!("{n} critical errors unresolved for over {:.0} h", hours(limits.critical_unacked_after)),
-            n as f64,
-        ),
+    let found = conn
+        .query_row(
+            "SELECT count(*) FROM errors WHERE severity = 'critical' AND resolved = 0 AND occurred_at <= ?1",
+            [&cutoff],
+            |r| r.get::<_, i64>(0),
+        )
+        .and_then(|n| {
+            let mut oldest = conn.prepare_cached(
+                "SELECT id, error FROM errors WHERE severity = 'critical' AND resolved = 0 AND occurred_at <= ?1
+                  ORDER BY occurred_at, id LIMIT 5",
+            )?;
+            let named: Vec<String> = oldest
+                .query_map([&cutoff], |r| {
+                    Ok(format!("{} {}", r.get::<_, String>(0)?, crate::domain::text::clip(&r.get::<_, String>(1)?)))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok((n, named))
+        });
+    match found {
+        Ok((n, named)) => {
+            let mut detail =
+                format!("{n} critical errors unresolved for over {:.0} h", hours(limits.critical_unacked_after));
+            if !named.is_empty() {
+                detail.push_str(&format!(": {}", named.join("; ")));
+                if n > named.len() as i64 {
+                    detail.push_str(&format!("; and {} more", n - named.len() as i64));
+                }
+            }
+            OpsCheck::judged(n > 0, Level::Critical, detail, n as f64)
+        }
         Err(err) => OpsCheck::new(Level::Critical, format!("cannot read errors: {err}"), None),
     }
 }
@@ -349,6 +370,7 @@ mod tests {
             validation_min_sample: 10,
             pitr_max_lag: None,
             outcomes: Default::default(),
+            remind_after: None,
         }
     }
 
