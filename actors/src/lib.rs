@@ -20,6 +20,7 @@ pub mod registry;
 pub mod runner;
 pub mod scheduler;
 pub mod sheets;
+pub mod sinks;
 pub mod store;
 pub mod supervisor;
 

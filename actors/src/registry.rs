@@ -18,6 +18,7 @@ pub mod names {
     pub const BACKUP: &str = "backup";
     pub const NOTIFIER: &str = "notifier";
     pub const PITR: &str = "pitr_shipper";
+    pub const SINKS: &str = "sink_delivery";
 }
 
 /// How often each actor says it is alive (from its own context, so a stuck actor stops beating).

@@ -14,6 +14,7 @@ use crate::registry::{names, ActorRegistry};
 use crate::runner::{RunnerConfig, RunnerHandle};
 use crate::scheduler::{JobDefinition, SchedulerHandle};
 use crate::sheets::actor::{SheetsSyncConfig, SheetsSyncHandle, SHEETS_CRITICAL, SHEETS_EXPORT, SHEETS_SYNC};
+use crate::sinks::{SinkConfig, SinksHandle};
 use crate::store::{ReaderPool, StoreConfig, WriterHandle};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub struct SupervisorConfig {
     pub sheets: Option<SheetsSyncConfig>,
     pub backup: BackupConfig,
     pub alerts: AlertsConfig,
+    /// `[[sinks]]`; their routes must also be in `store.sink_routes` (the settings put them there).
+    pub sinks: Vec<SinkConfig>,
 }
 
 impl SupervisorConfig {
@@ -69,6 +72,7 @@ impl SupervisorConfig {
             store,
             sheets: None,
             alerts: AlertsConfig::default(),
+            sinks: Vec::new(),
         }
     }
 }
@@ -100,6 +104,7 @@ pub struct Handles {
     pub sheets: SheetsSyncHandle,
     pub backup: BackupHandle,
     pub pitr: PitrHandle,
+    pub sinks: SinksHandle,
     pub notifier: NotifierHandle,
     pub registry: ActorRegistry,
 }
@@ -163,6 +168,7 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
         }),
         None => PitrHandle::disabled(),
     };
+    let sinks = SinksHandle::start(config.sinks, readers.clone(), writer.clone(), clock.clone(), registry.clone());
     let mut jobs = Vec::new();
     for (name, default) in JOBS {
         let schedule = config.schedules.get(*name).cloned().unwrap_or_else(|| (*default).to_owned());
@@ -177,8 +183,20 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     }
     let scheduler =
         SchedulerHandle::start(jobs, clock, writer.clone(), &readers, registry.clone(), config.scheduler_tick).await?;
-    let handles =
-        Handles { writer, readers, health, runner, scheduler, housekeeper, sheets, backup, pitr, notifier, registry };
+    let handles = Handles {
+        writer,
+        readers,
+        health,
+        runner,
+        scheduler,
+        housekeeper,
+        sheets,
+        backup,
+        pitr,
+        sinks,
+        notifier,
+        registry,
+    };
     actix::spawn(watch(handles.clone()));
     Ok(handles)
 }
@@ -211,6 +229,7 @@ async fn watch(handles: Handles) {
             (names::BACKUP, handles.backup.is_alive()),
             (names::NOTIFIER, handles.notifier.is_alive()),
             (names::PITR, handles.pitr.is_alive()),
+            (names::SINKS, handles.sinks.is_alive()),
         ];
         if let Some((name, _)) = actors.iter().find(|(_, alive)| !alive) {
             handles.registry.escalate(name, "its mailbox closed: it died and cannot be restarted".into());

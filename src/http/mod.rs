@@ -20,6 +20,7 @@ mod probes;
 mod projects;
 mod runs;
 mod schedules;
+mod sinks;
 mod sync;
 pub mod tasks;
 mod token_cache;
@@ -120,6 +121,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(backups::restore)
             .service(pitr::status)
             .service(pitr::restore)
+            .service(sinks::list)
+            .service(sinks::retry)
             .service(db::health)
             .service(db::stats)
             .service(db::vacuum)

@@ -7,6 +7,7 @@ mod load;
 mod operations;
 mod redact;
 mod sections;
+mod sinks;
 
 pub use browser::BrowserSettings;
 pub use console::ConsoleSettings;
@@ -14,6 +15,7 @@ pub use load::{load, SettingsError, Sources};
 pub use operations::*;
 pub use redact::redacted_toml;
 pub use sections::*;
+pub use sinks::SinkSettings;
 
 use atlas_actors::backup::file::BackupOptions;
 use atlas_actors::backup::offsite::OffsiteConfig;
@@ -54,6 +56,7 @@ pub struct Settings {
     pub backup: BackupSettings,
     pub offsite: OffsiteSettings,
     pub pitr: PitrSettings,
+    pub sinks: Vec<SinkSettings>,
     pub alerts: AlertSettings,
     pub metrics: MetricsSettings,
     pub browser: BrowserSettings,
@@ -77,6 +80,7 @@ impl Default for Settings {
             backup: BackupSettings::default(),
             offsite: OffsiteSettings::default(),
             pitr: PitrSettings::default(),
+            sinks: Vec::new(),
             alerts: AlertSettings::default(),
             metrics: MetricsSettings::default(),
             browser: BrowserSettings::default(),
@@ -160,6 +164,7 @@ impl Settings {
         within("backup.step_pause_ms", self.backup.step_pause_ms, 0, 10_000)?;
         self.validate_offsite()?;
         self.validate_pitr()?;
+        self.validate_sinks()?;
         if self.database.path.as_os_str().is_empty() {
             return Err(("database.path", "must not be empty".into()));
         }
@@ -205,6 +210,7 @@ impl Settings {
             scheduler_tick: Duration::from_secs(1),
             sheets: self.sheets.enabled.then(|| self.sheets_config()),
             backup: self.backup_config(),
+            sinks: self.sink_configs(),
         }
     }
 
@@ -334,6 +340,7 @@ impl Settings {
             // Capture is built, shipping is not yet: no setting turns it on until the outbox is shipped
             // and trimmed (issue 15), or it would only grow.
             capture_changes: self.pitr.enabled,
+            sink_routes: self.sink_configs().iter().map(atlas_actors::sinks::SinkConfig::route).collect(),
         }
     }
 }

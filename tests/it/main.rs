@@ -23,6 +23,7 @@ mod restore_crash;
 mod runner;
 mod scheduler;
 mod sheets;
+mod sinks;
 mod storage_faults;
 pub mod supervision;
 mod support;

@@ -37,6 +37,8 @@ pub struct OpsLimits {
     pub outcomes: super::outcomes::OutcomeLimits,
     /// Approvals pending longer than this are reminded of, each by name (`reminders.rs`); `None`: never.
     pub remind_after: Option<Span>,
+    /// `[[sinks]]` are configured: their dead letters are a warning.
+    pub sinks_enabled: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -119,6 +121,9 @@ fn database_checks(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) ->
     if let Some(max_lag) = limits.pitr_max_lag {
         out.push(("pitr_lag", pitr_lag(conn, max_lag, now)));
     }
+    if limits.sinks_enabled {
+        out.push(("sink_dead_letters", dead_letters(conn)));
+    }
     match super::outcomes::Outcomes::read(conn, now) {
         Ok(outcomes) => out.extend(outcomes.checks(&limits.outcomes, limits.sheets_enabled)),
         Err(err) => {
@@ -182,6 +187,27 @@ fn pitr_lag(conn: &Connection, max_lag: Span, now: DateTime<Utc>) -> OpsCheck {
             OpsCheck::judged(lag > max_lag.num_seconds() as f64, Level::Critical, detail, lag)
         }
         Err(err) => OpsCheck::new(Level::Critical, format!("cannot read the recovery outbox: {err}"), None),
+    }
+}
+
+/// Deliveries that gave up: each waits for an operator's retry (`GET /api/v1/admin/sinks`).
+fn dead_letters(conn: &Connection) -> OpsCheck {
+    let counted = conn.query_row(
+        "SELECT count(*), group_concat(DISTINCT sink) FROM sink_outbox WHERE dead_at IS NOT NULL",
+        [],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
+    );
+    match counted {
+        Ok((0, _)) => OpsCheck::new(Level::Ok, "no dead deliveries", Some(0.0)),
+        Ok((n, sinks)) => OpsCheck::new(
+            Level::Warn,
+            format!(
+                "{n} deliveries dead-lettered (sinks: {}); retry them from GET /api/v1/admin/sinks",
+                sinks.unwrap_or_default()
+            ),
+            Some(n as f64),
+        ),
+        Err(err) => OpsCheck::new(Level::Critical, format!("cannot read the sink deliveries: {err}"), None),
     }
 }
 
@@ -371,6 +397,7 @@ mod tests {
             pitr_max_lag: None,
             outcomes: Default::default(),
             remind_after: None,
+            sinks_enabled: false,
         }
     }
 

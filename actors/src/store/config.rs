@@ -48,6 +48,8 @@ pub struct StoreConfig {
     pub start_check_budget: std::time::Duration,
     /// Record each batch's changes as a changeset in `pitr_outbox` (point-in-time recovery; `capture/`).
     pub capture_changes: bool,
+    /// Which events each `[[sinks]]` entry receives (`sinks.rs`); empty: no sink.
+    pub sink_routes: Vec<super::sinks::SinkRoute>,
 }
 
 impl StoreConfig {
@@ -66,6 +68,7 @@ impl StoreConfig {
             start_check_budget: std::time::Duration::from_secs(10),
             read_wait: std::time::Duration::from_millis(1000),
             capture_changes: false,
+            sink_routes: Vec::new(),
         }
     }
 }

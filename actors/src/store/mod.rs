@@ -9,6 +9,7 @@ pub mod migrate;
 mod pragmas;
 pub mod queries;
 pub mod reader;
+pub mod sinks;
 pub mod storage;
 mod swap;
 mod transaction;

@@ -56,6 +56,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/db/checkpoint"),
     ("get", "/api/v1/admin/pitr"),
     ("post", "/api/v1/admin/restore"),
+    ("get", "/api/v1/admin/sinks"),
+    ("post", "/api/v1/admin/sinks/deliveries/{delivery_id}/retry"),
 ];
 
 /// (method, path) pairs in a document.

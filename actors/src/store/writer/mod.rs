@@ -83,6 +83,8 @@ fn open_checked(config: &StoreConfig, clock: &dyn Clock, storage: &StorageWatch)
     if config.capture_changes {
         super::capture::assert_capturable(&conn).map_err(|why| format!("database {}: {why}", path.display()))?;
     }
+    super::sinks::install(&conn, &config.sink_routes)
+        .map_err(|err| format!("cannot route events to the sinks on {}: {err}", path.display()))?;
     Ok(conn)
 }
 
@@ -101,6 +103,8 @@ fn open_with(config: &StoreConfig, clock: &dyn Clock, extra: OpenFlags, migrate:
     if migrate {
         migrate::apply_pending(&mut conn, &format_timestamp(clock.now()))
             .map_err(|err| format!("database {}: {err}", path.display()))?;
+        super::sinks::install(&conn, &config.sink_routes)
+            .map_err(|err| format!("cannot route events to the sinks on {}: {err}", path.display()))?;
     }
     Ok(conn)
 }
@@ -153,6 +157,9 @@ pub enum Maintenance {
     /// `timeline` (a restore in between forked it, and its rows are not the ones shipped). Not audited:
     /// the shipper's own bookkeeping, whose audit would itself be a change to ship, forever.
     TrimOutbox { timeline: String, through_seq: i64 },
+    /// A sink delivery's outcome (`store/sinks.rs`). Not audited either: an event about a delivery would
+    /// itself be an event to deliver.
+    SinkOutcome(super::sinks::Outcome),
 }
 
 #[derive(Message)]
@@ -389,6 +396,7 @@ impl WriterActor {
                 .and_then(|mut trim| trim.execute(rusqlite::params![through_seq, timeline]))
                 .map(|rows| format!("{rows} outbox rows trimmed"))
                 .map_err(failed),
+            Maintenance::SinkOutcome(outcome) => super::sinks::record(conn, &outcome).map_err(failed),
         }
     }
 }

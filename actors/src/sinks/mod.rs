@@ -1,0 +1,182 @@
+//! Event sinks (`[[sinks]]`): the domain events a sink subscribes to are delivered to its URL, signed,
+//! in order per aggregate, at least once. The writer's routing (`store/sinks.rs`) puts a delivery row in
+//! `sink_outbox` in each matching event's own transaction; this actor (`queue.rs` picks what is due,
+//! `deliver.rs` posts it) marks a row delivered only on a 2xx, retries with exponential backoff (1 s
+//! doubling, at most an hour) and dead-letters it after `max_attempts`. Outcomes are writer maintenance,
+//! not commands: an event about a delivery would be one more event to deliver.
+
+pub mod deliver;
+pub mod queue;
+
+use crate::domain::{format_timestamp, Clock, Secret};
+use crate::registry::{names, ActorRegistry};
+use crate::store::sinks::{Outcome, SinkRoute};
+use crate::store::{Maintenance, ReaderPool, WriterHandle};
+use actix::prelude::*;
+use actix::Supervisor;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the queue is looked at.
+const EVERY: Duration = Duration::from_secs(1);
+const MAX_BACKOFF_S: i64 = 3600;
+
+/// One `[[sinks]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkConfig {
+    pub name: String,
+    pub url: String,
+    /// Event-type globs (`approval.*`, `*`).
+    pub events: Vec<String>,
+    pub secret: Secret,
+    pub max_attempts: u32,
+    pub timeout: Duration,
+}
+
+impl SinkConfig {
+    pub fn route(&self) -> SinkRoute {
+        SinkRoute { sink: self.name.clone(), events: self.events.clone() }
+    }
+}
+
+/// The wait before attempt `attempts + 1`: 1 s doubling, at most an hour.
+pub fn backoff(attempts: i64) -> chrono::Duration {
+    chrono::Duration::seconds(
+        1_i64.checked_shl(attempts.clamp(0, 30) as u32).unwrap_or(MAX_BACKOFF_S).min(MAX_BACKOFF_S),
+    )
+}
+
+#[derive(Clone)]
+struct Work {
+    sinks: Arc<Vec<SinkConfig>>,
+    readers: ReaderPool,
+    writer: WriterHandle,
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+}
+
+impl Work {
+    /// One round: every delivery due now, each outcome recorded through the writer.
+    async fn round(&self) {
+        let now = self.clock.now();
+        let at = format_timestamp(now);
+        let due = match self
+            .readers
+            .read({
+                let at = at.clone();
+                move |conn| queue::due(conn, &at)
+            })
+            .await
+        {
+            Ok(due) => due,
+            Err(err) => {
+                tracing::warn!(error = %err, "Cannot read the sink deliveries waiting.");
+                return;
+            }
+        };
+        for delivery in due {
+            let Some(sink) = self.sinks.iter().find(|s| s.name == delivery.sink) else { continue };
+            let sent = deliver::post(&self.http, &sink.url, &sink.secret.0, &delivery, sink.timeout, now).await;
+            let outcome = match sent {
+                Ok(()) => Outcome::Delivered { id: delivery.id, at: at.clone() },
+                Err(error) => {
+                    let attempts = delivery.attempts + 1;
+                    let dead = attempts >= i64::from(sink.max_attempts);
+                    if dead {
+                        tracing::error!(sink = %sink.name, delivery = %delivery.delivery_id, %error, attempts,
+                            "A sink delivery is dead-lettered.");
+                    } else {
+                        tracing::warn!(sink = %sink.name, delivery = %delivery.delivery_id, %error, attempts,
+                            "A sink delivery failed; retrying with backoff.");
+                    }
+                    let retry_at = format_timestamp(now + backoff(attempts - 1));
+                    Outcome::Failed { id: delivery.id, error, retry_at, dead, at: at.clone() }
+                }
+            };
+            if let Err(err) = self.writer.maintain(Maintenance::SinkOutcome(outcome)).await {
+                // Not recorded: the delivery stays due and goes again (at least once; same X-Atlas-Delivery).
+                tracing::warn!(error = %err, "Cannot record a sink delivery's outcome.");
+            }
+        }
+    }
+}
+
+struct Deliverer {
+    work: Work,
+    registry: ActorRegistry,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+crate::guarded_actor!(Deliverer, names::SINKS);
+
+#[cfg(feature = "fault-injection")]
+crate::panic_on_inject!(Deliverer);
+
+impl Actor for Deliverer {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.registry.beat::<Self>(names::SINKS, ctx);
+        ctx.run_interval(EVERY, |actor, ctx| {
+            let Ok(turn) = actor.turn.clone().try_lock_owned() else { return };
+            let work = actor.work.clone();
+            actix::spawn(crate::guard::detached(actor, ctx, async move {
+                let _turn = turn;
+                work.round().await;
+            }));
+        });
+    }
+}
+
+impl actix::Supervised for Deliverer {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.registry.restarting(names::SINKS, None);
+    }
+}
+
+/// The deliverer's door; without sinks, only their (empty) list.
+#[derive(Clone)]
+pub struct SinksHandle {
+    addr: Option<Addr<Deliverer>>,
+    pub names: Arc<Vec<String>>,
+}
+
+impl SinksHandle {
+    pub fn start(
+        sinks: Vec<SinkConfig>,
+        readers: ReaderPool,
+        writer: WriterHandle,
+        clock: Arc<dyn Clock>,
+        registry: ActorRegistry,
+    ) -> Self {
+        let names = Arc::new(sinks.iter().map(|s| s.name.clone()).collect());
+        if sinks.is_empty() {
+            return Self { addr: None, names };
+        }
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
+        let work = Work { sinks: Arc::new(sinks), readers, writer, http, clock };
+        let turn = Arc::default();
+        let addr = Supervisor::start(move |_| Deliverer { work, registry, turn });
+        Self { addr: Some(addr), names }
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub async fn inject(&self, fault: crate::fault::Fault) {
+        if let Some(addr) = &self.addr {
+            let _ = addr.send(crate::fault::Inject(fault)).await;
+        }
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.addr.as_ref().is_none_or(Addr::connected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_from_a_second_to_an_hour() {
+        let seconds: Vec<i64> = [0, 1, 2, 5, 12, 40].iter().map(|&a| super::backoff(a).num_seconds()).collect();
+        assert_eq!(seconds, [1, 2, 4, 32, 3600, 3600]);
+    }
+}

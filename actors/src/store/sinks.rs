@@ -1,0 +1,90 @@
+//! Event sinks' routing, inside the writer: a TEMP table of (sink, event-type glob) from `[[sinks]]` and a
+//! TEMP trigger on `events` that writes a `sink_outbox` row for each sink an inserted event matches. TEMP,
+//! so the routing lives on the writer's connection only (config, not data); the rows it writes are in the
+//! event's own transaction, so a committed event is never missing its deliveries.
+
+use rusqlite::Connection;
+
+/// One sink's subscriptions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkRoute {
+    pub sink: String,
+    /// Event types as globs: `approval.*`, `*`.
+    pub events: Vec<String>,
+}
+
+/// Installs (or replaces) the routing on the writer's connection; nothing when there are no sinks.
+pub fn install(conn: &Connection, routes: &[SinkRoute]) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS temp.sink_route_events;
+         CREATE TEMP TABLE IF NOT EXISTS sink_routes (sink TEXT NOT NULL, pattern TEXT NOT NULL);
+         DELETE FROM temp.sink_routes;",
+    )?;
+    if routes.is_empty() {
+        return Ok(());
+    }
+    let mut add = conn.prepare("INSERT INTO temp.sink_routes (sink, pattern) VALUES (?1, ?2)")?;
+    for route in routes {
+        for pattern in &route.events {
+            add.execute([&route.sink, pattern])?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE TEMP TRIGGER sink_route_events AFTER INSERT ON main.events
+         BEGIN
+           INSERT INTO sink_outbox (delivery_id, sink, event_id, aggregate, next_attempt_at)
+           SELECT lower(hex(randomblob(16))), matched.sink, NEW.id,
+                  NEW.aggregate_type || ':' || NEW.aggregate_id, NEW.created_at
+             FROM (SELECT DISTINCT sink FROM sink_routes WHERE NEW.type GLOB pattern) AS matched;
+         END;",
+    )
+}
+
+/// What became of one delivery attempt, or an operator's retry of a dead one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered {
+        id: i64,
+        at: String,
+    },
+    Failed {
+        id: i64,
+        error: String,
+        retry_at: String,
+        dead: bool,
+        at: String,
+    },
+    /// A dead delivery goes back in its queue, attempts from zero.
+    Retry {
+        delivery_id: String,
+        at: String,
+    },
+}
+
+/// Writes an outcome (the writer's maintenance, outside any command); answers what it did.
+pub fn record(conn: &Connection, outcome: &Outcome) -> rusqlite::Result<String> {
+    match outcome {
+        Outcome::Delivered { id, at } => conn
+            .prepare_cached(
+                "UPDATE sink_outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
+                  WHERE id = ?1 AND delivered_at IS NULL",
+            )?
+            .execute(rusqlite::params![id, at])
+            .map(|n| format!("{n} delivery marked delivered")),
+        Outcome::Failed { id, error, retry_at, dead, at } => conn
+            .prepare_cached(
+                "UPDATE sink_outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
+                        dead_at = CASE WHEN ?4 THEN ?5 END
+                  WHERE id = ?1 AND delivered_at IS NULL",
+            )?
+            .execute(rusqlite::params![id, error, retry_at, dead, at])
+            .map(|n| format!("{n} delivery failed")),
+        Outcome::Retry { delivery_id, at } => conn
+            .prepare_cached(
+                "UPDATE sink_outbox SET dead_at = NULL, attempts = 0, next_attempt_at = ?2
+                  WHERE delivery_id = ?1 AND dead_at IS NOT NULL",
+            )?
+            .execute(rusqlite::params![delivery_id, at])
+            .map(|n| format!("{n} dead delivery queued again")),
+    }
+}
