@@ -165,6 +165,7 @@ impl Settings {
         self.validate_offsite()?;
         self.validate_pitr()?;
         self.validate_sinks()?;
+        atlas_actors::domain::Quorum::parse(&self.approvals.quorum).map_err(|why| ("approvals.quorum", why))?;
         if self.database.path.as_os_str().is_empty() {
             return Err(("database.path", "must not be empty".into()));
         }
@@ -341,6 +342,8 @@ impl Settings {
             // and trimmed (issue 15), or it would only grow.
             capture_changes: self.pitr.enabled,
             sink_routes: self.sink_configs().iter().map(atlas_actors::sinks::SinkConfig::route).collect(),
+            // Checked by `validate`; an invalid quorum never gets this far.
+            quorum: atlas_actors::domain::Quorum::parse(&self.approvals.quorum).unwrap_or_default(),
         }
     }
 }

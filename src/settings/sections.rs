@@ -180,6 +180,9 @@ pub struct ApprovalSettings {
     /// Hours after which a pending approval is reminded of, by name, through the alert channels (again
     /// once a day while it waits); 0 = never.
     pub remind_after_h: f64,
+    /// Rules (the policy's `type:action` patterns) needing more than one distinct reviewer:
+    /// `{ "deployment:execute" = 2 }`. Unlisted rules need one; the requester never counts.
+    pub quorum: BTreeMap<String, u32>,
 }
 
 impl Default for ApprovalSettings {
@@ -189,6 +192,7 @@ impl Default for ApprovalSettings {
             allow_self_approval: false,
             expire_after_h: 0,
             remind_after_h: 24.0,
+            quorum: BTreeMap::new(),
         }
     }
 }

@@ -100,6 +100,10 @@ pub struct Approval {
     /// Why a superseded approval can never apply.
     pub closed_reason: Option<String>,
     pub notes: Vec<Note>,
+    /// Distinct approving reviews the change needs (`[approvals] quorum`; 1 unless a rule says more).
+    pub required_reviews: u32,
+    /// Who approved so far, in order (the last of a quorum is also `reviewed_by`).
+    pub approved_by: Vec<String>,
 }
 
 #[cfg(test)]

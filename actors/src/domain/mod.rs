@@ -26,6 +26,6 @@ pub use entities::{Project, ProjectStatus, Task, TaskStatus};
 pub use error::CommandError;
 pub use hotlist::{HotlistError, Severity};
 pub use ids::{ApprovalId, ErrorId, ProjectId, RunId, TaskId};
-pub use policy::ApprovalPolicy;
+pub use policy::{ApprovalPolicy, Quorum};
 pub use run::{Run, RunStatus};
 pub use secret::Secret;

@@ -70,6 +70,53 @@ impl ApprovalPolicy {
     }
 }
 
+/// `[approvals] quorum`: the rules (the policy's `type:action` patterns) whose changes need more than one
+/// distinct reviewer; unlisted ones need one. When several match, the largest number holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Quorum {
+    rules: Vec<(Option<ItemType>, Option<ItemAction>, u32)>,
+}
+
+/// A quorum larger than this is refused (one approval per reviewer column a sheet can hold, and sense).
+pub const MAX_QUORUM: u32 = 10;
+
+impl Quorum {
+    /// Parses `"deployment:execute" = 2`-style entries, naming the first bad one.
+    pub fn parse<'a>(entries: impl IntoIterator<Item = (&'a String, &'a u32)>) -> Result<Self, String> {
+        let mut rules = Vec::new();
+        for (pattern, &required) in entries {
+            let (item_type, action) = pattern
+                .trim()
+                .split_once(':')
+                .filter(|_| !pattern.contains('@'))
+                .ok_or_else(|| format!("{pattern:?} must look like type:action (no role)"))?;
+            if !(1..=MAX_QUORUM).contains(&required) {
+                return Err(format!("{pattern:?}: between 1 and {MAX_QUORUM} reviewers, got {required}"));
+            }
+            let item_type = part(item_type).map_err(|e| format!("{pattern:?}: type {e}"))?;
+            let action = part(action).map_err(|e| format!("{pattern:?}: action {e}"))?;
+            rules.push((item_type, action, required));
+        }
+        Ok(Self { rules })
+    }
+
+    /// The rules as (type, action, reviewers), `*` for any.
+    pub fn rules(&self) -> impl Iterator<Item = (String, String, u32)> + '_ {
+        let any = |text: Option<String>| text.unwrap_or_else(|| "*".into());
+        self.rules.iter().map(move |(t, a, n)| (any(t.map(|t| t.to_string())), any(a.map(|a| a.to_string())), *n))
+    }
+
+    /// Distinct approving reviewers a change of `item_type` by `action` needs.
+    pub fn required(&self, item_type: ItemType, action: ItemAction) -> u32 {
+        self.rules
+            .iter()
+            .filter(|(t, a, _)| t.is_none_or(|t| t == item_type) && a.is_none_or(|a| a == action))
+            .map(|(_, _, n)| *n)
+            .max()
+            .unwrap_or(1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +145,20 @@ mod tests {
         assert!(err.contains("type:action"), "{err}");
         let err = ApprovalPolicy::parse(&["task:create@robot"]).unwrap_err();
         assert!(err.contains("role"), "{err}");
+    }
+
+    #[test]
+    fn a_quorum_takes_the_largest_matching_rule_and_unlisted_ones_need_one() {
+        let entries: std::collections::BTreeMap<String, u32> =
+            [("deployment:execute".to_owned(), 2), ("*:delete".to_owned(), 3), ("*:*".to_owned(), 1)].into();
+        let quorum = Quorum::parse(&entries).unwrap();
+        assert_eq!(quorum.required(Deployment, Execute), 2);
+        assert_eq!(quorum.required(Deployment, Delete), 3);
+        assert_eq!(quorum.required(Task, Execute), 1);
+        let bad: std::collections::BTreeMap<String, u32> = [("task:execute@agent".to_owned(), 2)].into();
+        assert!(Quorum::parse(&bad).unwrap_err().contains("no role"));
+        let bad: std::collections::BTreeMap<String, u32> = [("task:execute".to_owned(), 0)].into();
+        assert!(Quorum::parse(&bad).unwrap_err().contains("between 1 and 10"));
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct StoreConfig {
     pub capture_changes: bool,
     /// Which events each `[[sinks]]` entry receives (`sinks.rs`); empty: no sink.
     pub sink_routes: Vec<super::sinks::SinkRoute>,
+    /// `[approvals] quorum` (`quorum.rs`): rules needing more than one reviewer.
+    pub quorum: crate::domain::Quorum,
 }
 
 impl StoreConfig {
@@ -69,6 +71,7 @@ impl StoreConfig {
             read_wait: std::time::Duration::from_millis(1000),
             capture_changes: false,
             sink_routes: Vec::new(),
+            quorum: crate::domain::Quorum::default(),
         }
     }
 }

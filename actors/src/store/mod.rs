@@ -8,6 +8,7 @@ pub mod config;
 pub mod migrate;
 mod pragmas;
 pub mod queries;
+pub mod quorum;
 pub mod reader;
 pub mod sinks;
 pub mod storage;

@@ -118,6 +118,12 @@ pub struct ApprovalDto {
     /// Why a superseded approval can never apply.
     pub closed_reason: Option<String>,
     pub notes: Vec<NoteDto>,
+    /// Distinct approvals the change needs (`[approvals] quorum`).
+    pub required_reviews: u32,
+    /// Who approved so far; the change applies with the last one needed.
+    pub approved_by: Vec<String>,
+    /// "1 of 2": approvals given of those needed.
+    pub reviews: String,
 }
 
 impl From<Approval> for ApprovalDto {
@@ -138,6 +144,9 @@ impl From<Approval> for ApprovalDto {
             reviewed_by: a.reviewed_by,
             closed_reason: a.closed_reason,
             notes: notes(a.notes),
+            reviews: format!("{} of {}", a.approved_by.len(), a.required_reviews),
+            required_reviews: a.required_reviews,
+            approved_by: a.approved_by,
         }
     }
 }

@@ -5,6 +5,7 @@ mod browse;
 mod malformed;
 mod openapi;
 mod overload;
+mod quorum;
 mod resources;
 mod roles;
 mod tokens;

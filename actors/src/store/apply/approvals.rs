@@ -77,9 +77,10 @@ pub(super) fn request(
     let pinned = pin(change, version);
     let payload =
         serde_json::to_string(&pinned).map_err(|err| CommandError::Storage(format!("encoding payload: {err}")))?;
+    let required = crate::store::quorum::required(conn, item_type, action).map_err(storage)?;
     conn.prepare_cached(
         "INSERT INTO approvals (id, item_type, item_id, action, summary, payload, payload_hash, target_version, \
-         requested_at, requested_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         requested_at, requested_by, required_reviews) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -92,7 +93,8 @@ pub(super) fn request(
             payload_hash(&payload),
             version,
             now,
-            actor.as_str()
+            actor.as_str(),
+            required
         ])
     })
     .map_err(storage)?;
@@ -135,12 +137,14 @@ fn still_valid(conn: &Connection, approval: &Approval) -> Result<Command, Comman
     Ok(change)
 }
 
+#[allow(clippy::too_many_arguments)] // the command's fields, unpacked by apply
 pub(super) fn review(
     conn: &Connection,
     id: &ApprovalId,
     decision: Decision,
     notes: Option<&str>,
     allow_self_approval: bool,
+    via: Option<&str>,
     reviewer: &Actor,
     now: &str,
 ) -> Result<Touched, CommandError> {
@@ -170,6 +174,9 @@ pub(super) fn review(
             }
             Err(other) => return Err(other),
         };
+        if let Some(partial) = record_review(conn, &approval, via, notes, reviewer, now)? {
+            return Ok(partial);
+        }
         let applied = super::apply(conn, &change, &Actor::new(approval.requested_by.clone()), now)?;
         match (&change, &applied.applied) {
             (Command::CreateTask(_) | Command::UpdateTask { .. }, Applied::Task(task)) => {
@@ -190,6 +197,53 @@ pub(super) fn review(
         append_note(conn, NoteSubject::Approval, id.as_str(), reviewer, body, now)?;
     }
     Ok(Touched::new("approval", id, snapshot(&approval), Applied::Approval(load(conn, id)?)))
+}
+
+/// Records an approving review. Short of the quorum it is the whole outcome (`Some`: the approval stays
+/// pending, "1 of 2", with an `approval.review_recorded` event); the review that completes it answers
+/// `None` and the change applies in this transaction. A second review by the same reviewer is refused.
+fn record_review(
+    conn: &Connection,
+    approval: &Approval,
+    via: Option<&str>,
+    notes: Option<&str>,
+    reviewer: &Actor,
+    now: &str,
+) -> Result<Option<Touched>, CommandError> {
+    if approval.required_reviews > 1 && approval.requested_by == reviewer.as_str() {
+        return Err(CommandError::Forbidden(format!(
+            "{} requested approval {} and never counts toward its quorum of {}",
+            reviewer.as_str(),
+            approval.id,
+            approval.required_reviews
+        )));
+    }
+    if approval.approved_by.iter().any(|who| who == reviewer.as_str()) {
+        return Err(CommandError::Conflict(format!(
+            "{} already approved {}; it needs {} distinct reviewers ({} of {} so far)",
+            reviewer.as_str(),
+            approval.id,
+            approval.required_reviews,
+            approval.approved_by.len(),
+            approval.required_reviews
+        )));
+    }
+    conn.prepare_cached(
+        "INSERT INTO approval_reviews (approval_id, reviewer, reviewed_at, via) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![approval.id.as_str(), reviewer.as_str(), now, via]))
+    .map_err(storage)?;
+    let given = approval.approved_by.len() as u32 + 1;
+    if given >= approval.required_reviews {
+        return Ok(None);
+    }
+    if let Some(body) = notes.filter(|n| !n.trim().is_empty()) {
+        append_note(conn, NoteSubject::Approval, approval.id.as_str(), reviewer, body, now)?;
+    }
+    let payload = serde_json::json!({ "reviews": format!("{given} of {}", approval.required_reviews), "via": via });
+    insert_event(conn, "approval.review_recorded", "approval", approval.id.as_str(), reviewer, &payload, now)?;
+    let after = load(conn, &approval.id)?;
+    Ok(Some(Touched { record_event: false, ..Touched::new("approval", &approval.id, None, Applied::Approval(after)) }))
 }
 
 /// Closes a pending approval that can never apply as `superseded`: its reason, an event and a hotlist entry.

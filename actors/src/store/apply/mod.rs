@@ -62,8 +62,8 @@ pub(crate) fn apply(
         Command::DeleteTask { id } => tasks::delete(conn, id, now)?,
         Command::QueueRun(new) => runs::queue(conn, new, None, now)?,
         Command::RequestApproval { id, change } => approvals::request(conn, id, change, actor, now)?,
-        Command::ReviewApproval { id, decision, notes, allow_self_approval, .. } => {
-            approvals::review(conn, id, *decision, notes.as_deref(), *allow_self_approval, actor, now)?
+        Command::ReviewApproval { id, decision, notes, allow_self_approval, via } => {
+            approvals::review(conn, id, *decision, notes.as_deref(), *allow_self_approval, via.as_deref(), actor, now)?
         }
         Command::ExpireApprovals { requested_before } => approvals::expire(conn, requested_before, actor, now)?,
         Command::RecordError(new) => hotlist::record(conn, new, now)?,

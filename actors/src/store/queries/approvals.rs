@@ -7,7 +7,7 @@ use crate::domain::{Approval, ApprovalId, ApprovalStatus, ItemType};
 use rusqlite::{Connection, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, item_type, item_id, action, summary, payload, payload_hash, target_version, status, \
-                       requested_at, requested_by, reviewed_at, reviewed_by, closed_reason";
+                       requested_at, requested_by, reviewed_at, reviewed_by, closed_reason, required_reviews";
 
 /// The row without its notes (they are loaded separately).
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Approval> {
@@ -27,11 +27,18 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Approval> {
         reviewed_by: row.get(12)?,
         closed_reason: row.get(13)?,
         notes: Vec::new(),
+        required_reviews: row.get(14)?,
+        approved_by: Vec::new(),
     })
 }
 
+/// Notes and the reviews given so far are loaded beside the row.
 fn with_notes(conn: &Connection, mut approval: Approval) -> rusqlite::Result<Approval> {
     approval.notes = notes::for_subject(conn, NoteSubject::Approval, approval.id.as_str())?;
+    approval.approved_by = conn
+        .prepare_cached("SELECT reviewer FROM approval_reviews WHERE approval_id = ?1 ORDER BY reviewed_at, reviewer")?
+        .query_map([approval.id.as_str()], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(approval)
 }
 

@@ -83,9 +83,15 @@ fn open_checked(config: &StoreConfig, clock: &dyn Clock, storage: &StorageWatch)
     if config.capture_changes {
         super::capture::assert_capturable(&conn).map_err(|why| format!("database {}: {why}", path.display()))?;
     }
-    super::sinks::install(&conn, &config.sink_routes)
-        .map_err(|err| format!("cannot route events to the sinks on {}: {err}", path.display()))?;
+    install_config(&conn, config)?;
     Ok(conn)
+}
+
+/// What the writer's connection holds of the config (TEMP, per connection): the sink routes, the quorum.
+fn install_config(conn: &Connection, config: &StoreConfig) -> Result<(), String> {
+    super::sinks::install(conn, &config.sink_routes)
+        .and_then(|()| super::quorum::install(conn, &config.quorum))
+        .map_err(|err| format!("cannot install the sink routes and quorum on {}: {err}", config.path.display()))
 }
 
 /// Opens a database that must exist (a restore's swap and its rollback never create one).
@@ -103,8 +109,7 @@ fn open_with(config: &StoreConfig, clock: &dyn Clock, extra: OpenFlags, migrate:
     if migrate {
         migrate::apply_pending(&mut conn, &format_timestamp(clock.now()))
             .map_err(|err| format!("database {}: {err}", path.display()))?;
-        super::sinks::install(&conn, &config.sink_routes)
-            .map_err(|err| format!("cannot route events to the sinks on {}: {err}", path.display()))?;
+        install_config(&conn, config)?;
     }
     Ok(conn)
 }

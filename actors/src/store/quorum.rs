@@ -1,0 +1,34 @@
+//! The quorum rules, inside the writer: a TEMP table on its connection (config, not data, like the sink
+//! routes), read when an approval is requested to fix how many distinct approvals it needs.
+
+use crate::domain::{ItemAction, ItemType, Quorum};
+use rusqlite::{Connection, OptionalExtension};
+
+pub fn install(conn: &Connection, quorum: &Quorum) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS quorum_rules (item_type TEXT NOT NULL, action TEXT NOT NULL, required INTEGER NOT NULL);
+         DELETE FROM temp.quorum_rules;",
+    )?;
+    let mut add = conn.prepare("INSERT INTO temp.quorum_rules (item_type, action, required) VALUES (?1, ?2, ?3)")?;
+    for (item_type, action, required) in quorum.rules() {
+        add.execute(rusqlite::params![item_type, action, required])?;
+    }
+    Ok(())
+}
+
+/// Approvals a change needs: the largest matching rule's number, else 1 (also on a connection without
+/// the rules, as in unit tests of the apply functions).
+pub fn required(conn: &Connection, item_type: ItemType, action: ItemAction) -> rusqlite::Result<u32> {
+    let installed = conn
+        .query_row("SELECT 1 FROM sqlite_temp_schema WHERE type = 'table' AND name = 'quorum_rules'", [], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !installed {
+        return Ok(1);
+    }
+    conn.prepare_cached(
+        "SELECT coalesce(max(required), 1) FROM temp.quorum_rules
+          WHERE item_type IN (?1, '*') AND action IN (?2, '*')",
+    )?
+    .query_row([item_type.as_str(), action.as_str()], |r| r.get(0))
+}
