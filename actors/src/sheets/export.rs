@@ -92,21 +92,29 @@ pub async fn desired_rows(
             let approvals = mirror::approvals(conn, &format_timestamp(now - scope.decided_approvals_for))?
                 .into_iter()
                 .map(|a| {
+                    // With reviewer columns, Status is Atlas's alone: a quorum's progress shows there.
+                    let status = match (a.status.as_str(), a.required_reviews > 1 && !reviewers.is_empty()) {
+                        ("pending", true) => format!("pending ({} of {})", a.approved_by.len(), a.required_reviews),
+                        (status, _) => status.to_owned(),
+                    };
                     let mut row = vec![
                         a.id.to_string(),
                         a.item_type.to_string(),
                         a.action.to_string(),
                         cell(&a.summary),
-                        a.status.to_string(),
+                        status,
                         a.requested_at.clone(),
                         cell(&render_notes(&a.notes)),
                         payload_cell(&a.payload.to_string()),
                     ];
-                    // A reviewer's column shows their own decision, once made.
+                    // A reviewer's column shows their own decision, once made: an approval counted toward a
+                    // quorum shows while the others are awaited.
                     let decided_by = a.reviewed_by.as_deref();
                     row.extend(reviewers.iter().map(|name| {
-                        match (decided_by == Some(name.as_str()), a.status.as_str()) {
-                            (true, status @ ("approved" | "rejected")) => status.to_owned(),
+                        let approved = a.approved_by.iter().any(|who| who == name);
+                        match (approved, decided_by == Some(name.as_str()), a.status.as_str()) {
+                            (true, _, _) => "approved".to_owned(),
+                            (false, true, status @ ("approved" | "rejected")) => status.to_owned(),
                             _ => String::new(),
                         }
                     }));

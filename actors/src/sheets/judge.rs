@@ -275,7 +275,8 @@ impl Judge<'_> {
             "rejected" | "reject" => Some(Decision::Reject),
             _ => None,
         };
-        let status = self.db[STATUS].clone();
+        // The mirrored status, without a quorum's progress ("pending (1 of 2)").
+        let status = self.db[STATUS].split(" (").next().unwrap_or_default().to_owned();
         match (status.as_str(), decision, ApprovalId::parse(&self.db[0])) {
             ("pending", Some(decision), Ok(id)) => {
                 let via = match &decider.email {

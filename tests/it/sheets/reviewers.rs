@@ -194,3 +194,33 @@ async fn a_payload_shown_in_part_is_decided_over_http_only() {
     let (status, _) = team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await;
     assert_eq!(status, 200, "over HTTP the whole payload is seen and decided");
 }
+
+#[actix_rt::test]
+async fn a_quorum_through_the_reviewer_columns_shows_its_progress_and_applies_with_the_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::support::test_settings(&dir);
+    settings.approvals.quorum = [("task:create".to_owned(), 2)].into();
+    let team = Team::with_app(crate::support::TestApp::spawn_with(dir, settings).await).await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    let id = request(&team, "needs two").await;
+    let layout = reviewers();
+    let mut structure = None;
+    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+    let (row, cells) = row_of(&fake, "Pending_Approvals", &id);
+    assert_eq!(cells[4], "pending (0 of 2)");
+    fake.edit_as("alice@example.com", "Pending_Approvals", row, 8, "approved").unwrap();
+    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+    assert_eq!(status(&team, &id).await, "pending", "one of two changes nothing");
+    let (_, cells) = row_of(&fake, "Pending_Approvals", &id);
+    assert_eq!((cells[4].as_str(), cells[8].as_str()), ("pending (1 of 2)", "approved"), "{cells:?}");
+    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+    assert_eq!(row_of(&fake, "Pending_Approvals", &id).1[8], "approved", "alice's decision stays in her column");
+    assert_eq!(status(&team, &id).await, "pending");
+
+    fake.edit_as("bob@example.com", "Pending_Approvals", row, 9, "approved").unwrap();
+    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+    let (_, approval) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+    assert_eq!((approval["status"].as_str(), approval["reviews"].as_str()), (Some("approved"), Some("2 of 2")));
+    assert_eq!(approval["approved_by"], json!(["alice", "bob"]));
+}
