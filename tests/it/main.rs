@@ -7,7 +7,7 @@ mod attacks_restarts_storage;
 mod backup;
 mod cli;
 mod config_file;
-mod console;
+pub mod console;
 mod containment;
 mod health;
 mod invariants;

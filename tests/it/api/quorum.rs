@@ -49,6 +49,13 @@ async fn a_two_reviewer_rule_applies_with_the_second_distinct_approval() {
     assert_eq!(code, 409, "the same reviewer counts once: {again}");
     assert!(again["error"]["message"].as_str().unwrap().contains("already approved"), "{again}");
     assert_eq!(approval(&team, &id).await["reviews"], "1 of 2");
+    // The console shows the same progress, on the queue and on the approval's page.
+    let visitor = crate::console::visitor::sign_in(&team.app.url, &team.viewer).await;
+    let (code, queue) = visitor.get("/console/approvals").await;
+    assert_eq!(code, 200);
+    assert!(queue.contains("1 of 2"), "{queue}");
+    let (_, page) = visitor.get(&format!("/console/approvals/{id}")).await;
+    assert!(page.contains("1 of 2: approved by alice"), "{page}");
 
     let (code, second) = team.call("POST", &approve, &team.approver2, None).await;
     assert_eq!(code, 200, "{second}");

@@ -6,4 +6,4 @@ mod browser;
 mod browsing;
 mod doors;
 mod pages;
-mod visitor;
+pub mod visitor;
