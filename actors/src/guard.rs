@@ -131,6 +131,28 @@ where
     })
 }
 
+/// Every `every`, `round` runs as detached work (see [`detached`]) unless the previous round still holds
+/// `turn`: one round at a time, a tick that finds one running is skipped, a restart cancels none.
+pub fn every<A, Fut>(
+    ctx: &mut Context<A>,
+    every: std::time::Duration,
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    round: impl Fn(&A) -> Fut + 'static,
+) where
+    A: Guarded + Handler<Restart>,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    use actix::AsyncContext;
+    ctx.run_interval(every, move |actor, ctx| {
+        let Ok(held) = turn.clone().try_lock_owned() else { return };
+        let work = round(actor);
+        actix::spawn(detached(actor, ctx, async move {
+            let _held = held;
+            work.await;
+        }));
+    });
+}
+
 /// The one way a handler body runs: see the module doc.
 pub fn handle<A, R>(actor: &mut A, ctx: &mut Context<A>, body: impl FnOnce(&mut A, &mut Context<A>) -> R) -> R
 where

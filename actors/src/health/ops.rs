@@ -279,17 +279,22 @@ fn sync_freshness(conn: &Connection, direction: &str, limits: &OpsLimits, now: D
     OpsCheck::judged(age > limits.sync_stale_after, Level::Critical, detail, age.num_seconds() as f64)
 }
 
-fn validation_rate(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) -> OpsCheck {
-    let since = format_timestamp(now - Span::hours(24));
-    let counted: rusqlite::Result<(i64, i64)> = conn.query_row(
+/// Sheet edits refused and accepted since `since`, from the event stream.
+pub(super) fn sheet_edits_since(conn: &Connection, since: &str) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row(
         "SELECT
            count(*) FILTER (WHERE type = 'sheets.edit_rejected'),
            count(*) FILTER (WHERE (actor = 'sheets' AND type NOT LIKE 'sheets.%')
              OR json_extract(payload, '$.command.via') LIKE 'sheet%')
          FROM events WHERE created_at >= ?1",
-        [&since],
+        [since],
         |r| Ok((r.get(0)?, r.get(1)?)),
-    );
+    )
+}
+
+fn validation_rate(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) -> OpsCheck {
+    let since = format_timestamp(now - Span::hours(24));
+    let counted = sheet_edits_since(conn, &since);
     match counted {
         Ok((rejected, accepted)) => {
             let total = rejected + accepted;

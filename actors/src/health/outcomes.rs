@@ -115,15 +115,7 @@ impl Outcomes {
             [&since],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let (rejected, accepted): (i64, i64) = conn.query_row(
-            "SELECT
-               count(*) FILTER (WHERE type = 'sheets.edit_rejected'),
-               count(*) FILTER (WHERE (actor = 'sheets' AND type NOT LIKE 'sheets.%')
-                 OR json_extract(payload, '$.command.via') LIKE 'sheet%')
-             FROM events WHERE created_at >= ?1",
-            [&since],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (rejected, accepted) = super::ops::sheet_edits_since(conn, &since)?;
         Ok(Self {
             decision_time: Spread::of(decisions),
             critical_resolution_time: Spread::of(resolutions),

@@ -62,13 +62,9 @@ impl Actor for Shipper {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.registry.beat::<Self>(names::PITR, ctx);
-        ctx.run_interval(self.work.config.ship_every, |actor, ctx| {
-            let Ok(turn) = actor.turn.clone().try_lock_owned() else { return };
+        crate::guard::every(ctx, self.work.config.ship_every, self.turn.clone(), |actor: &Self| {
             let work = actor.work.clone();
-            actix::spawn(crate::guard::detached(actor, ctx, async move {
-                let _turn = turn;
-                work.cycle(false).await;
-            }));
+            async move { work.cycle(false).await }
         });
     }
 }

@@ -117,13 +117,9 @@ impl Actor for Deliverer {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.registry.beat::<Self>(names::SINKS, ctx);
-        ctx.run_interval(EVERY, |actor, ctx| {
-            let Ok(turn) = actor.turn.clone().try_lock_owned() else { return };
+        crate::guard::every(ctx, EVERY, self.turn.clone(), |actor: &Self| {
             let work = actor.work.clone();
-            actix::spawn(crate::guard::detached(actor, ctx, async move {
-                let _turn = turn;
-                work.round().await;
-            }));
+            async move { work.round().await }
         });
     }
 }
