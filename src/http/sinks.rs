@@ -37,7 +37,7 @@ pub async fn retry(
     auth: Auth<Admin>,
     delivery_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let delivery_id = delivery_id.into_inner();
+    let delivery_id = delivery_id.into_inner().to_ascii_lowercase();
     if delivery_id.len() > 64 || !delivery_id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ApiError::bad_request("delivery_id: not a delivery id (hex, as X-Atlas-Delivery carries it)"));
     }

@@ -298,7 +298,7 @@ impl Settings {
                 validation_failure_pct: h.validation_failure_pct,
                 validation_min_sample: h.validation_min_sample.into(),
                 pitr_max_lag: self.pitr.enabled.then(|| chrono::Duration::seconds(self.pitr.max_lag_s as i64)),
-                sinks_enabled: !self.sinks.is_empty(),
+                sinks: self.sinks.iter().map(|s| s.name.clone()).collect(),
                 remind_after: (self.approvals.remind_after_h > 0.0)
                     .then(|| chrono::Duration::milliseconds((self.approvals.remind_after_h * 3_600_000.0) as i64)),
                 outcomes: atlas_actors::health::outcomes::OutcomeLimits {

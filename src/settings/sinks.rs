@@ -17,7 +17,7 @@ pub struct SinkSettings {
     pub events: Vec<String>,
     /// The HMAC key of `X-Atlas-Signature` (keep the config file readable by the service only); never logged.
     pub secret: String,
-    /// Attempts before a delivery is dead-lettered.
+    /// Attempts before a delivery is dead-lettered: 20 retries over about 9 hours (1 s doubling, then hourly).
     pub max_attempts: u32,
     pub timeout_s: u64,
 }
@@ -29,7 +29,7 @@ impl Default for SinkSettings {
             url: String::new(),
             events: Vec::new(),
             secret: String::new(),
-            max_attempts: 8,
+            max_attempts: 20,
             timeout_s: 10,
         }
     }
@@ -49,8 +49,11 @@ impl Settings {
             if !seen.insert(name.clone()) {
                 return Err(("sinks.name", format!("{name} is given to two sinks")));
             }
-            if !(sink.url.starts_with("https://") || sink.url.starts_with("http://")) || sink.url.len() > 2048 {
-                return Err(("sinks.url", format!("sink {name}: an http:// or https:// URL is needed")));
+            let parsed = reqwest::Url::parse(&sink.url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()));
+            if parsed.is_none() || sink.url.len() > 2048 {
+                return Err(("sinks.url", format!("sink {name}: an http:// or https:// URL with a host is needed")));
             }
             let bad_glob = |p: &String| p.is_empty() || p.len() > 200 || p.chars().any(char::is_control);
             if sink.events.is_empty() || sink.events.iter().any(bad_glob) {
@@ -59,7 +62,7 @@ impl Settings {
                     format!("sink {name}: list the event types it receives (globs: \"approval.*\", \"*\")"),
                 ));
             }
-            if sink.secret.len() < 16 {
+            if sink.secret.trim().chars().count() < 16 {
                 return Err((
                     "sinks.secret",
                     format!("sink {name}: a secret of at least 16 characters signs each delivery"),

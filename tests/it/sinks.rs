@@ -232,3 +232,71 @@ async fn no_event_is_lost_across_a_sigkill_in_the_middle_of_a_delivery() {
     assert!(firsts.len() >= 2, "the delivery cut off by the kill came again with the same X-Atlas-Delivery: {got:?}");
     assert!(got.iter().all(verified));
 }
+
+fn sink(name: &str, url: &str, events: &str, timeout_s: u64) -> atlas::settings::SinkSettings {
+    atlas::settings::SinkSettings {
+        name: name.into(),
+        url: url.to_owned(),
+        events: vec![events.into()],
+        secret: SECRET.into(),
+        max_attempts: 20,
+        timeout_s,
+    }
+}
+
+#[actix_rt::test]
+async fn a_hanging_sink_delays_no_other_and_a_backlog_drains_in_one_round() {
+    let (_slow, slow_url) = Receiver::start(vec![Answer::Stall(Duration::from_secs(30)); 50]).await;
+    let (fast, fast_url) = Receiver::start(Vec::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir);
+    settings.sinks = vec![sink("slow", &slow_url, "project.*", 20), sink("fast", &fast_url, "project.*", 5)];
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    let project = team.project("busy").await;
+    for i in 0..20 {
+        let body = json!({ "name": format!("rename {i}") });
+        let (code, _) = team.call("PATCH", &format!("/api/v1/projects/{project}"), &team.admin, Some(body)).await;
+        assert_eq!(code, 200);
+    }
+    let written = Instant::now();
+    let got = fast.until("all 21 of one project's events", |got| got.len() >= 21).await;
+    let took = written.elapsed();
+    assert!(
+        took < Duration::from_secs(8),
+        "one aggregate's backlog drains in a round or two, beside a hanging sink: {took:?}"
+    );
+    let names: Vec<&str> =
+        got.iter().skip(1).map(|g| g.body["event"]["payload"]["after"]["name"].as_str().unwrap()).collect();
+    let expected: Vec<String> = (0..20).map(|i| format!("rename {i}")).collect();
+    assert_eq!(names, expected, "in order");
+}
+
+#[actix_rt::test]
+async fn deliveries_left_for_a_removed_sink_hold_no_other_sink_back() {
+    let (_gone, gone_url) = Receiver::start(vec![Answer::Stall(Duration::from_secs(30)); 50]).await;
+    let (kept, kept_url) = Receiver::start(Vec::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&dir);
+    settings.sinks = vec![sink("gone", &gone_url, "*", 20), sink("kept", &kept_url, "project.created", 5)];
+    let app = TestApp::spawn_with(dir, settings.clone()).await;
+    for i in 0..5 {
+        let (code, _) = app
+            .call("POST", "/api/v1/projects", Some(&app.admin_token()), Some(json!({ "name": format!("p{i}") })))
+            .await;
+        assert_eq!(code, 201);
+    }
+    let (_, dir) = app.stop_keeping_files().await;
+    settings.sinks.retain(|s| s.name == "kept");
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    team.project("after the sink was removed").await;
+    let got = kept
+        .until("the project made after the removal", |got| {
+            got.iter().any(|g| g.body["event"]["payload"]["after"]["name"] == "after the sink was removed")
+        })
+        .await;
+    assert!(got.len() >= 6, "{got:?}");
+    let (_, health) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
+    let check = &health["operations"]["checks"]["sink_dead_letters"];
+    assert_eq!(check["level"], "warn", "{health}");
+    assert!(check["detail"].as_str().unwrap().contains("no longer configured (gone)"), "{check}");
+}

@@ -37,8 +37,9 @@ pub struct OpsLimits {
     pub outcomes: super::outcomes::OutcomeLimits,
     /// Approvals pending longer than this are reminded of, each by name (`reminders.rs`); `None`: never.
     pub remind_after: Option<Span>,
-    /// `[[sinks]]` are configured: their dead letters are a warning.
-    pub sinks_enabled: bool,
+    /// The configured `[[sinks]]`: their dead letters are a warning, and so are deliveries waiting for a
+    /// sink no longer configured.
+    pub sinks: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -121,8 +122,8 @@ fn database_checks(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) ->
     if let Some(max_lag) = limits.pitr_max_lag {
         out.push(("pitr_lag", pitr_lag(conn, max_lag, now)));
     }
-    if limits.sinks_enabled {
-        out.push(("sink_dead_letters", dead_letters(conn)));
+    if !limits.sinks.is_empty() {
+        out.push(("sink_dead_letters", dead_letters(conn, &limits.sinks)));
     }
     match super::outcomes::Outcomes::read(conn, now) {
         Ok(outcomes) => out.extend(outcomes.checks(&limits.outcomes, limits.sheets_enabled)),
@@ -191,22 +192,44 @@ fn pitr_lag(conn: &Connection, max_lag: Span, now: DateTime<Utc>) -> OpsCheck {
 }
 
 /// Deliveries that gave up: each waits for an operator's retry (`GET /api/v1/admin/sinks`).
-fn dead_letters(conn: &Connection) -> OpsCheck {
+fn dead_letters(conn: &Connection, configured: &[String]) -> OpsCheck {
+    let names = serde_json::to_string(configured).unwrap_or_default();
     let counted = conn.query_row(
-        "SELECT count(*), group_concat(DISTINCT sink) FROM sink_outbox WHERE dead_at IS NOT NULL",
-        [],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?)),
+        "SELECT count(*) FILTER (WHERE dead_at IS NOT NULL),
+                group_concat(DISTINCT sink) FILTER (WHERE dead_at IS NOT NULL),
+                count(*) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL
+                                   AND sink NOT IN (SELECT value FROM json_each(?1))),
+                group_concat(DISTINCT sink) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL
+                                   AND sink NOT IN (SELECT value FROM json_each(?1)))
+           FROM sink_outbox",
+        [&names],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        },
     );
     match counted {
-        Ok((0, _)) => OpsCheck::new(Level::Ok, "no dead deliveries", Some(0.0)),
-        Ok((n, sinks)) => OpsCheck::new(
-            Level::Warn,
-            format!(
-                "{n} deliveries dead-lettered (sinks: {}); retry them from GET /api/v1/admin/sinks",
-                sinks.unwrap_or_default()
-            ),
-            Some(n as f64),
-        ),
+        Ok((0, _, 0, _)) => OpsCheck::new(Level::Ok, "no dead deliveries", Some(0.0)),
+        Ok((dead, dead_sinks, orphans, gone)) => {
+            let mut detail = Vec::new();
+            if dead > 0 {
+                detail.push(format!(
+                    "{dead} deliveries dead-lettered (sinks: {}); retry them from GET /api/v1/admin/sinks",
+                    dead_sinks.unwrap_or_default()
+                ));
+            }
+            if orphans > 0 {
+                detail.push(format!(
+                    "{orphans} deliveries wait for sinks no longer configured ({}); they are not sent",
+                    gone.unwrap_or_default()
+                ));
+            }
+            OpsCheck::new(Level::Warn, detail.join("; "), Some(dead as f64))
+        }
         Err(err) => OpsCheck::new(Level::Critical, format!("cannot read the sink deliveries: {err}"), None),
     }
 }
@@ -402,7 +425,7 @@ mod tests {
             pitr_max_lag: None,
             outcomes: Default::default(),
             remind_after: None,
-            sinks_enabled: false,
+            sinks: Vec::new(),
         }
     }
 

@@ -28,9 +28,13 @@ impl Reminder {
     /// The alert's sentence.
     pub fn detail(&self, now: DateTime<Utc>) -> String {
         let waited = parse_timestamp(&self.requested_at).map_or(0.0, |at| (now - at).num_minutes() as f64 / 60.0);
+        // The summary comes from what was requested: clipped and escaped, never raw into a message or log.
         format!(
             "approval {} ({}) requested by {} at {} has waited {waited:.1} h for a decision",
-            self.approval, self.summary, self.requested_by, self.requested_at
+            self.approval,
+            crate::domain::text::clip(&self.summary),
+            self.requested_by,
+            self.requested_at
         )
     }
 }

@@ -46,9 +46,13 @@ pub fn backoff(attempts: i64) -> chrono::Duration {
     )
 }
 
+/// A round goes on while it delivers, up to this long: an aggregate's backlog drains in one round instead
+/// of one delivery a second.
+const ROUND_BUDGET: Duration = Duration::from_secs(10);
+
 #[derive(Clone)]
 struct Work {
-    sinks: Arc<Vec<SinkConfig>>,
+    sink: Arc<SinkConfig>,
     readers: ReaderPool,
     writer: WriterHandle,
     http: reqwest::Client,
@@ -56,55 +60,68 @@ struct Work {
 }
 
 impl Work {
-    /// One round: every delivery due now, each outcome recorded through the writer.
+    /// One round of this sink (each sink has its own, so a slow receiver delays only itself): what is
+    /// due, again while the last pass delivered something and the budget lasts.
     async fn round(&self) {
-        let now = self.clock.now();
-        let at = format_timestamp(now);
-        let due = match self
-            .readers
-            .read({
-                let at = at.clone();
-                move |conn| queue::due(conn, &at)
-            })
-            .await
-        {
-            Ok(due) => due,
-            Err(err) => {
-                tracing::warn!(error = %err, "Cannot read the sink deliveries waiting.");
-                return;
-            }
-        };
-        for delivery in due {
-            let Some(sink) = self.sinks.iter().find(|s| s.name == delivery.sink) else { continue };
-            let sent = deliver::post(&self.http, &sink.url, &sink.secret.0, &delivery, sink.timeout, now).await;
-            let outcome = match sent {
-                Ok(()) => Outcome::Delivered { id: delivery.id, at: at.clone() },
-                Err(error) => {
-                    let attempts = delivery.attempts + 1;
-                    let dead = attempts >= i64::from(sink.max_attempts);
-                    if dead {
-                        tracing::error!(sink = %sink.name, delivery = %delivery.delivery_id, %error, attempts,
-                            "A sink delivery is dead-lettered.");
-                    } else {
-                        tracing::warn!(sink = %sink.name, delivery = %delivery.delivery_id, %error, attempts,
-                            "A sink delivery failed; retrying with backoff.");
-                    }
-                    let retry_at = format_timestamp(now + backoff(attempts - 1));
-                    Outcome::Failed { id: delivery.id, error, retry_at, dead, at: at.clone() }
+        let started = std::time::Instant::now();
+        loop {
+            let at = format_timestamp(self.clock.now());
+            let sink = self.sink.name.clone();
+            let due = match self.readers.read(move |conn| queue::due(conn, &sink, &at)).await {
+                Ok(due) => due,
+                Err(err) => {
+                    tracing::warn!(sink = %self.sink.name, error = %err, "Cannot read the sink deliveries waiting.");
+                    return;
                 }
             };
-            if let Err(err) = self.writer.maintain(Maintenance::SinkOutcome(outcome)).await {
-                // Not recorded: the delivery stays due and goes again (at least once; same X-Atlas-Delivery).
-                tracing::warn!(error = %err, "Cannot record a sink delivery's outcome.");
+            let mut delivered = 0;
+            for delivery in &due {
+                delivered += usize::from(self.attempt(delivery).await);
+            }
+            if delivered == 0 || started.elapsed() >= ROUND_BUDGET {
+                return;
             }
         }
     }
+
+    /// One attempt, its outcome recorded through the writer; answers whether it was delivered.
+    async fn attempt(&self, delivery: &queue::Due) -> bool {
+        let sink = &self.sink;
+        let now = self.clock.now();
+        let sent = deliver::post(&self.http, &sink.url, &sink.secret.0, delivery, sink.timeout, now).await;
+        let at = format_timestamp(self.clock.now());
+        let ok = sent.is_ok();
+        let outcome = match sent {
+            Ok(()) => Outcome::Delivered { id: delivery.id, at },
+            Err(error) => {
+                let attempts = delivery.attempts + 1;
+                let dead = attempts >= i64::from(sink.max_attempts);
+                if dead {
+                    tracing::error!(sink = %sink.name, delivery = %delivery.delivery_id, %error, attempts,
+                        "A sink delivery is dead-lettered.");
+                } else {
+                    tracing::warn!(sink = %sink.name, delivery = %delivery.delivery_id, %error, attempts,
+                        "A sink delivery failed; retrying with backoff.");
+                }
+                let retry_at = format_timestamp(self.clock.now() + backoff(attempts - 1));
+                Outcome::Failed { id: delivery.id, error, retry_at, dead, at }
+            }
+        };
+        if let Err(err) = self.writer.maintain(Maintenance::SinkOutcome(outcome)).await {
+            // Not recorded: the delivery stays due and goes again (at least once; same X-Atlas-Delivery).
+            tracing::warn!(error = %err, "Cannot record a sink delivery's outcome.");
+            return false;
+        }
+        ok
+    }
 }
 
+/// Delivers for every sink, each on a round of its own.
 struct Deliverer {
-    work: Work,
+    sinks: Vec<Work>,
     registry: ActorRegistry,
-    turn: Arc<tokio::sync::Mutex<()>>,
+    /// One round at a time per sink.
+    turns: Vec<Arc<tokio::sync::Mutex<()>>>,
 }
 
 crate::guarded_actor!(Deliverer, names::SINKS);
@@ -117,10 +134,12 @@ impl Actor for Deliverer {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.registry.beat::<Self>(names::SINKS, ctx);
-        crate::guard::every(ctx, EVERY, self.turn.clone(), |actor: &Self| {
-            let work = actor.work.clone();
-            async move { work.round().await }
-        });
+        for (index, turn) in self.turns.iter().enumerate() {
+            crate::guard::every(ctx, EVERY, turn.clone(), move |actor: &Self| {
+                let work = actor.sinks[index].clone();
+                async move { work.round().await }
+            });
+        }
     }
 }
 
@@ -150,9 +169,18 @@ impl SinksHandle {
             return Self { addr: None, names };
         }
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
-        let work = Work { sinks: Arc::new(sinks), readers, writer, http, clock };
-        let turn = Arc::default();
-        let addr = Supervisor::start(move |_| Deliverer { work, registry, turn });
+        let turns = sinks.iter().map(|_| Arc::default()).collect();
+        let sinks = sinks
+            .into_iter()
+            .map(|sink| Work {
+                sink: Arc::new(sink),
+                readers: readers.clone(),
+                writer: writer.clone(),
+                http: http.clone(),
+                clock: clock.clone(),
+            })
+            .collect();
+        let addr = Supervisor::start(move |_| Deliverer { sinks, registry, turns });
         Self { addr: Some(addr), names }
     }
 

@@ -24,18 +24,19 @@ pub struct Due {
 /// At most this many deliveries per round.
 const PER_ROUND: i64 = 200;
 
-pub fn due(conn: &Connection, now: &str) -> rusqlite::Result<Vec<Due>> {
+/// What is due for `sink` (rows of a sink no longer configured wait, never in another sink's way).
+pub fn due(conn: &Connection, sink: &str, now: &str) -> rusqlite::Result<Vec<Due>> {
     let mut query = conn.prepare_cached(
         "SELECT o.id, o.delivery_id, o.sink, o.attempts, e.id, e.type, e.aggregate_type, e.aggregate_id, e.actor,
                 e.payload, e.created_at
            FROM sink_outbox o JOIN events e ON e.id = o.event_id
-          WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= ?1
+          WHERE o.sink = ?3 AND o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= ?1
             AND o.id = (SELECT min(h.id) FROM sink_outbox h
                          WHERE h.sink = o.sink AND h.aggregate = o.aggregate
                            AND h.delivered_at IS NULL AND h.dead_at IS NULL)
           ORDER BY o.id LIMIT ?2",
     )?;
-    let rows = query.query_map(rusqlite::params![now, PER_ROUND], |r| {
+    let rows = query.query_map(rusqlite::params![now, PER_ROUND, sink], |r| {
         Ok(Due {
             id: r.get(0)?,
             delivery_id: r.get(1)?,
