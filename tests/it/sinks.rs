@@ -295,6 +295,10 @@ async fn deliveries_left_for_a_removed_sink_hold_no_other_sink_back() {
         })
         .await;
     assert!(got.len() >= 6, "{got:?}");
+    assert!(
+        got.iter().all(|g| g.body["sink"] == "kept" && g.body["event"]["type"] == "project.created"),
+        "only kept's own deliveries reach it: {got:?}"
+    );
     let (_, health) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
     let check = &health["operations"]["checks"]["sink_dead_letters"];
     assert_eq!(check["level"], "warn", "{health}");
