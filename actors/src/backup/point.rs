@@ -26,7 +26,7 @@ impl Work {
         let live = self
             .readers
             .read(move |conn| {
-                let rows = if verify_only { Vec::new() } else { crate::pitr::outbox_rows(conn)? };
+                let rows = if verify_only { Vec::new() } else { crate::pitr::outbox_rows(conn, usize::MAX, usize::MAX)? };
                 Ok(crate::pitr::timeline(conn)?.map(|timeline| (timeline, rows)))
             })
             .await

@@ -126,14 +126,27 @@ pub fn timeline(conn: &Connection) -> rusqlite::Result<Option<String>> {
     conn.query_row("SELECT timeline FROM pitr_timeline WHERE id = 1", [], |r| r.get(0)).optional()
 }
 
-/// The outbox rows on `conn`, oldest first: committed, not yet shipped.
-pub fn outbox_rows(conn: &Connection) -> rusqlite::Result<Vec<segment::Record>> {
-    let mut query =
-        conn.prepare("SELECT seq, schema_version, committed_at, changeset FROM pitr_outbox ORDER BY seq")?;
-    let rows = query.query_map([], |r| {
-        Ok(segment::Record { seq: r.get(0)?, schema_version: r.get(1)?, committed_at: r.get(2)?, changeset: r.get(3)? })
-    })?;
-    rows.collect()
+/// The outbox rows on `conn`, oldest first (committed, not yet shipped): at most `max_rows`, and closed
+/// once their changesets reach `max_bytes` (one segment's worth for the shipper; all for a restore).
+pub fn outbox_rows(conn: &Connection, max_rows: usize, max_bytes: usize) -> rusqlite::Result<Vec<segment::Record>> {
+    let mut query = conn
+        .prepare_cached("SELECT seq, schema_version, committed_at, changeset FROM pitr_outbox ORDER BY seq LIMIT ?1")?;
+    let mut rows = query.query([i64::try_from(max_rows).unwrap_or(i64::MAX)])?;
+    let (mut records, mut bytes) = (Vec::new(), 0);
+    while let Some(row) = rows.next()? {
+        let record = segment::Record {
+            seq: row.get(0)?,
+            schema_version: row.get(1)?,
+            committed_at: row.get(2)?,
+            changeset: row.get(3)?,
+        };
+        bytes += record.changeset.len();
+        records.push(record);
+        if bytes >= max_bytes {
+            break;
+        }
+    }
+    Ok(records)
 }
 
 /// Where the snapshot on `conn` stands; `None` for a database without a timeline (before 0008).

@@ -198,6 +198,10 @@ impl Rebuild<'_> {
         })
     }
 
+    fn live_timeline(&self) -> Option<&str> {
+        self.live.as_ref().map(|(timeline, _)| timeline.as_str())
+    }
+
     /// The newest snapshot before the target: local ones first (unless told otherwise), then the bucket's,
     /// downloaded into the backup directory.
     async fn choose_base(&self) -> Result<(Manifest, &'static str), String> {
@@ -217,12 +221,6 @@ impl Rebuild<'_> {
         };
         let downloaded = self.offsite.download(&found.id, self.backup_dir).await?;
         Ok((downloaded, "off-site"))
-    }
-}
-
-impl Rebuild<'_> {
-    fn live_timeline(&self) -> Option<&str> {
-        self.live.as_ref().map(|(timeline, _)| timeline.as_str())
     }
 }
 

@@ -4,7 +4,7 @@
 //! that a snapshot starts the chain it ships (asking Backup for one after a migration or a restore) and
 //! prunes segments no kept snapshot needs.
 
-use super::segment::{self, Record};
+use super::segment;
 use super::{PitrBase, PitrConfig, PitrMonitor};
 use crate::backup::file::{self, Manifest};
 use crate::backup::offsite::Offsite;
@@ -133,7 +133,7 @@ impl Work {
             let limit = self.config.segment_max_bytes;
             let (timeline, records) = self
                 .readers
-                .read(move |conn| Ok((super::timeline(conn)?, waiting(conn, limit)?)))
+                .read(move |conn| Ok((super::timeline(conn)?, super::outbox_rows(conn, ROWS_PER_SEGMENT, limit)?)))
                 .await
                 .map_err(|e| format!("cannot read the outbox: {e}"))?;
             let Some(timeline) = timeline else { return Ok(()) };
@@ -239,24 +239,6 @@ fn starts(manifest: &Manifest, position: &PitrBase) -> bool {
             .pitr
             .as_ref()
             .is_some_and(|base| base.timeline == position.timeline && base.schema_version == position.schema_version)
-}
-
-/// The outbox rows waiting, oldest first, up to one segment's worth.
-fn waiting(conn: &rusqlite::Connection, max_bytes: usize) -> rusqlite::Result<Vec<Record>> {
-    let mut query = conn
-        .prepare_cached("SELECT seq, schema_version, committed_at, changeset FROM pitr_outbox ORDER BY seq LIMIT ?1")?;
-    let mut rows = query.query([ROWS_PER_SEGMENT as i64])?;
-    let (mut records, mut bytes) = (Vec::new(), 0);
-    while let Some(row) = rows.next()? {
-        let record =
-            Record { seq: row.get(0)?, schema_version: row.get(1)?, committed_at: row.get(2)?, changeset: row.get(3)? };
-        bytes += record.changeset.len();
-        records.push(record);
-        if bytes >= max_bytes {
-            break;
-        }
-    }
-    Ok(records)
 }
 
 /// The shipper's door; without `[pitr]` it holds only the (disabled) monitor.

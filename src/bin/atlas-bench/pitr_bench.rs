@@ -71,14 +71,7 @@ pub async fn restore(commands: usize) -> Result<(), String> {
     let write_s = written.elapsed().as_secs_f64();
     let records: Vec<Record> = handles
         .readers
-        .read(|conn| {
-            let mut query =
-                conn.prepare("SELECT seq, schema_version, committed_at, changeset FROM pitr_outbox ORDER BY seq")?;
-            let rows = query.query_map([], |r| {
-                Ok(Record { seq: r.get(0)?, schema_version: r.get(1)?, committed_at: r.get(2)?, changeset: r.get(3)? })
-            })?;
-            rows.collect()
-        })
+        .read(|conn| atlas_actors::pitr::outbox_rows(conn, usize::MAX, usize::MAX))
         .await
         .map_err(|e| e.to_string())?;
     handles.shutdown().await?;
