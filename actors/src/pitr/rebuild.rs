@@ -10,9 +10,7 @@ use super::{segment, PitrBase, Target};
 use crate::backup::file::{self, Manifest};
 use crate::backup::offsite::Offsite;
 use crate::store::capture::{replay_onto, OUTBOX};
-use rusqlite::fallible_streaming_iterator::FallibleStreamingIterator;
-use rusqlite::hooks::Action;
-use rusqlite::session::ChangesetIter;
+use sqlite_session::Op;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -293,17 +291,13 @@ fn deltas(changes: &[(i64, Vec<u8>)]) -> Result<BTreeMap<String, i64>, String> {
     let mut out = BTreeMap::new();
     for (seq, changeset) in changes {
         let unreadable = |e: rusqlite::Error| format!("change {seq} cannot be read: {e}");
-        let mut input: &[u8] = changeset;
-        let reader: &mut dyn std::io::Read = &mut input;
-        let mut items = ChangesetIter::start_strm(&reader).map_err(unreadable)?;
-        while let Some(item) = items.next().map_err(unreadable)? {
-            let op = item.op().map_err(unreadable)?;
-            let delta = match op.code() {
-                Action::SQLITE_INSERT => 1,
-                Action::SQLITE_DELETE => -1,
-                _ => 0,
+        for (table, op) in sqlite_session::operations(changeset).map_err(unreadable)? {
+            let delta = match op {
+                Op::Insert => 1,
+                Op::Delete => -1,
+                Op::Update => 0,
             };
-            *out.entry(op.table_name().to_owned()).or_default() += delta;
+            *out.entry(table).or_default() += delta;
         }
     }
     Ok(out)

@@ -12,7 +12,7 @@
 mod replay;
 
 pub use replay::{replay_onto, ReplayError};
-use rusqlite::session::Session;
+use sqlite_session::Session;
 use rusqlite::Connection;
 
 /// The outbox table, which the session itself leaves out.
@@ -27,10 +27,7 @@ fn captured(table: &str) -> bool {
 
 /// Starts recording every table but the outbox (and SQLite's own).
 pub fn begin(conn: &Connection) -> rusqlite::Result<Session<'_>> {
-    let mut session = Session::new(conn)?;
-    session.table_filter(Some(captured));
-    session.attach(None::<&str>)?;
-    Ok(session)
+    Session::new(conn, captured)
 }
 
 /// Stores what the session recorded as one outbox row, in the transaction still open; answers whether
@@ -44,8 +41,7 @@ pub fn store(
     if session.is_empty() {
         return Ok(false);
     }
-    let mut changeset = Vec::new();
-    session.changeset_strm(&mut changeset)?;
+    let changeset = session.changeset()?;
     if changeset.is_empty() {
         return Ok(false);
     }

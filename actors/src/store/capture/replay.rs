@@ -3,7 +3,6 @@
 //! it (a replay never resolves a conflict by guessing) and leaves the copy as it was; an
 //! `integrity_check` follows the commit.
 
-use rusqlite::session::{ConflictAction, ConflictType};
 use rusqlite::Connection;
 
 /// Why a replay stopped; the copy it ran on is unchanged.
@@ -26,11 +25,7 @@ pub fn replay_onto(
     conn.execute_batch("BEGIN IMMEDIATE").map_err(storage)?;
     let mut applied = 0;
     for (seq, changeset) in changesets {
-        let mut input: &[u8] = &changeset;
-        let outcome = conn.apply_strm(&mut input, None::<fn(&str) -> bool>, |_: ConflictType, _| {
-            ConflictAction::SQLITE_CHANGESET_ABORT
-        });
-        if let Err(err) = outcome {
+        if let Err(err) = sqlite_session::apply_or_abort(conn, &changeset) {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(ReplayError::Conflict { seq, why: err.to_string() });
         }
