@@ -13,6 +13,8 @@
 //! `atlas-bench backup [MB]`: an Atlas backup against `sqlite3 .backup`, and writer latency meanwhile.
 //! `atlas-bench http [TASKS] [--compare-datasette]`: the real `atlas serve` over loopback HTTP: list pages, reads,
 //! creates; side by side with Datasette on a copy of the same file when asked.
+//! `atlas-bench soak [RUNS]`: the real `atlas serve` on its defaults through RUNS approved runs that each
+//! leave a background child: zombies, RSS, descriptors, threads and database size at start and end.
 //!
 //! This program opens its own scratch databases; the raw ceiling is the one read-write open outside
 //! `store/writer/mod.rs`, allowed by the invariant test because it never touches Atlas's database.
@@ -29,6 +31,8 @@ mod http_bench;
 mod pitr_bench;
 #[path = "atlas-bench/runner_bench.rs"]
 mod runner_bench;
+#[path = "atlas-bench/soak_bench.rs"]
+mod soak_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -295,10 +299,11 @@ fn main() -> ExitCode {
             let tasks = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
             http_bench::run(tasks, args.iter().any(|a| a == "--compare-datasette"))
         }
+        Some("soak") => soak_bench::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(3_000)),
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
             eprintln!(
-                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | runner | backup [MB] | http [TASKS] [--compare-datasette]"
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | runner | backup [MB] | http [TASKS] [--compare-datasette] | soak [RUNS]"
             );
             return ExitCode::from(2);
         }

@@ -107,3 +107,57 @@ async fn a_run_left_alive_by_a_sigkill_of_atlas_is_killed_before_it_is_recorded_
     restarted.signal("TERM");
     restarted.wait_exit(Duration::from_secs(15));
 }
+
+/// Atlas's zombie children once the reaper has had `settle` to act (a SIGCHLD wakes it at once).
+async fn zombies_after(pid: u32, settle: Duration) -> Vec<i32> {
+    let deadline = Instant::now() + settle;
+    loop {
+        let zombies = atlas_actors::runner::reap::zombie_children(pid);
+        if zombies.is_empty() || Instant::now() >= deadline {
+            return zombies;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The real binary as it runs for months: commands that leave a background child, double-fork, or start a
+/// `setsid` child that exits at once leave no zombie of Atlas behind them, run after run.
+#[actix_rt::test]
+async fn runs_that_leave_children_behind_leave_no_zombies_of_atlas() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::write(dir.path().join("config/atlas.toml"), "[approvals]\npolicy = []\n").unwrap();
+    let daemon = Daemon::start(ATLAS, dir.path(), &[], &[]);
+    let pid = daemon.child.id();
+    let token = std::fs::read_to_string(dir.path().join("data/admin.token")).unwrap().trim().to_owned();
+    let (_, project) = call(&daemon.url, "POST", "/api/v1/projects", &token, Some(json!({ "name": "p" }))).await;
+    let scripts = [
+        ("background", "echo hi; (sleep 0.1 &)"),
+        ("background, exited before the run", "(true &); sleep 0.3"),
+        ("double fork", "(sh -c 'sleep 0.1 &' &); echo forked"),
+        ("setsid, exits at once", "setsid true & sleep 0.2"),
+        ("setsid, outlives the run", "setsid sleep 0.2 & echo bye"),
+    ];
+    for round in 0..3 {
+        for (how, script) in scripts {
+            let body = json!({ "project_id": project["id"], "title": how, "command": ["sh", "-c", script] });
+            let (_, task) = call(&daemon.url, "POST", "/api/v1/tasks", &token, Some(body)).await;
+            let task = task["id"].as_str().unwrap().to_owned();
+            let (status, run) = call(&daemon.url, "POST", &format!("/api/v1/tasks/{task}/run"), &token, None).await;
+            assert_eq!(status, 201, "{run}");
+            let id = run["id"].as_str().unwrap().to_owned();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let (_, now) = call(&daemon.url, "GET", &format!("/api/v1/runs/{id}"), &token, None).await;
+                if !["queued", "running"].contains(&now["status"].as_str().unwrap_or("")) {
+                    assert_eq!(now["status"], "success", "{how}: {now}");
+                    break;
+                }
+                assert!(Instant::now() < deadline, "{how}: the run never ended");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let zombies = zombies_after(pid, Duration::from_secs(3)).await;
+            assert!(zombies.is_empty(), "round {round}, {how}: Atlas keeps zombie children {zombies:?}");
+        }
+    }
+}

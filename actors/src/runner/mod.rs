@@ -7,6 +7,7 @@ pub mod contain;
 pub mod executor;
 mod launch;
 mod process;
+pub mod reap;
 
 use crate::domain::{Actor as Requester, Applied, Command, CommandError, Run, RunId, RunStatus, Severity};
 use crate::registry::{names, ActorRegistry};
@@ -341,6 +342,7 @@ impl RunnerHandle {
     ) -> Result<Self, String> {
         config.executors.validate()?;
         contain::become_subreaper();
+        reap::spawn_reaper(Duration::from_secs(5));
         if writer.storage().refusal().is_some() {
             // Nothing runs on a damaged database (every write is refused); a restore marks its runs interrupted.
             tracing::error!("The database is damaged: the runner starts without recovering interrupted runs.");

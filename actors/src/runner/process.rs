@@ -76,6 +76,8 @@ pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_sp
         Err(err) => return Ending::CouldNotStart(format!("cannot start {program:?}: {err}")),
     };
     let pid = child.id().unwrap_or(0);
+    let leader = i32::try_from(pid).unwrap_or(0);
+    super::reap::hold(leader);
     on_spawn(pid);
     let readers = [
         child.stdout.take().map(|out| tokio::spawn(pump(out, log.clone(), true))),
@@ -96,8 +98,15 @@ pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_sp
     // anything that left the group but carries the run's mark.
     kill_group(pid);
     let _ = child.wait().await;
+    super::reap::release(leader);
     let run_id = spec.run_id.clone();
-    let _ = tokio::task::spawn_blocking(move || super::contain::kill_marked(&run_id)).await;
+    // Then every process it left behind that already exited (a zombie of Atlas, having been orphaned)
+    // is reaped before the run is recorded ended.
+    let _ = tokio::task::spawn_blocking(move || {
+        super::contain::kill_marked(&run_id);
+        super::reap::reap_orphans()
+    })
+    .await;
     for reader in readers.into_iter().flatten() {
         let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
     }
