@@ -67,6 +67,7 @@ async fn cycle(
         clock: &SystemClock,
         scope: &config.scope,
         layout: &config.layout,
+        owner: config.owner.as_deref(),
         allow_self_approval: config.allow_self_approval,
         allow_partial_payload: config.allow_partial_payload,
     };

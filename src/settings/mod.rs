@@ -242,6 +242,7 @@ impl Settings {
                         .collect(),
                 ),
             }),
+            owner: Some(self.sheets.owner.trim().to_lowercase()).filter(|o| !o.is_empty()),
             allow_self_approval: self.approvals.allow_self_approval,
             allow_partial_payload: self.sheets.allow_partial_payload_approval,
         }
@@ -295,6 +296,38 @@ impl Settings {
                     format!("{email} is given to two reviewers; each person has one column"),
                 ));
             }
+        }
+        self.validate_owner(&emails)
+    }
+
+    /// Google keeps the spreadsheet's owner among every protected range's editors, so a reviewer column
+    /// is intact only if Atlas knows who the owner is, and an owner who also reviewed would have a
+    /// column another account can edit.
+    fn validate_owner(&self, reviewer_emails: &std::collections::BTreeSet<String>) -> Result<(), (&'static str, String)> {
+        let owner = self.sheets.owner.trim().to_lowercase();
+        if owner.is_empty() {
+            let needed = self.sheets.enabled
+                && self.sheets.approval_mode == ApprovalModeSetting::Reviewers
+                && !reviewer_emails.is_empty();
+            return match needed {
+                true => Err((
+                    "sheets.owner",
+                    "reviewer columns need the spreadsheet owner's Google account (Google keeps the owner among \
+                     every protected range's editors, so Atlas must know who it is); set sheets.owner"
+                        .into(),
+                )),
+                false => Ok(()),
+            };
+        }
+        if !owner.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.')) {
+            return Err(("sheets.owner", format!("{owner:?} is not a Google account e-mail")));
+        }
+        if reviewer_emails.contains(&owner) {
+            return Err((
+                "sheets.owner",
+                format!("{owner} owns the spreadsheet and is also a reviewer: the owner can edit every column, so \
+                         their column would not be theirs alone; let another account own the spreadsheet"),
+            ));
         }
         Ok(())
     }

@@ -296,6 +296,10 @@ pub struct SheetsSettings {
     pub allow_partial_payload_approval: bool,
     /// Atlas token name -> that person's Google account e-mail: one decision column each, in name order.
     pub reviewers: BTreeMap<String, String>,
+    /// The spreadsheet owner's Google account. Google lists the owner among every protected range's
+    /// editors and never lets anyone remove it, so a reviewer column may have it as its one extra editor;
+    /// required with reviewer columns, and must not be a reviewer.
+    pub owner: String,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,6 +326,7 @@ impl Default for SheetsSettings {
             shared_reviewer: String::new(),
             allow_partial_payload_approval: false,
             reviewers: BTreeMap::new(),
+            owner: String::new(),
         }
     }
 }

@@ -1,5 +1,30 @@
 //! One integration-test binary (one link step) with a module per area.
 
+/// A Sheet test, run twice: against a fake that lists the spreadsheet's owner among every protected
+/// range's editors, as Google documents, and against one that does not (the fake's first version).
+macro_rules! sheet_test {
+    ($(#[$meta:meta])* async fn $name:ident() $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use crate::support::fake_sheets::{under, EditorModel};
+
+            $(#[$meta])*
+            async fn body() $body
+
+            #[actix_rt::test]
+            async fn owner_listed_as_google_documents() {
+                under(EditorModel::Google, body()).await
+            }
+
+            #[actix_rt::test]
+            async fn owner_unlisted() {
+                under(EditorModel::OwnerUnlisted, body()).await
+            }
+        }
+    };
+}
+
 pub mod api;
 mod attacks_detached;
 mod attacks_ops;

@@ -66,183 +66,188 @@ pub fn request_project(name: &str) -> Command {
     Command::RequestApproval { id: ApprovalId::generate(), change: Box::new(change) }
 }
 
-#[actix_rt::test]
-async fn the_first_export_builds_the_tabs_and_a_no_change_export_writes_nothing() {
-    let team = Team::new().await;
-    let fake = FakeSheets::start().await;
-    let sheets = client(&fake, team.app.dir.path()).await;
-    let writer = &team.app.handles.writer;
-    writer.submit(request_project("Platform"), Actor::new("agent-bot")).await.unwrap();
-    let secret = NewHotlistError {
-        id: ErrorId::generate(),
-        task_id: None,
-        error: "deploy failed: password=hunter2 rejected".into(),
-        severity: Severity::High,
-        source: "runner".into(),
-    };
-    writer.submit(Command::RecordError(secret), Actor::system()).await.unwrap();
+sheet_test! {
+    async fn the_first_export_builds_the_tabs_and_a_no_change_export_writes_nothing() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let writer = &team.app.handles.writer;
+        writer.submit(request_project("Platform"), Actor::new("agent-bot")).await.unwrap();
+        let secret = NewHotlistError {
+            id: ErrorId::generate(),
+            task_id: None,
+            error: "deploy failed: password=hunter2 rejected".into(),
+            severity: Severity::High,
+            source: "runner".into(),
+        };
+        writer.submit(Command::RecordError(secret), Actor::system()).await.unwrap();
 
-    let mut structure = None;
-    let now = chrono::Utc::now();
-    let layout = Layout::default();
-    let desired = desired_rows(&team.app.handles.readers, &layout, &MirrorScope::default(), now).await.unwrap();
-    let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-    assert_eq!(report.tabs_created, 3);
-    assert_eq!(fake.calls(), ["spreadsheets.get", "spreadsheets.batchUpdate", "values.batchUpdate"]);
-    assert_eq!(fake.guard_rails(), 7, "a dropdown, Status protected strictly, five warning-only ranges");
-    assert!(fake.protections().iter().any(|p| p.description.starts_with("Atlas outcome column: Status")
-        && !p.warning_only
-        && p.users == [crate::support::fake_sheets::SERVICE_ACCOUNT]));
-    let approvals = fake.tab("Pending_Approvals").unwrap();
-    assert_eq!(approvals.rows[0], ["ID", "Type", "Action", "Item", "Status", "Requested", "Notes", "Payload"]);
-    assert_eq!((approvals.rows[1][1].as_str(), approvals.rows[1][4].as_str()), ("project", "pending"));
-    let errors = fake.tab("Errors_Hotlist").unwrap();
-    assert_eq!(errors.rows[1][2], "deploy failed: password=[REDACTED] rejected");
-    assert_eq!(errors.rows[1][5], "false");
-    assert_eq!(fake.tab("Runs").unwrap().rows.len(), 1, "header only");
+        let mut structure = None;
+        let now = chrono::Utc::now();
+        let layout = Layout::default();
+        let desired = desired_rows(&team.app.handles.readers, &layout, &MirrorScope::default(), now).await.unwrap();
+        let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+        assert_eq!(report.tabs_created, 3);
+        assert_eq!(fake.calls(), ["spreadsheets.get", "spreadsheets.batchUpdate", "values.batchUpdate"]);
+        assert_eq!(fake.guard_rails(), 7, "a dropdown, Status protected strictly, five warning-only ranges");
+        assert!(fake.protections().iter().any(|p| p.description.starts_with("Atlas outcome column: Status")
+            && !p.warning_only
+            && p.users == [crate::support::fake_sheets::SERVICE_ACCOUNT]));
+        let approvals = fake.tab("Pending_Approvals").unwrap();
+        assert_eq!(approvals.rows[0], ["ID", "Type", "Action", "Item", "Status", "Requested", "Notes", "Payload"]);
+        assert_eq!((approvals.rows[1][1].as_str(), approvals.rows[1][4].as_str()), ("project", "pending"));
+        let errors = fake.tab("Errors_Hotlist").unwrap();
+        assert_eq!(errors.rows[1][2], "deploy failed: password=[REDACTED] rejected");
+        assert_eq!(errors.rows[1][5], "false");
+        assert_eq!(fake.tab("Runs").unwrap().rows.len(), 1, "header only");
 
-    for expected in [vec!["spreadsheets.get", "spreadsheets.get"], vec!["spreadsheets.get"]] {
+        for expected in [vec!["spreadsheets.get", "spreadsheets.get"], vec!["spreadsheets.get"]] {
+            fake.reset_calls();
+            let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+            assert_eq!(report.cells_written + report.rows_deleted, 0);
+            assert_eq!(fake.calls(), expected, "a no-change cycle only reads, once");
+        }
+    }
+}
+
+sheet_test! {
+    async fn rows_are_matched_by_id_and_human_damage_to_system_cells_is_repaired() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        for name in ["a", "b", "c"] {
+            team.app.handles.writer.submit(request_project(name), Actor::new("agent-bot")).await.unwrap();
+        }
+        let mut structure = None;
+        let layout = shared();
+        let desired = desired(&team, &layout).await;
+        export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+
+        // A human sorts the rows, damages a system cell, types a status and adds a stray row.
+        let before = fake.tab("Pending_Approvals").unwrap().rows;
+        let first_id = before[1][0].clone();
+        fake.set_cell("Pending_Approvals", 1, 0, &before[3][0]);
+        fake.set_cell("Pending_Approvals", 3, 0, &first_id);
+        for (column, value) in before[3].iter().enumerate().skip(1) {
+            fake.set_cell("Pending_Approvals", 1, column, value);
+        }
+        for (column, value) in before[1].iter().enumerate().skip(1) {
+            fake.set_cell("Pending_Approvals", 3, column, value);
+        }
+        fake.set_cell("Pending_Approvals", 2, 7, "=IMPORTXML(\"http://evil\")");
+        fake.set_cell("Pending_Approvals", 2, 4, "approved");
+        fake.set_cell("Pending_Approvals", 4, 0, "approval-made-up");
+
+        let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+        assert_eq!(report.rows_deleted, 1, "the unknown row is removed");
+        let after = fake.tab("Pending_Approvals").unwrap().rows;
+        assert_eq!(after.len(), 4);
+        assert_eq!(after[1][0], before[3][0], "the human's sort order is kept");
+        assert_eq!(after[2][7], before[2][7], "the payload is restored from the database");
+        assert_eq!(after[2][4], "approved", "an editable cell is left for the import to judge");
+
+        // A human deletes a row and inserts a blank one: the row comes back, the blank row is left alone.
+        let deleted = after[3][0].clone();
+        fake.delete_row("Pending_Approvals", 3);
+        fake.insert_blank_row("Pending_Approvals", 1);
+        export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+        let rows = fake.tab("Pending_Approvals").unwrap().rows;
+        assert_eq!(rows.len(), 5, "{rows:?}");
+        assert!(rows[1].is_empty() && rows[4][0] == deleted, "{rows:?}");
+    }
+}
+
+sheet_test! {
+    async fn ten_thousand_rows_go_out_within_the_request_budget() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let commands = (0..10_000).map(|i| request_project(&format!("project {i}"))).collect();
+        let results = submit_concurrently(&team.app.handles, commands).await;
+        assert!(results.iter().all(Result::is_ok));
+
+        let started = std::time::Instant::now();
+        let mut structure = None;
+        let layout = Layout::default();
+        let desired = desired(&team, &layout).await;
+        export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+        let calls = fake.calls();
+        println!("10,000-row first export: {:?}, {} requests: {calls:?}", started.elapsed(), calls.len());
+        assert_eq!(calls.iter().filter(|c| *c == "spreadsheets.batchUpdate").count(), 1);
+        assert!(calls.len() <= 6, "{calls:?}");
+        assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 10_001);
+
+        fake.reset_calls();
+        let started = std::time::Instant::now();
+        let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+        println!("10,000-row no-change export: {:?}, {} requests", started.elapsed(), fake.calls().len());
+        assert_eq!(report.cells_written, 0);
+        assert_eq!(fake.calls(), ["spreadsheets.get", "spreadsheets.get"]);
+    }
+}
+
+sheet_test! {
+    async fn quota_and_server_errors_are_retried_and_a_lost_reply_duplicates_nothing() {
+        let (team, fake, sheets, desired) = one_pending_approval().await;
+
+        let mut structure = None;
+        let layout = shared();
+        fake.fail_next(&[503, 500]);
+        export(&sheets, &mut structure, &layout, &desired).await.expect("two server errors on a read are retried");
+        assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2);
+
+        fake.fail_next(&[500, 500, 500]);
+        let err = export(&sheets, &mut structure, &layout, &desired).await.unwrap_err();
+        assert!(err.is_transient() && err.to_string().contains("500"), "{err}");
+
+        fake.reset_calls();
+        fake.fail_next(&[429]);
+        let err = export(&sheets, &mut None, &layout, &desired).await.unwrap_err();
+        assert!(err.quota().is_some(), "{err}");
+        assert_eq!(fake.calls().len(), 1, "quota is never retried within a call: the cycle is deferred instead");
+
+        team.app.handles.writer.submit(request_project("q"), Actor::new("agent-bot")).await.unwrap();
+        let mut structure = None;
+        fake.reset_calls();
+        export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+        // A values write is applied but its reply is lost: the retry writes the same cells again, harmlessly.
+        fake.apply_then_fail_next();
+        let again = crate::sheets::desired(&team, &layout).await;
+        fake.before_next("values.batchUpdate", |_| {});
+        export(&sheets, &mut structure, &layout, &again).await.ok();
+        export(&sheets, &mut structure, &layout, &again).await.unwrap();
+        let rows = fake.tab("Pending_Approvals").unwrap().rows;
+        let ids: std::collections::HashSet<&String> = rows.iter().skip(1).map(|r| &r[0]).collect();
+        assert_eq!((rows.len(), ids.len()), (3, 2), "no duplicated rows: {rows:?}");
+    }
+}
+
+sheet_test! {
+    async fn a_renamed_tab_is_recreated_within_the_cycle_that_finds_it_and_a_silent_server_times_out() {
+        let (team, fake, sheets, desired) = one_pending_approval().await;
+        let layout = shared();
+        let mut structure = None;
+        export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+        export(&sheets, &mut structure, &layout, &desired).await.unwrap();
+
+        fake.rename_tab("Pending_Approvals", "Approvals (old)");
         fake.reset_calls();
         let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-        assert_eq!(report.cells_written + report.rows_deleted, 0);
-        assert_eq!(fake.calls(), expected, "a no-change cycle only reads, once");
+        assert_eq!(
+            &fake.calls()[..3],
+            ["spreadsheets.get", "spreadsheets.get", "spreadsheets.get"],
+            "the cached structure failed, was read again, then the tabs"
+        );
+        assert_eq!(report.tabs_created, 1);
+        assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2, "the contract's tab is back with its row");
+        assert!(fake.tab("Approvals (old)").is_some(), "the human's tab is left alone");
+
+        let slow = client_with(&fake, team.app.dir.path(), Duration::from_millis(100), 2).await;
+        fake.set_delay(Some(Duration::from_millis(400)));
+        let err = export(&slow, &mut None, &layout, &desired).await.unwrap_err();
+        assert!(err.to_string().contains("did not answer within"), "{err}");
+        assert_eq!(slow.requests(), 2, "each attempt counted, at most max_attempts");
     }
-}
-
-#[actix_rt::test]
-async fn rows_are_matched_by_id_and_human_damage_to_system_cells_is_repaired() {
-    let team = Team::new().await;
-    let fake = FakeSheets::start().await;
-    let sheets = client(&fake, team.app.dir.path()).await;
-    for name in ["a", "b", "c"] {
-        team.app.handles.writer.submit(request_project(name), Actor::new("agent-bot")).await.unwrap();
-    }
-    let mut structure = None;
-    let layout = shared();
-    let desired = desired(&team, &layout).await;
-    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-
-    // A human sorts the rows, damages a system cell, types a status and adds a stray row.
-    let before = fake.tab("Pending_Approvals").unwrap().rows;
-    let first_id = before[1][0].clone();
-    fake.set_cell("Pending_Approvals", 1, 0, &before[3][0]);
-    fake.set_cell("Pending_Approvals", 3, 0, &first_id);
-    for (column, value) in before[3].iter().enumerate().skip(1) {
-        fake.set_cell("Pending_Approvals", 1, column, value);
-    }
-    for (column, value) in before[1].iter().enumerate().skip(1) {
-        fake.set_cell("Pending_Approvals", 3, column, value);
-    }
-    fake.set_cell("Pending_Approvals", 2, 7, "=IMPORTXML(\"http://evil\")");
-    fake.set_cell("Pending_Approvals", 2, 4, "approved");
-    fake.set_cell("Pending_Approvals", 4, 0, "approval-made-up");
-
-    let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-    assert_eq!(report.rows_deleted, 1, "the unknown row is removed");
-    let after = fake.tab("Pending_Approvals").unwrap().rows;
-    assert_eq!(after.len(), 4);
-    assert_eq!(after[1][0], before[3][0], "the human's sort order is kept");
-    assert_eq!(after[2][7], before[2][7], "the payload is restored from the database");
-    assert_eq!(after[2][4], "approved", "an editable cell is left for the import to judge");
-
-    // A human deletes a row and inserts a blank one: the row comes back, the blank row is left alone.
-    let deleted = after[3][0].clone();
-    fake.delete_row("Pending_Approvals", 3);
-    fake.insert_blank_row("Pending_Approvals", 1);
-    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-    let rows = fake.tab("Pending_Approvals").unwrap().rows;
-    assert_eq!(rows.len(), 5, "{rows:?}");
-    assert!(rows[1].is_empty() && rows[4][0] == deleted, "{rows:?}");
-}
-
-#[actix_rt::test]
-async fn ten_thousand_rows_go_out_within_the_request_budget() {
-    let team = Team::new().await;
-    let fake = FakeSheets::start().await;
-    let sheets = client(&fake, team.app.dir.path()).await;
-    let commands = (0..10_000).map(|i| request_project(&format!("project {i}"))).collect();
-    let results = submit_concurrently(&team.app.handles, commands).await;
-    assert!(results.iter().all(Result::is_ok));
-
-    let started = std::time::Instant::now();
-    let mut structure = None;
-    let layout = Layout::default();
-    let desired = desired(&team, &layout).await;
-    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-    let calls = fake.calls();
-    println!("10,000-row first export: {:?}, {} requests: {calls:?}", started.elapsed(), calls.len());
-    assert_eq!(calls.iter().filter(|c| *c == "spreadsheets.batchUpdate").count(), 1);
-    assert!(calls.len() <= 6, "{calls:?}");
-    assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 10_001);
-
-    fake.reset_calls();
-    let started = std::time::Instant::now();
-    let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-    println!("10,000-row no-change export: {:?}, {} requests", started.elapsed(), fake.calls().len());
-    assert_eq!(report.cells_written, 0);
-    assert_eq!(fake.calls(), ["spreadsheets.get", "spreadsheets.get"]);
-}
-
-#[actix_rt::test]
-async fn quota_and_server_errors_are_retried_and_a_lost_reply_duplicates_nothing() {
-    let (team, fake, sheets, desired) = one_pending_approval().await;
-
-    let mut structure = None;
-    let layout = shared();
-    fake.fail_next(&[503, 500]);
-    export(&sheets, &mut structure, &layout, &desired).await.expect("two server errors on a read are retried");
-    assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2);
-
-    fake.fail_next(&[500, 500, 500]);
-    let err = export(&sheets, &mut structure, &layout, &desired).await.unwrap_err();
-    assert!(err.is_transient() && err.to_string().contains("500"), "{err}");
-
-    fake.reset_calls();
-    fake.fail_next(&[429]);
-    let err = export(&sheets, &mut None, &layout, &desired).await.unwrap_err();
-    assert!(err.quota().is_some(), "{err}");
-    assert_eq!(fake.calls().len(), 1, "quota is never retried within a call: the cycle is deferred instead");
-
-    team.app.handles.writer.submit(request_project("q"), Actor::new("agent-bot")).await.unwrap();
-    let mut structure = None;
-    fake.reset_calls();
-    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-    // A values write is applied but its reply is lost: the retry writes the same cells again, harmlessly.
-    fake.apply_then_fail_next();
-    let again = crate::sheets::desired(&team, &layout).await;
-    fake.before_next("values.batchUpdate", |_| {});
-    export(&sheets, &mut structure, &layout, &again).await.ok();
-    export(&sheets, &mut structure, &layout, &again).await.unwrap();
-    let rows = fake.tab("Pending_Approvals").unwrap().rows;
-    let ids: std::collections::HashSet<&String> = rows.iter().skip(1).map(|r| &r[0]).collect();
-    assert_eq!((rows.len(), ids.len()), (3, 2), "no duplicated rows: {rows:?}");
-}
-
-#[actix_rt::test]
-async fn a_renamed_tab_is_recreated_within_the_cycle_that_finds_it_and_a_silent_server_times_out() {
-    let (team, fake, sheets, desired) = one_pending_approval().await;
-    let layout = shared();
-    let mut structure = None;
-    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-    export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-
-    fake.rename_tab("Pending_Approvals", "Approvals (old)");
-    fake.reset_calls();
-    let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
-    assert_eq!(
-        &fake.calls()[..3],
-        ["spreadsheets.get", "spreadsheets.get", "spreadsheets.get"],
-        "the cached structure failed, was read again, then the tabs"
-    );
-    assert_eq!(report.tabs_created, 1);
-    assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2, "the contract's tab is back with its row");
-    assert!(fake.tab("Approvals (old)").is_some(), "the human's tab is left alone");
-
-    let slow = client_with(&fake, team.app.dir.path(), Duration::from_millis(100), 2).await;
-    fake.set_delay(Some(Duration::from_millis(400)));
-    let err = export(&slow, &mut None, &layout, &desired).await.unwrap_err();
-    assert!(err.to_string().contains("did not answer within"), "{err}");
-    assert_eq!(slow.requests(), 2, "each attempt counted, at most max_attempts");
 }
 
 /// One import-then-export cycle as the SheetsSync actor runs it, in shared mode.
@@ -269,6 +274,7 @@ pub async fn cycle_with(
         clock: &SystemClock,
         scope: &scope,
         layout,
+        owner: Some(crate::support::fake_sheets::OWNER),
         allow_self_approval: false,
         allow_partial_payload: false,
     };
@@ -284,303 +290,309 @@ pub fn row_of(fake: &FakeSheets, tab: &str, id: &str) -> (usize, Vec<String>) {
     (index, rows[index].clone())
 }
 
-#[actix_rt::test]
-async fn the_human_loop_an_approval_made_in_the_sheet_applies_like_one_made_over_http() {
-    let team = Team::new().await;
-    let fake = FakeSheets::start().await;
-    let sheets = client(&fake, team.app.dir.path()).await;
-    let project = team.project("ops").await;
-    let (_, approval) = team
-        .call(
-            "POST",
-            "/api/v1/tasks",
-            &team.agent,
-            Some(serde_json::json!({ "project_id": project, "title": "Rotate keys" })),
-        )
-        .await;
-    let id = approval["id"].as_str().unwrap().to_owned();
-    let task = approval["item_id"].as_str().unwrap().to_owned();
-    let mut structure = None;
-    let layout = reviewers();
-    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
-    let (row, cells) = row_of(&fake, "Pending_Approvals", &id);
-    assert_eq!(cells[4], "pending");
-    assert_eq!(fake.tab("Pending_Approvals").unwrap().rows[0][8..], ["alice", "bob"], "a column per reviewer");
-
-    fake.edit_as("alice@example.com", "Pending_Approvals", row, 8, "approved").expect("alice's own column");
-    fake.edit_as("carol@example.com", "Pending_Approvals", row, 6, "checked with the team").expect("Notes are open");
-    let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
-    let (_, refusals) = team.call("GET", "/api/v1/audit?type=sheets.edit_rejected", &team.viewer, None).await;
-    assert_eq!((report.edits_applied, report.edits_refused), (2, 0), "{report:?} {refusals}");
-    let (status, created) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
-    assert_eq!((status, created["approved_by"].as_str()), (200, Some("alice")), "the person, not `sheets`: {created}");
-    let (_, events) = team.call("GET", "/api/v1/audit?type=approval.approved", &team.viewer, None).await;
-    let event = &events["items"][0];
-    assert_eq!(event["actor"], "alice", "{events}");
-    assert!(event.to_string().contains("sheet column I (alice@example.com)"), "{event}");
-    let (_, approved) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
-    assert_eq!(approved["status"], "approved");
-    assert_eq!(
-        (approved["notes"][0]["author"].as_str(), approved["notes"][0]["body"].as_str()),
-        (Some("sheets"), Some("checked with the team"))
-    );
-    let (_, cells) = row_of(&fake, "Pending_Approvals", &id);
-    assert_eq!((cells[4].as_str(), cells[8].as_str()), ("approved", "approved"));
-    assert!(
-        cells[6].starts_with("sheets (") && cells[6].ends_with("): checked with the team"),
-        "notes re-rendered from history: {}",
-        cells[6]
-    );
-
-    cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
-    fake.reset_calls();
-    let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
-    assert_eq!((report.edits_applied, report.export.cells_written), (0, 0));
-    assert_eq!(fake.calls(), ["spreadsheets.get"], "a quiet cycle reads once and writes nothing");
-}
-
-#[actix_rt::test]
-async fn refused_sheet_edits_are_explained_restored_and_audited() {
-    let team = Team::new().await;
-    let fake = FakeSheets::start().await;
-    let sheets = client(&fake, team.app.dir.path()).await;
-    let project = team.project("ops").await;
-    let mut ids = Vec::new();
-    for title in ["one", "two"] {
+sheet_test! {
+    async fn the_human_loop_an_approval_made_in_the_sheet_applies_like_one_made_over_http() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let project = team.project("ops").await;
         let (_, approval) = team
             .call(
                 "POST",
                 "/api/v1/tasks",
                 &team.agent,
-                Some(serde_json::json!({ "project_id": project, "title": title })),
+                Some(serde_json::json!({ "project_id": project, "title": "Rotate keys" })),
             )
             .await;
-        ids.push(approval["id"].as_str().unwrap().to_owned());
+        let id = approval["id"].as_str().unwrap().to_owned();
+        let task = approval["item_id"].as_str().unwrap().to_owned();
+        let mut structure = None;
+        let layout = reviewers();
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (row, cells) = row_of(&fake, "Pending_Approvals", &id);
+        assert_eq!(cells[4], "pending");
+        assert_eq!(fake.tab("Pending_Approvals").unwrap().rows[0][8..], ["alice", "bob"], "a column per reviewer");
+
+        fake.edit_as("alice@example.com", "Pending_Approvals", row, 8, "approved").expect("alice's own column");
+        fake.edit_as("carol@example.com", "Pending_Approvals", row, 6, "checked with the team").expect("Notes are open");
+        let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (_, refusals) = team.call("GET", "/api/v1/audit?type=sheets.edit_rejected", &team.viewer, None).await;
+        assert_eq!((report.edits_applied, report.edits_refused), (2, 0), "{report:?} {refusals}");
+        let (status, created) = team.call("GET", &format!("/api/v1/tasks/{task}"), &team.viewer, None).await;
+        assert_eq!((status, created["approved_by"].as_str()), (200, Some("alice")), "the person, not `sheets`: {created}");
+        let (_, events) = team.call("GET", "/api/v1/audit?type=approval.approved", &team.viewer, None).await;
+        let event = &events["items"][0];
+        assert_eq!(event["actor"], "alice", "{events}");
+        assert!(event.to_string().contains("sheet column I (alice@example.com)"), "{event}");
+        let (_, approved) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+        assert_eq!(approved["status"], "approved");
+        assert_eq!(
+            (approved["notes"][0]["author"].as_str(), approved["notes"][0]["body"].as_str()),
+            (Some("sheets"), Some("checked with the team"))
+        );
+        let (_, cells) = row_of(&fake, "Pending_Approvals", &id);
+        assert_eq!((cells[4].as_str(), cells[8].as_str()), ("approved", "approved"));
+        assert!(
+            cells[6].starts_with("sheets (") && cells[6].ends_with("): checked with the team"),
+            "notes re-rendered from history: {}",
+            cells[6]
+        );
+
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        fake.reset_calls();
+        let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!((report.edits_applied, report.export.cells_written), (0, 0));
+        assert_eq!(fake.calls(), ["spreadsheets.get"], "a quiet cycle reads once and writes nothing");
     }
-    let mut structure = None;
-    cycle(&team, &sheets, &mut structure).await.unwrap();
-    team.call("POST", &format!("/api/v1/approvals/{}/reject", ids[1]), &team.approver, None).await;
-    cycle(&team, &sheets, &mut structure).await.unwrap();
-
-    let (one, original) = row_of(&fake, "Pending_Approvals", &ids[0]);
-    let (two, _) = row_of(&fake, "Pending_Approvals", &ids[1]);
-    fake.set_cell("Pending_Approvals", one, 2, "delete"); // a system column
-    fake.set_cell("Pending_Approvals", one, 6, "=IMPORTXML(\"http://evil.example\",\"//a\")"); // a formula
-    fake.set_cell("Pending_Approvals", two, 4, "approved"); // rejected -> approved
-    fake.set_cell("Pending_Approvals", 5, 0, "approval-invented"); // an unknown row
-    let report = cycle(&team, &sheets, &mut structure).await.unwrap();
-    let (_, refusals) = team.call("GET", "/api/v1/audit?type=sheets.edit_rejected", &team.viewer, None).await;
-    assert_eq!((report.edits_applied, report.edits_refused), (0, 4), "{report:?} {refusals}");
-
-    let (_, restored) = row_of(&fake, "Pending_Approvals", &ids[0]);
-    assert_eq!(restored[2], original[2], "the system cell is restored");
-    assert!(!restored[6].contains("IMPORTXML"), "the formula is gone: {}", restored[6]);
-    assert!(restored[6].contains("Sheet edit refused column Action"), "the explanation is in Notes: {}", restored[6]);
-    let (_, two_now) = row_of(&fake, "Pending_Approvals", &ids[1]);
-    assert_eq!(two_now[4], "rejected");
-    assert!(fake
-        .tab("Pending_Approvals")
-        .unwrap()
-        .rows
-        .iter()
-        .all(|r| r.first().map(String::as_str) != Some("approval-invented")));
-    let (_, rejected) = team.call("GET", &format!("/api/v1/approvals/{}", ids[1]), &team.viewer, None).await;
-    assert_eq!(rejected["status"], "rejected", "the database kept its state");
-
-    let (_, hotlist) = team.call("GET", "/api/v1/errors?severity=medium", &team.viewer, None).await;
-    let entries: Vec<&serde_json::Value> =
-        hotlist["items"].as_array().unwrap().iter().filter(|e| e["source"] == "sheets").collect();
-    assert_eq!(entries.len(), 1, "one summary per tab per cycle, not one entry per refusal: {hotlist}");
-    assert!(entries[0]["error"].as_str().unwrap().starts_with("4 sheet edit(s) refused in Pending_Approvals"));
-    let (_, audit) = team.call("GET", "/api/v1/audit?type=sheets.edit_rejected", &team.viewer, None).await;
-    assert_eq!(audit["items"].as_array().unwrap().len(), 4, "each refusal is audited on its own");
 }
 
-#[actix_rt::test]
-async fn a_renamed_tab_is_reported_once_and_failed_cycles_lose_no_approval() {
-    let team = Team::new().await;
-    let fake = FakeSheets::start().await;
-    let sheets = client(&fake, team.app.dir.path()).await;
-    team.app.handles.writer.submit(request_project("p"), Actor::new("agent-bot")).await.unwrap();
-    let mut structure = None;
-    cycle(&team, &sheets, &mut structure).await.unwrap();
-
-    fake.rename_tab("Runs", "Runs old");
-    fake.set_cell("Errors_Hotlist", 0, 9, "My column");
-    let mut structure = None;
-    let report = cycle(&team, &sheets, &mut structure).await.unwrap();
-    assert_eq!(report.broken_tabs.len(), 2, "{report:?}");
-    assert!(fake.tab("Runs").is_some(), "the tab is recreated");
-    let header = fake.tab("Errors_Hotlist").unwrap().rows[0].clone();
-    assert!(header.iter().skip(8).all(String::is_empty), "the added column is cleared: {header:?} {:?}", fake.calls());
-    fake.rename_tab("Runs", "Runs again");
-    let report = cycle(&team, &sheets, &mut None).await.unwrap();
-    assert_eq!(report.broken_tabs.len(), 1, "{report:?}");
-    let (_, critical) = team.call("GET", "/api/v1/errors?severity=critical", &team.viewer, None).await;
-    assert_eq!(critical["items"].as_array().unwrap().len(), 2, "each standing problem is reported once: {critical}");
-
-    let id = fake.tab("Pending_Approvals").unwrap().rows[1][0].clone();
-    fake.set_cell("Pending_Approvals", 1, 4, "approved");
-    for storm in [vec![429], vec![503, 500, 503]] {
-        fake.fail_next(&storm);
-        let err = cycle(&team, &sheets, &mut structure).await.unwrap_err();
-        assert!(err.to_string().contains("Google Sheets answered"), "{err}");
-    }
-    let (_, pending) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
-    assert_eq!(pending["status"], "pending", "nothing applied while the sheet could not be read");
-    let report = cycle(&team, &sheets, &mut structure).await.unwrap();
-    assert_eq!(report.edits_applied, 1);
-    let (_, approved) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
-    assert_eq!(approved["status"], "approved", "the human's approval survived the storms");
-    let (_, projects) = team.call("GET", "/api/v1/projects", &team.viewer, None).await;
-    assert_eq!(projects["items"].as_array().unwrap().len(), 1, "applied exactly once");
-}
-
-#[actix_rt::test]
-async fn the_service_syncs_on_demand_and_on_schedule_and_reports_its_state() {
-    let fake = FakeSheets::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = crate::support::test_settings(&dir);
-    settings.sheets.enabled = true;
-    settings.sheets.spreadsheet_id = "sheet-1".into();
-    settings.sheets.credentials_file = fake.credentials(dir.path());
-    settings.sheets.api_base_url = fake.url.clone();
-    settings.sheets.request_timeout_s = 5;
-    let team = Team::with_app(crate::support::TestApp::spawn_with(dir, settings).await).await;
-    let project = team.project("ops").await;
-    team.call("POST", "/api/v1/tasks", &team.agent, Some(serde_json::json!({ "project_id": project, "title": "t" })))
-        .await;
-
-    let (status, summary) = team.call("POST", "/api/v1/admin/sync", &team.admin, None).await;
-    assert_eq!(
-        (status, summary["mode"].as_str(), summary["tabs_created"].as_u64()),
-        (200, Some("full"), Some(3)),
-        "{summary}"
-    );
-    assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2);
-    let (_, state) = team.call("GET", "/api/v1/admin/sync", &team.admin, None).await;
-    assert_eq!(state["enabled"], true);
-    assert!(
-        state["directions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|d| d["last_success_at"].is_string() && d["consecutive_failures"] == 0),
-        "{state}"
-    );
-
-    let report = team.app.handles.scheduler.run_now("sheets_critical_export").await.unwrap();
-    assert_eq!(report.detail, "no new critical errors");
-    let critical = NewHotlistError {
-        id: ErrorId::generate(),
-        task_id: None,
-        error: "disk full".into(),
-        severity: Severity::Critical,
-        source: "health".into(),
-    };
-    team.app.handles.writer.submit(Command::RecordError(critical), Actor::system()).await.unwrap();
-    let report = team.app.handles.scheduler.run_now("sheets_critical_export").await.unwrap();
-    assert!(report.ok && report.detail.starts_with("export:"), "{report:?}");
-    assert_eq!(
-        fake.tab("Errors_Hotlist").unwrap().rows.len(),
-        2,
-        "the critical error is in the sheet within the 15-minute job"
-    );
-
-    fake.fail_next(&[500, 500, 500]);
-    let (status, body) = team.call("POST", "/api/v1/admin/sync", &team.admin, None).await;
-    assert_eq!(status, 503, "{body}");
-    let (_, state) = team.call("GET", "/api/v1/admin/sync", &team.admin, None).await;
-    let import = state["directions"].as_array().unwrap().iter().find(|d| d["direction"] == "import").unwrap().clone();
-    assert_eq!(import["consecutive_failures"], 1, "{state}");
-    assert!(import["last_error"].as_str().unwrap().contains("500"), "{state}");
-    // The same state in /metrics, and in the health report.
-    let (_, metrics) = team.app.raw("GET", "/metrics", Some(&team.viewer), None, None).await;
-    let metrics = String::from_utf8(metrics).unwrap();
-    assert!(metrics.contains("atlas_sync_consecutive_failures{direction=\"import\"} 1\n"), "{metrics}");
-    assert!(metrics.contains("atlas_sync_last_success_timestamp_seconds{direction=\"export\"} 1"), "{metrics}");
-    let (_, health) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
-    let import_check = &health["operations"]["checks"]["sheets_import"];
-    assert_eq!(import_check["level"], "ok", "a success within the hour: {health}");
-    assert!(import_check["detail"].as_str().unwrap().contains("1 failures since"), "{import_check}");
-    let report = team.app.handles.scheduler.run_now("sheets_sync").await.unwrap();
-    assert!(report.ok, "a failed cycle never blocks the next: {report:?}");
-}
-
-#[actix_rt::test]
-async fn the_sync_cli_runs_a_cycle_and_shows_the_state() {
-    let fake = FakeSheets::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let credentials = fake.credentials(dir.path());
-    let atlas = |args: Vec<String>| {
-        let cwd = dir.path().to_path_buf();
-        async move {
-            tokio::task::spawn_blocking(move || {
-                std::process::Command::new(env!("CARGO_BIN_EXE_atlas")).current_dir(cwd).args(args).output().unwrap()
-            })
-            .await
-            .unwrap()
+sheet_test! {
+    async fn refused_sheet_edits_are_explained_restored_and_audited() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let project = team.project("ops").await;
+        let mut ids = Vec::new();
+        for title in ["one", "two"] {
+            let (_, approval) = team
+                .call(
+                    "POST",
+                    "/api/v1/tasks",
+                    &team.agent,
+                    Some(serde_json::json!({ "project_id": project, "title": title })),
+                )
+                .await;
+            ids.push(approval["id"].as_str().unwrap().to_owned());
         }
-    };
-    let output = atlas(vec!["sync".into(), "run".into()]).await;
-    assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("Sheets sync is disabled"));
+        let mut structure = None;
+        cycle(&team, &sheets, &mut structure).await.unwrap();
+        team.call("POST", &format!("/api/v1/approvals/{}/reject", ids[1]), &team.approver, None).await;
+        cycle(&team, &sheets, &mut structure).await.unwrap();
 
-    let enabled = vec![
-        "--set".to_owned(),
-        "sheets.enabled=true".into(),
-        "--set".into(),
-        "sheets.spreadsheet_id=\"sheet-1\"".into(),
-        "--set".into(),
-        format!("sheets.credentials_file={:?}", credentials.display().to_string()),
-        "--set".into(),
-        format!("sheets.api_base_url={:?}", fake.url),
-    ];
-    let output = atlas([vec!["sync".into(), "run".into()], enabled.clone()].concat()).await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.starts_with("sync: 0 edit(s) applied") && stdout.contains("3 tab(s) created"), "{stdout}");
-    assert!(fake.tab("Runs").is_some());
-    let output = atlas([vec!["sync".into(), "status".into()], enabled].concat()).await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("sheets sync: enabled") && stdout.contains("import  last success 20"), "{stdout}");
+        let (one, original) = row_of(&fake, "Pending_Approvals", &ids[0]);
+        let (two, _) = row_of(&fake, "Pending_Approvals", &ids[1]);
+        fake.set_cell("Pending_Approvals", one, 2, "delete"); // a system column
+        fake.set_cell("Pending_Approvals", one, 6, "=IMPORTXML(\"http://evil.example\",\"//a\")"); // a formula
+        fake.set_cell("Pending_Approvals", two, 4, "approved"); // rejected -> approved
+        fake.set_cell("Pending_Approvals", 5, 0, "approval-invented"); // an unknown row
+        let report = cycle(&team, &sheets, &mut structure).await.unwrap();
+        let (_, refusals) = team.call("GET", "/api/v1/audit?type=sheets.edit_rejected", &team.viewer, None).await;
+        assert_eq!((report.edits_applied, report.edits_refused), (0, 4), "{report:?} {refusals}");
+
+        let (_, restored) = row_of(&fake, "Pending_Approvals", &ids[0]);
+        assert_eq!(restored[2], original[2], "the system cell is restored");
+        assert!(!restored[6].contains("IMPORTXML"), "the formula is gone: {}", restored[6]);
+        assert!(restored[6].contains("Sheet edit refused column Action"), "the explanation is in Notes: {}", restored[6]);
+        let (_, two_now) = row_of(&fake, "Pending_Approvals", &ids[1]);
+        assert_eq!(two_now[4], "rejected");
+        assert!(fake
+            .tab("Pending_Approvals")
+            .unwrap()
+            .rows
+            .iter()
+            .all(|r| r.first().map(String::as_str) != Some("approval-invented")));
+        let (_, rejected) = team.call("GET", &format!("/api/v1/approvals/{}", ids[1]), &team.viewer, None).await;
+        assert_eq!(rejected["status"], "rejected", "the database kept its state");
+
+        let (_, hotlist) = team.call("GET", "/api/v1/errors?severity=medium", &team.viewer, None).await;
+        let entries: Vec<&serde_json::Value> =
+            hotlist["items"].as_array().unwrap().iter().filter(|e| e["source"] == "sheets").collect();
+        assert_eq!(entries.len(), 1, "one summary per tab per cycle, not one entry per refusal: {hotlist}");
+        assert!(entries[0]["error"].as_str().unwrap().starts_with("4 sheet edit(s) refused in Pending_Approvals"));
+        let (_, audit) = team.call("GET", "/api/v1/audit?type=sheets.edit_rejected", &team.viewer, None).await;
+        assert_eq!(audit["items"].as_array().unwrap().len(), 4, "each refusal is audited on its own");
+    }
 }
 
-/// The fake's single-range endpoints behave as Google's do (they back manual checks and future callers).
-#[actix_rt::test]
-async fn the_fake_speaks_values_get_update_append_and_clear() {
-    let team = Team::new().await;
-    let fake = FakeSheets::start().await;
-    let sheets = client(&fake, team.app.dir.path()).await;
-    export(&sheets, &mut None, &shared(), &[Vec::new(), Vec::new(), Vec::new()]).await.unwrap();
-    let http = awc::Client::default();
-    let call = |method: &str, range: &str| {
-        let url =
-            format!("{}v4/spreadsheets/sheet-1/values/{}", fake.url, range.replace('\'', "%27").replace('!', "%21"));
-        http.request(awc::http::Method::from_bytes(method.as_bytes()).unwrap(), url)
-            .insert_header(("Authorization", "Bearer fake-access-token"))
-    };
-    let row = serde_json::json!({ "values": [["x-1", "t", "echo", "queued"]] });
-    assert!(call("PUT", "'Runs'!A2:D2").send_json(&row).await.unwrap().status().is_success());
-    let mut appended = call("POST", "'Runs'!A1:H:append").send_json(&row).await.unwrap();
-    let body: serde_json::Value = appended.json().await.unwrap();
-    assert_eq!(body["updates"]["updatedRange"], "'Runs'!A3");
-    let mut got = call("GET", "'Runs'!A1:H").send().await.unwrap();
-    let body: serde_json::Value = got.json().await.unwrap();
-    assert_eq!(body["values"].as_array().unwrap().len(), 3);
-    assert_eq!(
-        body["values"][1],
-        serde_json::json!(["x-1", "t", "echo", "queued"]),
-        "trailing empty cells are omitted"
-    );
-    assert!(call("POST", "'Runs'!A2:H3:clear").send().await.unwrap().status().is_success());
-    let mut got = call("GET", "'Runs'!A1:H").send().await.unwrap();
-    let body: serde_json::Value = got.json().await.unwrap();
-    assert_eq!(body["values"].as_array().unwrap().len(), 1, "cleared rows are trailing empties: {body}");
-    let mut missing = call("GET", "'Nope'!A1").send().await.unwrap();
-    let error: serde_json::Value = missing.json().await.unwrap();
-    assert_eq!(
-        (error["error"]["code"].as_u64(), error["error"]["status"].as_str()),
-        (Some(400), Some("INVALID_ARGUMENT"))
-    );
+sheet_test! {
+    async fn a_renamed_tab_is_reported_once_and_failed_cycles_lose_no_approval() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        team.app.handles.writer.submit(request_project("p"), Actor::new("agent-bot")).await.unwrap();
+        let mut structure = None;
+        cycle(&team, &sheets, &mut structure).await.unwrap();
+
+        fake.rename_tab("Runs", "Runs old");
+        fake.set_cell("Errors_Hotlist", 0, 9, "My column");
+        let mut structure = None;
+        let report = cycle(&team, &sheets, &mut structure).await.unwrap();
+        assert_eq!(report.broken_tabs.len(), 2, "{report:?}");
+        assert!(fake.tab("Runs").is_some(), "the tab is recreated");
+        let header = fake.tab("Errors_Hotlist").unwrap().rows[0].clone();
+        assert!(header.iter().skip(8).all(String::is_empty), "the added column is cleared: {header:?} {:?}", fake.calls());
+        fake.rename_tab("Runs", "Runs again");
+        let report = cycle(&team, &sheets, &mut None).await.unwrap();
+        assert_eq!(report.broken_tabs.len(), 1, "{report:?}");
+        let (_, critical) = team.call("GET", "/api/v1/errors?severity=critical", &team.viewer, None).await;
+        assert_eq!(critical["items"].as_array().unwrap().len(), 2, "each standing problem is reported once: {critical}");
+
+        let id = fake.tab("Pending_Approvals").unwrap().rows[1][0].clone();
+        fake.set_cell("Pending_Approvals", 1, 4, "approved");
+        for storm in [vec![429], vec![503, 500, 503]] {
+            fake.fail_next(&storm);
+            let err = cycle(&team, &sheets, &mut structure).await.unwrap_err();
+            assert!(err.to_string().contains("Google Sheets answered"), "{err}");
+        }
+        let (_, pending) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+        assert_eq!(pending["status"], "pending", "nothing applied while the sheet could not be read");
+        let report = cycle(&team, &sheets, &mut structure).await.unwrap();
+        assert_eq!(report.edits_applied, 1);
+        let (_, approved) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.viewer, None).await;
+        assert_eq!(approved["status"], "approved", "the human's approval survived the storms");
+        let (_, projects) = team.call("GET", "/api/v1/projects", &team.viewer, None).await;
+        assert_eq!(projects["items"].as_array().unwrap().len(), 1, "applied exactly once");
+    }
+}
+
+sheet_test! {
+    async fn the_service_syncs_on_demand_and_on_schedule_and_reports_its_state() {
+        let fake = FakeSheets::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = crate::support::test_settings(&dir);
+        settings.sheets.enabled = true;
+        settings.sheets.spreadsheet_id = "sheet-1".into();
+        settings.sheets.credentials_file = fake.credentials(dir.path());
+        settings.sheets.api_base_url = fake.url.clone();
+        settings.sheets.request_timeout_s = 5;
+        let team = Team::with_app(crate::support::TestApp::spawn_with(dir, settings).await).await;
+        let project = team.project("ops").await;
+        team.call("POST", "/api/v1/tasks", &team.agent, Some(serde_json::json!({ "project_id": project, "title": "t" })))
+            .await;
+
+        let (status, summary) = team.call("POST", "/api/v1/admin/sync", &team.admin, None).await;
+        assert_eq!(
+            (status, summary["mode"].as_str(), summary["tabs_created"].as_u64()),
+            (200, Some("full"), Some(3)),
+            "{summary}"
+        );
+        assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2);
+        let (_, state) = team.call("GET", "/api/v1/admin/sync", &team.admin, None).await;
+        assert_eq!(state["enabled"], true);
+        assert!(
+            state["directions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["last_success_at"].is_string() && d["consecutive_failures"] == 0),
+            "{state}"
+        );
+
+        let report = team.app.handles.scheduler.run_now("sheets_critical_export").await.unwrap();
+        assert_eq!(report.detail, "no new critical errors");
+        let critical = NewHotlistError {
+            id: ErrorId::generate(),
+            task_id: None,
+            error: "disk full".into(),
+            severity: Severity::Critical,
+            source: "health".into(),
+        };
+        team.app.handles.writer.submit(Command::RecordError(critical), Actor::system()).await.unwrap();
+        let report = team.app.handles.scheduler.run_now("sheets_critical_export").await.unwrap();
+        assert!(report.ok && report.detail.starts_with("export:"), "{report:?}");
+        assert_eq!(
+            fake.tab("Errors_Hotlist").unwrap().rows.len(),
+            2,
+            "the critical error is in the sheet within the 15-minute job"
+        );
+
+        fake.fail_next(&[500, 500, 500]);
+        let (status, body) = team.call("POST", "/api/v1/admin/sync", &team.admin, None).await;
+        assert_eq!(status, 503, "{body}");
+        let (_, state) = team.call("GET", "/api/v1/admin/sync", &team.admin, None).await;
+        let import = state["directions"].as_array().unwrap().iter().find(|d| d["direction"] == "import").unwrap().clone();
+        assert_eq!(import["consecutive_failures"], 1, "{state}");
+        assert!(import["last_error"].as_str().unwrap().contains("500"), "{state}");
+        // The same state in /metrics, and in the health report.
+        let (_, metrics) = team.app.raw("GET", "/metrics", Some(&team.viewer), None, None).await;
+        let metrics = String::from_utf8(metrics).unwrap();
+        assert!(metrics.contains("atlas_sync_consecutive_failures{direction=\"import\"} 1\n"), "{metrics}");
+        assert!(metrics.contains("atlas_sync_last_success_timestamp_seconds{direction=\"export\"} 1"), "{metrics}");
+        let (_, health) = team.call("GET", "/api/v1/admin/health", &team.admin, None).await;
+        let import_check = &health["operations"]["checks"]["sheets_import"];
+        assert_eq!(import_check["level"], "ok", "a success within the hour: {health}");
+        assert!(import_check["detail"].as_str().unwrap().contains("1 failures since"), "{import_check}");
+        let report = team.app.handles.scheduler.run_now("sheets_sync").await.unwrap();
+        assert!(report.ok, "a failed cycle never blocks the next: {report:?}");
+    }
+}
+
+sheet_test! {
+    async fn the_sync_cli_runs_a_cycle_and_shows_the_state() {
+        let fake = FakeSheets::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let credentials = fake.credentials(dir.path());
+        let atlas = |args: Vec<String>| {
+            let cwd = dir.path().to_path_buf();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    std::process::Command::new(env!("CARGO_BIN_EXE_atlas")).current_dir(cwd).args(args).output().unwrap()
+                })
+                .await
+                .unwrap()
+            }
+        };
+        let output = atlas(vec!["sync".into(), "run".into()]).await;
+        assert_eq!(output.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("Sheets sync is disabled"));
+
+        let enabled = vec![
+            "--set".to_owned(),
+            "sheets.enabled=true".into(),
+            "--set".into(),
+            "sheets.spreadsheet_id=\"sheet-1\"".into(),
+            "--set".into(),
+            format!("sheets.credentials_file={:?}", credentials.display().to_string()),
+            "--set".into(),
+            format!("sheets.api_base_url={:?}", fake.url),
+        ];
+        let output = atlas([vec!["sync".into(), "run".into()], enabled.clone()].concat()).await;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.starts_with("sync: 0 edit(s) applied") && stdout.contains("3 tab(s) created"), "{stdout}");
+        assert!(fake.tab("Runs").is_some());
+        let output = atlas([vec!["sync".into(), "status".into()], enabled].concat()).await;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("sheets sync: enabled") && stdout.contains("import  last success 20"), "{stdout}");
+    }
+}
+
+sheet_test! {
+    /// The fake's single-range endpoints behave as Google's do (they back manual checks and future callers).
+    async fn the_fake_speaks_values_get_update_append_and_clear() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        export(&sheets, &mut None, &shared(), &[Vec::new(), Vec::new(), Vec::new()]).await.unwrap();
+        let http = awc::Client::default();
+        let call = |method: &str, range: &str| {
+            let url =
+                format!("{}v4/spreadsheets/sheet-1/values/{}", fake.url, range.replace('\'', "%27").replace('!', "%21"));
+            http.request(awc::http::Method::from_bytes(method.as_bytes()).unwrap(), url)
+                .insert_header(("Authorization", "Bearer fake-access-token"))
+        };
+        let row = serde_json::json!({ "values": [["x-1", "t", "echo", "queued"]] });
+        assert!(call("PUT", "'Runs'!A2:D2").send_json(&row).await.unwrap().status().is_success());
+        let mut appended = call("POST", "'Runs'!A1:H:append").send_json(&row).await.unwrap();
+        let body: serde_json::Value = appended.json().await.unwrap();
+        assert_eq!(body["updates"]["updatedRange"], "'Runs'!A3");
+        let mut got = call("GET", "'Runs'!A1:H").send().await.unwrap();
+        let body: serde_json::Value = got.json().await.unwrap();
+        assert_eq!(body["values"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            body["values"][1],
+            serde_json::json!(["x-1", "t", "echo", "queued"]),
+            "trailing empty cells are omitted"
+        );
+        assert!(call("POST", "'Runs'!A2:H3:clear").send().await.unwrap().status().is_success());
+        let mut got = call("GET", "'Runs'!A1:H").send().await.unwrap();
+        let body: serde_json::Value = got.json().await.unwrap();
+        assert_eq!(body["values"].as_array().unwrap().len(), 1, "cleared rows are trailing empties: {body}");
+        let mut missing = call("GET", "'Nope'!A1").send().await.unwrap();
+        let error: serde_json::Value = missing.json().await.unwrap();
+        assert_eq!(
+            (error["error"]["code"].as_u64(), error["error"]["status"].as_str()),
+            (Some(400), Some("INVALID_ARGUMENT"))
+        );
+    }
 }

@@ -32,6 +32,8 @@ pub struct SheetsSyncConfig {
     pub client: SheetsConfig,
     pub scope: MirrorScope,
     pub layout: Layout,
+    /// The spreadsheet owner's Google account (`sheets.owner`), `None` when not set.
+    pub owner: Option<String>,
     pub allow_self_approval: bool,
     pub allow_partial_payload: bool,
 }
@@ -141,6 +143,7 @@ async fn sync(
         clock: clock.as_ref(),
         scope: &config.scope,
         layout: &config.layout,
+        owner: config.owner.as_deref(),
         allow_self_approval: config.allow_self_approval,
         allow_partial_payload: config.allow_partial_payload,
     };

@@ -69,6 +69,8 @@ pub struct Mirror<'a> {
     pub clock: &'a dyn Clock,
     pub scope: &'a MirrorScope,
     pub layout: &'a Layout,
+    /// The spreadsheet's owner (`sheets.owner`): Google keeps it among every protected range's editors.
+    pub owner: Option<&'a str>,
     pub allow_self_approval: bool,
     /// Whether a sheet decision counts on a row whose payload is not shown whole.
     pub allow_partial_payload: bool,
@@ -308,7 +310,7 @@ impl Mirror<'_> {
             info.sheet_id,
             &snapshot.protections,
             &new_columns,
-            self.client.account(),
+            super::structure::StandingEditors { account: self.client.account(), owner: self.owner },
         );
         let (repair, create) = if drifted.is_empty() { (Vec::new(), requests) } else { (requests, Vec::new()) };
         let blocked = super::structure::blocked_columns(self.layout, &snapshot.protections, self.client.account());

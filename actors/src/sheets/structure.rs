@@ -119,15 +119,29 @@ pub fn guard_rails(layout: &Layout, t: usize, sheet_id: i32, account: &str) -> V
     requests
 }
 
+/// The editors a reviewer column has besides its reviewer: Atlas's service account, which makes each
+/// protection (Google keeps a protection's creator among its editors), and the spreadsheet's owner, whom
+/// Google never removes from a protected range ("Neither the owner of the spreadsheet nor the current user
+/// can be removed") and lists among its editors. The owner comes from `sheets.owner`; any other editor is
+/// drift.
+#[derive(Clone, Copy, Debug)]
+pub struct StandingEditors<'a> {
+    pub account: &'a str,
+    pub owner: Option<&'a str>,
+}
+
 /// Why a reviewer column's protection does not make its cells that reviewer's, if it does not.
-fn problem(protections: &[Protection], decider: &Decider, account: &str) -> Option<String> {
+fn problem(protections: &[Protection], decider: &Decider, standing: StandingEditors<'_>) -> Option<String> {
     let column = decider.column as i32;
     let email = decider.email.clone().unwrap_or_default().to_lowercase();
-    let mut wanted = vec![email.clone(), account.to_lowercase()];
+    let owner = standing.owner.map(str::to_lowercase);
+    let mut wanted = vec![email.clone(), standing.account.to_lowercase()];
     wanted.sort();
+    // The editors that count: the owner, whether Google lists it or not, is left out.
     let editors_of = |p: &Protection| {
         p.users.as_ref().map(|users| {
-            let mut users: Vec<String> = users.iter().map(|u| u.to_lowercase()).collect();
+            let mut users: Vec<String> =
+                users.iter().map(|u| u.trim().to_lowercase()).filter(|u| Some(u) != owner.as_ref()).collect();
             users.sort();
             users.dedup();
             users
@@ -158,7 +172,18 @@ fn problem(protections: &[Protection], decider: &Decider, account: &str) -> Opti
     } else {
         match editors_of(ours) {
             None => "Atlas's service account is no longer one of its editors".into(),
-            Some(users) if users != wanted => format!("its editors are {}", users.join(", ")),
+            Some(users) if users != wanted => {
+                let extra: Vec<&str> = users.iter().filter(|u| !wanted.contains(u)).map(String::as_str).collect();
+                let owner = match standing.owner {
+                    Some(owner) => format!("the spreadsheet's owner {owner}"),
+                    None => "the spreadsheet's owner (sheets.owner is not set)".into(),
+                };
+                format!(
+                    "its editors are {}; only the reviewer, Atlas's service account and {owner} may be{}",
+                    users.join(", "),
+                    if extra.is_empty() { String::new() } else { format!(" (not {})", extra.join(", ")) }
+                )
+            }
             Some(_) => "its protection lets groups, the domain or unprotected ranges in".into(),
         }
     })
@@ -197,8 +222,9 @@ pub fn check(
     sheet_id: i32,
     protections: &[Protection],
     new_columns: &[usize],
-    account: &str,
+    standing: StandingEditors<'_>,
 ) -> (HashMap<usize, String>, Vec<Request>) {
+    let account = standing.account;
     let mut drifted = HashMap::new();
     let mut repairs = Vec::new();
     if !matches!(layout.mode, ApprovalMode::Reviewers(_)) {
@@ -208,7 +234,7 @@ pub fn check(
         repairs.push(status_protection(sheet_id, account));
     }
     for decider in layout.deciders() {
-        let Some(why) = problem(protections, &decider, account) else { continue };
+        let Some(why) = problem(protections, &decider, standing) else { continue };
         if !new_columns.contains(&decider.column) {
             drifted.insert(decider.column, why);
         }
@@ -260,11 +286,31 @@ mod tests {
         assert!(errors[0].set_data_validation.is_some() && errors.len() == 2);
     }
 
+    const STANDING: StandingEditors<'static> =
+        StandingEditors { account: "atlas@sa.example", owner: Some("Owner@example.com") };
+
+    #[test]
+    fn the_owner_google_lists_is_no_drift_and_anyone_else_is() {
+        let layout = reviewers();
+        let status = Protection { description: STATUS_TAG.into(), ..Default::default() };
+        let mut listed = intact();
+        listed.users.as_mut().unwrap().push("owner@example.com".into());
+        let (drifted, _) = check(&layout, 1, &[listed.clone(), status.clone()], &[], STANDING);
+        assert!(drifted.is_empty(), "Google lists the owner among every range's editors: {drifted:?}");
+        let unknown = StandingEditors { owner: None, ..STANDING };
+        let (drifted, _) = check(&layout, 1, &[listed.clone(), status.clone()], &[], unknown);
+        assert!(drifted[&8].contains("sheets.owner is not set"), "{drifted:?}");
+        let mut other = listed;
+        other.users.as_mut().unwrap().push("mallory@example.com".into());
+        let (drifted, _) = check(&layout, 1, &[other, status], &[], STANDING);
+        assert!(drifted[&8].contains("not mallory@example.com"), "{drifted:?}");
+    }
+
     #[test]
     fn a_drifted_reviewer_protection_is_named_and_repaired() {
         let layout = reviewers();
         let status = Protection { description: STATUS_TAG.into(), ..Default::default() };
-        let (drifted, repairs) = check(&layout, 1, &[intact(), status.clone()], &[], "atlas@sa.example");
+        let (drifted, repairs) = check(&layout, 1, &[intact(), status.clone()], &[], STANDING);
         assert!(drifted.is_empty() && repairs.is_empty(), "{drifted:?}");
         type Drift = fn(&mut Protection);
         let cases: [(Drift, &str); 4] = [
@@ -276,11 +322,11 @@ mod tests {
         for (drift, expected) in cases {
             let mut p = intact();
             drift(&mut p);
-            let (drifted, repairs) = check(&layout, 1, &[p, status.clone()], &[], "atlas@sa.example");
+            let (drifted, repairs) = check(&layout, 1, &[p, status.clone()], &[], STANDING);
             assert!(drifted[&8].contains(expected), "{drifted:?}");
             assert!(repairs[0].delete_protected_range.is_some() && repairs[1].add_protected_range.is_some());
         }
-        let (drifted, repairs) = check(&layout, 1, &[status], &[8], "atlas@sa.example");
+        let (drifted, repairs) = check(&layout, 1, &[status], &[8], STANDING);
         assert!(drifted.is_empty() && repairs.len() == 1, "a new column is protected, not reported");
     }
 }

@@ -1,7 +1,7 @@
 //! What spreadsheets.get returns: each tab's properties, its protected ranges (editors shown only to
 //! users who can edit, as Google does) and, when asked for, its cells as `userEnteredValue`.
 
-use super::{google_error, parse_a1, GoogleError, State, Tab, SERVICE_ACCOUNT};
+use super::{google_error, parse_a1, EditorModel, GoogleError, State, Tab, OWNER, SERVICE_ACCOUNT};
 use serde_json::{json, Value};
 
 /// A protected range (0-based, end exclusive, `None` = unbounded).
@@ -15,6 +15,7 @@ pub struct FakeProtection {
     pub end_column: Option<usize>,
     pub description: String,
     pub warning_only: bool,
+    /// The editors set on the range (the requesting user added when it was made, as Google does).
     pub users: Vec<String>,
 }
 
@@ -31,7 +32,19 @@ impl FakeProtection {
         self.warning_only || user.eq_ignore_ascii_case(owner) || self.users.iter().any(|u| u.eq_ignore_ascii_case(user))
     }
 
-    pub(super) fn to_json(&self, viewer: &str) -> Value {
+    /// The editors Google lists: under `EditorModel::Google`, the spreadsheet's owner too, whom no change
+    /// removes ("Neither the owner of the spreadsheet nor the current user can be removed", Apps Script
+    /// `Protection.removeEditors`; `ProtectedRange.editors` is "the users and groups with edit access to
+    /// the protected range", and the owner has it).
+    pub fn listed_editors(&self, model: EditorModel) -> Vec<String> {
+        let mut users = self.users.clone();
+        if model == EditorModel::Google && !users.iter().any(|u| u.eq_ignore_ascii_case(OWNER)) {
+            users.push(OWNER.to_owned());
+        }
+        users
+    }
+
+    pub(super) fn to_json(&self, viewer: &str, model: EditorModel) -> Value {
         let mut range = json!({ "sheetId": self.sheet_id });
         for (key, value) in [
             ("startRowIndex", self.start_row),
@@ -46,7 +59,7 @@ impl FakeProtection {
         let mut body = json!({ "protectedRangeId": self.id, "range": range, "description": self.description, "warningOnly": self.warning_only });
         // Editors are shown only to users who can edit the range, and never for warning-only ranges.
         if !self.warning_only && self.users.iter().any(|u| u.eq_ignore_ascii_case(viewer)) {
-            body["editors"] = json!({ "users": self.users });
+            body["editors"] = json!({ "users": self.listed_editors(model) });
         }
         body
     }
@@ -93,7 +106,7 @@ impl State {
                     .protections
                     .iter()
                     .filter(|p| p.sheet_id == t.id)
-                    .map(|p| p.to_json(SERVICE_ACCOUNT))
+                    .map(|p| p.to_json(SERVICE_ACCOUNT, self.model))
                     .collect();
                 if !protections.is_empty() {
                     sheet["protectedRanges"] = json!(protections);

@@ -11,7 +11,7 @@ use super::FakeSheets;
 
 impl FakeSheets {
     pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(State::default()));
+        let state = Arc::new(Mutex::new(State { model: super::current_model(), ..State::default() }));
         let data = web::Data::new(state.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());

@@ -28,10 +28,37 @@ pub struct Tab {
 type Hook = Box<dyn FnOnce(&mut State) + Send>;
 
 pub const OWNER: &str = "owner@example.com";
+
+/// Which editors a protected range lists. Google documents that the spreadsheet's owner is among them
+/// and can never be removed; the fake's first version never listed the owner, and Atlas must hold under
+/// both (every Sheet test runs under each: `sheet_test!`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EditorModel {
+    #[default]
+    Google,
+    OwnerUnlisted,
+}
+
+thread_local! {
+    /// The model the fakes started on this test's thread use (a test's System runs on its thread).
+    static MODEL: std::cell::Cell<EditorModel> = const { std::cell::Cell::new(EditorModel::Google) };
+}
+
+/// Runs a test with the fakes it starts on `model`.
+pub async fn under<F: std::future::Future<Output = ()>>(model: EditorModel, test: F) {
+    MODEL.with(|m| m.set(model));
+    test.await
+}
+
+/// The model a fake starting now takes.
+pub fn current_model() -> EditorModel {
+    MODEL.with(|m| m.get())
+}
 pub const SERVICE_ACCOUNT: &str = "atlas@atlas-test.iam.gserviceaccount.com";
 
 #[derive(Default)]
 pub struct State {
+    model: EditorModel,
     tabs: Vec<Tab>,
     next_id: i32,
     /// (method, Google method name) of every API request, in order.
@@ -320,7 +347,9 @@ impl State {
                     warning_only,
                     users,
                 };
-                replies.push(json!({ "addProtectedRange": { "protectedRange": protection.to_json(SERVICE_ACCOUNT) } }));
+                replies.push(
+                    json!({ "addProtectedRange": { "protectedRange": protection.to_json(SERVICE_ACCOUNT, self.model) } }),
+                );
                 self.protections.push(protection);
                 self.guard_rails += 1;
             } else if let Some(delete) = request.get("deleteProtectedRange") {
