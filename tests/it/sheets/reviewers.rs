@@ -231,3 +231,26 @@ sheet_test! {
         assert_eq!(approval["approved_by"], json!(["alice", "bob"]));
     }
 }
+
+/// Google keeps the spreadsheet's owner among every protected range's editors, so reviewer columns need
+/// Atlas to know the owner, and an owner who also reviews is refused.
+#[test]
+fn reviewer_columns_need_the_spreadsheet_s_owner_who_is_not_a_reviewer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::support::test_settings(&dir);
+    settings.sheets.enabled = true;
+    settings.sheets.spreadsheet_id = "sheet-1".into();
+    settings.sheets.reviewers.insert("alice".into(), "alice@example.com".into());
+    let err = settings.validate().unwrap_err();
+    assert!(err.0 == "sheets.owner" && err.1.contains("set sheets.owner"), "{err:?}");
+    settings.sheets.owner = " Alice@Example.com ".into();
+    let err = settings.validate().unwrap_err();
+    assert!(err.0 == "sheets.owner" && err.1.contains("also a reviewer"), "{err:?}");
+    settings.sheets.owner = "not an address".into();
+    assert_eq!(settings.validate().unwrap_err().0, "sheets.owner");
+    settings.sheets.owner = "owner@example.com".into();
+    settings.sheets.credentials_file = dir.path().join("key.json");
+    std::fs::write(&settings.sheets.credentials_file, "{}").unwrap();
+    settings.validate().unwrap();
+    assert_eq!(settings.sheets_config().owner.as_deref(), Some("owner@example.com"));
+}
