@@ -1,5 +1,6 @@
-//! The Housekeeper actor: upkeep jobs on Atlas's own records, run by the scheduler. Today: expiring
-//! approvals left pending longer than `approvals.expire_after_h`.
+//! The Housekeeper actor: upkeep jobs on Atlas's own records, run by the scheduler. Today the approval
+//! sweep: closing as superseded the pending approvals that can never apply (on every configuration), and
+//! expiring those left pending longer than `approvals.expire_after_h` (when it is set).
 
 use crate::domain::{format_timestamp, Actor as Requester, Applied, Clock, Command};
 use crate::registry::{names, ActorRegistry};
@@ -61,10 +62,13 @@ impl Housekeeper {
             if job != APPROVAL_EXPIRY {
                 return Err(format!("the housekeeper does not own job {job}"));
             }
-            let Some(after) = after else { return Ok("approvals never expire (approvals.expire_after_h = 0)".into()) };
-            let sweep = Command::ExpireApprovals { requested_before: format_timestamp(now - after) };
-            match writer.submit(sweep, Requester::system()).await.map_err(|err| err.to_string())?.applied {
-                Applied::Expired(count) => Ok(format!("expired {count} approval(s)")),
+            // Without expiry the cutoff is "": nothing was requested before it, and the sweep still closes
+            // the approvals that can never apply.
+            let cutoff = after.map(|after| format_timestamp(now - after)).unwrap_or_default();
+            let sweep = Command::ExpireApprovals { requested_before: cutoff };
+            match (writer.submit(sweep, Requester::system()).await.map_err(|err| err.to_string())?.applied, after) {
+                (Applied::Expired(count), Some(_)) => Ok(format!("expired {count} approval(s)")),
+                (_, None) => Ok("closed what can never apply; approvals never expire (approvals.expire_after_h = 0)".into()),
                 _ => Ok("done".into()),
             }
         }

@@ -26,11 +26,34 @@ impl Default for BrowserSettings {
         Self {
             sql_time_limit_ms: 1_000,
             max_rows: 1_000,
-            queries: BTreeMap::new(),
+            queries: default_queries(),
             sql_memory_mb: 512,
             sql_process: std::path::PathBuf::new(),
         }
     }
+}
+
+/// The canned queries a fresh install shows (a `[browser.queries]` table in the config replaces them).
+fn default_queries() -> BTreeMap<String, String> {
+    [
+        (
+            "pending_approvals_by_age",
+            "SELECT id, summary, requested_by, requested_at FROM approvals WHERE status = 'pending' ORDER BY requested_at",
+        ),
+        (
+            "failed_runs_last_7_days",
+            "SELECT id, task_id, status, exit_code, completed_at FROM runs WHERE status IN ('failed', 'timed_out') \
+             AND completed_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-7 days') ORDER BY completed_at DESC",
+        ),
+        (
+            "open_errors_by_severity",
+            "SELECT severity, count(*) AS open, min(occurred_at) AS oldest FROM errors WHERE resolved = 0 \
+             GROUP BY severity ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END",
+        ),
+    ]
+    .into_iter()
+    .map(|(name, sql)| (name.to_owned(), sql.to_owned()))
+    .collect()
 }
 
 impl BrowserSettings {

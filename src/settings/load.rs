@@ -122,12 +122,14 @@ pub fn load(
             .map_err(|message| SettingsError::Flag { flag: flag.clone(), message })?;
         sources.by_key.insert(dotted.trim().to_owned(), format!("command-line flag {flag:?}"));
     }
-    let settings: Settings = serde_path_to_error::deserialize(Value::Table(table)).map_err(|err| {
+    let mut settings: Settings = serde_path_to_error::deserialize(Value::Table(table)).map_err(|err| {
         let key = err.path().to_string();
         // toml repeats the path on a second line; the key is already in our message.
         let message = err.into_inner().to_string().lines().next().unwrap_or_default().to_owned();
         SettingsError::Invalid { source_name: sources.describe(&key), key, message }
     })?;
+    let base = std::env::current_dir().map_err(|source| SettingsError::Unreadable { path: ".".into(), source })?;
+    settings.resolve_paths(&base);
     settings.validate().map_err(|(key, message)| SettingsError::Invalid {
         key: key.to_owned(),
         source_name: sources.describe(key),

@@ -91,6 +91,25 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Makes every relative path absolute against `base` (the working directory at load), once, so that
+    /// every part of Atlas, and every process it starts in another directory (the SQL box's child starts
+    /// in `/`), reads the same files. Empty paths mean "none" and stay empty; a bare program name
+    /// (`browser.sql_process` without a `/`) is looked up in PATH and stays as it is.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        let absolute = |path: &mut std::path::PathBuf| {
+            if !path.as_os_str().is_empty() && path.is_relative() {
+                *path = base.join(&*path);
+            }
+        };
+        absolute(&mut self.database.path);
+        absolute(&mut self.backup.dir);
+        absolute(&mut self.backup.golden_path);
+        absolute(&mut self.sheets.credentials_file);
+        if self.browser.sql_process.components().count() > 1 {
+            absolute(&mut self.browser.sql_process);
+        }
+    }
+
     /// Range checks serde cannot express. Returns the dotted key and what is wrong.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         fn within(key: &'static str, value: u64, min: u64, max: u64) -> Result<(), (&'static str, String)> {

@@ -34,6 +34,7 @@ mod cli;
 mod config_file;
 pub mod console;
 mod containment;
+mod first_look;
 mod health;
 mod invariants;
 mod long_work;

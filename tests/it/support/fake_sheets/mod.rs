@@ -4,10 +4,24 @@
 //! (addSheet, deleteDimension, appendDimension for rows and columns, add/deleteProtectedRange),
 //! values.get/batchGet/update/batchUpdate/append/clear, A1 ranges with quoted tab names, trailing empty
 //! cells omitted, grid limits, Google's JSON error shape, injected failures (429 with `Retry-After`, 5xx),
-//! lost replies and delays. Protected ranges are enforced as Google documents them: a cell in a range
-//! that is not warning-only can be edited only by the range's editors and the spreadsheet's owner, so a
-//! test edits "as" a person (`edit_as`) or as the owner (`set_cell`), and Atlas writes as its service
-//! account. Tests can also run a human's action at the instant a given request arrives (`before_next`).
+//! lost replies and delays. Test hooks act as people: `edit_as` a person, `set_cell` as the owner, and a
+//! human's action at the instant a given request arrives (`before_next`).
+//!
+//! Where each behaviour comes from (Google's documentation; where it is silent, the harder case):
+//! - Protected ranges (Sheets API `ProtectedRange`, `Editors`): a range that is not warning-only can be
+//!   edited only by its editors; `editors` is "the users and groups with edit access to the protected
+//!   range", "only visible to users with edit access to the protected range and the document"; editors are
+//!   refused on a warning-only range (`AddProtectedRangeRequest`, 400).
+//! - The owner (Apps Script `Protection.removeEditors`: "Neither the owner of the spreadsheet nor the
+//!   current user can be removed"): the owner edits every range and is listed among every range's editors
+//!   (`EditorModel::Google`, the default); `EditorModel::OwnerUnlisted` keeps the fake's first behaviour.
+//!   The requesting user stays an editor of a range it makes (the Sheets UI never lets you lock yourself
+//!   out; the API is silent, and keeping Atlas listed is the case Atlas must check, not assume).
+//! - Values (`spreadsheets.values`): trailing empty rows and cells are omitted from a read; a write to a
+//!   protected cell fails the whole request with 400 "You are trying to edit a protected cell or object".
+//! - Errors and limits (Sheets API "Usage limits", Google's JSON error model): 429 RESOURCE_EXHAUSTED per
+//!   minute quota, with `Retry-After` where sent (Google's docs do not promise it: tests run both), 5xx
+//!   retriable; a reply can be lost after the change applied (nothing in the API makes writes exactly-once).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
