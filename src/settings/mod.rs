@@ -216,6 +216,8 @@ impl Settings {
             failed_severity: self.runner.failed_severity,
             timed_out_severity: self.runner.timed_out_severity,
             executors: self.executors(),
+            // Taken from the data directory when the supervisor starts (runner::instance).
+            instance: String::new(),
         };
         let expire = self.approvals.expire_after_h;
         SupervisorConfig {

@@ -161,3 +161,74 @@ async fn runs_that_leave_children_behind_leave_no_zombies_of_atlas() {
         }
     }
 }
+
+/// Two Atlases on one host from one database (a restore drill, a staging copy): the copy's recovery at
+/// start-up finds the original's live runs recorded as `running`, with their process groups, start times
+/// and marks, and must leave them alone: they belong to the other instance.
+#[actix_rt::test]
+async fn a_copy_of_the_database_served_beside_the_original_never_touches_its_runs() {
+    let original = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(original.path().join("config")).unwrap();
+    std::fs::write(original.path().join("config/atlas.toml"), "[approvals]\npolicy = []\n").unwrap();
+    let first = Daemon::start(ATLAS, original.path(), &[], &[]);
+    let token = std::fs::read_to_string(original.path().join("data/admin.token")).unwrap().trim().to_owned();
+    let (_, project) = call(&first.url, "POST", "/api/v1/projects", &token, Some(json!({ "name": "p" }))).await;
+    let file = original.path().join("left.pid");
+    let script = format!("setsid sleep 300 & echo $! > {}; sleep 300", file.display());
+    let body = json!({ "project_id": project["id"], "title": "long", "command": ["sh", "-c", script] });
+    let (_, task) = call(&first.url, "POST", "/api/v1/tasks", &token, Some(body)).await;
+    let (status, run) =
+        call(&first.url, "POST", &format!("/api/v1/tasks/{}/run", task["id"].as_str().unwrap()), &token, None).await;
+    assert_eq!(status, 201, "{run}");
+    let run = run["id"].as_str().unwrap().to_owned();
+    let escaped = pid_in(&file).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let leader = loop {
+        let db = rusqlite::Connection::open_with_flags(
+            original.path().join("data/atlas.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let pgid: Option<i64> =
+            db.query_row("SELECT pgid FROM runs WHERE id = ?1", [&run], |r| r.get(0)).unwrap_or(None);
+        if let Some(pgid) = pgid {
+            break pgid as i32;
+        }
+        assert!(Instant::now() < deadline, "the run's process group was never recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+
+    // The copy: the database as it stands (run `running`, its group recorded), and the data directory's
+    // files beside it copied too, as `cp -a` would.
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(copy.path().join("data")).unwrap();
+    std::fs::create_dir_all(copy.path().join("config")).unwrap();
+    std::fs::write(copy.path().join("config/atlas.toml"), "[approvals]\npolicy = []\n").unwrap();
+    let snapshot = copy.path().join("data/atlas.db");
+    rusqlite::Connection::open(original.path().join("data/atlas.db"))
+        .unwrap()
+        .execute("VACUUM INTO ?1", [snapshot.to_str().unwrap()])
+        .unwrap();
+    for name in ["instance", "admin.token"] {
+        std::fs::copy(original.path().join("data").join(name), copy.path().join("data").join(name)).unwrap();
+    }
+    let mut second = Daemon::start(ATLAS, copy.path(), &[], &[]);
+    let (_, seen) = call(&second.url, "GET", &format!("/api/v1/runs/{run}"), &token, None).await;
+    assert_eq!(seen["status"], "failed", "in the copy the run was interrupted: {seen}");
+    for (what, pid) in [("the run's leader", leader), ("its setsid child", escaped)] {
+        assert!(alive_within(pid, Duration::from_millis(500)).await, "the copy's recovery killed {what} ({pid})");
+    }
+    let (_, still) = call(&first.url, "GET", &format!("/api/v1/runs/{run}"), &token, None).await;
+    assert_eq!(still["status"], "running", "{still}");
+    assert_ne!(
+        std::fs::read_to_string(original.path().join("data/instance")).unwrap(),
+        std::fs::read_to_string(copy.path().join("data/instance")).unwrap(),
+        "the copied directory became an instance of its own"
+    );
+
+    let (status, _) = call(&first.url, "POST", &format!("/api/v1/runs/{run}/cancel"), &token, None).await;
+    assert_eq!(status, 200);
+    assert!(!alive_within(escaped, Duration::from_secs(5)).await, "the original still ends its own run's processes");
+    second.signal("TERM");
+    second.wait_exit(Duration::from_secs(15));
+}

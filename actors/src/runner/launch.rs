@@ -65,7 +65,7 @@ impl Job {
                     cwd,
                     timeout,
                     env,
-                    run_id: self.run.id.to_string(),
+                    mark: super::instance::mark(&self.config.instance, self.run.id.as_str()),
                 },
                 parser: None,
             });
@@ -88,8 +88,8 @@ impl Job {
             serde_json::from_value(resolved.definition.clone()).map_err(|err| (err.to_string(), true))?;
         tracing::info!(run = %self.run.id, executor = %resolved.name, "Run uses its pinned executor.");
         let timeout = task_timeout.or(spec.timeout_s.map(Duration::from_secs)).unwrap_or(self.config.default_timeout);
-        let run_id = self.run.id.to_string();
-        Ok(Plan { spawnable: Spawnable { argv: resolved.argv, cwd, timeout, env, run_id }, parser: Some(spec.parser) })
+        let mark = super::instance::mark(&self.config.instance, self.run.id.as_str());
+        Ok(Plan { spawnable: Spawnable { argv: resolved.argv, cwd, timeout, env, mark }, parser: Some(spec.parser) })
     }
 
     fn result(&self, ending: Ending, parser: Option<&executor::OutputParser>) -> RunResult {
@@ -168,11 +168,13 @@ impl Job {
                 let id = self.run.id.clone();
                 let spawned = self.spawned.clone();
                 let writer = self.writer.clone();
+                let instance = self.config.instance.clone();
                 let ending = process::run(&plan.spawnable, self.log.clone(), self.cancel.clone(), move |pid| {
                     let _ = spawned.send((id.clone(), Instant::now()));
                     // The group and its leader's start time, so recovery after a crash can kill what is left.
                     if let Some(started) = i32::try_from(pid).ok().and_then(super::contain::start_ticks) {
-                        let note = Command::NoteRunProcess { id, pgid: pid.into(), start_ticks: started as i64 };
+                        let note =
+                            Command::NoteRunProcess { id, pgid: pid.into(), start_ticks: started as i64, instance };
                         actix::spawn(async move {
                             match writer.submit(note, Actor::new("runner")).await {
                                 // A run that ended first needs no record of its group: nothing is left to kill.

@@ -7,6 +7,7 @@ pub mod contain;
 pub mod executor;
 mod launch;
 mod process;
+pub mod instance;
 pub mod reap;
 
 use crate::domain::{Actor as Requester, Applied, Command, CommandError, Run, RunId, RunStatus, Severity};
@@ -37,6 +38,9 @@ pub struct RunnerConfig {
     pub failed_severity: Severity,
     pub timed_out_severity: Severity,
     pub executors: Executors,
+    /// Which Atlas starts the runs (`instance::of_data_dir`): recorded with each run and carried in its
+    /// processes' mark, so recovery never touches another instance's processes.
+    pub instance: String,
 }
 
 impl RunnerConfig {
@@ -74,6 +78,7 @@ impl Default for RunnerConfig {
             failed_severity: Severity::Medium,
             timed_out_severity: Severity::High,
             executors: Executors::default(),
+            instance: String::new(),
         }
     }
 }
@@ -300,13 +305,26 @@ pub enum CancelError {
     Unavailable(String),
 }
 
-/// Kills what runs left `running` by a crash left alive, then records them as interrupted.
-async fn recover_after_crash(writer: &WriterHandle, readers: &ReaderPool) -> Result<(), String> {
+/// Kills what runs left `running` by a crash of this instance left alive, then records them as
+/// interrupted. A run another instance started (this database is a copy of its) is only recorded: its
+/// processes are that instance's, alive or not.
+async fn recover_after_crash(writer: &WriterHandle, readers: &ReaderPool, instance: &str) -> Result<(), String> {
     let left = readers.read(runs::running_processes).await.map_err(|err| format!("cannot read runs: {err}"))?;
-    for (run, pgid, started) in left {
-        let killed = contain::kill_leftovers(&run, pgid.zip(started));
+    for process in left {
+        let killed = match process.instance.as_deref() {
+            Some(other) if other != instance => {
+                tracing::warn!(run = %process.run, instance = %other, "An interrupted run was started by another Atlas instance (this database is a copy): its processes are left alone.");
+                continue;
+            }
+            Some(_) => contain::kill_leftovers(&instance::mark(instance, &process.run), process.group),
+            // Recorded before runs named their instance: the old, unprefixed mark, and this instance's.
+            None => {
+                contain::kill_leftovers(&process.run, process.group)
+                    + contain::kill_marked(&instance::mark(instance, &process.run))
+            }
+        };
         if killed > 0 {
-            tracing::warn!(run = %run, killed, "Killed what an interrupted run left running.");
+            tracing::warn!(run = %process.run, killed, "Killed what an interrupted run left running.");
         }
     }
     match writer.submit(Command::RecoverInterruptedRuns, Requester::system()).await {
@@ -347,7 +365,7 @@ impl RunnerHandle {
             // Nothing runs on a damaged database (every write is refused); a restore marks its runs interrupted.
             tracing::error!("The database is damaged: the runner starts without recovering interrupted runs.");
         } else {
-            recover_after_crash(&writer, &readers).await?;
+            recover_after_crash(&writer, &readers, &config.instance).await?;
         }
         let spawned = broadcast::channel(1024).0;
         let config = Arc::new(config);

@@ -18,8 +18,9 @@ pub struct Spawnable {
     pub cwd: Option<PathBuf>,
     pub timeout: Duration,
     pub env: Vec<(String, String)>,
-    /// The run these processes belong to: their environment carries it (`contain::RUN_MARKER`).
-    pub run_id: String,
+    /// The instance and run these processes belong to (`instance::mark`): their environment carries it
+    /// (`contain::RUN_MARKER`).
+    pub mark: String,
 }
 
 /// How a process ended.
@@ -62,7 +63,7 @@ pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_sp
         .args(args)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .env(super::contain::RUN_MARKER, &spec.run_id)
+        .env(super::contain::RUN_MARKER, &spec.mark)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -99,11 +100,11 @@ pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_sp
     kill_group(pid);
     let _ = child.wait().await;
     super::reap::release(leader);
-    let run_id = spec.run_id.clone();
+    let mark = spec.mark.clone();
     // Then every process it left behind that already exited (a zombie of Atlas, having been orphaned)
     // is reaped before the run is recorded ended.
     let _ = tokio::task::spawn_blocking(move || {
-        super::contain::kill_marked(&run_id);
+        super::contain::kill_marked(&mark);
         super::reap::reap_orphans()
     })
     .await;

@@ -229,11 +229,14 @@ pub enum Command {
     StartRun {
         id: RunId,
     },
-    /// A run's process started: its group and the leader's start time, for recovery after a crash.
+    /// A run's process started: its group, the leader's start time and the Atlas instance that started
+    /// it, for recovery after a crash (which touches only its own instance's processes).
     NoteRunProcess {
         id: RunId,
         pgid: i64,
         start_ticks: i64,
+        #[serde(default)]
+        instance: String,
     },
     /// A run ended (or a queued one was cancelled). Failures and timeouts add a hotlist entry.
     FinishRun(RunResult),

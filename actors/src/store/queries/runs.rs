@@ -48,13 +48,22 @@ pub fn command_hash(conn: &Connection, id: &RunId) -> rusqlite::Result<Option<St
     conn.prepare_cached("SELECT command_hash FROM runs WHERE id = ?1")?.query_row([id.as_str()], |row| row.get(0))
 }
 
-/// A running run's id, its process group and its leader's start time (as recorded, if they were).
-pub type RunProcess = (String, Option<i64>, Option<i64>);
+/// A running run as recovery after a crash sees it.
+pub struct RunProcess {
+    pub run: String,
+    /// Its process group and the leader's start time, as recorded (if they were).
+    pub group: Option<(i64, i64)>,
+    /// The Atlas instance that started it (`None`: recorded before runs named it, or never noted).
+    pub instance: Option<String>,
+}
 
-/// Running runs with their recorded process group and leader start time (recovery after a crash).
+/// Running runs with their recorded process group, leader start time and instance.
 pub fn running_processes(conn: &Connection) -> rusqlite::Result<Vec<RunProcess>> {
-    let mut stmt = conn.prepare_cached("SELECT id, pgid, proc_start FROM runs WHERE status = 'running'")?;
-    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+    let mut stmt = conn.prepare_cached("SELECT id, pgid, proc_start, instance FROM runs WHERE status = 'running'")?;
+    let rows = stmt.query_map([], |row| {
+        let (pgid, started): (Option<i64>, Option<i64>) = (row.get(1)?, row.get(2)?);
+        Ok(RunProcess { run: row.get(0)?, group: pgid.zip(started), instance: row.get(3)? })
+    })?;
     rows.collect()
 }
 
