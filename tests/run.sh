@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need on a fresh Debian machine (as root), then runs
+# every test. Arguments go to `cargo test` (CI adds --locked).
+#
+# The tests use real parts, never skip, and fail when one is missing:
+# - moto's S3 server (Python) for the off-site backup and point-in-time recovery tests;
+# - Debian's Chromium and chromedriver for the console's browser tests;
+# - systemd-analyze for the unit file check;
+# - root, for the full-disk tests' real tmpfs.
+# Building needs only the Rust toolchain and a C compiler (SQLite is compiled in, bindings declared by hand).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+python3 -c "import moto.server" >/dev/null 2>&1 || missing+=(moto)
+{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || missing+=(chromium)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+
+apt_install() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: $* missing; install it as root (apt-get install -y $*)" >&2
+    return 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; }
+}
+
+for need in "${missing[@]}"; do
+  case "$need" in
+    moto)
+      echo "== installing moto's S3 server (pip)"
+      python3 -m pip install --quiet 'moto[server]' \
+        || python3 -m pip install --quiet --break-system-packages 'moto[server]'
+      ;;
+    chromium)
+      echo "== installing Chromium and chromedriver (apt)"
+      apt_install chromium chromium-driver || echo "the browser tests will fail" >&2
+      ;;
+    systemd)
+      echo "== installing systemd-analyze (apt)"
+      apt_install systemd || echo "the unit check will fail" >&2
+      ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || echo "tests/run.sh: not root: the full-disk tests (a real tmpfs) will fail" >&2
+
+echo "== cargo test --workspace $*"
+exec cargo test --workspace "$@"
