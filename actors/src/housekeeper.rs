@@ -68,7 +68,9 @@ impl Housekeeper {
             let sweep = Command::ExpireApprovals { requested_before: cutoff };
             match (writer.submit(sweep, Requester::system()).await.map_err(|err| err.to_string())?.applied, after) {
                 (Applied::Expired(count), Some(_)) => Ok(format!("expired {count} approval(s)")),
-                (_, None) => Ok("closed what can never apply; approvals never expire (approvals.expire_after_h = 0)".into()),
+                (_, None) => {
+                    Ok("closed what can never apply; approvals never expire (approvals.expire_after_h = 0)".into())
+                }
                 _ => Ok("done".into()),
             }
         }

@@ -324,7 +324,10 @@ impl Settings {
     /// Google keeps the spreadsheet's owner among every protected range's editors, so a reviewer column
     /// is intact only if Atlas knows who the owner is, and an owner who also reviewed would have a
     /// column another account can edit.
-    fn validate_owner(&self, reviewer_emails: &std::collections::BTreeSet<String>) -> Result<(), (&'static str, String)> {
+    fn validate_owner(
+        &self,
+        reviewer_emails: &std::collections::BTreeSet<String>,
+    ) -> Result<(), (&'static str, String)> {
         let owner = self.sheets.owner.trim().to_lowercase();
         if owner.is_empty() {
             let needed = self.sheets.enabled
@@ -346,8 +349,10 @@ impl Settings {
         if reviewer_emails.contains(&owner) {
             return Err((
                 "sheets.owner",
-                format!("{owner} owns the spreadsheet and is also a reviewer: the owner can edit every column, so \
-                         their column would not be theirs alone; let another account own the spreadsheet"),
+                format!(
+                    "{owner} owns the spreadsheet and is also a reviewer: the owner can edit every column, so \
+                         their column would not be theirs alone; let another account own the spreadsheet"
+                ),
             ));
         }
         Ok(())

@@ -173,11 +173,7 @@ fn init_from_a_golden_copy_and_reset_to_it() {
     let dir = tempfile::tempdir().unwrap();
     let output = atlas(dir.path(), &["init", "--golden", golden_arg], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(
-        String::from_utf8_lossy(&output.stdout).contains("/data/atlas.db from the golden copy"),
-        "{:?}",
-        output
-    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("/data/atlas.db from the golden copy"), "{:?}", output);
     let output = atlas(dir.path(), &["init", "--golden", golden_arg], &[]);
     assert!(String::from_utf8_lossy(&output.stdout).contains("already exists; init left it alone"));
 

@@ -97,11 +97,13 @@ async fn the_readme_s_first_look_works_in_an_empty_directory_with_no_config() {
     let (status, project) =
         atlas.call("POST", "/api/v1/projects", &atlas.admin, Some(json!({ "name": "first look" }))).await;
     assert_eq!(status, 201, "{project}");
-    let body = json!({ "project_id": project["id"], "title": "say hello", "command": ["sh", "-c", "echo hello from atlas"] });
+    let body =
+        json!({ "project_id": project["id"], "title": "say hello", "command": ["sh", "-c", "echo hello from atlas"] });
     let (status, gated) = atlas.call("POST", "/api/v1/tasks", &agent, Some(body)).await;
     assert_eq!(status, 202, "an agent's task waits for approval: {gated}");
     let approve = |id: &str| format!("/console/approvals/{id}/approve");
-    let answer = console.submit(&approve(gated["id"].as_str().unwrap()), &[("csrf", &console.csrf), ("notes", "welcome")]).await;
+    let answer =
+        console.submit(&approve(gated["id"].as_str().unwrap()), &[("csrf", &console.csrf), ("notes", "welcome")]).await;
     assert_eq!(answer.status, 303, "approved in the console: {}", answer.body);
     let task = gated["item_id"].as_str().unwrap();
     let (status, _) = atlas.call("GET", &format!("/api/v1/tasks/{task}"), &agent, None).await;
@@ -125,22 +127,25 @@ async fn the_readme_s_first_look_works_in_an_empty_directory_with_no_config() {
     };
     assert!(run["output"].as_str().unwrap_or_default().contains("hello from atlas"), "{run}");
 
-    let answer = console.submit("/console/browse/sql", &[("csrf", &console.csrf), ("sql", "SELECT 40 + 2 AS answer")]).await;
+    let answer =
+        console.submit("/console/browse/sql", &[("csrf", &console.csrf), ("sql", "SELECT 40 + 2 AS answer")]).await;
     assert!(
         answer.status == 200 && answer.body.contains("42") && !answer.body.contains("unable to open"),
         "the SQL box answers on the README's relative database path: {} {}",
         answer.status,
         answer.body
     );
-    let (status, sql) =
-        atlas.call("POST", "/api/v1/browse/sql", &atlas.admin, Some(json!({ "sql": "SELECT count(*) AS runs FROM runs" }))).await;
+    let (status, sql) = atlas
+        .call("POST", "/api/v1/browse/sql", &atlas.admin, Some(json!({ "sql": "SELECT count(*) AS runs FROM runs" })))
+        .await;
     assert_eq!(status, 200, "{sql}");
 
     let (status, backup) = atlas.call("POST", "/api/v1/admin/backups", &atlas.admin, None).await;
     assert_eq!(status, 201, "{backup}");
     let id = backup["id"].as_str().unwrap();
     assert!(dir.path().join("backups").read_dir().unwrap().count() > 0, "under ./backups");
-    let (status, verified) = atlas.call("POST", &format!("/api/v1/admin/backups/{id}/verify"), &atlas.admin, None).await;
+    let (status, verified) =
+        atlas.call("POST", &format!("/api/v1/admin/backups/{id}/verify"), &atlas.admin, None).await;
     assert_eq!((status, verified["verified_ok"].as_bool()), (200, Some(true)), "{verified}");
 
     let status = atlas.terminate();
@@ -156,10 +161,8 @@ async fn every_default_job_fires_and_the_sweep_closes_superseded_approvals_on_th
     let defaults = atlas::settings::Settings::default().schedules;
     let jobs: Vec<&String> = defaults.iter().filter(|(_, every)| every.as_str() != "off").map(|(job, _)| job).collect();
     assert!(jobs.len() >= 8, "the default schedules: {defaults:?}");
-    let variables: Vec<(String, String)> = jobs
-        .iter()
-        .map(|job| (format!("ATLAS_SCHEDULES__{}", job.to_uppercase()), "2s".to_owned()))
-        .collect();
+    let variables: Vec<(String, String)> =
+        jobs.iter().map(|job| (format!("ATLAS_SCHEDULES__{}", job.to_uppercase()), "2s".to_owned())).collect();
     let env: Vec<(&str, &str)> = variables.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut atlas = Newcomer::start(dir.path(), &env).await;
 
@@ -184,7 +187,8 @@ async fn every_default_job_fires_and_the_sweep_closes_superseded_approvals_on_th
             .filter(|j| j["last_outcome"] != "success")
             .map(|j| format!("{} ({})", j["job"], j["last_outcome"]))
             .collect();
-        let (_, approval) = atlas.call("GET", &format!("/api/v1/approvals/{}", stale["id"].as_str().unwrap()), &agent, None).await;
+        let (_, approval) =
+            atlas.call("GET", &format!("/api/v1/approvals/{}", stale["id"].as_str().unwrap()), &agent, None).await;
         if silent.is_empty() && items.len() == jobs.len() && approval["status"] == "superseded" {
             break;
         }

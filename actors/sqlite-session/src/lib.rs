@@ -232,8 +232,10 @@ mod tests {
         let live = Connection::open_in_memory().unwrap();
         let copy = Connection::open_in_memory().unwrap();
         for conn in [&live, &copy] {
-            conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE skipped (id INTEGER PRIMARY KEY);")
-                .unwrap();
+            conn.execute_batch(
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE TABLE skipped (id INTEGER PRIMARY KEY);",
+            )
+            .unwrap();
         }
         let mut session = Session::new(&live, not_skipped).unwrap();
         assert!(session.is_empty());
@@ -243,10 +245,19 @@ mod tests {
         let changeset = session.changeset().unwrap();
         drop(session);
         let ops = operations(&changeset).unwrap();
-        assert_eq!(ops, vec![("t".to_owned(), Op::Insert), ("t".to_owned(), Op::Insert)], "the filtered table is left out");
+        assert_eq!(
+            ops,
+            vec![("t".to_owned(), Op::Insert), ("t".to_owned(), Op::Insert)],
+            "the filtered table is left out"
+        );
         apply_or_abort(&copy, &changeset).unwrap();
-        let rows: Vec<(i64, String)> =
-            copy.prepare("SELECT id, v FROM t ORDER BY id").unwrap().query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+        let rows: Vec<(i64, String)> = copy
+            .prepare("SELECT id, v FROM t ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(rows, vec![(1, "a".into()), (2, "c".into())]);
         let err = apply_or_abort(&copy, &changeset).unwrap_err();
         assert!(err.to_string().contains("conflicts"), "{err}");
@@ -257,7 +268,8 @@ mod tests {
     #[test]
     fn an_update_and_a_delete_are_read_as_such_and_garbage_is_refused() {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b');").unwrap();
+        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b');")
+            .unwrap();
         let mut session = Session::new(&conn, keep_all).unwrap();
         conn.execute_batch("UPDATE t SET v = 'z' WHERE id = 1; DELETE FROM t WHERE id = 2;").unwrap();
         let ops = operations(&session.changeset().unwrap()).unwrap();

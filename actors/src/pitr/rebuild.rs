@@ -10,9 +10,9 @@ use super::{segment, PitrBase, Target};
 use crate::backup::file::{self, Manifest};
 use crate::backup::offsite::Offsite;
 use crate::store::capture::{replay_onto, OUTBOX};
-use sqlite_session::Op;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
+use sqlite_session::Op;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

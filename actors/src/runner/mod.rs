@@ -5,9 +5,9 @@
 pub mod capture;
 pub mod contain;
 pub mod executor;
+pub mod instance;
 mod launch;
 mod process;
-pub mod instance;
 pub mod reap;
 
 use crate::domain::{Actor as Requester, Applied, Command, CommandError, Run, RunId, RunStatus, Severity};

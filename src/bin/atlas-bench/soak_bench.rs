@@ -87,7 +87,13 @@ struct Api {
 }
 
 impl Api {
-    async fn call(&self, method: &str, path: &str, token: &str, body: Option<serde_json::Value>) -> Result<serde_json::Value, String> {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, String> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
         let mut request = self.client.request(method, format!("{}{path}", self.url)).bearer_auth(token);
         if let Some(body) = body {
@@ -103,7 +109,9 @@ impl Api {
     }
 
     async fn token(&self, admin: &str, name: &str, role: &str) -> Result<String, String> {
-        let made = self.call("POST", "/api/v1/admin/tokens", admin, Some(serde_json::json!({ "name": name, "role": role }))).await?;
+        let made = self
+            .call("POST", "/api/v1/admin/tokens", admin, Some(serde_json::json!({ "name": name, "role": role })))
+            .await?;
         made["token"].as_str().map(str::to_owned).ok_or_else(|| format!("no token in {made}"))
     }
 }
@@ -179,7 +187,11 @@ async fn soak(runs: usize) -> Result<(), String> {
     }
     let reads = reading.await.map_err(|e| e.to_string())?;
     tokio::time::sleep(Duration::from_secs(1)).await; // the last run's children have ended
-    println!("soak end after {runs} runs, {reads} list reads in {:.0} s: {}", started.elapsed().as_secs_f64(), atlas.figures());
+    println!(
+        "soak end after {runs} runs, {reads} list reads in {:.0} s: {}",
+        started.elapsed().as_secs_f64(),
+        atlas.figures()
+    );
     drop(atlas);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

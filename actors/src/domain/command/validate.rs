@@ -348,7 +348,10 @@ mod tests {
             ),
             (Command::RevokeToken { name: "t".into() }, "token.revoked"),
             (Command::StartRun { id: run.clone() }, "run.started"),
-            (Command::NoteRunProcess { id: run.clone(), pgid: 1, start_ticks: 1, instance: "i".into() }, "run.process_started"),
+            (
+                Command::NoteRunProcess { id: run.clone(), pgid: 1, start_ticks: 1, instance: "i".into() },
+                "run.process_started",
+            ),
             (Command::FinishRun(result(RunStatus::Success)), "run.succeeded"),
             (Command::FinishRun(result(RunStatus::Failed)), "run.failed"),
             (Command::FinishRun(result(RunStatus::TimedOut)), "run.timed_out"),

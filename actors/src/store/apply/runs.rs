@@ -84,7 +84,9 @@ pub(super) fn note_process(
 ) -> Result<Touched, CommandError> {
     let instance = Some(instance).filter(|i| !i.is_empty());
     let changed = conn
-        .prepare_cached("UPDATE runs SET pgid = ?2, proc_start = ?3, instance = ?4 WHERE id = ?1 AND status = 'running'")
+        .prepare_cached(
+            "UPDATE runs SET pgid = ?2, proc_start = ?3, instance = ?4 WHERE id = ?1 AND status = 'running'",
+        )
         .and_then(|mut stmt| stmt.execute(params![id.as_str(), pgid, start_ticks, instance]))
         .map_err(storage)?;
     if changed == 0 {

@@ -12,8 +12,8 @@
 mod replay;
 
 pub use replay::{replay_onto, ReplayError};
-use sqlite_session::Session;
 use rusqlite::Connection;
+use sqlite_session::Session;
 
 /// The outbox table, which the session itself leaves out.
 pub const OUTBOX: &str = "pitr_outbox";
