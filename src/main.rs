@@ -27,41 +27,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // A command that writes holds the data lock while it runs; beside a running service it is refused
-    // (saying what to do instead), except tokens, which the service applies over its admin socket.
+    // Every command but these holds the data lock while it runs (the writer would take it anyway): beside
+    // a running service it is refused, saying what to do instead. `serve` takes it in `app::start`;
+    // tokens are handed to a running service over its admin socket; `config check` opens nothing.
     let instead = match &cli.command {
-        CliCommand::Migrate => Some("the service migrates when it starts; stop it first to migrate by hand".to_owned()),
-        // These read, but through a full store (a writer is started): beside a service, ask it instead.
-        CliCommand::Sync { action: SyncCommand::Status } => Some("ask the service: GET /api/v1/admin/sync".into()),
-        CliCommand::Sync { .. } => Some("ask the service: POST /api/v1/admin/sync".into()),
-        CliCommand::Backup { action: BackupCommand::List { remote: false } } => {
-            Some("ask the service: GET /api/v1/admin/backups".into())
-        }
-        CliCommand::Backup { action: BackupCommand::List { remote: true } } => {
-            Some("ask the service: GET /api/v1/admin/backups/remote".into())
-        }
-        CliCommand::Db { action: DbCommand::Stats } => Some("ask the service: GET /api/v1/admin/db/stats".into()),
-        CliCommand::Backup { action: BackupCommand::Create } => {
-            Some("ask the service: POST /api/v1/admin/backups".into())
-        }
-        CliCommand::Backup { action: BackupCommand::Verify { id } } => {
-            Some(format!("ask the service: POST /api/v1/admin/backups/{id}/verify"))
-        }
-        CliCommand::Backup { action: BackupCommand::Upload { id } } => {
-            Some(format!("ask the service: POST /api/v1/admin/backups/{id}/upload"))
-        }
-        CliCommand::Backup { action: BackupCommand::Restore { id, remote, .. } } => Some(format!(
-            "ask the service: POST /api/v1/admin/backups/{}{id}/restore with {{\"confirm\": true}}",
-            if *remote { "remote/" } else { "" }
-        )),
-        CliCommand::Restore { .. } => {
-            Some("ask the service: POST /api/v1/admin/restore with {\"to\": …, \"confirm\": true}".into())
-        }
-        CliCommand::Init { .. } | CliCommand::Reset { .. } => {
-            Some("stop the service first (systemctl stop atlas), then run this again".into())
-        }
-        CliCommand::Db { action: DbCommand::Vacuum } => Some("ask the service: POST /api/v1/admin/db/vacuum".into()),
-        _ => None,
+        CliCommand::Config { .. } | CliCommand::Serve { .. } | CliCommand::Token { .. } => None,
+        command => Some(instead_of(command)),
     };
     let _lock = match instead.map(|instead| atlas::service_lock::for_cli(&settings.database.path, &instead)) {
         Some(Err(sentence)) => {
@@ -196,5 +167,37 @@ fn serve(settings: Settings) -> ExitCode {
             eprintln!("atlas: {err}");
             ExitCode::from(err.exit_code())
         }
+    }
+}
+
+/// What to do instead of `command` while the service runs (it holds the data lock).
+fn instead_of(command: &CliCommand) -> String {
+    match command {
+        CliCommand::Migrate => "the service migrates when it starts; stop it first to migrate by hand".to_owned(),
+        CliCommand::Sync { action: SyncCommand::Status } => "ask the service: GET /api/v1/admin/sync".into(),
+        CliCommand::Sync { .. } => "ask the service: POST /api/v1/admin/sync".into(),
+        CliCommand::Backup { action: BackupCommand::List { remote: false } } => {
+            "ask the service: GET /api/v1/admin/backups".into()
+        }
+        CliCommand::Backup { action: BackupCommand::List { remote: true } } => {
+            "ask the service: GET /api/v1/admin/backups/remote".into()
+        }
+        CliCommand::Db { action: DbCommand::Stats } => "ask the service: GET /api/v1/admin/db/stats".into(),
+        CliCommand::Backup { action: BackupCommand::Create } => "ask the service: POST /api/v1/admin/backups".into(),
+        CliCommand::Backup { action: BackupCommand::Verify { id } } => {
+            format!("ask the service: POST /api/v1/admin/backups/{id}/verify")
+        }
+        CliCommand::Backup { action: BackupCommand::Upload { id } } => {
+            format!("ask the service: POST /api/v1/admin/backups/{id}/upload")
+        }
+        CliCommand::Backup { action: BackupCommand::Restore { id, remote, .. } } => format!(
+            "ask the service: POST /api/v1/admin/backups/{}{id}/restore with {{\"confirm\": true}}",
+            if *remote { "remote/" } else { "" }
+        ),
+        CliCommand::Restore { .. } => {
+            "ask the service: POST /api/v1/admin/restore with {\"to\": …, \"confirm\": true}".into()
+        }
+        CliCommand::Db { action: DbCommand::Vacuum } => "ask the service: POST /api/v1/admin/db/vacuum".into(),
+        _ => "stop the service first (systemctl stop atlas), then run this again".into(),
     }
 }

@@ -17,6 +17,23 @@ fn atlas(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     command.envs(env.iter().copied()).output().expect("atlas runs")
 }
 
+/// `atlas` that is killed if it runs past `within` (a second writer that wrongly started would serve
+/// forever): its output so far, with no exit code.
+fn atlas_within(dir: &Path, args: &[&str], within: std::time::Duration) -> Output {
+    let mut command = Command::new(ATLAS);
+    command.current_dir(dir).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("ATLAS_")) {
+        command.env_remove(name);
+    }
+    let mut child = command.spawn().expect("atlas runs");
+    let deadline = std::time::Instant::now() + within;
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -269,26 +286,34 @@ async fn no_cli_command_writes_beside_a_running_service() {
     .into_iter()
     .map(|args| args.into_iter().map(String::from).collect())
     .collect();
-    let run_dir = dir.clone();
-    let outputs = tokio::task::spawn_blocking(move || {
-        attempts
-            .into_iter()
-            .map(|args| {
-                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                (args.join(" "), atlas(&run_dir, &refs, &[]))
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
-    for (command, output) in outputs {
-        let text = stderr(&output);
-        assert_eq!(output.status.code(), Some(1), "atlas {command}: {text}");
-        assert!(
-            text.contains(&format!("Atlas is running (process {}", std::process::id())),
-            "atlas {command} names the service holding the database: {text}"
-        );
-        assert_eq!(text.lines().filter(|l| l.starts_with("atlas: ")).count(), 1, "one sentence: {text}");
+    // Twice: as it is, and after `rm data/atlas.lock` (a tmp cleaner, a "stale lock" habit): the lock is
+    // on the data directory itself, the file only names its holder.
+    for deleted in [false, true] {
+        if deleted {
+            std::fs::remove_file(dir.join("data/atlas.lock")).unwrap();
+        }
+        let (run_dir, attempts) = (dir.clone(), attempts.clone());
+        let outputs = tokio::task::spawn_blocking(move || {
+            attempts
+                .into_iter()
+                .map(|args| {
+                    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                    (args.join(" "), atlas_within(&run_dir, &refs, std::time::Duration::from_secs(20)))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+        for (command, output) in outputs {
+            let text = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "atlas {command} (lock file deleted: {deleted}): {text}");
+            let named = match deleted {
+                false => format!("Atlas is running (process {}", std::process::id()),
+                true => "Atlas is running (another process holds".to_owned(),
+            };
+            assert!(text.contains(&named), "atlas {command} names the service holding the database: {text}");
+            assert_eq!(text.lines().filter(|l| l.starts_with("atlas: ")).count(), 1, "one sentence: {text}");
+        }
     }
     assert_eq!(inode(&app.db_path()), before, "the live file was never replaced");
     assert!(std::fs::read_dir(dir.join("backups")).map_or(true, |mut d| d.next().is_none()), "no backup was made");

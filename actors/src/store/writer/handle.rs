@@ -15,6 +15,9 @@ impl WriterHandle {
     /// Opens (and migrates) the database, then starts the writer alone on a new arbiter thread.
     /// Must be called inside a running actix `System`.
     pub fn start(config: StoreConfig, clock: Arc<dyn Clock>, registry: ActorRegistry) -> Result<Self, String> {
+        // The data lock first, held by the actor for its life: no writer without it (`store/lock.rs`).
+        let lock = crate::store::lock::DataLock::acquire(&config.path)
+            .map_err(|err| format!("{err}; a second writer on its database is refused"))?;
         // A restore that died midway is rolled back before the database is opened, and reported.
         let interrupted = crate::store::swap::recover_leftover(&config.path)?;
         let storage = StorageWatch::default();
@@ -62,6 +65,7 @@ impl WriterHandle {
             last_failure: None,
             storage: actor_storage,
             checkpointer,
+            _lock: lock,
             #[cfg(feature = "fault-injection")]
             panic_in_next_batch: false,
         });

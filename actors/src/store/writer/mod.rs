@@ -116,6 +116,8 @@ fn open_with(config: &StoreConfig, clock: &dyn Clock, extra: OpenFlags, migrate:
 
 /// `atlas migrate`: opens the database, applies pending migrations, closes it. Returns what was applied.
 pub fn migrate_database(config: &StoreConfig, clock: &dyn Clock) -> Result<migrate::SchemaStatus, String> {
+    let _lock = crate::store::lock::DataLock::acquire(&config.path)
+        .map_err(|err| format!("{err}; a second writer on its database is refused"))?;
     if let Some(report) = super::swap::recover_leftover(&config.path)? {
         eprintln!("atlas: {report}");
     }
@@ -208,6 +210,8 @@ struct WriterActor {
     storage: StorageWatch,
     /// Background WAL checkpoints; paused while the file must hold still. None when SQLite checkpoints.
     checkpointer: Option<Checkpointer>,
+    /// The data lock, held for as long as this actor may write.
+    _lock: crate::store::lock::DataLock,
     #[cfg(feature = "fault-injection")]
     panic_in_next_batch: bool,
 }
