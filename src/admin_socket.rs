@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-/// The socket beside the database.
+/// The socket in the database's real directory (where the data lock is: a database reached through a
+/// symlink from another Atlas's directory never takes over that Atlas's socket).
 pub fn socket_path(database: &Path) -> PathBuf {
-    database.parent().unwrap_or(Path::new(".")).join("atlas.sock")
+    atlas_actors::store::lock::data_dir(database).join("atlas.sock")
 }
 
 /// What a CLI command asks of the running service.

@@ -149,9 +149,9 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     let health =
         HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health, notifier.clone());
     let mut runner_config = config.runner;
-    let data_dir =
-        config.store.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    runner_config.instance = crate::runner::instance::of_data_dir(data_dir)
+    // The database's real directory, where the data lock is (a symlinked database is another directory's).
+    let data_dir = crate::store::lock::data_dir(&config.store.path);
+    runner_config.instance = crate::runner::instance::of_data_dir(&data_dir)
         .map_err(|err| format!("cannot keep this Atlas's instance id in {}: {err}", data_dir.display()))?;
     let runner = RunnerHandle::start(runner_config, writer.clone(), readers.clone(), registry.clone()).await?;
     let housekeeper = HousekeeperHandle::start(config.housekeeping, writer.clone(), clock.clone(), registry.clone());

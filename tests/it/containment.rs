@@ -73,6 +73,24 @@ async fn call(url: &str, method: &str, path: &str, token: &str, body: Option<Val
 
 #[actix_rt::test]
 async fn a_run_left_alive_by_a_sigkill_of_atlas_is_killed_before_it_is_recorded_interrupted() {
+    leftovers_are_killed_after_a_sigkill(|_| {}).await;
+}
+
+/// The instance file deleted, or the data directory moved and copied back (`mv data data.old && cp -a
+/// data.old data`), between the crash and the restart: the run's Atlas is gone, so its leftovers are still
+/// killed.
+#[actix_rt::test]
+async fn leftovers_are_killed_when_the_instance_file_was_lost_with_the_crash() {
+    leftovers_are_killed_after_a_sigkill(|dir| std::fs::remove_file(dir.join("data/instance")).unwrap()).await;
+    leftovers_are_killed_after_a_sigkill(|dir| {
+        std::fs::rename(dir.join("data"), dir.join("data.old")).unwrap();
+        let copied = std::process::Command::new("cp").arg("-a").arg(dir.join("data.old")).arg(dir.join("data")).status();
+        assert!(copied.unwrap().success());
+    })
+    .await;
+}
+
+async fn leftovers_are_killed_after_a_sigkill(between: impl FnOnce(&Path)) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
     std::fs::write(dir.path().join("config/atlas.toml"), "[approvals]\npolicy = []\n").unwrap();
@@ -94,6 +112,7 @@ async fn a_run_left_alive_by_a_sigkill_of_atlas_is_killed_before_it_is_recorded_
         alive_within(left, Duration::from_millis(300)).await,
         "Atlas's death alone does not end the run's processes"
     );
+    between(dir.path());
 
     let mut restarted = Daemon::start(ATLAS, dir.path(), &[], &[]);
     assert!(!alive_within(left, Duration::from_secs(5)).await, "recovery killed the interrupted run's process {left}");

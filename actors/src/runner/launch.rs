@@ -169,12 +169,19 @@ impl Job {
                 let spawned = self.spawned.clone();
                 let writer = self.writer.clone();
                 let instance = self.config.instance.clone();
+                let me = std::process::id() as i32;
+                let spawner = super::contain::start_ticks(me).map(|started| (i64::from(me), started as i64));
                 let ending = process::run(&plan.spawnable, self.log.clone(), self.cancel.clone(), move |pid| {
                     let _ = spawned.send((id.clone(), Instant::now()));
                     // The group and its leader's start time, so recovery after a crash can kill what is left.
                     if let Some(started) = i32::try_from(pid).ok().and_then(super::contain::start_ticks) {
-                        let note =
-                            Command::NoteRunProcess { id, pgid: pid.into(), start_ticks: started as i64, instance };
+                        let note = Command::NoteRunProcess {
+                            id,
+                            pgid: pid.into(),
+                            start_ticks: started as i64,
+                            instance,
+                            spawner,
+                        };
                         actix::spawn(async move {
                             match writer.submit(note, Actor::new("runner")).await {
                                 // A run that ended first needs no record of its group: nothing is left to kill.

@@ -311,12 +311,18 @@ pub enum CancelError {
 async fn recover_after_crash(writer: &WriterHandle, readers: &ReaderPool, instance: &str) -> Result<(), String> {
     let left = readers.read(runs::running_processes).await.map_err(|err| format!("cannot read runs: {err}"))?;
     for process in left {
+        let spawner_alive = |(pid, started): (i64, i64)| {
+            i32::try_from(pid).ok().and_then(contain::start_ticks).is_some_and(|now| now as i64 == started)
+        };
         let killed = match process.instance.as_deref() {
-            Some(other) if other != instance => {
-                tracing::warn!(run = %process.run, instance = %other, "An interrupted run was started by another Atlas instance (this database is a copy): its processes are left alone.");
+            // Another instance's run whose Atlas still runs: its processes are that Atlas's business.
+            Some(other) if other != instance && process.spawner.is_some_and(spawner_alive) => {
+                tracing::warn!(run = %process.run, instance = %other, "An interrupted run belongs to another Atlas that is still running (this database is a copy of its): its processes are left alone.");
                 continue;
             }
-            Some(_) => contain::kill_leftovers(&instance::mark(instance, &process.run), process.group),
+            // Ours, or one whose Atlas is gone (the instance file was deleted, the directory moved): its
+            // leftovers carry the mark of the instance that started them.
+            Some(started_by) => contain::kill_leftovers(&instance::mark(started_by, &process.run), process.group),
             // Recorded before runs named their instance: the old, unprefixed mark, and this instance's.
             None => {
                 contain::kill_leftovers(&process.run, process.group)

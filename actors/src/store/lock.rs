@@ -22,8 +22,9 @@ pub fn pid_path(database: &Path) -> PathBuf {
     data_dir(database).join("atlas.lock")
 }
 
-/// The directory the database really lives in (a path through a symlink finds the same one).
-fn data_dir(database: &Path) -> PathBuf {
+/// The directory the database really lives in (a path through a symlink finds the same one): where the
+/// lock, the instance id and the admin socket are.
+pub fn data_dir(database: &Path) -> PathBuf {
     let real = std::fs::canonicalize(database).unwrap_or_else(|_| database.to_path_buf());
     match real.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),

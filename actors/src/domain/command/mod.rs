@@ -237,6 +237,9 @@ pub enum Command {
         start_ticks: i64,
         #[serde(default)]
         instance: String,
+        /// The Atlas process that spawned it: (pid, start time in clock ticks).
+        #[serde(default)]
+        spawner: Option<(i64, i64)>,
     },
     /// A run ended (or a queued one was cancelled). Failures and timeouts add a hotlist entry.
     FinishRun(RunResult),

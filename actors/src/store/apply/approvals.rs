@@ -134,6 +134,16 @@ fn still_valid(conn: &Connection, approval: &Approval) -> Result<Command, Comman
             Some(_) => {}
         }
     }
+    // A creation has no target to pin, but it needs its parent: a task whose project was deleted since
+    // the request can never be created.
+    if let Command::CreateTask(new) = &change {
+        if target_version(conn, ItemType::Project, new.project_id.as_str())?.is_none() {
+            return Err(CommandError::Conflict(format!(
+                "project {} was deleted after approval {} was requested; its task can never be created",
+                new.project_id, approval.id
+            )));
+        }
+    }
     Ok(change)
 }
 

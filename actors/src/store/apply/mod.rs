@@ -73,8 +73,8 @@ pub(crate) fn apply(
         Command::CreateToken { name, role, token_hash } => access::create(conn, name, *role, token_hash, actor, now)?,
         Command::RevokeToken { name } => access::revoke(conn, name, now)?,
         Command::StartRun { id } => runs::start(conn, id, now)?,
-        Command::NoteRunProcess { id, pgid, start_ticks, instance } => {
-            runs::note_process(conn, id, *pgid, *start_ticks, instance)?
+        Command::NoteRunProcess { id, pgid, start_ticks, instance, spawner } => {
+            runs::note_process(conn, id, (*pgid, *start_ticks), instance, *spawner)?
         }
         Command::FinishRun(result) => runs::finish(conn, result, now)?,
         Command::RecoverInterruptedRuns => runs::recover(conn, actor, now)?,

@@ -78,16 +78,20 @@ pub(super) fn queue(
 pub(super) fn note_process(
     conn: &Connection,
     id: &RunId,
-    pgid: i64,
-    start_ticks: i64,
+    (pgid, start_ticks): (i64, i64),
     instance: &str,
+    spawner: Option<(i64, i64)>,
 ) -> Result<Touched, CommandError> {
     let instance = Some(instance).filter(|i| !i.is_empty());
+    let (spawner_pid, spawner_start) = (spawner.map(|s| s.0), spawner.map(|s| s.1));
     let changed = conn
         .prepare_cached(
-            "UPDATE runs SET pgid = ?2, proc_start = ?3, instance = ?4 WHERE id = ?1 AND status = 'running'",
+            "UPDATE runs SET pgid = ?2, proc_start = ?3, instance = ?4, spawner_pid = ?5, spawner_start = ?6 \
+             WHERE id = ?1 AND status = 'running'",
         )
-        .and_then(|mut stmt| stmt.execute(params![id.as_str(), pgid, start_ticks, instance]))
+        .and_then(|mut stmt| {
+            stmt.execute(params![id.as_str(), pgid, start_ticks, instance, spawner_pid, spawner_start])
+        })
         .map_err(storage)?;
     if changed == 0 {
         return Err(CommandError::Conflict(format!("run {id} is not running")));

@@ -55,14 +55,24 @@ pub struct RunProcess {
     pub group: Option<(i64, i64)>,
     /// The Atlas instance that started it (`None`: recorded before runs named it, or never noted).
     pub instance: Option<String>,
+    /// The Atlas process that spawned it: (pid, start time in clock ticks).
+    pub spawner: Option<(i64, i64)>,
 }
 
 /// Running runs with their recorded process group, leader start time and instance.
 pub fn running_processes(conn: &Connection) -> rusqlite::Result<Vec<RunProcess>> {
-    let mut stmt = conn.prepare_cached("SELECT id, pgid, proc_start, instance FROM runs WHERE status = 'running'")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, pgid, proc_start, instance, spawner_pid, spawner_start FROM runs WHERE status = 'running'",
+    )?;
     let rows = stmt.query_map([], |row| {
         let (pgid, started): (Option<i64>, Option<i64>) = (row.get(1)?, row.get(2)?);
-        Ok(RunProcess { run: row.get(0)?, group: pgid.zip(started), instance: row.get(3)? })
+        let (spawner, spawned_at): (Option<i64>, Option<i64>) = (row.get(4)?, row.get(5)?);
+        Ok(RunProcess {
+            run: row.get(0)?,
+            group: pgid.zip(started),
+            instance: row.get(3)?,
+            spawner: spawner.zip(spawned_at),
+        })
     })?;
     rows.collect()
 }
