@@ -91,7 +91,8 @@ pub struct Isolation {
 
 /// Runs one browser query in a child and says how it ended.
 pub async fn run(isolation: &Isolation, db: &Path, sql: &str, limits: SqlLimits) -> Outcome {
-    let mut child = match tokio::process::Command::new(&isolation.program)
+    let mut command = tokio::process::Command::new(&isolation.program);
+    command
         .arg(CHILD_ARG)
         .arg(db)
         .arg(limits.time_limit.as_millis().to_string())
@@ -103,10 +104,11 @@ pub async fn run(isolation: &Isolation, db: &Path, sql: &str, limits: SqlLimits)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
+        .kill_on_drop(true);
+    // Held: Atlas reaps orphans, never the child it waits for here.
+    let (mut child, _held) = match atlas_actors::runner::reap::spawn_held(|| command.spawn(), tokio::process::Child::id)
     {
-        Ok(child) => child,
+        Ok(spawned) => spawned,
         Err(err) => return Outcome::Unavailable(format!("the query process could not start: {err}")),
     };
     let (mut stdin, stdout) = (child.stdin.take(), child.stdout.take());

@@ -154,6 +154,9 @@ fn migrate(settings: &Settings) -> ExitCode {
 
 fn serve(settings: Settings) -> ExitCode {
     atlas::logging::init(&settings.log);
+    // This process spawns its children only through reap::spawn_held (runs, SQL box queries): any other
+    // zombie child is an orphan a run left, whatever group it made itself.
+    atlas_actors::runner::reap::claim_every_child();
     let result = actix_web::rt::System::new().block_on(async move {
         let shutdown = atlas::termination_signal(); // handlers installed now, before anything starts
         let listener = atlas::bind(&settings)?;

@@ -76,6 +76,16 @@ impl BrowserSettings {
 
 impl Settings {
     pub(super) fn validate_browser(&self) -> Result<(), (&'static str, String)> {
+        let program = &self.browser.sql_process;
+        if !program.as_os_str().is_empty() && program.is_relative() && program.components().count() == 1 {
+            return Err((
+                "browser.sql_process",
+                format!(
+                    "{} is not in PATH (give the program's path, or \"\" for this atlas binary)",
+                    program.display()
+                ),
+            ));
+        }
         let browser = &self.browser;
         if !(10..=60_000).contains(&browser.sql_time_limit_ms) {
             let got = browser.sql_time_limit_ms;

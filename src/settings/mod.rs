@@ -3,6 +3,7 @@
 
 mod browser;
 mod console;
+mod google_account;
 mod load;
 mod operations;
 mod redact;
@@ -90,11 +91,24 @@ impl Default for Settings {
     }
 }
 
+/// Where `program` (a bare name) is in this process's PATH, as an executable file.
+fn in_path(program: &std::path::Path) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.as_os_str().is_empty() {
+        return None;
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| {
+        std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
 impl Settings {
     /// Makes every relative path absolute against `base` (the working directory at load), once, so that
     /// every part of Atlas, and every process it starts in another directory (the SQL box's child starts
     /// in `/`), reads the same files. Empty paths mean "none" and stay empty; a bare program name
-    /// (`browser.sql_process` without a `/`) is looked up in PATH and stays as it is.
+    /// (`browser.sql_process` without a `/`) is looked up in PATH now, since the query's process starts
+    /// with an empty environment (left as it is when not found: validation names it).
     pub fn resolve_paths(&mut self, base: &std::path::Path) {
         let absolute = |path: &mut std::path::PathBuf| {
             if !path.as_os_str().is_empty() && path.is_relative() {
@@ -107,6 +121,8 @@ impl Settings {
         absolute(&mut self.sheets.credentials_file);
         if self.browser.sql_process.components().count() > 1 {
             absolute(&mut self.browser.sql_process);
+        } else if let Some(found) = in_path(&self.browser.sql_process) {
+            self.browser.sql_process = found;
         }
     }
 
@@ -259,11 +275,14 @@ impl Settings {
                     self.sheets
                         .reviewers
                         .iter()
-                        .map(|(token, email)| Reviewer { token: token.clone(), email: email.trim().to_owned() })
+                        .map(|(token, email)| Reviewer {
+                            token: token.clone(),
+                            email: google_account::parse(email).unwrap_or_else(|_| email.trim().to_owned()),
+                        })
                         .collect(),
                 ),
             }),
-            owner: Some(self.sheets.owner.trim().to_lowercase()).filter(|o| !o.is_empty()),
+            owner: google_account::parse(&self.sheets.owner).ok(),
             allow_self_approval: self.approvals.allow_self_approval,
             allow_partial_payload: self.sheets.allow_partial_payload_approval,
         }
@@ -302,19 +321,14 @@ impl Settings {
         for (token, email) in &sheets.reviewers {
             validate_new_token_name(token)
                 .map_err(|message| ("sheets.reviewers", format!("reviewer {token:?}: {message}")))?;
-            let email = email.trim().to_lowercase();
-            let plausible =
-                email.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'));
-            if !plausible {
+            let email = google_account::parse(email)
+                .map_err(|message| ("sheets.reviewers", format!("reviewer {token:?}: {message}")))?;
+            if !emails.insert(google_account::identity(&email)) {
                 return Err((
                     "sheets.reviewers",
-                    format!("reviewer {token:?}: {email:?} is not a Google account e-mail"),
-                ));
-            }
-            if !emails.insert(email.clone()) {
-                return Err((
-                    "sheets.reviewers",
-                    format!("{email} is given to two reviewers; each person has one column"),
+                    format!(
+                        "{email} is given to two reviewers (as Google counts accounts); each person has one column"
+                    ),
                 ));
             }
         }
@@ -328,8 +342,7 @@ impl Settings {
         &self,
         reviewer_emails: &std::collections::BTreeSet<String>,
     ) -> Result<(), (&'static str, String)> {
-        let owner = self.sheets.owner.trim().to_lowercase();
-        if owner.is_empty() {
+        if self.sheets.owner.trim().is_empty() {
             let needed = self.sheets.enabled
                 && self.sheets.approval_mode == ApprovalModeSetting::Reviewers
                 && !reviewer_emails.is_empty();
@@ -343,10 +356,8 @@ impl Settings {
                 false => Ok(()),
             };
         }
-        if !owner.split_once('@').is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.')) {
-            return Err(("sheets.owner", format!("{owner:?} is not a Google account e-mail")));
-        }
-        if reviewer_emails.contains(&owner) {
+        let owner = google_account::parse(&self.sheets.owner).map_err(|message| ("sheets.owner", message))?;
+        if reviewer_emails.contains(&google_account::identity(&owner)) {
             return Err((
                 "sheets.owner",
                 format!(

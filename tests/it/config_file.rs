@@ -40,3 +40,14 @@ fn the_production_config_is_valid_and_lives_under_opt_atlas() {
     assert!(loaded.database.path.starts_with("/opt/atlas/data"), "{:?}", loaded.database.path);
     assert!(loaded.http.addr.ip().is_loopback(), "production listens on loopback only");
 }
+
+/// A bare `browser.sql_process` is found in PATH at load: the query's process starts with an empty
+/// environment, so a name left for it to look up could never start.
+#[test]
+fn a_bare_sql_process_name_is_looked_up_in_path_at_load() {
+    let set = |value: &str| vec![format!("browser.sql_process=\"{value}\"")];
+    let (loaded, _) = settings::load(None, Vec::new(), &set("sh")).expect("sh is in PATH");
+    assert!(loaded.browser.sql_process.is_absolute() && loaded.browser.sql_process.ends_with("sh"), "{loaded:?}");
+    let err = settings::load(None, Vec::new(), &set("no-such-atlas-query-program")).unwrap_err().to_string();
+    assert!(err.contains("browser.sql_process") && err.contains("not in PATH"), "{err}");
+}

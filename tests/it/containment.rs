@@ -84,7 +84,8 @@ async fn leftovers_are_killed_when_the_instance_file_was_lost_with_the_crash() {
     leftovers_are_killed_after_a_sigkill(|dir| std::fs::remove_file(dir.join("data/instance")).unwrap()).await;
     leftovers_are_killed_after_a_sigkill(|dir| {
         std::fs::rename(dir.join("data"), dir.join("data.old")).unwrap();
-        let copied = std::process::Command::new("cp").arg("-a").arg(dir.join("data.old")).arg(dir.join("data")).status();
+        let copied =
+            std::process::Command::new("cp").arg("-a").arg(dir.join("data.old")).arg(dir.join("data")).status();
         assert!(copied.unwrap().success());
     })
     .await;
@@ -156,6 +157,9 @@ async fn runs_that_leave_children_behind_leave_no_zombies_of_atlas() {
         ("double fork", "(sh -c 'sleep 0.1 &' &); echo forked"),
         ("setsid, exits at once", "setsid true & sleep 0.2"),
         ("setsid, outlives the run", "setsid sleep 0.2 & echo bye"),
+        ("own group, exits at once", "python3 -c 'import os; os.setpgid(0, 0)' & exec sleep 0.2"),
+        ("job control", "set -m; for i in 1 2 3 4 5; do sleep 0.01 & done; exec sleep 0.2"),
+        ("joins Atlas's group", "python3 -c \"import os; sh = os.getppid(); atlas = int(open('/proc/%d/stat' % sh).read().rsplit(')', 1)[1].split()[1]); os.setpgid(0, os.getpgid(atlas))\" & exec sleep 0.2"),
     ];
     for round in 0..3 {
         for (how, script) in scripts {

@@ -72,13 +72,11 @@ pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_sp
     if let Some(dir) = &spec.cwd {
         command.current_dir(dir);
     }
-    let mut child = match command.spawn() {
-        Ok(child) => child,
+    let (mut child, held) = match super::reap::spawn_held(|| command.spawn(), tokio::process::Child::id) {
+        Ok(spawned) => spawned,
         Err(err) => return Ending::CouldNotStart(format!("cannot start {program:?}: {err}")),
     };
     let pid = child.id().unwrap_or(0);
-    let leader = i32::try_from(pid).unwrap_or(0);
-    super::reap::hold(leader);
     on_spawn(pid);
     let readers = [
         child.stdout.take().map(|out| tokio::spawn(pump(out, log.clone(), true))),
@@ -99,7 +97,7 @@ pub async fn run(spec: &Spawnable, log: Arc<LiveLog>, cancel: Arc<Notify>, on_sp
     // anything that left the group but carries the run's mark.
     kill_group(pid);
     let _ = child.wait().await;
-    super::reap::release(leader);
+    drop(held);
     let mark = spec.mark.clone();
     // Then every process it left behind that already exited (a zombie of Atlas, having been orphaned)
     // is reaped before the run is recorded ended.

@@ -10,13 +10,17 @@
 //! - in a process group other than Atlas's that it does not lead (a descendant inside a run's group; the
 //!   processes Atlas spawns either stay in Atlas's group or lead their own).
 //!
-//! A descendant that made itself a group leader in Atlas's session without `setsid` looks like a spawned
-//! child and is left alone (documented in ARCHITECTURE).
+//! That rule is for a process that also has children of its own (a test hosting Atlas). `atlas serve`
+//! spawns every child through [`spawn_held`] and says so ([`claim_every_child`]): there, every zombie child
+//! that is not held is an orphan, including a descendant that made itself a group leader (`set -m`,
+//! `setpgid`) or joined Atlas's own group. The spawn gate makes "spawned but not yet held" impossible to
+//! observe: spawning holds it shared, a scan holds it exclusively.
 
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpgrp, getsid, Pid};
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 /// The run leaders tokio waits for: never reaped here, whatever group or session they moved to.
@@ -25,13 +29,50 @@ fn waited() -> &'static Mutex<HashSet<i32>> {
     WAITED.get_or_init(Default::default)
 }
 
+/// Set by `atlas serve`: every child this process has was spawned through [`spawn_held`].
+static CLAIM_ALL: AtomicBool = AtomicBool::new(false);
+
+/// Declares that this process spawns its children only through [`spawn_held`], so any other zombie
+/// child is an orphan to reap (whatever group or session it put itself in).
+pub fn claim_every_child() {
+    CLAIM_ALL.store(true, Ordering::SeqCst);
+}
+
+/// Shared while spawning and holding, exclusive while scanning.
+fn gate() -> &'static RwLock<()> {
+    static GATE: RwLock<()> = RwLock::new(());
+    &GATE
+}
+
+/// A held pid, released when dropped (after its spawner has the exit status, or gave up on it).
+pub struct Held(i32);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        release(self.0);
+    }
+}
+
+/// Spawns a child that its spawner will wait for, and holds its pid until the `Held` is dropped; no scan
+/// can run between the spawn and the hold.
+pub fn spawn_held<C>(
+    spawn: impl FnOnce() -> std::io::Result<C>,
+    pid_of: impl FnOnce(&C) -> Option<u32>,
+) -> std::io::Result<(C, Held)> {
+    let _spawning = gate().read().unwrap_or_else(|p| p.into_inner());
+    let child = spawn()?;
+    let pid = pid_of(&child).and_then(|pid| i32::try_from(pid).ok()).unwrap_or(0);
+    hold(pid);
+    Ok((child, Held(pid)))
+}
+
 /// Marks `pid` as waited for by its spawner until [`release`].
-pub fn hold(pid: i32) {
+fn hold(pid: i32) {
     waited().lock().unwrap_or_else(|p| p.into_inner()).insert(pid);
 }
 
 /// Ends [`hold`], once the spawner has the exit status.
-pub fn release(pid: i32) {
+fn release(pid: i32) {
     waited().lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
 }
 
@@ -75,10 +116,12 @@ pub fn zombie_children(pid: u32) -> Vec<i32> {
 /// Reaps every zombie child that is an orphan (see the module doc); answers how many.
 pub fn reap_orphans() -> usize {
     let (own_group, own_session) = (getpgrp().as_raw(), getsid(None).map(Pid::as_raw).unwrap_or(-1));
+    let claim_all = CLAIM_ALL.load(Ordering::SeqCst);
+    let _scanning = gate().write().unwrap_or_else(|p| p.into_inner());
     let mut reaped = 0;
     for pid in children_of(std::process::id()) {
         let Some(stat) = stat(pid) else { continue };
-        let adopted = stat.session != own_session || (stat.pgrp != own_group && stat.pgrp != pid);
+        let adopted = claim_all || stat.session != own_session || (stat.pgrp != own_group && stat.pgrp != pid);
         if stat.state != 'Z' || !adopted || waited().lock().unwrap_or_else(|p| p.into_inner()).contains(&pid) {
             continue;
         }

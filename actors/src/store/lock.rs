@@ -37,8 +37,10 @@ struct Held {
 }
 
 /// The locks this process holds, by the directory's device and inode.
-fn held() -> &'static Mutex<HashMap<(u64, u64), Weak<Held>>> {
-    static HELD: OnceLock<Mutex<HashMap<(u64, u64), Weak<Held>>>> = OnceLock::new();
+type HeldTable = Mutex<HashMap<(u64, u64), Weak<Held>>>;
+
+fn held() -> &'static HeldTable {
+    static HELD: OnceLock<HeldTable> = OnceLock::new();
     HELD.get_or_init(Default::default)
 }
 
@@ -52,14 +54,19 @@ pub struct DataLock {
 #[derive(Debug)]
 pub enum LockError {
     /// Another process holds it: a running service (or another CLI command).
-    Held { path: PathBuf, pid: Option<u32> },
+    Held {
+        path: PathBuf,
+        pid: Option<u32>,
+    },
     Io(String),
 }
 
 impl std::fmt::Display for LockError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Held { path, pid: Some(pid) } => write!(f, "Atlas is running (process {pid} holds {})", path.display()),
+            Self::Held { path, pid: Some(pid) } => {
+                write!(f, "Atlas is running (process {pid} holds {})", path.display())
+            }
             Self::Held { path, pid: None } => write!(f, "Atlas is running (another process holds {})", path.display()),
             Self::Io(why) => write!(f, "{why}"),
         }
@@ -72,7 +79,8 @@ impl DataLock {
     pub fn acquire(database: &Path) -> Result<Self, LockError> {
         let dir = data_dir(database);
         std::fs::create_dir_all(&dir).map_err(|e| LockError::Io(format!("cannot create {}: {e}", dir.display())))?;
-        let handle = std::fs::File::open(&dir).map_err(|e| LockError::Io(format!("cannot open {}: {e}", dir.display())))?;
+        let handle =
+            std::fs::File::open(&dir).map_err(|e| LockError::Io(format!("cannot open {}: {e}", dir.display())))?;
         let meta = handle.metadata().map_err(|e| LockError::Io(format!("cannot read {}: {e}", dir.display())))?;
         let key = (meta.dev(), meta.ino());
         let mut table = held().lock().unwrap_or_else(|p| p.into_inner());

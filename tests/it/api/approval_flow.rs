@@ -167,14 +167,12 @@ async fn a_stale_approval_is_refused_with_what_changed_and_closed_as_superseded(
 
     // A creation pins no target, but needs its project: deleted since the request, the sweep closes it.
     let doomed = team.project("doomed").await;
-    let (status, orphan) = team
-        .call("POST", "/api/v1/tasks", &team.agent, Some(json!({ "project_id": doomed, "title": "never" })))
-        .await;
+    let (status, orphan) =
+        team.call("POST", "/api/v1/tasks", &team.agent, Some(json!({ "project_id": doomed, "title": "never" }))).await;
     assert_eq!(status, 202, "{orphan}");
     let (_, deletion) = team.call("DELETE", &format!("/api/v1/projects/{doomed}"), &team.admin, None).await;
     let deletion = deletion["id"].as_str().unwrap();
-    let (status, _) =
-        team.call("POST", &format!("/api/v1/approvals/{deletion}/approve"), &team.approver, None).await;
+    let (status, _) = team.call("POST", &format!("/api/v1/approvals/{deletion}/approve"), &team.approver, None).await;
     assert_eq!(status, 200, "the project is deleted");
     let sweep = atlas_actors::domain::Command::ExpireApprovals { requested_before: String::new() };
     team.app.handles.writer.submit(sweep, atlas_actors::domain::Actor::new("housekeeper")).await.unwrap();

@@ -246,8 +246,21 @@ fn reviewer_columns_need_the_spreadsheet_s_owner_who_is_not_a_reviewer() {
     settings.sheets.owner = " Alice@Example.com ".into();
     let err = settings.validate().unwrap_err();
     assert!(err.0 == "sheets.owner" && err.1.contains("also a reviewer"), "{err:?}");
-    settings.sheets.owner = "not an address".into();
-    assert_eq!(settings.validate().unwrap_err().0, "sheets.owner");
+    for (owner, why) in [
+        ("not an address", "is not a Google account"),
+        ("alice@example.com\u{200b}", "is not a Google account"),
+        ("bob@example.com, alice@example.com", "is not a Google account"),
+        ("mailto:alice@example.com", "is not a Google account"),
+    ] {
+        settings.sheets.owner = owner.into();
+        let err = settings.validate().unwrap_err();
+        assert!(err.0 == "sheets.owner" && err.1.contains(why), "{owner:?}: {err:?}");
+    }
+    settings.sheets.reviewers.insert("bob".into(), "bob@googlemail.com".into());
+    settings.sheets.owner = "B.o.b+sheets@gmail.com".into();
+    let err = settings.validate().unwrap_err();
+    assert!(err.1.contains("also a reviewer"), "one Gmail account, another spelling: {err:?}");
+    settings.sheets.reviewers.remove("bob");
     settings.sheets.owner = "owner@example.com".into();
     settings.sheets.credentials_file = dir.path().join("key.json");
     std::fs::write(&settings.sheets.credentials_file, "{}").unwrap();

@@ -349,7 +349,13 @@ mod tests {
             (Command::RevokeToken { name: "t".into() }, "token.revoked"),
             (Command::StartRun { id: run.clone() }, "run.started"),
             (
-                Command::NoteRunProcess { id: run.clone(), pgid: 1, start_ticks: 1, instance: "i".into(), spawner: None },
+                Command::NoteRunProcess {
+                    id: run.clone(),
+                    pgid: 1,
+                    start_ticks: 1,
+                    instance: "i".into(),
+                    spawner: None,
+                },
                 "run.process_started",
             ),
             (Command::FinishRun(result(RunStatus::Success)), "run.succeeded"),
