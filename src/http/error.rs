@@ -84,8 +84,10 @@ impl From<CommandError> for ApiError {
             CommandError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             CommandError::StorageFault(_) => StatusCode::SERVICE_UNAVAILABLE,
             CommandError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            CommandError::Restoring(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
-        Self::new(status, err.kind(), err.to_string())
+        let retry_after = matches!(err, CommandError::Restoring(_)).then_some(1);
+        Self { retry_after, ..Self::new(status, err.kind(), err.to_string()) }
     }
 }
 

@@ -351,6 +351,74 @@ async fn latest_on_a_live_database_keeps_what_it_has_not_shipped_yet() {
     assert_eq!(project_names(&team).await, ["committed, not shipped"], "an acknowledged write survives `latest`");
 }
 
+/// Writers keep posting through two online restores to `latest`, back to back: every write acknowledged
+/// (201) is in the database afterwards; a write the restore held off is answered 503 `restoring` with
+/// `Retry-After`, never acknowledged and lost.
+#[actix_rt::test]
+async fn writes_acknowledged_during_an_online_restore_to_latest_are_all_kept() {
+    let moto = Moto::start(BUCKET).await;
+    let team = pitr_team(&moto).await;
+    until_based(&team).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (url, token, stop) = (team.app.url.clone(), team.admin.clone(), stop.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let (mut acknowledged, mut held) = (Vec::new(), 0);
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    i += 1;
+                    let name = format!("w{w}-{i}");
+                    let sent = client
+                        .post(format!("{url}/api/v1/projects"))
+                        .bearer_auth(&token)
+                        .json(&json!({ "name": name }))
+                        .send()
+                        .await;
+                    let Ok(answer) = sent else { continue };
+                    match answer.status().as_u16() {
+                        201 => acknowledged.push(name),
+                        503 => {
+                            assert!(answer.headers().contains_key("retry-after"), "a held write says when to retry");
+                            let body: Value = answer.json().await.unwrap_or_default();
+                            assert_eq!(body["error"]["code"], "restoring", "{body}");
+                            held += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        other => panic!("a write answered {other}"),
+                    }
+                }
+                (acknowledged, held)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..2 {
+        let (code, report) = restore_to(&team, "latest").await;
+        assert_eq!(code, 200, "{report}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (mut acknowledged, mut held) = (Vec::new(), 0);
+    for writer in writers {
+        let (names, refused) = writer.await.unwrap();
+        acknowledged.extend(names);
+        held += refused;
+    }
+    let kept: std::collections::HashSet<String> = open_read_only(&team.app.db_path())
+        .prepare("SELECT name FROM projects")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let lost: Vec<&String> = acknowledged.iter().filter(|n| !kept.contains(*n)).collect();
+    assert!(lost.is_empty(), "{} of {} acknowledged writes lost: {lost:?}", lost.len(), acknowledged.len());
+    assert!(acknowledged.len() > 20, "the writers kept writing: {}", acknowledged.len());
+    eprintln!("{} writes acknowledged, {held} held off with 503 restoring", acknowledged.len());
+}
+
 #[actix_rt::test]
 async fn bad_restore_requests_are_refused_with_the_field_named() {
     let moto = Moto::start(BUCKET).await;

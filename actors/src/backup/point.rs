@@ -21,6 +21,25 @@ impl Work {
         }
         to.not_in_future(self.now)?;
         let offsite = self.offsite()?.clone();
+        if !verify_only {
+            // From here until the swap, writes are refused (503 `restoring`): the outbox read next is then
+            // every acknowledged write, and nothing is acknowledged into the file being replaced.
+            self.writer.hold_writes("a point-in-time restore is replacing the database; retry in a moment").await?;
+        }
+        let outcome = self.rebuild_and_swap(to, offsite, from_remote, verify_only).await;
+        if outcome.is_err() && !verify_only {
+            self.writer.release_writes().await;
+        }
+        outcome
+    }
+
+    async fn rebuild_and_swap(
+        &self,
+        to: Target,
+        offsite: crate::backup::offsite::Offsite,
+        from_remote: bool,
+        verify_only: bool,
+    ) -> Result<BackupAnswer, String> {
         // The live database's own history: its timeline, and (for a restore, not a drill, which tests the
         // bucket alone) the changes it committed and has not shipped yet, replayed after the bucket's.
         let live = self

@@ -29,6 +29,10 @@ pub enum CommandError {
     /// The writer could not take the command (restarting, shutting down or dead); nothing was written.
     #[error("writer unavailable: {0}")]
     Unavailable(String),
+    /// A restore is replacing the database: nothing is acknowledged into the file about to be replaced;
+    /// retry shortly (the restored database then takes it).
+    #[error("{0}")]
+    Restoring(String),
 }
 
 impl CommandError {
@@ -51,6 +55,7 @@ impl CommandError {
             Self::StorageFull(_) => "storage_full",
             Self::StorageFault(_) => "storage_fault",
             Self::Unavailable(_) => "unavailable",
+            Self::Restoring(_) => "restoring",
         }
     }
 }

@@ -144,11 +144,18 @@ impl Job {
         result
     }
 
-    /// Records the ending, retrying while the writer restarts; a crash meanwhile is caught by recovery.
+    /// Records the ending, retrying while the writer restarts or a restore holds writes (for as long as
+    /// it lasts); a crash meanwhile is caught by recovery.
     async fn record(&self, result: RunResult) {
-        for attempt in 0..50 {
+        let mut attempt = 0;
+        while attempt < 50 {
+            attempt += 1;
             match self.writer.submit(Command::FinishRun(result.clone()), Actor::new("runner")).await {
                 Ok(_) => return,
+                Err(CommandError::Restoring(_)) => {
+                    attempt -= 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
                 Err(CommandError::Unavailable(why)) => {
                     tracing::warn!(run = %result.id, attempt, %why, "Writer unavailable; retrying the run's result.");
                     tokio::time::sleep(Duration::from_millis(200)).await;

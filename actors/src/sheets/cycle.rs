@@ -103,6 +103,7 @@ impl Mirror<'_> {
             // The store could not take it (nothing was judged): the cycle stops, the sheet keeps the edit.
             Err(
                 err @ (CommandError::Unavailable(_)
+                | CommandError::Restoring(_)
                 | CommandError::Storage(_)
                 | CommandError::StorageFull(_)
                 | CommandError::StorageFault(_)),

@@ -65,6 +65,7 @@ impl WriterHandle {
             last_failure: None,
             storage: actor_storage,
             checkpointer,
+            held: None,
             _lock: lock,
             #[cfg(feature = "fault-injection")]
             panic_in_next_batch: false,
@@ -103,6 +104,17 @@ impl WriterHandle {
     pub async fn maintain(&self, what: Maintenance) -> Result<String, CommandError> {
         let sent = self.addr.send(Maintain(what)).await;
         sent.map_err(|err| CommandError::Unavailable(format!("the writer is not running ({err})")))?
+    }
+
+    /// Refuses every command as `Restoring` until the next `replace_database` or `release_writes`; answers
+    /// once everything queued before is committed.
+    pub async fn hold_writes(&self, why: &str) -> Result<(), String> {
+        self.addr.send(super::HoldWrites(why.to_owned())).await.map_err(|err| format!("the writer is not running ({err})"))
+    }
+
+    /// Ends `hold_writes` without a swap.
+    pub async fn release_writes(&self) {
+        let _ = self.addr.send(super::ReleaseWrites).await;
     }
 
     /// Swaps the database file for `with` (see `Replace`), first copying the current one to `safety_copy`.

@@ -184,6 +184,18 @@ struct Replace {
     safety: SafetyBackup,
 }
 
+/// From now until the next `Replace` (or `ReleaseWrites`), commands are refused as `Restoring`: a restore
+/// to `latest` takes its "latest" here, so nothing acknowledged afterwards goes into the file it replaces.
+/// What was queued before is committed first.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct HoldWrites(pub String);
+
+/// Ends a `HoldWrites` whose restore did not swap (it failed, or was a drill).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct ReleaseWrites;
+
 /// Makes a complete, listed backup of the database file at the path given; returns its id.
 pub type SafetyBackup = Box<dyn FnOnce(&std::path::Path) -> Result<String, String> + Send>;
 
@@ -210,6 +222,8 @@ struct WriterActor {
     storage: StorageWatch,
     /// Background WAL checkpoints; paused while the file must hold still. None when SQLite checkpoints.
     checkpointer: Option<Checkpointer>,
+    /// Why commands are refused as `Restoring` (a restore holds writes), if they are.
+    held: Option<String>,
     /// The data lock, held for as long as this actor may write.
     _lock: crate::store::lock::DataLock,
     #[cfg(feature = "fault-injection")]
@@ -340,6 +354,10 @@ impl WriterActor {
         }
         if let Some(refusal) = self.storage.refusal() {
             let _ = pending.reply.send(Err(refusal));
+            return;
+        }
+        if let Some(why) = &self.held {
+            let _ = pending.reply.send(Err(CommandError::Restoring(why.clone())));
             return;
         }
         self.pending.push(pending);
@@ -531,7 +549,33 @@ impl Handler<Replace> for WriterActor {
     type Result = Result<String, String>;
 
     fn handle(&mut self, Replace { with, safety }: Replace, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle(self, ctx, |actor, ctx| actor.replace(with, safety, ctx))
+        // Swapped or not, the database that serves from here takes commands again.
+        crate::guard::handle(self, ctx, |actor, ctx| {
+            let swapped = actor.replace(with, safety, ctx);
+            actor.held = None;
+            swapped
+        })
+    }
+}
+
+impl Handler<HoldWrites> for WriterActor {
+    type Result = ();
+
+    fn handle(&mut self, HoldWrites(why): HoldWrites, ctx: &mut Context<Self>) {
+        crate::guard::handle(self, ctx, |actor, ctx| {
+            while !actor.pending.is_empty() {
+                actor.flush(ctx);
+            }
+            actor.held = Some(why);
+        })
+    }
+}
+
+impl Handler<ReleaseWrites> for WriterActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ReleaseWrites, ctx: &mut Context<Self>) {
+        crate::guard::handle(self, ctx, |actor, _| actor.held = None)
     }
 }
 
