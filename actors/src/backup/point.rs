@@ -27,8 +27,12 @@ impl Work {
             self.writer.hold_writes("a point-in-time restore is replacing the database; retry in a moment").await?;
         }
         let outcome = self.rebuild_and_swap(to, offsite, from_remote, verify_only).await;
-        if outcome.is_err() && !verify_only {
-            self.writer.release_writes().await;
+        if let Err(why) = &outcome {
+            if !verify_only {
+                self.writer.release_writes().await; // before the audit, which the hold would refuse
+            }
+            let action = if verify_only { "pitr_drilled" } else { "pitr_restored" };
+            audit(&self.writer, "pitr", action, false, &format!("to {to}: {why}")).await;
         }
         outcome
     }
@@ -65,14 +69,7 @@ impl Work {
             live,
         };
         let built = rebuild.run().await;
-        let mut report = match built {
-            Ok(report) => report,
-            Err(why) => {
-                let action = if verify_only { "pitr_drilled" } else { "pitr_restored" };
-                audit(&self.writer, "pitr", action, false, &format!("to {to}: {why}")).await;
-                return Err(why);
-            }
-        };
+        let mut report = built?;
         let detail = format!(
             "to {to}: snapshot {} ({}) + {} changes, through {}; integrity ok, row counts match",
             report.base,

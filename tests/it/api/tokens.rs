@@ -123,3 +123,24 @@ async fn the_in_memory_token_table_follows_every_change_at_once() {
     assert_eq!(read(late).await, 401, "the restored file has no such token");
     assert_eq!(read(team.viewer.clone()).await, 200, "the restored file's viewer token is live again");
 }
+
+/// An admin cannot lock everyone out: the last admin token, its own included, is not revoked (409 naming
+/// why) until another admin token exists.
+#[actix_rt::test]
+async fn the_last_admin_token_cannot_be_revoked() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token();
+    let (status, body) = app.call("DELETE", "/api/v1/admin/tokens/admin", Some(&admin), None).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("last admin token"), "{body}");
+    let (status, made) = app
+        .call("POST", "/api/v1/admin/tokens", Some(&admin), Some(json!({ "name": "second", "role": "admin" })))
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let (status, body) = app.call("DELETE", "/api/v1/admin/tokens/admin", Some(&admin), None).await;
+    assert_eq!(status, 200, "with another admin it goes: {body}");
+    let second = made["token"].as_str().unwrap();
+    let (status, _) = app.call("DELETE", "/api/v1/admin/tokens/second", Some(second), None).await;
+    assert_eq!(status, 409, "and that one is now the last");
+    app.stop().await.unwrap();
+}

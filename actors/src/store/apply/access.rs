@@ -36,6 +36,20 @@ pub(super) fn revoke(conn: &Connection, name: &str, now: &str) -> Result<Touched
     if let Some(at) = &current.revoked_at {
         return Err(CommandError::Conflict(format!("token {name} was already revoked at {at}")));
     }
+    if current.role == Role::Admin {
+        let other_admins: i64 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL AND name != ?1",
+            )
+            .and_then(|mut stmt| stmt.query_row([name], |row| row.get(0)))
+            .map_err(storage)?;
+        if other_admins == 0 {
+            return Err(CommandError::Conflict(format!(
+                "token {name} is the last admin token: revoking it would leave nobody able to administer Atlas; \
+                 create another admin token first (atlas token create --name NAME --role admin)"
+            )));
+        }
+    }
     conn.prepare_cached("UPDATE api_tokens SET revoked_at = ?2 WHERE name = ?1")
         .and_then(|mut stmt| stmt.execute(params![name, now]))
         .map_err(storage)?;

@@ -109,7 +109,10 @@ impl WriterHandle {
     /// Refuses every command as `Restoring` until the next `replace_database` or `release_writes`; answers
     /// once everything queued before is committed.
     pub async fn hold_writes(&self, why: &str) -> Result<(), String> {
-        self.addr.send(super::HoldWrites(why.to_owned())).await.map_err(|err| format!("the writer is not running ({err})"))
+        self.addr
+            .send(super::HoldWrites(why.to_owned()))
+            .await
+            .map_err(|err| format!("the writer is not running ({err})"))
     }
 
     /// Ends `hold_writes` without a swap.
