@@ -24,6 +24,30 @@ fn describe(m: &atlas_actors::backup::file::Manifest) -> String {
 /// Runs the request; returns the text for stdout, or a sentence for stderr. A failed verification is an
 /// error (non-zero exit) so scripts notice.
 pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String> {
+    // On an empty machine the writer makes a fresh database to work beside; only a restore that swaps a
+    // database in (or a backup made of it) keeps it. A refused restore, a drill or a listing leaves no empty database behind (its
+    // first chain snapshot would otherwise become the bucket's `latest`).
+    let existed = settings.database.path.exists();
+    let replaces = matches!(
+        request,
+        BackupRequest::Restore(_)
+            | BackupRequest::ResetTo(_)
+            | BackupRequest::RestoreRemote(_)
+            | BackupRequest::RestoreToPoint { verify_only: false, .. }
+            | BackupRequest::Create
+    );
+    let outcome = run_with(settings, request, existed);
+    if !existed && (outcome.is_err() || !replaces) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = settings.database.path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+    }
+    outcome
+}
+
+fn run_with(settings: &Settings, request: BackupRequest, existed: bool) -> Result<String, String> {
     let restoring =
         matches!(request, BackupRequest::Restore(_) | BackupRequest::ResetTo(_) | BackupRequest::RestoreRemote(_));
     let creating = request == BackupRequest::Create;
@@ -46,12 +70,12 @@ pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String
             BackupAnswer::One(m) if creating && m.upload_error.is_some() => Err(describe(&m).trim_end().to_owned()),
             BackupAnswer::One(m) if restoring => Ok(format!("restored {}", describe(&m))),
             BackupAnswer::One(m) => Ok(describe(&m)),
-            BackupAnswer::Point(report) => Ok(describe_point(&report)),
+            BackupAnswer::Point(report) => Ok(describe_point(&report, existed)),
         }
     })
 }
 
-fn describe_point(report: &atlas_actors::pitr::rebuild::PointReport) -> String {
+fn describe_point(report: &atlas_actors::pitr::rebuild::PointReport, existed: bool) -> String {
     let done = if report.verify_only { "checked (not swapped in)" } else { "restored" };
     let mut out = format!(
         "{done}: to {}, from snapshot {} ({}) and {} changes; it holds every change through {} (stopped at {})\n\
@@ -66,8 +90,10 @@ fn describe_point(report: &atlas_actors::pitr::rebuild::PointReport) -> String {
     for (table, rows) in &report.row_counts {
         out.push_str(&format!("{table:<10} {rows}\n"));
     }
-    if let Some(safety) = &report.safety_backup {
-        out.push_str(&format!("the database it replaced is safety backup {safety}\n"));
+    match &report.safety_backup {
+        Some(_) if !existed => out.push_str("there was no database here before; nothing was replaced\n"),
+        Some(safety) => out.push_str(&format!("the database it replaced is safety backup {safety}\n")),
+        None => {}
     }
     out
 }

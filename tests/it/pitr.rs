@@ -506,6 +506,16 @@ async fn after_sigkill_under_load_latest_restores_onto_an_empty_directory_from_t
     daemon.wait_exit(Duration::from_secs(10));
 
     let fresh = tempfile::tempdir().unwrap();
+    // A drill first: it checks the bucket and leaves no empty database behind on this empty machine.
+    let drilled = std::process::Command::new(crate::support::daemon::ATLAS)
+        .current_dir(fresh.path())
+        .args(&args)
+        .args(["restore", "--to", "latest", "--from-remote", "--verify-only"])
+        .output()
+        .unwrap();
+    let drill_said = String::from_utf8_lossy(&drilled.stdout).into_owned() + &String::from_utf8_lossy(&drilled.stderr);
+    assert!(drilled.status.success() && drill_said.contains("checked (not swapped in)"), "{drill_said}");
+    assert!(!fresh.path().join("data/atlas.db").exists(), "a drill on an empty machine leaves no database");
     let restored = std::process::Command::new(crate::support::daemon::ATLAS)
         .current_dir(fresh.path())
         .args(&args)
@@ -515,6 +525,7 @@ async fn after_sigkill_under_load_latest_restores_onto_an_empty_directory_from_t
     let said = String::from_utf8_lossy(&restored.stdout).into_owned() + &String::from_utf8_lossy(&restored.stderr);
     assert!(restored.status.success(), "{said}");
     assert!(said.contains("integrity_check ok"), "{said}");
+    assert!(said.contains("there was no database here before"), "no safety backup of nothing is claimed: {said}");
     let db = open_read_only(&fresh.path().join("data/atlas.db"));
     let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(integrity, "ok");
