@@ -16,6 +16,9 @@ async fn ask(state: &AppState, request: BackupRequest) -> Result<BackupAnswer, A
             ApiError::new(actix_web::http::StatusCode::CONFLICT, "conflict", err)
         } else if err.contains("is not a backup id") {
             ApiError::bad_request(err)
+        } else if err.contains("No space left on device") || err.contains("disk is full") {
+            // As a write on a full disk answers (507 storage_full), so a client treats both alike.
+            ApiError::new(actix_web::http::StatusCode::INSUFFICIENT_STORAGE, "storage_full", err)
         } else {
             ApiError::unavailable(err)
         }

@@ -42,7 +42,7 @@ async fn a_full_disk_answers_507_makes_atlas_unready_and_writing_resumes_once_sp
     let check = app.handles.scheduler.run_now("health_check").await.unwrap();
     assert!(!check.ok && check.detail.contains("not_ready_storage"), "the storage alert fires: {check:?}");
     let (status, answer) = app.call("POST", "/api/v1/admin/backups", Some(&admin), None).await;
-    assert!(status >= 500, "a backup cannot be made on a full disk: {status} {answer}");
+    assert_eq!((status, answer["error"]["code"].as_str()), (507, Some("storage_full")), "as a write: {answer}");
     assert_eq!(half_made(&app.dir.path().join("backups")), Vec::<String>::new(), "the failed backup left nothing");
 
     std::fs::remove_file(filler).unwrap();
@@ -138,4 +138,41 @@ async fn a_database_damaged_on_disk_is_served_read_only_with_the_restore_to_run_
     assert_eq!(count(&conn, "SELECT count(*) FROM projects"), 61);
     drop(conn);
     app.stop().await.unwrap();
+}
+
+/// SIGTERM while the disk is full: the WAL cannot be folded into the database, but every acknowledged
+/// write is already durable in it, so Atlas exits 0 (as README promises) and the next start has them all.
+#[actix_rt::test]
+async fn sigterm_on_a_full_disk_exits_cleanly_with_every_acknowledged_write_kept() {
+    use crate::support::daemon::{Daemon, ATLAS};
+    let disk = SmallDisk::mount(16);
+    let dir = tempfile::TempDir::new_in(&disk.mount).unwrap();
+    let mut daemon = Daemon::start(ATLAS, dir.path(), &[], &[]);
+    let token = std::fs::read_to_string(dir.path().join("data/admin.token")).unwrap().trim().to_owned();
+    let client = reqwest::Client::new();
+    let filler = fill(&disk.mount);
+    let text = "x".repeat(4000);
+    let mut acknowledged = 0;
+    for i in 0..400 {
+        let sent = client
+            .post(format!("{}/api/v1/projects", daemon.url))
+            .bearer_auth(&token)
+            .json(&json!({ "name": format!("p{i}"), "description": text }))
+            .send()
+            .await
+            .unwrap();
+        match sent.status().as_u16() {
+            201 => acknowledged += 1,
+            507 => break,
+            other => panic!("a write answered {other}"),
+        }
+    }
+    daemon.signal("TERM");
+    let status = daemon.wait_exit(std::time::Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "a clean stop although the WAL could not be checkpointed: {status:?}");
+    std::fs::remove_file(filler).unwrap();
+    let restarted = Daemon::start(ATLAS, dir.path(), &[], &[]);
+    drop(restarted);
+    let conn = open_read_only(&dir.path().join("data/atlas.db"));
+    assert_eq!(count(&conn, "SELECT count(*) FROM projects"), acknowledged, "every acknowledged write is there");
 }

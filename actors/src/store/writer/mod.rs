@@ -521,7 +521,15 @@ impl WriterActor {
         let Some(conn) = self.conn.take() else {
             return Ok(());
         };
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").map_err(|err| format!("WAL checkpoint failed: {err}"))?;
+        // Every acknowledged write is committed to the WAL; folding it into the database is tidiness, not
+        // durability. On a full disk the fold fails: the WAL is then fsynced and the next start folds it.
+        if let Err(err) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+            let mut wal = self.config.path.clone().into_os_string();
+            wal.push("-wal");
+            let synced = std::fs::File::open(&wal).and_then(|file| file.sync_all());
+            tracing::warn!(error = %err, wal_synced = synced.is_ok(), "The WAL could not be folded into the database at shutdown (is the disk full?); every acknowledged write is in the WAL, and the next start folds it in.");
+            synced.map_err(|e| format!("the WAL could not be checkpointed ({err}) nor synced ({e})"))?;
+        }
         conn.close().map_err(|(_, err)| format!("closing the database failed: {err}"))?;
         self.registry.stopped(names::WRITER);
         tracing::info!("Writer closed the database cleanly.");
