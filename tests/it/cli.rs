@@ -321,3 +321,30 @@ async fn no_cli_command_writes_beside_a_running_service() {
     assert_eq!((status, projects["items"].as_array().unwrap().len()), (200, 1), "{projects}");
     app.stop().await.unwrap();
 }
+
+/// A golden copy whose last commits are still in its `-wal` is copied whole (a file copy left them
+/// behind), and what is checked is the copy put in place.
+#[test]
+fn a_golden_copy_with_commits_in_its_wal_is_initialised_whole() {
+    let seed = tempfile::tempdir().unwrap();
+    assert!(atlas(seed.path(), &["migrate"], &[]).status.success());
+    let live = seed.path().join("data/atlas.db");
+    let conn = rusqlite::Connection::open(&live).unwrap();
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;").unwrap();
+    conn.execute(
+        "INSERT INTO projects (id, name, created_at, updated_at) VALUES ('project-wal', 'In the WAL', 'x', 'x')",
+        [],
+    )
+    .unwrap();
+    // The golden file and its WAL as a copy while the writer is open (as a snapshot tool would take them).
+    let golden = seed.path().join("golden.db");
+    std::fs::copy(&live, &golden).unwrap();
+    std::fs::copy(seed.path().join("data/atlas.db-wal"), seed.path().join("golden.db-wal")).unwrap();
+    drop(conn);
+    let dir = tempfile::tempdir().unwrap();
+    let output = atlas(dir.path(), &["init", "--golden", golden.to_str().unwrap()], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let db = crate::support::open_read_only(&dir.path().join("data/atlas.db"));
+    let kept: i64 = db.query_row("SELECT count(*) FROM projects WHERE id = 'project-wal'", [], |r| r.get(0)).unwrap();
+    assert_eq!(kept, 1, "the commit in the golden copy's WAL is in the initialised database");
+}

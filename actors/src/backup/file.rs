@@ -422,17 +422,31 @@ pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
 pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
     let conn = Connection::open_with_flags(golden, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| err(&format!("cannot open the golden copy {}", golden.display()), e))?;
-    let integrity: String = conn
+    // A consistent snapshot of the golden database as SQLite sees it, a `-wal` beside it included (a
+    // plain file copy would leave the WAL's commits behind).
+    let _ = std::fs::remove_file(staged);
+    conn.execute("VACUUM INTO ?1", [staged.to_string_lossy()])
+        .map_err(|e| err(&format!("{} is not a usable database (it cannot be copied)", golden.display()), e))?;
+    drop(conn);
+    checked_golden(golden, staged).inspect_err(|_| {
+        let _ = std::fs::remove_file(staged);
+    })
+}
+
+/// What is checked is what will be swapped in: the staged copy, and its checksum.
+fn checked_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
+    let copy = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| err(&format!("cannot open the staged copy of {}", golden.display()), e))?;
+    let integrity: String = copy
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .map_err(|e| err(&format!("{} is not a usable database", golden.display()), e))?;
     if integrity != "ok" {
         return Err(format!("the golden copy {} fails integrity_check: {integrity}", golden.display()));
     }
-    migrate::check(&conn).map_err(|e| err(&format!("the golden copy {}", golden.display()), e))?;
-    let (page_count, schema_version, row_counts) = stats(&conn).map_err(|e| err("cannot read the golden copy", e))?;
-    drop(conn);
-    std::fs::copy(golden, staged).map_err(|e| err(&format!("cannot copy {}", golden.display()), e))?;
-    let (checksum, size_bytes) = checksum::of_file(golden)?;
+    migrate::check(&copy).map_err(|e| err(&format!("the golden copy {}", golden.display()), e))?;
+    let (page_count, schema_version, row_counts) = stats(&copy).map_err(|e| err("cannot read the golden copy", e))?;
+    drop(copy);
+    let (checksum, size_bytes) = checksum::of_file(staged)?;
     let now = crate::domain::format_timestamp(chrono::Utc::now());
     Ok(Manifest {
         id: "golden".into(),
@@ -447,7 +461,7 @@ pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
         finished_at: now,
         verified_at: None,
         verified_ok: Some(true),
-        verify_detail: Some("integrity_check ok".into()),
+        verify_detail: Some("the staged copy: integrity_check ok, schema known".into()),
         uploaded_at: None,
         upload_error: None,
         pitr: None,
