@@ -197,6 +197,9 @@ fn instead_of(command: &CliCommand) -> String {
             "ask the service: POST /api/v1/admin/backups/{}{id}/restore with {{\"confirm\": true}}",
             if *remote { "remote/" } else { "" }
         ),
+        CliCommand::Restore { verify_only: true, .. } => {
+            "ask the service: POST /api/v1/admin/restore with {\"to\": …, \"verify_only\": true}".into()
+        }
         CliCommand::Restore { .. } => {
             "ask the service: POST /api/v1/admin/restore with {\"to\": …, \"confirm\": true}".into()
         }

@@ -348,3 +348,35 @@ fn a_golden_copy_with_commits_in_its_wal_is_initialised_whole() {
     let kept: i64 = db.query_row("SELECT count(*) FROM projects WHERE id = 'project-wal'", [], |r| r.get(0)).unwrap();
     assert_eq!(kept, 1, "the commit in the golden copy's WAL is in the initialised database");
 }
+
+/// A hard link reaches the live database from another directory, past the directory's lock (`cp -al`,
+/// `rsync --link-dest` snapshots make them): no writer opens a database with more than one name.
+#[actix_rt::test]
+async fn a_hard_link_to_the_live_database_opens_no_second_writer() {
+    let app = crate::support::TestApp::spawn().await;
+    let dir = app.dir.path().to_path_buf();
+    std::fs::create_dir_all(dir.join("hl")).unwrap();
+    std::fs::hard_link(app.db_path(), dir.join("hl/atlas.db")).unwrap();
+    let run_dir = dir.clone();
+    let outputs = tokio::task::spawn_blocking(move || {
+        [vec!["db", "vacuum"], vec!["token", "create", "--name", "sneaky", "--role", "admin"], vec!["migrate"]]
+            .into_iter()
+            .map(|args| {
+                let mut all = args.clone();
+                all.extend(["--set", "database.path=\"hl/atlas.db\""]);
+                (args.join(" "), atlas_within(&run_dir, &all, std::time::Duration::from_secs(20)))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (command, output) in outputs {
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "atlas {command} through a hard link: {text}");
+        assert!(text.contains("names (hard links)"), "atlas {command}: {text}");
+    }
+    let conn = crate::support::open_read_only(&app.db_path());
+    assert_eq!(count(&conn, "SELECT count(*) FROM api_tokens WHERE name = 'sneaky'"), 0);
+    drop(conn);
+    app.stop().await.unwrap();
+}

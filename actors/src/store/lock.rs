@@ -106,6 +106,23 @@ impl DataLock {
     }
 }
 
+/// Refuses a database file with more than one name (hard links): the lock is on the directory of the
+/// name given, and another name in another directory would reach the same file past it (`cp -al`,
+/// `rsync --link-dest` snapshots make such names). Checked when a writer starts, after a crashed restore's
+/// own second name is rolled back.
+pub fn refuse_other_names(database: &Path) -> Result<(), String> {
+    match std::fs::metadata(database) {
+        Ok(meta) if meta.nlink() > 1 => Err(format!(
+            "the database {} has {} names (hard links): a writer through another name would pass the data lock, \
+             so none is opened; remove the other links (find / -samefile {} -xdev) and start again",
+            database.display(),
+            meta.nlink(),
+            database.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,13 +37,13 @@ pub(super) fn revoke(conn: &Connection, name: &str, now: &str) -> Result<Touched
         return Err(CommandError::Conflict(format!("token {name} was already revoked at {at}")));
     }
     if current.role == Role::Admin {
-        let other_admins: i64 = conn
-            .prepare_cached(
-                "SELECT count(*) FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL AND name != ?1",
-            )
-            .and_then(|mut stmt| stmt.query_row([name], |row| row.get(0)))
+        // Only tokens that can sign in count: a reserved name (an old row named like Atlas's own actors)
+        // is refused at every request.
+        let other_admins: Vec<String> = conn
+            .prepare_cached("SELECT name FROM api_tokens WHERE role = 'admin' AND revoked_at IS NULL AND name != ?1")
+            .and_then(|mut stmt| stmt.query_map([name], |row| row.get(0))?.collect())
             .map_err(storage)?;
-        if other_admins == 0 {
+        if other_admins.iter().all(|other| crate::domain::access::is_reserved_actor(other)) {
             return Err(CommandError::Conflict(format!(
                 "token {name} is the last admin token: revoking it would leave nobody able to administer Atlas; \
                  create another admin token first (atlas token create --name NAME --role admin)"

@@ -20,6 +20,7 @@ impl WriterHandle {
             .map_err(|err| format!("{err}; a second writer on its database is refused"))?;
         // A restore that died midway is rolled back before the database is opened, and reported.
         let interrupted = crate::store::swap::recover_leftover(&config.path)?;
+        crate::store::lock::refuse_other_names(&config.path)?;
         let storage = StorageWatch::default();
         let conn = open_checked(&config, clock.as_ref(), &storage)?;
         if let Some(report) = &interrupted {

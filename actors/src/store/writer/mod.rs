@@ -121,6 +121,7 @@ pub fn migrate_database(config: &StoreConfig, clock: &dyn Clock) -> Result<migra
     if let Some(report) = super::swap::recover_leftover(&config.path)? {
         eprintln!("atlas: {report}");
     }
+    crate::store::lock::refuse_other_names(&config.path)?;
     let storage = StorageWatch::default();
     let conn = open_checked(config, clock, &storage)?;
     if let Err(why) = storage.check() {
