@@ -554,3 +554,36 @@ async fn after_sigkill_under_load_latest_restores_onto_an_empty_directory_from_t
     );
     eprintln!("pitr kill test: {older} older writes all present; {recent_present} of {recent} of the last {bound:?}");
 }
+
+/// A run still going when a restore to `latest` swaps keeps going in this Atlas: its real end is
+/// recorded (it used to be marked failed by the swap, and its result then refused).
+#[actix_rt::test]
+async fn a_run_in_flight_through_a_restore_to_latest_records_its_real_end() {
+    let moto = Moto::start(BUCKET).await;
+    let team = pitr_team(&moto).await;
+    until_based(&team).await;
+    let project = team.project("runs").await;
+    let task = team.task(&project, "slow", Some(vec!["sh", "-c", "sleep 2; echo done"])).await;
+    let (status, approval) = team.call("POST", &format!("/api/v1/tasks/{task}/run"), &team.admin, None).await;
+    let run = if status == 202 {
+        let id = approval["id"].as_str().unwrap();
+        let (status, _) = team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await;
+        assert_eq!(status, 200);
+        let (_, runs) = team.call("GET", &format!("/api/v1/runs?task_id={task}"), &team.viewer, None).await;
+        runs["items"][0]["id"].as_str().unwrap().to_owned()
+    } else {
+        assert_eq!(status, 201, "{approval}");
+        approval["id"].as_str().unwrap().to_owned()
+    };
+    team.until_running(&run).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // its process is recorded
+    let (code, report) = restore_to(&team, "latest").await;
+    assert_eq!(code, 200, "{report}");
+    let ended = team.finished_run(&task).await;
+    assert_eq!(
+        (ended["status"].as_str(), ended["exit_code"].as_i64()),
+        (Some("success"), Some(0)),
+        "the run's real end after the restore: {ended}"
+    );
+    assert!(ended["output"].as_str().unwrap_or_default().contains("done"), "{ended}");
+}

@@ -213,10 +213,30 @@ pub(super) fn cancel_queued(conn: &Connection, id: &RunId, now: &str) -> Result<
 
 /// Marks every `running` run failed; nothing is re-run without a new approval.
 /// After a restore: queued and running runs of the restored database are failed, each with a hotlist
-/// entry and an event; none is started again without a new approval.
+/// entry and an event; none is started again without a new approval. A run this process is still
+/// running is left `running`: its real end is recorded when it comes.
+/// A run that this very process spawned and that is still alive (a restore to `latest` on a live Atlas
+/// keeps its runs `running`): its runner records its real end when it comes.
+fn still_running_here(conn: &Connection, run: &Run) -> Result<bool, CommandError> {
+    let row: (Option<i64>, Option<i64>, Option<i64>, Option<i64>) = conn
+        .prepare_cached("SELECT spawner_pid, spawner_start, pgid, proc_start FROM runs WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([run.id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))))
+        .map_err(storage)?;
+    let alive = |pid: Option<i64>, started: Option<i64>| {
+        let ticks = pid.and_then(|p| i32::try_from(p).ok()).and_then(crate::runner::contain::start_ticks);
+        started.is_some() && ticks.map(|t| t as i64) == started
+    };
+    let spawned_here = row.0 == Some(i64::from(std::process::id()));
+    Ok(spawned_here && alive(row.0, row.1) && alive(row.2, row.3))
+}
+
 pub(super) fn interrupt_restored(conn: &Connection, actor: &Actor, now: &str) -> Result<Touched, CommandError> {
     let mut stale = runs::with_status(conn, RunStatus::Queued).map_err(storage)?;
-    stale.extend(runs::with_status(conn, RunStatus::Running).map_err(storage)?);
+    for run in runs::with_status(conn, RunStatus::Running).map_err(storage)? {
+        if !still_running_here(conn, &run)? {
+            stale.push(run);
+        }
+    }
     let reason = "interrupted by a restore: it was queued or running when the backup was taken; request it again";
     for run in &stale {
         set_finished(conn, &run.id, RunStatus::Failed, None, None, Some(reason), now)?;
