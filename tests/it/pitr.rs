@@ -356,9 +356,21 @@ async fn latest_on_a_live_database_keeps_what_it_has_not_shipped_yet() {
 /// `Retry-After`, never acknowledged and lost.
 #[actix_rt::test]
 async fn writes_acknowledged_during_an_online_restore_to_latest_are_all_kept() {
+    // Shipping every second: the outbox is trimmed under the rebuild, which is then redone with writes held.
+    writers_through_two_restores(1).await;
+    // Shipping rarely: the rebuilt copy catches up with the outbox while writes are held.
+    writers_through_two_restores(3600).await;
+}
+
+async fn writers_through_two_restores(ship_every_s: u64) {
     let moto = Moto::start(BUCKET).await;
-    let team = pitr_team(&moto).await;
-    until_based(&team).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = pitr_settings(&dir, &moto.endpoint);
+    settings.pitr.ship_every_s = ship_every_s;
+    settings.pitr.max_lag_s = 3600;
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    let (code, snapshot) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(code, 201, "{snapshot}");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writers: Vec<_> = (0..4)
         .map(|w| {
@@ -586,4 +598,43 @@ async fn a_run_in_flight_through_a_restore_to_latest_records_its_real_end() {
         "the run's real end after the restore: {ended}"
     );
     assert!(ended["output"].as_str().unwrap_or_default().contains("done"), "{ended}");
+}
+
+/// A bucket that accepts connections and never answers: the restore rebuilds with writes still taken,
+/// so the whole wait costs no refused write, and it fails without touching the database.
+#[actix_rt::test]
+async fn a_hanging_bucket_refuses_no_write_while_a_restore_waits_for_it() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream); // accepted, never answered
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = pitr_settings(&dir, &endpoint);
+    settings.offsite.request_timeout_s = 1;
+    settings.pitr.ship_every_s = 3600;
+    settings.pitr.max_lag_s = 3600;
+    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    let restore = {
+        let (url, token) = (team.app.url.clone(), team.admin.clone());
+        actix_rt::spawn(async move {
+            post(&url, &token, "/api/v1/admin/restore", json!({ "to": "latest", "confirm": true })).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut written = 0;
+    while !restore.is_finished() {
+        let (code, body) =
+            team.call("POST", "/api/v1/projects", &team.admin, Some(json!({ "name": format!("p{written}") }))).await;
+        assert_eq!(code, 201, "a write while the restore waits for the bucket: {body}");
+        written += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (code, answer) = restore.await.unwrap();
+    assert_ne!(code, 200, "the restore cannot succeed without its bucket: {answer}");
+    assert!(written > 5, "writes went on while the restore waited: {written}");
+    assert_eq!(project_names(&team).await.len(), written, "the database is untouched");
 }
