@@ -142,13 +142,9 @@ impl Work {
         }
         let (count, newest) = (rows.len() as u64, rows.last().map(|row| (row.seq, row.committed_at.clone())));
         let staged = staged.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let conn = rusqlite::Connection::open(&staged).map_err(|e| format!("cannot open the rebuilt copy: {e}"))?;
-            crate::store::capture::replay_onto(&conn, rows.into_iter().map(|row| (row.seq, row.changeset)))
-                .map_err(|err| err.to_string())
-        })
-        .await
-        .map_err(|err| format!("the catch-up task failed: {err}"))??;
+        tokio::task::spawn_blocking(move || crate::pitr::rebuild::replay_more(&staged, rows))
+            .await
+            .map_err(|err| format!("the catch-up task failed: {err}"))??;
         report.changes_applied += count;
         report.from_local_outbox += count;
         if let Some((seq, at)) = newest {

@@ -303,6 +303,16 @@ fn deltas(changes: &[(i64, Vec<u8>)]) -> Result<BTreeMap<String, i64>, String> {
     Ok(out)
 }
 
+/// Replays `rows` (changes the live database committed after the copy was built) onto the staged copy,
+/// all or nothing, then `integrity_check` (a restore's catch-up, with writes held).
+pub fn replay_more(staged: &Path, rows: Vec<Record>) -> Result<(), String> {
+    let conn = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| format!("cannot open the rebuilt copy {}: {e}", staged.display()))?;
+    crate::store::capture::replay_onto(&conn, rows.into_iter().map(|row| (row.seq, row.changeset)))
+        .map(|_| ())
+        .map_err(|err| err.to_string())
+}
+
 /// A scratch path for a drill's copy, swept with the other leftovers if a crash leaves it.
 pub fn drill_path(backup_dir: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
     backup_dir.join(format!(".verify-pitr-{}.db", now.format("%Y%m%d_%H%M%S_%f")))
