@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need on a fresh Debian machine (as root), then runs
-# every test. Arguments go to `cargo test` (CI adds --locked).
+# every test. Arguments go to `cargo test`; under CI (CI=true) the lock file must be used as it is.
 #
 # The tests use real parts, never skip, and fail when one is missing:
 # - moto's S3 server (Python) for the off-site backup and point-in-time recovery tests;
@@ -44,5 +44,6 @@ for need in "${missing[@]}"; do
 done
 [ "$(id -u)" = 0 ] || echo "tests/run.sh: not root: the full-disk tests (a real tmpfs) will fail" >&2
 
+[ "${CI:-}" = true ] && set -- --locked "$@"
 echo "== cargo test --workspace $*"
 exec cargo test --workspace "$@"

@@ -34,6 +34,22 @@ fn atlas_within(dir: &Path, args: &[&str], within: std::time::Duration) -> Outpu
     child.wait_with_output().unwrap()
 }
 
+/// Each command (bounded by `atlas_within`) from `dir`, off the test's async thread: (its words, output).
+async fn each_beside(dir: &Path, attempts: Vec<Vec<String>>) -> Vec<(String, Output)> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        attempts
+            .into_iter()
+            .map(|args| {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                (args.join(" "), atlas_within(&dir, &refs, std::time::Duration::from_secs(20)))
+            })
+            .collect()
+    })
+    .await
+    .unwrap()
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -292,18 +308,7 @@ async fn no_cli_command_writes_beside_a_running_service() {
         if deleted {
             std::fs::remove_file(dir.join("data/atlas.lock")).unwrap();
         }
-        let (run_dir, attempts) = (dir.clone(), attempts.clone());
-        let outputs = tokio::task::spawn_blocking(move || {
-            attempts
-                .into_iter()
-                .map(|args| {
-                    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                    (args.join(" "), atlas_within(&run_dir, &refs, std::time::Duration::from_secs(20)))
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap();
+        let outputs = each_beside(&dir, attempts.clone()).await;
         for (command, output) in outputs {
             let text = stderr(&output);
             assert_eq!(output.status.code(), Some(1), "atlas {command} (lock file deleted: {deleted}): {text}");
@@ -357,19 +362,10 @@ async fn a_hard_link_to_the_live_database_opens_no_second_writer() {
     let dir = app.dir.path().to_path_buf();
     std::fs::create_dir_all(dir.join("hl")).unwrap();
     std::fs::hard_link(app.db_path(), dir.join("hl/atlas.db")).unwrap();
-    let run_dir = dir.clone();
-    let outputs = tokio::task::spawn_blocking(move || {
-        [vec!["db", "vacuum"], vec!["token", "create", "--name", "sneaky", "--role", "admin"], vec!["migrate"]]
-            .into_iter()
-            .map(|args| {
-                let mut all = args.clone();
-                all.extend(["--set", "database.path=\"hl/atlas.db\""]);
-                (args.join(" "), atlas_within(&run_dir, &all, std::time::Duration::from_secs(20)))
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let through_the_link =
+        |args: &[&str]| args.iter().chain(&["--set", "database.path=\"hl/atlas.db\""]).map(|a| a.to_string()).collect();
+    let attempts = [&["db", "vacuum"][..], &["token", "create", "--name", "sneaky", "--role", "admin"], &["migrate"]];
+    let outputs = each_beside(&dir, attempts.iter().map(|args| through_the_link(args)).collect()).await;
     for (command, output) in outputs {
         let text = stderr(&output);
         assert_eq!(output.status.code(), Some(1), "atlas {command} through a hard link: {text}");

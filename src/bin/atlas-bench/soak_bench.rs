@@ -51,15 +51,10 @@ impl Atlas {
     }
 }
 
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
-}
-
 /// `atlas serve` in a scratch directory with no config file: the embedded defaults, the port from the
 /// environment.
 async fn start(dir: &Path) -> Result<Atlas, String> {
-    let port = free_port()?;
+    let port = crate::http_bench::free_port()?;
     let binary: PathBuf = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("atlas");
     let child = Command::new(&binary)
         .current_dir(dir)
