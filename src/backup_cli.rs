@@ -24,6 +24,12 @@ fn describe(m: &atlas_actors::backup::file::Manifest) -> String {
 /// Runs the request; returns the text for stdout, or a sentence for stderr. A failed verification is an
 /// error (non-zero exit) so scripts notice.
 pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String> {
+    run_then(settings, request, false)
+}
+
+/// Runs the request, then, when it succeeded and `promote` asks, promotes the database to the bucket's
+/// owner (`atlas restore … --promote`).
+pub fn run_then(settings: &Settings, request: BackupRequest, promote: bool) -> Result<String, String> {
     // On an empty machine the writer makes a fresh database to work beside; only a restore that swaps a
     // database in (or a backup made of it) keeps it. A refused restore, a drill or a listing leaves no empty database behind (its
     // first chain snapshot would otherwise become the bucket's `latest`).
@@ -36,7 +42,7 @@ pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String
             | BackupRequest::RestoreToPoint { verify_only: false, .. }
             | BackupRequest::Create
     );
-    let outcome = run_with(settings, request, existed);
+    let outcome = run_with(settings, request, existed, promote);
     if !existed && (outcome.is_err() || !replaces) {
         for suffix in ["", "-wal", "-shm"] {
             let mut file = settings.database.path.clone().into_os_string();
@@ -47,7 +53,7 @@ pub fn run(settings: &Settings, request: BackupRequest) -> Result<String, String
     outcome
 }
 
-fn run_with(settings: &Settings, request: BackupRequest, existed: bool) -> Result<String, String> {
+fn run_with(settings: &Settings, request: BackupRequest, existed: bool, promote: bool) -> Result<String, String> {
     let restoring =
         matches!(request, BackupRequest::Restore(_) | BackupRequest::ResetTo(_) | BackupRequest::RestoreRemote(_));
     let creating = request == BackupRequest::Create;
@@ -62,8 +68,12 @@ fn run_with(settings: &Settings, request: BackupRequest, existed: bool) -> Resul
         let backup =
             BackupHandle::start(settings.backup_config(), writer.clone(), readers, Arc::new(SystemClock), registry);
         let answer = backup.ask(request).await;
+        let promoted = match (&answer, promote) {
+            (Ok(_), true) => Some(backup.ask(BackupRequest::Promote).await),
+            _ => None,
+        };
         writer.shutdown().await?;
-        match answer? {
+        let said = match answer? {
             BackupAnswer::Many(all) if all.is_empty() => Ok(format!("no backups in {place}\n")),
             BackupAnswer::Many(all) => Ok(all.iter().map(describe).collect()),
             BackupAnswer::One(m) if m.verified_ok == Some(false) => Err(describe(&m).trim_end().to_owned()),
@@ -71,8 +81,47 @@ fn run_with(settings: &Settings, request: BackupRequest, existed: bool) -> Resul
             BackupAnswer::One(m) if restoring => Ok(format!("restored {}", describe(&m))),
             BackupAnswer::One(m) => Ok(describe(&m)),
             BackupAnswer::Point(report) => Ok(describe_point(&report, existed)),
+            BackupAnswer::Promoted(done) => Ok(describe_promotion(&done)),
+        }?;
+        match promoted {
+            None => Ok(said),
+            Some(Ok(BackupAnswer::Promoted(done))) => Ok(said + &describe_promotion(&done)),
+            Some(Ok(_)) => Err(format!("{said}but the promotion answered something else")),
+            Some(Err(why)) => Err(format!("{said}but this database was NOT promoted: {why}")),
         }
     })
+}
+
+fn describe_promotion(done: &atlas_actors::backup::Promotion) -> String {
+    let mut out = match &done.previous_owner {
+        Some(previous) => format!(
+            "promoted: this database (timeline {}) now owns the bucket, taken over from {}\n",
+            done.owner.timeline,
+            previous.describe()
+        ),
+        None => format!("promoted: this database (timeline {}) owns the bucket\n", done.owner.timeline),
+    };
+    match &done.snapshot {
+        Ok(id) => out.push_str(&format!("backup {id} uploaded: `latest` follows this database from here\n")),
+        Err(why) => out.push_str(&format!("no backup could be uploaded yet ({why}); the next one starts its chain\n")),
+    }
+    out
+}
+
+/// `atlas promote --yes`: this database becomes the bucket's owner.
+pub fn promote(settings: &Settings, yes: bool) -> Result<String, String> {
+    if !settings.offsite.enabled {
+        return Err("there is no bucket to own: set [offsite] in the config".into());
+    }
+    if !settings.database.path.exists() {
+        return Err(format!("there is no database at {} to promote", settings.database.path.display()));
+    }
+    if !yes {
+        return Err("promoting makes this database the bucket's owner: `latest` follows it and the previous owner \
+                    writes nothing there any more; add --yes to confirm"
+            .into());
+    }
+    run(settings, BackupRequest::Promote)
 }
 
 fn describe_point(report: &atlas_actors::pitr::rebuild::PointReport, existed: bool) -> String {
@@ -87,6 +136,10 @@ fn describe_point(report: &atlas_actors::pitr::rebuild::PointReport, existed: bo
         report.restored_through.as_deref().unwrap_or("the snapshot"),
         report.ended_by
     );
+    out.push_str(&format!("followed {}\n", report.chain));
+    for skipped in &report.skipped {
+        out.push_str(&format!("left aside {skipped}\n"));
+    }
     for (table, rows) in &report.row_counts {
         out.push_str(&format!("{table:<10} {rows}\n"));
     }
@@ -98,13 +151,14 @@ fn describe_point(report: &atlas_actors::pitr::rebuild::PointReport, existed: bo
     out
 }
 
-/// `atlas restore --to <time|latest> [--from-remote] [--verify-only] --yes`.
+/// `atlas restore --to <time|latest> [--from-remote] [--verify-only] [--promote] --yes`.
 pub fn restore_to_point(
     settings: &Settings,
     to: &str,
     from_remote: bool,
     verify_only: bool,
     yes: bool,
+    promote: bool,
 ) -> Result<String, String> {
     let to = atlas_actors::pitr::Target::parse(to)
         .and_then(|to| to.not_in_future(chrono::Utc::now()))
@@ -115,7 +169,12 @@ pub fn restore_to_point(
     if !settings.offsite.enabled {
         return Err("a point-in-time restore needs the bucket: set [offsite] (and [pitr]) in the config".into());
     }
-    run(settings, BackupRequest::RestoreToPoint { to, from_remote, verify_only })
+    if promote && verify_only {
+        return Err(
+            "--promote makes the restored database the bucket's owner; a --verify-only check replaces nothing".into()
+        );
+    }
+    run_then(settings, BackupRequest::RestoreToPoint { to, from_remote, verify_only }, promote)
 }
 
 /// `atlas db stats|vacuum`.
@@ -161,7 +220,7 @@ pub fn init_from_golden(settings: &Settings, golden: &std::path::Path) -> Result
     let staged = database.with_extension("db.init-tmp");
     let golden_copy = atlas_actors::backup::file::stage_golden(golden, &staged)?;
     // Machines made from one golden copy must not ship their changes under one timeline.
-    atlas_actors::pitr::fork_timeline(&staged)?;
+    atlas_actors::pitr::fork_timeline(&staged, &atlas_actors::backup::owner::Lineage::Created)?;
     std::fs::rename(&staged, database).map_err(|e| format!("cannot put the golden copy in place: {e}"))?;
     let status = atlas_actors::store::migrate_database(&settings.store_config(), &SystemClock).inspect_err(|_| {
         let _ = std::fs::remove_file(database);

@@ -73,7 +73,18 @@ pub enum CliCommand {
         /// Rebuild into a scratch file and check it; replace nothing.
         #[arg(long)]
         verify_only: bool,
+        /// Make the restored database the bucket's owner (disaster recovery on a new machine): without
+        /// it, a copy restored onto another machine writes nothing to the bucket.
+        #[arg(long)]
+        promote: bool,
         /// Confirms that the current database is to be replaced.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Make this database the bucket's owner: its backups and changes go to the bucket, `latest` follows
+    /// it, and the previous owner writes nothing there any more. Stop the service first.
+    Promote {
+        /// Confirms the takeover.
         #[arg(long)]
         yes: bool,
     },
@@ -123,6 +134,9 @@ pub enum BackupCommand {
         /// Download the backup from off-site storage first.
         #[arg(long)]
         remote: bool,
+        /// Make the restored database the bucket's owner (see `atlas promote`).
+        #[arg(long)]
+        promote: bool,
         /// Confirms that the current database is to be replaced.
         #[arg(long)]
         yes: bool,

@@ -51,9 +51,13 @@ fn main() -> ExitCode {
         CliCommand::Backup { action } => backup(&settings, action),
         CliCommand::Init { golden } => print_or_fail(atlas::backup_cli::init_from_golden(&settings, &golden)),
         CliCommand::Reset { to_golden, golden, yes } => reset(&settings, to_golden, golden, yes),
-        CliCommand::Restore { to, from_remote, verify_only, yes } => {
+        CliCommand::Restore { to, from_remote, verify_only, promote, yes } => {
             atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
-            print_or_fail(atlas::backup_cli::restore_to_point(&settings, &to, from_remote, verify_only, yes))
+            print_or_fail(atlas::backup_cli::restore_to_point(&settings, &to, from_remote, verify_only, yes, promote))
+        }
+        CliCommand::Promote { yes } => {
+            atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
+            print_or_fail(atlas::backup_cli::promote(&settings, yes))
         }
         CliCommand::Db { action } => {
             atlas::logging::init(&atlas::settings::LogSettings { level: "warn".into(), ..settings.log.clone() });
@@ -84,8 +88,12 @@ fn backup(settings: &Settings, action: BackupCommand) -> ExitCode {
             eprintln!("atlas: a restore replaces the current database; add --yes to confirm");
             return ExitCode::from(1);
         }
-        BackupCommand::Restore { id, remote: false, yes: true } => BackupRequest::Restore(id),
-        BackupCommand::Restore { id, remote: true, yes: true } => BackupRequest::RestoreRemote(id),
+        BackupCommand::Restore { id, remote: false, promote, yes: true } => {
+            return print_or_fail(atlas::backup_cli::run_then(settings, BackupRequest::Restore(id), promote));
+        }
+        BackupCommand::Restore { id, remote: true, promote, yes: true } => {
+            return print_or_fail(atlas::backup_cli::run_then(settings, BackupRequest::RestoreRemote(id), promote));
+        }
     };
     print_or_fail(atlas::backup_cli::run(settings, request))
 }

@@ -28,8 +28,18 @@ async fn backups_are_made_listed_and_verified_plain_and_compressed() {
         assert_eq!((verified.verified_ok, verified.verify_detail.as_deref()), (Some(true), Some("ok")));
     }
     let ids: Vec<String> = file::list(&dir).unwrap().into_iter().map(|m| m.id).collect();
-    assert_eq!(ids, ["atlas_20261123_100001", "atlas_20261123_100000"], "newest first, named by time");
+    let short = timeline_short(&app);
+    let named = |stamp: &str| format!("atlas_{stamp}_{short}");
+    assert_eq!(ids, [named("20261123_100001"), named("20261123_100000")], "newest first, named by time and timeline");
     assert!(file::load(&dir, "../etc/passwd").is_err());
+}
+
+/// The first eight characters of the database's timeline, which a backup's name ends with.
+fn timeline_short(app: &TestApp) -> String {
+    let conn =
+        rusqlite::Connection::open_with_flags(app.db_path(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let timeline: String = conn.query_row("SELECT timeline FROM pitr_timeline", [], |r| r.get(0)).unwrap();
+    timeline[..8].to_owned()
 }
 
 #[actix_rt::test]
@@ -73,9 +83,11 @@ async fn retention_keeps_the_newest_and_never_the_only_verified_one() {
     let deleted = file::prune(&dir, 2).unwrap();
     assert_eq!(deleted.len(), 2, "{deleted:?}");
     let kept: Vec<String> = file::list(&dir).unwrap().into_iter().map(|m| m.id).collect();
+    let short = timeline_short(&app);
+    let named = |stamp: &str| format!("atlas_{stamp}_{short}");
     assert_eq!(
         kept,
-        ["atlas_20261123_100040", "atlas_20261123_100030", "atlas_20261123_100000"],
+        [named("20261123_100040"), named("20261123_100030"), named("20261123_100000")],
         "the only verified backup stays"
     );
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 6, "files and manifests of the deleted ones are gone");

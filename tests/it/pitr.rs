@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 mod during_restore;
+mod one_bucket;
 
 const BUCKET: &str = "atlas-pitr";
 const PREFIX: &str = "site-p/";

@@ -179,18 +179,25 @@ pub fn create(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Manifest, String> {
     std::fs::create_dir_all(dir).map_err(|e| err(&format!("cannot create backup directory {}", dir.display()), e))?;
-    let mut id = format!("atlas_{}", now.format("%Y%m%d_%H%M%S"));
-    let mut n = 1;
-    while manifest_path(dir, &id).exists() {
-        n += 1;
-        id = format!("atlas_{}_{n}", now.format("%Y%m%d_%H%M%S"));
-    }
-    let started_at = crate::domain::format_timestamp(now);
-    let plain = dir.join(format!("{id}.db"));
     let source =
         Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(|e| err(&format!("cannot open {} for the backup", database.display()), e))?;
     source.busy_timeout(Duration::from_secs(30)).map_err(|e| err("busy timeout", e))?;
+    // Named by time and by the database's timeline: two machines backing up in the same second (a drill
+    // beside production) never name their copies alike.
+    let timeline = crate::pitr::timeline(&source).ok().flatten().unwrap_or_default();
+    let stem = match timeline.get(..8) {
+        Some(short) => format!("atlas_{}_{short}", now.format("%Y%m%d_%H%M%S")),
+        None => format!("atlas_{}", now.format("%Y%m%d_%H%M%S")),
+    };
+    let mut id = stem.clone();
+    let mut n = 1;
+    while manifest_path(dir, &id).exists() {
+        n += 1;
+        id = format!("{stem}_{n}");
+    }
+    let started_at = crate::domain::format_timestamp(now);
+    let plain = dir.join(format!("{id}.db"));
     copy_snapshot(&source, &plain, options)?;
     // The manifest describes the copy itself (one snapshot, whichever way it was made).
     let (page_count, schema_version, row_counts, pitr) = {

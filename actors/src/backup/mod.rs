@@ -7,7 +7,10 @@
 mod checksum;
 pub mod file;
 pub mod offsite;
+pub mod owner;
 mod point;
+mod promote;
+pub use promote::Promotion;
 mod restore;
 
 use crate::domain::{Actor as Requester, Clock, Command};
@@ -65,6 +68,8 @@ pub enum BackupRequest {
         from_remote: bool,
         verify_only: bool,
     },
+    /// Make this database the bucket's owner (`owner.rs`) and upload a backup to start its chain.
+    Promote,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +78,7 @@ pub enum BackupAnswer {
     One(Manifest),
     Many(Vec<Manifest>),
     Point(PointReport),
+    Promoted(Box<promote::Promotion>),
 }
 
 impl BackupAnswer {
@@ -81,7 +87,7 @@ impl BackupAnswer {
         match self {
             Self::One(manifest) => vec![manifest],
             Self::Many(all) => all,
-            Self::Point(_) => Vec::new(),
+            Self::Point(_) | Self::Promoted(_) => Vec::new(),
         }
     }
 
@@ -166,7 +172,12 @@ impl Work {
     async fn upload(&self, id: &str) -> Result<Manifest, String> {
         let offsite = self.offsite()?.clone();
         let manifest = file::load(&self.config.dir, id)?;
-        let outcome = offsite.upload(&self.config.dir, &manifest).await;
+        let standing = owner::live_standing(&self.readers).await?;
+        let owned = offsite.owned_by(&standing, true).await;
+        let outcome = match &owned {
+            Ok(owned) => owned.upload(&self.config.dir, &manifest).await,
+            Err(why) => Err(format!("off-site upload of {} not attempted: {why}", manifest.file)),
+        };
         let (dir, now) = (self.config.dir.clone(), self.now);
         let (id_owned, recorded) = (id.to_owned(), outcome.clone());
         let manifest = self.blocking(move |_| file::record_upload(&dir, &id_owned, now, &recorded)).await?;
@@ -180,7 +191,11 @@ impl Work {
                 let recent_snapshot = |m: &Manifest| {
                     m.pitr.is_some() && cutoff.as_deref().is_some_and(|cutoff| m.finished_at.as_str() > cutoff)
                 };
-                match offsite.prune(recent_snapshot).await {
+                let pruned = match &owned {
+                    Ok(owned) => owned.prune(recent_snapshot).await,
+                    Err(why) => Err(why.clone()),
+                };
+                match pruned {
                     Ok(pruned) => {
                         for old in pruned {
                             audit(&self.writer, &old, "pruned_remote", true, &format!("remote keeps {}", offsite.keep))
@@ -279,6 +294,7 @@ impl Work {
             BackupRequest::RestoreToPoint { to, from_remote, verify_only } => {
                 self.restore_to_point(to, from_remote, verify_only).await
             }
+            BackupRequest::Promote => self.promote().await,
         }
     }
 }
@@ -298,6 +314,7 @@ impl BackupRequest {
             Self::RestoreRemote(id) => format!("restore off-site {id}"),
             Self::RestoreToPoint { to, verify_only: true, .. } => format!("point-in-time drill to {to}"),
             Self::RestoreToPoint { to, .. } => format!("point-in-time restore to {to}"),
+            Self::Promote => "promote to the bucket's owner".into(),
         }
     }
 }
@@ -357,6 +374,7 @@ fn job_summary(answer: Result<BackupAnswer, String>) -> Result<String, String> {
         }
         BackupAnswer::One(m) => Ok(format!("backup {} created ({} bytes)", m.id, m.size_bytes)),
         BackupAnswer::Many(all) => Ok(format!("{} backups", all.len())),
+        BackupAnswer::Promoted(done) => Ok(format!("timeline {} owns the bucket", done.owner.timeline)),
         BackupAnswer::Point(report) => Ok(format!(
             "rebuilt to {} from snapshot {} and {} changes: integrity ok, row counts match",
             report.restored_through.unwrap_or(report.target),

@@ -45,6 +45,8 @@ pub struct Offsite {
     store: Arc<dyn ObjectStore>,
     prefix: String,
     pub keep: usize,
+    /// The bucket's owner as last seen (`owner.rs`).
+    pub(super) seen: Arc<super::owner::Seen>,
 }
 
 /// By hand: the store's own `Debug` would print its credentials.
@@ -85,7 +87,7 @@ impl Offsite {
         }
         let store = builder.build().map_err(|e| remote_err("storage is misconfigured", e))?;
         let prefix = config.prefix.trim_start_matches('/').to_owned();
-        Ok(Self { store: Arc::new(store), prefix, keep: config.keep })
+        Ok(Self { store: Arc::new(store), prefix, keep: config.keep, seen: Arc::default() })
     }
 
     fn object(&self, name: &str) -> ObjectPath {
@@ -97,7 +99,7 @@ impl Offsite {
     }
 
     /// Uploads the backup file, then its manifest (a manifest is only ever beside a complete file).
-    pub async fn upload(&self, dir: &Path, manifest: &Manifest) -> Result<(), String> {
+    pub(super) async fn upload(&self, dir: &Path, manifest: &Manifest) -> Result<(), String> {
         let local = dir.join(&manifest.file);
         let mut input = tokio::fs::File::open(&local)
             .await
@@ -201,7 +203,7 @@ impl Offsite {
     }
 
     /// Keeps the newest `keep` remote backups, and any `also_keep` asks for; returns the ids deleted.
-    pub async fn prune(&self, also_keep: impl Fn(&Manifest) -> bool) -> Result<Vec<String>, String> {
+    pub(super) async fn prune(&self, also_keep: impl Fn(&Manifest) -> bool) -> Result<Vec<String>, String> {
         let all = self.list().await?;
         let mut deleted = Vec::new();
         for manifest in all.iter().skip(self.keep.max(1)).filter(|m| !also_keep(m)) {
@@ -219,9 +221,10 @@ impl Offsite {
     }
 }
 
-/// Objects by name under the prefix: what point-in-time recovery ships (`pitr/`).
+/// Objects by name under the prefix: what point-in-time recovery ships (`pitr/`) and the owner's claims
+/// (`owner/`). Writing takes an [`Owned`](super::owner::Owned).
 impl Offsite {
-    pub async fn put_object(&self, name: &str, body: Vec<u8>) -> Result<(), String> {
+    pub(super) async fn put_object(&self, name: &str, body: Vec<u8>) -> Result<(), String> {
         self.store
             .put(&self.object(name), body.into())
             .await
@@ -233,7 +236,7 @@ impl Offsite {
         self.get_bytes(&self.object(name)).await
     }
 
-    pub async fn delete_object(&self, name: &str) -> Result<(), String> {
+    pub(super) async fn delete_object(&self, name: &str) -> Result<(), String> {
         self.store.delete(&self.object(name)).await.map_err(|e| remote_err(&format!("cannot delete {name}"), e))
     }
 

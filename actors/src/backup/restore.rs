@@ -2,6 +2,7 @@
 //! stays in place when any step fails.
 
 use super::file::{self, Manifest};
+use super::owner::{self, Lineage};
 use super::{audit, BackupConfig};
 use crate::store::{ReaderPool, WriterHandle};
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub(super) async fn restore(
     now: chrono::DateTime<chrono::Utc>,
     source: Source,
 ) -> Result<(Manifest, String), String> {
+    let lineage = Lineage::Restored { succeeds: replaced_timeline(&readers).await };
     let blocking = config.clone();
     let prepared = tokio::task::spawn_blocking(move || -> Result<(Manifest, PathBuf), String> {
         let config = blocking;
@@ -49,8 +51,9 @@ pub(super) async fn restore(
             Source::Golden(path) => file::stage_golden(&path, &staged)?,
             Source::Rebuilt(base) => *base,
         };
-        // The restored copy's history forks here: it ships its changes under a timeline of its own.
-        crate::pitr::fork_timeline(&staged)?;
+        // The restored copy's history forks here: it ships its changes under a timeline of its own, and
+        // may write to the bucket only as the successor of the database it replaces (`owner.rs`).
+        crate::pitr::fork_timeline(&staged, &lineage)?;
         Ok((chosen, staged))
     })
     .await
@@ -77,4 +80,17 @@ pub(super) async fn restore(
     audit(&writer, &chosen.id, "restored", true, &format!("safety backup {safety_id}")).await;
     tracing::warn!(backup = %chosen.id, safety = %safety_id, "Database restored from a backup.");
     Ok((chosen, safety_id))
+}
+
+/// The timeline of the database a restore replaces, when there is one worth succeeding: a database
+/// holding events (the empty one a CLI makes on a bare machine to work beside is not).
+async fn replaced_timeline(readers: &ReaderPool) -> Option<String> {
+    readers
+        .read(|conn| {
+            let held: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM events)", [], |r| r.get(0))?;
+            Ok(owner::standing(conn)?.filter(|_| held).map(|standing| standing.timeline))
+        })
+        .await
+        .ok()
+        .flatten()
 }

@@ -160,10 +160,11 @@ pub fn base_of(conn: &Connection, schema_version: u32) -> rusqlite::Result<Optio
     Ok(Some(PitrBase { timeline, seq, schema_version, through_at }))
 }
 
-/// Prepares a staged copy to become the live database: it starts a timeline of its own, and the outbox
-/// rows it carries (changes of the history it came from) are dropped. Every restore does this.
-pub fn fork_timeline(staged: &Path) -> Result<(), String> {
-    let conn = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_WRITE)
+/// Prepares a staged copy to become the live database: it starts a timeline of its own, the outbox rows
+/// it carries (changes of the history it came from) are dropped, and its lineage is recorded (which
+/// decides whether it may write to the bucket: `backup/owner.rs`). Every restore does this.
+pub fn fork_timeline(staged: &Path, lineage: &crate::backup::owner::Lineage) -> Result<(), String> {
+    let mut conn = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| format!("cannot open the restored copy: {e}"))?;
     let outbox: bool = conn
         .query_row(
@@ -173,15 +174,18 @@ pub fn fork_timeline(staged: &Path) -> Result<(), String> {
         )
         .map_err(|e| format!("cannot read the restored copy: {e}"))?;
     let forked = timeline(&conn).map_err(|e| format!("cannot read the restored copy's timeline: {e}"))?.is_some();
-    let mut sql = String::from("BEGIN;");
-    if outbox {
-        sql.push_str("DELETE FROM pitr_outbox;");
-    }
-    if forked {
-        sql.push_str("UPDATE pitr_timeline SET timeline = lower(hex(randomblob(8))) WHERE id = 1;");
-    }
-    sql.push_str("COMMIT;");
-    conn.execute_batch(&sql).map_err(|e| format!("cannot give the restored copy its own timeline: {e}"))
+    let mut forking = || -> rusqlite::Result<()> {
+        let tx = conn.transaction()?;
+        if outbox {
+            tx.execute_batch("DELETE FROM pitr_outbox;")?;
+        }
+        if forked {
+            tx.execute_batch("UPDATE pitr_timeline SET timeline = lower(hex(randomblob(8))) WHERE id = 1;")?;
+            crate::backup::owner::mark_copy(&tx, lineage)?;
+        }
+        tx.commit()
+    };
+    forking().map_err(|e| format!("cannot give the restored copy its own timeline: {e}"))
 }
 
 #[cfg(test)]

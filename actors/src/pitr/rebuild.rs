@@ -9,6 +9,7 @@ use super::segment::Record;
 use super::{segment, PitrBase, Target};
 use crate::backup::file::{self, Manifest};
 use crate::backup::offsite::Offsite;
+use crate::backup::owner::Claim;
 use crate::store::capture::{replay_onto, OUTBOX};
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
@@ -38,6 +39,10 @@ pub struct PointReport {
     pub verify_only: bool,
     /// Set once swapped in: the safety backup of the database it replaced.
     pub safety_backup: Option<String>,
+    /// The chain it followed (which timeline, and why that one).
+    pub chain: String,
+    /// The timelines it left aside, one line each.
+    pub skipped: Vec<String>,
 }
 
 /// Where the pieces come from and go.
@@ -65,18 +70,124 @@ fn usable(manifest: &Manifest, target: Target) -> bool {
     manifest.verified_ok != Some(false) && reach(manifest).is_some_and(|at| target.covers(at))
 }
 
-/// The newest usable snapshot, by the time it reaches, then by id. For `latest`, one of the live
-/// timeline's own when there is one: another timeline's newest snapshot (the safety copy a restore took of
-/// the database it replaced) is a history the live database left.
-fn newest(candidates: Vec<Manifest>, target: Target, live_timeline: Option<&str>) -> Option<Manifest> {
+/// The snapshot a rebuild starts from, the chain it follows and what it left aside.
+struct Chosen {
+    manifest: Manifest,
+    chain: String,
+    skipped: Vec<String>,
+}
+
+/// The owner's claim, then the claim of the owner it took over from, and so on (oldest last).
+fn lineage(claims: &[Claim]) -> Vec<&Claim> {
+    let mut out: Vec<&Claim> = Vec::new();
+    let mut next = claims.last();
+    while let Some(claim) = next.filter(|c| !out.iter().any(|seen| seen.timeline == c.timeline)) {
+        out.push(claim);
+        next = claim.previous.as_deref().and_then(|previous| claims.iter().rev().find(|c| c.timeline == previous));
+    }
+    out
+}
+
+fn timeline_of(manifest: &Manifest) -> &str {
+    manifest.pitr.as_ref().map_or("", |base| base.timeline.as_str())
+}
+
+/// The newest usable snapshot (by the time it reaches, then by id) of the chain the target follows:
+/// for `latest`, the live database's own timeline when it has a snapshot, else the bucket owner's chain
+/// (the owner's timeline, or the one it took over from while it has no snapshot of its own); for a time,
+/// any timeline that ever owned the bucket (or the live one). A drill's or a scratch machine's snapshots
+/// are never taken when the bucket names its owner. A bucket without claims (written before they were
+/// recorded) falls back to the newest snapshot of any timeline, and the report says so.
+fn choose(candidates: Vec<Manifest>, target: Target, live: Option<&str>, claims: &[Claim]) -> Result<Chosen, String> {
     let usable: Vec<Manifest> = candidates.into_iter().filter(|m| usable(m, target)).collect();
-    let on_live = |m: &Manifest| m.pitr.as_ref().is_some_and(|b| Some(b.timeline.as_str()) == live_timeline);
-    let pool: Vec<Manifest> = if target == Target::Latest && usable.iter().any(on_live) {
-        usable.into_iter().filter(on_live).collect()
-    } else {
-        usable
+    let has = |timeline: &str| usable.iter().any(|m| timeline_of(m) == timeline);
+    let (allowed, chain): (Option<Vec<String>>, String) = match (target, live) {
+        (Target::Latest, Some(live)) if has(live) => {
+            (Some(vec![live.to_owned()]), format!("timeline {live}, the live database's own"))
+        }
+        (_, _) if claims.is_empty() => (
+            None,
+            "the newest snapshot of any timeline: the bucket names no owner (written before owners were recorded)"
+                .into(),
+        ),
+        (Target::Latest, _) => {
+            let chain = lineage(claims);
+            let owner = chain[0];
+            match chain.iter().find(|claim| has(&claim.timeline)) {
+                Some(claim) if claim.timeline == owner.timeline => {
+                    (Some(vec![owner.timeline.clone()]), owner.describe())
+                }
+                Some(claim) => (
+                    Some(vec![claim.timeline.clone()]),
+                    format!(
+                        "timeline {}, which the owner took over from ({}; it has no usable snapshot yet)",
+                        claim.timeline,
+                        owner.describe()
+                    ),
+                ),
+                None => {
+                    return Err(format!(
+                        "the bucket's owner ({}) has no usable recovery snapshot, nor has any owner before it{}",
+                        owner.describe(),
+                        skipped_sentence(&usable, claims)
+                    ))
+                }
+            }
+        }
+        (Target::At(_), live) => {
+            let mut allowed: Vec<String> = claims.iter().map(|c| c.timeline.clone()).collect();
+            allowed.extend(live.map(str::to_owned));
+            (Some(allowed), "the timelines that owned the bucket".into())
+        }
     };
-    pool.into_iter().max_by_key(|m| (reach(m).map(str::to_owned), m.id.clone()))
+    let in_chain = |m: &Manifest| allowed.as_ref().is_none_or(|allowed| allowed.iter().any(|t| t == timeline_of(m)));
+    let (taken, left): (Vec<Manifest>, Vec<Manifest>) = usable.into_iter().partition(in_chain);
+    let skipped = skipped_lines(&left, claims);
+    let Some(manifest) = taken.into_iter().max_by_key(|m| (reach(m).map(str::to_owned), m.id.clone())) else {
+        return Err(format!(
+            "no recovery snapshot of {chain} comes before {target}{}",
+            skipped_sentence(&left, claims)
+        ));
+    };
+    let chain = match target {
+        Target::At(_) => {
+            let timeline = timeline_of(&manifest);
+            match claims.iter().rev().find(|c| c.timeline == timeline) {
+                Some(claim) => format!("timeline {timeline}, which owned the bucket from {}", claim.claimed_at),
+                None => format!("timeline {timeline}, the live database's own"),
+            }
+        }
+        Target::Latest => chain,
+    };
+    Ok(Chosen { manifest, chain, skipped })
+}
+
+/// One line per timeline left aside: how many snapshots, and why.
+fn skipped_lines(left: &[Manifest], claims: &[Claim]) -> Vec<String> {
+    let mut per_timeline: BTreeMap<&str, usize> = BTreeMap::new();
+    for manifest in left {
+        *per_timeline.entry(timeline_of(manifest)).or_default() += 1;
+    }
+    per_timeline
+        .into_iter()
+        .map(|(timeline, count)| {
+            let why = if claims.iter().any(|c| c.timeline == timeline) {
+                "an earlier owner's history"
+            } else {
+                "never the bucket's owner: a drill, a scratch machine or a copy"
+            };
+            format!("timeline {timeline}: {count} snapshot(s), {why}")
+        })
+        .collect()
+}
+
+fn skipped_sentence(left: &[Manifest], claims: &[Claim]) -> String {
+    let lines = skipped_lines(left, claims);
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("; left aside: {}", lines.join("; "))
+    }
 }
 
 /// The position the snapshot file itself holds; a manifest that says otherwise is refused (replaying
@@ -119,7 +230,7 @@ impl Rebuild<'_> {
     }
 
     async fn build(&self) -> Result<PointReport, String> {
-        let (base, base_from) = self.choose_base().await?;
+        let (Chosen { manifest: base, chain: followed, skipped }, base_from) = self.choose_base().await?;
         let pitr = base.pitr.clone().ok_or("the chosen backup is not a recovery snapshot")?;
         let (dir, staged, id, now) = (self.backup_dir.to_owned(), self.staged.to_owned(), base.id.clone(), self.now);
         let claimed = pitr.clone();
@@ -193,6 +304,8 @@ impl Rebuild<'_> {
             row_counts,
             verify_only: false,
             safety_backup: None,
+            chain: followed,
+            skipped,
         })
     }
 
@@ -200,25 +313,21 @@ impl Rebuild<'_> {
         self.live.as_ref().map(|(timeline, _)| timeline.as_str())
     }
 
-    /// The newest snapshot before the target: local ones first (unless told otherwise), then the bucket's,
-    /// downloaded into the backup directory.
-    async fn choose_base(&self) -> Result<(Manifest, &'static str), String> {
+    /// The newest snapshot before the target on the chain it follows: local ones first (unless told
+    /// otherwise), then the bucket's, downloaded into the backup directory.
+    async fn choose_base(&self) -> Result<(Chosen, &'static str), String> {
+        let claims = self.offsite.claims().await?;
         if !self.from_remote {
             let dir = self.backup_dir.to_owned();
             let local = blocking(move || file::list(&dir)).await?;
-            if let Some(found) = newest(local, self.target, self.live_timeline()) {
+            if let Ok(found) = choose(local, self.target, self.live_timeline(), &claims) {
                 return Ok((found, "local"));
             }
         }
         let remote = self.offsite.list().await?;
-        let Some(found) = newest(remote, self.target, self.live_timeline()) else {
-            return Err(format!(
-                "no recovery snapshot in the bucket comes before {}: nothing to restore from",
-                self.target
-            ));
-        };
-        let downloaded = self.offsite.download(&found.id, self.backup_dir).await?;
-        Ok((downloaded, "off-site"))
+        let mut found = choose(remote, self.target, self.live_timeline(), &claims)?;
+        found.manifest = self.offsite.download(&found.manifest.id, self.backup_dir).await?;
+        Ok((found, "off-site"))
     }
 }
 
@@ -267,12 +376,12 @@ pub fn replay_checked(
     Ok((applied, counted))
 }
 
-/// Rows per table (the outbox and timeline, which replay leaves alone, excepted).
+/// Rows per table (the outbox, timeline and lineage, which replay leaves alone, excepted).
 fn counts(conn: &Connection) -> Result<BTreeMap<String, i64>, String> {
     let tables: Vec<String> = conn
         .prepare(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-               AND name NOT IN (?1, 'pitr_timeline')",
+               AND name NOT IN (?1, 'pitr_timeline', 'pitr_lineage')",
         )
         .and_then(|mut s| s.query_map([OUTBOX], |r| r.get(0))?.collect())
         .map_err(|e| format!("cannot list the rebuilt copy's tables: {e}"))?;
@@ -332,16 +441,63 @@ mod tests {
         serde_json::from_value(json).unwrap()
     }
 
+    fn claim(timeline: &str, previous: Option<&str>, at: &str) -> Claim {
+        Claim {
+            timeline: timeline.into(),
+            previous: previous.map(str::to_owned),
+            claimed_at: at.into(),
+            host: "prod".into(),
+            how: "first start".into(),
+        }
+    }
+
+    fn chosen(all: &[Manifest], target: Target, live: Option<&str>, claims: &[Claim]) -> String {
+        choose(all.to_vec(), target, live, claims).map(|c| c.manifest.id).unwrap_or_else(|why| why)
+    }
+
     #[test]
     fn latest_keeps_to_the_live_timeline_and_a_time_takes_the_newest_before_it() {
         let old = snapshot("safety", "abandoned", "2026-12-01T10:00:05.000Z");
         let live = snapshot("live", "current", "2026-12-01T10:00:03.000Z");
         let all = vec![old.clone(), live.clone()];
-        let chosen = newest(all.clone(), Target::Latest, Some("current")).unwrap();
-        assert_eq!(chosen.id, "live", "the safety copy of the replaced database is another history");
-        assert_eq!(newest(all.clone(), Target::Latest, Some("elsewhere")).unwrap().id, "safety", "a fresh machine");
+        assert_eq!(chosen(&all, Target::Latest, Some("current"), &[]), "live", "the safety copy is another history");
+        assert_eq!(chosen(&all, Target::Latest, Some("elsewhere"), &[]), "safety", "a bucket without claims");
         let at = Target::parse("2026-12-01T10:00:04Z").unwrap();
-        assert_eq!(newest(all.clone(), at, Some("current")).unwrap().id, "live");
-        assert!(newest(all, Target::parse("2026-12-01T09:00:00Z").unwrap(), None).is_none());
+        assert_eq!(chosen(&all, at, Some("current"), &[]), "live");
+        assert!(choose(all, Target::parse("2026-12-01T09:00:00Z").unwrap(), None, &[]).is_err());
+    }
+
+    #[test]
+    fn latest_on_a_new_machine_follows_the_owner_never_a_newer_drill() {
+        let prod = snapshot("prod", "prod", "2026-12-01T10:00:00.000Z");
+        let drill = snapshot("drill", "drill", "2026-12-01T11:00:00.000Z");
+        let all = vec![prod, drill];
+        let claims = [claim("prod", None, "2026-12-01T09:00:00.000Z")];
+        let found = choose(all.clone(), Target::Latest, None, &claims).unwrap();
+        assert_eq!(found.manifest.id, "prod", "the drill's newer snapshot is not production's history");
+        assert!(found.chain.contains("timeline prod, the bucket's owner"), "{}", found.chain);
+        assert_eq!(
+            found.skipped,
+            ["timeline drill: 1 snapshot(s), never the bucket's owner: a drill, a scratch machine or a copy"]
+        );
+        let at = Target::parse("2026-12-01T12:00:00Z").unwrap();
+        assert_eq!(chosen(&all, at, None, &claims), "prod", "a time follows the owners too");
+        // Promoted: the drill's copy took over; `latest` follows it from then on.
+        let promoted = [claims[0].clone(), claim("drill", Some("prod"), "2026-12-01T11:30:00.000Z")];
+        assert_eq!(chosen(&all, Target::Latest, None, &promoted), "drill");
+    }
+
+    #[test]
+    fn a_new_owner_without_a_snapshot_yet_falls_back_to_the_one_it_took_over_from() {
+        let all =
+            vec![snapshot("prod", "prod", "2026-12-01T10:00:00.000Z"), snapshot("x", "x", "2026-12-01T12:00:00.000Z")];
+        let claims =
+            [claim("prod", None, "2026-12-01T09:00:00.000Z"), claim("next", Some("prod"), "2026-12-01T11:00:00.000Z")];
+        let found = choose(all, Target::Latest, None, &claims).unwrap();
+        assert_eq!(found.manifest.id, "prod");
+        assert!(found.chain.contains("took over from"), "{}", found.chain);
+        let none = choose(vec![snapshot("x", "x", "2026-12-01T12:00:00.000Z")], Target::Latest, None, &claims);
+        let why = none.err().unwrap();
+        assert!(why.contains("no usable recovery snapshot") && why.contains("timeline x: 1 snapshot"), "{why}");
     }
 }

@@ -2,12 +2,14 @@
 //! leave the outbox only once its upload is confirmed. An empty outbox uploads nothing. Failures back off
 //! (doubling, at most five minutes); the lag they cause is what Health alerts on. The shipper also sees
 //! that a snapshot starts the chain it ships (asking Backup for one after a migration or a restore) and
-//! prunes segments no kept snapshot needs.
+//! prunes segments no kept snapshot needs. Only the bucket's owner ships or prunes (`backup/owner.rs`):
+//! any other database keeps its outbox, and the lag it causes is alerted on like any failure.
 
 use super::segment;
 use super::{PitrBase, PitrConfig, PitrMonitor};
 use crate::backup::file::{self, Manifest};
 use crate::backup::offsite::Offsite;
+use crate::backup::owner;
 use crate::backup::{BackupHandle, BackupRequest};
 use crate::domain::{format_timestamp, Clock};
 use crate::registry::{names, ActorRegistry};
@@ -131,12 +133,13 @@ impl Work {
     async fn ship(&self) -> Result<(), String> {
         loop {
             let limit = self.config.segment_max_bytes;
-            let (timeline, records) = self
+            let (standing, records) = self
                 .readers
-                .read(move |conn| Ok((super::timeline(conn)?, super::outbox_rows(conn, ROWS_PER_SEGMENT, limit)?)))
+                .read(move |conn| Ok((owner::standing(conn)?, super::outbox_rows(conn, ROWS_PER_SEGMENT, limit)?)))
                 .await
                 .map_err(|e| format!("cannot read the outbox: {e}"))?;
-            let Some(timeline) = timeline else { return Ok(()) };
+            let Some(standing) = standing else { return Ok(()) };
+            let timeline = standing.timeline.clone();
             self.monitor.update(|state| {
                 if state.timeline.as_deref() != Some(timeline.as_str()) {
                     // A restore forked the history: nothing said about the old chain holds for this one.
@@ -148,7 +151,8 @@ impl Work {
             let (first, last_seq, last_at) = (first.seq, last.seq, last.committed_at.clone());
             let body = segment::encode(&records);
             let size = body.len() as u64;
-            self.offsite.put_object(&segment::name(&timeline, first, last_seq), body).await?;
+            let owned = self.offsite.owned_by(&standing, false).await?;
+            owned.put_object(&segment::name(&timeline, first, last_seq), body).await?;
             self.writer
                 .maintain(Maintenance::TrimOutbox { timeline: timeline.clone(), through_seq: last_seq })
                 .await
@@ -216,12 +220,14 @@ impl Work {
         if !due {
             return Ok(());
         }
+        let standing = owner::live_standing(&self.readers).await?;
+        let owned = self.offsite.owned_by(&standing, true).await?;
         let bases: Vec<PitrBase> = self.offsite.list().await?.into_iter().filter_map(|m| m.pitr).collect();
         let current = self.monitor.snapshot().timeline.unwrap_or_default();
         let cutoff = self.clock.now() - chrono::Duration::days(i64::from(self.config.keep_days));
         let segments = self.offsite.list_folder("pitr").await?;
         for name in super::retention::unneeded(&segments, &bases, &current, cutoff) {
-            self.offsite.delete_object(&name).await?;
+            owned.delete_object(&name).await?;
         }
         if let Ok(mut timing) = self.timing.lock() {
             timing.pruned_at = Some(Instant::now());

@@ -19,10 +19,12 @@ use sqlite_session::Session;
 pub const OUTBOX: &str = "pitr_outbox";
 /// The chain's name (`pitr/`): set by a migration and by restores, never by a captured batch.
 pub const TIMELINE: &str = "pitr_timeline";
+/// Where the file came from (`backup/owner.rs`): set by a migration and by restores, never captured.
+pub const LINEAGE: &str = "pitr_lineage";
 
-/// The tables a session records: all but the outbox, the timeline and SQLite's own.
+/// The tables a session records: all but the outbox, the timeline, the lineage and SQLite's own.
 fn captured(table: &str) -> bool {
-    table != OUTBOX && table != TIMELINE && !table.starts_with("sqlite_")
+    table != OUTBOX && table != TIMELINE && table != LINEAGE && !table.starts_with("sqlite_")
 }
 
 /// Starts recording every table but the outbox (and SQLite's own).
