@@ -27,6 +27,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    atlas_actors::store::lock::announce(&subcommand_words());
     // Every command but these holds the data lock while it runs (the writer would take it anyway): beside
     // a running service it is refused, saying what to do instead. `serve` takes it in `app::start`;
     // tokens are handed to a running service over its admin socket; `config check` opens nothing.
@@ -179,6 +180,19 @@ fn serve(settings: Settings) -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// The subcommand's words (`serve`, `backup restore`), never its arguments: what `atlas.lock` says this
+/// process is.
+fn subcommand_words() -> String {
+    let matches = <Cli as clap::CommandFactory>::command().ignore_errors(true).get_matches();
+    let mut words = Vec::new();
+    let mut level = &matches;
+    while let Some((name, sub)) = level.subcommand() {
+        words.push(name.to_owned());
+        level = sub;
+    }
+    words.join(" ")
 }
 
 /// What to do instead of `command` while the service runs (it holds the data lock).

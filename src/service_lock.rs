@@ -12,6 +12,7 @@ pub use atlas_actors::store::lock::{DataLock, LockError};
 /// (`instead`: the API route, or "stop the service first").
 pub fn for_cli(database: &Path, instead: &str) -> Result<DataLock, String> {
     DataLock::acquire(database).map_err(|err| match err {
+        held if held.held_by_a_command() => format!("{held}; run this again once it has finished"),
         held @ LockError::Held { .. } => format!("{held}; a second writer on its database is refused: {instead}"),
         other => other.to_string(),
     })

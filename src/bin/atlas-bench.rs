@@ -11,6 +11,7 @@
 //! of changesets, and the shipping lag at the default interval (see `atlas-bench/pitr_bench.rs`).
 //! `atlas-bench runner`: approval commit to process start, p50/p99 over 300 execute approvals.
 //! `atlas-bench backup [MB]`: an Atlas backup against `sqlite3 .backup`, and writer latency meanwhile.
+//! `atlas-bench restore-wait [MB]`: what writers meet while an online restore to `latest` replaces MB.
 //! `atlas-bench http [TASKS] [--compare-datasette]`: the real `atlas serve` over loopback HTTP: list pages, reads,
 //! creates; side by side with Datasette on a copy of the same file when asked.
 //! `atlas-bench soak [RUNS]`: the real `atlas serve` on its defaults through RUNS approved runs that each
@@ -29,6 +30,8 @@ mod backup_bench;
 mod http_bench;
 #[path = "atlas-bench/pitr_bench.rs"]
 mod pitr_bench;
+#[path = "atlas-bench/restore_wait_bench.rs"]
+mod restore_wait_bench;
 #[path = "atlas-bench/runner_bench.rs"]
 mod runner_bench;
 #[path = "atlas-bench/soak_bench.rs"]
@@ -294,6 +297,10 @@ fn main() -> ExitCode {
             let seconds = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(60);
             actix::System::new().block_on(pitr_bench::lag(seconds))
         }
+        Some("restore-wait") => {
+            let megabytes = std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024);
+            actix::System::new().block_on(restore_wait_bench::run(megabytes))
+        }
         Some("http") => {
             let args: Vec<String> = std::env::args().skip(2).collect();
             let tasks = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
@@ -303,7 +310,7 @@ fn main() -> ExitCode {
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
             eprintln!(
-                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | runner | backup [MB] | http [TASKS] [--compare-datasette] | soak [RUNS]"
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | restore-wait [MB] | runner | backup [MB] | http [TASKS] [--compare-datasette] | soak [RUNS]"
             );
             return ExitCode::from(2);
         }

@@ -331,3 +331,44 @@ async fn reads_during_a_restore_are_told_to_retry() {
     assert_eq!(restoring.await.unwrap(), 200);
     eprintln!("{told_to_retry} reads were told to retry during the restore");
 }
+
+/// A restore interrupted mid-replay (SIGKILL) leaves a journal beside its staging path. The next restore's
+/// copy goes to the same path: the stale journal must not be taken as the new file's (SQLite would roll
+/// a stranger's pages into it, or refuse a read-only open as "attempt to write a readonly database").
+#[actix_rt::test]
+async fn a_journal_left_by_an_interrupted_restore_is_never_taken_as_the_next_copys() {
+    let app = TestApp::spawn().await;
+    submit_concurrently(&app.handles, (0..20).map(|i| create_project(&format!("p{i}"))).collect()).await;
+    let dir = app.dir.path().join("backups");
+    let manifest = file::create(&app.db_path(), &dir, &options(true), at(0)).unwrap();
+    let staged = app.dir.path().join("atlas.db.restore-tmp");
+    // The leftover: a copy whose replay was cut off with its transaction's journal on disk.
+    file::materialize(&dir, &manifest, &staged).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&staged).unwrap();
+        // Enough changed pages, with a tiny cache, that the journal is synced and pages are written.
+        conn.execute_batch(
+            "CREATE TABLE junk (x BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+             INSERT INTO junk SELECT randomblob(4000) FROM n;
+             PRAGMA cache_size = 1;
+             BEGIN IMMEDIATE; UPDATE junk SET x = randomblob(4000); DELETE FROM projects;",
+        )
+        .unwrap();
+        let journal = std::fs::read(app.dir.path().join("atlas.db.restore-tmp-journal")).unwrap();
+        std::mem::forget(conn); // killed: the transaction never ends
+        std::fs::write(app.dir.path().join("kept-journal"), journal).unwrap();
+    }
+    std::fs::write(
+        app.dir.path().join("atlas.db.restore-tmp-journal"),
+        std::fs::read(app.dir.path().join("kept-journal")).unwrap(),
+    )
+    .unwrap();
+    std::fs::remove_file(&staged).unwrap();
+
+    file::materialize(&dir, &manifest, &staged).unwrap();
+    let conn = rusqlite::Connection::open_with_flags(&staged, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let projects: i64 = conn.query_row("SELECT count(*) FROM projects", [], |r| r.get(0)).unwrap();
+    assert_eq!(projects, 20, "the new copy reads as itself");
+    assert!(!app.dir.path().join("atlas.db.restore-tmp-journal").exists(), "the stale journal is gone");
+}

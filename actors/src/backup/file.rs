@@ -296,6 +296,15 @@ pub fn load(dir: &Path, id: &str) -> Result<Manifest, String> {
     serde_json::from_slice(&text).map_err(|e| err(&format!("backup {id}'s manifest is unreadable"), e))
 }
 
+/// Removes a scratch database file and the journal, WAL and shared-memory files SQLite keeps beside it.
+pub fn remove_with_sidecars(path: &Path) {
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
 /// Decompresses (when needed) into `into` and returns the plain database file.
 pub fn materialize(dir: &Path, manifest: &Manifest, into: &Path) -> Result<PathBuf, String> {
     materialize_checked(dir, manifest, into).map_err(|failure| match failure {
@@ -318,6 +327,9 @@ fn materialize_checked(dir: &Path, manifest: &Manifest, into: &Path) -> Result<P
     let mut source: Box<dyn Read> =
         if manifest.compressed { Box::new(flate2::read::GzDecoder::new(input)) } else { Box::new(input) };
     let writing = |e| Failure::Here(err(&format!("cannot write {}", into.display()), e));
+    // A journal or WAL left beside the path by an interrupted restore would be taken as this new file's:
+    // SQLite would roll a stranger's pages into it (or refuse a read-only open as a write).
+    remove_with_sidecars(into);
     let mut output = std::fs::File::create(into).map_err(writing)?;
     let mut buffer = vec![0u8; 1 << 16];
     loop {

@@ -61,7 +61,7 @@ impl Work {
             if verify_only { drill_path(&self.config.dir, self.now) } else { restore::staging_path(&self.config) };
         let mut report = self.rebuild(to, offsite, from_remote, verify_only, &staged).await?;
         if verify_only {
-            let _ = std::fs::remove_file(&staged);
+            file::remove_with_sidecars(&staged);
             report.verify_only = true;
             audit(&self.writer, "pitr", "pitr_drilled", true, &detail(to, &report)).await;
             return Ok(BackupAnswer::Point(report));
@@ -142,7 +142,7 @@ impl Work {
         }
         let (count, newest) = (rows.len() as u64, rows.last().map(|row| (row.seq, row.committed_at.clone())));
         let staged = staged.to_owned();
-        tokio::task::spawn_blocking(move || crate::pitr::rebuild::replay_more(&staged, rows))
+        report.row_counts = tokio::task::spawn_blocking(move || crate::pitr::rebuild::replay_more(&staged, rows))
             .await
             .map_err(|err| format!("the catch-up task failed: {err}"))??;
         report.changes_applied += count;

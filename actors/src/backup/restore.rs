@@ -61,7 +61,7 @@ pub(super) async fn restore(
     let (chosen, staged) = match prepared {
         Ok(prepared) => prepared,
         Err(why) => {
-            let _ = std::fs::remove_file(staging_path(&config));
+            file::remove_with_sidecars(&staging_path(&config));
             return Err(why);
         }
     };
@@ -72,7 +72,7 @@ pub(super) async fn restore(
     readers.release();
     let swapped = writer.replace_database(staged.clone(), safety).await;
     let reopened = readers.reopen();
-    let _ = std::fs::remove_file(&staged);
+    file::remove_with_sidecars(&staged);
     let safety_id = swapped?;
     reopened?;
     // Audited in the restored database (the old one, with its events, is the safety backup).

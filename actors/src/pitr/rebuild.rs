@@ -224,7 +224,7 @@ impl Rebuild<'_> {
     pub async fn run(&self) -> Result<PointReport, String> {
         let outcome = self.build().await;
         if outcome.is_err() {
-            let _ = std::fs::remove_file(self.staged);
+            file::remove_with_sidecars(self.staged);
         }
         outcome
     }
@@ -369,11 +369,7 @@ pub fn replay_checked(
             ));
         }
     }
-    let counted = crate::store::queries::CountedTable::ALL
-        .iter()
-        .map(|table| (table.name().to_owned(), found.get(table.name()).copied().unwrap_or(0)))
-        .collect();
-    Ok((applied, counted))
+    Ok((applied, counted(&found)))
 }
 
 /// Rows per table (the outbox, timeline and lineage, which replay leaves alone, excepted).
@@ -413,13 +409,22 @@ fn deltas(changes: &[(i64, Vec<u8>)]) -> Result<BTreeMap<String, i64>, String> {
 }
 
 /// Replays `rows` (changes the live database committed after the copy was built) onto the staged copy,
-/// all or nothing, then `integrity_check` (a restore's catch-up, with writes held).
-pub fn replay_more(staged: &Path, rows: Vec<Record>) -> Result<(), String> {
+/// all or nothing, then `integrity_check` (a restore's catch-up, with writes held); answers the counted
+/// tables' rows as they now are.
+pub fn replay_more(staged: &Path, rows: Vec<Record>) -> Result<BTreeMap<String, i64>, String> {
     let conn = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| format!("cannot open the rebuilt copy {}: {e}", staged.display()))?;
     crate::store::capture::replay_onto(&conn, rows.into_iter().map(|row| (row.seq, row.changeset)))
-        .map(|_| ())
-        .map_err(|err| err.to_string())
+        .map_err(|err| err.to_string())?;
+    Ok(counted(&counts(&conn)?))
+}
+
+/// The rows of the tables a report shows.
+fn counted(found: &BTreeMap<String, i64>) -> BTreeMap<String, i64> {
+    crate::store::queries::CountedTable::ALL
+        .iter()
+        .map(|table| (table.name().to_owned(), found.get(table.name()).copied().unwrap_or(0)))
+        .collect()
 }
 
 /// A scratch path for a drill's copy, swept with the other leftovers if a crash leaves it.

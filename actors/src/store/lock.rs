@@ -3,7 +3,8 @@
 //! file beside the database could be unlinked away (`rm data/atlas.lock`, a tmp cleaner), and the next
 //! process would lock a new file of the same name; a directory that holds the database cannot be removed,
 //! and a new one of the same name is another directory. `atlas.lock` is still written, with the holder's
-//! pid, so a refusal can say who holds the lock; nothing relies on it.
+//! pid and what it is (`serve`, `backup restore`), so a refusal can say who holds the lock; nothing
+//! relies on it.
 //!
 //! The writer takes the lock itself when it starts (`WriterHandle::start`, `migrate_database`), so no
 //! code path can open a writer without it. Within one process the lock is shared: a second `acquire` for
@@ -53,24 +54,62 @@ pub struct DataLock {
 /// Why the lock could not be taken.
 #[derive(Debug)]
 pub enum LockError {
-    /// Another process holds it: a running service (or another CLI command).
+    /// Another process holds it: a running service, or another CLI command (`role`, from `atlas.lock`).
     Held {
         path: PathBuf,
         pid: Option<u32>,
+        role: Option<String>,
     },
     Io(String),
+}
+
+impl LockError {
+    /// Whether the holder is a CLI command (which finishes by itself) rather than the service.
+    pub fn held_by_a_command(&self) -> bool {
+        matches!(self, Self::Held { role: Some(role), .. } if role != SERVICE)
+    }
 }
 
 impl std::fmt::Display for LockError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Held { path, pid: Some(pid) } => {
+            held @ Self::Held { path, pid, role: Some(role) } if held.held_by_a_command() => {
+                let pid = pid.map_or(String::new(), |pid| format!(", process {pid}"));
+                write!(f, "another Atlas command holds {} (`atlas {role}`{pid})", path.display())
+            }
+            Self::Held { path, pid: Some(pid), .. } => {
                 write!(f, "Atlas is running (process {pid} holds {})", path.display())
             }
-            Self::Held { path, pid: None } => write!(f, "Atlas is running (another process holds {})", path.display()),
+            Self::Held { path, pid: None, .. } => {
+                write!(f, "Atlas is running (another process holds {})", path.display())
+            }
             Self::Io(why) => write!(f, "{why}"),
         }
     }
+}
+
+/// The role `atlas serve` announces.
+pub const SERVICE: &str = "serve";
+
+fn role() -> &'static OnceLock<String> {
+    static ROLE: OnceLock<String> = OnceLock::new();
+    &ROLE
+}
+
+/// Names what this process is (`serve`, `backup restore`), written beside its pid so that a refusal can
+/// tell a running service from a command that will finish. Only the subcommand's words: never its
+/// arguments, which may carry secrets.
+pub fn announce(what: &str) {
+    let _ = role().set(what.to_owned());
+}
+
+/// The pid and role a holder wrote in `atlas.lock`.
+fn holder(database: &Path) -> (Option<u32>, Option<String>) {
+    let text = std::fs::read_to_string(pid_path(database)).unwrap_or_default();
+    let mut words = text.trim().splitn(2, ' ');
+    let pid = words.next().and_then(|pid| pid.parse().ok());
+    let role = words.next().map(str::trim).filter(|role| !role.is_empty()).map(str::to_owned);
+    (pid, role)
 }
 
 impl DataLock {
@@ -90,9 +129,8 @@ impl DataLock {
         let lock = match Flock::lock(handle, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => lock,
             Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
-                let path = pid_path(database);
-                let pid = std::fs::read_to_string(&path).ok().and_then(|text| text.trim().parse().ok());
-                return Err(LockError::Held { path: dir, pid });
+                let (pid, role) = holder(database);
+                return Err(LockError::Held { path: dir, pid, role });
             }
             Err((_, errno)) => return Err(LockError::Io(format!("cannot lock {}: {errno}", dir.display()))),
         };
@@ -100,7 +138,10 @@ impl DataLock {
         table.retain(|_, weak| weak.strong_count() > 0);
         table.insert(key, Arc::downgrade(&mine));
         if let Ok(mut file) = std::fs::File::create(pid_path(database)) {
-            let _ = write!(file, "{}", std::process::id());
+            let _ = match role().get() {
+                Some(role) => write!(file, "{} {role}", std::process::id()),
+                None => write!(file, "{}", std::process::id()),
+            };
         }
         Ok(Self { _held: mine })
     }
@@ -151,5 +192,32 @@ mod tests {
         assert!(!other_process_can_lock(&data), "still held by the second handle");
         drop(again);
         assert!(other_process_can_lock(&data), "free once every holder is gone");
+    }
+
+    #[test]
+    fn a_refusal_tells_a_running_command_from_the_service() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("data/atlas.db");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let mut holder = std::process::Command::new("flock")
+            .args(["--exclusive", data.to_str().unwrap(), "sleep", "30"])
+            .spawn()
+            .expect("flock(1) runs");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while other_process_can_lock(&data) {
+            assert!(std::time::Instant::now() < deadline, "flock(1) took the lock");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::fs::write(pid_path(&database), format!("{} backup create", holder.id())).unwrap();
+        let refused = DataLock::acquire(&database).err().unwrap();
+        assert!(refused.held_by_a_command());
+        let said = refused.to_string();
+        assert!(said.contains("another Atlas command") && said.contains("`atlas backup create`"), "{said}");
+        std::fs::write(pid_path(&database), format!("{} serve", holder.id())).unwrap();
+        let refused = DataLock::acquire(&database).err().unwrap();
+        assert!(!refused.held_by_a_command() && refused.to_string().starts_with("Atlas is running"), "{refused}");
+        let _ = holder.kill();
+        let _ = holder.wait();
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn project(i: usize) -> Command {
+pub(crate) fn project(i: usize) -> Command {
     // About 3 KB per command once the event (command + record) is counted.
     let description = format!("{i:08} ").repeat(110);
     Command::CreateProject(NewProject {
@@ -20,7 +20,7 @@ fn project(i: usize) -> Command {
     })
 }
 
-async fn fill(handles: &Handles, path: &std::path::Path, megabytes: u64) -> Result<(), String> {
+pub(crate) async fn fill(handles: &Handles, path: &std::path::Path, megabytes: u64) -> Result<(), String> {
     let target = megabytes * 1024 * 1024;
     let mut i = 0;
     while std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)

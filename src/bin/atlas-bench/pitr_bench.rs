@@ -126,7 +126,7 @@ fn free_port() -> u16 {
 }
 
 /// moto's S3 server on a free port with a bucket; killed when dropped.
-struct Moto(std::process::Child);
+pub(crate) struct Moto(std::process::Child);
 
 impl Drop for Moto {
     fn drop(&mut self) {
@@ -135,7 +135,7 @@ impl Drop for Moto {
     }
 }
 
-async fn moto(bucket: &str) -> Result<(Moto, String), String> {
+pub(crate) async fn moto(bucket: &str) -> Result<(Moto, String), String> {
     let port = free_port();
     let child = std::process::Command::new("python3")
         .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
@@ -168,13 +168,12 @@ async fn moto(bucket: &str) -> Result<(Moto, String), String> {
     Ok((guard, endpoint))
 }
 
-pub async fn lag(seconds: u64) -> Result<(), String> {
-    let (_moto, endpoint) = moto("atlas-bench").await?;
-    let dir = crate::scratch_dir("pitr-lag");
-    let store = StoreConfig { capture_changes: true, ..StoreConfig::at(dir.join("data/atlas.db")) };
-    let mut config = SupervisorConfig::new(store);
-    config.backup.dir = dir.join("backups");
-    config.backup.offsite = Some(atlas_actors::backup::offsite::OffsiteConfig {
+/// Off-site storage in moto's bucket `atlas-bench` (made by [`moto`]).
+pub(crate) fn moto_offsite(
+    endpoint: String,
+    request_timeout: Duration,
+) -> atlas_actors::backup::offsite::OffsiteConfig {
+    atlas_actors::backup::offsite::OffsiteConfig {
         endpoint,
         region: "us-east-1".into(),
         bucket: "atlas-bench".into(),
@@ -183,9 +182,18 @@ pub async fn lag(seconds: u64) -> Result<(), String> {
         secret_access_key: atlas_actors::domain::Secret("testing".into()),
         allow_http: true,
         keep: 3,
-        request_timeout: Duration::from_secs(10),
+        request_timeout,
         max_retries: 0,
-    });
+    }
+}
+
+pub async fn lag(seconds: u64) -> Result<(), String> {
+    let (_moto, endpoint) = moto("atlas-bench").await?;
+    let dir = crate::scratch_dir("pitr-lag");
+    let store = StoreConfig { capture_changes: true, ..StoreConfig::at(dir.join("data/atlas.db")) };
+    let mut config = SupervisorConfig::new(store);
+    config.backup.dir = dir.join("backups");
+    config.backup.offsite = Some(moto_offsite(endpoint, Duration::from_secs(10)));
     let pitr = PitrConfig::default();
     let interval = pitr.ship_every;
     config.backup.pitr = Some(pitr);

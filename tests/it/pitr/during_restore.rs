@@ -58,9 +58,11 @@ async fn writers_through_two_restores(ship_every_s: u64) {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut reports = Vec::new();
     for _ in 0..2 {
         let (code, report) = restore_to(&team, "latest").await;
         assert_eq!(code, 200, "{report}");
+        reports.push(report);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -80,6 +82,15 @@ async fn writers_through_two_restores(ship_every_s: u64) {
     let lost: Vec<&String> = acknowledged.iter().filter(|n| !kept.contains(*n)).collect();
     assert!(lost.is_empty(), "{} of {} acknowledged writes lost: {lost:?}", lost.len(), acknowledged.len());
     assert!(acknowledged.len() > 20, "the writers kept writing: {}", acknowledged.len());
+    // Each report counts the rows it swapped in, the caught-up ones included: every project committed
+    // by the change it was restored through.
+    for report in &reports {
+        let through = report["restored_through"].as_str().unwrap();
+        let swapped: i64 = open_read_only(&team.app.db_path())
+            .query_row("SELECT count(*) FROM projects WHERE created_at <= ?1", [through], |r| r.get(0))
+            .unwrap();
+        assert_eq!(report["row_counts"]["projects"], swapped, "{report}");
+    }
     eprintln!("{} writes acknowledged, {held} held off with 503 restoring", acknowledged.len());
 }
 
