@@ -27,14 +27,19 @@ pub const REDACTED: &str = "[REDACTED]";
 const KEY: &str = r"(?:[a-z0-9]+[._-])*(?:password|passwd|passphrase|pgpassword|pwd|pass|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|authorization|auth|credentials?|bearer)";
 
 /// The value after `key=` / `key: ` / `"key": `: the inside of a quoted string (quotes kept, escapes
-/// honoured), an earlier `[REDACTED]` (left as it is), or a bare word up to a delimiter. A bare word does
+/// honoured; also `\"…\"`, a string inside a JSON string), an earlier `[REDACTED]` (left as it is), or a bare word up to a delimiter. A bare word does
 /// not start with a bracket, brace or `:` (so `{"auth": {…}}` and `auth::check` are no values). Used as
 /// `{VALUE}`.
-const VALUE: &str =
-    r#"(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|\[REDACTED\]|["']?([^\s"'`,;&(){}<>\[\]:=][^\s"'`,;&)}<>]*))"#;
+const VALUE: &str = r#"(?:\\"((?:[^"\\\n]|\\[^"])*)\\"|"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)'|\[REDACTED\]|["']?([^\s"'`,;&(){}<>\[\]:=][^\s"'`,;&)}<>]*))"#;
 
-/// A quoted or bare argument of a command-line flag (`-phunter2`, `-p 'x y'`); used as `{ARG}`.
-const ARG: &str = r#"(?:'([^'\n]*)'|"([^"\n]*)"|([^\s'"-][^\s'"]*))"#;
+/// A quoted or bare argument of a command-line flag (`-phunter2`, `-p 'x y'`); used as `{ARG}`. A
+/// double-quoted one ends at a blank (`-p","app` in a JSON argv is a flag, then the next element).
+const ARG: &str = r#"(?:'([^'\n]*)'|"([^"\n]*)"(?:\s|$)|([^\s'"-][^\s'"]*))"#;
+
+/// Between two arguments: blanks on a command line, `","` between the elements of a JSON argv
+/// (`["mysql","-u","root","-pX"]`); `{SEP0}` may also be nothing (a glued value). Used as `{SEP}`.
+const SEP: &str = r#"(?:[ \t]+|"[ \t]*,[ \t]*")"#;
+const SEP0: &str = r#"(?:[ \t]*|"[ \t]*,[ \t]*")"#;
 
 /// Keeps every match.
 fn always(_: &str) -> bool {
@@ -78,22 +83,44 @@ const CATALOGUE: &[Entry] = &[
     // Telegram bot tokens (`bot123456:AA…`): the part after the colon.
     ("telegram bot token", r"(?:\bbot|\b)[0-9]{5,12}:([A-Za-z0-9_-]{35})", always),
     // `password=…`, `token: …`, `"api_key": "…"`, `Authorization: Bearer …` (the scheme word stays).
-    ("key value", r#"(?i)\b{KEY}["']?[ \t]*(?:=>|:=|[:=])[ \t]*(?:(?:bearer|basic|token|digest|negotiate)[ \t]+)?{VALUE}"#, always),
+    ("key value", r#"(?i)\b{KEY}(?:\\?["'])?[ \t]*(?:=>|:=|[:=])[ \t]*(?:(?:bearer|basic|token|digest|negotiate)[ \t]+)?{VALUE}"#, always),
     // `<password>…</password>`.
     ("xml element", r"(?i)<{KEY}>([^<]+)", always),
     // `--password hunter2`, `--api-key "x"` (double dash only; a value starting with `-` is the next flag).
-    ("cli flag", r#"(?i)(?:^|\s)--{KEY}[ \t]+("[^"\n]*"|'[^'\n]*'|["']?[^\s"'\[-][^\s"']*)"#, always),
+    ("cli flag", r#"(?i)(?:^|\s|"[ \t]*,[ \t]*")--{KEY}{SEP}("[^"\n]*"|'[^'\n]*'|["']?[^\s"'\[-][^\s"']*)"#, always),
     // `Bearer <token>` outside a header: only a token-like word of 20+ characters.
     ("bearer token", r"(?i)\bbearer[ \t]+([A-Za-z0-9._~+/-]{20,}=*)", always),
     // mysql's password glued to `-p` (`-phunter2`, `-p'x y'`), only after a mysql/mariadb command word:
     // `-p db` is a prompt then the database, `-P 3306` the port; `cp -pr`, `ssh -p2222` are no mysql.
-    ("mysql -p", r"\b(?i:mysql[a-z]*|mariadb(?:-[a-z]+)?)\b[^\n|;&]*?[ \t]-p{ARG}", always),
+    ("mysql -p", r"\b(?i:mysql[a-z]*|mariadb(?:-[a-z]+)?)\b[^\n|;&]*?{SEP}-p{ARG}", always),
     // `sshpass -p pw`, `docker login -p pw` (glued or not).
-    ("password flag", r"\b(?:sshpass|docker login|podman login)\b[^\n|;&]*?[ \t]-p[ \t]*{ARG}", always),
+    ("password flag", r"\b(?:sshpass|docker login|podman login)\b[^\n|;&]*?{SEP}-p{SEP0}{ARG}", always),
     // `redis-cli -a pw` (its `-p` is the port).
-    ("redis-cli -a", r"\bredis-cli\b[^\n|;&]*?[ \t]-a[ \t]+{ARG}", always),
+    ("redis-cli -a", r"\bredis-cli\b[^\n|;&]*?{SEP}-a{SEP}{ARG}", always),
     // `curl -u user:pw`: the password.
-    ("curl -u", r#"\bcurl\b[^\n|;&]*?[ \t](?:-u|--user)[ \t]*["']?[^\s:"']*:([^\s"']+)"#, always),
+    ("curl -u", r#"\bcurl\b[^\n|;&]*?{SEP}(?:-u|--user){SEP0}["']?[^\s:"']*:([^\s"']+)"#, always),
+    // A JSON argv's key element followed by its value (`["aws","configure","set","aws_secret_access_key","x"]`).
+    ("argv key", r#"(?i)"{KEY}"[ \t]*,[ \t]*"((?:[^"\\\n]|\\.)+)""#, always),
+    // Webhook URLs whose path is the credential: Slack, Discord, Microsoft Teams.
+    ("slack webhook", r"\bhooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9_/-]+)", always),
+    ("discord webhook", r"\bdiscord(?:app)?\.com/api/webhooks/[0-9]+/([A-Za-z0-9_-]+)", always),
+    ("teams webhook", r#"\.webhook\.office\.com/webhookb2/([^\s"']+)"#, always),
+    // `.netrc`: `machine host [login user] password pw`, on one line or several.
+    ("netrc", r"(?i)\bmachine[ \t]+\S+(?:\s+login[ \t]+\S+)?\s+password[ \t]+(\S+)", always),
+    // Google OAuth client secrets; Azure storage account and service-bus keys.
+    ("google oauth secret", r"\bGOCSPX-[A-Za-z0-9_-]{20,}", always),
+    ("azure key", r#"(?i)\b(?:AccountKey|SharedAccessKey)=([^;\s"']+)"#, always),
+    // From gitleaks' default rules: GitLab, npm, PyPI, Vault, Hugging Face, SendGrid, DigitalOcean,
+    // Shopify tokens and age secret keys.
+    ("gitlab token", r"\bglpat-[A-Za-z0-9_-]{20,}", always),
+    ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b", always),
+    ("pypi token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}", always),
+    ("vault token", r"\bhv[sb]\.[A-Za-z0-9_-]{24,}", always),
+    ("hugging face token", r"\bhf_[A-Za-z0-9]{34,}", always),
+    ("sendgrid key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b", always),
+    ("digitalocean token", r"\bdo[por]_v1_[a-f0-9]{64}\b", always),
+    ("shopify token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b", always),
+    ("age secret key", r"\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b", always),
 ];
 
 /// A compiled [`CATALOGUE`] entry, at the same index.
@@ -106,7 +133,12 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
     CATALOGUE
         .iter()
         .map(|&(name, pattern, keep)| {
-            let pattern = pattern.replace("{KEY}", KEY).replace("{VALUE}", VALUE).replace("{ARG}", ARG);
+            let pattern = pattern
+                .replace("{KEY}", KEY)
+                .replace("{VALUE}", VALUE)
+                .replace("{ARG}", ARG)
+                .replace("{SEP0}", SEP0)
+                .replace("{SEP}", SEP);
             let regex = Regex::new(&pattern).unwrap_or_else(|err| panic!("sanitize shape {name}: {err}"));
             Shape { regex, keep }
         })
@@ -275,6 +307,54 @@ mod tests {
         ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn (cut here", "[REDACTED]"),
         // two secrets that touch are one [REDACTED]
         ("-----BEGIN EC PRIVATE KEY-----\nx\n-----END EC PRIVATE KEY-----AKIAABCDEFGHIJKLMNOP", "[REDACTED]"),
+        // --- argv forms inside a JSON payload (issue 24): a flag and its value as separate elements
+        (r#"["mysql","-u","root","-pPw9"]"#, r#"["mysql","-u","root","-p[REDACTED]"]"#),
+        (r#"["curl","-u","admin:Pw9","https://x"]"#, r#"["curl","-u","admin:[REDACTED]","https://x"]"#),
+        (r#"["deploy","--password","Pw9","--fast"]"#, r#"["deploy","--password","[REDACTED]","--fast"]"#),
+        (r#"["sshpass","-p","Pw9","ssh","host"]"#, r#"["sshpass","-p","[REDACTED]","ssh","host"]"#),
+        (
+            r#"["aws","configure","set","aws_secret_access_key","wJalrXUtnFEMI"]"#,
+            r#"["aws","configure","set","aws_secret_access_key","[REDACTED]"]"#,
+        ),
+        // a key inside a JSON string (escaped quotes)
+        (r#"{"body": "{\"password\": \"Pw9\"}"}"#, r#"{"body": "{\"password\": \"[REDACTED]\"}"}"#),
+        // webhook URLs with their token in the path
+        (
+            "notify https://hooks.slack.com/services/T0001/B0002/AbCdEfGhIjKlMnOpQrStUvWx now",
+            "notify https://hooks.slack.com/services/[REDACTED] now",
+        ),
+        (
+            "https://discord.com/api/webhooks/123456789012/AbC-dEf_GhIjKlMnOpQrStUv",
+            "https://discord.com/api/webhooks/123456789012/[REDACTED]",
+        ),
+        (
+            "https://acme.webhook.office.com/webhookb2/abc-123@def/IncomingWebhook/xyz/0f1e",
+            "https://acme.webhook.office.com/webhookb2/[REDACTED]",
+        ),
+        // .netrc lines
+        (
+            "machine api.example.com login deploy password Pw9",
+            "machine api.example.com login deploy password [REDACTED]",
+        ),
+        ("machine db\n  login u\n  password Pw9", "machine db\n  login u\n  password [REDACTED]"),
+        // Google OAuth client secrets, Azure storage and service-bus keys
+        ("client GOCSPX-AbCdEfGhIjKlMnOpQrStUvWxYz01", "client [REDACTED]"),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=Ab+Cd/Ef==;EndpointSuffix=core",
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=[REDACTED];EndpointSuffix=core",
+        ),
+        (
+            "Endpoint=sb://x/;SharedAccessKeyName=root;SharedAccessKey=Ab+Cd=",
+            "Endpoint=sb://x/;SharedAccessKeyName=root;SharedAccessKey=[REDACTED]",
+        ),
+        // gitleaks default rules Atlas had missed
+        ("glpat-AbCdEfGhIjKlMnOpQrSt and npm_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "[REDACTED] and [REDACTED]"),
+        ("hvs.AbCdEfGhIjKlMnOpQrStUvWxYz and hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567", "[REDACTED] and [REDACTED]"),
+        ("SG.AbCdEfGhIjKlMnOpQrStUv.AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfG", "[REDACTED]"),
+        ("pypi-AgEIcHlwaS5vcmcAbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEfGhIjKlMnOp", "[REDACTED]"),
+        ("shpat_0123456789abcdef0123456789abcdef", "[REDACTED]"),
+        ("dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "[REDACTED]"),
+        ("AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ", "[REDACTED]"),
         // --- ordinary text that must survive
         ("task-01JABCDEFGHJKMNPQRSTVWXYZ0", "task-01JABCDEFGHJKMNPQRSTVWXYZ0"),
         ("approval-01JABCDEFGHJKMNPQRSTVWXYZ0 approved", "approval-01JABCDEFGHJKMNPQRSTVWXYZ0 approved"),
@@ -307,6 +387,10 @@ mod tests {
         ("AKIA is a prefix; AKIAABCDEFGHIJKLMNOPQ is too long", "AKIA is a prefix; AKIAABCDEFGHIJKLMNOPQ is too long"),
         ("Basic setup, ßtraße 😀 é", "Basic setup, ßtraße 😀 é"),
         ("", ""),
+        (r#"["ls","-l","-p","/tmp"]"#, r#"["ls","-l","-p","/tmp"]"#),
+        (r#"["deploy","--password-file","/etc/pw"]"#, r#"["deploy","--password-file","/etc/pw"]"#),
+        ("https://hooks.slack.com/ is where it goes", "https://hooks.slack.com/ is where it goes"),
+        ("the machine has no password set", "the machine has no password set"),
         // --- accepted over-redaction: a conventional-commit style title whose scope is a secret key name
         ("auth: fix login", "auth: [REDACTED] login"),
     ];
