@@ -132,6 +132,10 @@ async fn a_drill_on_another_machine_never_becomes_what_latest_rebuilds() {
     assert!(lost.is_empty(), "{} of {} shipped writes missing: {lost:?}\n{said}", lost.len(), shipped.len());
     assert!(!restored.iter().any(|name| name.starts_with("drill-")), "the drill's writes are not production's");
     assert!(said.contains("promoted: this database"), "{said}");
+    let promotions: i64 = open_read_only(&recovery.path().join("data/atlas.db"))
+        .query_row("SELECT count(*) FROM events WHERE type = 'backup.promoted'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(promotions, 1, "the promotion is in the audit trail");
 
     // Promoted: `latest` on yet another machine follows the recovered database, which took over.
     let check = tempfile::tempdir().unwrap();

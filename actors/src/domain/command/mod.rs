@@ -381,6 +381,7 @@ pub const BACKUP_ACTIONS: &[&str] = &[
     "pruned_remote",
     "pitr_restored",
     "pitr_drilled",
+    "promoted",
 ];
 
 impl Command {
@@ -438,6 +439,7 @@ impl Command {
                 ("pitr_restored", false) => "backup.pitr_restore_failed",
                 ("pitr_drilled", true) => "backup.pitr_drilled",
                 ("pitr_drilled", false) => "backup.pitr_drill_failed",
+                ("promoted", _) => "backup.promoted",
                 _ => "backup.pruned",
             },
             Self::RecordQuery { .. } => "browser.queried",

@@ -388,6 +388,7 @@ mod tests {
             (backup("uploaded", false), "backup.upload_failed"),
             (backup("downloaded", true), "backup.downloaded"),
             (backup("pruned_remote", true), "backup.pruned_remote"),
+            (backup("promoted", true), "backup.promoted"),
             (backup("pitr_restored", true), "backup.pitr_restored"),
             (backup("pitr_restored", false), "backup.pitr_restore_failed"),
             (backup("pitr_drilled", true), "backup.pitr_drilled"),
