@@ -2,8 +2,8 @@
 //! reviewer columns' protections, import human edits through the writer (each decision as the reviewer's
 //! token, through exactly the same gate as the API), then export over the same snapshot, restoring refused
 //! cells. Within one quiet cycle: one spreadsheets.get. A cycle that writes adds at most one
-//! spreadsheets.batchUpdate and one values.batchUpdate (split past 2 MB), plus one batchUpdate to repair
-//! drifted protections, and one structure-only read while the tabs are unknown.
+//! spreadsheets.batchUpdate and one values.batchUpdate (split past 2 MB), plus one batchUpdate per loose
+//! reviewer column to protect and clear it (`loose.rs`), and one structure-only read while the tabs are unknown.
 
 use super::client::{SheetInfo, SheetsClient, SheetsError};
 use super::contract::{column_letter, Layout, TABS};
@@ -78,22 +78,24 @@ pub struct Mirror<'a> {
 
 /// What the protection check found on Pending_Approvals.
 #[derive(Default)]
-struct Protections {
-    /// Columns that decide nothing this cycle, with why: drifted now, or repaired since the last cycle
-    /// (a cell typed while the column was loose cannot be told from one typed after the repair).
-    drifted: HashMap<usize, String>,
-    /// Of those, the columns found intact again: their drift entry is resolved after this cycle.
-    intact_again: Vec<(usize, ErrorId)>,
+pub(super) struct Protections {
+    /// Reviewer columns that decide nothing this cycle, with why: loose now, or loose before and not
+    /// cleared by Atlas since (`loose.rs`).
+    pub(super) drifted: HashMap<usize, String>,
+    /// Of those, the ones whose protection is loose now (one hotlist entry each while unresolved).
+    pub(super) loose_now: HashSet<usize>,
     /// Columns Atlas cannot write (a protection without its service account).
-    blocked: HashSet<usize>,
+    pub(super) blocked: HashSet<usize>,
     /// Requests for columns added now and for Status (go with the cycle's structure request).
-    create: Vec<google_sheets4::api::Request>,
-    /// Requests repairing drifted columns (sent on their own: a refusal must not block the export).
-    repair: Vec<google_sheets4::api::Request>,
+    pub(super) create: Vec<google_sheets4::api::Request>,
+    /// Per column loose now: the requests repairing its protection (sent with the column's clear).
+    pub(super) repair: HashMap<usize, Vec<google_sheets4::api::Request>>,
+    /// The approvals tab, as read.
+    pub(super) sheet_id: Option<i32>,
 }
 
 impl Mirror<'_> {
-    async fn submit(&self, command: Command, actor: &str) -> Result<Result<(), CommandError>, CycleError> {
+    pub(super) async fn submit(&self, command: Command, actor: &str) -> Result<Result<(), CommandError>, CycleError> {
         match self.writer.submit(command, Actor::new(actor)).await {
             // The approval was closed as superseded (committed): for the sheet, a refused decision.
             Ok(CommandOutcome { applied: Applied::Superseded { reason, .. }, .. }) => Ok(Err(CommandError::Conflict(
@@ -135,7 +137,7 @@ impl Mirror<'_> {
     }
 
     /// Records one critical hotlist entry with `text` unless an unresolved one already says it.
-    async fn report_once(&self, text: String) -> Result<(), CycleError> {
+    pub(super) async fn report_once(&self, text: String) -> Result<(), CycleError> {
         let lookup = text.clone();
         let known =
             self.readers.read(move |conn| hotlist::unresolved_exists(conn, "sheets", &lookup)).await.unwrap_or(false);
@@ -206,28 +208,16 @@ impl Mirror<'_> {
         for (_, problem) in &plan.broken_tabs {
             self.report_once(format!("Google Sheets structure changed: {problem}")).await?;
         }
-        let mut drifted: Vec<&usize> = protections.drifted.keys().collect();
-        drifted.sort();
-        for &column in drifted {
-            if !protections.intact_again.iter().any(|(c, _)| *c == column) {
-                self.report_once(self.drift_text(column)).await?;
-            }
-        }
-        for (column, entry) in &protections.intact_again {
-            let resolution = format!(
-                "the protection of column {} is intact again; decisions typed while it was loose were refused",
-                column_letter(*column)
-            );
-            let resolve = Command::ResolveError { id: entry.clone(), resolution, notes: None };
-            if let Err(err) = self.submit(resolve, "sheets").await? {
-                tracing::warn!(error = %err, "Could not resolve the reviewer column's drift entry.");
-            }
+        let mut loose: Vec<&usize> = protections.loose_now.iter().collect();
+        loose.sort();
+        for &column in loose {
+            self.report_once(self.drift_text(column)).await?;
         }
         Ok(applied)
     }
 
     /// The one hotlist text of a drifted reviewer column (stable, so it is raised once while unresolved).
-    fn drift_text(&self, column: usize) -> String {
+    pub(super) fn drift_text(&self, column: usize) -> String {
         format!(
             "Google Sheets reviewer column {} ({}) is not protected as it must be; its decisions are not counted \
              until its protection is intact (Atlas tries to repair it)",
@@ -289,8 +279,8 @@ impl Mirror<'_> {
             .map_err(|err| CycleError::Store(err.to_string()))
     }
 
-    /// Checks the reviewer columns' protections on the approvals tab as just read. A column whose drift
-    /// entry is still open decides nothing for one more cycle although intact now, and its entry is resolved.
+    /// Checks the reviewer columns' protections on the approvals tab as just read; a column found loose
+    /// now, or loose before and not cleared since, decides nothing (`loose.rs`).
     async fn protections(&self, snapshot: &Snapshot) -> Result<Protections, CycleError> {
         let Some(info) = snapshot.structure.iter().find(|s| s.title == TABS[0].title) else {
             return Ok(Protections::default()); // a new tab gets its protections when it is created
@@ -306,36 +296,23 @@ impl Mirror<'_> {
             .filter(|d| !super::structure::ever_protected(&snapshot.protections, &d.token))
             .map(|d| d.column)
             .collect();
-        let (drifted, requests) = super::structure::check(
+        let checked = super::structure::check(
             self.layout,
             info.sheet_id,
             &snapshot.protections,
             &new_columns,
             super::structure::StandingEditors { account: self.client.account(), owner: self.owner },
         );
-        let (repair, create) = if drifted.is_empty() { (Vec::new(), requests) } else { (requests, Vec::new()) };
         let blocked = super::structure::blocked_columns(self.layout, &snapshot.protections, self.client.account());
-        let mut protections = Protections { drifted, create, repair, intact_again: Vec::new(), blocked };
-        for decider in self.layout.deciders() {
-            if protections.drifted.contains_key(&decider.column) {
-                continue;
-            }
-            let text = self.drift_text(decider.column);
-            let open = self
-                .readers
-                .read(move |conn| hotlist::unresolved_id(conn, "sheets", &text))
-                .await
-                .map_err(|err| CycleError::Store(err.to_string()))?;
-            if let Some(entry) = open.and_then(|id| ErrorId::parse(&id).ok()) {
-                protections.drifted.insert(
-                    decider.column,
-                    "it was loose until Atlas repaired it; a decision typed meanwhile may not be this reviewer's, \
-                     decide again"
-                        .into(),
-                );
-                protections.intact_again.push((decider.column, entry));
-            }
-        }
+        let mut protections = Protections {
+            loose_now: checked.drifted.keys().copied().collect(),
+            drifted: checked.drifted,
+            create: checked.create,
+            repair: checked.repairs,
+            blocked,
+            sheet_id: Some(info.sheet_id),
+        };
+        self.quarantine(&mut protections).await?;
         Ok(protections)
     }
 
@@ -388,14 +365,9 @@ impl Mirror<'_> {
             ..Default::default()
         };
         let export = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
-        self.repair(&protections).await;
         self.remember(&snapshot, &desired, &plan, &plan.rewrite, &baseline).await?;
-        let mut drifted_columns: Vec<String> = protections
-            .drifted
-            .keys()
-            .filter(|c| !protections.intact_again.iter().any(|(again, _)| again == *c))
-            .map(|&c| self.layout.header(0, c))
-            .collect();
+        self.clear_loose(&protections).await?;
+        let mut drifted_columns: Vec<String> = protections.drifted.keys().map(|&c| self.layout.header(0, c)).collect();
         drifted_columns.sort();
         Ok(CycleReport {
             edits_applied,
@@ -404,17 +376,6 @@ impl Mirror<'_> {
             drifted_columns,
             export,
         })
-    }
-
-    /// Sends the repairs of drifted protections on their own (Google may refuse them when Atlas is no
-    /// longer an editor of the range; the hotlist entry stands either way).
-    async fn repair(&self, protections: &Protections) {
-        if protections.repair.is_empty() {
-            return;
-        }
-        if let Err(err) = self.client.update_structure(protections.repair.clone()).await {
-            tracing::warn!(error = %err, "Could not repair the reviewer columns' protections.");
-        }
     }
 
     /// Export only (no import): human edits are left for the next cycle; cells no human touched are

@@ -328,8 +328,8 @@ pub async fn write(
             }
         }
         report.rows_deleted += plan.delete_rows.len();
-        let (header, body): (Vec<_>, Vec<_>) = plan.writes.into_iter().partition(|w| w.row == 0);
-        for write in header.into_iter().chain(without(body, &rules.blocked_columns[t])) {
+        // A blocked column is skipped whole, its header too: a protection covers the whole column.
+        for write in without(plan.writes, &rules.blocked_columns[t]) {
             report.cells_written += write.values.len();
             let range = tab.cells(write.row, write.column, write.column + write.values.len() - 1);
             writes.push((range, vec![write.values]));

@@ -2,7 +2,9 @@
 //! on the columns Atlas owns. In reviewer mode, Status (E) is strictly protected to Atlas's service
 //! account and each reviewer's column to that reviewer and the service account: Google then refuses
 //! anyone else's edit there, which is what makes a decision in the column that person's. Every cycle
-//! checks those protections again; a column whose protection drifted decides nothing until repaired.
+//! checks those protections again; a column whose protection drifted is quarantined (`loose.rs`). Every
+//! protection covers whole columns: a range that starts at a row moves down when a row is inserted above
+//! it (its first rows then open to everyone); a whole column takes every inserted row in.
 
 use super::contract::{ApprovalMode, Decider, Layout, APPROVALS, ERRORS, STATUS, TABS};
 use super::grid::Protection;
@@ -16,13 +18,35 @@ use std::collections::HashMap;
 const REVIEWER_TAG: &str = "Atlas reviewer column: ";
 const STATUS_TAG: &str = "Atlas outcome column: Status";
 
+/// Columns `from..=to` below the header (where dropdowns go).
 fn columns(sheet_id: i32, from: usize, to: usize) -> GridRange {
+    GridRange { start_row_index: Some(1), ..whole_columns(sheet_id, from, to) }
+}
+
+/// Columns `from..=to`, every row (where protections go). A range that starts at a row moves down when a
+/// row is inserted above it, leaving the rows above open to every editor; a whole column has no first
+/// row to insert above, so an inserted row always lands inside it.
+fn whole_columns(sheet_id: i32, from: usize, to: usize) -> GridRange {
     GridRange {
         sheet_id: Some(sheet_id),
-        start_row_index: Some(1),
+        start_row_index: None,
         end_row_index: None,
         start_column_index: Some(from as i32),
         end_column_index: Some(to as i32 + 1),
+    }
+}
+
+/// A clear of a reviewer column's cells below the header (`updateCells` with no rows: "If the data in
+/// rows does not cover the entire requested range, the fields matching those set in fields will be
+/// cleared").
+pub fn clear_column(sheet_id: i32, column: usize) -> Request {
+    Request {
+        update_cells: Some(google_sheets4::api::UpdateCellsRequest {
+            range: Some(columns(sheet_id, column, column)),
+            fields: Some(google_sheets4::common::FieldMask::new(&["userEnteredValue"])),
+            ..Default::default()
+        }),
+        ..Default::default()
     }
 }
 
@@ -84,12 +108,12 @@ fn protect(range: GridRange, description: String, editors: Option<Vec<String>>) 
 fn reviewer_protection(sheet_id: i32, decider: &Decider, account: &str) -> Request {
     let email = decider.email.clone().unwrap_or_default();
     let description = format!("{REVIEWER_TAG}{} ({email}); only they and Atlas may edit it", decider.token);
-    protect(columns(sheet_id, decider.column, decider.column), description, Some(vec![email, account.to_owned()]))
+    protect(whole_columns(sheet_id, decider.column, decider.column), description, Some(vec![email, account.to_owned()]))
 }
 
 fn status_protection(sheet_id: i32, account: &str) -> Request {
     let description = format!("{STATUS_TAG} (written by Atlas only; decide in your own column)");
-    protect(columns(sheet_id, STATUS, STATUS), description, Some(vec![account.to_owned()]))
+    protect(whole_columns(sheet_id, STATUS, STATUS), description, Some(vec![account.to_owned()]))
 }
 
 /// Dropdowns and protections for tab `t` created with `sheet_id`.
@@ -114,7 +138,7 @@ pub fn guard_rails(layout: &Layout, t: usize, sheet_id: i32, account: &str) -> V
     }
     for (from, to) in owned_runs(layout, t) {
         let description = format!("{} is maintained by Atlas; edits are undone at the next sync", TABS[t].title);
-        requests.push(protect(columns(sheet_id, from, to), description, None));
+        requests.push(protect(whole_columns(sheet_id, from, to), description, None));
     }
     requests
 }
@@ -167,6 +191,8 @@ fn problem(protections: &[Protection], decider: &Decider, standing: StandingEdit
     };
     Some(if ours.warning_only {
         "its protection is warning-only".into()
+    } else if let Some(first) = ours.start_row.filter(|&first| first > 1) {
+        format!("rows 2 to {} are outside its protection (a row was inserted above it)", first)
     } else if ours.start_column != Some(column) || ours.end_column != Some(column + 1) || ours.end_row.is_some() {
         "its protection covers other cells (moved)".into()
     } else {
@@ -214,40 +240,59 @@ pub fn ever_protected(protections: &[Protection], token: &str) -> bool {
     protections.iter().any(|p| p.description.starts_with(&tag))
 }
 
-/// The reviewer columns whose protection drifted, with why; and the requests that (re)create Atlas's
-/// strict protections: for drifted columns (after removing Atlas's drifted ranges), for reviewer
-/// columns being added now (`new_columns`), and for Status when it lacks one.
+/// What the check of the strict protections found.
+#[derive(Default)]
+pub struct Checked {
+    /// Reviewer columns whose protection drifted, with why.
+    pub drifted: HashMap<usize, String>,
+    /// Per drifted column: removing Atlas's drifted ranges and protecting the column again.
+    pub repairs: HashMap<usize, Vec<Request>>,
+    /// For the cycle's structure request: Status when it lacks its protection, reviewer columns added now
+    /// (`new_columns`), and intact ranges of the older form (from row 2 down) replaced by whole columns.
+    pub create: Vec<Request>,
+}
+
+fn delete(protection: &Protection) -> Request {
+    Request {
+        delete_protected_range: Some(DeleteProtectedRangeRequest { protected_range_id: protection.id }),
+        ..Default::default()
+    }
+}
+
+/// Checks Status's and every reviewer column's strict protection.
 pub fn check(
     layout: &Layout,
     sheet_id: i32,
     protections: &[Protection],
     new_columns: &[usize],
     standing: StandingEditors<'_>,
-) -> (HashMap<usize, String>, Vec<Request>) {
+) -> Checked {
     let account = standing.account;
-    let mut drifted = HashMap::new();
-    let mut repairs = Vec::new();
+    let mut checked = Checked::default();
     if !matches!(layout.mode, ApprovalMode::Reviewers(_)) {
-        return (drifted, repairs);
+        return checked;
     }
-    if !protections.iter().any(|p| p.description.starts_with(STATUS_TAG)) {
-        repairs.push(status_protection(sheet_id, account));
+    let status: Vec<&Protection> = protections.iter().filter(|p| p.description.starts_with(STATUS_TAG)).collect();
+    if status.is_empty() || status.iter().any(|p| p.start_row.is_some()) {
+        checked.create.extend(status.iter().map(|p| delete(p)));
+        checked.create.push(status_protection(sheet_id, account));
     }
     for decider in layout.deciders() {
-        let Some(why) = problem(protections, &decider, standing) else { continue };
-        if !new_columns.contains(&decider.column) {
-            drifted.insert(decider.column, why);
-        }
         let tag = format!("{REVIEWER_TAG}{} ", decider.token);
-        for stale in protections.iter().filter(|p| p.description.starts_with(&tag)) {
-            repairs.push(Request {
-                delete_protected_range: Some(DeleteProtectedRangeRequest { protected_range_id: stale.id }),
-                ..Default::default()
-            });
+        let ours: Vec<&Protection> = protections.iter().filter(|p| p.description.starts_with(&tag)).collect();
+        let mut requests: Vec<Request> = ours.iter().map(|p| delete(p)).collect();
+        requests.push(reviewer_protection(sheet_id, &decider, account));
+        match problem(protections, &decider, standing) {
+            None if ours.iter().any(|p| p.start_row.is_some()) => checked.create.extend(requests),
+            None => {}
+            Some(_) if new_columns.contains(&decider.column) => checked.create.extend(requests),
+            Some(why) => {
+                checked.drifted.insert(decider.column, why);
+                checked.repairs.insert(decider.column, requests);
+            }
         }
-        repairs.push(reviewer_protection(sheet_id, &decider, account));
     }
-    (drifted, repairs)
+    checked
 }
 
 #[cfg(test)]
@@ -266,7 +311,6 @@ mod tests {
         Protection {
             id: Some(7),
             description: format!("{REVIEWER_TAG}alice (alice@example.com)"),
-            start_row: Some(1),
             start_column: Some(8),
             end_column: Some(9),
             users: Some(vec!["alice@example.com".into(), "atlas@sa.example".into()]),
@@ -289,44 +333,67 @@ mod tests {
     const STANDING: StandingEditors<'static> =
         StandingEditors { account: "atlas@sa.example", owner: Some("Owner@example.com") };
 
+    fn status() -> Protection {
+        Protection { description: STATUS_TAG.into(), ..Default::default() }
+    }
+
     #[test]
     fn the_owner_google_lists_is_no_drift_and_anyone_else_is() {
         let layout = reviewers();
-        let status = Protection { description: STATUS_TAG.into(), ..Default::default() };
         let mut listed = intact();
         listed.users.as_mut().unwrap().push("owner@example.com".into());
-        let (drifted, _) = check(&layout, 1, &[listed.clone(), status.clone()], &[], STANDING);
-        assert!(drifted.is_empty(), "Google lists the owner among every range's editors: {drifted:?}");
+        let checked = check(&layout, 1, &[listed.clone(), status()], &[], STANDING);
+        assert!(
+            checked.drifted.is_empty(),
+            "Google lists the owner among every range's editors: {:?}",
+            checked.drifted
+        );
         let unknown = StandingEditors { owner: None, ..STANDING };
-        let (drifted, _) = check(&layout, 1, &[listed.clone(), status.clone()], &[], unknown);
-        assert!(drifted[&8].contains("sheets.owner is not set"), "{drifted:?}");
+        let checked = check(&layout, 1, &[listed.clone(), status()], &[], unknown);
+        assert!(checked.drifted[&8].contains("sheets.owner is not set"), "{:?}", checked.drifted);
         let mut other = listed;
         other.users.as_mut().unwrap().push("mallory@example.com".into());
-        let (drifted, _) = check(&layout, 1, &[other, status], &[], STANDING);
-        assert!(drifted[&8].contains("not mallory@example.com"), "{drifted:?}");
+        let checked = check(&layout, 1, &[other, status()], &[], STANDING);
+        assert!(checked.drifted[&8].contains("not mallory@example.com"), "{:?}", checked.drifted);
     }
 
     #[test]
     fn a_drifted_reviewer_protection_is_named_and_repaired() {
         let layout = reviewers();
-        let status = Protection { description: STATUS_TAG.into(), ..Default::default() };
-        let (drifted, repairs) = check(&layout, 1, &[intact(), status.clone()], &[], STANDING);
-        assert!(drifted.is_empty() && repairs.is_empty(), "{drifted:?}");
+        let checked = check(&layout, 1, &[intact(), status()], &[], STANDING);
+        assert!(checked.drifted.is_empty() && checked.repairs.is_empty() && checked.create.is_empty());
         type Drift = fn(&mut Protection);
-        let cases: [(Drift, &str); 4] = [
+        let cases: [(Drift, &str); 5] = [
             (|p| p.warning_only = true, "warning-only"),
             (|p| p.users.as_mut().unwrap().push("mallory@example.com".into()), "editors are"),
             (|p| p.start_column = Some(9), "moved"),
             (|p| p.users = None, "service account"),
+            (|p| p.start_row = Some(2), "rows 2 to 2 are outside its protection (a row was inserted above it)"),
         ];
         for (drift, expected) in cases {
             let mut p = intact();
             drift(&mut p);
-            let (drifted, repairs) = check(&layout, 1, &[p, status.clone()], &[], STANDING);
-            assert!(drifted[&8].contains(expected), "{drifted:?}");
+            let checked = check(&layout, 1, &[p, status()], &[], STANDING);
+            assert!(checked.drifted[&8].contains(expected), "{:?}", checked.drifted);
+            let repairs = &checked.repairs[&8];
             assert!(repairs[0].delete_protected_range.is_some() && repairs[1].add_protected_range.is_some());
         }
-        let (drifted, repairs) = check(&layout, 1, &[status], &[8], STANDING);
-        assert!(drifted.is_empty() && repairs.len() == 1, "a new column is protected, not reported");
+        let checked = check(&layout, 1, &[status()], &[8], STANDING);
+        assert!(checked.drifted.is_empty() && checked.create.len() == 1, "a new column is protected, not reported");
+    }
+
+    #[test]
+    fn protections_cover_whole_columns_and_the_older_form_is_replaced_without_a_drift() {
+        for request in guard_rails(&reviewers(), 0, 7, "sa") {
+            if let Some(add) = request.add_protected_range {
+                let range = add.protected_range.unwrap().range.unwrap();
+                assert_eq!((range.start_row_index, range.end_row_index), (None, None), "an insert always lands inside");
+            }
+        }
+        let older = Protection { start_row: Some(1), ..intact() };
+        let older_status = Protection { start_row: Some(1), ..status() };
+        let checked = check(&reviewers(), 1, &[older, older_status], &[], STANDING);
+        assert!(checked.drifted.is_empty(), "{:?}", checked.drifted);
+        assert_eq!(checked.create.len(), 4, "both ranges deleted and made again as whole columns");
     }
 }

@@ -283,6 +283,20 @@ pub enum Command {
         cells: Vec<SheetCell>,
         removed: Vec<(String, String)>,
     },
+    /// A reviewer column of the sheet was found loose (its protection did not make its cells that
+    /// reviewer's): nothing typed in it counts until Atlas has repaired its protection and cleared its
+    /// cells in one request. Kept in Atlas's state, not in a hotlist entry anyone may resolve.
+    SheetColumnLoose {
+        reviewer: String,
+        reason: String,
+    },
+    /// Atlas repaired a loose reviewer column's protection and cleared its cells in one request: what is
+    /// typed there from now on is the reviewer's. The column's baseline becomes empty, as its cells are.
+    SheetColumnCleared {
+        reviewer: String,
+        tab: String,
+        column: u8,
+    },
     /// A Sheets sync direction finished (or failed).
     RecordSync(SyncOutcome),
     /// A backup was made, verified (well or not) or pruned; the files are the record, this is the audit.
@@ -420,6 +434,8 @@ impl Command {
             Self::FromSheet { edit, .. } => edit.event_type(),
             Self::RecordSync(_) => "sheets.synced",
             Self::RecordSheetCells { .. } => "sheets.baseline_recorded",
+            Self::SheetColumnLoose { .. } => "sheets.column_loose",
+            Self::SheetColumnCleared { .. } => "sheets.column_cleared",
             Self::RecordMaintenance { .. } => "db.maintained",
             Self::RecordAlert { kind, .. } => match kind.as_str() {
                 "fired" => "alert.fired",

@@ -101,6 +101,8 @@ impl Command {
             | Self::RecoverInterruptedRuns
             | Self::InterruptRestoredRuns
             | Self::RecordSheetCells { .. }
+            | Self::SheetColumnLoose { .. }
+            | Self::SheetColumnCleared { .. }
             | Self::RecordMaintenance { .. } => Ok(()),
             Self::RecordQuery { sql, .. } if sql.trim().is_empty() || sql.chars().count() > super::MAX_QUERY_CHARS => {
                 Err(CommandError::invalid("sql", format!("must be 1 to {} characters", super::MAX_QUERY_CHARS)))
@@ -379,6 +381,11 @@ mod tests {
             ),
             (Command::FromSheet { cell: cell.clone(), edit: Box::new(note) }, "note.added"),
             (Command::RecordSheetCells { cells: vec![cell], removed: Vec::new() }, "sheets.baseline_recorded"),
+            (Command::SheetColumnLoose { reviewer: "alice".into(), reason: "x".into() }, "sheets.column_loose"),
+            (
+                Command::SheetColumnCleared { reviewer: "alice".into(), tab: "Pending_Approvals".into(), column: 8 },
+                "sheets.column_cleared",
+            ),
             (Command::RecordSync(sync), "sheets.synced"),
             (backup("created", true), "backup.created"),
             (backup("verified", true), "backup.verified"),
@@ -442,6 +449,8 @@ mod tests {
                 | Command::RejectSheetEdit { .. }
                 | Command::FromSheet { .. }
                 | Command::RecordSheetCells { .. }
+                | Command::SheetColumnLoose { .. }
+                | Command::SheetColumnCleared { .. }
                 | Command::RecordSync(_)
                 | Command::RecordBackup { .. }
                 | Command::RecordAlert { .. }
@@ -454,6 +463,6 @@ mod tests {
         }
         let variants: std::collections::HashSet<std::mem::Discriminant<Command>> =
             all.iter().map(|(c, _)| std::mem::discriminant(c)).collect();
-        assert_eq!(variants.len(), 32, "every variant is in the list");
+        assert_eq!(variants.len(), 34, "every variant is in the list");
     }
 }

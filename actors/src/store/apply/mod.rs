@@ -91,6 +91,8 @@ pub(crate) fn apply(
         Command::FromSheet { .. } => unreachable!("applied above"),
         Command::RecordSync(outcome) => sheets::record_sync(conn, outcome, now)?,
         Command::RecordSheetCells { cells, removed } => sheets::record_cells(conn, cells, removed, actor, now)?,
+        Command::SheetColumnLoose { reviewer, reason } => sheets::column_loose(conn, reviewer, reason, now)?,
+        Command::SheetColumnCleared { reviewer, tab, column } => sheets::column_cleared(conn, reviewer, tab, *column)?,
         Command::RecordBackup { id, .. } => Touched::new("backup", id, None, Applied::Noted),
         Command::RecordMaintenance { action, .. } => Touched::new("db", action, None, Applied::Noted),
         Command::RecordAlert { key, .. } => Touched::new("alert", key, None, Applied::Noted),

@@ -119,3 +119,34 @@ pub(super) fn record_cells(
     super::insert_event(conn, "sheets.baseline_recorded", "sheets", "baseline", actor, &payload, now)?;
     Ok(Touched { record_event: false, ..Touched::new("sheets", "baseline", None, Applied::Noted) })
 }
+
+/// Marks a reviewer column loose (kept since the first time it was found so).
+pub(super) fn column_loose(
+    conn: &Connection,
+    reviewer: &str,
+    reason: &str,
+    now: &str,
+) -> Result<Touched, CommandError> {
+    conn.prepare_cached("INSERT OR IGNORE INTO sheet_loose_columns (reviewer, since, reason) VALUES (?1, ?2, ?3)")
+        .and_then(|mut insert| insert.execute(params![reviewer, now, reason]))
+        .map_err(storage)?;
+    Ok(Touched::new("sheets", reviewer, None, Applied::Noted))
+}
+
+/// Ends a column's quarantine: its cells were cleared, so is its baseline (what Atlas saw there and what
+/// it kept of a refused edit, `SEEN` columns on).
+pub(super) fn column_cleared(
+    conn: &Connection,
+    reviewer: &str,
+    tab: &str,
+    column: u8,
+) -> Result<Touched, CommandError> {
+    let seen = column as usize + crate::sheets::import::SEEN;
+    conn.prepare_cached("UPDATE sheet_cells SET value = '' WHERE tab = ?1 AND col IN (?2, ?3)")
+        .and_then(|mut clear| clear.execute(params![tab, column, seen as i64]))
+        .map_err(storage)?;
+    conn.prepare_cached("DELETE FROM sheet_loose_columns WHERE reviewer = ?1")
+        .and_then(|mut delete| delete.execute([reviewer]))
+        .map_err(storage)?;
+    Ok(Touched::new("sheets", reviewer, None, Applied::Noted))
+}

@@ -107,11 +107,11 @@ impl FakeSheets {
 
     /// A human deletes a row (0-based) or inserts an empty one before it.
     pub fn delete_row(&self, title: &str, row: usize) {
-        self.state.lock().unwrap().tab_mut(title).unwrap().rows.remove(row);
+        self.state.lock().unwrap().delete_row(title, row);
     }
 
     pub fn insert_blank_row(&self, title: &str, row: usize) {
-        self.state.lock().unwrap().tab_mut(title).unwrap().rows.insert(row, Vec::new());
+        self.state.lock().unwrap().insert_blank_row(title, row);
     }
 
     pub fn rename_tab(&self, from: &str, to: &str) {
