@@ -173,7 +173,15 @@ impl Work {
         let offsite = self.offsite()?.clone();
         let manifest = file::load(&self.config.dir, id)?;
         let standing = owner::live_standing(&self.readers).await?;
-        let owned = offsite.owned_by(&standing, true).await;
+        let foreign = manifest.pitr.as_ref().map(|base| base.timeline.clone()).filter(|t| *t != standing.timeline);
+        let owned = match foreign {
+            Some(other) => Err(format!(
+                "backup {id} belongs to timeline {other}, not to this database's ({}); only a database's own \
+                 backups go to the bucket",
+                standing.timeline
+            )),
+            None => offsite.owned_by(&standing, true).await,
+        };
         let outcome = match &owned {
             Ok(owned) => owned.upload(&self.config.dir, &manifest).await,
             Err(why) => Err(format!("off-site upload of {} not attempted: {why}", manifest.file)),

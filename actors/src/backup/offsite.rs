@@ -111,7 +111,9 @@ impl Offsite {
             return Err(remote_err(&format!("upload of {} failed", manifest.file), e));
         }
         writer.shutdown().await.map_err(|e| remote_err(&format!("upload of {} failed", manifest.file), e))?;
-        let body = serde_json::to_vec_pretty(manifest).map_err(|e| remote_err("manifest", e))?;
+        // The bucket's copy says nothing of an earlier failed attempt: it is stored.
+        let stored = Manifest { upload_error: None, ..manifest.clone() };
+        let body = serde_json::to_vec_pretty(&stored).map_err(|e| remote_err("manifest", e))?;
         self.store
             .put(&self.object(&Self::manifest_name(&manifest.id)), body.into())
             .await

@@ -23,16 +23,35 @@ pub const FOLDER: &str = "owner/";
 /// its own timeline at most this long; pruning always asks afresh).
 const TRUSTED_FOR: Duration = Duration::from_secs(60);
 
-/// A claim: from `claimed_at` on, the bucket's history is `timeline`'s.
+/// A claim: from when the bucket stored it, the bucket's history is `timeline`'s, written by the Atlas
+/// whose data directory is `instance` (a copied directory is another instance, `runner/instance.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     pub timeline: String,
+    #[serde(default)]
+    pub instance: Option<String>,
     /// The owner it took over from, if any.
     pub previous: Option<String>,
+    /// The claimant's clock, for people; the order of claims is the bucket's (`recorded_at`).
     pub claimed_at: String,
     pub host: String,
     /// How: `first start`, `restore in place`, `atlas promote`.
     pub how: String,
+    /// When the bucket stored the claim (its object's last-modified time): claims are ordered by the
+    /// bucket's clock, never by what a claimant (with a skewed clock, or a forged text) wrote.
+    #[serde(skip)]
+    pub recorded_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Claim {
+    /// When the claim took effect: the bucket's time, else (a claim not read back yet) the claimant's.
+    pub fn since(&self) -> String {
+        self.recorded_at.map_or_else(|| self.claimed_at.clone(), crate::domain::format_timestamp)
+    }
+
+    fn is_of(&self, db: &Standing) -> bool {
+        self.timeline == db.timeline && self.instance.as_ref().is_none_or(|instance| *instance == db.instance)
+    }
 }
 
 impl Claim {
@@ -50,10 +69,12 @@ impl Claim {
     }
 }
 
-/// What the live database says of itself (table `pitr_timeline`).
+/// What the live database says of itself (tables `pitr_timeline`, `pitr_lineage`) and which Atlas
+/// serves it (its data directory's instance id).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Standing {
     pub timeline: String,
+    pub instance: String,
     /// A copy put in place by a restore (or a golden copy), not a database made here.
     pub restored: bool,
     /// For a restore in place: the timeline of the database it replaced.
@@ -76,18 +97,27 @@ pub fn standing(conn: &Connection) -> rusqlite::Result<Option<Standing>> {
     conn.query_row(
         "SELECT t.timeline, l.restored, l.succeeds FROM pitr_timeline t JOIN pitr_lineage l ON l.id = t.id",
         [],
-        |r| Ok(Standing { timeline: r.get(0)?, restored: r.get(1)?, succeeds: r.get(2)? }),
+        |r| Ok(Standing { timeline: r.get(0)?, instance: String::new(), restored: r.get(1)?, succeeds: r.get(2)? }),
     )
     .optional()
 }
 
 /// The live database's standing, read from the pool; an error when it has none (not migrated yet).
 pub async fn live_standing(readers: &crate::store::ReaderPool) -> Result<Standing, String> {
-    readers
+    let mut standing = readers
         .read(standing)
         .await
         .map_err(|e| format!("cannot read the database's timeline: {e}"))?
-        .ok_or_else(|| "the database has no timeline yet (not migrated)".to_owned())
+        .ok_or_else(|| "the database has no timeline yet (not migrated)".to_owned())?;
+    standing.instance = instance_of(readers.database())?;
+    Ok(standing)
+}
+
+/// The instance id of the Atlas serving `database` (its data directory's, `runner/instance.rs`).
+pub fn instance_of(database: &Path) -> Result<String, String> {
+    let dir = crate::store::lock::data_dir(database);
+    crate::runner::instance::of_data_dir(&dir)
+        .map_err(|e| format!("cannot read this Atlas's instance id in {}: {e}", dir.display()))
 }
 
 /// What the database may do with the bucket, given the newest claim.
@@ -103,9 +133,18 @@ pub enum Verdict {
 }
 
 pub fn judge(db: &Standing, owner: Option<&Claim>) -> Verdict {
+    let same_instance = |owner: &Claim| owner.instance.as_ref().is_none_or(|instance| *instance == db.instance);
     match owner {
-        Some(owner) if owner.timeline == db.timeline => Verdict::Owner,
-        Some(owner) if db.succeeds.as_deref() == Some(owner.timeline.as_str()) => {
+        Some(owner) if owner.is_of(db) => Verdict::Owner,
+        Some(owner) if owner.timeline == db.timeline => Verdict::NotOwner(format!(
+            "the bucket belongs to this database's timeline {} as served by another Atlas (instance {}; this data \
+             directory is instance {}): a copied data directory writes nothing there. If this copy is now \
+             production, promote it (`atlas promote --yes` with the service stopped)",
+            owner.timeline,
+            owner.instance.as_deref().unwrap_or("?"),
+            db.instance
+        )),
+        Some(owner) if db.succeeds.as_deref() == Some(owner.timeline.as_str()) && same_instance(owner) => {
             Verdict::MayClaim { previous: Some(owner.timeline.clone()), how: "restore in place" }
         }
         None if db.succeeds.is_some() => Verdict::MayClaim { previous: None, how: "restore in place" },
@@ -160,17 +199,19 @@ impl Offsite {
     /// Every claim, oldest first.
     pub async fn claims(&self) -> Result<Vec<Claim>, String> {
         let mut claims = Vec::new();
-        for (name, _) in self.list_folder(FOLDER).await? {
+        for (name, stored) in self.list_folder(FOLDER).await? {
             if !name.ends_with(".json") {
                 continue;
             }
             let bytes = self.get_object(&name).await?;
             match serde_json::from_slice::<Claim>(&bytes) {
-                Ok(claim) => claims.push(claim),
+                Ok(claim) => claims.push(Claim { recorded_at: Some(stored), ..claim }),
                 Err(e) => tracing::warn!(object = %name, error = %e, "Skipping an unreadable ownership claim."),
             }
         }
-        claims.sort_by(|a, b| (&a.claimed_at, &a.timeline).cmp(&(&b.claimed_at, &b.timeline)));
+        claims.sort_by(|a, b| {
+            (a.recorded_at, &a.claimed_at, &a.timeline).cmp(&(b.recorded_at, &b.claimed_at, &b.timeline))
+        });
         Ok(claims)
     }
 
@@ -195,6 +236,10 @@ impl Offsite {
         let owner = self.owner().await?;
         match judge(db, owner.as_ref()) {
             Verdict::Owner => {}
+            Verdict::MayClaim { previous: None, how } => {
+                self.no_foreign_history(db).await?;
+                self.write_claim(db, None, how).await?;
+            }
             Verdict::MayClaim { previous, how } => {
                 self.write_claim(db, previous, how).await?;
             }
@@ -206,10 +251,28 @@ impl Offsite {
         Ok(Owned { offsite: self })
     }
 
+    /// A bucket nobody owns is claimed by a database only when it holds no other database's history (a
+    /// new bucket, or one from before claims that holds this database's own chain): a scratch machine
+    /// must not take over a bucket whose claims were lost.
+    async fn no_foreign_history(&self, db: &Standing) -> Result<(), String> {
+        let timelines: Vec<String> =
+            self.list().await?.into_iter().filter_map(|m| m.pitr.map(|b| b.timeline)).collect();
+        let foreign = timelines.iter().find(|t| **t != db.timeline);
+        match foreign {
+            Some(other) if !timelines.contains(&db.timeline) => Err(format!(
+                "the bucket holds another database's history (timeline {other}) but names no owner; this database \
+                 (timeline {}) writes nothing there until it is promoted (`atlas promote --yes` with the service \
+                 stopped)",
+                db.timeline
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Makes `db` the bucket's owner whoever owned it: `latest` follows its chain from now on.
     pub async fn promote(&self, db: &Standing, how: &str) -> Result<(Claim, Option<Claim>), String> {
         let before = self.owner().await?;
-        if let Some(owner) = before.as_ref().filter(|owner| owner.timeline == db.timeline) {
+        if let Some(owner) = before.as_ref().filter(|owner| owner.is_of(db)) {
             return Ok((owner.clone(), before.clone()));
         }
         let previous = before.as_ref().map(|owner| owner.timeline.clone());
@@ -220,13 +283,26 @@ impl Offsite {
     async fn write_claim(&self, db: &Standing, previous: Option<String>, how: &str) -> Result<Claim, String> {
         let claim = Claim {
             timeline: db.timeline.clone(),
+            instance: Some(db.instance.clone()),
             previous,
             claimed_at: crate::domain::format_timestamp(chrono::Utc::now()),
             host: host(),
             how: how.to_owned(),
+            recorded_at: None,
         };
         let body = serde_json::to_vec_pretty(&claim).map_err(|e| format!("cannot write the claim: {e}"))?;
         self.put_object(&claim.object_name(), body).await?;
+        // Read back: a claim stored at the same moment by another database may be the newer one.
+        let claim = match self.owner().await? {
+            Some(owner) if owner.is_of(db) => owner,
+            Some(other) => {
+                return Err(format!(
+                    "another database claimed the bucket at the same moment and owns it ({}); this one does not",
+                    other.describe()
+                ))
+            }
+            None => return Err("the claim just written is not in the bucket".into()),
+        };
         tracing::warn!(timeline = %claim.timeline, previous = ?claim.previous, how = %claim.how,
             "This database now owns the bucket.");
         if let Ok(mut seen) = self.seen.0.lock() {
@@ -264,16 +340,18 @@ mod tests {
     use super::*;
 
     fn db(timeline: &str, restored: bool, succeeds: Option<&str>) -> Standing {
-        Standing { timeline: timeline.into(), restored, succeeds: succeeds.map(str::to_owned) }
+        Standing { timeline: timeline.into(), instance: "here".into(), restored, succeeds: succeeds.map(str::to_owned) }
     }
 
     fn claim(timeline: &str) -> Claim {
         Claim {
             timeline: timeline.into(),
+            instance: Some("here".into()),
             previous: None,
             claimed_at: "2026-12-06T10:00:00.000Z".into(),
             host: "prod".into(),
             how: "first start".into(),
+            recorded_at: None,
         }
     }
 
@@ -296,6 +374,11 @@ mod tests {
             "a bucket nobody owns (a new one, or one from before claims) is claimed by a database made here"
         );
         assert!(matches!(judge(&db("copy", true, None), None), Verdict::NotOwner(_)));
+        // A copied data directory: the same timeline, another instance.
+        let clone = Standing { instance: "copy".into(), ..db("prod", false, None) };
+        assert!(matches!(judge(&clone, Some(&prod)), Verdict::NotOwner(why) if why.contains("copied data directory")));
+        let clone_restored = Standing { instance: "copy".into(), ..db("next", true, Some("prod")) };
+        assert!(matches!(judge(&clone_restored, Some(&prod)), Verdict::NotOwner(_)), "no succession on a copy");
     }
 
     #[test]

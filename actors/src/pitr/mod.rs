@@ -181,8 +181,9 @@ pub fn fork_timeline(staged: &Path, lineage: &crate::backup::owner::Lineage) -> 
         }
         if forked {
             tx.execute_batch("UPDATE pitr_timeline SET timeline = lower(hex(randomblob(8))) WHERE id = 1;")?;
-            crate::backup::owner::mark_copy(&tx, lineage)?;
         }
+        // Also on a copy older than the timeline (its migration makes one later): it is a restored copy.
+        crate::backup::owner::mark_copy(&tx, lineage)?;
         tx.commit()
     };
     forking().map_err(|e| format!("cannot give the restored copy its own timeline: {e}"))
@@ -191,6 +192,20 @@ pub fn fork_timeline(staged: &Path, lineage: &crate::backup::owner::Lineage) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::owner::{Lineage, LINEAGE_SQL};
+
+    #[test]
+    fn a_copy_older_than_the_timeline_is_still_marked_a_restored_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.db");
+        Connection::open(&old).unwrap().execute_batch("CREATE TABLE projects (id TEXT PRIMARY KEY);").unwrap();
+        fork_timeline(&old, &Lineage::Restored { succeeds: Some("prod".into()) }).unwrap();
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch(LINEAGE_SQL).unwrap(); // its migration, later: a no-op
+        let lineage: (bool, Option<String>) =
+            conn.query_row("SELECT restored, succeeds FROM pitr_lineage", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(lineage, (true, Some("prod".into())), "restored in place of prod, not a database made here");
+    }
 
     #[test]
     fn a_target_is_latest_or_an_rfc3339_time() {

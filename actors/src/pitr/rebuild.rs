@@ -134,10 +134,24 @@ fn choose(candidates: Vec<Manifest>, target: Target, live: Option<&str>, claims:
                 }
             }
         }
-        (Target::At(_), live) => {
-            let mut allowed: Vec<String> = claims.iter().map(|c| c.timeline.clone()).collect();
-            allowed.extend(live.map(str::to_owned));
-            (Some(allowed), "the timelines that owned the bucket".into())
+        (Target::At(at), _) => {
+            // The owner at that moment (by the bucket's clock), or, while it had no snapshot yet, the
+            // owner it took over from: never a timeline promoted later, nor one never promoted.
+            let in_force = claims.iter().rposition(|c| c.recorded_at.is_some_and(|stored| stored <= at)).unwrap_or(0);
+            let chain = lineage(&claims[..=in_force]);
+            match chain.iter().find(|claim| has(&claim.timeline)) {
+                Some(claim) => (
+                    Some(vec![claim.timeline.clone()]),
+                    format!("timeline {}, the bucket's owner at {target} (since {})", claim.timeline, claim.since()),
+                ),
+                None => {
+                    return Err(format!(
+                        "no recovery snapshot of the bucket's owner at {target} ({}) comes before it{}",
+                        chain[0].describe(),
+                        skipped_sentence(&usable, claims)
+                    ))
+                }
+            }
         }
     };
     let in_chain = |m: &Manifest| allowed.as_ref().is_none_or(|allowed| allowed.iter().any(|t| t == timeline_of(m)));
@@ -148,16 +162,6 @@ fn choose(candidates: Vec<Manifest>, target: Target, live: Option<&str>, claims:
             "no recovery snapshot of {chain} comes before {target}{}",
             skipped_sentence(&left, claims)
         ));
-    };
-    let chain = match target {
-        Target::At(_) => {
-            let timeline = timeline_of(&manifest);
-            match claims.iter().rev().find(|c| c.timeline == timeline) {
-                Some(claim) => format!("timeline {timeline}, which owned the bucket from {}", claim.claimed_at),
-                None => format!("timeline {timeline}, the live database's own"),
-            }
-        }
-        Target::Latest => chain,
     };
     Ok(Chosen { manifest, chain, skipped })
 }
@@ -449,10 +453,12 @@ mod tests {
     fn claim(timeline: &str, previous: Option<&str>, at: &str) -> Claim {
         Claim {
             timeline: timeline.into(),
+            instance: None,
             previous: previous.map(str::to_owned),
             claimed_at: at.into(),
             host: "prod".into(),
             how: "first start".into(),
+            recorded_at: crate::domain::parse_timestamp(at),
         }
     }
 
@@ -490,6 +496,24 @@ mod tests {
         // Promoted: the drill's copy took over; `latest` follows it from then on.
         let promoted = [claims[0].clone(), claim("drill", Some("prod"), "2026-12-01T11:30:00.000Z")];
         assert_eq!(chosen(&all, Target::Latest, None, &promoted), "drill");
+    }
+
+    #[test]
+    fn a_time_follows_the_owner_at_that_time_never_one_promoted_later() {
+        // Production's snapshots; a drill's newer snapshot (made before its promotion at 11:30).
+        let all = vec![
+            snapshot("prod-9", "prod", "2026-12-01T09:00:00.000Z"),
+            snapshot("prod-11", "prod", "2026-12-01T11:00:00.000Z"),
+            snapshot("drill", "drill", "2026-12-01T11:10:00.000Z"),
+        ];
+        let claims =
+            [claim("prod", None, "2026-12-01T08:00:00.000Z"), claim("drill", Some("prod"), "2026-12-01T11:30:00.000Z")];
+        let at = |t: &str| Target::parse(t).unwrap();
+        assert_eq!(chosen(&all, at("2026-12-01T11:20:00Z"), None, &claims), "prod-11", "prod owned the bucket then");
+        assert_eq!(chosen(&all, at("2026-12-01T10:00:00Z"), None, &claims), "prod-9");
+        assert_eq!(chosen(&all, at("2026-12-01T11:40:00Z"), None, &claims), "drill", "the promoted drill owns it then");
+        let before_any = chosen(&all, at("2026-12-01T07:00:00Z"), None, &claims);
+        assert!(before_any.contains("no recovery snapshot"), "{before_any}");
     }
 
     #[test]

@@ -138,7 +138,8 @@ impl Work {
                 .read(move |conn| Ok((owner::standing(conn)?, super::outbox_rows(conn, ROWS_PER_SEGMENT, limit)?)))
                 .await
                 .map_err(|e| format!("cannot read the outbox: {e}"))?;
-            let Some(standing) = standing else { return Ok(()) };
+            let Some(mut standing) = standing else { return Ok(()) };
+            standing.instance = owner::instance_of(self.readers.database())?;
             let timeline = standing.timeline.clone();
             self.monitor.update(|state| {
                 if state.timeline.as_deref() != Some(timeline.as_str()) {

@@ -52,6 +52,11 @@ impl ReaderPool {
         Ok(Self { pool: Arc::new(RwLock::new(Some(build(config)?))), config: Arc::new(config.clone()) })
     }
 
+    /// The database file the pool reads.
+    pub fn database(&self) -> &std::path::Path {
+        &self.config.path
+    }
+
     fn current(&self) -> Result<Pool, ReadError> {
         self.pool.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone().ok_or(ReadError::Restoring)
     }

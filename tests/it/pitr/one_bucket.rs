@@ -68,6 +68,18 @@ async fn make_projects(url: &str, token: &str, prefix: &str, n: usize) -> (Vec<S
     (names, last)
 }
 
+/// Production on moto: a fresh directory serving with the bucket flags, `n` projects named `prefix-i`
+/// written and shipped. Answers the directory, the daemon and the admin token.
+async fn shipping_production(flags: &[String], prefix: &str, n: usize) -> (tempfile::TempDir, Daemon, String) {
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let production = tempfile::tempdir().unwrap();
+    let prod = Daemon::start(crate::support::daemon::ATLAS, production.path(), &args, &[]);
+    let token = admin_token(production.path());
+    let (_, last) = make_projects(&prod.url, &token, prefix, n).await;
+    until_shipped_through(&prod.url, &token, &last).await;
+    (production, prod, token)
+}
+
 fn names_in(dir: &Path) -> BTreeSet<String> {
     let db = open_read_only(&dir.join("data/atlas.db"));
     let mut query = db.prepare("SELECT name FROM projects").unwrap();
@@ -153,12 +165,7 @@ async fn a_drill_on_another_machine_never_becomes_what_latest_rebuilds() {
 async fn two_restores_in_one_second_never_overwrite_each_other() {
     let moto = Moto::start(BUCKET).await;
     let flags = daemon_flags(&moto.endpoint);
-    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
-    let production = tempfile::tempdir().unwrap();
-    let mut prod = Daemon::start(crate::support::daemon::ATLAS, production.path(), &args, &[]);
-    let token = admin_token(production.path());
-    let (_, last) = make_projects(&prod.url, &token, "p", 3).await;
-    until_shipped_through(&prod.url, &token, &last).await;
+    let (_production, mut prod, _) = shipping_production(&flags, "p", 3).await;
     prod.signal("TERM");
     prod.wait_exit(Duration::from_secs(20));
     let before = objects(&moto).await;
@@ -194,4 +201,75 @@ async fn two_restores_in_one_second_never_overwrite_each_other() {
     for (ok, text) in &said {
         assert!(*ok || text.contains("NOT promoted") || text.contains("not uploaded"), "{text}");
     }
+}
+
+/// Waits until the daemon's shipper says why it ships nothing, and answers that.
+async fn refusal(url: &str, token: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = get(url, token, "/api/v1/admin/pitr").await;
+        if let Some(error) = now["shipper"]["last_upload_error"].as_str() {
+            return error.to_owned();
+        }
+        assert!(Instant::now() < deadline, "the shipper never said why it ships nothing: {now}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A data directory copied whole (a VM snapshot, an rsync to staging) holds the same timeline: it is
+/// another Atlas (another instance) and writes nothing to the bucket, where it would overwrite
+/// production's segments of the same names.
+#[actix_rt::test]
+async fn a_copied_data_directory_never_writes_as_production() {
+    let moto = Moto::start(BUCKET).await;
+    let flags = daemon_flags(&moto.endpoint);
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let (production, mut prod, token) = shipping_production(&flags, "before", 3).await;
+    prod.signal("TERM");
+    prod.wait_exit(Duration::from_secs(20));
+    let copy = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .args(["-a", production.path().join("data").to_str().unwrap(), copy.path().to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let prod = Daemon::start(crate::support::daemon::ATLAS, production.path(), &args, &[]);
+    let clone = Daemon::start(crate::support::daemon::ATLAS, copy.path(), &args, &[]);
+    make_projects(&clone.url, &token, "clone", 3).await;
+    let why = refusal(&clone.url, &token).await;
+    assert!(why.contains("copied data directory"), "{why}");
+    let shipped = get(&clone.url, &token, "/api/v1/admin/pitr").await;
+    assert_eq!(shipped["shipper"]["segments_uploaded"], 0, "the copy shipped nothing: {shipped}");
+    let (_, last) = make_projects(&prod.url, &token, "after", 3).await;
+    until_shipped_through(&prod.url, &token, &last).await;
+    let recovery = tempfile::tempdir().unwrap();
+    let (ok, said) = atlas_in(recovery.path(), &flags, &["restore", "--to", "latest", "--from-remote", "--yes"]);
+    assert!(ok, "{said}");
+    let restored = names_in(recovery.path());
+    assert!(restored.contains("after-2") && !restored.iter().any(|n| n.starts_with("clone-")), "{restored:?}");
+}
+
+/// A bucket whose claims were lost (deleted) is not taken by a new database on a scratch machine while
+/// it holds another database's history; production claims it again.
+#[actix_rt::test]
+async fn lost_claims_never_let_a_scratch_machine_take_the_bucket() {
+    let moto = Moto::start(BUCKET).await;
+    let flags = daemon_flags(&moto.endpoint);
+    let args: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let (_production, _prod, _) = shipping_production(&flags, "p", 3).await;
+    let store = moto.store(BUCKET);
+    for name in objects(&moto).await.into_iter().filter(|n| n.contains("/owner/")) {
+        store.delete(&ObjectPath::from(name)).await.unwrap();
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let fresh = Daemon::start(crate::support::daemon::ATLAS, scratch.path(), &args, &[]);
+    let scratch_token = admin_token(scratch.path());
+    make_projects(&fresh.url, &scratch_token, "scratch", 2).await;
+    let why = refusal(&fresh.url, &scratch_token).await;
+    assert!(why.contains("holds another database's history"), "{why}");
+    let recovery = tempfile::tempdir().unwrap();
+    let (ok, said) = atlas_in(recovery.path(), &flags, &["restore", "--to", "latest", "--from-remote", "--yes"]);
+    assert!(ok, "{said}");
+    let restored = names_in(recovery.path());
+    assert!(restored.contains("p-2") && !restored.iter().any(|n| n.starts_with("scratch-")), "{restored:?}\n{said}");
 }
