@@ -15,6 +15,7 @@ use std::time::Duration;
 mod attacks;
 mod binding;
 mod loose_columns;
+mod resolve_role;
 mod reviewers;
 
 /// The seed contract's shared Status column, decisions recorded as `alice` (an approver's token).

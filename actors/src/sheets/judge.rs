@@ -1,7 +1,7 @@
 //! Judging one record's rows in one tab: which row speaks for the record, whether it shows what Atlas
 //! last exported, and what each edited cell becomes (a command, a refusal, or an edit that waits).
 
-use super::contract::{column_letter, Layout, STATUS, TABS};
+use super::contract::{column_letter, ApprovalMode, Layout, STATUS, TABS};
 use super::import::{
     decides, is_enum, note_addition, note_target, same, Accepted, ImportPlan, ImportRules, Refused, Rows, PARTIAL_MARK,
     SEEN,
@@ -242,13 +242,23 @@ impl Judge<'_> {
         }
         match (t, column) {
             (2, 5) => match (self.db[5].as_str(), have.trim().to_lowercase().as_str()) {
+                // Resolving needs the role it needs over HTTP: only the shared mode's named token has one
+                // (its role is checked like a decision's); in reviewer mode the sheet cannot tell who set it.
+                ("false", "true") if !matches!(self.rules.layout.mode, ApprovalMode::Shared { .. }) => self.refuse(
+                    column,
+                    "resolving needs a person's role, which the sheet cannot tell in reviewer mode: resolve it in \
+                     the console or over the API"
+                        .into(),
+                ),
                 ("false", "true") => {
                     let resolution = self.row[6].trim().to_owned();
+                    let ApprovalMode::Shared { reviewer } = &self.rules.layout.mode else { return };
+                    let reviewer = reviewer.clone();
                     match ErrorId::parse(&id) {
                         Ok(error) if !resolution.is_empty() && !resolution.starts_with('=') => {
                             self.plan.rewrite[t].insert((self.r, 6));
                             let command = Command::ResolveError { id: error, resolution, notes: None };
-                            self.accept(column, command, "sheets");
+                            self.accept(column, command, &reviewer);
                         }
                         _ => self.refuse(column, "write a Resolution before setting Resolved to true".into()),
                     }
