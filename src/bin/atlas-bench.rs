@@ -12,6 +12,7 @@
 //! `atlas-bench runner`: approval commit to process start, p50/p99 over 300 execute approvals.
 //! `atlas-bench backup [MB]`: an Atlas backup against `sqlite3 .backup`, and writer latency meanwhile.
 //! `atlas-bench restore-wait [MB]`: what writers meet while an online restore to `latest` replaces MB.
+//! `atlas-bench sheets-memory [ROWS]`: the memory a Sheets grid read of ROWS junk rows costs, lean vs typed.
 //! `atlas-bench http [TASKS] [--compare-datasette]`: the real `atlas serve` over loopback HTTP: list pages, reads,
 //! creates; side by side with Datasette on a copy of the same file when asked.
 //! `atlas-bench soak [RUNS]`: the real `atlas serve` on its defaults through RUNS approved runs that each
@@ -34,6 +35,8 @@ mod pitr_bench;
 mod restore_wait_bench;
 #[path = "atlas-bench/runner_bench.rs"]
 mod runner_bench;
+#[path = "atlas-bench/sheets_memory_bench.rs"]
+mod sheets_memory_bench;
 #[path = "atlas-bench/soak_bench.rs"]
 mod soak_bench;
 
@@ -301,6 +304,13 @@ fn main() -> ExitCode {
             let megabytes = std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024);
             actix::System::new().block_on(restore_wait_bench::run(megabytes))
         }
+        Some("sheets-memory") => {
+            sheets_memory_bench::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(10_000))
+        }
+        Some("sheets-memory-child") => sheets_memory_bench::child(
+            &std::env::args().nth(2).unwrap_or_default(),
+            &std::env::args().nth(3).unwrap_or_default(),
+        ),
         Some("http") => {
             let args: Vec<String> = std::env::args().skip(2).collect();
             let tasks = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
@@ -310,7 +320,7 @@ fn main() -> ExitCode {
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
             eprintln!(
-                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | restore-wait [MB] | runner | backup [MB] | http [TASKS] [--compare-datasette] | soak [RUNS]"
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | restore-wait [MB] | sheets-memory [ROWS] | runner | backup [MB] | http [TASKS] [--compare-datasette] | soak [RUNS]"
             );
             return ExitCode::from(2);
         }

@@ -181,6 +181,7 @@ impl Settings {
         within("sheets.request_timeout_s", self.sheets.request_timeout_s, 1, 600)?;
         within("sheets.max_attempts", self.sheets.max_attempts.into(), 1, 10)?;
         within("sheets.runs_shown", self.sheets.runs_shown.into(), 1, 10_000)?;
+        within("sheets.max_rows", self.sheets.max_rows.into(), 1_000, 1_000_000)?;
         self.validate_reviewers()?;
         if self.sheets.enabled {
             if self.sheets.spreadsheet_id.trim().is_empty() {
@@ -263,6 +264,7 @@ impl Settings {
                 request_timeout: Duration::from_secs(self.sheets.request_timeout_s),
                 max_attempts: self.sheets.max_attempts,
                 backoff_base: Duration::from_millis(500),
+                max_rows: self.sheets.max_rows as usize,
             },
             scope: MirrorScope {
                 decided_approvals_for: days(self.sheets.decided_approvals_days),

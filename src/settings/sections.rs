@@ -280,6 +280,8 @@ pub struct SheetsSettings {
     pub request_timeout_s: u64,
     /// Attempts per call for 429, 5xx and timeouts (exponential backoff with jitter between them).
     pub max_attempts: u32,
+    /// Rows a tab may have; a tab with more (an editor pasting junk) is refused aloud, never read whole.
+    pub max_rows: u32,
     /// Days a decided approval stays in Pending_Approvals.
     pub decided_approvals_days: u32,
     /// How many of the newest runs the Runs tab shows.
@@ -319,6 +321,7 @@ impl Default for SheetsSettings {
             api_base_url: "https://sheets.googleapis.com/".into(),
             request_timeout_s: 30,
             max_attempts: 3,
+            max_rows: 20_000,
             decided_approvals_days: 7,
             runs_shown: 100,
             resolved_errors_days: 30,

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 mod attacks;
 mod binding;
+mod limits;
 mod loose_columns;
 mod resolve_role;
 mod reviewers;
@@ -41,6 +42,17 @@ pub async fn client(fake: &FakeSheets, dir: &std::path::Path) -> SheetsClient {
 }
 
 async fn client_with(fake: &FakeSheets, dir: &std::path::Path, timeout: Duration, attempts: u32) -> SheetsClient {
+    client_limited(fake, dir, timeout, attempts, 20_000).await
+}
+
+/// A client whose tabs may have at most `max_rows` rows.
+pub async fn client_limited(
+    fake: &FakeSheets,
+    dir: &std::path::Path,
+    timeout: Duration,
+    attempts: u32,
+    max_rows: usize,
+) -> SheetsClient {
     SheetsClient::connect(SheetsConfig {
         spreadsheet_id: "sheet-1".into(),
         credentials_file: fake.credentials(dir),
@@ -48,6 +60,7 @@ async fn client_with(fake: &FakeSheets, dir: &std::path::Path, timeout: Duration
         request_timeout: timeout,
         max_attempts: attempts,
         backoff_base: Duration::from_millis(5),
+        max_rows,
     })
     .await
     .unwrap()

@@ -33,6 +33,10 @@ pub struct SheetsConfig {
     pub max_attempts: u32,
     /// First backoff delay; doubled per attempt, plus up to 50% jitter.
     pub backoff_base: Duration,
+    /// Rows a tab may have (`sheets.max_rows`): a read never asks for more, and a tab with more is
+    /// refused aloud rather than read whole (any editor can paste rows, and a read's memory grows with
+    /// them).
+    pub max_rows: usize,
 }
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -45,6 +49,11 @@ pub enum SheetsError {
     Timeout(Duration),
     #[error("cannot reach Google Sheets: {0}")]
     Transport(String),
+    #[error(
+        "Google Sheets tab {tab} has {rows} rows, more than sheets.max_rows ({max}): Atlas reads and writes \
+         nothing in the spreadsheet until the extra rows are deleted (or the limit is raised)"
+    )]
+    Oversized { tab: String, rows: usize, max: usize },
 }
 
 impl SheetsError {
@@ -53,7 +62,7 @@ impl SheetsError {
         match self {
             Self::Api { code, .. } => *code == 429 || *code >= 500,
             Self::Timeout(_) | Self::Transport(_) => true,
-            Self::Setup(_) => false,
+            Self::Setup(_) | Self::Oversized { .. } => false,
         }
     }
 
@@ -79,6 +88,7 @@ impl SheetsError {
             Self::Api { .. } => "request",
             Self::Timeout(_) => "timeout",
             Self::Transport(_) => "transport",
+            Self::Oversized { .. } => "oversized",
         }
     }
 
@@ -185,6 +195,11 @@ impl SheetsClient {
         Ok(Self { hub: Arc::new(hub), config: Arc::new(config), requests: Arc::default(), account })
     }
 
+    /// Rows a tab may have (`SheetsConfig::max_rows`).
+    pub fn max_rows(&self) -> usize {
+        self.config.max_rows
+    }
+
     /// The service account Atlas acts as (an editor of every protected range it relies on).
     pub fn account(&self) -> &str {
         &self.account
@@ -249,23 +264,25 @@ impl SheetsClient {
     }
 
     /// Reads whole tabs, their structure and their protections in one spreadsheets.get (a field mask
-    /// selects `userEnteredValue`, so formulas come back as written). Tabs are returned in the order of
-    /// `ranges`; a range naming a missing tab fails with 400 "Unable to parse range".
+    /// selects `userEnteredValue`, so formulas come back as written), parsed lean (`lean.rs`: a cell costs
+    /// its text). Tabs are returned in the order of `ranges`; a range naming a missing tab fails with 400
+    /// "Unable to parse range".
     pub async fn read_grid(&self, ranges: &[String]) -> Result<Vec<super::grid::Grid>, SheetsError> {
-        let id = self.config.spreadsheet_id.clone();
-        let (_, spreadsheet) = self
+        let mut params = google_sheets4::common::url::Params::with_capacity(ranges.len() + 2);
+        params.push("fields", GRID_FIELDS);
+        for range in ranges {
+            params.push("ranges", range.as_str());
+        }
+        params.push("alt", "json");
+        let base = format!("{}v4/spreadsheets/{}", self.config.api_base_url, self.config.spreadsheet_id);
+        let url = params.parse_with_url(&base);
+        let answer = self
             .call("spreadsheets.get", true, |mut retry| {
-                let id = &id;
-                async move {
-                    let mut call = self.hub.spreadsheets().get(id).param("fields", GRID_FIELDS);
-                    for range in ranges {
-                        call = call.add_ranges(range);
-                    }
-                    call.add_scope(Scope::Spreadsheet).delegate(&mut retry).doit().await
-                }
+                let url = url.as_str().to_owned();
+                async move { super::lean::get(&self.hub, &url, &mut retry).await }
             })
             .await?;
-        Ok(super::grid::grids(spreadsheet))
+        super::lean::grids(&answer).map_err(SheetsError::Transport)
     }
 
     /// Writes cells in one values.batchUpdate with the RAW input option (nothing becomes a formula).

@@ -164,6 +164,11 @@ impl TabContract {
         format!("'{}'!A1:Z", self.title.replace('\'', "''"))
     }
 
+    /// The tab's first `rows` rows, columns A..Z (what a bounded read asks for).
+    pub fn first_rows(&self, rows: usize) -> String {
+        format!("{}{rows}", self.range())
+    }
+
     /// The A1 range of one row's columns `from..=to` (0-based columns, 0-based row index).
     pub fn cells(&self, row: usize, from: usize, to: usize) -> String {
         format!(

@@ -179,7 +179,8 @@ pub async fn read_snapshot(
         }
         let known = structure.clone().unwrap_or_default();
         let present: Vec<usize> = (0..3).filter(|&i| known.iter().any(|s| s.title == TABS[i].title)).collect();
-        let ranges: Vec<String> = present.iter().map(|&i| TABS[i].range()).collect();
+        // One row more than allowed: enough to know a tab has too many, never the whole of a huge one.
+        let ranges: Vec<String> = present.iter().map(|&i| TABS[i].first_rows(client.max_rows() + 1)).collect();
         let grids = if ranges.is_empty() { Ok(Vec::new()) } else { client.read_grid(&ranges).await };
         let grids = match grids {
             Err(err) if err.is_missing_range() && attempt == 0 => {
@@ -189,6 +190,14 @@ pub async fn read_snapshot(
             other => other?,
         };
         let mut snapshot = Snapshot::default();
+        if let Some(big) = grids.iter().find(|g| g.info.row_count.max(0) as usize > client.max_rows()) {
+            *structure = None;
+            return Err(SheetsError::Oversized {
+                tab: big.info.title.clone(),
+                rows: big.info.row_count.max(0) as usize,
+                max: client.max_rows(),
+            });
+        }
         for grid in grids {
             if let Some(i) = TABS.iter().position(|tab| tab.title == grid.info.title) {
                 if i == 0 {

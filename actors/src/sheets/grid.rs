@@ -2,7 +2,7 @@
 //! numbers and booleans as Sheets shows them) and its protected ranges.
 
 use super::client::SheetInfo;
-use google_sheets4::api::{ExtendedValue, ProtectedRange, SheetProperties, Spreadsheet};
+use google_sheets4::api::{ExtendedValue, ProtectedRange, SheetProperties};
 
 /// A protected range as Google reports it (only the parts Atlas checks).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -30,7 +30,7 @@ pub struct Grid {
 }
 
 /// A cell as the person typed it: formulas as written, numbers and booleans as Sheets shows them.
-fn entered(value: Option<&ExtendedValue>) -> String {
+pub(super) fn entered(value: Option<&ExtendedValue>) -> String {
     let Some(value) = value else { return String::new() };
     if let Some(formula) = &value.formula_value {
         return formula.clone();
@@ -51,7 +51,7 @@ fn entered(value: Option<&ExtendedValue>) -> String {
     value.error_value.as_ref().and_then(|e| e.message.clone()).map(|m| format!("#ERROR {m}")).unwrap_or_default()
 }
 
-fn protection(range: ProtectedRange) -> Protection {
+pub(super) fn protection(range: ProtectedRange) -> Protection {
     let grid = range.range.unwrap_or_default();
     let editors = range.editors;
     Protection {
@@ -77,45 +77,6 @@ pub fn sheet_info(props: SheetProperties) -> SheetInfo {
         row_count: props.grid_properties.as_ref().and_then(|g| g.row_count).unwrap_or_default(),
         column_count: props.grid_properties.and_then(|g| g.column_count).unwrap_or_default(),
     }
-}
-
-/// Each tab of a spreadsheets.get answer with its rows (trailing empty cells and rows dropped, as
-/// values reads return them) and protections.
-pub fn grids(spreadsheet: Spreadsheet) -> Vec<Grid> {
-    spreadsheet
-        .sheets
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|sheet| {
-            let info = sheet_info(sheet.properties?);
-            let mut rows: Vec<Vec<String>> = Vec::new();
-            for data in sheet.data.unwrap_or_default() {
-                let start = data.start_row.unwrap_or(0).max(0) as usize;
-                for (i, row) in data.row_data.unwrap_or_default().into_iter().enumerate() {
-                    let cells: Vec<String> = row
-                        .values
-                        .unwrap_or_default()
-                        .iter()
-                        .map(|cell| entered(cell.user_entered_value.as_ref()))
-                        .collect();
-                    if rows.len() <= start + i {
-                        rows.resize(start + i + 1, Vec::new());
-                    }
-                    rows[start + i] = cells;
-                }
-            }
-            for row in &mut rows {
-                while row.last().is_some_and(String::is_empty) {
-                    row.pop();
-                }
-            }
-            while rows.last().is_some_and(Vec::is_empty) {
-                rows.pop();
-            }
-            let protections = sheet.protected_ranges.unwrap_or_default().into_iter().map(protection).collect();
-            Some(Grid { info, rows, protections })
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod export;
 pub mod grid;
 pub mod import;
 mod judge;
+pub mod lean;
 mod loose;
 pub mod plan;
 pub mod sanitize;

@@ -83,22 +83,24 @@ impl State {
     /// and, when asked for, their cells as `userEnteredValue` (formulas as written, `TRUE`/`FALSE` typed by
     /// a person as booleans, everything else as strings, as Atlas writes RAW).
     pub(super) fn spreadsheet(&self, ranges: &[String], with_data: bool) -> Result<Value, GoogleError> {
-        let mut chosen: Vec<&Tab> = Vec::new();
+        // Each tab with the last row its range asks for (`A1:Z501`: rows 1 to 501; `A1:Z`: all).
+        let mut chosen: Vec<(&Tab, Option<usize>)> = Vec::new();
         for range in ranges {
-            let title = parse_a1(range).map(|r| r.0).unwrap_or_else(|| range.trim_matches('\'').to_owned());
+            let parsed = parse_a1(range);
+            let title = parsed.as_ref().map(|r| r.0.clone()).unwrap_or_else(|| range.trim_matches('\'').to_owned());
             let tab = self
                 .tabs
                 .iter()
                 .find(|t| t.title == title)
                 .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", &format!("Unable to parse range: {range}")))?;
-            chosen.push(tab);
+            chosen.push((tab, parsed.and_then(|r| r.4)));
         }
         if ranges.is_empty() {
-            chosen = self.tabs.iter().collect();
+            chosen = self.tabs.iter().map(|t| (t, None)).collect();
         }
         let sheets: Vec<Value> = chosen
             .iter()
-            .map(|t| {
+            .map(|&(t, last_row)| {
                 let index = self.tabs.iter().position(|x| x.id == t.id).unwrap_or(0);
                 let mut sheet = json!({ "properties": { "sheetId": t.id, "title": t.title, "index": index,
                     "gridProperties": { "rowCount": t.row_count, "columnCount": t.column_count } } });
@@ -115,6 +117,7 @@ impl State {
                     let mut rows: Vec<Value> = t
                         .rows
                         .iter()
+                        .take(last_row.map_or(usize::MAX, |last| last + 1))
                         .map(|row| {
                             let mut cells: Vec<Value> = row.iter().map(|c| entered(c)).collect();
                             while cells.last().is_some_and(|c| c == &json!({})) {

@@ -147,6 +147,7 @@ impl State {
     pub fn delete_row(&mut self, title: &str, row: usize) {
         let tab = self.tab_mut(title).unwrap();
         tab.rows.remove(row);
+        tab.row_count = tab.row_count.saturating_sub(1);
         let id = tab.id;
         self.rows_deleted(id, row, row + 1);
     }
