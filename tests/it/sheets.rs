@@ -17,6 +17,7 @@ mod binding;
 mod limits;
 mod loose_columns;
 mod resolve_role;
+mod retyped;
 mod reviewers;
 
 /// The seed contract's shared Status column, decisions recorded as `alice` (an approver's token).
@@ -30,6 +31,20 @@ pub fn reviewers() -> Layout {
         Reviewer { token: "alice".into(), email: "alice@example.com".into() },
         Reviewer { token: "bob".into(), email: "bob@example.com".into() },
     ]))
+}
+
+/// Records a hotlist entry of `severity` (as Health would) and answers its id.
+pub async fn record_error(team: &Team, text: &str, severity: Severity) -> String {
+    let error = NewHotlistError {
+        id: ErrorId::generate(),
+        task_id: None,
+        error: text.into(),
+        severity,
+        source: "health".into(),
+    };
+    let id = error.id.to_string();
+    team.app.handles.writer.submit(Command::RecordError(error), Actor::system()).await.unwrap();
+    id
 }
 
 /// What the mirror should show now, laid out as `layout` says.

@@ -61,7 +61,15 @@ pub fn changes(
                 // What a human left there that Atlas did not take: kept while it waits (or, for an Atlas
                 // cell, while the refused value is still shown), cleared once it is gone.
                 let seen_key = (key.0.clone(), key.1.clone(), (column + SEEN) as u8);
+                // A cell the export wrote shows what Atlas wrote: a value refused there is gone (cleared
+                // even when refused this very cycle), so typing it again is a new edit.
+                let restored = existing.as_ref().is_some_and(|(r, row)| {
+                    rewrite[t].contains(&(*r, column))
+                        && !waiting[t].contains(&(*r, column))
+                        && row[column] != wanted[column]
+                });
                 let seen = match &existing {
+                    _ if restored => None,
                     Some((r, row)) if waiting[t].contains(&(*r, column)) => Some(row[column].clone()),
                     Some((_, row)) if !layout.is_editable(t, column) && row[column] != wanted[column] => {
                         baseline.get(&seen_key).filter(|v| **v == row[column]).cloned()
@@ -72,12 +80,14 @@ pub fn changes(
                     Some(value) if baseline.get(&seen_key) != Some(&value) => {
                         cells.push(SheetCell { tab: seen_key.0, row_id: seen_key.1, column: seen_key.2, value })
                     }
-                    None if baseline.get(&seen_key).is_some_and(|v| !v.is_empty()) => cells.push(SheetCell {
-                        tab: seen_key.0,
-                        row_id: seen_key.1,
-                        column: seen_key.2,
-                        value: String::new(),
-                    }),
+                    None if restored || baseline.get(&seen_key).is_some_and(|v| !v.is_empty()) => {
+                        cells.push(SheetCell {
+                            tab: seen_key.0,
+                            row_id: seen_key.1,
+                            column: seen_key.2,
+                            value: String::new(),
+                        })
+                    }
                     _ => {}
                 }
                 let value = match &existing {

@@ -365,7 +365,10 @@ impl Mirror<'_> {
             ..Default::default()
         };
         let export = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
-        self.remember(&snapshot, &desired, &plan, &plan.rewrite, &baseline).await?;
+        // What the export did not write (a column Atlas cannot write) still shows what the sheet held.
+        let mut written = plan.rewrite.clone();
+        written[0].retain(|(_, column)| !protections.blocked.contains(column));
+        self.remember(&snapshot, &desired, &plan, &written, &baseline).await?;
         self.clear_loose(&protections).await?;
         let mut drifted_columns: Vec<String> = protections.drifted.keys().map(|&c| self.layout.header(0, c)).collect();
         drifted_columns.sort();

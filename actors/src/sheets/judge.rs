@@ -101,13 +101,13 @@ impl Judge<'_> {
 
     fn refuse(&mut self, column: usize, reason: String) {
         self.plan.rewrite[self.t].insert((self.r, column));
-        // An editable cell's refused value becomes its baseline (refused once, however often a cycle is
-        // retried); an Atlas-owned cell's is kept apart (`SEEN`), never as its baseline, or the changed row
-        // would pass for the export.
+        // The refused value is kept apart (`SEEN`), never as the cell's baseline: a cycle retried before the
+        // export restored the cell refuses it once, however often it runs; once restored (`baseline.rs`
+        // clears it) a person typing it again, as the refusal note asks, makes a new edit. (As a baseline it
+        // was taken for Atlas's own value and erased without a word; an Atlas cell's would let a changed row
+        // pass for the export.)
         let mut cell = self.cell(column);
-        if !self.rules.layout.is_editable(self.t, column) {
-            cell.column = (column + SEEN) as u8;
-        }
+        cell.column = (column + SEEN) as u8;
         let cell = Some(cell);
         self.plan.refused.push(Refused {
             tab: self.t,
@@ -169,13 +169,18 @@ impl Judge<'_> {
                 }
                 continue; // refused once already (a retried cycle); restored by the export
             }
-            if have.trim_start().starts_with('=') {
-                self.refuse(column, format!("formulas are not accepted in {header}"));
-                continue;
-            }
             if t == 2 && column == 6 && self.db[5] != "true" && !self.row[5].trim().eq_ignore_ascii_case("true") {
                 // A Resolution waits in the sheet until Resolved is set; it is read together with it.
                 self.plan.waiting[t].insert((self.r, column));
+                continue;
+            }
+            if self.seen(column) == Some(&have) {
+                // Refused already and still shown (a cycle retried before the export restored it).
+                self.plan.rewrite[t].insert((self.r, column));
+                continue;
+            }
+            if have.trim_start().starts_with('=') {
+                self.refuse(column, format!("formulas are not accepted in {header}"));
                 continue;
             }
             if decides(layout, t, column) {

@@ -2,11 +2,10 @@
 //! needs the role it needs over HTTP. In shared mode the named token's role is checked (the resolution is
 //! that token's); in reviewer mode the sheet cannot tell who set Resolved, so it is refused and explained.
 
-use super::{client, cycle_with, reviewers, row_of, shared};
+use super::{client, cycle_with, record_error, reviewers, row_of, shared};
 use crate::api::Team;
 use crate::support::fake_sheets::FakeSheets;
-use atlas_actors::domain::command::NewHotlistError;
-use atlas_actors::domain::{Actor, Command, ErrorId, Severity};
+use atlas_actors::domain::Severity;
 use atlas_actors::sheets::contract::{ApprovalMode, Layout};
 use serde_json::Value;
 
@@ -18,15 +17,7 @@ async fn resolved_from_the_sheet(layout: Layout) -> Value {
     let team = Team::new().await;
     let fake = FakeSheets::start().await;
     let sheets = client(&fake, team.app.dir.path()).await;
-    let error = NewHotlistError {
-        id: ErrorId::generate(),
-        task_id: None,
-        error: "certificate expires in 2 days".into(),
-        severity: Severity::Critical,
-        source: "health".into(),
-    };
-    let id = error.id.to_string();
-    team.app.handles.writer.submit(Command::RecordError(error), Actor::system()).await.unwrap();
+    let id = record_error(&team, "certificate expires in 2 days", Severity::Critical).await;
     let mut structure = None;
     cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
     let (row, _) = row_of(&fake, ERRORS, &id);

@@ -1,0 +1,92 @@
+//! Typed input is never erased silently (issue 24): a value Atlas refused and restored is not kept as the
+//! cell's baseline, so typing it again, as the refusal note asks, is a new edit: judged again (and
+//! refused again with a note) or taken, never wiped without a word.
+
+use super::attacks::{approval, request};
+use super::{client, cycle_with, record_error, reviewers, row_of, shared};
+use crate::api::Team;
+use crate::support::fake_sheets::FakeSheets;
+use atlas_actors::domain::Severity;
+
+const ALICE: usize = 8;
+
+/// How many of the approval's notes contain `text`, and the notes.
+async fn notes_saying(team: &Team, id: &str, text: &str) -> (usize, serde_json::Value) {
+    let notes = approval(team, id).await["notes"].clone();
+    let count = notes.as_array().unwrap().iter().filter(|n| n["body"].as_str().unwrap_or("").contains(text)).count();
+    (count, notes)
+}
+
+sheet_test! {
+    async fn a_refused_decision_typed_again_is_judged_again() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let id = request(&team, "resize volume").await;
+        let layout = reviewers();
+        let mut structure = None;
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (row, _) = row_of(&fake, "Pending_Approvals", &id);
+        for round in 1..=2 {
+            fake.edit_as("alice@example.com", "Pending_Approvals", row, ALICE, "yes").unwrap();
+            let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+            assert_eq!(report.edits_refused, 1, "round {round}: the retyped value is judged, not wiped: {report:?}");
+            assert_eq!(row_of(&fake, "Pending_Approvals", &id).1[ALICE], "", "restored");
+        }
+        let (refusals, notes) = notes_saying(&team, &id, "\"yes\"").await;
+        assert_eq!(refusals, 2, "each typing has its note: {notes}");
+        fake.edit_as("alice@example.com", "Pending_Approvals", row, ALICE, "approved").unwrap();
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(approval(&team, &id).await["status"], "approved");
+    }
+}
+
+sheet_test! {
+    /// Resolved set before the Resolution is refused and restored; doing it properly then resolves.
+    async fn resolved_set_again_after_a_refusal_resolves_with_its_resolution() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let id = record_error(&team, "queue stuck", Severity::High).await;
+        let layout = shared();
+        let mut structure = None;
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (row, _) = row_of(&fake, "Errors_Hotlist", &id);
+        fake.set_cell("Errors_Hotlist", row, 5, "TRUE");
+        let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(report.edits_refused, 1, "{report:?}");
+        fake.set_cell("Errors_Hotlist", row, 6, "restarted the consumer");
+        fake.set_cell("Errors_Hotlist", row, 5, "TRUE");
+        for _ in 0..2 {
+            cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        }
+        let (_, resolved) = team.call("GET", &format!("/api/v1/errors/{id}"), &team.viewer, None).await;
+        assert_eq!(
+            (resolved["resolved"].as_bool(), resolved["resolution"].as_str()),
+            (Some(true), Some("restarted the consumer")),
+            "{resolved}"
+        );
+    }
+}
+
+sheet_test! {
+    /// The other side: a cycle retried before the export restored a refused cell refuses it once.
+    async fn a_refusal_survives_a_failed_restore_without_a_second_note() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let id = request(&team, "rotate keys").await;
+        let layout = reviewers();
+        let mut structure = None;
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (row, _) = row_of(&fake, "Pending_Approvals", &id);
+        fake.edit_as("alice@example.com", "Pending_Approvals", row, ALICE, "yes").unwrap();
+        fake.fail_next_of("values.batchUpdate", &[500, 500, 500]);
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap_err();
+        let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(report.edits_refused, 0, "refused once already: {report:?}");
+        assert_eq!(row_of(&fake, "Pending_Approvals", &id).1[ALICE], "", "restored by the retried cycle");
+        let (refusals, notes) = notes_saying(&team, &id, "\"yes\"").await;
+        assert_eq!(refusals, 1, "{notes}");
+    }
+}
