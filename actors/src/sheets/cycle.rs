@@ -181,7 +181,8 @@ impl Mirror<'_> {
                 tab: TABS[refused.tab].title.to_owned(),
                 row_id,
                 column,
-                reason: refused.reason.clone(),
+                // Never so long that the note carrying it is refused (the refusal would then be a log line).
+                reason: refused.reason.chars().take(1000).collect(),
                 note_on: if refused.on_record { note_target(refused.tab, &refused.row_id) } else { None },
                 cell: refused.cell.clone(),
             };

@@ -269,7 +269,8 @@ impl Judge<'_> {
                     }
                 }
                 ("true", _) => self.refuse(column, "a resolved error cannot be reopened; record a new one".into()),
-                _ => self.refuse(column, format!("Resolved must be true or false, got {have:?}")),
+                _ => self
+                    .refuse(column, format!("Resolved must be true or false, got {}", crate::domain::text::clip(have))),
             },
             (2, 6) => {
                 if self.db[5] == "true" {
@@ -307,7 +308,10 @@ impl Judge<'_> {
                 };
                 self.accept(column, command, &decider.token);
             }
-            ("pending", _, _) => self.refuse(column, format!("a decision must be approved or rejected, got {have:?}")),
+            ("pending", _, _) => self.refuse(
+                column,
+                format!("a decision must be approved or rejected, got {}", crate::domain::text::clip(have)),
+            ),
             (decided, _, _) => {
                 self.refuse(column, format!("the approval is already {decided}; a decision cannot be changed"))
             }

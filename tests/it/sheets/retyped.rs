@@ -90,3 +90,24 @@ sheet_test! {
         assert_eq!(refusals, 1, "{notes}");
     }
 }
+
+sheet_test! {
+    /// A decision of 10,000 characters is refused with a note that quotes its beginning (the note used
+    /// to quote it whole, was refused as too long, and the cell was wiped with only a log line).
+    async fn a_huge_decision_is_refused_with_a_note_not_only_a_log_line() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let id = request(&team, "grow disk").await;
+        let layout = reviewers();
+        let mut structure = None;
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (row, _) = row_of(&fake, "Pending_Approvals", &id);
+        let huge = format!("approved{}", " because".repeat(1250));
+        fake.edit_as("alice@example.com", "Pending_Approvals", row, ALICE, &huge).unwrap();
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (refusals, notes) = notes_saying(&team, &id, "a decision must be approved or rejected").await;
+        assert_eq!(refusals, 1, "{notes}");
+        assert!(notes.to_string().contains("10008 characters"), "the note says how long it was: {notes}");
+    }
+}
