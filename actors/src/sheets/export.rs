@@ -305,6 +305,21 @@ pub async fn write(
                 structure_requests.extend(super::structure::guard_rails(layout, t, sheet_id, client.account()));
             }
             Some(info) => {
+                if plan.insert_header {
+                    let above = DimensionRange {
+                        sheet_id: Some(info.sheet_id),
+                        dimension: Some("ROWS".into()),
+                        start_index: Some(0),
+                        end_index: Some(1),
+                    };
+                    structure_requests.push(Request {
+                        insert_dimension: Some(google_sheets4::api::InsertDimensionRequest {
+                            range: Some(above),
+                            inherit_from_before: Some(false),
+                        }),
+                        ..Default::default()
+                    });
+                }
                 for &row in &plan.delete_rows {
                     let range = DimensionRange {
                         sheet_id: Some(info.sheet_id),
@@ -325,7 +340,7 @@ pub async fn write(
                     };
                     structure_requests.push(Request { append_dimension: Some(widen), ..Default::default() });
                 }
-                let rows_after = info.row_count as usize - plan.delete_rows.len();
+                let rows_after = info.row_count as usize + usize::from(plan.insert_header) - plan.delete_rows.len();
                 if plan.rows_needed > rows_after {
                     let grow = AppendDimensionRequest {
                         sheet_id: Some(info.sheet_id),

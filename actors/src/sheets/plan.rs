@@ -19,6 +19,9 @@ pub struct CellWrite {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TabPlan {
+    /// The header row was deleted (row 1 holds a record): a row is inserted above it first, and every
+    /// other index of the plan counts that row.
+    pub insert_header: bool,
     /// Sheet rows to delete, highest first (so earlier deletions do not shift later ones).
     pub delete_rows: Vec<usize>,
     pub writes: Vec<CellWrite>,
@@ -71,6 +74,17 @@ pub fn plan_tab(
     let width = layout.width(t);
     let wanted: HashMap<&str, &Row> = desired.iter().map(|row| (row[0].as_str(), row)).collect();
     let mut plan = TabPlan::default();
+    // A first row holding a record's ID is that record, not a header to write over (a person deleted
+    // the header row): the header goes into a row inserted above it, and the record keeps what was typed.
+    let shifted: Vec<Vec<String>>;
+    let sheet = match sheet.first() {
+        Some(first) if first.first().is_some_and(|id| wanted.contains_key(id.trim())) => {
+            plan.insert_header = true;
+            shifted = std::iter::once(Vec::new()).chain(sheet.iter().cloned()).collect();
+            shifted.as_slice()
+        }
+        _ => sheet,
+    };
     // Of rows sharing an ID, keep the first whose Atlas-owned cells match the database, else the first.
     let mut keep: HashMap<&str, usize> = HashMap::new();
     for (index, row) in sheet.iter().enumerate().skip(1) {

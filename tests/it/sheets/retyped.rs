@@ -1,6 +1,7 @@
 //! Typed input is never erased silently (issue 24): a value Atlas refused and restored is not kept as the
 //! cell's baseline, so typing it again, as the refusal note asks, is a new edit: judged again (and
-//! refused again with a note) or taken, never wiped without a word.
+//! refused again with a note) or taken, never wiped without a word; a huge value is refused with a note,
+//! not a log line; a deleted header row is inserted again above the first record, not written over it.
 
 use super::attacks::{approval, request};
 use super::{client, cycle_with, record_error, reviewers, row_of, shared};
@@ -109,5 +110,29 @@ sheet_test! {
         let (refusals, notes) = notes_saying(&team, &id, "a decision must be approved or rejected").await;
         assert_eq!(refusals, 1, "{notes}");
         assert!(notes.to_string().contains("10008 characters"), "the note says how long it was: {notes}");
+    }
+}
+
+sheet_test! {
+    /// The owner deletes the header row: the first request's row (with alice's decision) is not taken
+    /// for the header and written over; a header row is inserted above it and the decision counts.
+    async fn a_deleted_header_row_never_costs_the_first_request_its_decision() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let id = request(&team, "first in line").await;
+        let layout = reviewers();
+        let mut structure = None;
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (row, _) = row_of(&fake, "Pending_Approvals", &id);
+        assert_eq!(row, 1, "the first request is right below the header");
+        fake.edit_as("alice@example.com", "Pending_Approvals", row, ALICE, "approved").unwrap();
+        fake.delete_row("Pending_Approvals", 0);
+        for _ in 0..2 {
+            let _ = cycle_with(&team, &sheets, &mut structure, &layout).await;
+        }
+        let tab = fake.tab("Pending_Approvals").unwrap();
+        assert_eq!(tab.rows[0][0], "ID", "the header is back in row 1: {:?}", tab.rows[0]);
+        assert_eq!(approval(&team, &id).await["status"], "approved", "alice's decision survived the header's deletion");
     }
 }

@@ -411,6 +411,23 @@ impl State {
                 tab.row_count -= end - start;
                 self.rows_deleted(id, start, end);
                 replies.push(json!({}));
+            } else if let Some(insert) = request.get("insertDimension") {
+                let id = insert["range"]["sheetId"].as_i64().unwrap_or(-1) as i32;
+                let (start, end) = (
+                    insert["range"]["startIndex"].as_u64().unwrap_or(0) as usize,
+                    insert["range"]["endIndex"].as_u64().unwrap_or(0) as usize,
+                );
+                let tab = self
+                    .tabs
+                    .iter_mut()
+                    .find(|t| t.id == id)
+                    .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", "No grid with id"))?;
+                for _ in start..end {
+                    tab.rows.insert(start.min(tab.rows.len()), Vec::new());
+                }
+                tab.row_count += end - start;
+                self.rows_inserted(id, start, end - start);
+                replies.push(json!({}));
             } else if let Some(append) = request.get("appendDimension") {
                 let id = append["sheetId"].as_i64().unwrap_or(-1) as i32;
                 let tab = self
