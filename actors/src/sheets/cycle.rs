@@ -305,9 +305,16 @@ impl Mirror<'_> {
             super::structure::StandingEditors { account: self.client.account(), owner: self.owner },
         );
         let blocked = super::structure::blocked_columns(self.layout, &snapshot.protections, self.client.account());
+        let mut drifted = checked.drifted.clone();
+        for &column in &checked.new {
+            drifted.insert(
+                column,
+                "the column is new: it counts once Atlas has protected it and cleared what was typed before".into(),
+            );
+        }
         let mut protections = Protections {
             loose_now: checked.drifted.keys().copied().collect(),
-            drifted: checked.drifted,
+            drifted,
             create: checked.create,
             repair: checked.repairs,
             blocked,

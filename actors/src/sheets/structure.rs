@@ -245,10 +245,14 @@ pub fn ever_protected(protections: &[Protection], token: &str) -> bool {
 pub struct Checked {
     /// Reviewer columns whose protection drifted, with why.
     pub drifted: HashMap<usize, String>,
-    /// Per drifted column: removing Atlas's drifted ranges and protecting the column again.
+    /// Per drifted or new column: removing Atlas's drifted ranges and protecting the column (sent with
+    /// the column's clear, `loose.rs`).
     pub repairs: HashMap<usize, Vec<Request>>,
-    /// For the cycle's structure request: Status when it lacks its protection, reviewer columns added now
-    /// (`new_columns`), and intact ranges of the older form (from row 2 down) replaced by whole columns.
+    /// Reviewer columns added now (`new_columns`): not drift, but open until Atlas has protected and
+    /// cleared them, so they decide nothing until then either.
+    pub new: Vec<usize>,
+    /// For the cycle's structure request: Status when it lacks its protection, and intact ranges of the
+    /// older form (from row 2 down) replaced by whole columns.
     pub create: Vec<Request>,
 }
 
@@ -285,7 +289,10 @@ pub fn check(
         match problem(protections, &decider, standing) {
             None if ours.iter().any(|p| p.start_row.is_some()) => checked.create.extend(requests),
             None => {}
-            Some(_) if new_columns.contains(&decider.column) => checked.create.extend(requests),
+            Some(_) if new_columns.contains(&decider.column) => {
+                checked.new.push(decider.column);
+                checked.repairs.insert(decider.column, requests);
+            }
             Some(why) => {
                 checked.drifted.insert(decider.column, why);
                 checked.repairs.insert(decider.column, requests);
@@ -379,7 +386,12 @@ mod tests {
             assert!(repairs[0].delete_protected_range.is_some() && repairs[1].add_protected_range.is_some());
         }
         let checked = check(&layout, 1, &[status()], &[8], STANDING);
-        assert!(checked.drifted.is_empty() && checked.create.len() == 1, "a new column is protected, not reported");
+        assert!(checked.drifted.is_empty() && checked.create.is_empty(), "a new column is not reported as drift");
+        assert_eq!(
+            (checked.new.as_slice(), checked.repairs[&8].len()),
+            (&[8][..], 1),
+            "it is protected with its clear"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::json;
 
 const APPROVALS: &str = "Pending_Approvals";
 const ALICE: usize = 8;
+const BOB: usize = 9;
 
 /// Resolves every unresolved critical Sheets entry, as any approver may (Atlas's own alert asks for it).
 async fn resolve_sheet_entries(team: &Team) {
@@ -135,5 +136,45 @@ sheet_test! {
         }
         let decided = approval(&team, &id).await;
         assert_eq!(decided["status"], "pending", "mallory's value never counted as alice's: {decided}");
+    }
+}
+
+sheet_test! {
+    /// A reviewer added later (bob, column J): a value mallory types in J while the cycle that adds the
+    /// column is protecting it never counts: a new column is protected and cleared in one request, and
+    /// decides nothing until then.
+    async fn a_value_typed_while_a_new_reviewer_column_is_being_protected_never_counts() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let id = request(&team, "drop database").await;
+        let alice_only = atlas_actors::sheets::contract::Layout::new(
+            atlas_actors::sheets::contract::ApprovalMode::Reviewers(vec![atlas_actors::sheets::contract::Reviewer {
+                token: "alice".into(),
+                email: "alice@example.com".into(),
+            }]),
+        );
+        let mut structure = None;
+        for _ in 0..2 {
+            cycle_with(&team, &sheets, &mut structure, &alice_only).await.unwrap();
+        }
+        let (row, _) = row_of(&fake, APPROVALS, &id);
+        fake.set_cell(APPROVALS, row, BOB, ""); // an editor widened the grid
+        fake.before_next("spreadsheets.batchUpdate", move |state| {
+            let _ = state.edit_as("mallory@example.com", APPROVALS, row, BOB, "approved");
+        });
+        let layout = reviewers();
+        for _ in 0..3 {
+            let _ = cycle_with(&team, &sheets, &mut structure, &layout).await;
+        }
+        let decided = approval(&team, &id).await;
+        assert_eq!(
+            (decided["status"].as_str(), decided["reviewed_by"].as_str()),
+            (Some("pending"), None),
+            "mallory's value counted as bob's: {decided}"
+        );
+        fake.edit_as("bob@example.com", APPROVALS, row, BOB, "approved").unwrap();
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(approval(&team, &id).await["status"], "approved", "bob decides once his column is cleared");
     }
 }
