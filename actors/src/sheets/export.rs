@@ -282,11 +282,18 @@ pub async fn write(
     for (t, tab) in TABS.iter().enumerate() {
         let sheet = snapshot.tabs[t].clone().unwrap_or_default();
         let plan: TabPlan = plan_tab(layout, t, &sheet, &desired[t], &rules.rewrite[t], &rules.keep_rows[t]);
+        // The mirror itself never outgrows `sheets.max_rows` (a tab larger than that is refused at the next
+        // read): the grid grows with slack only up to the limit, and data that does not fit is refused.
+        let max = client.max_rows();
+        if plan.rows_needed > max {
+            return Err(SheetsError::Oversized { tab: tab.title.to_owned(), rows: plan.rows_needed, max });
+        }
+        let grid_rows = |needed: usize| (needed + GRID_SLACK).min(max).max(needed);
         match known.iter().find(|s| s.title == tab.title) {
             None => {
                 report.tabs_created += 1;
                 let grid = GridProperties {
-                    row_count: Some((plan.rows_needed + GRID_SLACK) as i32),
+                    row_count: Some(grid_rows(plan.rows_needed) as i32),
                     column_count: Some(layout.width(t).max(FIRST_REVIEWER_COLUMN) as i32),
                     ..Default::default()
                 };
@@ -345,7 +352,7 @@ pub async fn write(
                     let grow = AppendDimensionRequest {
                         sheet_id: Some(info.sheet_id),
                         dimension: Some("ROWS".into()),
-                        length: Some((plan.rows_needed - rows_after + GRID_SLACK) as i32),
+                        length: Some((grid_rows(plan.rows_needed) - rows_after) as i32),
                     };
                     structure_requests.push(Request { append_dimension: Some(grow), ..Default::default() });
                 }
