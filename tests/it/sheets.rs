@@ -119,7 +119,7 @@ sheet_test! {
         let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
         assert_eq!(report.tabs_created, 3);
         assert_eq!(fake.calls(), ["spreadsheets.get", "spreadsheets.batchUpdate", "values.batchUpdate"]);
-        assert_eq!(fake.guard_rails(), 7, "a dropdown, Status protected strictly, five warning-only ranges");
+        assert_eq!(fake.guard_rails(), 8, "a dropdown, ID and Status protected strictly, five warning-only ranges");
         assert!(fake.protections().iter().any(|p| p.description.starts_with("Atlas outcome column: Status")
             && !p.warning_only
             && p.users == [crate::support::fake_sheets::SERVICE_ACCOUNT]));

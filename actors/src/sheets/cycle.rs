@@ -306,12 +306,7 @@ impl Mirror<'_> {
         );
         let blocked = super::structure::blocked_columns(self.layout, &snapshot.protections, self.client.account());
         let mut drifted = checked.drifted.clone();
-        for &column in &checked.new {
-            drifted.insert(
-                column,
-                "the column is new: it counts once Atlas has protected it and cleared what was typed before".into(),
-            );
-        }
+        drifted.extend(checked.new.clone());
         let mut protections = Protections {
             loose_now: checked.drifted.keys().copied().collect(),
             drifted,

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 /// Descriptions that mark Atlas's own strict protections (how it finds them again).
 const REVIEWER_TAG: &str = "Atlas reviewer column: ";
 const STATUS_TAG: &str = "Atlas outcome column: Status";
+const ID_TAG: &str = "Atlas record column: ID";
 
 /// Columns `from..=to` below the header (where dropdowns go).
 fn columns(sheet_id: i32, from: usize, to: usize) -> GridRange {
@@ -79,9 +80,9 @@ fn dropdown(sheet_id: i32, column: usize, values: &[&str]) -> Request {
 /// The contiguous runs of columns a human may not edit (Status in reviewer mode excepted: it is
 /// protected strictly on its own).
 fn owned_runs(layout: &Layout, t: usize) -> Vec<(usize, usize)> {
-    let strict_status = t == 0 && matches!(layout.mode, ApprovalMode::Reviewers(_));
+    let strict = t == 0 && matches!(layout.mode, ApprovalMode::Reviewers(_));
     let mut runs: Vec<(usize, usize)> = Vec::new();
-    for column in (0..8).filter(|&c| !(layout.is_editable(t, c) || strict_status && c == STATUS)) {
+    for column in (0..8).filter(|&c| !(layout.is_editable(t, c) || strict && (c == STATUS || c == 0))) {
         match runs.last_mut() {
             Some(run) if run.1 + 1 == column => run.1 = column,
             _ => runs.push((column, column)),
@@ -111,6 +112,44 @@ fn reviewer_protection(sheet_id: i32, decider: &Decider, account: &str) -> Reque
     protect(whole_columns(sheet_id, decider.column, decider.column), description, Some(vec![email, account.to_owned()]))
 }
 
+/// The strict protection of the ID column: a row's ID binds it, and the decisions typed in it, to its
+/// record, so only Atlas may write it (else an editor swapping two rows' IDs and cells moves a reviewer's
+/// decision to another record).
+fn id_protection(sheet_id: i32, account: &str) -> Request {
+    let description = format!("{ID_TAG} (written by Atlas only: it binds each row and its decisions to a record)");
+    protect(whole_columns(sheet_id, 0, 0), description, Some(vec![account.to_owned()]))
+}
+
+/// Why the ID column's protection does not keep it Atlas's, if it does not; `None` also when it is
+/// missing (`check` tells that case apart).
+fn id_problem(protections: &[Protection], standing: StandingEditors<'_>) -> Option<String> {
+    let owner = standing.owner.map(str::to_lowercase);
+    let intact = |p: &Protection| {
+        let users: Option<Vec<String>> = p.users.as_ref().map(|users| {
+            let mut users: Vec<String> =
+                users.iter().map(|u| u.trim().to_lowercase()).filter(|u| Some(u) != owner.as_ref()).collect();
+            users.sort();
+            users.dedup();
+            users
+        });
+        p.start_column == Some(0)
+            && p.end_column == Some(1)
+            && p.start_row.is_none()
+            && p.end_row.is_none()
+            && !p.warning_only
+            && users == Some(vec![standing.account.to_lowercase()])
+            && p.groups.is_empty()
+            && !p.domain_can_edit
+            && !p.has_unprotected_ranges
+    };
+    let ours: Vec<&Protection> = protections.iter().filter(|p| p.description.starts_with(ID_TAG)).collect();
+    (!ours.is_empty() && !ours.iter().any(|p| intact(p))).then(|| {
+        "the ID column (A) is open to other editors, so a row and its decisions could be moved to another \
+         record"
+            .to_owned()
+    })
+}
+
 fn status_protection(sheet_id: i32, account: &str) -> Request {
     let description = format!("{STATUS_TAG} (written by Atlas only; decide in your own column)");
     protect(whole_columns(sheet_id, STATUS, STATUS), description, Some(vec![account.to_owned()]))
@@ -125,6 +164,7 @@ pub fn guard_rails(layout: &Layout, t: usize, sheet_id: i32, account: &str) -> V
                 requests.push(dropdown(sheet_id, STATUS, &["pending", "approved", "rejected", "expired", "superseded"]))
             }
             ApprovalMode::Reviewers(_) => {
+                requests.push(id_protection(sheet_id, account));
                 requests.push(status_protection(sheet_id, account));
                 for decider in layout.deciders() {
                     requests.push(dropdown(sheet_id, decider.column, &["approved", "rejected"]));
@@ -248,9 +288,10 @@ pub struct Checked {
     /// Per drifted or new column: removing Atlas's drifted ranges and protecting the column (sent with
     /// the column's clear, `loose.rs`).
     pub repairs: HashMap<usize, Vec<Request>>,
-    /// Reviewer columns added now (`new_columns`): not drift, but open until Atlas has protected and
-    /// cleared them, so they decide nothing until then either.
-    pub new: Vec<usize>,
+    /// Reviewer columns that are open without drift, with why: added now (`new_columns`), or every one
+    /// while the ID column has no protection yet (a sheet from before it had one). They decide nothing
+    /// until Atlas has protected and cleared them.
+    pub new: HashMap<usize, String>,
     /// For the cycle's structure request: Status when it lacks its protection, and intact ranges of the
     /// older form (from row 2 down) replaced by whole columns.
     pub create: Vec<Request>,
@@ -290,13 +331,41 @@ pub fn check(
             None if ours.iter().any(|p| p.start_row.is_some()) => checked.create.extend(requests),
             None => {}
             Some(_) if new_columns.contains(&decider.column) => {
-                checked.new.push(decider.column);
+                let why = "the column is new: it counts once Atlas has protected it and cleared what was typed before";
+                checked.new.insert(decider.column, why.into());
                 checked.repairs.insert(decider.column, requests);
             }
             Some(why) => {
                 checked.drifted.insert(decider.column, why);
                 checked.repairs.insert(decider.column, requests);
             }
+        }
+    }
+    // The ID column: while it is not Atlas's alone, no reviewer column's content can be bound to its
+    // record, so every one is quarantined, and the first one's request repairs the ID column too.
+    let ids: Vec<&Protection> = protections.iter().filter(|p| p.description.starts_with(ID_TAG)).collect();
+    let broken = id_problem(protections, standing);
+    if ids.is_empty() || broken.is_some() {
+        let mut repair: Vec<Request> = ids.iter().map(|p| delete(p)).collect();
+        repair.push(id_protection(sheet_id, account));
+        for decider in layout.deciders() {
+            let column = decider.column;
+            if !checked.drifted.contains_key(&column) && !checked.new.contains_key(&column) {
+                match &broken {
+                    Some(why) => checked.drifted.insert(column, why.clone()),
+                    None => checked.new.insert(
+                        column,
+                        "the ID column had no protection yet (Atlas protects it now); decide again once cleared".into(),
+                    ),
+                };
+            }
+            checked.repairs.entry(column).or_default();
+        }
+        if let Some(first) = layout.deciders().first() {
+            let requests = checked.repairs.entry(first.column).or_default();
+            requests.splice(0..0, repair);
+        } else {
+            checked.create.extend(repair);
         }
     }
     checked
@@ -329,10 +398,10 @@ mod tests {
     fn owned_columns_are_protected_in_runs_and_enum_columns_get_dropdowns() {
         let shared = Layout::new(ApprovalMode::Shared { reviewer: "desk".into() });
         assert_eq!(owned_runs(&shared, 0), [(0, 3), (5, 5), (7, 7)]);
-        assert_eq!(owned_runs(&reviewers(), 0), [(0, 3), (5, 5), (7, 7)], "Status is strict on its own");
+        assert_eq!(owned_runs(&reviewers(), 0), [(1, 3), (5, 5), (7, 7)], "ID and Status are strict on their own");
         assert_eq!(owned_runs(&shared, 1), [(0, 6)]);
         assert_eq!(guard_rails(&shared, 0, 7, "sa").len(), 4);
-        assert_eq!(guard_rails(&reviewers(), 0, 7, "sa").len(), 6, "status, dropdown + protection, three runs");
+        assert_eq!(guard_rails(&reviewers(), 0, 7, "sa").len(), 7, "ID, status, dropdown + protection, three runs");
         let errors = guard_rails(&shared, 2, 7, "sa");
         assert!(errors[0].set_data_validation.is_some() && errors.len() == 2);
     }
@@ -344,30 +413,40 @@ mod tests {
         Protection { description: STATUS_TAG.into(), ..Default::default() }
     }
 
+    fn id() -> Protection {
+        Protection {
+            description: ID_TAG.into(),
+            start_column: Some(0),
+            end_column: Some(1),
+            users: Some(vec!["atlas@sa.example".into()]),
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn the_owner_google_lists_is_no_drift_and_anyone_else_is() {
         let layout = reviewers();
         let mut listed = intact();
         listed.users.as_mut().unwrap().push("owner@example.com".into());
-        let checked = check(&layout, 1, &[listed.clone(), status()], &[], STANDING);
+        let checked = check(&layout, 1, &[listed.clone(), status(), id()], &[], STANDING);
         assert!(
             checked.drifted.is_empty(),
             "Google lists the owner among every range's editors: {:?}",
             checked.drifted
         );
         let unknown = StandingEditors { owner: None, ..STANDING };
-        let checked = check(&layout, 1, &[listed.clone(), status()], &[], unknown);
+        let checked = check(&layout, 1, &[listed.clone(), status(), id()], &[], unknown);
         assert!(checked.drifted[&8].contains("sheets.owner is not set"), "{:?}", checked.drifted);
         let mut other = listed;
         other.users.as_mut().unwrap().push("mallory@example.com".into());
-        let checked = check(&layout, 1, &[other, status()], &[], STANDING);
+        let checked = check(&layout, 1, &[other, status(), id()], &[], STANDING);
         assert!(checked.drifted[&8].contains("not mallory@example.com"), "{:?}", checked.drifted);
     }
 
     #[test]
     fn a_drifted_reviewer_protection_is_named_and_repaired() {
         let layout = reviewers();
-        let checked = check(&layout, 1, &[intact(), status()], &[], STANDING);
+        let checked = check(&layout, 1, &[intact(), status(), id()], &[], STANDING);
         assert!(checked.drifted.is_empty() && checked.repairs.is_empty() && checked.create.is_empty());
         type Drift = fn(&mut Protection);
         let cases: [(Drift, &str); 5] = [
@@ -380,18 +459,14 @@ mod tests {
         for (drift, expected) in cases {
             let mut p = intact();
             drift(&mut p);
-            let checked = check(&layout, 1, &[p, status()], &[], STANDING);
+            let checked = check(&layout, 1, &[p, status(), id()], &[], STANDING);
             assert!(checked.drifted[&8].contains(expected), "{:?}", checked.drifted);
             let repairs = &checked.repairs[&8];
             assert!(repairs[0].delete_protected_range.is_some() && repairs[1].add_protected_range.is_some());
         }
-        let checked = check(&layout, 1, &[status()], &[8], STANDING);
+        let checked = check(&layout, 1, &[status(), id()], &[8], STANDING);
         assert!(checked.drifted.is_empty() && checked.create.is_empty(), "a new column is not reported as drift");
-        assert_eq!(
-            (checked.new.as_slice(), checked.repairs[&8].len()),
-            (&[8][..], 1),
-            "it is protected with its clear"
-        );
+        assert!(checked.new.contains_key(&8) && checked.repairs[&8].len() == 1, "it is protected with its clear");
     }
 
     #[test]
@@ -404,8 +479,23 @@ mod tests {
         }
         let older = Protection { start_row: Some(1), ..intact() };
         let older_status = Protection { start_row: Some(1), ..status() };
-        let checked = check(&reviewers(), 1, &[older, older_status], &[], STANDING);
+        let checked = check(&reviewers(), 1, &[older, older_status, id()], &[], STANDING);
         assert!(checked.drifted.is_empty(), "{:?}", checked.drifted);
         assert_eq!(checked.create.len(), 4, "both ranges deleted and made again as whole columns");
+    }
+
+    #[test]
+    fn an_open_or_missing_id_column_quarantines_every_reviewer_column() {
+        let layout = reviewers();
+        let loose = Protection { warning_only: true, ..id() };
+        let checked = check(&layout, 1, &[intact(), status(), loose], &[], STANDING);
+        assert!(checked.drifted[&8].contains("ID column"), "{:?}", checked.drifted);
+        let repairs = &checked.repairs[&8];
+        assert!(repairs[0].delete_protected_range.is_some() && repairs[1].add_protected_range.is_some());
+        let mallory = Protection { users: Some(vec!["atlas@sa.example".into(), "mallory@example.com".into()]), ..id() };
+        assert!(check(&layout, 1, &[intact(), status(), mallory], &[], STANDING).drifted.contains_key(&8));
+        let missing = check(&layout, 1, &[intact(), status()], &[], STANDING);
+        assert!(missing.drifted.is_empty() && missing.new[&8].contains("ID column"), "an older sheet: no alarm");
+        assert!(missing.repairs[&8][0].add_protected_range.is_some());
     }
 }

@@ -178,3 +178,36 @@ sheet_test! {
         assert_eq!(approval(&team, &id).await["status"], "approved", "bob decides once his column is cleared");
     }
 }
+
+sheet_test! {
+    /// Found by attack: alice approves X; mallory swaps the IDs and Atlas cells of X's and Y's rows (both
+    /// pending, so Status is alike), and the row holding alice's cell shows exactly Y's export. With the ID
+    /// column Atlas's alone she cannot move the ID, and the rest of a swapped row no longer shows its
+    /// record's export.
+    async fn swapping_two_rows_cells_never_moves_a_decision_to_another_record() {
+        let team = Team::new().await;
+        let fake = FakeSheets::start().await;
+        let sheets = client(&fake, team.app.dir.path()).await;
+        let x = request(&team, "harmless").await;
+        let y = request(&team, "drop table").await;
+        let layout = reviewers();
+        let mut structure = None;
+        for _ in 0..2 {
+            cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        }
+        let (rx, cx) = row_of(&fake, APPROVALS, &x);
+        let (ry, cy) = row_of(&fake, APPROVALS, &y);
+        fake.edit_as("alice@example.com", APPROVALS, rx, ALICE, "approved").unwrap();
+        for c in (0..8).filter(|&c| c != 4) {
+            let _ = fake.edit_as("mallory@example.com", APPROVALS, rx, c, cy.get(c).map_or("", String::as_str));
+            let _ = fake.edit_as("mallory@example.com", APPROVALS, ry, c, cx.get(c).map_or("", String::as_str));
+        }
+        for _ in 0..2 {
+            cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        }
+        assert_eq!(approval(&team, &y).await["status"], "pending", "alice's decision on X was applied to Y");
+        let x = approval(&team, &x).await;
+        assert_eq!(x["status"], "pending", "X's row no longer shows X's export: its decision waits, explained");
+        assert!(!x["notes"].as_array().unwrap().is_empty(), "{x}");
+    }
+}
