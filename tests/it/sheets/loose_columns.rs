@@ -51,8 +51,10 @@ sheet_test! {
                 refused.push(column);
             }
         }
-        let _ = fake.edit_as("mallory@example.com", APPROVALS, 1, ALICE, "approved").map_err(|_| refused.push(ALICE));
-        let _ = fake.edit_as("mallory@example.com", APPROVALS, row, 0, "");
+        if fake.edit_as("mallory@example.com", APPROVALS, 1, ALICE, "approved").is_err() {
+            refused.push(ALICE);
+        }
+        assert!(fake.edit_as("mallory@example.com", APPROVALS, row, 0, "").is_err(), "the ID column is Atlas's");
         assert!(refused.contains(&ALICE), "row 2 of alice's column is open to mallory after an inserted row");
         for _ in 0..2 {
             let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
@@ -80,11 +82,15 @@ sheet_test! {
         fake.change_protection("Atlas reviewer column: alice", |p| p.warning_only = true);
         fake.edit_as("mallory@example.com", APPROVALS, row, ALICE, "approved").unwrap();
         // Mallory retypes while Atlas's repair is on its way (the moment the old design left open).
+        let retyped = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let slot = retyped.clone();
         fake.before_next("spreadsheets.batchUpdate", move |state| {
-            let _ = state.edit_as("mallory@example.com", APPROVALS, row, ALICE, "Approved");
+            *slot.lock().unwrap() = Some(state.edit_as("mallory@example.com", APPROVALS, row, ALICE, "Approved"));
         });
         let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
         assert_eq!(report.drifted_columns, ["alice"], "{report:?}");
+        let typed = retyped.lock().unwrap().take();
+        assert!(matches!(typed, Some(Ok(()))), "mallory retyped while the repair was on its way: {typed:?}");
         assert_eq!(row_of(&fake, APPROVALS, &id).1[ALICE], "", "nothing typed while loose survives the repair");
         assert!(fake.edit_as("mallory@example.com", APPROVALS, row, ALICE, "approved").is_err(), "protected again");
         resolve_sheet_entries(&team).await;
@@ -160,13 +166,17 @@ sheet_test! {
         }
         let (row, _) = row_of(&fake, APPROVALS, &id);
         fake.set_cell(APPROVALS, row, BOB, ""); // an editor widened the grid
+        let typed = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let slot = typed.clone();
         fake.before_next("spreadsheets.batchUpdate", move |state| {
-            let _ = state.edit_as("mallory@example.com", APPROVALS, row, BOB, "approved");
+            *slot.lock().unwrap() = Some(state.edit_as("mallory@example.com", APPROVALS, row, BOB, "approved"));
         });
         let layout = reviewers();
         for _ in 0..3 {
-            let _ = cycle_with(&team, &sheets, &mut structure, &layout).await;
+            cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
         }
+        let typed = typed.lock().unwrap().take();
+        assert!(matches!(typed, Some(Ok(()))), "mallory typed in J while it was being protected: {typed:?}");
         let decided = approval(&team, &id).await;
         assert_eq!(
             (decided["status"].as_str(), decided["reviewed_by"].as_str()),
@@ -199,8 +209,10 @@ sheet_test! {
         let (ry, cy) = row_of(&fake, APPROVALS, &y);
         fake.edit_as("alice@example.com", APPROVALS, rx, ALICE, "approved").unwrap();
         for c in (0..8).filter(|&c| c != 4) {
-            let _ = fake.edit_as("mallory@example.com", APPROVALS, rx, c, cy.get(c).map_or("", String::as_str));
-            let _ = fake.edit_as("mallory@example.com", APPROVALS, ry, c, cx.get(c).map_or("", String::as_str));
+            let to_x = fake.edit_as("mallory@example.com", APPROVALS, rx, c, cy.get(c).map_or("", String::as_str));
+            let to_y = fake.edit_as("mallory@example.com", APPROVALS, ry, c, cx.get(c).map_or("", String::as_str));
+            // The ID column is Atlas's alone; the warning-only columns take the swap.
+            assert_eq!((to_x.is_ok(), to_y.is_ok()), (c != 0, c != 0), "column {c}: {to_x:?} {to_y:?}");
         }
         for _ in 0..2 {
             cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();

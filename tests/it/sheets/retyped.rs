@@ -129,7 +129,7 @@ sheet_test! {
         fake.edit_as("alice@example.com", "Pending_Approvals", row, ALICE, "approved").unwrap();
         fake.delete_row("Pending_Approvals", 0);
         for _ in 0..2 {
-            let _ = cycle_with(&team, &sheets, &mut structure, &layout).await;
+            cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
         }
         let tab = fake.tab("Pending_Approvals").unwrap();
         assert_eq!(tab.rows[0][0], "ID", "the header is back in row 1: {:?}", tab.rows[0]);

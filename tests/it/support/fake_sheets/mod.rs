@@ -152,99 +152,6 @@ impl State {
         self.rows_deleted(id, row, row + 1);
     }
 
-    /// A human inserts an empty row before `row` (0-based).
-    pub fn insert_blank_row(&mut self, title: &str, row: usize) {
-        let tab = self.tab_mut(title).unwrap();
-        tab.rows.insert(row.min(tab.rows.len()), Vec::new());
-        tab.row_count += 1;
-        let id = tab.id;
-        self.rows_inserted(id, row, 1);
-    }
-
-    /// Protected ranges follow their rows when rows are inserted, as in Google Sheets (its reference is
-    /// silent; this is what its editor does): rows inserted at or above a range's first row move the range
-    /// down, rows inserted inside it make it longer; an unbounded side (a whole column) never moves, so an
-    /// insert anywhere lands inside it.
-    fn rows_inserted(&mut self, sheet_id: i32, at: usize, count: usize) {
-        for p in self.protections.iter_mut().filter(|p| p.sheet_id == sheet_id) {
-            if let Some(start) = p.start_row.as_mut() {
-                if at <= *start {
-                    *start += count;
-                }
-            }
-            if let Some(end) = p.end_row.as_mut() {
-                if at < *end {
-                    *end += count;
-                }
-            }
-        }
-    }
-
-    /// Rows `from..to` deleted: ranges below move up, ranges over them shrink.
-    fn rows_deleted(&mut self, sheet_id: i32, from: usize, to: usize) {
-        let gone = to - from;
-        let adjust = |index: &mut usize| {
-            if *index >= to {
-                *index -= gone;
-            } else if *index > from {
-                *index = from;
-            }
-        };
-        for p in self.protections.iter_mut().filter(|p| p.sheet_id == sheet_id) {
-            p.start_row.as_mut().map(adjust);
-            p.end_row.as_mut().map(adjust);
-        }
-    }
-
-    /// `updateCells` with `fields: userEnteredValue`, as Atlas's service account: the rows given, and
-    /// every other cell of the range cleared ("If the data in rows does not cover the entire requested
-    /// range, the fields matching those set in fields will be cleared"). A cell protected from Atlas fails
-    /// the whole request.
-    fn update_cells(&mut self, request: &Value) -> Result<(), GoogleError> {
-        let range = &request["range"];
-        let sheet_id = range["sheetId"].as_i64().unwrap_or(-1) as i32;
-        let index = |key: &str| range[key].as_u64().map(|v| v as usize);
-        let tab = self
-            .tabs
-            .iter()
-            .find(|t| t.id == sheet_id)
-            .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", "No grid with id"))?;
-        let (rows, columns) = (
-            index("startRowIndex").unwrap_or(0)..index("endRowIndex").unwrap_or(tab.row_count),
-            index("startColumnIndex").unwrap_or(0)..index("endColumnIndex").unwrap_or(tab.column_count),
-        );
-        for row in rows.clone() {
-            for column in columns.clone() {
-                if self.protections.iter().any(|p| p.covers(sheet_id, row, column) && !p.lets(SERVICE_ACCOUNT, OWNER)) {
-                    return Err(google_error(
-                        403,
-                        "PERMISSION_DENIED",
-                        "You are trying to edit a protected cell or object. Please contact the spreadsheet owner to remove protection if you need to edit.",
-                    ));
-                }
-            }
-        }
-        let given = request["rows"].as_array().cloned().unwrap_or_default();
-        let tab = self.tabs.iter_mut().find(|t| t.id == sheet_id).unwrap();
-        for (i, row) in rows.enumerate() {
-            let values = given.get(i).and_then(|r| r["values"].as_array().cloned()).unwrap_or_default();
-            for (j, column) in columns.clone().enumerate() {
-                let text = values.get(j).and_then(|c| c["userEnteredValue"]["stringValue"].as_str()).unwrap_or("");
-                if text.is_empty() && tab.rows.get(row).is_none_or(|r| r.len() <= column) {
-                    continue;
-                }
-                if tab.rows.len() <= row {
-                    tab.rows.resize(row + 1, Vec::new());
-                }
-                if tab.rows[row].len() <= column {
-                    tab.rows[row].resize(column + 1, String::new());
-                }
-                tab.rows[row][column] = text.to_owned();
-            }
-        }
-        Ok(())
-    }
-
     /// A person edits one cell (from a `before_next` hook: while a request is in flight).
     pub fn edit_as(&mut self, user: &str, title: &str, row: usize, column: usize, value: &str) -> Result<(), String> {
         let range = format!("'{title}'!{}{}", (b'A' + column as u8) as char, row + 1);
@@ -395,38 +302,10 @@ impl State {
                 }
                 replies.push(json!({ "addSheet": { "properties": { "sheetId": tab.id, "title": tab.title } } }));
             } else if let Some(delete) = request.get("deleteDimension") {
-                let id = delete["range"]["sheetId"].as_i64().unwrap_or(-1) as i32;
-                let (start, end) = (
-                    delete["range"]["startIndex"].as_u64().unwrap_or(0) as usize,
-                    delete["range"]["endIndex"].as_u64().unwrap_or(0) as usize,
-                );
-                let tab = self
-                    .tabs
-                    .iter_mut()
-                    .find(|t| t.id == id)
-                    .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", "No grid with id"))?;
-                for index in (start..end.min(tab.rows.len())).rev() {
-                    tab.rows.remove(index);
-                }
-                tab.row_count -= end - start;
-                self.rows_deleted(id, start, end);
+                self.delete_dimension(&delete["range"])?;
                 replies.push(json!({}));
             } else if let Some(insert) = request.get("insertDimension") {
-                let id = insert["range"]["sheetId"].as_i64().unwrap_or(-1) as i32;
-                let (start, end) = (
-                    insert["range"]["startIndex"].as_u64().unwrap_or(0) as usize,
-                    insert["range"]["endIndex"].as_u64().unwrap_or(0) as usize,
-                );
-                let tab = self
-                    .tabs
-                    .iter_mut()
-                    .find(|t| t.id == id)
-                    .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", "No grid with id"))?;
-                for _ in start..end {
-                    tab.rows.insert(start.min(tab.rows.len()), Vec::new());
-                }
-                tab.row_count += end - start;
-                self.rows_inserted(id, start, end - start);
+                self.insert_dimension(&insert["range"])?;
                 replies.push(json!({}));
             } else if let Some(append) = request.get("appendDimension") {
                 let id = append["sheetId"].as_i64().unwrap_or(-1) as i32;
@@ -665,5 +544,6 @@ fn url_query(query: &str) -> Vec<(String, String)> {
 
 mod grid;
 mod handle;
+mod rows;
 
 pub use grid::FakeProtection;
