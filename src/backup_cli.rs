@@ -50,10 +50,20 @@ pub fn run_then(settings: &Settings, request: BackupRequest, promote: bool) -> R
             let _ = std::fs::remove_file(file);
         }
     }
-    outcome
+    // A promotion that failed after the restore succeeded keeps the restored database (and says so).
+    match outcome? {
+        (said, None) => Ok(said),
+        (said, Some(why)) => Err(format!("{said}but this database was NOT promoted: {why}")),
+    }
 }
 
-fn run_with(settings: &Settings, request: BackupRequest, existed: bool, promote: bool) -> Result<String, String> {
+/// The request's answer, and why a promotion asked for after it failed (the request itself succeeded).
+fn run_with(
+    settings: &Settings,
+    request: BackupRequest,
+    existed: bool,
+    promote: bool,
+) -> Result<(String, Option<String>), String> {
     let restoring =
         matches!(request, BackupRequest::Restore(_) | BackupRequest::ResetTo(_) | BackupRequest::RestoreRemote(_));
     let creating = request == BackupRequest::Create;
@@ -84,10 +94,10 @@ fn run_with(settings: &Settings, request: BackupRequest, existed: bool, promote:
             BackupAnswer::Promoted(done) => Ok(describe_promotion(&done)),
         }?;
         match promoted {
-            None => Ok(said),
-            Some(Ok(BackupAnswer::Promoted(done))) => Ok(said + &describe_promotion(&done)),
-            Some(Ok(_)) => Err(format!("{said}but the promotion answered something else")),
-            Some(Err(why)) => Err(format!("{said}but this database was NOT promoted: {why}")),
+            None => Ok((said, None)),
+            Some(Ok(BackupAnswer::Promoted(done))) => Ok((said + &describe_promotion(&done), None)),
+            Some(Ok(_)) => Ok((said, Some("the promotion answered something else".into()))),
+            Some(Err(why)) => Ok((said, Some(why))),
         }
     })
 }
