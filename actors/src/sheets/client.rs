@@ -1,14 +1,14 @@
 //! The Google Sheets client: google-sheets4 over hyper-rustls (ring only), a service-account key whose
 //! `token_uri` is honoured, and a timeout on every call (the crate has none).
 //!
-//! Retries: 5xx and timeouts of calls that are safe to repeat (reads, values writes) are retried with
+//! Retries: 5xx and timeouts of calls that are safe to repeat (reads) are retried with
 //! exponential backoff and jitter, at most `max_attempts` per call. A structure request (row deletions,
 //! new tabs) is never repeated blindly: its reply may be lost after Google applied it, and a second
 //! deletion by position would delete another row; the cycle fails and the next one re-reads positions.
 //! 429 (quota) is never retried within a call: Google's window is per minute, so the caller defers the
 //! whole cycle, for as long as `Retry-After` says when Google sends one. Other 4xx are final.
 
-use google_sheets4::api::{BatchUpdateSpreadsheetRequest, BatchUpdateValuesRequest, Request, Scope, ValueRange};
+use google_sheets4::api::{BatchUpdateSpreadsheetRequest, Request, Scope};
 use google_sheets4::common::Retry;
 use google_sheets4::Sheets;
 use hyper_rustls::HttpsConnector;
@@ -285,52 +285,60 @@ impl SheetsClient {
         super::lean::grids(&answer).map_err(SheetsError::Transport)
     }
 
-    /// Writes cells in one values.batchUpdate with the RAW input option (nothing becomes a formula).
-    pub async fn write(&self, data: Vec<(String, Vec<Vec<String>>)>) -> Result<(), SheetsError> {
-        if data.is_empty() {
-            return Ok(());
-        }
-        let request = BatchUpdateValuesRequest {
-            value_input_option: Some("RAW".into()),
-            data: Some(
-                data.into_iter()
-                    .map(|(range, rows)| ValueRange {
-                        range: Some(range),
-                        major_dimension: Some("ROWS".into()),
-                        values: Some(rows.into_iter().map(|r| r.into_iter().map(Value::String).collect()).collect()),
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        };
-        let id = self.config.spreadsheet_id.clone();
-        self.call("values.batchUpdate", true, |mut retry| {
-            let (id, request) = (&id, request.clone());
-            async move {
-                let call = self.hub.spreadsheets().values_batch_update(request, id);
-                call.add_scope(Scope::Spreadsheet).delegate(&mut retry).doit().await
-            }
-        })
-        .await
-        .map(drop)
-    }
-
     /// Structure changes and row deletions in one spreadsheets.batchUpdate, never repeated (see the
     /// module doc).
     pub async fn update_structure(&self, requests: Vec<Request>) -> Result<(), SheetsError> {
+        self.update_with_reply(requests, None).await.map(drop)
+    }
+
+    /// One spreadsheets.batchUpdate, never repeated, whose reply carries the cells of `reply_range` as
+    /// they are once the request applied (`includeSpreadsheetInResponse`; see `receipts.rs`). Rows come
+    /// back as entered, trailing empty cells dropped.
+    pub async fn update_with_reply(
+        &self,
+        requests: Vec<Request>,
+        reply_range: Option<String>,
+    ) -> Result<Vec<Vec<String>>, SheetsError> {
         if requests.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let request = BatchUpdateSpreadsheetRequest { requests: Some(requests), ..Default::default() };
+        let with_reply = reply_range.is_some();
+        let request = BatchUpdateSpreadsheetRequest {
+            requests: Some(requests),
+            include_spreadsheet_in_response: Some(with_reply),
+            response_include_grid_data: Some(with_reply),
+            response_ranges: reply_range.map(|range| vec![range]),
+        };
         let id = self.config.spreadsheet_id.clone();
-        self.call("spreadsheets.batchUpdate", false, |mut retry| {
-            let (id, request) = (&id, request.clone());
-            async move {
-                let call = self.hub.spreadsheets().batch_update(request, id);
-                call.add_scope(Scope::Spreadsheet).delegate(&mut retry).doit().await
+        let (_, reply) = self
+            .call("spreadsheets.batchUpdate", false, |mut retry| {
+                let (id, request) = (&id, request.clone());
+                async move {
+                    let call = self.hub.spreadsheets().batch_update(request, id);
+                    call.add_scope(Scope::Spreadsheet).delegate(&mut retry).doit().await
+                }
+            })
+            .await?;
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let sheets = reply.updated_spreadsheet.and_then(|s| s.sheets).unwrap_or_default();
+        for data in sheets.into_iter().flat_map(|sheet| sheet.data.unwrap_or_default()) {
+            let start = data.start_row.unwrap_or(0).max(0) as usize;
+            for (i, row) in data.row_data.unwrap_or_default().into_iter().enumerate() {
+                let mut cells: Vec<String> = row
+                    .values
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|cell| super::grid::entered(cell.user_entered_value.as_ref()))
+                    .collect();
+                while cells.last().is_some_and(String::is_empty) {
+                    cells.pop();
+                }
+                if rows.len() <= start + i {
+                    rows.resize(start + i + 1, Vec::new());
+                }
+                rows[start + i] = cells;
             }
-        })
-        .await
-        .map(drop)
+        }
+        Ok(rows)
     }
 }

@@ -1,9 +1,10 @@
 //! One sync cycle: read the three tabs once (cells, sizes and protections in one request), check the
 //! reviewer columns' protections, import human edits through the writer (each decision as the reviewer's
 //! token, through exactly the same gate as the API), then export over the same snapshot, restoring refused
-//! cells. Within one quiet cycle: one spreadsheets.get. A cycle that writes adds at most one
-//! spreadsheets.batchUpdate and one values.batchUpdate (split past 2 MB), plus one batchUpdate per loose
-//! reviewer column to protect and clear it (`loose.rs`), and one structure-only read while the tabs are unknown.
+//! cells. Within one quiet cycle: one spreadsheets.get. A cycle that writes adds one
+//! spreadsheets.batchUpdate (split past 2 MB; `write.rs`), one more to put back what its receipts show it
+//! hit (`receipts.rs`), one per loose reviewer column to protect and clear it (`loose.rs`), and one
+//! structure-only read while the tabs are unknown.
 
 use super::client::{SheetInfo, SheetsClient, SheetsError};
 use super::contract::{column_letter, Layout, TABS};
@@ -18,7 +19,7 @@ use crate::store::queries::{hotlist, sync_state, tokens};
 use crate::store::{ReaderPool, WriterHandle};
 use std::collections::{HashMap, HashSet};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CycleReport {
     pub edits_applied: u64,
     pub edits_refused: u64,
@@ -280,6 +281,26 @@ impl Mirror<'_> {
             .map_err(|err| CycleError::Store(err.to_string()))
     }
 
+    /// Takes the notes typed during the export's write (from its receipts) and records the values a
+    /// mistaken write left under another record's ID as seen and not taken, so they decide nothing there
+    /// (`receipts.rs`).
+    async fn unbind(&self, export: &ExportReport) -> Result<(), CycleError> {
+        // A note typed while the export replaced its cell is in the write's receipt: it is taken from there.
+        for (t, id, body) in &export.notes {
+            let Some(target) = note_target(*t, id) else { continue };
+            if let Err(err) = self.submit(Command::AddNote { target, body: body.clone() }, "sheets").await? {
+                tracing::warn!(error = %err, "Could not record a note typed during the export.");
+            }
+        }
+        if export.unbound.is_empty() {
+            return Ok(());
+        }
+        let cells = export.unbound.clone();
+        self.submit(Command::RecordSheetCells { cells, removed: Vec::new() }, "sheets")
+            .await?
+            .map_err(|err| CycleError::Store(err.to_string()))
+    }
+
     /// Checks the reviewer columns' protections on the approvals tab as just read; a column found loose
     /// now, or loose before and not cleared since, decides nothing (`loose.rs`).
     async fn protections(&self, snapshot: &Snapshot) -> Result<Protections, CycleError> {
@@ -372,6 +393,7 @@ impl Mirror<'_> {
         let mut written = plan.rewrite.clone();
         written[0].retain(|(_, column)| !protections.blocked.contains(column));
         self.remember(&snapshot, &desired, &plan, &written, &baseline).await?;
+        self.unbind(&export).await?;
         self.clear_loose(&protections).await?;
         let mut drifted_columns: Vec<String> = protections.drifted.keys().map(|&c| self.layout.header(0, c)).collect();
         drifted_columns.sort();
@@ -426,6 +448,7 @@ impl Mirror<'_> {
         };
         let report = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
         self.remember(&snapshot, &desired, &plan, &plan.db_moved, &baseline).await?;
+        self.unbind(&report).await?;
         Ok(report)
     }
 }

@@ -1,28 +1,22 @@
 //! One export (database -> sheet) within the request budget: one spreadsheets.get that reads the tabs'
 //! cells, sizes and protections together (plus a structure-only get while the tabs are unknown, or when a
-//! tab was renamed or deleted since the last read), one spreadsheets.batchUpdate (missing tabs, row
-//! deletions, grid growth, reviewer columns' protections) and one values.batchUpdate (split only past the
-//! 2 MB request size). A cycle with nothing to change writes nothing.
+//! tab was renamed or deleted since the last read), then one spreadsheets.batchUpdate that writes it all
+//! (`write.rs`; split only past the 2 MB request size). A cycle with nothing to change writes nothing.
 
 use super::client::{SheetInfo, SheetsClient, SheetsError};
-use super::contract::{Layout, FIRST_REVIEWER_COLUMN, TABS};
+use super::contract::{Layout, TABS};
 use super::grid::Protection;
 use super::import::PARTIAL_MARK;
-use super::plan::{plan_tab, Row, TabPlan};
+use super::plan::Row;
+use super::receipts::RECEIPTS_TAB;
 use super::sanitize::{cell, show, MAX_CELL_CHARS};
 use crate::domain::format_timestamp;
 use crate::store::queries::mirror::{self, render_notes};
 use crate::store::ReaderPool;
-use google_sheets4::api::{
-    AddSheetRequest, AppendDimensionRequest, DeleteDimensionRequest, DimensionRange, GridProperties, Request,
-    SheetProperties,
-};
+use google_sheets4::api::Request;
 use std::collections::HashSet;
 
-/// Largest values.batchUpdate body, leaving room under Google's recommended 2 MB.
-const MAX_REQUEST_BYTES: usize = 1_800_000;
-/// Rows added beyond what is needed when a grid grows, so the next few exports need not grow it again.
-const GRID_SLACK: usize = 200;
+pub use super::write::write;
 
 /// How much of the database the mirror shows.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,11 +39,17 @@ impl Default for MirrorScope {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExportReport {
     pub rows_deleted: usize,
     pub cells_written: usize,
     pub tabs_created: usize,
+    /// Rows a write hit by mistake (rows moved under it), put back below the tab's last row.
+    pub rows_restored: usize,
+    /// Values a mistaken write left under another record's ID: recorded as seen, never taken.
+    pub unbound: Vec<crate::domain::command::SheetCell>,
+    /// Notes typed while Atlas's write replaced their cell: (tab, record ID, note), for the cycle to add.
+    pub notes: Vec<(usize, String, String)>,
 }
 
 fn text(value: Option<&str>) -> String {
@@ -180,7 +180,10 @@ pub async fn read_snapshot(
         let known = structure.clone().unwrap_or_default();
         let present: Vec<usize> = (0..3).filter(|&i| known.iter().any(|s| s.title == TABS[i].title)).collect();
         // One row more than allowed: enough to know a tab has too many, never the whole of a huge one.
-        let ranges: Vec<String> = present.iter().map(|&i| TABS[i].first_rows(client.max_rows() + 1)).collect();
+        let mut ranges: Vec<String> = present.iter().map(|&i| TABS[i].first_rows(client.max_rows() + 1)).collect();
+        if !ranges.is_empty() && known.iter().any(|s| s.title == RECEIPTS_TAB) {
+            ranges.push(format!("'{RECEIPTS_TAB}'!A1:A1")); // its size, for the next write's receipts
+        }
         let grids = if ranges.is_empty() { Ok(Vec::new()) } else { client.read_grid(&ranges).await };
         let grids = match grids {
             Err(err) if err.is_missing_range() && attempt == 0 => {
@@ -204,6 +207,8 @@ pub async fn read_snapshot(
                     snapshot.protections = grid.protections.clone();
                 }
                 snapshot.tabs[i] = Some(grid.rows);
+                snapshot.structure.push(grid.info);
+            } else if grid.info.title == RECEIPTS_TAB {
                 snapshot.structure.push(grid.info);
             }
         }
@@ -240,148 +245,4 @@ pub struct WriteRules {
     /// Columns (per tab) Atlas may not write (a protection that no longer lists it): left out of every
     /// write, so the rest of the sheet is still kept up to date.
     pub blocked_columns: [HashSet<usize>; 3],
-}
-
-/// Splits writes around columns that may not be written.
-fn without(writes: Vec<super::plan::CellWrite>, blocked: &HashSet<usize>) -> Vec<super::plan::CellWrite> {
-    if blocked.is_empty() {
-        return writes;
-    }
-    let mut out: Vec<super::plan::CellWrite> = Vec::new();
-    for write in writes {
-        let mut current: Option<super::plan::CellWrite> = None;
-        for (i, value) in write.values.into_iter().enumerate() {
-            let column = write.column + i;
-            if blocked.contains(&column) {
-                out.extend(current.take());
-                continue;
-            }
-            match current.as_mut() {
-                Some(run) => run.values.push(value),
-                None => current = Some(super::plan::CellWrite { row: write.row, column, values: vec![value] }),
-            }
-        }
-        out.extend(current);
-    }
-    out
-}
-
-/// Writes what `desired` needs over `snapshot`: one structure request, then the values, as `rules` say.
-pub async fn write(
-    client: &SheetsClient,
-    structure: &mut Option<Vec<SheetInfo>>,
-    layout: &Layout,
-    snapshot: &Snapshot,
-    desired: &[Vec<Row>; 3],
-    rules: &WriteRules,
-) -> Result<ExportReport, SheetsError> {
-    let known = structure.clone().unwrap_or_default();
-    let mut report = ExportReport::default();
-    let mut structure_requests = Vec::new();
-    let mut writes = Vec::new();
-    for (t, tab) in TABS.iter().enumerate() {
-        let sheet = snapshot.tabs[t].clone().unwrap_or_default();
-        let plan: TabPlan = plan_tab(layout, t, &sheet, &desired[t], &rules.rewrite[t], &rules.keep_rows[t]);
-        // The mirror itself never outgrows `sheets.max_rows` (a tab larger than that is refused at the next
-        // read): the grid grows with slack only up to the limit, and data that does not fit is refused.
-        let max = client.max_rows();
-        if plan.rows_needed > max {
-            return Err(SheetsError::Oversized { tab: tab.title.to_owned(), rows: plan.rows_needed, max });
-        }
-        let grid_rows = |needed: usize| (needed + GRID_SLACK).min(max).max(needed);
-        match known.iter().find(|s| s.title == tab.title) {
-            None => {
-                report.tabs_created += 1;
-                let grid = GridProperties {
-                    row_count: Some(grid_rows(plan.rows_needed) as i32),
-                    column_count: Some(layout.width(t).max(FIRST_REVIEWER_COLUMN) as i32),
-                    ..Default::default()
-                };
-                // Atlas picks the new tab's id so the guard rails can go into the same request.
-                let sheet_id = rand::random_range(1_000_000..i32::MAX);
-                let properties = SheetProperties {
-                    sheet_id: Some(sheet_id),
-                    title: Some(tab.title.to_owned()),
-                    grid_properties: Some(grid),
-                    ..Default::default()
-                };
-                structure_requests.push(Request {
-                    add_sheet: Some(AddSheetRequest { properties: Some(properties) }),
-                    ..Default::default()
-                });
-                structure_requests.extend(super::structure::guard_rails(layout, t, sheet_id, client.account()));
-            }
-            Some(info) => {
-                if plan.insert_header {
-                    let above = DimensionRange {
-                        sheet_id: Some(info.sheet_id),
-                        dimension: Some("ROWS".into()),
-                        start_index: Some(0),
-                        end_index: Some(1),
-                    };
-                    structure_requests.push(Request {
-                        insert_dimension: Some(google_sheets4::api::InsertDimensionRequest {
-                            range: Some(above),
-                            inherit_from_before: Some(false),
-                        }),
-                        ..Default::default()
-                    });
-                }
-                for &row in &plan.delete_rows {
-                    let range = DimensionRange {
-                        sheet_id: Some(info.sheet_id),
-                        dimension: Some("ROWS".into()),
-                        start_index: Some(row as i32),
-                        end_index: Some(row as i32 + 1),
-                    };
-                    structure_requests.push(Request {
-                        delete_dimension: Some(DeleteDimensionRequest { range: Some(range) }),
-                        ..Default::default()
-                    });
-                }
-                if (info.column_count as usize) < layout.width(t) {
-                    let widen = AppendDimensionRequest {
-                        sheet_id: Some(info.sheet_id),
-                        dimension: Some("COLUMNS".into()),
-                        length: Some((layout.width(t) - info.column_count as usize) as i32),
-                    };
-                    structure_requests.push(Request { append_dimension: Some(widen), ..Default::default() });
-                }
-                let rows_after = info.row_count as usize + usize::from(plan.insert_header) - plan.delete_rows.len();
-                if plan.rows_needed > rows_after {
-                    let grow = AppendDimensionRequest {
-                        sheet_id: Some(info.sheet_id),
-                        dimension: Some("ROWS".into()),
-                        length: Some((grid_rows(plan.rows_needed) - rows_after) as i32),
-                    };
-                    structure_requests.push(Request { append_dimension: Some(grow), ..Default::default() });
-                }
-            }
-        }
-        report.rows_deleted += plan.delete_rows.len();
-        // A blocked column is skipped whole, its header too: a protection covers the whole column.
-        for write in without(plan.writes, &rules.blocked_columns[t]) {
-            report.cells_written += write.values.len();
-            let range = tab.cells(write.row, write.column, write.column + write.values.len() - 1);
-            writes.push((range, vec![write.values]));
-        }
-    }
-    structure_requests.extend(rules.protect.iter().cloned());
-    if !structure_requests.is_empty() {
-        client.update_structure(structure_requests).await?;
-        *structure = None; // sheet ids and grid sizes changed: look again next time
-    }
-    let mut batch: Vec<(String, Vec<Vec<String>>)> = Vec::new();
-    let mut batch_bytes = 0;
-    for (range, values) in writes {
-        let size = range.len() + values.iter().flatten().map(|v| v.len() + 4).sum::<usize>() + 64;
-        if batch_bytes + size > MAX_REQUEST_BYTES && !batch.is_empty() {
-            client.write(std::mem::take(&mut batch)).await?;
-            batch_bytes = 0;
-        }
-        batch_bytes += size;
-        batch.push((range, values));
-    }
-    client.write(batch).await?;
-    Ok(report)
 }

@@ -10,5 +10,7 @@ mod judge;
 pub mod lean;
 mod loose;
 pub mod plan;
+pub mod receipts;
 pub mod sanitize;
 pub mod structure;
+mod write;

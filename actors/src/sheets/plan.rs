@@ -1,7 +1,8 @@
 //! Export planning, pure: given what a tab holds now and what the database says it should hold, which
-//! rows to delete and which cells to write. Rows are matched by their ID cell, never by position, so
-//! humans may sort, filter, insert and delete rows; and only cells that differ are written, so a cycle
-//! with nothing to change writes nothing.
+//! rows to delete, which cells of existing rows to write and which rows to append. Rows are matched by
+//! their ID cell, never by position, so humans may sort, filter, insert and delete rows; and only cells
+//! that differ are written, so a cycle with nothing to change writes nothing. Where the sheet moved
+//! between the read and the write, `receipts.rs` finds out and puts back what the write hit.
 
 use super::contract::Layout;
 use std::collections::{HashMap, HashSet};
@@ -9,7 +10,8 @@ use std::collections::{HashMap, HashSet};
 /// One row as the database wants it (column A is the ID; as wide as the tab's layout).
 pub type Row = Vec<String>;
 
-/// A run of cells to write in one row (row and column 0-based, row counted after deletions).
+/// A run of cells to write in one existing row (row and column 0-based, as read: writes go before the
+/// plan's deletions in the same request).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CellWrite {
     pub row: usize,
@@ -25,13 +27,24 @@ pub struct TabPlan {
     /// Sheet rows to delete, highest first (so earlier deletions do not shift later ones).
     pub delete_rows: Vec<usize>,
     pub writes: Vec<CellWrite>,
-    /// Rows the tab must have after the plan (header included), to grow the grid first when needed.
+    /// Rows for records the tab does not show, appended below its last row with data (by Google, when the
+    /// request applies: never over a row a person added meanwhile).
+    pub appends: Vec<Row>,
+    /// Rows the tab holds after the plan (header included), to refuse a mirror beyond `sheets.max_rows`.
     pub rows_needed: usize,
 }
 
 impl TabPlan {
     pub fn is_empty(&self) -> bool {
-        self.delete_rows.is_empty() && self.writes.is_empty()
+        self.delete_rows.is_empty() && self.writes.is_empty() && self.appends.is_empty()
+    }
+
+    /// The existing rows the plan writes or deletes (as read), each once, in order.
+    pub fn touched(&self) -> Vec<usize> {
+        let mut rows: Vec<usize> = self.writes.iter().map(|w| w.row).chain(self.delete_rows.iter().copied()).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        rows
     }
 }
 
@@ -115,7 +128,6 @@ pub fn plan_tab(
         }
     }
     plan.delete_rows.sort_unstable_by(|a, b| b.cmp(a));
-    let shift = |index: usize| index - plan.delete_rows.iter().filter(|&&d| d < index).count();
 
     let headers = layout.headers(t);
     let header = sheet.first().map(Vec::as_slice).unwrap_or(&[]);
@@ -134,14 +146,10 @@ pub fn plan_tab(
         if !differing.is_empty() && differing[0] != 0 {
             differing.insert(0, 0);
         }
-        plan.writes.extend(runs_of(shift(*index), row, &differing));
+        plan.writes.extend(runs_of(*index, row, &differing));
     }
-    let mut next = sheet.len().max(1) - plan.delete_rows.len();
-    for row in desired.iter().filter(|row| !keep.contains_key(row[0].as_str())) {
-        plan.writes.push(CellWrite { row: next, column: 0, values: row.to_vec() });
-        next += 1;
-    }
-    plan.rows_needed = next;
+    plan.appends = desired.iter().filter(|row| !keep.contains_key(row[0].as_str())).cloned().collect();
+    plan.rows_needed = sheet.len().max(1) - plan.delete_rows.len() + plan.appends.len();
     plan
 }
 
@@ -196,15 +204,15 @@ mod tests {
         let desired = [row("a", "pending", "")];
         let plan = plan_tab(&APPROVALS, &[], &desired, &HashSet::new());
         assert_eq!(
-            plan.writes[0],
-            CellWrite { row: 0, column: 0, values: APPROVALS.headers.map(String::from).to_vec() }
+            plan.writes,
+            vec![CellWrite { row: 0, column: 0, values: APPROVALS.headers.map(String::from).to_vec() }]
         );
-        assert_eq!(plan.writes[1].row, 1);
+        assert_eq!(plan.appends, desired.to_vec());
         assert_eq!(plan.rows_needed, 2);
     }
 
     #[test]
-    fn retired_unknown_and_duplicate_rows_are_deleted_highest_first_and_later_rows_shift() {
+    fn retired_unknown_and_duplicate_rows_are_deleted_highest_first_and_writes_address_rows_as_read() {
         let desired = [row("a", "pending", ""), row("c", "approved", "")];
         let current = sheet(&[
             row("a", "pending", ""),
@@ -221,8 +229,8 @@ mod tests {
         assert_eq!(
             plan.writes,
             vec![
-                CellWrite { row: 2, column: 0, values: vec!["c".into()] },
-                CellWrite { row: 2, column: 4, values: vec!["approved".into()] }
+                CellWrite { row: 4, column: 0, values: vec!["c".into()] },
+                CellWrite { row: 4, column: 4, values: vec!["approved".into()] }
             ],
             "every write carries the row's ID"
         );

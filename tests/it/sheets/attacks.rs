@@ -181,7 +181,7 @@ sheet_test! {
         cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
         let (row, _) = row_of(&fake, APPROVALS, &id);
         fake.set_cell(APPROVALS, row, 2, "delete");
-        fake.fail_next_of("values.batchUpdate", &[429]);
+        fake.fail_next_of("spreadsheets.batchUpdate", &[429]);
         let err = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap_err();
         assert!(err.quota().is_some(), "{err}");
         cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
@@ -422,7 +422,7 @@ sheet_test! {
                 team.call("POST", &format!("/api/v1/approvals/{}/approve", ids[0]), &team.approver, None).await;
             assert_eq!(status, 200);
             // The human reverses the rows while Atlas's write is in flight (a sort, done with deletions only).
-            fake.before_next("values.batchUpdate", |state| {
+            fake.before_next("spreadsheets.batchUpdate", |state| {
                 state.delete_row(APPROVALS, 1);
             });
             cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();

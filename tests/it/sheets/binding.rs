@@ -77,7 +77,7 @@ sheet_test! {
 
             // The cycle writes the harmless row's new Status; while the write is in flight the human deletes
             // the blank row, so the write lands one row lower: on drop table's row.
-            fake.before_next("values.batchUpdate", |state| state.delete_row("Pending_Approvals", 1));
+            fake.before_next("spreadsheets.batchUpdate", |state| state.delete_row("Pending_Approvals", 1));
             cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
             let landed = fake.tab("Pending_Approvals").unwrap().rows[2].clone();
             assert_eq!(landed[0], harmless, "the misplaced write carried its own ID: {landed:?}");
@@ -140,7 +140,7 @@ sheet_test! {
         cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
         let (row, _) = row_of(&fake, "Pending_Approvals", &harmless);
         fake.set_cell("Pending_Approvals", row, 6, "waiting for the vendor");
-        fake.fail_next_of("values.batchUpdate", &[500, 500, 500]);
+        fake.fail_next_of("spreadsheets.batchUpdate", &[500]);
         cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap_err();
         cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
         let notes = approval(&team, &harmless).await["notes"].clone();
@@ -210,7 +210,7 @@ sheet_test! {
         fake.set_cell("Pending_Approvals", row, 3, "create task \"something else\"");
         fake.edit_as("alice@example.com", "Pending_Approvals", row, 8, "approved").unwrap();
         // The refusals are recorded, but the write that would restore the row fails.
-        fake.fail_next_of("values.batchUpdate", &[500, 500, 500]);
+        fake.fail_next_of("spreadsheets.batchUpdate", &[500]);
         cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap_err();
         // The row still shows the changed Item; alice decides again on it.
         fake.edit_as("alice@example.com", "Pending_Approvals", row, 8, "rejected").unwrap();

@@ -82,7 +82,7 @@ sheet_test! {
         cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
         let (row, _) = row_of(&fake, "Pending_Approvals", &id);
         fake.edit_as("alice@example.com", "Pending_Approvals", row, ALICE, "yes").unwrap();
-        fake.fail_next_of("values.batchUpdate", &[500, 500, 500]);
+        fake.fail_next_of("spreadsheets.batchUpdate", &[500]);
         cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap_err();
         let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
         assert_eq!(report.edits_refused, 0, "refused once already: {report:?}");

@@ -137,11 +137,6 @@ impl FakeSheets {
         self.state.lock().unwrap().failures.extend(codes);
     }
 
-    /// The next request is applied but answered with a 503, as when Google's reply is lost.
-    pub fn apply_then_fail_next(&self) {
-        self.state.lock().unwrap().apply_then_fail = true;
-    }
-
     pub fn set_delay(&self, delay: Option<Duration>) {
         self.state.lock().unwrap().delay = delay;
     }

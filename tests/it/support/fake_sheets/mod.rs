@@ -1,7 +1,8 @@
 //! A fake Google Sheets server on 127.0.0.1:0 speaking Google's REST protocol closely enough for the real
 //! google-sheets4 client: the OAuth token endpoint, spreadsheets.get (with `ranges` and grid data as
 //! `userEnteredValue`, protected ranges, 400 "Unable to parse range" for a missing tab) and batchUpdate
-//! (addSheet, deleteDimension, appendDimension for rows and columns, add/deleteProtectedRange),
+//! (addSheet, delete/insert/appendDimension, add/deleteProtectedRange, updateCells, appendCells,
+//! copyPaste, updateSheetProperties' grid size; `includeSpreadsheetInResponse` with `responseRanges`),
 //! values.get/batchGet/update/batchUpdate/append/clear, A1 ranges with quoted tab names, trailing empty
 //! cells omitted, grid limits, Google's JSON error shape, injected failures (429 with `Retry-After`, 5xx),
 //! lost replies and delays. Test hooks act as people: `edit_as` a person, `set_cell` as the owner, and a
@@ -79,8 +80,6 @@ pub struct State {
     calls: Vec<String>,
     /// Status codes the next requests fail with (429, 500, 503…), one per request.
     failures: VecDeque<u16>,
-    /// When set, the next request is applied but its response is dropped with a 503 (a lost reply).
-    apply_then_fail: bool,
     delay: Option<Duration>,
     /// Dropdowns and protected ranges set.
     guard_rails: usize,
@@ -309,11 +308,7 @@ impl State {
                 replies.push(json!({}));
             } else if let Some(append) = request.get("appendDimension") {
                 let id = append["sheetId"].as_i64().unwrap_or(-1) as i32;
-                let tab = self
-                    .tabs
-                    .iter_mut()
-                    .find(|t| t.id == id)
-                    .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", "No grid with id"))?;
+                let tab = self.grid_mut(id)?;
                 let length = append["length"].as_u64().unwrap_or(0) as usize;
                 if append["dimension"] == "COLUMNS" {
                     tab.column_count += length;
@@ -385,7 +380,23 @@ impl State {
             } else if let Some(update) = request.get("updateCells") {
                 self.update_cells(update)?;
                 replies.push(json!({}));
-            } else if request.get("updateSheetProperties").is_some() {
+            } else if let Some(update) = request.get("updateSheetProperties") {
+                let properties = &update["properties"];
+                let id = properties["sheetId"].as_i64().unwrap_or(-1) as i32;
+                let tab = self.grid_mut(id)?;
+                let fields = update["fields"].as_str().unwrap_or("");
+                if fields.contains("gridProperties.rowCount") {
+                    tab.row_count = properties["gridProperties"]["rowCount"].as_u64().unwrap_or(0) as usize;
+                }
+                if fields.contains("gridProperties.columnCount") {
+                    tab.column_count = properties["gridProperties"]["columnCount"].as_u64().unwrap_or(0) as usize;
+                }
+                replies.push(json!({}));
+            } else if let Some(copy) = request.get("copyPaste") {
+                self.copy_paste(copy)?;
+                replies.push(json!({}));
+            } else if let Some(append) = request.get("appendCells") {
+                self.append_cells(append)?;
                 replies.push(json!({}));
             } else {
                 return Err(google_error(400, "INVALID_ARGUMENT", &format!("Unsupported request: {request}")));
@@ -429,8 +440,7 @@ async fn api(state: web::Data<Arc<Mutex<State>>>, req: HttpRequest, body: web::B
                 failure = Some(state.failures_of.remove(at).1);
             }
         }
-        let lost = std::mem::take(&mut state.apply_then_fail)
-            || (state.lose_reply_of.as_deref() == Some(call) && state.lose_reply_of.take().is_some());
+        let lost = state.lose_reply_of.as_deref() == Some(call) && state.lose_reply_of.take().is_some();
         (state.delay, failure, lost)
     };
     if let Some(delay) = delay {
@@ -470,7 +480,25 @@ async fn api(state: web::Data<Arc<Mutex<State>>>, req: HttpRequest, body: web::B
             // Google applies a batchUpdate whole or not at all.
             let before = (state.tabs.clone(), state.protections.clone(), state.next_id, state.guard_rails);
             match state.structure(input["requests"].as_array().map(Vec::as_slice).unwrap_or(&[])) {
-                Ok(replies) => HttpResponse::Ok().json(json!({ "spreadsheetId": "fake", "replies": replies })),
+                Ok(replies) => {
+                    let mut body = json!({ "spreadsheetId": "fake", "replies": replies });
+                    // `includeSpreadsheetInResponse`: the spreadsheet once the whole request applied.
+                    if input["includeSpreadsheetInResponse"].as_bool() == Some(true) {
+                        let ranges: Vec<String> = input["responseRanges"]
+                            .as_array()
+                            .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                            .unwrap_or_default();
+                        let with_data = input["responseIncludeGridData"].as_bool() == Some(true);
+                        match state.spreadsheet(&ranges, with_data) {
+                            Ok(spreadsheet) => body["updatedSpreadsheet"] = spreadsheet,
+                            Err(error) => {
+                                (state.tabs, state.protections, state.next_id, state.guard_rails) = before;
+                                return error.respond();
+                            }
+                        }
+                    }
+                    HttpResponse::Ok().json(body)
+                }
                 Err(error) => {
                     (state.tabs, state.protections, state.next_id, state.guard_rails) = before;
                     error.respond()

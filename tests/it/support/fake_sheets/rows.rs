@@ -14,6 +14,16 @@ impl State {
         self.rows_inserted(id, row, 1);
     }
 
+    /// A person sorts a tab's rows below the header, last first (cells move; whole-column protections,
+    /// the only kind Atlas relies on, stay where they are).
+    pub fn reverse_rows(&mut self, title: &str) {
+        let tab = self.tab_mut(title).unwrap();
+        let last = tab.rows.iter().rposition(|r| r.iter().any(|c| !c.is_empty())).map_or(0, |l| l + 1);
+        if last > 1 {
+            tab.rows[1..last].reverse();
+        }
+    }
+
     /// Protected ranges follow their rows when rows are inserted, as in Google Sheets (its reference is
     /// silent; this is what its editor does): rows inserted at or above a range's first row move the range
     /// down, rows inserted inside it make it longer; an unbounded side (a whole column) never moves, so an
@@ -96,6 +106,96 @@ impl State {
             }
         }
         Ok(())
+    }
+
+    /// `appendCells` as Atlas: "Appends new cells after the last row with data in a sheet, inserting new
+    /// rows into the sheet if necessary" (where that row is when the request applies). A cell protected
+    /// from Atlas fails the whole request.
+    pub(super) fn append_cells(&mut self, request: &Value) -> Result<(), GoogleError> {
+        let id = request["sheetId"].as_i64().unwrap_or(-1) as i32;
+        let rows: Vec<Vec<String>> = request["rows"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                let cells = r["values"].as_array().cloned().unwrap_or_default();
+                cells.iter().map(|c| c["userEnteredValue"]["stringValue"].as_str().unwrap_or("").to_owned()).collect()
+            })
+            .collect();
+        let tab = self.grid(id)?;
+        let at = tab.rows.iter().rposition(|r| r.iter().any(|c| !c.is_empty())).map_or(0, |last| last + 1);
+        for (i, row) in rows.iter().enumerate() {
+            for (column, _) in row.iter().enumerate().filter(|(_, text)| !text.is_empty()) {
+                if self.protections.iter().any(|p| p.covers(id, at + i, column) && !p.lets(SERVICE_ACCOUNT, OWNER)) {
+                    return Err(google_error(
+                        403,
+                        "PERMISSION_DENIED",
+                        "You are trying to edit a protected cell or object.",
+                    ));
+                }
+            }
+        }
+        let tab = self.tabs.iter_mut().find(|t| t.id == id).unwrap();
+        if tab.rows.len() < at {
+            tab.rows.resize(at, Vec::new());
+        }
+        tab.rows.truncate(at);
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+        if width > tab.column_count {
+            return Err(google_error(400, "INVALID_ARGUMENT", "Range exceeds grid limits."));
+        }
+        tab.rows.extend(rows);
+        tab.row_count = tab.row_count.max(tab.rows.len());
+        Ok(())
+    }
+
+    /// `copyPaste` of one block (PASTE_NORMAL: the cells as entered); the destination must lie inside
+    /// its grid (Google's reference does not say it grows: the harder case).
+    pub(super) fn copy_paste(&mut self, request: &Value) -> Result<(), GoogleError> {
+        let (source, destination) = (&request["source"], &request["destination"]);
+        let index = |range: &Value, key: &str| range[key].as_u64().unwrap_or(0) as usize;
+        let block: Vec<Vec<String>> = {
+            let id = source["sheetId"].as_i64().unwrap_or(-1) as i32;
+            let tab = self.grid(id)?;
+            (index(source, "startRowIndex")..index(source, "endRowIndex"))
+                .map(|r| {
+                    (index(source, "startColumnIndex")..index(source, "endColumnIndex"))
+                        .map(|c| tab.rows.get(r).and_then(|row| row.get(c)).cloned().unwrap_or_default())
+                        .collect()
+                })
+                .collect()
+        };
+        let id = destination["sheetId"].as_i64().unwrap_or(-1) as i32;
+        let tab = self.grid_mut(id)?;
+        let (top, left) = (index(destination, "startRowIndex"), index(destination, "startColumnIndex"));
+        let width = block.first().map_or(0, Vec::len);
+        if top + block.len() > tab.row_count || left + width > tab.column_count {
+            return Err(google_error(400, "INVALID_ARGUMENT", "Range exceeds grid limits."));
+        }
+        for (i, row) in block.into_iter().enumerate() {
+            if tab.rows.len() <= top + i {
+                tab.rows.resize(top + i + 1, Vec::new());
+            }
+            let cells = &mut tab.rows[top + i];
+            if cells.len() < left + width {
+                cells.resize(left + width, String::new());
+            }
+            cells[left..left + width].clone_from_slice(&row);
+        }
+        Ok(())
+    }
+
+    /// The tab with grid id `id`, or Google's error for an unknown one.
+    pub(super) fn grid(&self, id: i32) -> Result<&super::Tab, GoogleError> {
+        self.tabs.iter().find(|t| t.id == id).ok_or_else(|| google_error(400, "INVALID_ARGUMENT", "No grid with id"))
+    }
+
+    pub(super) fn grid_mut(&mut self, id: i32) -> Result<&mut super::Tab, GoogleError> {
+        self.tabs
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or_else(|| google_error(400, "INVALID_ARGUMENT", "No grid with id"))
     }
 
     /// A `DimensionRange` of rows: its tab's id and the rows `start..end`.

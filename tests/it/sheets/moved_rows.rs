@@ -1,0 +1,130 @@
+//! Writes bound to identity, not position (issue 24): a person inserts, deletes or sorts rows while
+//! Atlas's write is in flight. Every write into or deletion of an existing row carries a receipt (the row
+//! as it was when the request applied); a row that was not what Atlas read there is put back below the
+//! tab's last row, a note typed into a cell Atlas replaced is taken as a note, and appended rows never
+//! land on a row a person moved. A decision typed in the meantime is never lost, and counts for the record
+//! it was typed on.
+
+use super::attacks::{approval, request};
+use super::{client, cycle_with, reviewers, row_of};
+use crate::api::Team;
+use crate::support::fake_sheets::FakeSheets;
+use atlas_actors::sheets::client::SheetsClient;
+
+const APPROVALS: &str = "Pending_Approvals";
+const ALICE: usize = 8;
+
+async fn start() -> (Team, FakeSheets, SheetsClient) {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    (team, fake, sheets)
+}
+
+/// Two pending requests mirrored, and a junk row (an unknown ID) a person added between the header and them.
+async fn with_junk_row() -> (Team, FakeSheets, SheetsClient, [String; 2]) {
+    let (team, fake, sheets) = start().await;
+    let ids = [request(&team, "rotate keys").await, request(&team, "resize volume").await];
+    cycle_with(&team, &sheets, &mut None, &reviewers()).await.unwrap();
+    fake.insert_blank_row(APPROVALS, 1);
+    fake.set_cell(APPROVALS, 1, 0, "junk-typed-by-someone");
+    (team, fake, sheets, ids)
+}
+
+sheet_test! {
+    async fn a_deletion_that_lands_on_a_just_decided_request_puts_it_back_and_the_decision_counts() {
+        let (team, fake, sheets, ids) = with_junk_row().await;
+        let layout = reviewers();
+        let mut structure = None;
+        let first = row_of(&fake, APPROVALS, &ids[0]).0;
+        assert_eq!(first, 2, "the junk row is above the requests");
+        // While the cycle's write (which deletes row 2, the junk row as read) is in flight, alice approves
+        // the first request and someone deletes the junk row: the first request is now where the junk was.
+        fake.before_next("spreadsheets.batchUpdate", move |state| {
+            state.edit_as("alice@example.com", APPROVALS, first, ALICE, "approved").unwrap();
+            state.delete_row(APPROVALS, 1);
+        });
+        let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(report.export.rows_restored, 1, "{report:?}");
+        let (_, cells) = row_of(&fake, APPROVALS, &ids[0]);
+        assert_eq!(cells[ALICE], "approved", "the row Atlas deleted by mistake is back as it was: {cells:?}");
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(approval(&team, &ids[0]).await["status"], "approved", "alice's decision counted");
+        assert_eq!(approval(&team, &ids[1]).await["status"], "pending");
+        let rows = fake.tab(APPROVALS).unwrap().rows;
+        assert_eq!(rows.iter().filter(|r| r.iter().any(|c| !c.is_empty())).count(), 3, "header and two requests: {rows:?}");
+    }
+}
+
+sheet_test! {
+    async fn a_sort_during_a_deletion_loses_nothing() {
+        let (team, fake, sheets, ids) = with_junk_row().await;
+        let layout = reviewers();
+        let mut structure = None;
+        let second = row_of(&fake, APPROVALS, &ids[1]).0;
+        // alice approves the second request, then someone sorts the tab last-first while Atlas's write
+        // (deleting the junk row, row 2 as read) is in flight: the second request is now row 2.
+        fake.before_next("spreadsheets.batchUpdate", move |state| {
+            state.edit_as("alice@example.com", APPROVALS, second, ALICE, "approved").unwrap();
+            state.reverse_rows(APPROVALS);
+        });
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        for _ in 0..2 {
+            cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        }
+        assert_eq!(approval(&team, &ids[1]).await["status"], "approved", "alice's decision counted");
+        assert_eq!(approval(&team, &ids[0]).await["status"], "pending", "and only for the request she decided");
+        let ids_shown: Vec<String> =
+            fake.tab(APPROVALS).unwrap().rows.iter().skip(1).filter_map(|r| r.first().cloned()).filter(|c| !c.is_empty()).collect();
+        assert_eq!(ids_shown.len(), 2, "the junk row is gone, each request shows once: {ids_shown:?}");
+    }
+}
+
+sheet_test! {
+    async fn an_appended_row_never_lands_on_a_row_a_person_moved_there() {
+        let (team, fake, sheets) = start().await;
+        let layout = reviewers();
+        let mut structure = None;
+        let ids = [request(&team, "rotate keys").await, request(&team, "resize volume").await];
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let third = request(&team, "grow disk").await;
+        // The cycle appends the third request after row 3; meanwhile a person inserts a row at the top (the
+        // second request moves to where the append was aimed) and alice approves the second request.
+        fake.before_next("spreadsheets.batchUpdate", |state| {
+            state.insert_blank_row(APPROVALS, 1);
+            state.edit_as("alice@example.com", APPROVALS, 3, ALICE, "approved").unwrap();
+        });
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (_, cells) = row_of(&fake, APPROVALS, &ids[1]);
+        assert_eq!(cells[ALICE], "approved", "{cells:?}");
+        let rows = fake.tab(APPROVALS).unwrap().rows;
+        assert_eq!(rows.iter().filter(|r| r.first().is_some_and(|id| *id == third)).count(), 1, "{rows:?}");
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(approval(&team, &ids[1]).await["status"], "approved");
+        assert_eq!(approval(&team, &third).await["status"], "pending");
+    }
+}
+
+sheet_test! {
+    async fn a_note_typed_while_atlas_rewrites_its_cell_is_taken() {
+        let (team, fake, sheets) = start().await;
+        let layout = reviewers();
+        let mut structure = None;
+        let id = request(&team, "rotate keys").await;
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (row, _) = row_of(&fake, APPROVALS, &id);
+        fake.set_cell(APPROVALS, row, 6, "waiting for the vendor");
+        // The cycle imports the note and rewrites the Notes cell; meanwhile the person goes on typing.
+        fake.before_next("spreadsheets.batchUpdate", move |state| {
+            state.edit_as("bob@example.com", APPROVALS, row, 6, "waiting for the vendor; they answered").unwrap();
+        });
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let notes = approval(&team, &id).await["notes"].clone();
+        let bodies: Vec<&str> = notes.as_array().unwrap().iter().filter_map(|n| n["body"].as_str()).collect();
+        assert!(bodies.contains(&"waiting for the vendor"), "{bodies:?}");
+        assert!(bodies.contains(&"; they answered"), "the text typed during the write is a note: {bodies:?}");
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (_, cells) = row_of(&fake, APPROVALS, &id);
+        assert!(cells[6].contains("they answered"), "and shows in the sheet: {cells:?}");
+    }
+}
