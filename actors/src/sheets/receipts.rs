@@ -98,8 +98,9 @@ pub fn judge(layout: &Layout, tabs: &[&str; 3], receipts: &[Receipt], found: &[V
         }
         findings.restore[t].push(got.clone());
         if !receipt.written.is_empty() && !same_record && !read[0].trim().is_empty() {
-            // The row now claims `read[0]` and still shows the other row's input where Atlas did not write.
-            for &c in editable.iter().filter(|c| !receipt.written.contains(c)) {
+            // The row now claims `read[0]` and still shows the other row's cells where Atlas did not write:
+            // Atlas's own doing, so they are restored without a refusal, and what was typed never counts.
+            for c in (1..width).filter(|c| !receipt.written.contains(c)) {
                 if !got[c].trim().is_empty() && !same_cell(&got[c], &read[c]) {
                     findings.unbound.push(SheetCell {
                         tab: tabs[t].to_owned(),
@@ -218,7 +219,8 @@ mod tests {
     #[test]
     fn a_write_that_took_over_another_records_row_puts_it_back_and_unbinds_what_it_kept() {
         let read = row("a", "pending", "");
-        let other = row("b", "approved", "");
+        let mut other = row("b", "approved", "");
+        other[3] = "what b's row says".into(); // Atlas wrote this one: nothing to unbind
         let found = judge(&layout(), &titles(), &[receipt(read, &[0, 3])], std::slice::from_ref(&other));
         assert_eq!(found.restore[0], vec![other]);
         // Status (4) is the shared mode's decision column: "approved" now sits under ID a, never taken.

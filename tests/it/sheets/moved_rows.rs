@@ -128,3 +128,31 @@ sheet_test! {
         assert!(cells[6].contains("they answered"), "and shows in the sheet: {cells:?}");
     }
 }
+
+sheet_test! {
+    async fn a_write_that_landed_on_another_row_is_not_reported_as_a_persons_edit() {
+        let (team, fake, sheets) = start().await;
+        let layout = reviewers();
+        let mut structure = None;
+        let ids = [request(&team, "rotate keys").await, request(&team, "resize volume").await];
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (status, _) = team.call("POST", &format!("/api/v1/approvals/{}/approve", ids[0]), &team.approver, None).await;
+        assert_eq!(status, 200);
+        // The cycle writes the first request's new Status into its row; meanwhile a person deletes that row,
+        // so the write lands on the second request's row.
+        let first = row_of(&fake, APPROVALS, &ids[0]).0;
+        fake.before_next("spreadsheets.batchUpdate", move |state| state.delete_row(APPROVALS, first));
+        let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(report.export.rows_restored, 1, "{report:?}");
+        for _ in 0..2 {
+            cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        }
+        let notes = approval(&team, &ids[0]).await["notes"].to_string();
+        assert!(!notes.contains("maintained by Atlas"), "Atlas's own misplaced write is not a person's edit: {notes}");
+        assert_eq!(approval(&team, &ids[1]).await["status"], "pending");
+        for id in &ids {
+            let shown = fake.tab(APPROVALS).unwrap().rows.iter().filter(|r| r.first() == Some(id)).count();
+            assert_eq!(shown, 1, "{id} shows once");
+        }
+    }
+}
