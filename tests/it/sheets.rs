@@ -255,7 +255,7 @@ sheet_test! {
 }
 
 sheet_test! {
-    async fn a_renamed_tab_is_recreated_within_the_cycle_that_finds_it_and_a_silent_server_times_out() {
+    async fn a_renamed_tab_is_renamed_back_within_the_cycle_that_finds_it_and_a_silent_server_times_out() {
         let (team, fake, sheets, desired) = one_pending_approval().await;
         let layout = shared();
         let mut structure = None;
@@ -266,13 +266,19 @@ sheet_test! {
         fake.reset_calls();
         let report = export(&sheets, &mut structure, &layout, &desired).await.unwrap();
         assert_eq!(
-            &fake.calls()[..3],
-            ["spreadsheets.get", "spreadsheets.get", "spreadsheets.get"],
-            "the cached structure failed, was read again, then the tabs"
+            &fake.calls()[..4],
+            ["spreadsheets.get", "spreadsheets.get", "spreadsheets.batchUpdate", "spreadsheets.get"],
+            "the cached structure failed, was read again, the tab renamed back, then the tabs read"
         );
-        assert_eq!(report.tabs_created, 1);
+        assert_eq!(report.tabs_created, 0);
         assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2, "the contract's tab is back with its row");
-        assert!(fake.tab("Approvals (old)").is_some(), "the human's tab is left alone");
+        assert!(fake.tab("Approvals (old)").is_none(), "found by its guard rail and renamed back");
+        // A tab of the name made again by a person: the renamed one is left alone, the new one taken over.
+        fake.rename_tab("Pending_Approvals", "Approvals (old)");
+        fake.add_tab("Pending_Approvals");
+        export(&sheets, &mut None, &layout, &desired).await.unwrap();
+        assert!(fake.tab("Approvals (old)").is_some());
+        assert_eq!(fake.tab("Pending_Approvals").unwrap().rows.len(), 2);
 
         let slow = client_with(&fake, team.app.dir.path(), Duration::from_millis(100), 2).await;
         fake.set_delay(Some(Duration::from_millis(400)));
@@ -449,11 +455,14 @@ sheet_test! {
         fake.set_cell("Errors_Hotlist", 0, 9, "My column");
         let mut structure = None;
         let report = cycle(&team, &sheets, &mut structure).await.unwrap();
-        assert_eq!(report.broken_tabs.len(), 2, "{report:?}");
-        assert!(fake.tab("Runs").is_some(), "the tab is recreated");
+        assert_eq!(report.broken_tabs.len(), 1, "the renamed tab was renamed back: {report:?}");
+        assert!(fake.tab("Runs").is_some() && fake.tab("Runs old").is_none(), "the tab is back");
         let header = fake.tab("Errors_Hotlist").unwrap().rows[0].clone();
         assert!(header.iter().skip(8).all(String::is_empty), "the added column is cleared: {header:?} {:?}", fake.calls());
-        fake.rename_tab("Runs", "Runs again");
+        fake.delete_tab("Runs");
+        let report = cycle(&team, &sheets, &mut None).await.unwrap();
+        assert_eq!(report.broken_tabs.len(), 1, "a deleted tab is recreated and reported: {report:?}");
+        fake.delete_tab("Runs");
         let report = cycle(&team, &sheets, &mut None).await.unwrap();
         assert_eq!(report.broken_tabs.len(), 1, "{report:?}");
         let (_, critical) = team.call("GET", "/api/v1/errors?severity=critical", &team.viewer, None).await;

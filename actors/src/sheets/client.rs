@@ -124,12 +124,16 @@ pub struct SheetInfo {
     pub sheet_id: i32,
     pub row_count: i32,
     pub column_count: i32,
+    /// The Atlas tab this one is, by the guard rail Atlas put on it ("<tab> is maintained by Atlas…"),
+    /// whatever it is called now (a structure read only).
+    pub guarded_as: Option<String>,
 }
 
 type Hub = Sheets<HttpsConnector<HttpConnector>>;
 
 /// The fields of a structure read: each tab's id, title and size.
-const STRUCTURE_FIELDS: &str = "sheets.properties(sheetId,title,gridProperties(rowCount,columnCount))";
+const STRUCTURE_FIELDS: &str =
+    "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),protectedRanges(description))";
 /// The fields of a grid read: the structure, protections and what each cell holds as entered.
 const GRID_FIELDS: &str = "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)),protectedRanges,\
      data(startRow,startColumn,rowData(values(userEnteredValue))))";
@@ -259,7 +263,14 @@ impl SheetsClient {
             .sheets
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|sheet| sheet.properties.map(super::grid::sheet_info))
+            .filter_map(|sheet| {
+                let mut info = super::grid::sheet_info(sheet.properties?);
+                let descriptions = sheet.protected_ranges.unwrap_or_default().into_iter().filter_map(|p| p.description);
+                info.guarded_as = descriptions
+                    .filter_map(|d| d.split_once(super::structure::GUARD_RAIL_TAG).map(|(tab, _)| tab.to_owned()))
+                    .find(|tab| super::contract::TABS.iter().any(|t| t.title == tab));
+                Some(info)
+            })
             .collect())
     }
 

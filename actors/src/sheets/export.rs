@@ -175,7 +175,7 @@ pub async fn read_snapshot(
 ) -> Result<Snapshot, SheetsError> {
     for attempt in 0..2 {
         if structure.is_none() {
-            *structure = Some(client.sheets().await?);
+            *structure = Some(rename_back(client, client.sheets().await?).await?);
         }
         let known = structure.clone().unwrap_or_default();
         let present: Vec<usize> = (0..3).filter(|&i| known.iter().any(|s| s.title == TABS[i].title)).collect();
@@ -219,6 +219,33 @@ pub async fn read_snapshot(
         return Ok(snapshot);
     }
     unreachable!("the loop returns on its second pass")
+}
+
+/// Renames an Atlas tab a person renamed back to its name (found by its guard rail), unless a tab of that
+/// name exists again: what was typed in it is imported, never left in a tab Atlas no longer reads.
+async fn rename_back(client: &SheetsClient, mut tabs: Vec<SheetInfo>) -> Result<Vec<SheetInfo>, SheetsError> {
+    let mut requests = Vec::new();
+    for tab in TABS {
+        if tabs.iter().any(|s| s.title == tab.title) {
+            continue;
+        }
+        let Some(renamed) = tabs.iter_mut().find(|s| s.guarded_as.as_deref() == Some(tab.title)) else { continue };
+        tracing::warn!(tab = tab.title, renamed_to = %renamed.title, "An Atlas tab was renamed; renaming it back.");
+        requests.push(Request {
+            update_sheet_properties: Some(google_sheets4::api::UpdateSheetPropertiesRequest {
+                properties: Some(google_sheets4::api::SheetProperties {
+                    sheet_id: Some(renamed.sheet_id),
+                    title: Some(tab.title.to_owned()),
+                    ..Default::default()
+                }),
+                fields: Some(google_sheets4::common::FieldMask::new(&["title"])),
+            }),
+            ..Default::default()
+        });
+        renamed.title = tab.title.to_owned();
+    }
+    client.update_structure(requests).await?;
+    Ok(tabs)
 }
 
 /// Exports the three tabs: read, plan, write. Editable cells are left alone (no import ran).

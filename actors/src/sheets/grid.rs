@@ -76,6 +76,7 @@ pub fn sheet_info(props: SheetProperties) -> SheetInfo {
         sheet_id: props.sheet_id.unwrap_or_default(),
         row_count: props.grid_properties.as_ref().and_then(|g| g.row_count).unwrap_or_default(),
         column_count: props.grid_properties.and_then(|g| g.column_count).unwrap_or_default(),
+        guarded_as: None,
     }
 }
 

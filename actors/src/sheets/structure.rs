@@ -18,6 +18,8 @@ use std::collections::HashMap;
 const REVIEWER_TAG: &str = "Atlas reviewer column: ";
 const STATUS_TAG: &str = "Atlas outcome column: Status";
 const ID_TAG: &str = "Atlas record column: ID";
+/// Follows the tab's title in its warning-only guard rails: how a renamed Atlas tab is recognized.
+pub const GUARD_RAIL_TAG: &str = " is maintained by Atlas";
 
 /// Columns `from..=to` below the header (where dropdowns go).
 fn columns(sheet_id: i32, from: usize, to: usize) -> GridRange {
@@ -177,7 +179,7 @@ pub fn guard_rails(layout: &Layout, t: usize, sheet_id: i32, account: &str) -> V
         requests.push(dropdown(sheet_id, 5, &["false", "true"]));
     }
     for (from, to) in owned_runs(layout, t) {
-        let description = format!("{} is maintained by Atlas; edits are undone at the next sync", TABS[t].title);
+        let description = format!("{}{GUARD_RAIL_TAG}; edits are undone at the next sync", TABS[t].title);
         requests.push(protect(whole_columns(sheet_id, from, to), description, None));
     }
     requests

@@ -156,3 +156,20 @@ sheet_test! {
         }
     }
 }
+
+sheet_test! {
+    async fn a_decision_typed_in_a_tab_that_is_then_renamed_counts() {
+        let (team, fake, sheets) = start().await;
+        let layout = reviewers();
+        let mut structure = None;
+        let id = request(&team, "rotate keys").await;
+        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        let (row, _) = row_of(&fake, APPROVALS, &id);
+        fake.edit_as("alice@example.com", APPROVALS, row, ALICE, "approved").unwrap();
+        fake.rename_tab(APPROVALS, "Approvals (mine)");
+        let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(report.edits_applied, 1, "{report:?}");
+        assert_eq!(approval(&team, &id).await["status"], "approved");
+        assert!(fake.tab("Approvals (mine)").is_none(), "renamed back, found by its guard rail");
+    }
+}

@@ -118,6 +118,19 @@ impl FakeSheets {
         self.state.lock().unwrap().tab_mut(from).unwrap().title = to.into();
     }
 
+    /// A person adds an empty tab.
+    pub fn add_tab(&self, title: &str) {
+        self.state.lock().unwrap().add_tab(title, 1000);
+    }
+
+    /// A person deletes a tab (its protected ranges go with it).
+    pub fn delete_tab(&self, title: &str) {
+        let mut state = self.state.lock().unwrap();
+        let id = state.tab_mut(title).unwrap().id;
+        state.tabs.retain(|t| t.id != id);
+        state.protections.retain(|p| p.sheet_id != id);
+    }
+
     /// API calls made so far, by Google method name.
     pub fn calls(&self) -> Vec<String> {
         self.state.lock().unwrap().calls.clone()

@@ -383,8 +383,16 @@ impl State {
             } else if let Some(update) = request.get("updateSheetProperties") {
                 let properties = &update["properties"];
                 let id = properties["sheetId"].as_i64().unwrap_or(-1) as i32;
+                let fields = update["fields"].as_str().unwrap_or("").to_owned();
+                if fields.split(',').any(|f| f == "title") {
+                    let title = properties["title"].as_str().unwrap_or("").to_owned();
+                    if self.tabs.iter().any(|t| t.title == title && t.id != id) {
+                        let message = format!("A sheet with the name \"{title}\" already exists.");
+                        return Err(google_error(400, "INVALID_ARGUMENT", &message));
+                    }
+                    self.grid_mut(id)?.title = title;
+                }
                 let tab = self.grid_mut(id)?;
-                let fields = update["fields"].as_str().unwrap_or("");
                 if fields.contains("gridProperties.rowCount") {
                     tab.row_count = properties["gridProperties"]["rowCount"].as_u64().unwrap_or(0) as usize;
                 }
