@@ -21,6 +21,15 @@ async fn start() -> (Team, FakeSheets, SheetsClient) {
     (team, fake, sheets)
 }
 
+/// One pending request mirrored, and its row.
+async fn one_request() -> (Team, FakeSheets, SheetsClient, String, usize) {
+    let (team, fake, sheets) = start().await;
+    let id = request(&team, "rotate keys").await;
+    cycle_with(&team, &sheets, &mut None, &reviewers()).await.unwrap();
+    let (row, _) = row_of(&fake, APPROVALS, &id);
+    (team, fake, sheets, id, row)
+}
+
 /// Two pending requests mirrored, and a junk row (an unknown ID) a person added between the header and them.
 async fn with_junk_row() -> (Team, FakeSheets, SheetsClient, [String; 2]) {
     let (team, fake, sheets) = start().await;
@@ -107,12 +116,8 @@ sheet_test! {
 
 sheet_test! {
     async fn a_note_typed_while_atlas_rewrites_its_cell_is_taken() {
-        let (team, fake, sheets) = start().await;
-        let layout = reviewers();
-        let mut structure = None;
-        let id = request(&team, "rotate keys").await;
-        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
-        let (row, _) = row_of(&fake, APPROVALS, &id);
+        let (team, fake, sheets, id, row) = one_request().await;
+        let (layout, mut structure) = (reviewers(), None);
         fake.set_cell(APPROVALS, row, 6, "waiting for the vendor");
         // The cycle imports the note and rewrites the Notes cell; meanwhile the person goes on typing.
         fake.before_next("spreadsheets.batchUpdate", move |state| {
@@ -159,12 +164,8 @@ sheet_test! {
 
 sheet_test! {
     async fn a_decision_typed_in_a_tab_that_is_then_renamed_counts() {
-        let (team, fake, sheets) = start().await;
-        let layout = reviewers();
-        let mut structure = None;
-        let id = request(&team, "rotate keys").await;
-        cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
-        let (row, _) = row_of(&fake, APPROVALS, &id);
+        let (team, fake, sheets, id, row) = one_request().await;
+        let (layout, mut structure) = (reviewers(), None);
         fake.edit_as("alice@example.com", APPROVALS, row, ALICE, "approved").unwrap();
         fake.rename_tab(APPROVALS, "Approvals (mine)");
         let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
