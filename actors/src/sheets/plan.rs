@@ -153,6 +153,28 @@ pub fn plan_tab(
     plan
 }
 
+/// The column moves (from, to; each index as the grid stands before that move) that put a header whose
+/// columns a person reordered back in the layout's order, or `None` when the header is not a reordering
+/// of the layout's (a column renamed, deleted or doubled: then the header is rewritten instead). Moving the
+/// columns back moves their cells with them: rewriting the header alone would leave each column's cells
+/// under another heading (a Payload moved left of Notes would be imported as notes).
+pub fn column_moves(header: &[String], expected: &[String]) -> Option<Vec<(usize, usize)>> {
+    let mut current: Vec<&str> = header.iter().map(|h| h.trim()).collect();
+    if expected.iter().any(|want| current.iter().filter(|have| **have == want.as_str()).count() != 1) {
+        return None;
+    }
+    let mut moves = Vec::new();
+    for (to, want) in expected.iter().enumerate() {
+        let from = current.iter().position(|have| *have == want.as_str()).expect("counted above");
+        if from != to {
+            let column = current.remove(from);
+            current.insert(to, column);
+            moves.push((from, to));
+        }
+    }
+    Some(moves)
+}
+
 /// Whether a sheet row's Atlas-owned cells are exactly the database's.
 fn row_matches(layout: &Layout, t: usize, row: &[String], want: &Row) -> bool {
     let cells = padded(row, layout.width(t));
@@ -244,6 +266,28 @@ mod tests {
         let plan =
             plan_tab(&APPROVALS, &sheet(&[forged, desired[1].clone(), desired[0].clone()]), &desired, &HashSet::new());
         assert_eq!(plan.delete_rows, vec![1], "the forged copy goes, whatever its position");
+    }
+
+    #[test]
+    fn a_reordered_header_is_put_back_by_moving_columns() {
+        let expected: Vec<String> = APPROVALS.headers.iter().map(|h| (*h).to_owned()).collect();
+        let mut moved = expected.clone();
+        moved.swap(6, 7); // Payload moved left of Notes
+        assert_eq!(column_moves(&moved, &expected), Some(vec![(7, 6)]));
+        let mut far = expected.clone();
+        let notes = far.remove(6);
+        far.extend(["Mine".to_owned(), notes]); // Notes moved past a column of the person's
+        let moves = column_moves(&far, &expected).unwrap();
+        let mut grid = far.clone();
+        for (from, to) in moves {
+            let column = grid.remove(from);
+            grid.insert(to, column);
+        }
+        assert_eq!(&grid[..8], &expected[..]);
+        assert_eq!(column_moves(&expected, &expected), Some(vec![]));
+        let mut renamed = expected.clone();
+        renamed[6] = "Comments".into();
+        assert_eq!(column_moves(&renamed, &expected), None, "not a reordering: the header is rewritten");
     }
 
     #[test]

@@ -5,12 +5,12 @@
 use super::client::{SheetInfo, SheetsClient, SheetsError};
 use super::contract::{Layout, FIRST_REVIEWER_COLUMN, TABS};
 use super::export::{ExportReport, Snapshot, WriteRules};
-use super::plan::{padded, plan_tab, CellWrite, Row, TabPlan};
+use super::plan::{column_moves, padded, plan_tab, CellWrite, Row, TabPlan};
 use super::receipts::{self, Findings, Receipt, RECEIPTS_TAB};
 use google_sheets4::api::{
     AddSheetRequest, AppendCellsRequest, AppendDimensionRequest, CellData, DeleteDimensionRequest, DimensionRange,
-    ExtendedValue, GridProperties, GridRange, Request, RowData, SheetProperties, UpdateCellsRequest,
-    UpdateSheetPropertiesRequest,
+    ExtendedValue, GridProperties, GridRange, MoveDimensionRequest, Request, RowData, SheetProperties,
+    UpdateCellsRequest, UpdateSheetPropertiesRequest,
 };
 use std::collections::HashSet;
 
@@ -84,6 +84,20 @@ fn append(sheet_id: i32, rows: &[Row]) -> Request {
     }
 }
 
+/// Column `from` moved to `to` (`to` < `from`: Google counts the destination before the source leaves).
+fn move_column(sheet_id: i32, from: usize, to: usize) -> Request {
+    let source = DimensionRange {
+        sheet_id: Some(sheet_id),
+        dimension: Some("COLUMNS".into()),
+        start_index: Some(from as i32),
+        end_index: Some(from as i32 + 1),
+    };
+    Request {
+        move_dimension: Some(MoveDimensionRequest { source: Some(source), destination_index: Some(to as i32) }),
+        ..Default::default()
+    }
+}
+
 fn dimension(sheet_id: i32, start: usize, end: usize) -> DimensionRange {
     DimensionRange {
         sheet_id: Some(sheet_id),
@@ -119,6 +133,16 @@ pub async fn write(
     let widest = (0..3).map(|t| layout.width(t)).max().unwrap_or(1);
     for (t, tab) in TABS.iter().enumerate() {
         let sheet = snapshot.tabs[t].clone().unwrap_or_default();
+        let info = known.iter().find(|s| s.title == tab.title);
+        let header = sheet.first().cloned().unwrap_or_default();
+        let moves = info.and_then(|_| column_moves(&header, &layout.headers(t))).unwrap_or_default();
+        if let (Some(info), false) = (info, moves.is_empty()) {
+            // A person reordered the tab's columns: they move back, cells and all, and nothing else is
+            // written to the tab this time (every other index would be off); the next cycle goes on.
+            tracing::warn!(tab = tab.title, moves = moves.len(), "The tab's columns were reordered; moving them back.");
+            prefix.extend(moves.into_iter().map(|(from, to)| move_column(info.sheet_id, from, to)));
+            continue;
+        }
         let plan: TabPlan = plan_tab(layout, t, &sheet, &desired[t], &rules.rewrite[t], &rules.keep_rows[t]);
         // The mirror itself never outgrows `sheets.max_rows` (a tab larger than that is refused at the next
         // read): data that does not fit is refused.

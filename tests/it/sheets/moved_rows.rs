@@ -174,3 +174,22 @@ sheet_test! {
         assert!(fake.tab("Approvals (mine)").is_none(), "renamed back, found by its guard rail");
     }
 }
+
+sheet_test! {
+    async fn columns_a_person_reordered_move_back_cells_and_all() {
+        let (team, fake, sheets, id, row) = one_request().await;
+        let (layout, mut structure) = (reviewers(), None);
+        let payload = row_of(&fake, APPROVALS, &id).1[7].clone();
+        fake.move_column(APPROVALS, 7, 6); // Payload moved left of Notes
+        let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(report.broken_tabs.len(), 1, "the reordered header is reported: {report:?}");
+        let (_, cells) = row_of(&fake, APPROVALS, &id);
+        assert_eq!((cells[6].as_str(), cells[7].as_str()), ("", payload.as_str()), "the columns are back, cells and all");
+        fake.edit_as("alice@example.com", APPROVALS, row, ALICE, "approved").unwrap();
+        let report = cycle_with(&team, &sheets, &mut structure, &layout).await.unwrap();
+        assert_eq!(report.edits_applied, 1, "{report:?}");
+        let notes = approval(&team, &id).await["notes"].to_string();
+        assert!(!notes.contains("assignee"), "no payload became a note: {notes}");
+        assert_eq!(approval(&team, &id).await["status"], "approved");
+    }
+}

@@ -118,6 +118,13 @@ impl FakeSheets {
         self.state.lock().unwrap().tab_mut(from).unwrap().title = to.into();
     }
 
+    /// A person moves a column of a tab so it ends at index `to`.
+    pub fn move_column(&self, title: &str, from: usize, to: usize) {
+        let mut state = self.state.lock().unwrap();
+        let id = state.tab_mut(title).unwrap().id;
+        assert!(state.move_column(id, from, to).is_ok(), "column {from} of {title} moves");
+    }
+
     /// A person adds an empty tab.
     pub fn add_tab(&self, title: &str) {
         self.state.lock().unwrap().add_tab(title, 1000);

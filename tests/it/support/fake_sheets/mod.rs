@@ -400,6 +400,9 @@ impl State {
                     tab.column_count = properties["gridProperties"]["columnCount"].as_u64().unwrap_or(0) as usize;
                 }
                 replies.push(json!({}));
+            } else if let Some(moved) = request.get("moveDimension") {
+                self.move_dimension(moved)?;
+                replies.push(json!({}));
             } else if let Some(copy) = request.get("copyPaste") {
                 self.copy_paste(copy)?;
                 replies.push(json!({}));

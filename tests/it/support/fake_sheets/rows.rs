@@ -186,6 +186,47 @@ impl State {
         Ok(())
     }
 
+    /// `moveDimension` of one column: `destinationIndex` counts columns before the source is removed.
+    /// Cells move in every row; a single-column protected range follows its column (Google's reference is
+    /// silent; its editor keeps a moved column's protection on it), wider ranges stay where they are.
+    pub(super) fn move_dimension(&mut self, request: &Value) -> Result<(), GoogleError> {
+        let source = &request["source"];
+        if source["dimension"] != "COLUMNS" {
+            return Err(google_error(400, "INVALID_ARGUMENT", "the fake moves columns only"));
+        }
+        let id = source["sheetId"].as_i64().unwrap_or(-1) as i32;
+        let from = source["startIndex"].as_u64().unwrap_or(0) as usize;
+        let destination = request["destinationIndex"].as_u64().unwrap_or(0) as usize;
+        let to = if destination > from { destination - 1 } else { destination };
+        self.move_column(id, from, to)
+    }
+
+    /// Column `from` of grid `id` moved so that it ends at index `to` (a person's move, or the API's).
+    pub(super) fn move_column(&mut self, id: i32, from: usize, to: usize) -> Result<(), GoogleError> {
+        let tab = self.grid_mut(id)?;
+        let width = tab.column_count;
+        for row in tab.rows.iter_mut() {
+            row.resize(width, String::new());
+            let cell = row.remove(from);
+            row.insert(to, cell);
+            while row.last().is_some_and(String::is_empty) {
+                row.pop();
+            }
+        }
+        let mut order: Vec<usize> = (0..width).collect();
+        let column = order.remove(from);
+        order.insert(to, column);
+        for p in self.protections.iter_mut().filter(|p| p.sheet_id == id) {
+            if let (Some(start), Some(end)) = (p.start_column, p.end_column) {
+                if end == start + 1 {
+                    let moved = order.iter().position(|&c| c == start).unwrap_or(start);
+                    (p.start_column, p.end_column) = (Some(moved), Some(moved + 1));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The tab with grid id `id`, or Google's error for an unknown one.
     pub(super) fn grid(&self, id: i32) -> Result<&super::Tab, GoogleError> {
         self.tabs.iter().find(|t| t.id == id).ok_or_else(|| google_error(400, "INVALID_ARGUMENT", "No grid with id"))
