@@ -16,6 +16,7 @@ mod attacks;
 mod binding;
 mod limits;
 mod loose_columns;
+mod lost_receipts;
 mod moved_rows;
 mod resolve_role;
 mod retyped;

@@ -281,26 +281,6 @@ impl Mirror<'_> {
             .map_err(|err| CycleError::Store(err.to_string()))
     }
 
-    /// Takes the notes typed during the export's write (from its receipts) and records the values a
-    /// mistaken write left under another record's ID as seen and not taken, so they decide nothing there
-    /// (`receipts.rs`).
-    async fn unbind(&self, export: &ExportReport) -> Result<(), CycleError> {
-        // A note typed while the export replaced its cell is in the write's receipt: it is taken from there.
-        for (t, id, body) in &export.notes {
-            let Some(target) = note_target(*t, id) else { continue };
-            if let Err(err) = self.submit(Command::AddNote { target, body: body.clone() }, "sheets").await? {
-                tracing::warn!(error = %err, "Could not record a note typed during the export.");
-            }
-        }
-        if export.unbound.is_empty() {
-            return Ok(());
-        }
-        let cells = export.unbound.clone();
-        self.submit(Command::RecordSheetCells { cells, removed: Vec::new() }, "sheets")
-            .await?
-            .map_err(|err| CycleError::Store(err.to_string()))
-    }
-
     /// Checks the reviewer columns' protections on the approvals tab as just read; a column found loose
     /// now, or loose before and not cleared since, decides nothing (`loose.rs`).
     async fn protections(&self, snapshot: &Snapshot) -> Result<Protections, CycleError> {
@@ -374,10 +354,28 @@ impl Mirror<'_> {
         desired_rows(self.readers, self.layout, self.scope, self.clock.now()).await.map_err(CycleError::Store)
     }
 
+    /// The sheet as it is, once receipts an earlier cycle left unsettled have been settled.
+    async fn snapshot(&self, structure: &mut Option<Vec<SheetInfo>>) -> Result<Snapshot, CycleError> {
+        let snapshot = read_snapshot(self.client, structure).await?;
+        if !self.settle_left_over(&snapshot, self.layout).await? {
+            return Ok(snapshot);
+        }
+        *structure = None;
+        Ok(read_snapshot(self.client, structure).await?)
+    }
+
+    /// The write's rules besides the import's: the receipts tab made anew when it is not Atlas's alone.
+    fn receipts_unguarded(&self, snapshot: &Snapshot) -> bool {
+        snapshot
+            .receipts
+            .as_ref()
+            .is_some_and(|(_, protections)| !super::receipts::guarded(protections, self.client.account(), self.owner))
+    }
+
     async fn cycle_once(&self, structure: &mut Option<Vec<SheetInfo>>) -> Result<CycleReport, CycleError> {
         let shown = self.desired().await?;
+        let snapshot = self.snapshot(structure).await?;
         let (baseline, synced_before) = self.baseline().await?;
-        let snapshot = read_snapshot(self.client, structure).await?;
         let protections = self.protections(&snapshot).await?;
         let mut plan = plan_import(&snapshot.tabs, &shown, &self.rules(&baseline, synced_before, &protections.drifted));
         let edits_applied = self.apply(&mut plan, &protections).await?;
@@ -386,14 +384,16 @@ impl Mirror<'_> {
             rewrite: plan.rewrite.clone(),
             protect: protections.create.clone(),
             blocked_columns: [protections.blocked.clone(), Default::default(), Default::default()],
+            receipts_unguarded: self.receipts_unguarded(&snapshot),
             ..Default::default()
         };
-        let export = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
+        let mut export = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
         // What the export did not write (a column Atlas cannot write) still shows what the sheet held.
         let mut written = plan.rewrite.clone();
         written[0].retain(|(_, column)| !protections.blocked.contains(column));
         self.remember(&snapshot, &desired, &plan, &written, &baseline).await?;
-        self.unbind(&export).await?;
+        // After the baseline: the values a misplaced write left are recorded as seen last, so they stay.
+        export.rows_restored = self.settle(std::mem::take(&mut export.findings), &snapshot).await?;
         self.clear_loose(&protections).await?;
         let mut drifted_columns: Vec<String> = protections.drifted.keys().map(|&c| self.layout.header(0, c)).collect();
         drifted_columns.sort();
@@ -420,8 +420,8 @@ impl Mirror<'_> {
 
     async fn export_once(&self, structure: &mut Option<Vec<SheetInfo>>) -> Result<ExportReport, CycleError> {
         let desired = self.desired().await?;
+        let snapshot = self.snapshot(structure).await?;
         let (baseline, synced_before) = self.baseline().await?;
-        let snapshot = read_snapshot(self.client, structure).await?;
         let protections = self.protections(&snapshot).await?;
         let mut plan =
             plan_import(&snapshot.tabs, &desired, &self.rules(&baseline, synced_before, &protections.drifted));
@@ -445,10 +445,11 @@ impl Mirror<'_> {
             keep_rows,
             protect: protections.create.clone(),
             blocked_columns: [protections.blocked.clone(), Default::default(), Default::default()],
+            receipts_unguarded: self.receipts_unguarded(&snapshot),
         };
-        let report = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
+        let mut report = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
         self.remember(&snapshot, &desired, &plan, &plan.db_moved, &baseline).await?;
-        self.unbind(&report).await?;
+        report.rows_restored = self.settle(std::mem::take(&mut report.findings), &snapshot).await?;
         Ok(report)
     }
 }

@@ -46,10 +46,8 @@ pub struct ExportReport {
     pub tabs_created: usize,
     /// Rows a write hit by mistake (rows moved under it), put back below the tab's last row.
     pub rows_restored: usize,
-    /// Values a mistaken write left under another record's ID: recorded as seen, never taken.
-    pub unbound: Vec<crate::domain::command::SheetCell>,
-    /// Notes typed while Atlas's write replaced their cell: (tab, record ID, note), for the cycle to add.
-    pub notes: Vec<(usize, String, String)>,
+    /// What the write's receipts showed, for the cycle to settle (`settle.rs`).
+    pub findings: super::receipts::Findings,
 }
 
 fn text(value: Option<&str>) -> String {
@@ -164,6 +162,8 @@ pub struct Snapshot {
     pub tabs: [Option<Vec<Vec<String>>>; 3],
     pub structure: Vec<SheetInfo>,
     pub protections: Vec<Protection>,
+    /// The receipts tab's rows (receipts not yet acted on, if any) and protections, when it exists.
+    pub receipts: Option<(Vec<Vec<String>>, Vec<Protection>)>,
 }
 
 /// Reads the tabs that exist in one spreadsheets.get (cells, sizes, protections). `structure` caches which
@@ -182,7 +182,7 @@ pub async fn read_snapshot(
         // One row more than allowed: enough to know a tab has too many, never the whole of a huge one.
         let mut ranges: Vec<String> = present.iter().map(|&i| TABS[i].first_rows(client.max_rows() + 1)).collect();
         if !ranges.is_empty() && known.iter().any(|s| s.title == RECEIPTS_TAB) {
-            ranges.push(format!("'{RECEIPTS_TAB}'!A1:A1")); // its size, for the next write's receipts
+            ranges.push(super::receipts::whole_range()); // receipts a lost reply left unjudged, and its size
         }
         let grids = if ranges.is_empty() { Ok(Vec::new()) } else { client.read_grid(&ranges).await };
         let grids = match grids {
@@ -209,6 +209,7 @@ pub async fn read_snapshot(
                 snapshot.tabs[i] = Some(grid.rows);
                 snapshot.structure.push(grid.info);
             } else if grid.info.title == RECEIPTS_TAB {
+                snapshot.receipts = Some((grid.rows, grid.protections));
                 snapshot.structure.push(grid.info);
             }
         }
@@ -272,4 +273,6 @@ pub struct WriteRules {
     /// Columns (per tab) Atlas may not write (a protection that no longer lists it): left out of every
     /// write, so the rest of the sheet is still kept up to date.
     pub blocked_columns: [HashSet<usize>; 3],
+    /// The receipts tab is not Atlas's alone: it is made anew before it holds receipts again.
+    pub receipts_unguarded: bool,
 }

@@ -12,5 +12,6 @@ mod loose;
 pub mod plan;
 pub mod receipts;
 pub mod sanitize;
+mod settle;
 pub mod structure;
 mod write;

@@ -1,22 +1,32 @@
 //! Writes bound to identity, not position. Google has no conditional write or delete: a cell write or a
 //! row deletion addresses a row by its index, and a person may insert, delete or sort rows between
 //! Atlas's read and its write. So every request that writes into or deletes an existing row first copies
-//! that row, in the same atomic spreadsheets.batchUpdate, to the hidden tab `Atlas_Receipts`; the reply
-//! carries that tab (`includeSpreadsheetInResponse`), which shows what each row held at the instant the
-//! request applied. A row that was not what Atlas read there (another record, or input typed since) is
-//! put back whole, appended below the tab's last row, so nothing a person typed is lost; the next import
-//! judges it like any row. Where Atlas's write gave another record's row its ID, the values that row
-//! keeps are recorded as seen and not taken (`SEEN`), so they decide nothing under that ID.
+//! that row, in the same atomic spreadsheets.batchUpdate, to the hidden tab `Atlas_Receipts` (strictly
+//! protected: Atlas alone writes it), next to the row as Atlas read it and what Atlas did to it. The
+//! receipts say what each row held at the instant the request applied; they are judged from the request's
+//! reply (`includeSpreadsheetInResponse`), or, when the reply was lost or the cycle stopped, from the tab
+//! itself at the start of the next cycle, before anything is imported. A row that was not what Atlas read
+//! there is put back whole, appended below the tab's last row, so nothing a person typed is lost; where
+//! Atlas's write gave another record's row its ID, the values that row keeps are first recorded as seen
+//! and not taken (`SEEN`), so they decide nothing under that ID. Putting back and clearing the receipts
+//! is one request: judging the same receipts twice finds nothing to do twice.
 
 use super::contract::Layout;
+use super::grid::Protection;
 use super::import::{note_addition, SEEN};
 use super::plan::{padded, Row};
 use crate::domain::command::SheetCell;
-use google_sheets4::api::{CopyPasteRequest, GridRange, Request, UpdateCellsRequest};
+use google_sheets4::api::{
+    AddProtectedRangeRequest, CellData, CopyPasteRequest, Editors, ExtendedValue, GridRange, ProtectedRange, Request,
+    RowData, UpdateCellsRequest,
+};
 use std::collections::HashSet;
 
 /// The hidden tab receipts are copied to (its content is only ever read from a write's own reply).
 pub const RECEIPTS_TAB: &str = "Atlas_Receipts";
+
+/// Marks a receipt row: `atlas-receipt t=<tab> w=<width> written=<columns>` (no columns: deleted).
+const MARK: &str = "atlas-receipt";
 
 /// What Atlas did to one existing row, and the row as Atlas read it.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,14 +71,38 @@ fn same_cell(a: &str, b: &str) -> bool {
     a == b || (a.trim_start().starts_with('=') && b.trim_start().starts_with('='))
 }
 
-/// Compares each receipt with what the request found (`found[i]` is receipt `i`'s copy).
-pub fn judge(layout: &Layout, tabs: &[&str; 3], receipts: &[Receipt], found: &[Vec<String>]) -> Findings {
+/// The receipts a receipts tab holds, each with the row as the request found it. Rows that are not
+/// receipts (a tab emptied, or not Atlas's) are skipped.
+pub fn parse(rows: &[Vec<String>]) -> Vec<(Receipt, Row)> {
+    let mut receipts = Vec::new();
+    for row in rows {
+        let Some(meta) = row.first().and_then(|m| m.strip_prefix(MARK)) else { continue };
+        let (mut tab, mut width, mut written) = (None, None, HashSet::new());
+        for part in meta.split_whitespace() {
+            match part.split_once('=') {
+                Some(("t", v)) => tab = v.parse::<usize>().ok().filter(|t| *t < 3),
+                Some(("w", v)) => width = v.parse::<usize>().ok().filter(|w| (1..=200).contains(w)),
+                Some(("written", v)) => written = v.split(',').filter_map(|c| c.parse().ok()).collect(),
+                _ => {}
+            }
+        }
+        let (Some(tab), Some(width)) = (tab, width) else { continue };
+        let cells = padded(row, 1 + 2 * width);
+        let got = cells[1..1 + width].to_vec();
+        let read = cells[1 + width..].to_vec();
+        receipts.push((Receipt { tab, row: 0, read, written }, got));
+    }
+    receipts
+}
+
+/// Compares each receipt with what the request found there.
+pub fn judge(layout: &Layout, tabs: &[&str; 3], receipts: &[(Receipt, Row)]) -> Findings {
     let mut findings = Findings::default();
-    for (i, receipt) in receipts.iter().enumerate() {
+    for (receipt, found) in receipts {
         let t = receipt.tab;
         let width = layout.width(t);
-        let got = padded(found.get(i).map(Vec::as_slice).unwrap_or(&[]), width);
-        let read = &receipt.read;
+        let got = padded(found, width);
+        let read = &padded(&receipt.read, width);
         let same_record = got[0].trim() == read[0].trim();
         let editable = layout.editable(t);
         // What the person's input was when Atlas's request applied, cell by cell, against the read.
@@ -115,43 +149,123 @@ pub fn judge(layout: &Layout, tabs: &[&str; 3], receipts: &[Receipt], found: &[V
     findings
 }
 
-/// The requests that empty the receipts tab and copy `rows` (tab id, row index, width) into it, in order.
-pub fn copies(receipts_id: i32, rows: &[(i32, usize, usize)]) -> Vec<Request> {
-    let clear = Request {
+/// The requests that empty the receipts tab and make one receipt per `(receipt, tab id, width)`: the
+/// row copied at the instant the request applies, beside the row as read and what Atlas does to it.
+pub fn copies(receipts_id: i32, receipts: &[(Receipt, i32, usize)]) -> Vec<Request> {
+    let mut requests = vec![clear(receipts_id)];
+    for (i, (receipt, sheet, width)) in receipts.iter().enumerate() {
+        let (i, width) = (i as i32, *width as i32);
+        let block = |sheet: i32, row: i32, from: i32| GridRange {
+            sheet_id: Some(sheet),
+            start_row_index: Some(row),
+            end_row_index: Some(row + 1),
+            start_column_index: Some(from),
+            end_column_index: Some(from + width),
+        };
+        requests.push(Request {
+            copy_paste: Some(CopyPasteRequest {
+                source: Some(block(*sheet, receipt.row as i32, 0)),
+                destination: Some(block(receipts_id, i, 1)),
+                paste_type: Some("PASTE_NORMAL".into()),
+                paste_orientation: Some("NORMAL".into()),
+            }),
+            ..Default::default()
+        });
+        let mut written: Vec<String> = receipt.written.iter().map(usize::to_string).collect();
+        written.sort();
+        let meta = format!("{MARK} t={} w={width} written={}", receipt.tab, written.join(","));
+        let mut cells = vec![meta];
+        cells.resize(1 + width as usize, String::new());
+        cells.extend(padded(&receipt.read, width as usize));
+        // The meta cell and the row as read; the copy's cells in between are left out of the mask's reach
+        // by writing them first (copyPaste) and skipping them here.
+        for (from, values) in [(0, &cells[..1]), (1 + width as usize, &cells[1 + width as usize..])] {
+            requests.push(Request {
+                update_cells: Some(UpdateCellsRequest {
+                    range: Some(GridRange {
+                        sheet_id: Some(receipts_id),
+                        start_row_index: Some(i),
+                        end_row_index: Some(i + 1),
+                        start_column_index: Some(from as i32),
+                        end_column_index: Some((from + values.len()) as i32),
+                    }),
+                    rows: Some(vec![text_row(values)]),
+                    fields: entered_only(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+    }
+    requests
+}
+
+fn entered_only() -> Option<google_sheets4::common::FieldMask> {
+    Some(google_sheets4::common::FieldMask::new(&["userEnteredValue"]))
+}
+
+/// A row of cells holding `values` as text.
+pub fn text_row(values: &[String]) -> RowData {
+    let cell = |text: &String| CellData {
+        user_entered_value: Some(ExtendedValue { string_value: Some(text.clone()), ..Default::default() }),
+        ..Default::default()
+    };
+    RowData { values: Some(values.iter().map(cell).collect()) }
+}
+
+/// Empties the receipts tab: judged receipts are never judged again.
+pub fn clear(receipts_id: i32) -> Request {
+    Request {
         update_cells: Some(UpdateCellsRequest {
             range: Some(GridRange { sheet_id: Some(receipts_id), ..Default::default() }),
-            fields: Some(google_sheets4::common::FieldMask::new(&["userEnteredValue"])),
+            fields: entered_only(),
             ..Default::default()
         }),
         ..Default::default()
-    };
-    let copy = |(i, &(sheet, row, width)): (usize, &(i32, usize, usize))| Request {
-        copy_paste: Some(CopyPasteRequest {
-            source: Some(GridRange {
-                sheet_id: Some(sheet),
-                start_row_index: Some(row as i32),
-                end_row_index: Some(row as i32 + 1),
-                start_column_index: Some(0),
-                end_column_index: Some(width as i32),
-            }),
-            destination: Some(GridRange {
-                sheet_id: Some(receipts_id),
-                start_row_index: Some(i as i32),
-                end_row_index: Some(i as i32 + 1),
-                start_column_index: Some(0),
-                end_column_index: Some(width as i32),
-            }),
-            paste_type: Some("PASTE_NORMAL".into()),
-            paste_orientation: Some("NORMAL".into()),
-        }),
-        ..Default::default()
-    };
-    std::iter::once(clear).chain(rows.iter().enumerate().map(copy)).collect()
+    }
 }
 
-/// The A1 range a batch's reply must carry: the first `count` receipts.
+/// The receipts tab's guard: strictly protected, Atlas its only editor (a receipt made by anyone else
+/// could have Atlas append a forged row).
+pub fn guard(receipts_id: i32, account: &str) -> Request {
+    Request {
+        add_protected_range: Some(AddProtectedRangeRequest {
+            protected_range: Some(ProtectedRange {
+                range: Some(GridRange { sheet_id: Some(receipts_id), ..Default::default() }),
+                description: Some(format!("{RECEIPTS_TAB}: written by Atlas only")),
+                warning_only: Some(false),
+                editors: Some(Editors { users: Some(vec![account.to_owned()]), ..Default::default() }),
+                ..Default::default()
+            }),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Whether the receipts tab is Atlas's alone (its guard covers it whole and lets nobody else in but the
+/// spreadsheet's owner, whom Google always lists): only then are receipts found there judged.
+pub fn guarded(protections: &[Protection], account: &str, owner: Option<&str>) -> bool {
+    protections.iter().any(|p| {
+        p.start_row.is_none()
+            && p.end_row.is_none()
+            && p.start_column.is_none()
+            && p.end_column.is_none()
+            && !p.warning_only
+            && p.groups.is_empty()
+            && !p.domain_can_edit
+            && !p.has_unprotected_ranges
+            && p.users.as_ref().is_some_and(|users| users.iter().all(|u| u == account || Some(u.as_str()) == owner))
+    })
+}
+
+/// The reply range a batch with `count` receipts asks for.
 pub fn reply_range(count: usize, width: usize) -> String {
-    format!("'{RECEIPTS_TAB}'!A1:{}{}", super::contract::column_letter(width.max(1) - 1), count.max(1))
+    format!("'{RECEIPTS_TAB}'!A1:{}{}", super::contract::column_letter(2 * width.max(1)), count.max(1))
+}
+
+/// The range a snapshot reads the receipts tab with (whatever it holds).
+pub fn whole_range() -> String {
+    format!("'{RECEIPTS_TAB}'!A1:ZZ")
 }
 
 #[cfg(test)]
@@ -176,11 +290,26 @@ mod tests {
     }
 
     #[test]
+    fn a_receipt_row_reads_back_as_the_receipt_it_is() {
+        let read = row("a", "pending", "");
+        let found = row("b", "approved", "");
+        let made = receipt(read.clone(), &[0, 3]);
+        let written = "0,3";
+        let mut cells = vec![format!("{MARK} t=0 w=8 written={written}")];
+        cells.extend(found.clone());
+        cells.extend(read.clone());
+        let parsed = parse(&[cells, vec!["not a receipt".into()], vec![format!("{MARK} t=9 w=8")]]);
+        assert_eq!(parsed.len(), 1, "{parsed:?}");
+        assert_eq!((parsed[0].0.tab, &parsed[0].0.read, &parsed[0].0.written), (0, &read, &made.written));
+        assert_eq!(parsed[0].1, found);
+    }
+
+    #[test]
     fn a_row_found_as_read_needs_nothing() {
         let read = row("a", "pending", "");
         let deleted = receipt(read.clone(), &[]);
         let written = receipt(read.clone(), &[0, 3]);
-        let found = judge(&layout(), &titles(), &[deleted, written], &[read.clone(), read]);
+        let found = judge(&layout(), &titles(), &[(deleted, read.clone()), (written, read)]);
         assert!(found.is_empty(), "{found:?}");
     }
 
@@ -189,8 +318,8 @@ mod tests {
         let read = row("junk", "pending", "");
         let other = row("b", "approved", "");
         let typed = row("junk", "pending", "keep me");
-        let receipts = [receipt(read.clone(), &[]), receipt(read, &[])];
-        let found = judge(&layout(), &titles(), &receipts, &[other.clone(), typed.clone()]);
+        let receipts = [(receipt(read.clone(), &[]), other.clone()), (receipt(read, &[]), typed.clone())];
+        let found = judge(&layout(), &titles(), &receipts);
         assert_eq!(found.restore[0], vec![other, typed]);
         assert!(found.unbound.is_empty());
     }
@@ -200,10 +329,10 @@ mod tests {
         let read = row("a", "pendin", "");
         let typed = row("a", "approved", "");
         // Atlas restored Status (4, the shared mode's decision column): the decision is lost unless put back.
-        let found = judge(&layout(), &titles(), &[receipt(read.clone(), &[0, 4])], std::slice::from_ref(&typed));
+        let found = judge(&layout(), &titles(), &[(receipt(read.clone(), &[0, 4]), typed.clone())]);
         assert_eq!(found.restore[0], vec![typed.clone()]);
         // Atlas wrote only the summary: the decision is still in the row, nothing to put back.
-        let found = judge(&layout(), &titles(), &[receipt(read, &[0, 3])], &[typed]);
+        let found = judge(&layout(), &titles(), &[(receipt(read, &[0, 3]), typed)]);
         assert!(found.is_empty(), "{found:?}");
     }
 
@@ -211,7 +340,7 @@ mod tests {
     fn a_note_typed_into_a_notes_cell_while_atlas_rewrote_it_is_taken_as_a_note() {
         let read = row("a", "pending", "(2026-01-01 alice): first");
         let typed = row("a", "pending", "(2026-01-01 alice): first\nsecond, typed during the write");
-        let found = judge(&layout(), &titles(), &[receipt(read, &[0, 6])], &[typed]);
+        let found = judge(&layout(), &titles(), &[(receipt(read, &[0, 6]), typed)]);
         assert_eq!(found.notes, vec![(0, "a".to_owned(), "second, typed during the write".to_owned())]);
         assert!(found.restore[0].is_empty(), "nothing else was lost: {found:?}");
     }
@@ -221,7 +350,7 @@ mod tests {
         let read = row("a", "pending", "");
         let mut other = row("b", "approved", "");
         other[3] = "what b's row says".into(); // Atlas wrote this one: nothing to unbind
-        let found = judge(&layout(), &titles(), &[receipt(read, &[0, 3])], std::slice::from_ref(&other));
+        let found = judge(&layout(), &titles(), &[(receipt(read, &[0, 3]), other.clone())]);
         assert_eq!(found.restore[0], vec![other]);
         // Status (4) is the shared mode's decision column: "approved" now sits under ID a, never taken.
         assert_eq!(

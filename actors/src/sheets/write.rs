@@ -1,6 +1,7 @@
 //! The write: structure, cells of existing rows, deletions and appended rows in one atomic
 //! spreadsheets.batchUpdate (split only past Google's recommended 2 MB), each write into or deletion of an
-//! existing row with its receipt (`receipts.rs`), then what the receipts show was hit by mistake put back.
+//! existing row with its receipt (`receipts.rs`), judged from the reply; putting back what a write hit is
+//! the cycle's (`settle.rs`), after it has recorded what must never count.
 
 use super::client::{SheetInfo, SheetsClient, SheetsError};
 use super::contract::{Layout, FIRST_REVIEWER_COLUMN, TABS};
@@ -8,11 +9,13 @@ use super::export::{ExportReport, Snapshot, WriteRules};
 use super::plan::{column_moves, padded, plan_tab, CellWrite, Row, TabPlan};
 use super::receipts::{self, Findings, Receipt, RECEIPTS_TAB};
 use google_sheets4::api::{
-    AddSheetRequest, AppendCellsRequest, AppendDimensionRequest, CellData, DeleteDimensionRequest, DimensionRange,
-    ExtendedValue, GridProperties, GridRange, MoveDimensionRequest, Request, RowData, SheetProperties,
-    UpdateCellsRequest, UpdateSheetPropertiesRequest,
+    AddSheetRequest, AppendCellsRequest, AppendDimensionRequest, DeleteDimensionRequest, DimensionRange,
+    GridProperties, GridRange, MoveDimensionRequest, Request, SheetProperties, UpdateCellsRequest,
+    UpdateSheetPropertiesRequest,
 };
 use std::collections::HashSet;
+
+const TITLES: [&str; 3] = [TABS[0].title, TABS[1].title, TABS[2].title];
 
 /// Largest batchUpdate body, leaving room under Google's recommended 2 MB.
 const MAX_REQUEST_BYTES: usize = 1_800_000;
@@ -59,13 +62,7 @@ fn grid(sheet_id: i32, row: usize, column: usize, columns: usize) -> GridRange {
     }
 }
 
-fn row_data(values: &[String]) -> RowData {
-    let cell = |text: &String| CellData {
-        user_entered_value: Some(ExtendedValue { string_value: Some(text.clone()), ..Default::default() }),
-        ..Default::default()
-    };
-    RowData { values: Some(values.iter().map(cell).collect()) }
-}
+use receipts::text_row as row_data;
 
 fn entered_only() -> Option<google_sheets4::common::FieldMask> {
     Some(google_sheets4::common::FieldMask::new(&["userEnteredValue"]))
@@ -116,8 +113,7 @@ fn size(request: &Request) -> usize {
 
 /// Writes what `desired` needs over `snapshot`, as `rules` say: structure, cells of existing rows (each
 /// with its receipt), deletions (highest first, each with its receipt) and appended rows, in as few
-/// spreadsheets.batchUpdate requests as the 2 MB size allows; then puts back whatever the receipts show
-/// a write hit by mistake (`receipts.rs`).
+/// spreadsheets.batchUpdate requests as the 2 MB size allows; the receipts' findings are in the report.
 pub async fn write(
     client: &SheetsClient,
     structure: &mut Option<Vec<SheetInfo>>,
@@ -250,75 +246,91 @@ pub async fn write(
     units.extend(deletions);
     units.extend(appends.into_iter().map(|request| Unit { requests: vec![request], receipt: None }));
     let receipts = units.iter().filter(|u| u.receipt.is_some()).count();
-    let receipts_id = match known.iter().find(|s| s.title == RECEIPTS_TAB) {
+    let columns = 1 + 2 * widest; // a receipt: its mark, the row as found, the row as read
+    let existing = known.iter().find(|s| s.title == RECEIPTS_TAB);
+    let receipts_id = match existing {
         _ if receipts == 0 => None,
-        Some(info) => {
-            if (info.row_count as usize) < receipts || (info.column_count as usize) < widest {
-                prefix.push(Request {
-                    update_sheet_properties: Some(UpdateSheetPropertiesRequest {
-                        properties: Some(SheetProperties {
-                            sheet_id: Some(info.sheet_id),
-                            grid_properties: Some(GridProperties {
-                                row_count: Some(receipts.max(info.row_count as usize) as i32),
-                                column_count: Some(widest.max(info.column_count as usize) as i32),
-                                ..Default::default()
-                            }),
-                            ..Default::default()
-                        }),
-                        fields: Some(google_sheets4::common::FieldMask::new(&[
-                            "gridProperties.rowCount",
-                            "gridProperties.columnCount",
-                        ])),
-                    }),
-                    ..Default::default()
-                });
+        Some(info) if !rules.receipts_unguarded => {
+            if (info.row_count as usize) < receipts || (info.column_count as usize) < columns {
+                prefix.push(resize(info, receipts, columns));
             }
             Some(info.sheet_id)
         }
-        None => {
+        _ => {
+            // Missing, or not Atlas's alone any more (then whatever it holds is not trusted): made anew.
+            if let Some(info) = existing {
+                let delete = google_sheets4::api::DeleteSheetRequest { sheet_id: Some(info.sheet_id) };
+                prefix.push(Request { delete_sheet: Some(delete), ..Default::default() });
+            }
             let sheet_id = rand::random_range(1_000_000..i32::MAX);
-            prefix.push(add_sheet(sheet_id, RECEIPTS_TAB, receipts.max(GRID_SLACK), widest, true));
+            prefix.push(add_sheet(sheet_id, RECEIPTS_TAB, receipts.max(GRID_SLACK), columns, true));
+            prefix.push(receipts::guard(sheet_id, client.account()));
             Some(sheet_id)
         }
     };
     prefix.extend(rules.protect.iter().cloned());
-    // As few requests as the size allows; a batch's receipts travel with its own writes.
+    // Every receipt travels in the first request with the writes it vouches for (however large: a
+    // receipt left behind by a later request's failure is judged from the tab at the next cycle);
+    // appended rows need none and fill as few further requests as the 2 MB size allows.
     let mut batches: Vec<Vec<Unit>> = vec![Vec::new()];
     let mut batch_bytes = prefix.iter().map(size).sum::<usize>();
     for unit in units {
         let bytes = unit.requests.iter().map(size).sum::<usize>() + 300;
-        if batch_bytes + bytes > MAX_REQUEST_BYTES && batches.last().is_some_and(|b| !b.is_empty()) {
+        let full = batch_bytes + bytes > MAX_REQUEST_BYTES && batches.last().is_some_and(|b| !b.is_empty());
+        if full && unit.receipt.is_none() {
             batches.push(Vec::new());
             batch_bytes = 0;
         }
         batch_bytes += bytes;
         batches.last_mut().expect("one batch at least").push(unit);
     }
-    let mut findings = Findings::default();
     for batch in batches {
         let sent = send(client, layout, std::mem::take(&mut prefix), batch, receipts_id).await;
         if !matches!(sent, Ok(None)) {
             *structure = None; // sheet ids and grid sizes may have changed: look again next time
         }
-        findings.extend(sent?.unwrap_or_default());
+        report.findings.extend(sent?.unwrap_or_default());
     }
-    if !findings.restore.iter().all(Vec::is_empty) {
-        let mut requests = Vec::new();
-        for (t, rows) in findings.restore.iter().enumerate().filter(|(_, rows)| !rows.is_empty()) {
-            let Some(info) = known.iter().find(|s| s.title == TABS[t].title) else { continue };
-            tracing::warn!(
-                tab = TABS[t].title,
-                rows = rows.len(),
-                "Rows moved under Atlas's write; putting back what it hit."
-            );
-            report.rows_restored += rows.len();
-            requests.push(append(info.sheet_id, rows));
-        }
-        client.update_structure(requests).await?;
-    }
-    report.unbound = findings.unbound;
-    report.notes = findings.notes;
     Ok(report)
+}
+
+/// The receipts tab grown to hold `rows` receipts of `columns` cells.
+fn resize(info: &SheetInfo, rows: usize, columns: usize) -> Request {
+    Request {
+        update_sheet_properties: Some(UpdateSheetPropertiesRequest {
+            properties: Some(SheetProperties {
+                sheet_id: Some(info.sheet_id),
+                grid_properties: Some(GridProperties {
+                    row_count: Some(rows.max(info.row_count as usize) as i32),
+                    column_count: Some(columns.max(info.column_count as usize) as i32),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            fields: Some(google_sheets4::common::FieldMask::new(&[
+                "gridProperties.rowCount",
+                "gridProperties.columnCount",
+            ])),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Rows put back below each tab's last row with data, and the receipts that asked for it cleared, in one
+/// request (so the same receipts are never acted on twice).
+pub fn put_back(restore: &[Vec<Row>; 3], tabs: &[SheetInfo], receipts_id: i32) -> Vec<Request> {
+    let mut requests = Vec::new();
+    for (t, rows) in restore.iter().enumerate().filter(|(_, rows)| !rows.is_empty()) {
+        let Some(info) = tabs.iter().find(|s| s.title == TABS[t].title) else { continue };
+        tracing::warn!(
+            tab = TABS[t].title,
+            rows = rows.len(),
+            "Rows moved under Atlas's write; putting back what it hit."
+        );
+        requests.push(append(info.sheet_id, rows));
+    }
+    requests.push(receipts::clear(receipts_id));
+    requests
 }
 
 /// Sends one batch (`None`: nothing to send): `prefix`, then the receipts' copies, then the units'
@@ -333,8 +345,7 @@ async fn send(
     let receipts: Vec<(Receipt, i32, usize)> = batch.iter().filter_map(|u| u.receipt.clone()).collect();
     let mut requests = prefix;
     if let (Some(id), false) = (receipts_id, receipts.is_empty()) {
-        let rows: Vec<(i32, usize, usize)> = receipts.iter().map(|(r, sheet, width)| (*sheet, r.row, *width)).collect();
-        requests.extend(receipts::copies(id, &rows));
+        requests.extend(receipts::copies(id, &receipts));
     }
     requests.extend(batch.into_iter().flat_map(|u| u.requests));
     if requests.is_empty() {
@@ -343,9 +354,7 @@ async fn send(
     let widest = receipts.iter().map(|(_, _, w)| *w).max().unwrap_or(1);
     let reply = (!receipts.is_empty()).then(|| receipts::reply_range(receipts.len(), widest));
     let found = client.update_with_reply(requests, reply).await?;
-    let titles = [TABS[0].title, TABS[1].title, TABS[2].title];
-    let receipts: Vec<Receipt> = receipts.into_iter().map(|(r, _, _)| r).collect();
-    Ok(Some(receipts::judge(layout, &titles, &receipts, &found)))
+    Ok(Some(receipts::judge(layout, &TITLES, &receipts::parse(&found))))
 }
 
 fn add_sheet(sheet_id: i32, title: &str, rows: usize, columns: usize, hidden: bool) -> Request {

@@ -400,6 +400,12 @@ impl State {
                     tab.column_count = properties["gridProperties"]["columnCount"].as_u64().unwrap_or(0) as usize;
                 }
                 replies.push(json!({}));
+            } else if let Some(delete) = request.get("deleteSheet") {
+                let id = delete["sheetId"].as_i64().unwrap_or(-1) as i32;
+                self.grid(id)?;
+                self.tabs.retain(|t| t.id != id);
+                self.protections.retain(|p| p.sheet_id != id);
+                replies.push(json!({}));
             } else if let Some(moved) = request.get("moveDimension") {
                 self.move_dimension(moved)?;
                 replies.push(json!({}));
