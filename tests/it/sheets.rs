@@ -22,6 +22,7 @@ mod resolve_role;
 mod retyped;
 mod reviewers;
 mod service;
+mod settle_attacks;
 
 /// The seed contract's shared Status column, decisions recorded as `alice` (an approver's token).
 pub fn shared() -> Layout {
@@ -53,6 +54,14 @@ pub async fn record_error(team: &Team, text: &str, severity: Severity) -> String
 /// What the mirror should show now, laid out as `layout` says.
 pub async fn desired(team: &Team, layout: &Layout) -> [Vec<atlas_actors::sheets::plan::Row>; 3] {
     desired_rows(&team.app.handles.readers, layout, &MirrorScope::default(), chrono::Utc::now()).await.unwrap()
+}
+
+/// A team, a fake Sheets server and a client for it.
+pub async fn start() -> (Team, FakeSheets, SheetsClient) {
+    let team = Team::new().await;
+    let fake = FakeSheets::start().await;
+    let sheets = client(&fake, team.app.dir.path()).await;
+    (team, fake, sheets)
 }
 
 pub async fn client(fake: &FakeSheets, dir: &std::path::Path) -> SheetsClient {

@@ -385,6 +385,7 @@ impl Mirror<'_> {
             protect: protections.create.clone(),
             blocked_columns: [protections.blocked.clone(), Default::default(), Default::default()],
             receipts_unguarded: self.receipts_unguarded(&snapshot),
+            receipt_time: crate::domain::format_timestamp(self.clock.now()),
             ..Default::default()
         };
         let mut export = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
@@ -393,7 +394,7 @@ impl Mirror<'_> {
         written[0].retain(|(_, column)| !protections.blocked.contains(column));
         self.remember(&snapshot, &desired, &plan, &written, &baseline).await?;
         // After the baseline: the values a misplaced write left are recorded as seen last, so they stay.
-        export.rows_restored = self.settle(std::mem::take(&mut export.findings), &snapshot).await?;
+        export.rows_restored = self.settle(std::mem::take(&mut export.findings), &snapshot, export.receipts_id).await?;
         self.clear_loose(&protections).await?;
         let mut drifted_columns: Vec<String> = protections.drifted.keys().map(|&c| self.layout.header(0, c)).collect();
         drifted_columns.sort();
@@ -446,10 +447,11 @@ impl Mirror<'_> {
             protect: protections.create.clone(),
             blocked_columns: [protections.blocked.clone(), Default::default(), Default::default()],
             receipts_unguarded: self.receipts_unguarded(&snapshot),
+            receipt_time: crate::domain::format_timestamp(self.clock.now()),
         };
         let mut report = write(self.client, structure, self.layout, &snapshot, &desired, &rules).await?;
         self.remember(&snapshot, &desired, &plan, &plan.db_moved, &baseline).await?;
-        report.rows_restored = self.settle(std::mem::take(&mut report.findings), &snapshot).await?;
+        report.rows_restored = self.settle(std::mem::take(&mut report.findings), &snapshot, report.receipts_id).await?;
         Ok(report)
     }
 }

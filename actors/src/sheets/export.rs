@@ -48,6 +48,8 @@ pub struct ExportReport {
     pub rows_restored: usize,
     /// What the write's receipts showed, for the cycle to settle (`settle.rs`).
     pub findings: super::receipts::Findings,
+    /// The receipts tab the write used (made anew by it, perhaps).
+    pub receipts_id: Option<i32>,
 }
 
 fn text(value: Option<&str>) -> String {
@@ -275,4 +277,6 @@ pub struct WriteRules {
     pub blocked_columns: [HashSet<usize>; 3],
     /// The receipts tab is not Atlas's alone: it is made anew before it holds receipts again.
     pub receipts_unguarded: bool,
+    /// The database's time of the write, kept in its receipts.
+    pub receipt_time: String,
 }

@@ -38,6 +38,8 @@ pub struct Receipt {
     pub read: Row,
     /// Columns Atlas wrote into the row (empty: Atlas deleted it).
     pub written: HashSet<usize>,
+    /// When the write was made (the database's clock): a note it takes is added once, not twice.
+    pub at: String,
 }
 
 /// What a batch's receipts showed.
@@ -48,7 +50,7 @@ pub struct Findings {
     /// Values left under an ID they do not belong to, to be seen and never taken.
     pub unbound: Vec<SheetCell>,
     /// Notes typed into a Notes cell while Atlas's write replaced it: (tab, record ID, the note).
-    pub notes: Vec<(usize, String, String)>,
+    pub notes: Vec<(usize, String, String, String)>,
 }
 
 impl Findings {
@@ -77,12 +79,13 @@ pub fn parse(rows: &[Vec<String>]) -> Vec<(Receipt, Row)> {
     let mut receipts = Vec::new();
     for row in rows {
         let Some(meta) = row.first().and_then(|m| m.strip_prefix(MARK)) else { continue };
-        let (mut tab, mut width, mut written) = (None, None, HashSet::new());
+        let (mut tab, mut width, mut written, mut at) = (None, None, HashSet::new(), String::new());
         for part in meta.split_whitespace() {
             match part.split_once('=') {
                 Some(("t", v)) => tab = v.parse::<usize>().ok().filter(|t| *t < 3),
                 Some(("w", v)) => width = v.parse::<usize>().ok().filter(|w| (1..=200).contains(w)),
                 Some(("written", v)) => written = v.split(',').filter_map(|c| c.parse().ok()).collect(),
+                Some(("at", v)) => at = v.to_owned(),
                 _ => {}
             }
         }
@@ -90,7 +93,7 @@ pub fn parse(rows: &[Vec<String>]) -> Vec<(Receipt, Row)> {
         let cells = padded(row, 1 + 2 * width);
         let got = cells[1..1 + width].to_vec();
         let read = cells[1 + width..].to_vec();
-        receipts.push((Receipt { tab, row: 0, read, written }, got));
+        receipts.push((Receipt { tab, row: 0, read, written, at }, got));
     }
     receipts
 }
@@ -117,7 +120,7 @@ pub fn judge(layout: &Layout, tabs: &[&str; 3], receipts: &[(Receipt, Row)]) -> 
             for &c in changed.iter().filter(|c| receipt.written.contains(c)) {
                 match note_addition(&read[c], &got[c]) {
                     Some((note, false)) if layout.header(t, c) == "Notes" => {
-                        findings.notes.push((t, read[0].trim().to_owned(), note))
+                        findings.notes.push((t, read[0].trim().to_owned(), note, receipt.at.clone()))
                     }
                     _ => lost = true,
                 }
@@ -173,7 +176,7 @@ pub fn copies(receipts_id: i32, receipts: &[(Receipt, i32, usize)]) -> Vec<Reque
         });
         let mut written: Vec<String> = receipt.written.iter().map(usize::to_string).collect();
         written.sort();
-        let meta = format!("{MARK} t={} w={width} written={}", receipt.tab, written.join(","));
+        let meta = format!("{MARK} t={} w={width} written={} at={}", receipt.tab, written.join(","), receipt.at);
         let mut cells = vec![meta];
         cells.resize(1 + width as usize, String::new());
         cells.extend(padded(&receipt.read, width as usize));
@@ -286,7 +289,13 @@ mod tests {
     }
 
     fn receipt(read: Row, written: &[usize]) -> Receipt {
-        Receipt { tab: 0, row: 1, read, written: written.iter().copied().collect() }
+        Receipt {
+            tab: 0,
+            row: 1,
+            read,
+            written: written.iter().copied().collect(),
+            at: "2026-01-01T00:00:00.000Z".into(),
+        }
     }
 
     #[test]
@@ -295,7 +304,7 @@ mod tests {
         let found = row("b", "approved", "");
         let made = receipt(read.clone(), &[0, 3]);
         let written = "0,3";
-        let mut cells = vec![format!("{MARK} t=0 w=8 written={written}")];
+        let mut cells = vec![format!("{MARK} t=0 w=8 written={written} at=2026-01-01T00:00:00.000Z")];
         cells.extend(found.clone());
         cells.extend(read.clone());
         let parsed = parse(&[cells, vec!["not a receipt".into()], vec![format!("{MARK} t=9 w=8")]]);
@@ -341,7 +350,8 @@ mod tests {
         let read = row("a", "pending", "(2026-01-01 alice): first");
         let typed = row("a", "pending", "(2026-01-01 alice): first\nsecond, typed during the write");
         let found = judge(&layout(), &titles(), &[(receipt(read, &[0, 6]), typed)]);
-        assert_eq!(found.notes, vec![(0, "a".to_owned(), "second, typed during the write".to_owned())]);
+        let at = "2026-01-01T00:00:00.000Z".to_owned();
+        assert_eq!(found.notes, vec![(0, "a".to_owned(), "second, typed during the write".to_owned(), at)]);
         assert!(found.restore[0].is_empty(), "nothing else was lost: {found:?}");
     }
 

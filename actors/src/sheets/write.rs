@@ -220,7 +220,13 @@ pub async fn write(
                             }
                         })
                         .collect();
-                    let receipt = Receipt { tab: t, row, read: padded(&read_at(row), width), written };
+                    let receipt = Receipt {
+                        tab: t,
+                        row,
+                        read: padded(&read_at(row), width),
+                        written,
+                        at: rules.receipt_time.clone(),
+                    };
                     units.push(Unit { requests, receipt: Some((receipt, info.sheet_id, width)) });
                 }
                 for &row in &plan.delete_rows {
@@ -230,7 +236,13 @@ pub async fn write(
                         }),
                         ..Default::default()
                     };
-                    let receipt = Receipt { tab: t, row, read: padded(&read_at(row), width), written: HashSet::new() };
+                    let receipt = Receipt {
+                        tab: t,
+                        row,
+                        read: padded(&read_at(row), width),
+                        written: HashSet::new(),
+                        at: rules.receipt_time.clone(),
+                    };
                     deletions.push(Unit { requests: vec![request], receipt: Some((receipt, info.sheet_id, width)) });
                 }
                 report.rows_deleted += plan.delete_rows.len();
@@ -284,6 +296,7 @@ pub async fn write(
         batch_bytes += bytes;
         batches.last_mut().expect("one batch at least").push(unit);
     }
+    report.receipts_id = receipts_id;
     for batch in batches {
         let sent = send(client, layout, std::mem::take(&mut prefix), batch, receipts_id).await;
         if !matches!(sent, Ok(None)) {

@@ -6,20 +6,13 @@
 //! it was typed on.
 
 use super::attacks::{approval, request};
-use super::{client, cycle_with, reviewers, row_of};
+use super::{cycle_with, reviewers, row_of, start};
 use crate::api::Team;
 use crate::support::fake_sheets::FakeSheets;
 use atlas_actors::sheets::client::SheetsClient;
 
 const APPROVALS: &str = "Pending_Approvals";
 const ALICE: usize = 8;
-
-async fn start() -> (Team, FakeSheets, SheetsClient) {
-    let team = Team::new().await;
-    let fake = FakeSheets::start().await;
-    let sheets = client(&fake, team.app.dir.path()).await;
-    (team, fake, sheets)
-}
 
 /// One pending request mirrored, and its row.
 async fn one_request() -> (Team, FakeSheets, SheetsClient, String, usize) {
