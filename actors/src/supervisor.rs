@@ -145,7 +145,7 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
         advise_restore(&writer, &config.backup.dir);
     }
     let readers = ReaderPool::open(&config.store)?;
-    let notifier = NotifierHandle::start(config.alerts, writer.clone(), registry.clone());
+    let notifier = NotifierHandle::start(config.alerts, writer.clone(), registry.clone())?;
     let health =
         HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health, notifier.clone());
     let mut runner_config = config.runner;
@@ -173,7 +173,7 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
         }),
         None => PitrHandle::disabled(),
     };
-    let sinks = SinksHandle::start(config.sinks, readers.clone(), writer.clone(), clock.clone(), registry.clone());
+    let sinks = SinksHandle::start(config.sinks, readers.clone(), writer.clone(), clock.clone(), registry.clone())?;
     let mut jobs = Vec::new();
     for (name, default) in JOBS {
         let schedule = config.schedules.get(*name).cloned().unwrap_or_else(|| (*default).to_owned());

@@ -7,7 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use atlas_actors::domain::access::is_reserved_actor;
-use atlas_actors::domain::{token_hash, Actor, Command, Permission, Role};
+use atlas_actors::domain::{token_hash, Actor, Command, CommandError, Permission, Role};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -64,6 +64,14 @@ async fn authenticate(state: &AppState, header: Option<String>) -> Result<Caller
     caller_for_hash(state, &token_hash(token)).await
 }
 
+/// The caller a request's valid bearer token names, if it has one (for routes that show more to the team
+/// than to anyone who can reach the port).
+pub async fn caller(state: &AppState, req: &HttpRequest) -> Option<Caller> {
+    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let caller = authenticate(state, header).await.ok()?;
+    caller.role.allows(Permission::Read).then_some(caller)
+}
+
 /// The live token stored under this hash, as a caller: the one check the API's bearer tokens and the
 /// console's sessions share, so a revoked token stops working on both from its next request.
 pub async fn caller_for_hash(state: &AppState, hash: &str) -> Result<Caller, ApiError> {
@@ -99,8 +107,18 @@ pub async fn authorize(
             needed: needed.to_owned(),
             allowed,
         };
-        if let Err(err) = state.handles.writer.submit(access, caller.actor()).await {
-            tracing::warn!(error = %err, "Could not audit an access.");
+        // The audit fails closed: an access that cannot be recorded is not granted (nor refused unrecorded).
+        // One exception: a database that takes no write at all (full, or damaged and served read-only)
+        // must still let an admin read what it takes to recover it; those reads are logged instead.
+        match state.handles.writer.submit(access, caller.actor()).await {
+            Ok(_) => {}
+            Err(err @ (CommandError::StorageFull(_) | CommandError::StorageFault(_))) => {
+                tracing::warn!(error = %err, caller = %caller.name, method, path, "Access not audited: the database takes no write.");
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "Could not audit an access; refusing it.");
+                return Err(ApiError::unavailable(format!("the access could not be audited, so it is refused: {err}")));
+            }
         }
     }
     if allowed {

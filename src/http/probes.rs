@@ -1,7 +1,7 @@
 //! Liveness and readiness probes (the only routes that need no token) and the admin health report.
 
 use super::AppState;
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 /// The process runs and its HTTP workers answer (no token needed).
@@ -11,20 +11,42 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "alive", "version": env!("CARGO_PKG_VERSION") }))
 }
 
-/// 200 when the writer and the read pool answer, migrations are current and every actor beats, else 503
-/// (no token needed). Also shows each actor and the last operational checks (they do not make it 503).
+/// 200 when the writer and the read pool answer, migrations are current and every actor beats, else 503.
+/// Without a token it says only that, and the names of what fails; with any valid token (a viewer's will
+/// do) it shows each check, each actor and the last operational checks (they do not make it 503). The
+/// detail (paths, errors, requester names) is for the team, not for whoever can reach the port.
 #[utoipa::path(tag = "probes", security(()), responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.handles.health.readiness().await {
-        Ok(report) if report.ready => HttpResponse::Ok().json(report),
-        Ok(report) => HttpResponse::ServiceUnavailable().json(report),
-        Err(err) => HttpResponse::ServiceUnavailable().json(json!({
+pub async fn readyz(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let report = match state.handles.health.readiness().await {
+        Ok(report) => {
+            serde_json::to_value(&report).unwrap_or_else(|e| json!({ "ready": false, "error": e.to_string() }))
+        }
+        Err(err) => json!({
             "ready": false,
             "checks": { "health": { "ok": false, "detail": err } },
             "actors": state.handles.registry.snapshot(),
-        })),
+        }),
+    };
+    let mut response = match report["ready"].as_bool() {
+        Some(true) => HttpResponse::Ok(),
+        _ => HttpResponse::ServiceUnavailable(),
+    };
+    if super::auth::caller(&state, &req).await.is_some() {
+        return response.json(report);
     }
+    response.json(json!({ "ready": report["ready"].as_bool() == Some(true), "failing": failing(&report) }))
+}
+
+/// The names of the readiness checks that fail and of the actors that do not run (`actor:<name>`).
+fn failing(report: &serde_json::Value) -> Vec<String> {
+    let checks = report["checks"].as_object().into_iter().flatten();
+    let actors = report["actors"].as_object().into_iter().flatten();
+    checks
+        .filter(|(_, check)| check["ok"].as_bool() != Some(true))
+        .map(|(name, _)| name.clone())
+        .chain(actors.filter(|(_, actor)| actor["state"] != "running").map(|(name, _)| format!("actor:{name}")))
+        .collect()
 }
 
 /// The full health report: readiness, every actor (state, restarts, last heartbeat), operational checks run

@@ -416,6 +416,7 @@ impl Settings {
             sink_routes: self.sink_configs().iter().map(atlas_actors::sinks::SinkConfig::route).collect(),
             // Checked by `validate`; an invalid quorum never gets this far.
             quorum: atlas_actors::domain::Quorum::parse(&self.approvals.quorum).unwrap_or_default(),
+            policy: self.approval_policy(),
         }
     }
 }

@@ -156,7 +156,7 @@ async fn vacuum_never_writes_to_a_database_served_read_only_as_damaged() {
     drop(file);
     let settings = test_settings(&dir);
     let app = TestApp::spawn_with(dir, settings).await;
-    let (status, ready) = app.get("/readyz").await;
+    let (status, ready) = app.ready().await;
     eprintln!("readyz: {status} {}", ready["checks"]["storage"]);
     assert_eq!(status, 503, "damaged: {ready}");
     let (status, answer) = app.call("POST", "/api/v1/projects", Some(&admin), Some(json!({"name": "x"}))).await;
@@ -196,9 +196,10 @@ async fn a_damaged_tokens_table_still_starts_read_only() {
     damage_object(&db, "api_tokens");
     let settings = test_settings(&dir);
     let app = TestApp::spawn_with(dir, settings.clone()).await;
+    // No token can be read, so /readyz shows only what fails (the advice is in the log and `atlas backup`).
     let (status, ready) = app.get("/readyz").await;
     assert_eq!(status, 503, "{ready}");
-    assert!(ready["checks"]["storage"]["detail"].as_str().unwrap().contains(&id), "{ready}");
+    assert!(ready["failing"].as_array().unwrap().iter().any(|f| f == "storage"), "{ready}");
     // The tokens cannot be read: the advised way out is the CLI restore with the service stopped.
     let (stopped, dir) = app.stop_keeping_files().await;
     stopped.unwrap();
@@ -209,7 +210,7 @@ async fn a_damaged_tokens_table_still_starts_read_only() {
     let restored = restore.await.unwrap();
     assert!(restored.is_ok(), "{restored:?}");
     let app = TestApp::spawn_with(dir, settings).await;
-    let (status, ready) = app.get("/readyz").await;
+    let (status, ready) = app.ready().await;
     assert_eq!(status, 200, "{ready}");
 }
 

@@ -274,7 +274,7 @@ async fn a_failed_restore_leaves_the_original_database_in_place() {
     let (status, projects) = team.call("GET", "/api/v1/projects", &team.viewer, None).await;
     assert_eq!((status, projects["items"][0]["name"].as_str()), (200, Some("the original")));
     team.project("still writable").await;
-    let (_, ready) = team.app.get("/readyz").await;
+    let (_, ready) = team.app.ready().await;
     assert_eq!(ready["ready"], true, "{ready}");
 }
 

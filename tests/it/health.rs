@@ -161,7 +161,7 @@ async fn the_health_report_names_every_operational_problem_without_making_atlas_
         .starts_with("1 critical"));
     assert!(report["ready"].as_bool().unwrap(), "operational problems alert; they do not make Atlas unready");
 
-    let (status, ready) = team.app.get("/readyz").await;
+    let (status, ready) = team.app.ready().await;
     assert_eq!(status, 200, "{ready}");
     assert!(ready["operations"].is_null(), "no health_check has run yet");
     let detail = health_check(&team).await;
@@ -169,7 +169,7 @@ async fn the_health_report_names_every_operational_problem_without_making_atlas_
         detail.contains("oldest_pending_approval") && detail.contains("unacknowledged_critical_errors"),
         "{detail}"
     );
-    let (_, ready) = team.app.get("/readyz").await;
+    let (_, ready) = team.app.ready().await;
     assert_eq!(level(&ready, "disk_data"), "critical", "readyz shows the last checks");
     assert_eq!(
         ready["alerts"],

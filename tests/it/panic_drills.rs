@@ -21,7 +21,7 @@ async fn each_actor_kind_answers_restarts_and_serves_again_after_a_panic_in_a_re
 
     // Health: the readiness handler's body.
     handles.health.inject(Fault::PanicInHandler).await;
-    let (status, body) = team.app.get("/readyz").await;
+    let (status, body) = team.app.ready().await;
     assert_eq!(status, 503, "{body}");
     assert!(body.to_string().contains("health actor failed while answering"), "{body}");
     wait_restarted(&registry, names::HEALTH, 1).await;
@@ -82,6 +82,6 @@ async fn each_actor_kind_answers_restarts_and_serves_again_after_a_panic_in_a_re
     assert_eq!(run["status"], "success", "{run}");
 
     assert_eq!(registry.status(names::WRITER).unwrap().restarts, 0, "the writer was never touched");
-    let (status, ready) = team.app.get("/readyz").await;
+    let (status, ready) = team.app.ready().await;
     assert_eq!(status, 200, "{ready}");
 }

@@ -353,6 +353,7 @@ async fn an_approved_profile_run_runs_the_argv_approved_or_not_at_all() {
     // Requested while only `shell` resolves; before approval a program appears that the profile prefers.
     let second = approve_a_run().await;
     std::fs::write(&preferred, "#!/bin/sh\necho unapproved\n").unwrap();
+    std::fs::set_permissions(&preferred, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let (status, _) = team.call("POST", &format!("/api/v1/approvals/{second}/approve"), &team.approver, None).await;
     assert_eq!(status, 200);
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -35,7 +35,7 @@ async fn a_full_disk_answers_507_makes_atlas_unready_and_writing_resumes_once_sp
     assert_eq!(answer["error"]["code"], "storage_full", "{answer}");
     assert!(answer["error"]["message"].as_str().unwrap().contains("disk holding the database is full"), "{answer}");
 
-    let (status, ready) = app.get("/readyz").await;
+    let (status, ready) = app.ready().await;
     assert_eq!(status, 503, "{ready}");
     assert_eq!(ready["checks"]["storage"]["ok"], false, "{ready}");
     assert!(ready["checks"]["storage"]["detail"].as_str().unwrap().contains("disk is full"), "{ready}");
@@ -49,7 +49,7 @@ async fn a_full_disk_answers_507_makes_atlas_unready_and_writing_resumes_once_sp
     let body = json!({ "name": "after", "description": text });
     let (status, answer) = app.call("POST", "/api/v1/projects", Some(&admin), Some(body)).await;
     assert_eq!(status, 201, "writing resumes without a restart: {answer}");
-    let (status, ready) = app.get("/readyz").await;
+    let (status, ready) = app.ready().await;
     assert_eq!(status, 200, "{ready}");
     let conn = open_read_only(&app.db_path());
     assert_eq!(count(&conn, "SELECT count(*) FROM projects"), acknowledged + 1, "every acknowledged write is there");
@@ -110,7 +110,7 @@ async fn a_database_damaged_on_disk_is_served_read_only_with_the_restore_to_run_
 
     let settings = test_settings(&dir);
     let app = TestApp::spawn_with(dir, settings).await;
-    let (status, ready) = app.get("/readyz").await;
+    let (status, ready) = app.ready().await;
     assert_eq!(status, 503, "{ready}");
     let detail = ready["checks"]["storage"]["detail"].as_str().unwrap();
     assert!(detail.contains("quick_check") && detail.contains(&format!("atlas backup restore {id} --yes")), "{ready}");
@@ -130,7 +130,7 @@ async fn a_database_damaged_on_disk_is_served_read_only_with_the_restore_to_run_
 
     let (status, restored) = app.restore(&admin, &id).await;
     assert_eq!(status, 200, "{restored}");
-    let (status, ready) = app.get("/readyz").await;
+    let (status, ready) = app.ready().await;
     assert_eq!(status, 200, "{ready}");
     let (status, answer) = app.call("POST", "/api/v1/projects", Some(&admin), Some(json!({ "name": "after" }))).await;
     assert_eq!(status, 201, "writes are taken again after the restore: {answer}");

@@ -36,7 +36,7 @@ async fn a_writer_panic_restarts_only_the_writer_and_loses_nothing_acknowledged(
 
     let after = submit_concurrently(&app.handles, (0..100).map(|i| create_project(&format!("b{i}"))).collect()).await;
     assert!(after.iter().all(Result::is_ok), "the restarted writer serves");
-    let (status, body) = app.get("/readyz").await;
+    let (status, body) = app.ready().await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["actors"]["writer"]["restarts"], 1);
 
@@ -77,7 +77,7 @@ async fn a_health_panic_restarts_only_health_while_writes_go_on() {
     wait_restarted(&app.handles.registry, names::HEALTH, 1).await;
     assert_eq!(app.handles.registry.status(names::WRITER).unwrap().restarts, 0, "the writer never stopped");
 
-    let (status, body) = app.get("/readyz").await;
+    let (status, body) = app.ready().await;
     assert_eq!(status, 200, "the restarted health actor answers: {body}");
     assert_eq!(body["actors"]["health"]["restarts"], 1);
     let conn = open_read_only(&app.db_path());
@@ -149,7 +149,7 @@ async fn housekeeper_sheets_backup_and_notifier_panics_restart_each_while_the_ot
     assert_eq!((sync.ok, sync.detail.as_str()), (true, "Sheets sync is disabled ([sheets] enabled = false)"));
     let delivery = handles.notifier.evaluate(Default::default(), chrono::Utc::now()).await;
     assert_eq!(delivery, Ok(Default::default()), "the notifier answers");
-    let (status, ready) = team.app.get("/readyz").await;
+    let (status, ready) = team.app.ready().await;
     assert_eq!(status, 200, "{ready}");
 }
 

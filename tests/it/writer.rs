@@ -118,7 +118,11 @@ async fn a_failing_command_does_not_fail_its_neighbours_in_the_batch() {
 
 #[actix_rt::test]
 async fn validation_and_state_errors_are_typed() {
-    let app = TestApp::spawn().await;
+    // Deletes applied directly (the default policy gates them behind an approval, in the writer too).
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::support::test_settings(&dir);
+    settings.approvals.policy = vec!["*:execute".into()];
+    let app = TestApp::spawn_with(dir, settings).await;
     let writer = &app.handles.writer;
     let actor = || Actor::new("test");
     let Applied::Project(project) = writer.submit(create_project("ops"), actor()).await.unwrap().applied else {
@@ -201,4 +205,53 @@ async fn the_background_checkpointer_folds_the_wal_off_the_commit_path() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(size() > before, "the committed pages reached the database file ({before} bytes before, {} after)", size());
+}
+
+/// The approval policy holds in the writer: a door that skipped `http/gate.rs` (this test sends commands
+/// straight to the writer) cannot queue a run, delete, or create a task as an agent; the same changes
+/// apply once requested and approved.
+#[actix_rt::test]
+async fn a_door_that_skips_the_gate_cannot_make_a_gated_change() {
+    let team = crate::api::Team::new().await;
+    let writer = &team.app.handles.writer;
+    let project = team.project("ops").await;
+    let (_, task) = team
+        .call(
+            "POST",
+            "/api/v1/tasks",
+            &team.admin,
+            Some(serde_json::json!({ "project_id": project, "title": "t", "command": ["true"] })),
+        )
+        .await;
+    let task_id = atlas_actors::domain::TaskId::parse(task["id"].as_str().unwrap()).unwrap();
+    let run = || {
+        Command::QueueRun(atlas_actors::domain::command::NewRun {
+            id: atlas_actors::domain::RunId::generate(),
+            task_id: task_id.clone(),
+            command: vec!["true".into()],
+            cwd: None,
+            timeout_s: None,
+            executor: None,
+        })
+    };
+    for name in ["alice", "agent-bot", "system", "someone-made-up"] {
+        let err = writer.submit(run(), Actor::new(name)).await.unwrap_err();
+        assert!(matches!(err, CommandError::Forbidden(ref m) if m.contains("without an approval")), "{name}: {err:?}");
+    }
+    let err = writer.submit(Command::DeleteTask { id: task_id.clone() }, Actor::new("admin")).await.unwrap_err();
+    assert!(matches!(err, CommandError::Forbidden(_)), "{err:?}");
+    // The agent's token (agent-bot): task creation is gated for its role only.
+    let sneaky = create_task(&ProjectId::parse(&project).unwrap(), "sneaky");
+    let err = writer.submit(sneaky.clone(), Actor::new("agent-bot")).await.unwrap_err();
+    assert!(matches!(err, CommandError::Forbidden(_)), "{err:?}");
+    writer.submit(sneaky, Actor::new("alice")).await.expect("an approver creates tasks directly");
+    // Requested and approved, the run is queued (the approval applies it as its requester).
+    let request =
+        Command::RequestApproval { id: atlas_actors::domain::ApprovalId::generate(), change: Box::new(run()) };
+    let Applied::Approval(approval) = writer.submit(request, Actor::new("agent-bot")).await.unwrap().applied else {
+        panic!("an approval was requested")
+    };
+    let (status, body) =
+        team.call("POST", &format!("/api/v1/approvals/{}/approve", approval.id), &team.approver, None).await;
+    assert_eq!(status, 200, "{body}");
 }

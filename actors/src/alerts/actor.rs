@@ -164,11 +164,15 @@ pub struct NotifierHandle {
 }
 
 impl NotifierHandle {
-    pub fn start(config: AlertsConfig, writer: WriterHandle, registry: ActorRegistry) -> Self {
-        let http = reqwest::Client::builder().timeout(config.timeout).build().unwrap_or_default();
+    /// Fails when the HTTP client cannot be made as configured (a default one would drop the timeout).
+    pub fn start(config: AlertsConfig, writer: WriterHandle, registry: ActorRegistry) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|err| format!("the alerts' HTTP client could not be made: {err}"))?;
         let (config, dedupe) = (Arc::new(config), Arc::default());
         let addr = Supervisor::start(move |_| Notifier { config, dedupe, http, writer, registry });
-        Self { addr }
+        Ok(Self { addr })
     }
 
     /// Sends what is new, due again or cleared.

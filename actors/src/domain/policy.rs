@@ -56,6 +56,18 @@ impl ApprovalPolicy {
         Ok(Self { rules: parsed })
     }
 
+    /// Each rule as (type, action, role), `*` for any: what the writer's own gate holds (`store/gate.rs`).
+    pub fn patterns(&self) -> impl Iterator<Item = (String, String, String)> + '_ {
+        let any = |text: Option<String>| text.unwrap_or_else(|| "*".into());
+        self.rules.iter().map(move |rule| {
+            (
+                any(rule.item_type.map(|t| t.to_string())),
+                any(rule.action.map(|a| a.to_string())),
+                any(rule.role.map(|r| r.to_string())),
+            )
+        })
+    }
+
     pub fn default_policy() -> Self {
         Self::parse(DEFAULT_RULES).expect("the default rules parse")
     }

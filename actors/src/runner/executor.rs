@@ -44,25 +44,56 @@ pub struct Vars<'a> {
     pub run_id: &'a str,
 }
 
-/// Each placeholder fills exactly one argv item: no shell, so no quoting to get wrong.
+/// Each placeholder fills exactly one argv item: no shell, so no quoting to get wrong. The template is
+/// read once, left to right: a value is never read again for placeholders (a goal saying `{cwd}` stays
+/// as typed), and braces that name no placeholder stay as they are.
 pub fn render(template: &[String], vars: &Vars<'_>) -> Vec<String> {
-    template
-        .iter()
-        .map(|arg| {
-            arg.replace("{goal}", vars.goal)
-                .replace("{cwd}", vars.cwd)
-                .replace("{task_id}", vars.task_id)
-                .replace("{run_id}", vars.run_id)
-        })
-        .collect()
+    template.iter().map(|arg| fill(arg, vars)).collect()
 }
 
-/// Whether `program` can be started: an existing file for a path, else found on `search_path`.
+fn fill(template: &str, vars: &Vars<'_>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open..];
+        let value = after.find('}').and_then(|close| {
+            let value = match &after[1..close] {
+                "goal" => vars.goal,
+                "cwd" => vars.cwd,
+                "task_id" => vars.task_id,
+                "run_id" => vars.run_id,
+                _ => return None,
+            };
+            Some((value, close))
+        });
+        match value {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `program` can be started: an executable file for a path, else one found on `search_path`.
 pub fn is_available(program: &str, search_path: &str) -> bool {
     if program.contains('/') {
-        return Path::new(program).is_file();
+        return is_executable(Path::new(program));
     }
-    std::env::split_paths(search_path).any(|dir| dir.join(program).is_file())
+    std::env::split_paths(search_path).any(|dir| is_executable(&dir.join(program)))
+}
+
+/// A regular file with an execute bit (what `execve` needs besides the caller's own permissions).
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 impl Executors {
@@ -167,6 +198,25 @@ mod tests {
         let vars = Vars { goal: "fix it; rm -rf /", cwd: "/srv", task_id: "task-1", run_id: "run-1" };
         let argv = render(&["tool".into(), "{goal}".into(), "--in={cwd}".into()], &vars);
         assert_eq!(argv, ["tool", "fix it; rm -rf /", "--in=/srv"]);
+        // A value is never filled again: a goal that says {cwd} or {run_id} stays as typed.
+        let vars = Vars { goal: "print {cwd} and {run_id}", cwd: "/srv", task_id: "t", run_id: "r" };
+        let argv = render(&["{goal}".into(), "{unknown} {".into(), "{task_id}{run_id}".into()], &vars);
+        assert_eq!(argv, ["print {cwd} and {run_id}", "{unknown} {", "tr"]);
+    }
+
+    #[test]
+    fn a_file_without_an_execute_bit_is_not_available() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let path = dir.path().to_str().unwrap();
+        assert!(!is_available(tool.to_str().unwrap(), ""), "a plain file is not a program");
+        assert!(!is_available("tool", path));
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(is_available(tool.to_str().unwrap(), "") && is_available("tool", path));
+        assert!(!is_available(dir.path().to_str().unwrap(), ""), "a directory is not a program");
     }
 
     #[test]

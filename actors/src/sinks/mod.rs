@@ -163,12 +163,16 @@ impl SinksHandle {
         writer: WriterHandle,
         clock: Arc<dyn Clock>,
         registry: ActorRegistry,
-    ) -> Self {
+    ) -> Result<Self, String> {
         let names = Arc::new(sinks.iter().map(|s| s.name.clone()).collect());
         if sinks.is_empty() {
-            return Self { addr: None, names };
+            return Ok(Self { addr: None, names });
         }
-        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap_or_default();
+        // Never a default client instead: it would follow redirects, carrying signed events elsewhere.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|err| format!("the event sinks' HTTP client could not be made: {err}"))?;
         let turns = sinks.iter().map(|_| Arc::default()).collect();
         let sinks = sinks
             .into_iter()
@@ -181,7 +185,7 @@ impl SinksHandle {
             })
             .collect();
         let addr = Supervisor::start(move |_| Deliverer { sinks, registry, turns });
-        Self { addr: Some(addr), names }
+        Ok(Self { addr: Some(addr), names })
     }
 
     #[cfg(feature = "fault-injection")]

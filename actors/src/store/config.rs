@@ -52,6 +52,8 @@ pub struct StoreConfig {
     pub sink_routes: Vec<super::sinks::SinkRoute>,
     /// `[approvals] quorum` (`quorum.rs`): rules needing more than one reviewer.
     pub quorum: crate::domain::Quorum,
+    /// `[approvals] policy` (`gate.rs`): the changes applied only once approved, whatever door sent them.
+    pub policy: crate::domain::ApprovalPolicy,
 }
 
 impl StoreConfig {
@@ -72,6 +74,7 @@ impl StoreConfig {
             capture_changes: false,
             sink_routes: Vec::new(),
             quorum: crate::domain::Quorum::default(),
+            policy: crate::domain::ApprovalPolicy::default_policy(),
         }
     }
 }

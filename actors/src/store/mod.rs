@@ -5,6 +5,7 @@ mod apply;
 pub mod browse;
 pub mod capture;
 pub mod config;
+pub mod gate;
 pub mod lock;
 pub mod migrate;
 mod pragmas;

@@ -19,11 +19,7 @@ pub fn install(conn: &Connection, quorum: &Quorum) -> rusqlite::Result<()> {
 /// Approvals a change needs: the largest matching rule's number, else 1 (also on a connection without
 /// the rules, as in unit tests of the apply functions).
 pub fn required(conn: &Connection, item_type: ItemType, action: ItemAction) -> rusqlite::Result<u32> {
-    let installed = conn
-        .query_row("SELECT 1 FROM sqlite_temp_schema WHERE type = 'table' AND name = 'quorum_rules'", [], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if !installed {
+    if !installed(conn, "quorum_rules")? {
         return Ok(1);
     }
     conn.prepare_cached(
@@ -31,4 +27,11 @@ pub fn required(conn: &Connection, item_type: ItemType, action: ItemAction) -> r
           WHERE item_type IN (?1, '*') AND action IN (?2, '*')",
     )?
     .query_row([item_type.as_str(), action.as_str()], |r| r.get(0))
+}
+
+/// Whether this connection holds the TEMP table `name` (the writer's does; a unit test's may not).
+pub(crate) fn installed(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT 1 FROM sqlite_temp_schema WHERE type = 'table' AND name = ?1", [name], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
 }

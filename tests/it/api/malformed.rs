@@ -95,7 +95,7 @@ async fn no_malformed_request_gets_a_500_or_kills_anything() {
         }
     }
     assert!(sent >= 300, "sent {sent} malformed requests");
-    let (status, ready) = team.app.get("/readyz").await;
+    let (status, ready) = team.app.ready().await;
     assert_eq!(status, 200, "{ready}");
     assert_eq!(ready["actors"]["writer"]["restarts"], 0);
     assert_eq!(ready["actors"]["health"]["restarts"], 0);

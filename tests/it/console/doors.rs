@@ -182,10 +182,8 @@ async fn exports_are_files_with_formulas_defused_and_token_hashes_never_shown() 
     assert!(answer.headers().get("content-disposition").unwrap().to_str().unwrap().contains("projects.csv"));
     let csv = answer.text().await.unwrap();
     assert!(csv.contains(&project) && csv.contains("\"'=HYPERLINK("), "{csv}");
-    let (_, json) = viewer.get("/console/browse/tables/api_tokens?format=json").await;
-    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let hash_column = json["columns"].as_array().unwrap().iter().position(|c| c == "token_hash").unwrap();
-    assert!(json["rows"].as_array().unwrap().iter().all(|row| row[hash_column].is_null()), "{json}");
+    let exported = viewer.fetch("/console/browse/tables/api_tokens?format=json").await;
+    assert_eq!(exported.status(), 404, "Atlas's own tables are not exported");
     let (_, page) = viewer.get("/console/browse/tables/api_tokens").await;
     let conn = crate::support::open_read_only(&team.app.db_path());
     let hash: String = conn.query_row("SELECT token_hash FROM api_tokens LIMIT 1", [], |r| r.get(0)).unwrap();

@@ -67,6 +67,12 @@ impl TestApp {
         self.call("GET", path, None, None).await
     }
 
+    /// `/readyz` with the admin token: the whole report (without a token it says only ready or not, and
+    /// what fails).
+    pub async fn ready(&self) -> (u16, Value) {
+        self.call("GET", "/readyz", Some(&self.admin_token()), None).await
+    }
+
     /// The admin token Atlas wrote on its first start.
     pub fn admin_token(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("data/admin.token")).expect("admin.token exists").trim().to_owned()

@@ -51,7 +51,7 @@ fn pin(change: &Command, version: Option<i64>) -> Command {
 /// Applies `change` in a savepoint that is always rolled back: proves it would apply now.
 fn dry_run(conn: &Connection, change: &Command, actor: &Actor, now: &str) -> Result<(), CommandError> {
     conn.execute_batch("SAVEPOINT dry_run").map_err(storage)?;
-    let outcome = super::apply(conn, change, actor, now);
+    let outcome = super::apply_approved(conn, change, actor, now);
     conn.execute_batch("ROLLBACK TO dry_run; RELEASE dry_run").map_err(storage)?;
     outcome.map(drop)
 }
@@ -187,7 +187,7 @@ pub(super) fn review(
         if let Some(partial) = record_review(conn, &approval, via, notes, reviewer, now)? {
             return Ok(partial);
         }
-        let applied = super::apply(conn, &change, &Actor::new(approval.requested_by.clone()), now)?;
+        let applied = super::apply_approved(conn, &change, &Actor::new(approval.requested_by.clone()), now)?;
         match (&change, &applied.applied) {
             (Command::CreateTask(_) | Command::UpdateTask { .. }, Applied::Task(task)) => {
                 task_changes::mark_approved(conn, &task.id, reviewer.as_str(), now)?;

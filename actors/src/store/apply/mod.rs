@@ -37,8 +37,23 @@ impl Touched {
     }
 }
 
-/// Validates, applies and audits one command. `now` is the batch's timestamp.
+/// Validates, applies and audits one command a door sent. A change the approval policy gates is refused
+/// unless the actor's role may make it directly (`store/gate.rs`): whatever door sent it, an unapproved
+/// command never runs. `now` is the batch's timestamp.
 pub(crate) fn apply(
+    conn: &Connection,
+    command: &Command,
+    actor: &Actor,
+    now: &str,
+) -> Result<CommandOutcome, CommandError> {
+    command.validate()?;
+    crate::store::gate::check(conn, command, actor)?;
+    apply_approved(conn, command, actor, now)
+}
+
+/// Applies one command without the gate: a door's command past it, or an approved change being applied
+/// (`approvals.rs`), as its requester.
+pub(super) fn apply_approved(
     conn: &Connection,
     command: &Command,
     actor: &Actor,

@@ -1,10 +1,12 @@
 //! The guards every data-browser query runs under, set on a pooled read-only connection for the length of
 //! one query and taken off again (also when the query fails or panics):
 //!
-//! - SQLite's authorizer lets a statement read, select, recurse and call functions, nothing else, and
-//!   reads the secret columns ([`SECRET_COLUMNS`]) as NULL wherever they appear (a result column, an
-//!   expression, a WHERE clause: `substr(token_hash, 1, 1) = 'a'` probes nothing). Tables that copy index
-//!   keys or raw pages (`sqlite_stat*`, `sqlite_dbpage`) are refused.
+//! - SQLite's authorizer lets a statement read, select, recurse and call functions, nothing else, and reads
+//!   only the tables of [`BROWSABLE`] (an allow-list: Atlas's internal tables, [`INTERNAL`], hold token
+//!   hashes, changesets with whole rows, outboxes and Sheet bookkeeping; a view or a CTE over them is
+//!   refused too, since SQLite asks about every table a statement reads). Secret columns
+//!   ([`SECRET_COLUMNS`]) read as NULL wherever they appear. The schema itself (`sqlite_schema`) may be
+//!   read: it holds table definitions, never their rows.
 //! - A progress handler interrupts the statement at its deadline. It runs between VM steps, so one step
 //!   that allocates a huge value (`randomblob(1e9)`, `printf('%.*c', 1e9, 'x')`) is cut by SQLite's
 //!   length limit instead: no string or blob over [`MAX_VALUE_BYTES`] is made.
@@ -14,9 +16,41 @@
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::limits::Limit;
 use rusqlite::Connection;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The tables the data browser shows: the domain's records and their history (listing, pages, SQL box).
+pub const BROWSABLE: &[&str] = &[
+    "approval_reviews",
+    "approvals",
+    "errors",
+    "events",
+    "notes",
+    "projects",
+    "runs",
+    "schedule_state",
+    "sync_state",
+    "tasks",
+];
+
+/// Atlas's own tables, never shown in any form: why each is kept out.
+pub const INTERNAL: &[(&str, &str)] = &[
+    ("api_tokens", "token hashes"),
+    ("pitr_outbox", "changesets carrying whole rows, token hashes included"),
+    ("pitr_timeline", "point-in-time recovery bookkeeping"),
+    ("pitr_lineage", "point-in-time recovery bookkeeping"),
+    ("sink_outbox", "event deliveries with their signing state"),
+    ("sheet_cells", "the Sheet's cells as last seen, refused values included"),
+    ("sheet_loose_columns", "Sheet protection bookkeeping"),
+    ("schema_migrations", "the schema's own history"),
+];
+
+/// Whether the browser may read `table` (names compare as SQLite does, without case).
+pub fn browsable(table: &str) -> bool {
+    BROWSABLE.iter().any(|t| t.eq_ignore_ascii_case(table))
+}
 
 /// Columns whose values never leave the database through the browser: `(table, column)`.
 pub const SECRET_COLUMNS: &[(&str, &str)] = &[("api_tokens", "token_hash")];
@@ -35,9 +69,27 @@ fn is_secret(table: &str, column: &str) -> bool {
     SECRET_COLUMNS.iter().any(|(t, c)| t.eq_ignore_ascii_case(table) && c.eq_ignore_ascii_case(column))
 }
 
-fn refused_table(table: &str) -> bool {
+/// Whether `table` is one of Atlas's own.
+fn internal(table: &str) -> bool {
+    INTERNAL.iter().any(|(t, _)| t.eq_ignore_ascii_case(table))
+}
+
+/// Tables a browser query may not read: Atlas's own, and any other table of the schema but the browsable
+/// ones and the schema itself (a table added later is hidden until it is listed in one of the two). A
+/// name that is no table (a CTE's, a view's: SQLite asks again for each table a view reads) is not
+/// refused for its name. `tables` holds the schema's tables, lowercased.
+fn refused_table(table: &str, tables: &HashSet<String>) -> bool {
+    let schema = ["sqlite_schema", "sqlite_master", "sqlite_temp_schema", "sqlite_temp_master"];
     let lower = table.to_ascii_lowercase();
-    lower.starts_with("sqlite_stat") || lower == "sqlite_dbpage"
+    let stored = tables.contains(&lower) || lower.starts_with("sqlite_");
+    internal(table) || (stored && !browsable(table) && !schema.contains(&lower.as_str()))
+}
+
+/// The schema's tables, lowercased (what the authorizer tells from a CTE's name).
+fn stored_tables(conn: &Connection) -> rusqlite::Result<HashSet<String>> {
+    let mut statement = conn.prepare("SELECT lower(name) FROM sqlite_schema WHERE type = 'table'")?;
+    let names = statement.query_map([], |row| row.get(0))?.collect();
+    names
 }
 
 /// How a query may meet a table holding a secret column.
@@ -56,10 +108,10 @@ fn holds_a_secret(table: &str) -> bool {
     SECRET_COLUMNS.iter().any(|(t, _)| t.eq_ignore_ascii_case(table))
 }
 
-fn authorize(secrets: Secrets, context: AuthContext<'_>) -> Authorization {
+fn authorize(secrets: Secrets, tables: &HashSet<String>, context: AuthContext<'_>) -> Authorization {
     match context.action {
         AuthAction::Select | AuthAction::Recursive | AuthAction::Function { .. } => Authorization::Allow,
-        AuthAction::Read { table_name, .. } if refused_table(table_name) => Authorization::Deny,
+        AuthAction::Read { table_name, .. } if refused_table(table_name, tables) => Authorization::Deny,
         AuthAction::Read { table_name, .. } if secrets == Secrets::RefuseTable && holds_a_secret(table_name) => {
             Authorization::Deny
         }
@@ -90,7 +142,8 @@ impl<'c> Guarded<'c> {
         let length_limit = conn.limit(Limit::SQLITE_LIMIT_LENGTH)?;
         let guarded = Self { conn, timed_out, length_limit };
         conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)?;
-        conn.authorizer(Some(move |context: AuthContext<'_>| authorize(secrets, context)))?;
+        let tables = stored_tables(conn)?;
+        conn.authorizer(Some(move |context: AuthContext<'_>| authorize(secrets, &tables, context)))?;
         conn.progress_handler(
             STEPS_BETWEEN_CHECKS,
             Some(move || {

@@ -34,8 +34,16 @@ pub(super) fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The user tables, by name.
+/// The tables the browser shows, by name (`guard::BROWSABLE` that the schema has).
 pub fn names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut statement =
+        conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?;
+    let names: Vec<String> = statement.query_map([], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    Ok(names.into_iter().filter(|name| super::guard::browsable(name)).collect())
+}
+
+/// Every table of the schema, shown or not (for the test that keeps the two lists complete).
+pub fn all_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut statement =
         conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?;
     let names = statement.query_map([], |row| row.get(0))?.collect();

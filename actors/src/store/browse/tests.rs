@@ -110,16 +110,48 @@ fn the_sql_box_refuses_the_token_table_in_every_form() {
 }
 
 #[test]
-fn the_table_view_reads_the_token_hash_as_null_in_rowid_order() {
+fn internal_tables_are_invisible_in_every_form() {
     let (_dir, conn) = reader();
+    assert_eq!(super::tables::names(&conn).unwrap(), ["tasks"], "the listing shows browsable tables only");
     let page = super::rows::page(
         &conn,
         "api_tokens",
         &super::RowsRequest { limit: 10, ..Default::default() },
         LIMITS.time_limit,
-    )
-    .unwrap();
-    assert_eq!(page.rows, vec![vec![json!(1), json!("admin"), serde_json::Value::Null]]);
+    );
+    assert!(page.unwrap_err().to_string().starts_with("table:"), "no page for an internal table");
+    for sql in [
+        "SELECT name FROM api_tokens",
+        "SELECT count(*) FROM api_tokens",
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM api_tokens WHERE name = 'admin')",
+        "SELECT * FROM sqlite_stat1",
+    ] {
+        assert!(matches!(run(&conn, sql, LIMITS), Err(SqlRefusal::NotAuthorized(_))), "{sql}");
+    }
+    let schema = run(&conn, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name", LIMITS).unwrap();
+    assert!(
+        schema.rows.contains(&vec![json!("api_tokens")]),
+        "the schema (definitions, never rows) may be read: {:?}",
+        schema.rows
+    );
+}
+
+#[test]
+fn every_table_of_the_schema_is_either_browsable_or_internal() {
+    let mut conn = Connection::open_in_memory().unwrap();
+    crate::store::migrate::apply_pending(&mut conn, "2026-12-01T00:00:00.000Z").unwrap();
+    let internal: Vec<&str> = super::guard::INTERNAL.iter().map(|(t, _)| *t).collect();
+    for table in super::tables::all_names(&conn).unwrap() {
+        let listed = [super::guard::BROWSABLE.contains(&table.as_str()), internal.contains(&table.as_str())];
+        assert!(
+            listed == [true, false] || listed == [false, true],
+            "table {table} must be in exactly one of guard::BROWSABLE and guard::INTERNAL (a new table is \
+             neither shown nor hidden until someone decides): {listed:?}"
+        );
+    }
+    for table in super::guard::BROWSABLE.iter().chain(&internal) {
+        assert!(super::tables::all_names(&conn).unwrap().contains(&table.to_string()), "{table} is in the schema");
+    }
 }
 
 /// A table with NULLs and repeats in an indexed column, to page through.
@@ -129,9 +161,9 @@ fn paged_table() -> (tempfile::TempDir, Connection) {
     let writer = Connection::open(&path).unwrap();
     writer
         .execute_batch(
-            "CREATE TABLE items (id INTEGER PRIMARY KEY, kind TEXT, note TEXT); CREATE INDEX items_kind ON items(kind);
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, kind TEXT, note TEXT); CREATE INDEX notes_kind ON notes(kind);
              WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25)
-             INSERT INTO items (kind, note) SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE 'k' || (i % 3) END, 'n' || (i % 2) FROM n;",
+             INSERT INTO notes (kind, note) SELECT CASE WHEN i % 5 = 0 THEN NULL ELSE 'k' || (i % 3) END, 'n' || (i % 2) FROM n;",
         )
         .unwrap();
     drop(writer);
@@ -141,7 +173,7 @@ fn paged_table() -> (tempfile::TempDir, Connection) {
 fn all_pages(conn: &Connection, mut request: super::RowsRequest) -> Vec<i64> {
     let mut ids = Vec::new();
     loop {
-        let page = super::rows::page(conn, "items", &request, LIMITS.time_limit).unwrap();
+        let page = super::rows::page(conn, "notes", &request, LIMITS.time_limit).unwrap();
         assert!(page.rows.len() <= request.limit);
         ids.extend(page.rows.iter().map(|r| r[0].as_i64().unwrap()));
         match page.next_cursor {
@@ -155,7 +187,7 @@ fn all_pages(conn: &Connection, mut request: super::RowsRequest) -> Vec<i64> {
 fn table_pages_follow_the_sort_through_nulls_and_repeats_without_gaps() {
     let (_dir, conn) = paged_table();
     let expected = |order: &str, filter: &str| -> Vec<i64> {
-        let sql = format!("SELECT rowid FROM items {filter} ORDER BY {order}");
+        let sql = format!("SELECT rowid FROM notes {filter} ORDER BY {order}");
         conn.prepare(&sql).unwrap().query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
     };
     let request = |sort: Option<(&str, bool)>, filters: &[(&str, &str)]| super::RowsRequest {
@@ -187,20 +219,11 @@ fn table_pages_refuse_what_they_cannot_serve_naming_the_parameter() {
         super::rows::page(&conn, table, &request, LIMITS.time_limit).map(|_| ()).map_err(|e| e.to_string())
     };
     assert!(page("nope", None, None, None).unwrap_err().starts_with("table:"));
-    assert!(page("items\" OR 1=1 --", None, None, None).unwrap_err().starts_with("table:"));
-    assert!(page("items", Some("note"), None, None).unwrap_err().starts_with("sort:"));
-    assert!(page("items", None, Some(("missing", "x")), None).unwrap_err().starts_with("missing:"));
-    assert!(page("items", None, None, Some("zz")).unwrap_err().starts_with("cursor:"));
-    assert!(page("api_tokens", None, Some(("token_hash", HASH)), None).unwrap_err().starts_with("token_hash:"));
-    let tokens = super::rows::page(
-        &conn,
-        "api_tokens",
-        &super::RowsRequest { limit: 10, ..Default::default() },
-        LIMITS.time_limit,
-    )
-    .unwrap();
-    assert!(!serde_json::to_string(&tokens.rows).unwrap().contains(HASH), "the hash is read as NULL");
-    assert_eq!(tokens.rows.len(), 1);
+    assert!(page("notes\" OR 1=1 --", None, None, None).unwrap_err().starts_with("table:"));
+    assert!(page("notes", Some("note"), None, None).unwrap_err().starts_with("sort:"));
+    assert!(page("notes", None, Some(("missing", "x")), None).unwrap_err().starts_with("missing:"));
+    assert!(page("notes", None, None, Some("zz")).unwrap_err().starts_with("cursor:"));
+    assert!(page("api_tokens", None, Some(("token_hash", HASH)), None).unwrap_err().starts_with("table:"));
 }
 
 #[test]

@@ -87,11 +87,13 @@ fn open_checked(config: &StoreConfig, clock: &dyn Clock, storage: &StorageWatch)
     Ok(conn)
 }
 
-/// What the writer's connection holds of the config (TEMP, per connection): the sink routes, the quorum.
+/// What the writer's connection holds of the config (TEMP, per connection): the sink routes, the quorum,
+/// the approval policy.
 fn install_config(conn: &Connection, config: &StoreConfig) -> Result<(), String> {
     super::sinks::install(conn, &config.sink_routes)
         .and_then(|()| super::quorum::install(conn, &config.quorum))
-        .map_err(|err| format!("cannot install the sink routes and quorum on {}: {err}", config.path.display()))
+        .and_then(|()| super::gate::install(conn, &config.policy))
+        .map_err(|err| format!("cannot install the sink routes, quorum and policy on {}: {err}", config.path.display()))
 }
 
 /// Opens a database that must exist (a restore's swap and its rollback never create one).
