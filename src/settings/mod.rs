@@ -417,6 +417,7 @@ impl Settings {
             // Checked by `validate`; an invalid quorum never gets this far.
             quorum: atlas_actors::domain::Quorum::parse(&self.approvals.quorum).unwrap_or_default(),
             policy: self.approval_policy(),
+            allow_self_approval: self.approvals.allow_self_approval,
         }
     }
 }

@@ -245,6 +245,20 @@ async fn a_door_that_skips_the_gate_cannot_make_a_gated_change() {
     let err = writer.submit(sneaky.clone(), Actor::new("agent-bot")).await.unwrap_err();
     assert!(matches!(err, CommandError::Forbidden(_)), "{err:?}");
     writer.submit(sneaky, Actor::new("alice")).await.expect("an approver creates tasks directly");
+    // Self-approval is the writer's to decide: a door that says "allowed" cannot make it so.
+    let own = Command::RequestApproval { id: atlas_actors::domain::ApprovalId::generate(), change: Box::new(run()) };
+    let Applied::Approval(own) = writer.submit(own, Actor::new("alice")).await.unwrap().applied else {
+        panic!("an approval was requested")
+    };
+    let review = Command::ReviewApproval {
+        id: own.id.clone(),
+        decision: atlas_actors::domain::command::Decision::Approve,
+        notes: None,
+        allow_self_approval: true,
+        via: None,
+    };
+    let err = writer.submit(review, Actor::new("alice")).await.unwrap_err();
+    assert!(matches!(err, CommandError::Forbidden(ref m) if m.contains("cannot approve it")), "{err:?}");
     // Requested and approved, the run is queued (the approval applies it as its requester).
     let request =
         Command::RequestApproval { id: atlas_actors::domain::ApprovalId::generate(), change: Box::new(run()) };

@@ -59,6 +59,9 @@ struct Active {
 #[derive(Debug, Default)]
 pub struct Dedupe {
     active: BTreeMap<String, Active>,
+    /// Cleared alerts whose RESOLVED notice no channel has taken yet (tried again at each evaluation,
+    /// like a FIRING one), with when they began.
+    resolving: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl Dedupe {
@@ -75,9 +78,14 @@ impl Dedupe {
             if let Some(active) = self.active.remove(&key) {
                 // Nothing was ever delivered: no recovery message for an alert nobody heard of.
                 if active.last_sent.is_some() {
-                    out.push(Notice { key, kind: Kind::Resolved, detail: "cleared".into(), since: active.since });
+                    self.resolving.insert(key, active.since);
                 }
             }
+        }
+        // An alert firing again is announced as such; its recovery is no longer news.
+        self.resolving.retain(|key, _| !firing.contains_key(key));
+        for (key, since) in &self.resolving {
+            out.push(Notice { key: key.clone(), kind: Kind::Resolved, detail: "cleared".into(), since: *since });
         }
         for (key, detail) in firing {
             let repeat_every = if key.starts_with(REMINDER_PREFIX) { Duration::days(1) } else { repeat_every };
@@ -97,6 +105,9 @@ impl Dedupe {
     /// Delivered: the next reminder is `repeat_every` from now. Undelivered alerts are tried again at the
     /// next evaluation.
     pub fn delivered(&mut self, key: &str, now: DateTime<Utc>) {
+        if self.resolving.remove(key).is_some() {
+            return;
+        }
         if let Some(active) = self.active.get_mut(key) {
             active.last_sent = Some(now);
         }
@@ -187,8 +198,27 @@ mod tests {
         dedupe.delivered("backup", at(60));
         let cleared = dedupe.evaluate(&firing(&[]), at(75), every);
         assert_eq!(kinds(&cleared), [("backup".into(), Kind::Resolved)]);
+        dedupe.delivered("backup", at(75));
         assert!(dedupe.evaluate(&firing(&[]), at(90), every).is_empty(), "recovery is sent once");
         assert!(dedupe.active().is_empty());
+    }
+
+    #[test]
+    fn a_recovery_no_channel_took_is_sent_again_until_one_does() {
+        let mut dedupe = Dedupe::default();
+        let every = Duration::minutes(60);
+        dedupe.evaluate(&firing(&["backup", "disk"]), at(0), every);
+        dedupe.delivered("backup", at(0));
+        dedupe.delivered("disk", at(0));
+        let cleared = dedupe.evaluate(&firing(&[]), at(10), every);
+        assert_eq!(cleared.len(), 2);
+        // Every channel failed: both recoveries are tried again at the next evaluation.
+        let again = dedupe.evaluate(&firing(&[]), at(20), every);
+        assert_eq!(kinds(&again), [("backup".into(), Kind::Resolved), ("disk".into(), Kind::Resolved)]);
+        dedupe.delivered("backup", at(20));
+        // disk fires again before its recovery got through: it is announced as firing, not as recovered.
+        let later = dedupe.evaluate(&firing(&["disk"]), at(30), every);
+        assert_eq!(kinds(&later), [("disk".into(), Kind::Firing)]);
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub struct StoreConfig {
     pub quorum: crate::domain::Quorum,
     /// `[approvals] policy` (`gate.rs`): the changes applied only once approved, whatever door sent them.
     pub policy: crate::domain::ApprovalPolicy,
+    /// `[approvals] allow_self_approval` (`gate.rs`), decided in the writer for every door.
+    pub allow_self_approval: bool,
 }
 
 impl StoreConfig {
@@ -75,6 +77,7 @@ impl StoreConfig {
             sink_routes: Vec::new(),
             quorum: crate::domain::Quorum::default(),
             policy: crate::domain::ApprovalPolicy::default_policy(),
+            allow_self_approval: false,
         }
     }
 }

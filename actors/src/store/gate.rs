@@ -6,11 +6,15 @@
 use crate::domain::{Actor, ApprovalPolicy, Command, CommandError};
 use rusqlite::{Connection, OptionalExtension};
 
-pub fn install(conn: &Connection, policy: &ApprovalPolicy) -> rusqlite::Result<()> {
+/// Installs the policy's rules and whether a requester may approve their own request.
+pub fn install(conn: &Connection, policy: &ApprovalPolicy, allow_self_approval: bool) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS gate_rules (item_type TEXT NOT NULL, action TEXT NOT NULL, role TEXT NOT NULL);
-         DELETE FROM temp.gate_rules;",
+         DELETE FROM temp.gate_rules;
+         CREATE TEMP TABLE IF NOT EXISTS gate_self_approval (allowed INTEGER NOT NULL);
+         DELETE FROM temp.gate_self_approval;",
     )?;
+    conn.execute("INSERT INTO temp.gate_self_approval (allowed) VALUES (?1)", [allow_self_approval])?;
     let mut add = conn.prepare("INSERT INTO temp.gate_rules (item_type, action, role) VALUES (?1, ?2, ?3)")?;
     for (item_type, action, role) in policy.patterns() {
         add.execute(rusqlite::params![item_type, action, role])?;
@@ -49,4 +53,15 @@ pub fn check(conn: &Connection, command: &Command, actor: &Actor) -> Result<(), 
         )));
     }
     Ok(())
+}
+
+/// Whether `[approvals] allow_self_approval` lets a requester approve their own request: decided here
+/// for every door (a door's own flag can only make it stricter). A connection without the setting (unit
+/// tests of the apply functions) leaves it to the command.
+pub fn self_approval_allowed(conn: &Connection) -> Result<bool, CommandError> {
+    let storage = |err: rusqlite::Error| CommandError::Storage(err.to_string());
+    if !super::quorum::installed(conn, "gate_self_approval").map_err(storage)? {
+        return Ok(true);
+    }
+    conn.query_row("SELECT coalesce(max(allowed), 0) FROM temp.gate_self_approval", [], |r| r.get(0)).map_err(storage)
 }

@@ -165,7 +165,9 @@ pub(super) fn review(
     }
     .map_err(|err| CommandError::Conflict(err.to_string()))?;
     if decision == Decision::Approve {
-        if !allow_self_approval && approval.requested_by == reviewer.as_str() {
+        // The writer's setting decides; a door's flag can only make it stricter.
+        let allowed = allow_self_approval && crate::store::gate::self_approval_allowed(conn)?;
+        if !allowed && approval.requested_by == reviewer.as_str() {
             return Err(CommandError::Forbidden(format!(
                 "{} requested approval {id} and cannot approve it; another approver must",
                 reviewer.as_str()

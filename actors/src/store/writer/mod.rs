@@ -92,7 +92,7 @@ fn open_checked(config: &StoreConfig, clock: &dyn Clock, storage: &StorageWatch)
 fn install_config(conn: &Connection, config: &StoreConfig) -> Result<(), String> {
     super::sinks::install(conn, &config.sink_routes)
         .and_then(|()| super::quorum::install(conn, &config.quorum))
-        .and_then(|()| super::gate::install(conn, &config.policy))
+        .and_then(|()| super::gate::install(conn, &config.policy, config.allow_self_approval))
         .map_err(|err| format!("cannot install the sink routes, quorum and policy on {}: {err}", config.path.display()))
 }
 
