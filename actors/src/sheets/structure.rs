@@ -258,7 +258,7 @@ fn problem(protections: &[Protection], decider: &Decider, standing: StandingEdit
 }
 
 /// Reviewer columns Atlas can no longer write: a strict protection covers them that does not list its
-/// service account (Google refuses the whole values request if Atlas writes there).
+/// service account (Google refuses the whole write request if Atlas writes there).
 pub fn blocked_columns(layout: &Layout, protections: &[Protection], account: &str) -> std::collections::HashSet<usize> {
     layout
         .deciders()
