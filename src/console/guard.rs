@@ -68,6 +68,19 @@ pub struct Chrome {
 }
 
 async fn sign_in_check<N: Need>(req: &HttpRequest) -> Result<Signed<N>, ConsoleError> {
+    let signed = signed_in::<N>(req).await?;
+    authorized(req, &signed).await?;
+    Ok(signed)
+}
+
+/// Whether the signed-in caller's role allows `N` (audited: refusals and admin requests).
+async fn authorized<N: Need>(req: &HttpRequest, signed: &Signed<N>) -> Result<(), ConsoleError> {
+    let (method, path) = (req.method().as_str(), req.path());
+    authorize(&signed.state, &signed.caller, N::PERMISSION, method, path).await.map_err(ConsoleError::Api)
+}
+
+/// The session's caller, not yet checked against `N`.
+async fn signed_in<N: Need>(req: &HttpRequest) -> Result<Signed<N>, ConsoleError> {
     let state = req.app_data::<web::Data<AppState>>().cloned().ok_or(ConsoleError::Missing)?;
     let console = req.app_data::<web::Data<ConsoleState>>().cloned().ok_or(ConsoleError::Missing)?;
     let session_id = req.cookie(COOKIE).map(|c| c.value().to_owned()).ok_or(ConsoleError::SignIn)?;
@@ -81,7 +94,6 @@ async fn sign_in_check<N: Need>(req: &HttpRequest) -> Result<Signed<N>, ConsoleE
         }
         Err(err) => return Err(ConsoleError::Api(err)),
     };
-    authorize(&state, &caller, N::PERMISSION, req.method().as_str(), req.path()).await.map_err(ConsoleError::Api)?;
     Ok(Signed { caller, session_id, session, state, console, need: PhantomData })
 }
 
@@ -146,12 +158,14 @@ impl<N: Need + 'static, T: DeserializeOwned + 'static> FromRequest for Posted<N,
             if body.len() > MAX_FORM_BYTES {
                 return Err(ConsoleError::TooLarge(format!("the form is larger than {MAX_FORM_BYTES} bytes")));
             }
-            let signed = sign_in_check::<N>(&req).await?;
+            // The CSRF token before the role: a forged form never reaches the writer, not even its audit.
+            let signed = signed_in::<N>(&req).await?;
             let csrf: CsrfField = serde_urlencoded::from_bytes(&body)
                 .map_err(|err| ConsoleError::Bad(format!("the form is malformed: {err}")))?;
             if !same_secret(&csrf.csrf, &signed.session.csrf) {
                 return Err(ConsoleError::CrossSite("its CSRF token is missing or not this session's".into()));
             }
+            authorized(&req, &signed).await?;
             let form = serde_urlencoded::from_bytes(&body)
                 .map_err(|err| ConsoleError::Bad(format!("the form is malformed: {err}")))?;
             Ok(Self { signed, form })
