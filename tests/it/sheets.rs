@@ -56,6 +56,17 @@ pub async fn desired(team: &Team, layout: &Layout) -> [Vec<atlas_actors::sheets:
     desired_rows(&team.app.handles.readers, layout, &MirrorScope::default(), chrono::Utc::now()).await.unwrap()
 }
 
+/// Settings for a service whose Sheets mirror is the fake, in a fresh temp dir.
+pub fn service_settings(fake: &FakeSheets) -> (tempfile::TempDir, atlas::settings::Settings) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::support::test_settings(&dir);
+    settings.sheets.enabled = true;
+    settings.sheets.spreadsheet_id = "sheet-1".into();
+    settings.sheets.credentials_file = fake.credentials(dir.path());
+    settings.sheets.api_base_url = fake.url.clone();
+    (dir, settings)
+}
+
 /// A team, a fake Sheets server and a client for it.
 pub async fn start() -> (Team, FakeSheets, SheetsClient) {
     let team = Team::new().await;

@@ -35,6 +35,9 @@ pub const ERRORS: TabContract = TabContract {
 
 pub const TABS: [TabContract; 3] = [APPROVALS, RUNS, ERRORS];
 
+/// The three tabs' titles, in `TABS` order.
+pub const TITLES: [&str; 3] = [APPROVALS.title, RUNS.title, ERRORS.title];
+
 /// The approvals Status column.
 pub const STATUS: usize = 4;
 /// The first column after the contract's A..H (where reviewer columns start).

@@ -203,7 +203,8 @@ pub fn copies(receipts_id: i32, receipts: &[(Receipt, i32, usize)]) -> Vec<Reque
     requests
 }
 
-fn entered_only() -> Option<google_sheets4::common::FieldMask> {
+/// Writes a cell's entered value only (formats and notes stay).
+pub fn entered_only() -> Option<google_sheets4::common::FieldMask> {
     Some(google_sheets4::common::FieldMask::new(&["userEnteredValue"]))
 }
 
@@ -285,7 +286,7 @@ mod tests {
     }
 
     fn titles() -> [&'static str; 3] {
-        [TABS[0].title, TABS[1].title, TABS[2].title]
+        crate::sheets::contract::TITLES
     }
 
     fn receipt(read: Row, written: &[usize]) -> Receipt {

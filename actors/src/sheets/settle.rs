@@ -5,7 +5,7 @@
 //! back twice). Receipts whose write's reply was lost, or whose cycle stopped before this, are still in
 //! the receipts tab: the next cycle judges and settles them first, before it imports anything.
 
-use super::contract::{Layout, TABS};
+use super::contract::{Layout, TITLES};
 use super::cycle::{CycleError, Mirror};
 use super::export::Snapshot;
 use super::import::note_target;
@@ -13,8 +13,6 @@ use super::receipts::{self, Findings, RECEIPTS_TAB};
 use crate::domain::command::NoteTarget;
 use crate::domain::Command;
 use crate::store::queries::notes::{self, NoteSubject};
-
-const TITLES: [&str; 3] = [TABS[0].title, TABS[1].title, TABS[2].title];
 
 impl Mirror<'_> {
     /// Settles what a write's receipts showed, the receipts being in tab `receipts_id` (the snapshot's

@@ -15,8 +15,6 @@ use google_sheets4::api::{
 };
 use std::collections::HashSet;
 
-const TITLES: [&str; 3] = [TABS[0].title, TABS[1].title, TABS[2].title];
-
 /// Largest batchUpdate body, leaving room under Google's recommended 2 MB.
 const MAX_REQUEST_BYTES: usize = 1_800_000;
 /// Rows a new tab gets beyond what it needs.
@@ -62,11 +60,7 @@ fn grid(sheet_id: i32, row: usize, column: usize, columns: usize) -> GridRange {
     }
 }
 
-use receipts::text_row as row_data;
-
-fn entered_only() -> Option<google_sheets4::common::FieldMask> {
-    Some(google_sheets4::common::FieldMask::new(&["userEnteredValue"]))
-}
+use receipts::{entered_only, text_row as row_data};
 
 /// Rows appended below the tab's last row with data, where Google finds it when the request applies.
 fn append(sheet_id: i32, rows: &[Row]) -> Request {
@@ -149,11 +143,7 @@ pub async fn write(
         let width = layout.width(t);
         // A blocked column is skipped whole, its header too: a protection covers the whole column.
         let blocked = &rules.blocked_columns[t];
-        let appended: Vec<Row> = plan
-            .appends
-            .iter()
-            .map(|row| row.iter().take_while_indexed(|c| !blocked.contains(c)).cloned().collect())
-            .collect();
+        let appended: Vec<Row> = plan.appends.iter().map(|row| before_blocked(row, blocked)).collect();
         let sheet_id = match known.iter().find(|s| s.title == tab.title) {
             None => {
                 report.tabs_created += 1;
@@ -163,7 +153,7 @@ pub async fn write(
                 // Atlas picks the new tab's id so the guard rails can go into the same request.
                 prefix.extend(super::structure::guard_rails(layout, t, sheet_id, client.account()));
                 // A new tab is empty: its header and rows go in from the top.
-                let header: Row = layout.headers(t).into_iter().take_while_indexed(|c| !blocked.contains(c)).collect();
+                let header = before_blocked(&layout.headers(t), blocked);
                 appends.push(append(sheet_id, &[header]));
                 sheet_id
             }
@@ -367,7 +357,7 @@ async fn send(
     let widest = receipts.iter().map(|(_, _, w)| *w).max().unwrap_or(1);
     let reply = (!receipts.is_empty()).then(|| receipts::reply_range(receipts.len(), widest));
     let found = client.update_with_reply(requests, reply).await?;
-    Ok(Some(receipts::judge(layout, &TITLES, &receipts::parse(&found))))
+    Ok(Some(receipts::judge(layout, &super::contract::TITLES, &receipts::parse(&found))))
 }
 
 fn add_sheet(sheet_id: i32, title: &str, rows: usize, columns: usize, hidden: bool) -> Request {
@@ -385,11 +375,9 @@ fn add_sheet(sheet_id: i32, title: &str, rows: usize, columns: usize, hidden: bo
     Request { add_sheet: Some(AddSheetRequest { properties: Some(properties) }), ..Default::default() }
 }
 
-/// `take_while` on a cell's column index.
-trait TakeWhileIndexed: Iterator + Sized {
-    fn take_while_indexed(self, keep: impl Fn(&usize) -> bool) -> impl Iterator<Item = Self::Item> {
-        self.enumerate().take_while(move |(c, _)| keep(c)).map(|(_, item)| item)
-    }
+/// A row's cells up to the first column Atlas may not write (a new row is appended whole, so it stops there;
+/// the next cycle's cell writes fill the rest around the blocked column).
+fn before_blocked(row: &[String], blocked: &HashSet<usize>) -> Row {
+    let end = blocked.iter().copied().min().unwrap_or(row.len()).min(row.len());
+    row[..end].to_vec()
 }
-
-impl<I: Iterator> TakeWhileIndexed for I {}

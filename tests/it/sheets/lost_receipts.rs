@@ -17,7 +17,7 @@ const ALICE: usize = 8;
 
 /// P and B pending; carol (an editor, not a reviewer) changes every Atlas cell of P's row, so the next
 /// write rewrites all of them: written over another row, they would make that row pass for P's export.
-async fn p_and_b() -> (Team, FakeSheets, SheetsClient, String, String) {
+pub(super) async fn p_and_b() -> (Team, FakeSheets, SheetsClient, String, String) {
     let team = Team::new().await;
     let fake = FakeSheets::start().await;
     let sheets = client(&fake, team.app.dir.path()).await;
@@ -32,7 +32,7 @@ async fn p_and_b() -> (Team, FakeSheets, SheetsClient, String, String) {
 }
 
 /// While the write is in flight, alice approves B and someone deletes P's row: the write lands on B's.
-fn alice_approves_b_as_p_is_deleted(fake: &FakeSheets, p: &str, b: &str) {
+pub(super) fn alice_approves_b_as_p_is_deleted(fake: &FakeSheets, p: &str, b: &str) {
     let prow = row_of(fake, APPROVALS, p).0;
     let brow = row_of(fake, APPROVALS, b).0;
     fake.before_next("spreadsheets.batchUpdate", move |state| {

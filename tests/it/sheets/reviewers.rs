@@ -153,12 +153,7 @@ sheet_test! {
 sheet_test! {
     async fn google_s_per_minute_quota_defers_the_cycle_instead_of_failing_it() {
         let fake = FakeSheets::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = crate::support::test_settings(&dir);
-        settings.sheets.enabled = true;
-        settings.sheets.spreadsheet_id = "sheet-1".into();
-        settings.sheets.credentials_file = fake.credentials(dir.path());
-        settings.sheets.api_base_url = fake.url.clone();
+        let (dir, settings) = crate::sheets::service_settings(&fake);
         let team = Team::with_app(crate::support::TestApp::spawn_with(dir, settings).await).await;
         let (status, summary) = team.call("POST", "/api/v1/admin/sync", &team.admin, None).await;
         assert_eq!((status, summary["deferred"].is_null()), (200, true), "{summary}");

@@ -6,12 +6,7 @@ use super::*;
 sheet_test! {
     async fn the_service_syncs_on_demand_and_on_schedule_and_reports_its_state() {
         let fake = FakeSheets::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = crate::support::test_settings(&dir);
-        settings.sheets.enabled = true;
-        settings.sheets.spreadsheet_id = "sheet-1".into();
-        settings.sheets.credentials_file = fake.credentials(dir.path());
-        settings.sheets.api_base_url = fake.url.clone();
+        let (dir, mut settings) = crate::sheets::service_settings(&fake);
         settings.sheets.request_timeout_s = 5;
         let team = Team::with_app(crate::support::TestApp::spawn_with(dir, settings).await).await;
         let project = team.project("ops").await;

@@ -4,6 +4,7 @@
 //! still keep a decision from counting for another record, but put nothing back.
 
 use super::attacks::{approval, request};
+use super::lost_receipts::{alice_approves_b_as_p_is_deleted, p_and_b};
 use super::{cycle_with, reviewers, row_of, start};
 
 const APPROVALS: &str = "Pending_Approvals";
@@ -46,20 +47,8 @@ sheet_test! {
 // untrusted): the receipts are dropped; alice's decision on B must not count for P.
 sheet_test! {
     async fn receipts_in_a_loosened_tab_still_keep_a_decision_from_moving() {
-        let (team, fake, sheets) = start().await;
-        let p = request(&team, "rotate keys").await;
-        let b = request(&team, "resize volume").await;
-        cycle_with(&team, &sheets, &mut None, &reviewers()).await.unwrap();
-        let (row, _) = row_of(&fake, APPROVALS, &p);
-        for column in [1, 2, 3, 5, 7] {
-            fake.edit_as("carol@example.com", APPROVALS, row, column, "x").unwrap();
-        }
-        let prow = row_of(&fake, APPROVALS, &p).0;
-        let brow = row_of(&fake, APPROVALS, &b).0;
-        fake.before_next("spreadsheets.batchUpdate", move |state| {
-            state.edit_as("alice@example.com", APPROVALS, brow, ALICE, "approved").unwrap();
-            state.delete_row(APPROVALS, prow);
-        });
+        let (team, fake, sheets, p, b) = p_and_b().await;
+        alice_approves_b_as_p_is_deleted(&fake, &p, &b);
         fake.lose_next_reply_of("spreadsheets.batchUpdate");
         assert!(cycle_with(&team, &sheets, &mut None, &reviewers()).await.is_err());
         fake.change_protection(RECEIPTS, |g| g.users.push("carol@example.com".into()));
