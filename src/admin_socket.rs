@@ -28,13 +28,14 @@ pub struct Reply {
     pub text: String,
 }
 
-async fn handle(handles: &Handles, request: Request) -> Reply {
+/// Runs `request` for `by` (`cli:` and the socket peer's Unix user).
+async fn handle(handles: &Handles, request: Request, by: Actor) -> Reply {
     let outcome = match request {
         Request::TokenCreate { name, role } => match role.parse::<Role>() {
             Err(err) => Err(format!("invalid role: {err}")),
             Ok(role) => {
                 let (token, command) = crate::tokens::new_token_command(&name, role);
-                match handles.writer.submit(command, Actor::new("cli")).await {
+                match handles.writer.submit(command, by).await {
                     Ok(outcome) if matches!(outcome.applied, Applied::Token(_)) => Ok(format!("{token}\n")),
                     Ok(_) => Err("the writer answered with something other than a token".into()),
                     Err(err) => Err(err.to_string()),
@@ -43,7 +44,7 @@ async fn handle(handles: &Handles, request: Request) -> Reply {
         },
         Request::TokenRevoke { name } => handles
             .writer
-            .submit(Command::RevokeToken { name: name.clone() }, Actor::new("cli"))
+            .submit(Command::RevokeToken { name: name.clone() }, by)
             .await
             .map(|_| format!("revoked token {name}\n"))
             .map_err(|err| err.to_string()),
@@ -76,15 +77,18 @@ pub fn serve(database: &Path, handles: Handles) -> Result<tokio::task::JoinHandl
             };
             let handles = handles.clone();
             actix_web::rt::spawn(async move {
+                // The kernel's word for who connected; without it the request is not taken.
+                let by = stream.peer_cred().map(|peer| crate::cli_actor::of_uid(peer.uid()));
                 let (read, mut write) = stream.into_split();
                 let mut line = String::new();
                 let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(read, 64 * 1024));
                 if reader.read_line(&mut line).await.is_err() {
                     return;
                 }
-                let reply = match serde_json::from_str::<Request>(&line) {
-                    Ok(request) => handle(&handles, request).await,
-                    Err(err) => Reply { ok: false, text: format!("not a request the service knows: {err}") },
+                let reply = match (serde_json::from_str::<Request>(&line), by) {
+                    (Ok(request), Ok(by)) => handle(&handles, request, by).await,
+                    (Ok(_), Err(err)) => Reply { ok: false, text: format!("cannot tell who is asking: {err}") },
+                    (Err(err), _) => Reply { ok: false, text: format!("not a request the service knows: {err}") },
                 };
                 let mut text = serde_json::to_string(&reply).unwrap_or_default();
                 text.push('\n');

@@ -77,9 +77,9 @@ fn run_with(
         let readers = atlas_actors::store::ReaderPool::open(&settings.store_config())?;
         let backup =
             BackupHandle::start(settings.backup_config(), writer.clone(), readers, Arc::new(SystemClock), registry);
-        let answer = backup.ask(request).await;
+        let answer = backup.ask(request, crate::cli_actor::this_user()).await;
         let promoted = match (&answer, promote) {
-            (Ok(_), true) => Some(backup.ask(BackupRequest::Promote).await),
+            (Ok(_), true) => Some(backup.ask(BackupRequest::Promote, crate::cli_actor::this_user()).await),
             _ => None,
         };
         writer.shutdown().await?;
@@ -189,7 +189,7 @@ pub fn restore_to_point(
 
 /// `atlas db stats|vacuum`.
 pub fn db(settings: &Settings, vacuum: bool) -> Result<String, String> {
-    use atlas_actors::domain::{Actor, Command};
+    use atlas_actors::domain::Command;
     use atlas_actors::store::queries::db_info;
     use atlas_actors::store::{Maintenance, ReaderPool};
     actix::System::new().block_on(async move {
@@ -198,7 +198,7 @@ pub fn db(settings: &Settings, vacuum: bool) -> Result<String, String> {
             match writer.maintain(Maintenance::Vacuum).await {
                 Ok(detail) => {
                     let audit = Command::RecordMaintenance { action: "vacuum".into(), detail: detail.clone() };
-                    writer.submit(audit, Actor::new("cli")).await.map_err(|e| e.to_string())?;
+                    writer.submit(audit, crate::cli_actor::this_user()).await.map_err(|e| e.to_string())?;
                     Ok(format!("{detail}\n"))
                 }
                 Err(err) => Err(err.to_string()),

@@ -7,6 +7,7 @@ pub mod backup_cli;
 pub mod bootstrap;
 pub mod browser_query;
 pub mod cli;
+pub mod cli_actor;
 pub mod console;
 pub mod http;
 pub mod logging;

@@ -70,6 +70,7 @@ async fn cycle(
         owner: config.owner.as_deref(),
         allow_self_approval: config.allow_self_approval,
         allow_partial_payload: config.allow_partial_payload,
+        requested_by: &crate::cli_actor::this_user(),
     };
     let mut structure = None;
     let text = if action == SyncAction::Export {

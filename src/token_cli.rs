@@ -3,7 +3,7 @@
 //! them, over its admin socket, so there is never a second writer on the database.
 
 use crate::settings::Settings;
-use atlas_actors::domain::{Actor, Applied, Command, Role, SystemClock};
+use atlas_actors::domain::{Applied, Command, Role, SystemClock};
 use atlas_actors::registry::ActorRegistry;
 use atlas_actors::store::queries::tokens;
 use atlas_actors::store::{ReaderPool, WriterHandle};
@@ -33,7 +33,7 @@ pub fn run(settings: &Settings, action: TokenAction) -> Result<String, String> {
             TokenAction::Revoke { name } => {
                 let command = Command::RevokeToken { name: name.clone() };
                 writer
-                    .submit(command, Actor::new("cli"))
+                    .submit(command, crate::cli_actor::this_user())
                     .await
                     .map(|_| format!("revoked token {name}\n"))
                     .map_err(|e| e.to_string())
@@ -64,7 +64,7 @@ fn through_the_service(settings: &Settings, action: TokenAction) -> Result<Strin
 async fn create(writer: &WriterHandle, name: &str, role: &str) -> Result<String, String> {
     let role: Role = role.parse().map_err(|err| format!("invalid role: {err}"))?;
     let (token, command) = crate::tokens::new_token_command(name, role);
-    let outcome = writer.submit(command, Actor::new("cli")).await.map_err(|err| err.to_string())?;
+    let outcome = writer.submit(command, crate::cli_actor::this_user()).await.map_err(|err| err.to_string())?;
     match outcome.applied {
         Applied::Token(record) => {
             eprintln!("atlas: created {} token {}; it is shown only this once", record.role, record.name);

@@ -48,7 +48,7 @@ impl actix::Supervised for Housekeeper {
 impl Handler<RunJob> for Housekeeper {
     type Result = ResponseFuture<Result<String, String>>;
 
-    fn handle(&mut self, RunJob { job }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, RunJob { job, .. }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
         crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.sweep(job)))
     }
 }

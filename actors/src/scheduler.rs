@@ -18,10 +18,12 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// Sent to a job's owner; answers a one-line summary, or why it failed.
-#[derive(Message, Clone, Copy, Debug)]
+#[derive(Message, Clone, Debug)]
 #[rtype(result = "Result<String, String>")]
 pub struct RunJob {
     pub job: &'static str,
+    /// `scheduler` when it came due; the caller's name when someone ran it now. What the job records is theirs.
+    pub by: Requester,
 }
 
 /// A job: its name, when it runs, and who does it.
@@ -79,7 +81,7 @@ struct Tick;
 
 #[derive(Message)]
 #[rtype(result = "Result<oneshot::Receiver<JobReport>, RunNowError>")]
-struct RunNow(String);
+struct RunNow(String, Requester);
 
 #[derive(Message)]
 #[rtype(result = "Vec<JobStatus>")]
@@ -128,11 +130,11 @@ impl SchedulerActor {
             })
             .collect();
         for index in due {
-            self.start(index, ctx);
+            self.start(index, Requester::new("scheduler"), ctx);
         }
     }
 
-    fn start(&mut self, index: usize, ctx: &mut Context<Self>) {
+    fn start(&mut self, index: usize, by: Requester, ctx: &mut Context<Self>) {
         let slot = &mut self.slots[index];
         slot.running = true;
         let job = slot.definition.name;
@@ -141,7 +143,7 @@ impl SchedulerActor {
         let started = clock.now();
         tracing::debug!(job, "Scheduled job starting.");
         let work = async move {
-            let outcome = match target.send(RunJob { job }).await {
+            let outcome = match target.send(RunJob { job, by: by.clone() }).await {
                 Ok(outcome) => outcome,
                 Err(err) => Err(format!("the actor owning {job} did not answer ({err})")),
             };
@@ -157,7 +159,7 @@ impl SchedulerActor {
                 ok,
                 detail: detail.clone(),
             };
-            if let Err(err) = writer.submit(record, Requester::new("scheduler")).await {
+            if let Err(err) = writer.submit(record, by).await {
                 tracing::warn!(job, error = %err, "Could not record a job run.");
             }
             (finished, ok, detail)
@@ -237,13 +239,18 @@ impl Handler<Tick> for SchedulerActor {
 impl Handler<RunNow> for SchedulerActor {
     type Result = Result<oneshot::Receiver<JobReport>, RunNowError>;
 
-    fn handle(&mut self, RunNow(job): RunNow, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle(self, ctx, |actor, ctx| actor.run_now(job, ctx))
+    fn handle(&mut self, RunNow(job, by): RunNow, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, ctx| actor.run_now(job, by, ctx))
     }
 }
 
 impl SchedulerActor {
-    fn run_now(&mut self, job: String, ctx: &mut Context<Self>) -> Result<oneshot::Receiver<JobReport>, RunNowError> {
+    fn run_now(
+        &mut self,
+        job: String,
+        by: Requester,
+        ctx: &mut Context<Self>,
+    ) -> Result<oneshot::Receiver<JobReport>, RunNowError> {
         crate::fault_point!(self.registry, names::SCHEDULER);
         let index = self
             .slots
@@ -255,7 +262,7 @@ impl SchedulerActor {
         }
         let (reply, answer) = oneshot::channel();
         self.slots[index].waiters.push(reply);
-        self.start(index, ctx);
+        self.start(index, by, ctx);
         Ok(answer)
     }
 }
@@ -327,10 +334,11 @@ impl SchedulerHandle {
     }
 
     /// Runs a job now and waits for it to finish.
-    pub async fn run_now(&self, job: &str) -> Result<JobReport, RunNowError> {
+    /// Runs `job` now for `by` (its record and what the job records carry their name).
+    pub async fn run_now(&self, job: &str, by: Requester) -> Result<JobReport, RunNowError> {
         let answer = self
             .addr
-            .send(RunNow(job.to_owned()))
+            .send(RunNow(job.to_owned(), by))
             .await
             .map_err(|err| RunNowError::Unavailable(format!("the scheduler is not running ({err})")))??;
         answer.await.map_err(|_| RunNowError::Unavailable("the scheduler restarted before the job finished".into()))

@@ -8,8 +8,8 @@ use super::AppState;
 use actix_web::{get, post, web, HttpResponse};
 use atlas_actors::backup::{BackupAnswer, BackupRequest};
 
-async fn ask(state: &AppState, request: BackupRequest) -> Result<BackupAnswer, ApiError> {
-    state.handles.backup.ask(request).await.map_err(|err| {
+async fn ask(state: &AppState, request: BackupRequest, auth: &Auth<Admin>) -> Result<BackupAnswer, ApiError> {
+    state.handles.backup.ask(request, auth.caller.actor()).await.map_err(|err| {
         if err.ends_with("not found") {
             ApiError::not_found(err)
         } else if err.contains("failed verification") || err.contains("is not configured") {
@@ -28,8 +28,8 @@ async fn ask(state: &AppState, request: BackupRequest) -> Result<BackupAnswer, A
 /// Local backups, newest first, with their manifests and last verification.
 #[utoipa::path(tag = "admin", responses((status = 200, body = BackupList), (status = 403, body = ErrorBody)))]
 #[get("/admin/backups")]
-pub async fn list(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
-    let items = ask(&state, BackupRequest::List).await?.manifests().into_iter().map(BackupDto::from).collect();
+pub async fn list(state: web::Data<AppState>, auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
+    let items = ask(&state, BackupRequest::List, &auth).await?.manifests().into_iter().map(BackupDto::from).collect();
     Ok(HttpResponse::Ok().json(BackupList { items }))
 }
 
@@ -38,8 +38,9 @@ pub async fn list(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<Http
 #[utoipa::path(tag = "admin", responses((status = 200, body = BackupList), (status = 409, body = ErrorBody),
     (status = 503, body = ErrorBody)))]
 #[get("/admin/backups/remote")]
-pub async fn list_remote(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
-    let items = ask(&state, BackupRequest::ListRemote).await?.manifests().into_iter().map(BackupDto::from).collect();
+pub async fn list_remote(state: web::Data<AppState>, auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
+    let items =
+        ask(&state, BackupRequest::ListRemote, &auth).await?.manifests().into_iter().map(BackupDto::from).collect();
     Ok(HttpResponse::Ok().json(BackupList { items }))
 }
 
@@ -54,7 +55,7 @@ pub async fn upload(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     tracing::info!(by = %auth.caller.name, backup = ?id, "Off-site upload requested.");
-    one(ask(&state, BackupRequest::Upload(id.into_inner())).await?, actix_web::http::StatusCode::OK)
+    one(ask(&state, BackupRequest::Upload(id.into_inner()), &auth).await?, actix_web::http::StatusCode::OK)
 }
 
 /// Downloads an off-site backup into the local backup directory, then restores it exactly like a local one
@@ -71,7 +72,7 @@ pub async fn restore_remote(
 ) -> Result<HttpResponse, ApiError> {
     body.0.confirmed()?;
     tracing::warn!(by = %auth.caller.name, backup = ?id, "Restore from off-site storage requested.");
-    one(ask(&state, BackupRequest::RestoreRemote(id.into_inner())).await?, actix_web::http::StatusCode::OK)
+    one(ask(&state, BackupRequest::RestoreRemote(id.into_inner()), &auth).await?, actix_web::http::StatusCode::OK)
 }
 
 fn one(answer: BackupAnswer, status: actix_web::http::StatusCode) -> Result<HttpResponse, ApiError> {
@@ -85,7 +86,7 @@ fn one(answer: BackupAnswer, status: actix_web::http::StatusCode) -> Result<Http
 #[post("/admin/backups")]
 pub async fn create(state: web::Data<AppState>, auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
     tracing::info!(by = %auth.caller.name, "Backup requested.");
-    one(ask(&state, BackupRequest::Create).await?, actix_web::http::StatusCode::CREATED)
+    one(ask(&state, BackupRequest::Create, &auth).await?, actix_web::http::StatusCode::CREATED)
 }
 
 /// Verifies a backup: checksum, decompression, integrity_check, row counts. 200 either way; read `verified_ok`.
@@ -98,7 +99,7 @@ pub async fn verify(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     tracing::info!(by = %auth.caller.name, backup = ?id, "Backup verification requested.");
-    one(ask(&state, BackupRequest::Verify(id.into_inner())).await?, actix_web::http::StatusCode::OK)
+    one(ask(&state, BackupRequest::Verify(id.into_inner()), &auth).await?, actix_web::http::StatusCode::OK)
 }
 
 /// `{"confirm": true}`, nothing else: a restore replaces the live database.
@@ -132,5 +133,5 @@ pub async fn restore(
 ) -> Result<HttpResponse, ApiError> {
     body.0.confirmed()?;
     tracing::warn!(by = %auth.caller.name, backup = ?id, "Restore requested.");
-    one(ask(&state, BackupRequest::Restore(id.into_inner())).await?, actix_web::http::StatusCode::OK)
+    one(ask(&state, BackupRequest::Restore(id.into_inner()), &auth).await?, actix_web::http::StatusCode::OK)
 }

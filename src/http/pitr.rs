@@ -61,7 +61,7 @@ pub async fn restore(
     }
     tracing::warn!(by = %auth.caller.name, to = %to, verify_only = body.verify_only, "Point-in-time restore requested.");
     let request = BackupRequest::RestoreToPoint { to, from_remote: body.from_remote, verify_only: body.verify_only };
-    match state.handles.backup.ask(request).await {
+    match state.handles.backup.ask(request, auth.caller.actor()).await {
         Ok(BackupAnswer::Point(report)) => Ok(HttpResponse::Ok().json(report)),
         Ok(_) => Err(ApiError::unavailable("the backup actor answered something else")),
         Err(why) if why.starts_with("off-site ") => Err(ApiError::unavailable(why)),

@@ -26,7 +26,7 @@ pub async fn run_now(
     job: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     tracing::info!(job = ?job, by = %auth.caller.name, "Job run requested.");
-    match state.handles.scheduler.run_now(&job).await {
+    match state.handles.scheduler.run_now(&job, auth.caller.actor()).await {
         Ok(report) => Ok(HttpResponse::Ok().json(JobReportDto::from(report))),
         Err(RunNowError::UnknownJob(job)) => Err(ApiError::not_found(format!("no scheduled job named {job:?}"))),
         Err(RunNowError::AlreadyRunning(job)) => {

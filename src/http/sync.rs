@@ -30,6 +30,7 @@ pub async fn run(state: web::Data<AppState>, auth: Auth<Admin>) -> Result<HttpRe
         )));
     }
     tracing::info!(by = %auth.caller.name, "Sheets sync requested.");
-    let summary = state.handles.sheets.sync_now(SyncMode::Full).await.map_err(ApiError::unavailable)?;
+    let summary =
+        state.handles.sheets.sync_now(SyncMode::Full, auth.caller.actor()).await.map_err(ApiError::unavailable)?;
     Ok(HttpResponse::Ok().json(SyncSummaryDto::from(summary)))
 }

@@ -41,7 +41,10 @@ async fn a_request_queued_behind_one_that_panics_is_answered() {
     let app = TestApp::spawn().await;
     let backup = app.handles.backup.clone();
     backup.inject(Fault::PanicInHandler).await;
-    let (first, second) = tokio::join!(backup.ask(BackupRequest::Create), backup.ask(BackupRequest::List));
+    let (first, second) = tokio::join!(
+        backup.ask(BackupRequest::Create, crate::support::tester()),
+        backup.ask(BackupRequest::List, crate::support::tester())
+    );
     eprintln!("first: {first:?}\nsecond: {second:?}");
     for answer in [&first.map(|_| ()), &second.map(|_| ())] {
         if let Err(why) = answer {
@@ -58,7 +61,7 @@ async fn a_restart_mid_backup_keeps_the_running_create_its_turn_and_its_caller()
     let app = slow_app(60).await;
     let backups = app.dir.path().join("backups");
     let backup = app.handles.backup.clone();
-    let running = actix_rt::spawn(async move { backup.ask(BackupRequest::Create).await });
+    let running = actix_rt::spawn(async move { backup.ask(BackupRequest::Create, crate::support::tester()).await });
     tokio::time::sleep(Duration::from_millis(800)).await;
     let copying = backup_files(&backups);
     assert!(copying.iter().any(|n| n.ends_with(".db")), "the copy is being written: {copying:?}");
@@ -67,7 +70,7 @@ async fn a_restart_mid_backup_keeps_the_running_create_its_turn_and_its_caller()
     let operation = app.handles.registry.status(names::BACKUP).unwrap().operation;
     assert!(operation.is_some_and(|o| o.starts_with("backup create")), "the running copy is still shown");
     // A failing operation sweeps leftovers after it fails: it must wait for the create.
-    let failed = app.handles.backup.ask(BackupRequest::Verify("atlas_nope".into())).await;
+    let failed = app.handles.backup.ask(BackupRequest::Verify("atlas_nope".into()), crate::support::tester()).await;
     assert!(failed.is_err());
     let answer = tokio::time::timeout(Duration::from_secs(30), running).await.expect("answered").unwrap();
     let Ok(atlas_actors::backup::BackupAnswer::One(made)) = answer else { panic!("the create's caller: {answer:?}") };
@@ -85,7 +88,7 @@ async fn a_restart_mid_backup_keeps_the_running_create_its_turn_and_its_caller()
 async fn a_scheduler_restart_keeps_a_running_job_running_and_unstartable() {
     let app = slow_app(60).await;
     let scheduler = app.handles.scheduler.clone();
-    let first = actix_rt::spawn(async move { scheduler.run_now("backup").await });
+    let first = actix_rt::spawn(async move { scheduler.run_now("backup", crate::support::tester()).await });
     tokio::time::sleep(Duration::from_millis(500)).await;
     app.handles.scheduler.inject(Fault::PanicNow).await;
     wait_restarted(&app.handles.registry, names::SCHEDULER, 1).await;
@@ -94,7 +97,7 @@ async fn a_scheduler_restart_keeps_a_running_job_running_and_unstartable() {
     eprintln!("after the restart: {slot:?}");
     eprintln!("first caller: {:?}", first.await.unwrap());
     let scheduler = app.handles.scheduler.clone();
-    let second = actix_rt::spawn(async move { scheduler.run_now("backup").await });
+    let second = actix_rt::spawn(async move { scheduler.run_now("backup", crate::support::tester()).await });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let owner = app.handles.registry.status(names::BACKUP).unwrap().operation;
     eprintln!("backup actor's operation meanwhile: {owner:?}");

@@ -9,7 +9,8 @@ use atlas_actors::registry::names;
 use serde_json::{json, Value};
 
 async fn health_check(team: &Team) -> String {
-    let report = team.app.handles.scheduler.run_now("health_check").await.expect("the job runs");
+    let report =
+        team.app.handles.scheduler.run_now("health_check", crate::support::tester()).await.expect("the job runs");
     assert!(report.ok, "Atlas stays ready: {report:?}");
     report.detail
 }

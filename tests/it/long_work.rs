@@ -79,7 +79,13 @@ async fn a_backup_and_an_upload_longer_than_the_heartbeat_limit_keep_atlas_ready
 
     // A backup copied one page per step (its upload to the slow endpoint follows).
     let backup = handles.backup.clone();
-    let (made, took) = watched_while(&handles, &socket, async move { backup.ask(BackupRequest::Create).await }).await;
+    let (made, took) =
+        watched_while(
+            &handles,
+            &socket,
+            async move { backup.ask(BackupRequest::Create, crate::support::tester()).await },
+        )
+        .await;
     let Ok(atlas_actors::backup::BackupAnswer::One(manifest)) = made else { panic!("{made:?}") };
     assert!(took > STALE * 2, "the backup and its upload outlasted the heartbeat limit: {took:?}");
     assert!(manifest.upload_error.is_some(), "the slow endpoint refused the upload: {manifest:?}");
@@ -87,8 +93,10 @@ async fn a_backup_and_an_upload_longer_than_the_heartbeat_limit_keep_atlas_ready
     // The upload alone, asked again.
     let backup = handles.backup.clone();
     let id = manifest.id.clone();
-    let (uploaded, took) =
-        watched_while(&handles, &socket, async move { backup.ask(BackupRequest::Upload(id)).await }).await;
+    let (uploaded, took) = watched_while(&handles, &socket, async move {
+        backup.ask(BackupRequest::Upload(id), crate::support::tester()).await
+    })
+    .await;
     assert!(uploaded.is_err(), "{uploaded:?}");
     assert!(took > STALE, "the upload outlasted the heartbeat limit: {took:?}");
     assert_eq!(handles.registry.status(names::BACKUP).unwrap().operation, None, "the operation is over");

@@ -29,6 +29,7 @@ pub mod api;
 mod attacks_detached;
 mod attacks_ops;
 mod attacks_restarts_storage;
+mod attribution;
 mod backup;
 mod cli;
 mod config_file;

@@ -63,7 +63,8 @@ async fn decisions_and_resolutions_are_measured_and_a_crossed_goal_warns() {
 }
 
 async fn health_check(team: &Team) -> String {
-    let report = team.app.handles.scheduler.run_now("health_check").await.expect("the job runs");
+    let report =
+        team.app.handles.scheduler.run_now("health_check", crate::support::tester()).await.expect("the job runs");
     assert!(report.ok, "{report:?}");
     report.detail
 }

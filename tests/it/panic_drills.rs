@@ -38,13 +38,14 @@ async fn each_actor_kind_answers_restarts_and_serves_again_after_a_panic_in_a_re
 
     // Scheduler: the run-now handler's body.
     handles.scheduler.inject(Fault::PanicInHandler).await;
-    match handles.scheduler.run_now("health_check").await {
+    match handles.scheduler.run_now("health_check", crate::support::tester()).await {
         Err(RunNowError::Unavailable(why)) => assert!(why.contains("scheduler actor failed"), "{why}"),
         other => panic!("expected the scheduler's panic as an answer: {other:?}"),
     }
     wait_restarted(&registry, names::SCHEDULER, 1).await;
     panicked(&registry, names::SCHEDULER);
-    let report = handles.scheduler.run_now("health_check").await.expect("the scheduler answers again");
+    let report =
+        handles.scheduler.run_now("health_check", crate::support::tester()).await.expect("the scheduler answers again");
     assert!(report.ok, "the health check ran again: {report:?}");
     assert_eq!(registry.status(names::HEALTH).unwrap().restarts, 1, "health's job ran on the restarted actor");
 
@@ -52,11 +53,11 @@ async fn each_actor_kind_answers_restarts_and_serves_again_after_a_panic_in_a_re
     handles.housekeeper.inject(Fault::PanicInHandler).await;
     handles.sheets.inject(Fault::PanicInHandler).await;
     for (job, actor) in [("approval_expiry", names::HOUSEKEEPER), ("sheets_sync", names::SHEETS)] {
-        let report = handles.scheduler.run_now(job).await.expect("the scheduler answers");
+        let report = handles.scheduler.run_now(job, crate::support::tester()).await.expect("the scheduler answers");
         assert!(!report.ok && report.detail.contains("failed while answering"), "{job}: {report:?}");
         wait_restarted(&registry, actor, 1).await;
         panicked(&registry, actor);
-        let again = handles.scheduler.run_now(job).await.expect("the scheduler answers");
+        let again = handles.scheduler.run_now(job, crate::support::tester()).await.expect("the scheduler answers");
         assert!(again.ok, "{job} works after the restart: {again:?}");
     }
 

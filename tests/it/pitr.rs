@@ -148,6 +148,12 @@ async fn a_restore_to_a_noted_time_has_a_and_not_b_and_forks_a_new_chain() {
     assert_eq!(report["restored_through"], noted.as_str());
     assert_eq!(project_names(&team).await, ["A, before the noted time"], "B is gone, A is there");
     assert!(report["safety_backup"].is_string(), "{report}");
+    // The restored database's own record: who restored, to when, and the safety backup.
+    let (_, audit) = team.call("GET", "/api/v1/audit?type=backup.pitr_restored", &team.admin, None).await;
+    let restored = &audit["items"][0];
+    assert_eq!(restored["actor"], "admin", "{audit}");
+    let command = &restored["payload"]["command"];
+    assert_eq!((&command["to"], &command["safety_backup"]), (&json!(noted), &report["safety_backup"]), "{audit}");
 
     // The restored database ships under a timeline of its own, from a snapshot of its own.
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -156,7 +156,10 @@ async fn a_slow_job_never_overlaps_itself() {
     }
     assert_eq!(rig.runs(), 1, "ticks while it runs are skipped");
     assert!(scheduler.list().await.unwrap()[0].running);
-    assert_eq!(scheduler.run_now("report").await.unwrap_err(), RunNowError::AlreadyRunning("report".into()));
+    assert_eq!(
+        scheduler.run_now("report", crate::support::tester()).await.unwrap_err(),
+        RunNowError::AlreadyRunning("report".into())
+    );
 
     rig.gate.add_permits(1);
     rig.settle(&scheduler, 1).await;
@@ -172,9 +175,12 @@ async fn run_now_waits_for_the_job_and_last_runs_survive_a_restart() {
     let scheduler = rig.scheduler("off").await;
     rig.settle(&scheduler, 0).await;
     assert_eq!(rig.runs(), 0, "an `off` job never runs by itself");
-    let report = scheduler.run_now("report").await.unwrap();
+    let report = scheduler.run_now("report", crate::support::tester()).await.unwrap();
     assert!(report.ok && report.detail == "run 1", "{report:?}");
-    assert_eq!(scheduler.run_now("nope").await.unwrap_err(), RunNowError::UnknownJob("nope".into()));
+    assert_eq!(
+        scheduler.run_now("nope", crate::support::tester()).await.unwrap_err(),
+        RunNowError::UnknownJob("nope".into())
+    );
 
     let again = rig.scheduler("1d").await;
     rig.settle(&again, 1).await;

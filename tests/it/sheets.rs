@@ -336,6 +336,7 @@ pub async fn cycle_with(
         owner: Some(crate::support::fake_sheets::OWNER),
         allow_self_approval: false,
         allow_partial_payload: false,
+        requested_by: &atlas_actors::domain::Actor::new("sheets"),
     };
     mirror.cycle(structure).await
 }

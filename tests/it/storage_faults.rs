@@ -39,7 +39,7 @@ async fn a_full_disk_answers_507_makes_atlas_unready_and_writing_resumes_once_sp
     assert_eq!(status, 503, "{ready}");
     assert_eq!(ready["checks"]["storage"]["ok"], false, "{ready}");
     assert!(ready["checks"]["storage"]["detail"].as_str().unwrap().contains("disk is full"), "{ready}");
-    let check = app.handles.scheduler.run_now("health_check").await.unwrap();
+    let check = app.handles.scheduler.run_now("health_check", crate::support::tester()).await.unwrap();
     assert!(!check.ok && check.detail.contains("not_ready_storage"), "the storage alert fires: {check:?}");
     let (status, answer) = app.call("POST", "/api/v1/admin/backups", Some(&admin), None).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (507, Some("storage_full")), "as a write: {answer}");

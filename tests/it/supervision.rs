@@ -120,7 +120,13 @@ async fn runner_and_scheduler_panics_restart_them_and_they_serve_again() {
     team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await;
     let run = team.finished_run(&task).await;
     assert_eq!((run["status"].as_str(), run["output"].as_str()), (Some("success"), Some("still here\n")), "{run}");
-    let report = team.app.handles.scheduler.run_now("health_check").await.expect("the restarted scheduler runs jobs");
+    let report = team
+        .app
+        .handles
+        .scheduler
+        .run_now("health_check", crate::support::tester())
+        .await
+        .expect("the restarted scheduler runs jobs");
     assert!(report.ok, "{report:?}");
 }
 
@@ -143,9 +149,10 @@ async fn housekeeper_sheets_backup_and_notifier_panics_restart_each_while_the_ot
     // Each restarted actor does its work again.
     let (status, backup) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
     assert_eq!(status, 201, "backup: {backup}");
-    let expiry = handles.scheduler.run_now("approval_expiry").await.expect("housekeeper answers");
+    let expiry =
+        handles.scheduler.run_now("approval_expiry", crate::support::tester()).await.expect("housekeeper answers");
     assert!(expiry.ok, "{expiry:?}");
-    let sync = handles.scheduler.run_now("sheets_sync").await.expect("sheets_sync answers");
+    let sync = handles.scheduler.run_now("sheets_sync", crate::support::tester()).await.expect("sheets_sync answers");
     assert_eq!((sync.ok, sync.detail.as_str()), (true, "Sheets sync is disabled ([sheets] enabled = false)"));
     let delivery = handles.notifier.evaluate(Default::default(), chrono::Utc::now()).await;
     assert_eq!(delivery, Ok(Default::default()), "the notifier answers");

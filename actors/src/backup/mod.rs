@@ -23,7 +23,7 @@ use actix::prelude::*;
 use actix::Supervisor;
 use file::{BackupOptions, Manifest};
 use offsite::{Offsite, OffsiteConfig};
-use restore::{restore, Source};
+use restore::{restore, Restoring, Source};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -102,7 +102,7 @@ impl BackupAnswer {
 
 #[derive(Message)]
 #[rtype(result = "Result<BackupAnswer, String>")]
-struct Ask(BackupRequest);
+struct Ask(BackupRequest, Requester);
 
 struct BackupActor {
     /// What every request works with; each request gets a copy stamped with the time it started.
@@ -133,13 +133,6 @@ impl actix::Supervised for BackupActor {
     }
 }
 
-pub(crate) async fn audit(writer: &WriterHandle, id: &str, action: &str, ok: bool, detail: &str) {
-    let command = Command::RecordBackup { id: id.to_owned(), action: action.to_owned(), ok, detail: detail.to_owned() };
-    if let Err(err) = writer.submit(command, Requester::new("backup")).await {
-        tracing::warn!(error = %err, "Could not audit a backup operation.");
-    }
-}
-
 /// Everything one request needs, cloned out of the actor.
 #[derive(Clone)]
 struct Work {
@@ -149,9 +142,21 @@ struct Work {
     writer: WriterHandle,
     readers: ReaderPool,
     now: chrono::DateTime<chrono::Utc>,
+    /// Who asked: the token's name (HTTP, console), `cli:<user>`, or `scheduler`; every event of the
+    /// operation is theirs.
+    by: Requester,
 }
 
 impl Work {
+    /// Records what the operation did, in the caller's name.
+    async fn audit(&self, id: &str, action: &str, ok: bool, detail: &str) {
+        let command =
+            Command::RecordBackup { id: id.to_owned(), action: action.to_owned(), ok, detail: detail.to_owned() };
+        if let Err(err) = self.writer.submit(command, self.by.clone()).await {
+            tracing::warn!(error = %err, "Could not audit a backup operation.");
+        }
+    }
+
     fn offsite(&self) -> Result<&Offsite, String> {
         match &self.offsite {
             Some(Ok(offsite)) => Ok(offsite),
@@ -192,7 +197,7 @@ impl Work {
         match &outcome {
             Ok(()) => {
                 tracing::info!(backup = %id, "Backup uploaded off-site.");
-                audit(&self.writer, id, "uploaded", true, "off-site copy stored").await;
+                self.audit(id, "uploaded", true, "off-site copy stored").await;
                 let keep_days = self.config.pitr.as_ref().map(|p| p.keep_days);
                 let cutoff = keep_days
                     .map(|days| crate::domain::format_timestamp(self.now - chrono::Duration::days(days.into())));
@@ -206,8 +211,7 @@ impl Work {
                 match pruned {
                     Ok(pruned) => {
                         for old in pruned {
-                            audit(&self.writer, &old, "pruned_remote", true, &format!("remote keeps {}", offsite.keep))
-                                .await;
+                            self.audit(&old, "pruned_remote", true, &format!("remote keeps {}", offsite.keep)).await;
                         }
                     }
                     Err(why) => tracing::warn!(error = %why, "Off-site retention failed."),
@@ -215,7 +219,7 @@ impl Work {
             }
             Err(why) => {
                 tracing::error!(backup = %id, error = %why, "Off-site upload FAILED.");
-                audit(&self.writer, id, "uploaded", false, why).await;
+                self.audit(id, "uploaded", false, why).await;
             }
         }
         Ok(manifest)
@@ -231,9 +235,9 @@ impl Work {
             .await?;
         tracing::info!(backup = %manifest.id, bytes = manifest.size_bytes, "Backup created.");
         let detail = format!("{} bytes, checksum {}", manifest.size_bytes, manifest.checksum);
-        audit(&self.writer, &manifest.id, "created", true, &detail).await;
+        self.audit(&manifest.id, "created", true, &detail).await;
         for id in pruned {
-            audit(&self.writer, &id, "pruned", true, &format!("retention keeps {}", self.config.keep)).await;
+            self.audit(&id, "pruned", true, &format!("retention keeps {}", self.config.keep)).await;
         }
         if self.offsite.is_some() {
             return self.upload(&manifest.id).await;
@@ -256,13 +260,12 @@ impl Work {
         if !ok {
             tracing::error!(backup = %manifest.id, detail = ?manifest.verify_detail, "Backup verification FAILED.");
         }
-        audit(&self.writer, &manifest.id, "verified", ok, manifest.verify_detail.as_deref().unwrap_or("")).await;
+        self.audit(&manifest.id, "verified", ok, manifest.verify_detail.as_deref().unwrap_or("")).await;
         Ok(manifest)
     }
 
-    async fn restore(&self, source: Source) -> Result<BackupAnswer, String> {
-        let (chosen, _) =
-            restore(self.config.clone(), self.writer.clone(), self.readers.clone(), self.now, source).await?;
+    async fn restore(&self, source: Source, from_remote: bool) -> Result<BackupAnswer, String> {
+        let (chosen, _) = restore(self, source, Restoring { to: None, from_remote, detail: String::new() }).await?;
         self.start_chain().await;
         Ok(BackupAnswer::One(chosen))
     }
@@ -282,8 +285,8 @@ impl Work {
             BackupRequest::Verify(id) => self.verify(Some(id)).await.map(BackupAnswer::One),
             BackupRequest::VerifyNewest => self.verify(None).await.map(BackupAnswer::One),
             BackupRequest::List => self.blocking(|config| file::list(&config.dir)).await.map(BackupAnswer::Many),
-            BackupRequest::Restore(id) => self.restore(Source::Backup(id)).await,
-            BackupRequest::ResetTo(path) => self.restore(Source::Golden(path)).await,
+            BackupRequest::Restore(id) => self.restore(Source::Backup(id), false).await,
+            BackupRequest::ResetTo(path) => self.restore(Source::Golden(path), false).await,
             BackupRequest::Upload(id) => {
                 let manifest = self.upload(&id).await?;
                 match manifest.upload_error {
@@ -294,9 +297,9 @@ impl Work {
             BackupRequest::ListRemote => self.offsite()?.list().await.map(BackupAnswer::Many),
             BackupRequest::RestoreRemote(id) => {
                 let downloaded = self.offsite()?.download(&id, &self.config.dir).await?;
-                let restored = self.restore(Source::Backup(downloaded.id.clone())).await?;
+                let restored = self.restore(Source::Backup(downloaded.id.clone()), true).await?;
                 // Audited after the swap, so the record lives in the restored database.
-                audit(&self.writer, &downloaded.id, "downloaded", true, "fetched from off-site storage").await;
+                self.audit(&downloaded.id, "downloaded", true, "fetched from off-site storage").await;
                 Ok(restored)
             }
             BackupRequest::RestoreToPoint { to, from_remote, verify_only } => {
@@ -329,14 +332,18 @@ impl BackupRequest {
 
 impl BackupActor {
     /// The operation, run off the actor's loop (its heartbeat goes on) after the ones before it.
-    fn operation(&self, request: BackupRequest) -> impl std::future::Future<Output = Result<BackupAnswer, String>> {
+    fn operation(
+        &self,
+        request: BackupRequest,
+        by: Requester,
+    ) -> impl std::future::Future<Output = Result<BackupAnswer, String>> {
         let (work, clock, registry, turn) =
             (self.work.clone(), self.clock.clone(), self.registry.clone(), self.turn.clone());
         async move {
             let _turn = turn.lock_owned().await;
             let _shown = registry.begin(names::BACKUP, &request.label());
             crate::fault_point!(registry, names::BACKUP);
-            Work { now: clock.now(), ..work }.perform(request).await
+            Work { now: clock.now(), by, ..work }.perform(request).await
         }
     }
 }
@@ -344,15 +351,15 @@ impl BackupActor {
 impl Handler<Ask> for BackupActor {
     type Result = ResponseFuture<Result<BackupAnswer, String>>;
 
-    fn handle(&mut self, Ask(request): Ask, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.operation(request)))
+    fn handle(&mut self, Ask(request, by): Ask, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.operation(request, by)))
     }
 }
 
 impl Handler<RunJob> for BackupActor {
     type Result = ResponseFuture<Result<String, String>>;
 
-    fn handle(&mut self, RunJob { job }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, RunJob { job, by }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
         let request = match job {
             BACKUP => BackupRequest::Create,
             PITR_DRILL => BackupRequest::RestoreToPoint { to: Target::Latest, from_remote: true, verify_only: true },
@@ -364,7 +371,7 @@ impl Handler<RunJob> for BackupActor {
             });
         }
         crate::guard::handle(self, ctx, |actor, ctx| {
-            let operation = actor.operation(request);
+            let operation = actor.operation(request, by);
             crate::guard::detached(actor, ctx, async move { job_summary(operation.await) })
         })
     }
@@ -412,13 +419,15 @@ impl BackupHandle {
         if let Some(Err(why)) = &offsite {
             tracing::error!(error = %why, "Off-site storage cannot be used; backups stay local.");
         }
-        let work = Work { config: Arc::new(config), offsite, writer, readers, now: clock.now() };
+        let by = Requester::system();
+        let work = Work { config: Arc::new(config), offsite, writer, readers, now: clock.now(), by };
         let turn = Arc::default();
         Self { addr: Supervisor::start(move |_| BackupActor { work, clock, registry, turn }) }
     }
 
-    pub async fn ask(&self, request: BackupRequest) -> Result<BackupAnswer, String> {
-        self.addr.send(Ask(request)).await.map_err(|err| format!("the backup actor is not running ({err})"))?
+    /// Runs `request` for `by`, whose name every event it records carries.
+    pub async fn ask(&self, request: BackupRequest, by: Requester) -> Result<BackupAnswer, String> {
+        self.addr.send(Ask(request, by)).await.map_err(|err| format!("the backup actor is not running ({err})"))?
     }
 
     pub fn jobs(&self) -> Recipient<RunJob> {

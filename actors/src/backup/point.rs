@@ -3,8 +3,8 @@
 //! any restore; a drill (`verify_only`) throws it away.
 
 use super::offsite::Offsite;
-use super::restore::{self, restore, Source};
-use super::{audit, file, BackupAnswer, Work};
+use super::restore::{self, restore, Restoring, Source};
+use super::{file, BackupAnswer, Work};
 use crate::pitr::rebuild::{drill_path, PointReport, Rebuild};
 use crate::pitr::Target;
 
@@ -45,7 +45,7 @@ impl Work {
                 self.writer.release_writes().await; // before the audit, which a hold would refuse
             }
             let action = if verify_only { "pitr_drilled" } else { "pitr_restored" };
-            audit(&self.writer, "pitr", action, false, &format!("to {to}: {why}")).await;
+            self.audit("pitr", action, false, &format!("to {to}: {why}")).await;
         }
         outcome
     }
@@ -63,7 +63,7 @@ impl Work {
         if verify_only {
             file::remove_with_sidecars(&staged);
             report.verify_only = true;
-            audit(&self.writer, "pitr", "pitr_drilled", true, &detail(to, &report)).await;
+            self.audit("pitr", "pitr_drilled", true, &detail(to, &report)).await;
             return Ok(BackupAnswer::Point(report));
         }
         self.writer.hold_writes("a point-in-time restore is replacing the database; retry in a moment").await?;
@@ -72,10 +72,9 @@ impl Work {
         }
         let base = file::load(&self.config.dir, &report.base)?;
         let source = Source::Rebuilt(Box::new(base));
-        let (_, safety) =
-            restore(self.config.clone(), self.writer.clone(), self.readers.clone(), self.now, source).await?;
+        let restoring = Restoring { to: Some(to.to_string()), from_remote, detail: detail(to, &report) };
+        let (_, safety) = restore(self, source, restoring).await?;
         report.safety_backup = Some(safety);
-        audit(&self.writer, "pitr", "pitr_restored", true, &detail(to, &report)).await;
         self.start_chain().await;
         Ok(BackupAnswer::Point(report))
     }

@@ -2,7 +2,7 @@
 //! backup of it goes up at once so that `latest` has a snapshot of its chain to start from.
 
 use super::owner::{self, Claim};
-use super::{audit, BackupAnswer, Work};
+use super::{BackupAnswer, Work};
 use serde::Serialize;
 
 /// What a promotion did.
@@ -25,7 +25,7 @@ impl Work {
             Some(previous) => format!("timeline {} took the bucket over from {}", claim.timeline, previous.describe()),
             None => format!("timeline {} owns the bucket", claim.timeline),
         };
-        audit(&self.writer, "bucket", "promoted", true, &detail).await;
+        self.audit("bucket", "promoted", true, &detail).await;
         let snapshot = match self.chain_snapshot(&standing.timeline).await {
             Ok(made) => match made.upload_error {
                 None => Ok(made.id),

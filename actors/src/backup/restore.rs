@@ -3,10 +3,10 @@
 
 use super::file::{self, Manifest};
 use super::owner::{self, Lineage};
-use super::{audit, BackupConfig};
-use crate::store::{ReaderPool, WriterHandle};
+use super::{BackupConfig, Work};
+use crate::domain::Restored;
+use crate::store::ReaderPool;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// What a restore puts in place.
 pub(super) enum Source {
@@ -17,21 +17,28 @@ pub(super) enum Source {
     Rebuilt(Box<Manifest>),
 }
 
+/// What the restored database's first event says beyond the source (see `Restored`).
+pub(super) struct Restoring {
+    pub(super) to: Option<String>,
+    pub(super) from_remote: bool,
+    pub(super) detail: String,
+}
+
 /// Where a restore stages the copy it swaps in.
 pub(super) fn staging_path(config: &BackupConfig) -> PathBuf {
     config.database.with_extension("db.restore-tmp")
 }
 
 /// Verify, safety backup, swap through the writer, reopen the readers. The original stays on failure.
-/// Answers what was restored and the safety backup's id.
-pub(super) async fn restore(
-    config: Arc<BackupConfig>,
-    writer: WriterHandle,
-    readers: ReaderPool,
-    now: chrono::DateTime<chrono::Utc>,
-    source: Source,
-) -> Result<(Manifest, String), String> {
-    let lineage = Lineage::Restored { succeeds: replaced_timeline(&readers).await };
+/// Answers what was restored and the safety backup's id. The restored database's first event records
+/// the restore in the caller's name (`Restored`), written before it takes any other command.
+pub(super) async fn restore(work: &Work, source: Source, restoring: Restoring) -> Result<(Manifest, String), String> {
+    let (config, writer, readers, now) = (work.config.clone(), &work.writer, &work.readers, work.now);
+    let golden = match &source {
+        Source::Golden(path) => Some(format!("the golden copy {}", path.display())),
+        _ => None,
+    };
+    let lineage = Lineage::Restored { succeeds: replaced_timeline(readers).await };
     let blocking = config.clone();
     let prepared = tokio::task::spawn_blocking(move || -> Result<(Manifest, PathBuf), String> {
         let config = blocking;
@@ -69,15 +76,19 @@ pub(super) async fn restore(
     // complete, fsynced, listed backup before anything is swapped.
     let (dir, options) = (config.dir.clone(), config.options.clone());
     let safety: crate::store::SafetyBackup = Box::new(move |db| file::create(db, &dir, &options, now).map(|m| m.id));
+    let record = Restored {
+        from: golden.unwrap_or_else(|| chosen.id.clone()),
+        to: restoring.to,
+        from_remote: restoring.from_remote,
+        safety_backup: String::new(), // the writer knows it once the safety backup is made
+        detail: restoring.detail,
+    };
     readers.release();
-    let swapped = writer.replace_database(staged.clone(), safety).await;
+    let swapped = writer.replace_database(staged.clone(), safety, (work.by.clone(), record)).await;
     let reopened = readers.reopen();
     file::remove_with_sidecars(&staged);
     let safety_id = swapped?;
     reopened?;
-    // Audited in the restored database (the old one, with its events, is the safety backup).
-    audit(&writer, &safety_id, "created", true, &format!("safety backup before restoring {}", chosen.id)).await;
-    audit(&writer, &chosen.id, "restored", true, &format!("safety backup {safety_id}")).await;
     tracing::warn!(backup = %chosen.id, safety = %safety_id, "Database restored from a backup.");
     Ok((chosen, safety_id))
 }

@@ -10,7 +10,7 @@ use super::client::{SheetInfo, SheetsClient, SheetsConfig};
 use super::contract::Layout;
 use super::cycle::{CycleError, Mirror};
 use super::export::MirrorScope;
-use crate::domain::Clock;
+use crate::domain::{Actor as Requester, Clock};
 use crate::registry::{names, ActorRegistry};
 use crate::scheduler::RunJob;
 use crate::store::queries::sync_state;
@@ -72,7 +72,7 @@ pub enum SyncMode {
 
 #[derive(Message)]
 #[rtype(result = "Result<SyncSummary, String>")]
-struct SyncNow(SyncMode);
+struct SyncNow(SyncMode, Requester);
 
 /// What one sync leaves for the next.
 #[derive(Default)]
@@ -127,6 +127,7 @@ async fn sync(
     mut structure: Option<Vec<SheetInfo>>,
     deps: (WriterHandle, ReaderPool, Arc<dyn Clock>),
     mode: SyncMode,
+    by: Requester,
 ) -> (Option<SheetsClient>, Option<Vec<SheetInfo>>, Result<SyncSummary, CycleError>) {
     let (writer, readers, clock) = deps;
     let client = match client {
@@ -146,6 +147,7 @@ async fn sync(
         owner: config.owner.as_deref(),
         allow_self_approval: config.allow_self_approval,
         allow_partial_payload: config.allow_partial_payload,
+        requested_by: &by,
     };
     let outcome = match mode {
         SyncMode::Full => mirror.cycle(&mut structure).await.map(|report| SyncSummary {
@@ -199,7 +201,11 @@ fn job_text(outcome: Result<SyncSummary, String>) -> Result<String, String> {
 
 impl SheetsSyncActor {
     /// A sync after the ones before it, as a plain future (run detached by the handlers).
-    fn sync_future(&self, mode: SyncMode) -> impl std::future::Future<Output = Result<SyncSummary, String>> {
+    fn sync_future(
+        &self,
+        mode: SyncMode,
+        by: Requester,
+    ) -> impl std::future::Future<Output = Result<SyncSummary, String>> {
         let (config, between, registry) = (self.config.clone(), self.between.clone(), self.registry.clone());
         let deps = (self.writer.clone(), self.readers.clone(), self.clock.clone());
         async move {
@@ -213,7 +219,7 @@ impl SheetsSyncActor {
                 return Ok(deferred_summary(mode, why));
             }
             let (client, structure) = (between.client.take(), between.structure.take());
-            let (client, structure, outcome) = sync(config, client, structure, deps, mode).await;
+            let (client, structure, outcome) = sync(config, client, structure, deps, mode, by).await;
             between.client = client;
             between.structure = structure;
             match outcome {
@@ -262,24 +268,27 @@ impl SheetsSyncActor {
 impl Handler<SyncNow> for SheetsSyncActor {
     type Result = ResponseFuture<Result<SyncSummary, String>>;
 
-    fn handle(&mut self, SyncNow(mode): SyncNow, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.sync_future(mode)))
+    fn handle(&mut self, SyncNow(mode, by): SyncNow, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.sync_future(mode, by)))
     }
 }
 
 impl Handler<RunJob> for SheetsSyncActor {
     type Result = ResponseFuture<Result<String, String>>;
 
-    fn handle(&mut self, RunJob { job }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, RunJob { job, by }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
         crate::guard::handle(self, ctx, |actor, ctx| {
             crate::fault_point!(actor.registry, names::SHEETS);
             let enabled = actor.config.is_some();
             let (check, sync) = (
                 actor.critical_pending(),
-                actor.sync_future(match job {
-                    SHEETS_SYNC => SyncMode::Full,
-                    _ => SyncMode::ExportOnly,
-                }),
+                actor.sync_future(
+                    match job {
+                        SHEETS_SYNC => SyncMode::Full,
+                        _ => SyncMode::ExportOnly,
+                    },
+                    by,
+                ),
             );
             crate::guard::detached(actor, ctx, async move {
                 if !enabled {
@@ -328,8 +337,12 @@ impl SheetsSyncHandle {
     }
 
     /// Runs a sync now and waits for it (after any sync already running).
-    pub async fn sync_now(&self, mode: SyncMode) -> Result<SyncSummary, String> {
-        self.addr.send(SyncNow(mode)).await.map_err(|err| format!("the Sheets sync actor is not running ({err})"))?
+    /// A cycle now, for `by` (its sync records carry their name).
+    pub async fn sync_now(&self, mode: SyncMode, by: Requester) -> Result<SyncSummary, String> {
+        self.addr
+            .send(SyncNow(mode, by))
+            .await
+            .map_err(|err| format!("the Sheets sync actor is not running ({err})"))?
     }
 
     pub fn jobs(&self) -> Recipient<RunJob> {

@@ -75,6 +75,9 @@ pub struct Mirror<'a> {
     pub allow_self_approval: bool,
     /// Whether a sheet decision counts on a row whose payload is not shown whole.
     pub allow_partial_payload: bool,
+    /// Who the cycle runs for: `sheets` on its schedule, the caller's name for "sync now". Its sync
+    /// records are theirs (the edits it imports stay their sheet editors').
+    pub requested_by: &'a Actor,
 }
 
 /// What the protection check found on Pending_Approvals.
@@ -256,7 +259,7 @@ impl Mirror<'_> {
             edits_rejected: refused,
             deferred,
         };
-        if let Err(err) = self.writer.submit(Command::RecordSync(record), Actor::new("sheets")).await {
+        if let Err(err) = self.writer.submit(Command::RecordSync(record), self.requested_by.clone()).await {
             tracing::warn!(error = %err, "Could not record the sync outcome.");
         }
     }

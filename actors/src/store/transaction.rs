@@ -56,12 +56,17 @@ pub(super) fn apply_batch(
 /// Applies one command in its own transaction on `conn` (the writer's own bookkeeping while it holds
 /// everything else: after a restore, at start-up).
 pub(super) fn apply_alone(conn: &Connection, command: &Command, now: &str) -> Result<(), String> {
+    apply_together(conn, &[(command, &Actor::system())], now)
+}
+
+/// Applies these commands, each by its actor, in one transaction on `conn`: all or none.
+pub(super) fn apply_together(conn: &Connection, commands: &[(&Command, &Actor)], now: &str) -> Result<(), String> {
     conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
-    match apply::apply(conn, command, &Actor::system(), now) {
-        Ok(_) => conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
-        Err(err) => {
+    for (command, actor) in commands {
+        if let Err(err) = apply::apply(conn, command, actor, now) {
             let _ = conn.execute_batch("ROLLBACK");
-            Err(err.to_string())
+            return Err(err.to_string());
         }
     }
+    conn.execute_batch("COMMIT").map_err(|e| e.to_string())
 }

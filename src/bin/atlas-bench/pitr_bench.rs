@@ -48,7 +48,7 @@ pub async fn restore(commands: usize) -> Result<(), String> {
     let mut config = SupervisorConfig::new(store);
     config.backup.dir = dir.join("backups");
     let handles = atlas_actors::start(config, Arc::new(SystemClock)).await?;
-    let base = match handles.backup.ask(BackupRequest::Create).await? {
+    let base = match handles.backup.ask(BackupRequest::Create, Actor::new("bench")).await? {
         BackupAnswer::One(manifest) => manifest,
         _ => return Err("the backup actor answered something else".into()),
     };

@@ -79,7 +79,7 @@ pub async fn run(megabytes: u64) -> Result<(), String> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let started = Instant::now();
     let request = BackupRequest::RestoreToPoint { to: Target::Latest, from_remote: false, verify_only: false };
-    let report = match handles.backup.ask(request).await? {
+    let report = match handles.backup.ask(request, Actor::new("bench")).await? {
         BackupAnswer::Point(report) => report,
         _ => return Err("the backup actor answered something else".into()),
     };

@@ -52,7 +52,7 @@ struct Overview {
 async fn overview(signed: Signed<Admin>) -> Result<HttpResponse, ConsoleError> {
     let state = &signed.state;
     let tokens = read(state, tokens::list).await?.into_iter().map(TokenDto::from).collect();
-    let (backups, backup_problem) = match state.handles.backup.ask(BackupRequest::List).await {
+    let (backups, backup_problem) = match state.handles.backup.ask(BackupRequest::List, signed.caller.actor()).await {
         Ok(answer) => (answer.manifests().into_iter().map(BackupDto::from).collect(), None),
         Err(err) => (Vec::new(), Some(err)),
     };
@@ -128,7 +128,7 @@ async fn revoke_token(posted: Posted<Admin, Empty>, name: web::Path<String>) -> 
 }
 
 async fn backup(signed: &Signed<Admin>, request: BackupRequest) -> Result<BackupDto, String> {
-    signed.state.handles.backup.ask(request).await?.manifest().map(BackupDto::from)
+    signed.state.handles.backup.ask(request, signed.caller.actor()).await?.manifest().map(BackupDto::from)
 }
 
 async fn create_backup(posted: Posted<Admin, Empty>) -> Result<HttpResponse, ConsoleError> {
@@ -176,7 +176,7 @@ async fn sync_now(posted: Posted<Admin, Empty>) -> Result<HttpResponse, ConsoleE
         return Ok(done(signed, Err("Sheets sync is disabled ([sheets] enabled = false).".into())));
     }
     tracing::info!(by = %signed.caller.name, "Sheets sync requested from the console.");
-    let result = sheets.sync_now(atlas_actors::sheets::actor::SyncMode::Full).await;
+    let result = sheets.sync_now(atlas_actors::sheets::actor::SyncMode::Full, signed.caller.actor()).await;
     Ok(done(
         signed,
         result.map(|summary| {
@@ -191,7 +191,7 @@ async fn sync_now(posted: Posted<Admin, Empty>) -> Result<HttpResponse, ConsoleE
 async fn run_job(posted: Posted<Admin, Empty>, job: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
     let signed = &posted.signed;
     tracing::info!(job = ?job, by = %signed.caller.name, "Job run requested from the console.");
-    let result = signed.state.handles.scheduler.run_now(&job).await;
+    let result = signed.state.handles.scheduler.run_now(&job, signed.caller.actor()).await;
     Ok(done(
         signed,
         result

@@ -75,7 +75,7 @@ pub async fn report(signed: Signed<Read>) -> Result<HttpResponse, ConsoleError> 
         flatten("", &serde_json::to_value(ops).unwrap_or_default(), &mut operations);
     }
     let backups = if signed.caller.role.allows(atlas_actors::domain::Permission::Administer) {
-        match state.handles.backup.ask(BackupRequest::List).await {
+        match state.handles.backup.ask(BackupRequest::List, signed.caller.actor()).await {
             Ok(answer) => Some(answer.manifests().into_iter().map(BackupDto::from).collect()),
             Err(_) => Some(Vec::new()),
         }

@@ -82,6 +82,10 @@ async fn the_cli_creates_a_token_while_the_service_runs() {
     let token = String::from_utf8(output.stdout).unwrap().trim().to_owned();
     let (status, body) = app.call("GET", "/api/v1/approvals", Some(&token), None).await;
     assert_eq!(status, 200, "{body}");
+    // Recorded under `cli:` and the Unix user the kernel names as the socket's peer.
+    let (_, audit) = app.call("GET", "/api/v1/audit?type=token.created", Some(&app.admin_token()), None).await;
+    let by_cli = audit["items"].as_array().unwrap().iter().find(|e| e["aggregate_id"] == "from-cli").cloned();
+    assert_eq!(by_cli.map(|e| e["actor"].clone()), Some(atlas::cli_actor::this_user().as_str().into()), "{audit}");
 
     let listed = std::process::Command::new(env!("CARGO_BIN_EXE_atlas"))
         .current_dir(app.dir.path())

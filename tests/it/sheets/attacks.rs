@@ -55,6 +55,7 @@ async fn cycle_scoped(
         owner: Some(crate::support::fake_sheets::OWNER),
         allow_self_approval: false,
         allow_partial_payload: false,
+        requested_by: &atlas_actors::domain::Actor::new("sheets"),
     };
     mirror.cycle(structure).await
 }

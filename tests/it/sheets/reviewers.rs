@@ -157,6 +157,9 @@ sheet_test! {
         let team = Team::with_app(crate::support::TestApp::spawn_with(dir, settings).await).await;
         let (status, summary) = team.call("POST", "/api/v1/admin/sync", &team.admin, None).await;
         assert_eq!((status, summary["deferred"].is_null()), (200, true), "{summary}");
+        let (_, synced) = team.call("GET", "/api/v1/audit?type=sheets.synced", &team.admin, None).await;
+        let by: Vec<&Value> = synced["items"].as_array().unwrap().iter().map(|e| &e["actor"]).collect();
+        assert!(!by.is_empty() && by.iter().all(|a| *a == "admin"), "a sync asked for is the caller's: {synced}");
 
         fake.set_retry_after(Some(45));
         fake.fail_next_of("spreadsheets.get", &[429]);

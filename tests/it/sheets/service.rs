@@ -31,7 +31,7 @@ sheet_test! {
             "{state}"
         );
 
-        let report = team.app.handles.scheduler.run_now("sheets_critical_export").await.unwrap();
+        let report = team.app.handles.scheduler.run_now("sheets_critical_export", crate::support::tester()).await.unwrap();
         assert_eq!(report.detail, "no new critical errors");
         let critical = NewHotlistError {
             id: ErrorId::generate(),
@@ -41,7 +41,7 @@ sheet_test! {
             source: "health".into(),
         };
         team.app.handles.writer.submit(Command::RecordError(critical), Actor::system()).await.unwrap();
-        let report = team.app.handles.scheduler.run_now("sheets_critical_export").await.unwrap();
+        let report = team.app.handles.scheduler.run_now("sheets_critical_export", crate::support::tester()).await.unwrap();
         assert!(report.ok && report.detail.starts_with("export:"), "{report:?}");
         assert_eq!(
             fake.tab("Errors_Hotlist").unwrap().rows.len(),
@@ -65,7 +65,7 @@ sheet_test! {
         let import_check = &health["operations"]["checks"]["sheets_import"];
         assert_eq!(import_check["level"], "ok", "a success within the hour: {health}");
         assert!(import_check["detail"].as_str().unwrap().contains("1 failures since"), "{import_check}");
-        let report = team.app.handles.scheduler.run_now("sheets_sync").await.unwrap();
+        let report = team.app.handles.scheduler.run_now("sheets_sync", crate::support::tester()).await.unwrap();
         assert!(report.ok, "a failed cycle never blocks the next: {report:?}");
     }
 }

@@ -157,3 +157,8 @@ pub fn open_read_only(path: &std::path::Path) -> rusqlite::Connection {
 pub fn count(conn: &rusqlite::Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |row| row.get(0)).unwrap()
 }
+
+/// Who a test asks the actors as (the audit trail names it).
+pub fn tester() -> atlas_actors::domain::Actor {
+    atlas_actors::domain::Actor::new("tester")
+}

@@ -306,6 +306,9 @@ pub enum Command {
         ok: bool,
         detail: String,
     },
+    /// A restore swapped a database in: the restored database's first event, written in the transaction
+    /// that opens it to commands, by whoever asked for the restore.
+    RecordRestore(Restored),
     /// An alert went out (or could not): `kind` is `fired`, `reminded` or `resolved`; `delivered` says
     /// whether any channel took it (false when none is configured).
     RecordAlert {
@@ -384,6 +387,21 @@ pub struct CommandOutcome {
 /// The longest SQL the data browser accepts (and audits).
 pub const MAX_QUERY_CHARS: usize = 20_000;
 
+/// A restore as the database it put in place records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Restored {
+    /// The backup restored; for a point-in-time restore, the snapshot the copy was rebuilt from.
+    pub from: String,
+    /// A point-in-time restore's target (`latest` or the time asked for); `None` for a backup as made.
+    pub to: Option<String>,
+    /// Fetched from off-site storage (`--from-remote`, a remote backup).
+    pub from_remote: bool,
+    /// The backup of the database replaced (its events included), taken before the swap.
+    pub safety_backup: String,
+    /// What was rebuilt or checked, in a sentence.
+    pub detail: String,
+}
+
 /// What `RecordBackup` may report (each is its own event type).
 pub const BACKUP_ACTIONS: &[&str] = &[
     "created",
@@ -442,6 +460,8 @@ impl Command {
                 "reminded" => "alert.reminded",
                 _ => "alert.resolved",
             },
+            Self::RecordRestore(Restored { to: Some(_), .. }) => "backup.pitr_restored",
+            Self::RecordRestore(_) => "backup.restored",
             Self::RecordBackup { action, ok, .. } => match (action.as_str(), ok) {
                 ("created", _) => "backup.created",
                 ("verified", true) => "backup.verified",

@@ -103,7 +103,8 @@ impl Command {
             | Self::RecordSheetCells { .. }
             | Self::SheetColumnLoose { .. }
             | Self::SheetColumnCleared { .. }
-            | Self::RecordMaintenance { .. } => Ok(()),
+            | Self::RecordMaintenance { .. }
+            | Self::RecordRestore(_) => Ok(()),
             Self::RecordQuery { sql, .. } if sql.trim().is_empty() || sql.chars().count() > super::MAX_QUERY_CHARS => {
                 Err(CommandError::invalid("sql", format!("must be 1 to {} characters", super::MAX_QUERY_CHARS)))
             }
@@ -294,6 +295,13 @@ mod tests {
             ok,
             detail: String::new(),
         };
+        let restored = |to: Option<&str>| super::super::Restored {
+            from: "b".into(),
+            to: to.map(str::to_owned),
+            from_remote: false,
+            safety_backup: "s".into(),
+            detail: String::new(),
+        };
         let alert = |kind: &str| Command::RecordAlert {
             key: "k".into(),
             kind: kind.into(),
@@ -401,6 +409,8 @@ mod tests {
             (backup("pitr_drilled", true), "backup.pitr_drilled"),
             (backup("pitr_drilled", false), "backup.pitr_drill_failed"),
             (backup("pruned", true), "backup.pruned"),
+            (Command::RecordRestore(restored(None)), "backup.restored"),
+            (Command::RecordRestore(restored(Some("latest"))), "backup.pitr_restored"),
             (alert("fired"), "alert.fired"),
             (alert("reminded"), "alert.reminded"),
             (alert("resolved"), "alert.resolved"),
@@ -453,6 +463,7 @@ mod tests {
                 | Command::SheetColumnCleared { .. }
                 | Command::RecordSync(_)
                 | Command::RecordBackup { .. }
+                | Command::RecordRestore(_)
                 | Command::RecordAlert { .. }
                 | Command::RecordMaintenance { .. }
                 | Command::RecordJobRun { .. }
@@ -463,6 +474,6 @@ mod tests {
         }
         let variants: std::collections::HashSet<std::mem::Discriminant<Command>> =
             all.iter().map(|(c, _)| std::mem::discriminant(c)).collect();
-        assert_eq!(variants.len(), 34, "every variant is in the list");
+        assert_eq!(variants.len(), 35, "every variant is in the list");
     }
 }

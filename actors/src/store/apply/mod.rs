@@ -109,6 +109,7 @@ pub(super) fn apply_approved(
         Command::SheetColumnLoose { reviewer, reason } => sheets::column_loose(conn, reviewer, reason, now)?,
         Command::SheetColumnCleared { reviewer, tab, column } => sheets::column_cleared(conn, reviewer, tab, *column)?,
         Command::RecordBackup { id, .. } => Touched::new("backup", id, None, Applied::Noted),
+        Command::RecordRestore(restored) => Touched::new("backup", &restored.from, None, Applied::Noted),
         Command::RecordMaintenance { action, .. } => Touched::new("db", action, None, Applied::Noted),
         Command::RecordAlert { key, .. } => Touched::new("alert", key, None, Applied::Noted),
         Command::RecordAccess { path, .. } => Touched::new("http", path, None, Applied::Access),

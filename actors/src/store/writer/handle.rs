@@ -123,8 +123,17 @@ impl WriterHandle {
 
     /// Swaps the database file for `with` (see `Replace`), first copying the current one to `safety_copy`.
     /// Commands sent meanwhile wait in the mailbox and apply to the restored database.
-    pub async fn replace_database(&self, with: std::path::PathBuf, safety: SafetyBackup) -> Result<String, String> {
-        self.addr.send(Replace { with, safety }).await.map_err(|err| format!("the writer is not running ({err})"))?
+    /// `record` names who asked and what; the restored database holds it as its first event after the swap.
+    pub async fn replace_database(
+        &self,
+        with: std::path::PathBuf,
+        safety: SafetyBackup,
+        record: (Actor, Restored),
+    ) -> Result<String, String> {
+        self.addr
+            .send(Replace { with, safety, record })
+            .await
+            .map_err(|err| format!("the writer is not running ({err})"))?
     }
 
     /// Finishes queued commands, checkpoints and closes the database. Later submits are refused.

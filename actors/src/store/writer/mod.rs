@@ -10,11 +10,11 @@
 
 use super::config::StoreConfig;
 use super::storage::StorageWatch;
-use super::transaction::{apply_alone, apply_batch};
+use super::transaction::{apply_alone, apply_batch, apply_together};
 use super::{migrate, pragmas};
 use crate::domain::{
     format_timestamp, Actor, Applied, ApprovalStatus, Clock, Command, CommandError, CommandOutcome, ItemAction,
-    RunStatus,
+    Restored, RunStatus,
 };
 use crate::guard::catch_panic;
 use crate::registry::{names, ActorRegistry};

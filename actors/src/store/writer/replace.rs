@@ -12,6 +12,9 @@ pub(super) struct Replace {
     /// Makes the safety backup of the closed database (everything acknowledged is in it) and returns its
     /// id; it is complete, fsynced and listed before the swap begins.
     pub(super) safety: SafetyBackup,
+    /// Who asked and what, recorded in the restored database (with the safety backup's id) in the
+    /// transaction that opens it to commands: no restore serves without its event.
+    pub(super) record: (Actor, Restored),
 }
 
 /// From now until the next `Replace` (or `ReleaseWrites`), commands are refused as `Restoring`: a restore
@@ -35,6 +38,7 @@ impl WriterActor {
         &mut self,
         with: std::path::PathBuf,
         safety: SafetyBackup,
+        (by, mut restored): (Actor, Restored),
         ctx: &mut Context<Self>,
     ) -> Result<String, String> {
         while !self.pending.is_empty() {
@@ -76,15 +80,21 @@ impl WriterActor {
                 return Err(format!("cannot take the safety backup, nothing was restored: {err}"));
             }
         };
+        restored.safety_backup = safety_id.clone();
+        let now = format_timestamp(self.clock.now());
+        // Before any command is taken again, in one transaction: the runs the backup held as queued or
+        // running are marked never run, and the restore itself is recorded. Either fails, the swap rolls back.
+        let recorded = |conn: Connection| {
+            let record = Command::RecordRestore(restored);
+            apply_together(&conn, &[(&Command::InterruptRestoredRuns, &Actor::system()), (&record, &by)], &now)
+                .map(|()| conn)
+                .map_err(|err| format!("cannot record the restore in the restored database: {err}"))
+        };
         let swapped = crate::store::swap::swap_in(&db, &with, &safety_id)
-            .and_then(|()| open_existing(&self.config, self.clock.as_ref(), true));
+            .and_then(|()| open_existing(&self.config, self.clock.as_ref(), true))
+            .and_then(recorded);
         match swapped {
             Ok(conn) => {
-                // Before any command is taken again: runs the backup held as queued or running never run.
-                let now = format_timestamp(self.clock.now());
-                if let Err(err) = apply_alone(&conn, &Command::InterruptRestoredRuns, &now) {
-                    tracing::error!(error = %err, "Could not mark the restored database's queued and running runs interrupted.");
-                }
                 self.stats.wal_writes.fetch_add(1, Ordering::Relaxed);
                 self.conn = Some(conn);
                 self.storage.restored();
@@ -112,10 +122,10 @@ impl WriterActor {
 impl Handler<Replace> for WriterActor {
     type Result = Result<String, String>;
 
-    fn handle(&mut self, Replace { with, safety }: Replace, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, Replace { with, safety, record }: Replace, ctx: &mut Context<Self>) -> Self::Result {
         // Swapped or not, the database that serves from here takes commands again.
         crate::guard::handle(self, ctx, |actor, ctx| {
-            let swapped = actor.replace(with, safety, ctx);
+            let swapped = actor.replace(with, safety, record, ctx);
             actor.held = None;
             swapped
         })
