@@ -43,16 +43,24 @@ pub enum Outcome {
 /// The child's side: `atlas __browser-query <db> <time limit ms> <max rows> <memory MB>`, the SQL on stdin,
 /// one JSON reply on stdout.
 pub fn child_main(args: &[String]) -> std::process::ExitCode {
-    let parsed = (|| -> Option<(&str, u64, usize, u64)> {
+    let parsed = (|| -> Option<(&str, u64, usize, u64, bool)> {
         Some((
             args.first()?.as_str(),
             args.get(1)?.parse().ok()?,
             args.get(2)?.parse().ok()?,
             args.get(3)?.parse().ok()?,
+            match args.get(4)?.as_str() {
+                PAYLOADS_HIDDEN => true,
+                PAYLOADS_SHOWN => false,
+                _ => return None,
+            },
         ))
     })();
-    let Some((db, time_limit_ms, max_rows, memory_mb)) = parsed else {
-        eprintln!("atlas {CHILD_ARG}: expects <database> <time limit ms> <max rows> <memory MB>, the SQL on stdin");
+    let Some((db, time_limit_ms, max_rows, memory_mb, hide_payloads)) = parsed else {
+        eprintln!(
+            "atlas {CHILD_ARG}: expects <database> <time limit ms> <max rows> <memory MB> <{PAYLOADS_HIDDEN}|{PAYLOADS_SHOWN}>, \
+             the SQL on stdin"
+        );
         return std::process::ExitCode::from(2);
     };
     use nix::sys::resource::{setrlimit, Resource};
@@ -69,7 +77,7 @@ pub fn child_main(args: &[String]) -> std::process::ExitCode {
         eprintln!("atlas {CHILD_ARG}: the SQL on stdin is not UTF-8");
         return std::process::ExitCode::from(2);
     }
-    let limits = SqlLimits { time_limit: Duration::from_millis(time_limit_ms), max_rows };
+    let limits = SqlLimits { time_limit: Duration::from_millis(time_limit_ms), max_rows, hide_payloads };
     let reply = match run_on_file(Path::new(db), &sql, limits) {
         Ok(answer) => Reply::Answer(answer),
         Err(refusal) => Reply::Refused(refusal.to_string()),
@@ -80,6 +88,10 @@ pub fn child_main(args: &[String]) -> std::process::ExitCode {
         Err(_) => std::process::ExitCode::from(4),
     }
 }
+
+/// The child's last argument: whether payload columns read as NULL (the asker is a viewer).
+const PAYLOADS_HIDDEN: &str = "payloads-hidden";
+const PAYLOADS_SHOWN: &str = "payloads-shown";
 
 /// Where the child comes from and what it may use.
 #[derive(Clone, Debug)]
@@ -98,6 +110,7 @@ pub async fn run(isolation: &Isolation, db: &Path, sql: &str, limits: SqlLimits)
         .arg(limits.time_limit.as_millis().to_string())
         .arg(limits.max_rows.to_string())
         .arg(isolation.memory_mb.to_string())
+        .arg(if limits.hide_payloads { PAYLOADS_HIDDEN } else { PAYLOADS_SHOWN })
         // It needs nothing of Atlas's environment (which may hold secrets), nor its working directory.
         .env_clear()
         .current_dir("/")

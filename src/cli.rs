@@ -103,6 +103,22 @@ pub enum CliCommand {
         #[command(subcommand)]
         action: TokenCommand,
     },
+    /// Secrets a task's `env` names (`{"secret": "pg"}`), kept outside the database (works whether or
+    /// not the service runs).
+    Secret {
+        #[command(subcommand)]
+        action: SecretCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret; its value is read from stdin (`printf %s "$PW" | atlas secret set pg`).
+    Set { name: String },
+    /// The secrets' names (never their values).
+    List,
+    /// Remove a secret.
+    Rm { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,7 @@ pub mod console;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod secret_cli;
 pub mod service_lock;
 pub mod settings;
 pub mod sync_cli;

@@ -1,6 +1,6 @@
 //! `atlas`: parse the command line, load settings, run the subcommand, map failures to exit codes.
 
-use atlas::cli::{BackupCommand, Cli, CliCommand, ConfigAction, DbCommand, SyncCommand, TokenCommand};
+use atlas::cli::{BackupCommand, Cli, CliCommand, ConfigAction, DbCommand, SecretCommand, SyncCommand, TokenCommand};
 use atlas::settings::{self, Settings};
 use atlas::sync_cli::SyncAction;
 use atlas::token_cli::TokenAction;
@@ -32,7 +32,9 @@ fn main() -> ExitCode {
     // a running service it is refused, saying what to do instead. `serve` takes it in `app::start`;
     // tokens are handed to a running service over its admin socket; `config check` opens nothing.
     let instead = match &cli.command {
-        CliCommand::Config { .. } | CliCommand::Serve { .. } | CliCommand::Token { .. } => None,
+        CliCommand::Config { .. } | CliCommand::Serve { .. } | CliCommand::Token { .. } | CliCommand::Secret { .. } => {
+            None
+        }
         command => Some(instead_of(command)),
     };
     let _lock = match instead.map(|instead| atlas::service_lock::for_cli(&settings.database.path, &instead)) {
@@ -48,6 +50,14 @@ fn main() -> ExitCode {
         CliCommand::Migrate => migrate(&settings),
         CliCommand::Serve { .. } => serve(settings),
         CliCommand::Token { action } => token(&settings, action),
+        CliCommand::Secret { action } => print_or_fail(atlas::secret_cli::run(
+            &settings,
+            match action {
+                SecretCommand::Set { name } => atlas::secret_cli::SecretAction::Set { name },
+                SecretCommand::List => atlas::secret_cli::SecretAction::List,
+                SecretCommand::Rm { name } => atlas::secret_cli::SecretAction::Remove { name },
+            },
+        )),
         CliCommand::Sync { action } => sync(&settings, action),
         CliCommand::Backup { action } => backup(&settings, action),
         CliCommand::Init { golden } => print_or_fail(atlas::backup_cli::init_from_golden(&settings, &golden)),

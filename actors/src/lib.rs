@@ -19,6 +19,7 @@ pub mod pitr;
 pub mod registry;
 pub mod runner;
 pub mod scheduler;
+pub mod secrets;
 pub mod sheets;
 pub mod sinks;
 pub mod store;

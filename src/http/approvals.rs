@@ -1,7 +1,7 @@
 //! /api/v1/approvals: the human side of the gate.
 
 use super::auth::{Auth, Read, Review};
-use super::dto::{ApprovalDto, ApprovalPage, ApprovalQuery, ErrorBody, ReviewBody};
+use super::dto::{ApprovalDto, ApprovalPage, ApprovalQuery, ErrorBody, Payload, ReviewBody};
 use super::error::ApiError;
 use super::extract::{page, parse_id, parse_opt, ApiJson, ApiQuery};
 use super::gate::{read, submit};
@@ -17,7 +17,7 @@ use atlas_actors::store::queries::approvals::{self, ApprovalFilter};
 #[get("/approvals")]
 pub async fn list(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     query: ApiQuery<ApprovalQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
@@ -27,7 +27,7 @@ pub async fn list(
     };
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
     let listed = read(&state, move |conn| approvals::list(conn, &filter, &page)).await?;
-    Ok(HttpResponse::Ok().json(ApprovalPage::from(listed)))
+    Ok(HttpResponse::Ok().json(ApprovalPage::from(listed).shown_to(auth.caller.role)))
 }
 
 /// One approval with its notes.
@@ -36,14 +36,14 @@ pub async fn list(
 #[get("/approvals/{id}")]
 pub async fn get_one(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id("approval id", &id, ApprovalId::parse)?;
     let lookup = id.clone();
     let found = read(&state, move |conn| approvals::get(conn, &lookup)).await?;
-    Ok(HttpResponse::Ok()
-        .json(ApprovalDto::from(found.ok_or_else(|| ApiError::not_found(format!("approval {id} not found")))?)))
+    let found = found.ok_or_else(|| ApiError::not_found(format!("approval {id} not found")))?;
+    Ok(HttpResponse::Ok().json(ApprovalDto::from(found).shown_to(auth.caller.role)))
 }
 
 async fn review(

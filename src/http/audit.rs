@@ -1,7 +1,7 @@
 //! /api/v1/audit: the events written with every change (and every refused request).
 
 use super::auth::{Auth, Read};
-use super::dto::{AuditQuery, ErrorBody, EventPage};
+use super::dto::{AuditQuery, ErrorBody, EventPage, Payload};
 use super::error::ApiError;
 use super::extract::{page, ApiQuery};
 use super::gate::read;
@@ -14,7 +14,7 @@ use atlas_actors::store::queries::events::{self, EventFilter};
 #[get("/audit")]
 pub async fn list(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     query: ApiQuery<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
@@ -26,5 +26,5 @@ pub async fn list(
     };
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
     let listed = read(&state, move |conn| events::list(conn, &filter, &page)).await?;
-    Ok(HttpResponse::Ok().json(EventPage::from(listed)))
+    Ok(HttpResponse::Ok().json(EventPage::from(listed).shown_to(auth.caller.role)))
 }

@@ -8,8 +8,8 @@ use super::extract::ApiJson;
 use super::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use atlas_actors::domain::command::MAX_QUERY_CHARS;
-use atlas_actors::domain::Command;
-use atlas_actors::store::browse::{self, RowsPage, RowsRefusal, RowsRequest, SqlAnswer};
+use atlas_actors::domain::{Command, Role};
+use atlas_actors::store::browse::{self, RowsPage, RowsRefusal, RowsRequest, SqlAnswer, SqlLimits};
 
 /// Run one read-only SQL statement (SELECT, WITH or EXPLAIN) under the browser's time limit and row cap.
 /// Token hashes read as NULL. A refusal is a 400 whose message names the guard (statement kind, time limit).
@@ -32,7 +32,7 @@ pub async fn run_sql(state: &AppState, caller: &Caller, query: String) -> Result
         audit(state, caller, atlas_actors::domain::text::clip(&query), format!("refused: {refusal}")).await?;
         return Err(ApiError::bad_request(refusal));
     }
-    let limits = state.browser;
+    let limits = SqlLimits { hide_payloads: caller.role == Role::Viewer, ..state.browser };
     let ran = async {
         let _slot = slot(state)?;
         // A restore in progress answers 503 `restoring`, as every read does.
@@ -103,11 +103,13 @@ const DEFAULT_ROWS: usize = 100;
 
 /// The query string: `limit`, `cursor`, `sort` (`column` or `-column` for largest first) and any number of
 /// `column=value` filters (exact match).
-pub fn rows_request(query: &str, max_rows: usize) -> Result<RowsRequest, ApiError> {
+/// `caller`: a viewer's request reads payload columns as NULL.
+pub fn rows_request(query: &str, max_rows: usize, caller: &Caller) -> Result<RowsRequest, ApiError> {
     let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
         .map_err(|e| ApiError::bad_request(format!("query: {e}")))?
         .into_inner();
-    let mut request = RowsRequest { limit: DEFAULT_ROWS.min(max_rows), ..RowsRequest::default() };
+    let hide_payloads = caller.role == Role::Viewer;
+    let mut request = RowsRequest { limit: DEFAULT_ROWS.min(max_rows), hide_payloads, ..RowsRequest::default() };
     for (key, value) in pairs {
         match key.as_str() {
             "limit" => {
@@ -138,11 +140,11 @@ pub fn rows_request(query: &str, max_rows: usize) -> Result<RowsRequest, ApiErro
 #[get("/browse/tables/{table}")]
 pub async fn rows(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     table: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let request = rows_request(req.query_string(), state.browser.max_rows)?;
+    let request = rows_request(req.query_string(), state.browser.max_rows, &auth.caller)?;
     Ok(HttpResponse::Ok().json(table_page(&state, table.into_inner(), request).await?))
 }
 

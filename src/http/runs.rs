@@ -1,7 +1,7 @@
 //! /api/v1/runs: runs are queued through approvals (or by admins directly) and executed by the Runner.
 
 use super::auth::{Auth, Read, Review};
-use super::dto::{ErrorBody, RunDto, RunPage, RunQuery};
+use super::dto::{ErrorBody, Payload, RunDto, RunPage, RunQuery};
 use super::error::ApiError;
 use super::extract::{page, parse_id, parse_opt, ApiQuery};
 use super::gate::read;
@@ -18,7 +18,7 @@ use tokio::sync::broadcast;
 #[get("/runs")]
 pub async fn list(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     query: ApiQuery<RunQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
@@ -30,7 +30,7 @@ pub async fn list(
     let listed = read(&state, move |conn| runs::list(conn, &filter, &page)).await?;
     let mut page = RunPage::from(listed);
     page.items = page.items.into_iter().map(RunDto::excerpted).collect();
-    Ok(HttpResponse::Ok().json(page))
+    Ok(HttpResponse::Ok().json(page.shown_to(auth.caller.role)))
 }
 
 /// One run.
@@ -39,13 +39,14 @@ pub async fn list(
 #[get("/runs/{id}")]
 pub async fn get_one(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id("run id", &id, RunId::parse)?;
     let lookup = id.clone();
     let found = read(&state, move |conn| runs::get(conn, &lookup)).await?;
-    Ok(HttpResponse::Ok().json(RunDto::from(found.ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?)))
+    let found = found.ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?;
+    Ok(HttpResponse::Ok().json(RunDto::from(found).shown_to(auth.caller.role)))
 }
 
 /// Cancel a run: a queued one at once, a running one by killing its whole process group. 409 when it

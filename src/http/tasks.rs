@@ -1,14 +1,16 @@
 //! /api/v1/tasks
 
 use super::auth::{Auth, Change, Read};
-use super::dto::{ApprovalDto, CreateTaskBody, ErrorBody, PatchTaskBody, RunDto, TaskDto, TaskPage, TaskQuery};
+use super::dto::{
+    ApprovalDto, CreateTaskBody, ErrorBody, PatchTaskBody, Payload, RunDto, TaskDto, TaskPage, TaskQuery,
+};
 use super::error::ApiError;
 use super::extract::{page, parse_id, parse_opt, ApiJson, ApiQuery};
 use super::gate::{read, submit_change};
 use super::AppState;
 use actix_web::{delete, get, patch, post, web, HttpResponse};
 use atlas_actors::domain::command::NewRun;
-use atlas_actors::domain::{Command, NewTask, ProjectId, RunId, TaskId, TaskPatch, TaskStatus};
+use atlas_actors::domain::{Command, EnvValue, NewTask, ProjectId, RunEnv, RunId, TaskId, TaskPatch, TaskStatus};
 use atlas_actors::store::queries::tasks::{self, TaskFilter};
 
 /// List live tasks, newest first.
@@ -17,7 +19,7 @@ use atlas_actors::store::queries::tasks::{self, TaskFilter};
 #[get("/tasks")]
 pub async fn list(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     query: ApiQuery<TaskQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
@@ -28,7 +30,7 @@ pub async fn list(
     };
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
     let listed = read(&state, move |conn| tasks::list(conn, &filter, &page)).await?;
-    Ok(HttpResponse::Ok().json(TaskPage::from(listed)))
+    Ok(HttpResponse::Ok().json(TaskPage::from(listed).shown_to(auth.caller.role)))
 }
 
 /// The `QueueRun` change for a run of the task's command (the API's run and the console's re-queue). An
@@ -46,7 +48,26 @@ pub fn queue_run(state: &AppState, task: atlas_actors::domain::Task) -> Result<C
         .map_err(|why| {
             ApiError::from(atlas_actors::domain::CommandError::Conflict(format!("cannot run task {}: {why}", task.id)))
         })?;
-    Ok(Command::QueueRun(NewRun { id, task_id: task.id, command, cwd: task.cwd, timeout_s: task.timeout_s, executor }))
+    let (cwd, timeout_s, env) = (task.cwd, task.timeout_s, task.env);
+    Ok(Command::QueueRun(NewRun { id, task_id: task.id, command, cwd, timeout_s, env, executor }))
+}
+
+/// A request's `env`: each variable a text or `{"secret": NAME}`, the error naming the variable.
+fn parse_env(raw: Option<serde_json::Value>) -> Result<Option<RunEnv>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let serde_json::Value::Object(entries) = raw else {
+        return Err(ApiError::bad_request("env: must be an object of variable names"));
+    };
+    let mut env = RunEnv::new();
+    for (name, value) in entries {
+        let parsed = serde_json::from_value::<EnvValue>(value).map_err(|_| {
+            ApiError::bad_request(format!(
+                "env.{name}: must be a text or {{\"secret\": NAME}} (a secret is named, never given)"
+            ))
+        })?;
+        env.insert(name, parsed);
+    }
+    Ok(Some(env))
 }
 
 pub async fn live_task(state: &AppState, raw: &str) -> Result<atlas_actors::domain::Task, ApiError> {
@@ -63,10 +84,10 @@ pub async fn live_task(state: &AppState, raw: &str) -> Result<atlas_actors::doma
 #[get("/tasks/{id}")]
 pub async fn get_one(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(TaskDto::from(live_task(&state, &id).await?)))
+    Ok(HttpResponse::Ok().json(TaskDto::from(live_task(&state, &id).await?).shown_to(auth.caller.role)))
 }
 
 /// Create a task (201), or request it (202): the default policy gates tasks created by agents.
@@ -90,6 +111,7 @@ pub async fn create(
         command: body.command,
         cwd: body.cwd,
         timeout_s: body.timeout_s,
+        env: parse_env(body.env)?.unwrap_or_default(),
     });
     submit_change(&state, &auth.caller, change).await
 }
@@ -116,6 +138,7 @@ pub async fn update(
         command: body.command,
         cwd: body.cwd,
         timeout_s: body.timeout_s,
+        env: parse_env(body.env)?,
     };
     submit_change(&state, &auth.caller, Command::UpdateTask { id, expected_version: body.expected_version, patch })
         .await

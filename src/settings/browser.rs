@@ -58,7 +58,12 @@ fn default_queries() -> BTreeMap<String, String> {
 
 impl BrowserSettings {
     pub fn limits(&self) -> SqlLimits {
-        SqlLimits { time_limit: Duration::from_millis(self.sql_time_limit_ms), max_rows: self.max_rows }
+        // Payloads are hidden per request, for a viewer (`http::browse`).
+        SqlLimits {
+            time_limit: Duration::from_millis(self.sql_time_limit_ms),
+            max_rows: self.max_rows,
+            hide_payloads: false,
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod google_account;
 mod load;
 mod operations;
 mod redact;
+mod secrets;
 mod sections;
 mod sinks;
 
@@ -15,6 +16,7 @@ pub use console::ConsoleSettings;
 pub use load::{load, SettingsError, Sources};
 pub use operations::*;
 pub use redact::redacted_toml;
+pub use secrets::SecretsSettings;
 pub use sections::*;
 pub use sinks::SinkSettings;
 
@@ -62,6 +64,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub browser: BrowserSettings,
     pub console: ConsoleSettings,
+    pub secrets: SecretsSettings,
     pub log: LogSettings,
 }
 
@@ -86,6 +89,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             browser: BrowserSettings::default(),
             console: ConsoleSettings::default(),
+            secrets: SecretsSettings::default(),
             log: LogSettings::default(),
         }
     }
@@ -118,6 +122,7 @@ impl Settings {
         absolute(&mut self.database.path);
         absolute(&mut self.backup.dir);
         absolute(&mut self.backup.golden_path);
+        absolute(&mut self.secrets.dir);
         absolute(&mut self.sheets.credentials_file);
         if self.browser.sql_process.components().count() > 1 {
             absolute(&mut self.browser.sql_process);
@@ -235,6 +240,7 @@ impl Settings {
             executors: self.executors(),
             // Taken from the data directory when the supervisor starts (runner::instance).
             instance: String::new(),
+            secrets: self.secret_store(),
         };
         let expire = self.approvals.expire_after_h;
         SupervisorConfig {

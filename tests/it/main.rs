@@ -49,6 +49,7 @@ mod probes;
 mod restore_crash;
 mod runner;
 mod scheduler;
+mod secrets;
 mod sheets;
 mod sinks;
 mod storage_faults;

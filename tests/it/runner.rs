@@ -197,7 +197,7 @@ async fn tampered_run_is_refused(with_hash: bool) -> String {
     conn.execute("UPDATE runs SET command = '[\"sh\",\"-c\",\"echo pwned\"]' WHERE id = ?1", [&run_id]).unwrap();
     if with_hash {
         let argv = ["sh", "-c", "echo pwned"].map(String::from);
-        let hash = atlas_actors::domain::run::fingerprint(&argv, None, None, None);
+        let hash = atlas_actors::domain::run::fingerprint(&argv, None, None, &Default::default(), None);
         conn.execute("UPDATE runs SET command_hash = ?2 WHERE id = ?1", [&run_id, &hash]).unwrap();
     }
     drop(conn);

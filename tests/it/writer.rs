@@ -231,6 +231,7 @@ async fn a_door_that_skips_the_gate_cannot_make_a_gated_change() {
             command: vec!["true".into()],
             cwd: None,
             timeout_s: None,
+            env: Default::default(),
             executor: None,
         })
     };

@@ -41,6 +41,8 @@ pub struct Task {
     pub command: Option<Vec<String>>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// Variables the command gets; secrets by name only.
+    pub env: super::env::RunEnv,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,

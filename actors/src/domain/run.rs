@@ -16,15 +16,20 @@ pub struct PinnedExecutor {
     pub argv: Vec<String>,
 }
 
-/// SHA-256 over exactly what a run executes: argv, working directory, timeout and, for a profile run,
-/// the executor it was pinned to. Taken when the run is queued and checked again before the process starts.
+/// SHA-256 over exactly what a run executes: argv, working directory, timeout, environment (secrets by
+/// name) and, for a profile run, the executor it was pinned to. Taken when the run is queued and checked
+/// again before the process starts. An empty environment adds nothing (runs queued before it existed match).
 pub fn fingerprint(
     command: &[String],
     cwd: Option<&str>,
     timeout_s: Option<i64>,
+    env: &super::env::RunEnv,
     executor: Option<&PinnedExecutor>,
 ) -> String {
     let mut canonical = serde_json::json!({ "command": command, "cwd": cwd, "timeout_s": timeout_s });
+    if !env.is_empty() {
+        canonical["env"] = serde_json::to_value(env).unwrap_or_default();
+    }
     if let Some(executor) = executor {
         canonical["executor"] = serde_json::to_value(executor).unwrap_or_default();
     }
@@ -68,6 +73,8 @@ pub struct Run {
     pub command: Vec<String>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// The environment approved with it: secrets by name, read when it starts.
+    pub env: super::env::RunEnv,
     /// For a profile run: the executor and argv pinned when it was requested.
     pub executor: Option<PinnedExecutor>,
     pub status: RunStatus,
@@ -87,13 +94,17 @@ mod tests {
     #[test]
     fn fingerprints_change_with_any_part_of_the_command() {
         let argv = vec!["echo".to_owned(), "hi".to_owned()];
-        let base = fingerprint(&argv, None, Some(5), None);
-        assert_eq!(base, fingerprint(&argv, None, Some(5), None));
-        assert_ne!(base, fingerprint(&argv, Some("/tmp"), Some(5), None));
-        assert_ne!(base, fingerprint(&argv, None, Some(6), None));
-        assert_ne!(base, fingerprint(&["echo".to_owned(), "hi!".to_owned()], None, Some(5), None));
+        let none = crate::domain::RunEnv::new();
+        let base = fingerprint(&argv, None, Some(5), &none, None);
+        assert_eq!(base, fingerprint(&argv, None, Some(5), &none, None));
+        assert_ne!(base, fingerprint(&argv, Some("/tmp"), Some(5), &none, None));
+        assert_ne!(base, fingerprint(&argv, None, Some(6), &none, None));
+        assert_ne!(base, fingerprint(&["echo".to_owned(), "hi!".to_owned()], None, Some(5), &none, None));
         let pinned = PinnedExecutor { name: "x".into(), definition: serde_json::json!({}), argv: vec!["x".into()] };
-        assert_ne!(base, fingerprint(&argv, None, Some(5), Some(&pinned)));
+        assert_ne!(base, fingerprint(&argv, None, Some(5), &none, Some(&pinned)));
+        let secret = crate::domain::env::SecretRef { secret: "pg".into() };
+        let env = crate::domain::RunEnv::from([("PGPASSWORD".into(), crate::domain::EnvValue::Secret(secret))]);
+        assert_ne!(base, fingerprint(&argv, None, Some(5), &env, None));
     }
 
     #[test]

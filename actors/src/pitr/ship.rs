@@ -195,15 +195,18 @@ impl Work {
         }
         tracing::info!(timeline = %position.timeline, schema = position.schema_version,
             "No snapshot starts this recovery chain yet; taking a backup.");
-        let made = self.backup.ask(BackupRequest::Create, crate::domain::Actor::system()).await.and_then(|answer| {
-            match answer {
-                crate::backup::BackupAnswer::One(m) if m.upload_error.is_none() => Ok(m),
-                crate::backup::BackupAnswer::One(m) => {
-                    Err(format!("backup {} was made but not uploaded: {}", m.id, m.upload_error.unwrap_or_default()))
-                }
-                _ => Err("the backup actor answered something else".into()),
-            }
-        });
+        let made =
+            self.backup.ask(BackupRequest::Create, crate::domain::Actor::system()).await.and_then(
+                |answer| match answer {
+                    crate::backup::BackupAnswer::One(m) if m.upload_error.is_none() => Ok(m),
+                    crate::backup::BackupAnswer::One(m) => Err(format!(
+                        "backup {} was made but not uploaded: {}",
+                        m.id,
+                        m.upload_error.unwrap_or_default()
+                    )),
+                    _ => Err("the backup actor answered something else".into()),
+                },
+            );
         match made {
             Ok(manifest) => {
                 self.monitor.update(|state| (state.base, state.base_error) = (Some(manifest.id), None));

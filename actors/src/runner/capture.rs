@@ -1,6 +1,8 @@
 //! Output capture: keep the head and the tail of a stream within a byte limit and say how much was cut in
-//! between; and a live log that HTTP clients can follow while the run goes on.
+//! between; and a live log that HTTP clients can follow while the run goes on. Both see the output only
+//! after its secrets are masked (`mask.rs`): nothing unmasked is kept, stored or sent to a follower.
 
+use super::mask::Masker;
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use tokio::sync::broadcast;
@@ -55,7 +57,20 @@ impl HeadTail {
 struct LiveState {
     stdout: HeadTail,
     stderr: HeadTail,
+    masks: [Masker; 2],
     chunks: Option<broadcast::Sender<Vec<u8>>>,
+}
+
+impl LiveState {
+    fn keep_stdout(&mut self, masked: Vec<u8>) {
+        if masked.is_empty() {
+            return;
+        }
+        self.stdout.push(&masked);
+        if let Some(chunks) = &self.chunks {
+            let _ = chunks.send(masked);
+        }
+    }
 }
 
 /// A running process's output: captured for the database and broadcast to followers.
@@ -70,6 +85,7 @@ impl LiveLog {
             state: Mutex::new(LiveState {
                 stdout: HeadTail::new(limit),
                 stderr: HeadTail::new(limit),
+                masks: Default::default(),
                 chunks: Some(chunks),
             }),
         }
@@ -79,16 +95,29 @@ impl LiveLog {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Masks every exact occurrence of these values from here on (before the process starts).
+    pub fn mask(&self, values: &[String]) {
+        self.lock().masks = [Masker::new(values), Masker::new(values)];
+    }
+
     pub fn stdout(&self, bytes: &[u8]) {
         let mut state = self.lock();
-        state.stdout.push(bytes);
-        if let Some(chunks) = &state.chunks {
-            let _ = chunks.send(bytes.to_vec());
-        }
+        let masked = state.masks[0].push(bytes);
+        state.keep_stdout(masked);
     }
 
     pub fn stderr(&self, bytes: &[u8]) {
-        self.lock().stderr.push(bytes);
+        let mut state = self.lock();
+        let masked = state.masks[1].push(bytes);
+        state.stderr.push(&masked);
+    }
+
+    /// Lets through what the masks held back at the end of each stream (masked); before `rendered`.
+    pub fn finish(&self) {
+        let mut state = self.lock();
+        let (out, err) = (state.masks[0].finish(), state.masks[1].finish());
+        state.keep_stdout(out);
+        state.stderr.push(&err);
     }
 
     /// (stdout, stderr) as kept so far.
@@ -130,6 +159,25 @@ mod tests {
         }
         assert_eq!(capture.render(), "01234\n[… 10 bytes cut …]\nfghij");
         assert_eq!(capture.cut(), 10);
+    }
+
+    #[test]
+    fn followers_and_the_capture_see_only_masked_output() {
+        let log = LiveLog::new(100);
+        log.mask(&["hunter22".to_owned()]);
+        let (_, receiver) = log.follow();
+        let mut receiver = receiver.unwrap();
+        for chunk in [b"pw=hun".as_slice(), b"ter22 and hunter2", b"2\n"] {
+            log.stdout(chunk);
+        }
+        log.stderr(b"err hunter22");
+        log.finish();
+        let mut followed = Vec::new();
+        while let Ok(chunk) = receiver.try_recv() {
+            followed.extend(chunk);
+        }
+        assert_eq!(String::from_utf8(followed).unwrap(), "pw=*** and ***\n");
+        assert_eq!(log.rendered(), ("pw=*** and ***\n".to_owned(), "err ***".to_owned()));
     }
 
     #[test]

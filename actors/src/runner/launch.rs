@@ -6,7 +6,7 @@ use super::executor;
 use super::process::{self, Ending, Spawnable};
 use super::{Finished, RunnerConfig};
 use crate::domain::command::RunResult;
-use crate::domain::{Actor, Command, CommandError, Run, RunId, RunStatus};
+use crate::domain::{Actor, Command, CommandError, EnvValue, Run, RunId, RunStatus};
 use crate::store::WriterHandle;
 use actix::Recipient;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,17 +40,31 @@ struct Plan {
 }
 
 impl Job {
-    fn environment(&self) -> Vec<(String, String)> {
-        self.config
+    /// The allowlisted variables, then the run's own (a secret read now, by name); the run's win.
+    fn environment(&self) -> Result<Vec<(String, String)>, String> {
+        let mut env: std::collections::BTreeMap<String, String> = self
+            .config
             .env_allowlist
             .iter()
             .filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
-            .collect()
+            .collect();
+        for (name, value) in &self.run.env {
+            let value = match value {
+                EnvValue::Text(text) => text.clone(),
+                EnvValue::Secret(named) => {
+                    self.config.secrets.get(&named.secret).map_err(|why| format!("{name}: {why}"))?
+                }
+            };
+            env.insert(name.clone(), value);
+        }
+        Ok(env.into_iter().collect())
     }
 
     /// What to spawn; `Err((why, refused))`, where `refused` means the run is not what was approved.
     fn plan(&self) -> Result<Plan, (String, bool)> {
-        let env = self.environment();
+        // Every secret is masked in what this run prints, its own or any other it might have got hold of.
+        self.log.mask(&self.config.secrets.values());
+        let env = self.environment().map_err(|why| (format!("not started: {why}"), false))?;
         let task_timeout = self.run.timeout_s.map(|s| Duration::from_secs(s.unsigned_abs()));
         let cwd = self.run.cwd.clone().map(Into::into);
         let now = self
@@ -93,6 +107,7 @@ impl Job {
     }
 
     fn result(&self, ending: Ending, parser: Option<&executor::OutputParser>) -> RunResult {
+        self.log.finish();
         let (stdout, stderr) = self.log.rendered();
         let none_if_empty = |text: String| (!text.is_empty()).then_some(text);
         let mut result = RunResult {

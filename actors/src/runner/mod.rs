@@ -7,6 +7,7 @@ pub mod contain;
 pub mod executor;
 pub mod instance;
 mod launch;
+mod mask;
 mod process;
 pub mod reap;
 
@@ -41,6 +42,8 @@ pub struct RunnerConfig {
     /// Which Atlas starts the runs (`instance::of_data_dir`): recorded with each run and carried in its
     /// processes' mark, so recovery never touches another instance's processes.
     pub instance: String,
+    /// Where the secrets a run's environment names are read from, when it starts.
+    pub secrets: crate::secrets::SecretStore,
 }
 
 impl RunnerConfig {
@@ -79,6 +82,7 @@ impl Default for RunnerConfig {
             timed_out_severity: Severity::High,
             executors: Executors::default(),
             instance: String::new(),
+            secrets: crate::secrets::SecretStore::new(std::path::PathBuf::from("secrets"), None),
         }
     }
 }

@@ -34,16 +34,9 @@ async fn measure() -> Result<Vec<Duration>, String> {
         .await?;
     let task = TaskId::generate();
     let new_task = NewTask {
-        id: task.clone(),
-        project_id: project,
-        title: "true".into(),
-        description: None,
-        status: None,
-        assignee: None,
-        priority: None,
         command: Some(vec!["true".into()]),
-        cwd: None,
         timeout_s: Some(30),
+        ..NewTask::titled(task.clone(), project, "true")
     };
     submit(Command::CreateTask(new_task), &agent).await?;
     let mut spawned = handles.runner.spawned();
@@ -55,6 +48,7 @@ async fn measure() -> Result<Vec<Duration>, String> {
             command: vec!["true".into()],
             cwd: None,
             timeout_s: Some(30),
+            env: Default::default(),
             executor: None,
         };
         let run_id = run.id.clone();

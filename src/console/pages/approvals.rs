@@ -5,13 +5,14 @@ use super::super::guard::{Chrome, Posted, Signed};
 use super::super::render::{age, link, page};
 use super::super::{back_to, ConsoleError};
 use crate::http::auth::{Read, Review};
-use crate::http::dto::{ApprovalDto, ProjectDto, TaskDto};
+use crate::http::dto::{ApprovalDto, Payload, ProjectDto, TaskDto};
 use crate::http::extract::{page as paging, parse_id, parse_opt};
 use crate::http::gate::{self, read};
 use crate::http::ApiError;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use atlas_actors::domain::command::Decision;
+use atlas_actors::domain::Role;
 use atlas_actors::domain::{ApprovalId, ApprovalStatus, Command, ItemType, ProjectId, TaskId};
 use atlas_actors::store::queries::approvals::{self, ApprovalFilter};
 use atlas_actors::store::queries::{projects, tasks};
@@ -44,11 +45,12 @@ pub async fn queue(signed: Signed<Read>, query: web::Query<QueueQuery>) -> Resul
     };
     let paged = paging(Some("50"), query.cursor.as_deref())?;
     let listed = read(&signed.state, move |conn| approvals::list(conn, &filter, &paged)).await?;
+    let role = signed.caller.role;
     let rows = listed
         .items
         .into_iter()
         .map(|a| {
-            let approval = ApprovalDto::from(a);
+            let approval = ApprovalDto::from(a).shown_to(role);
             Row { age: age(&approval.requested_at), approval }
         })
         .collect();
@@ -96,13 +98,14 @@ fn shown(value: Option<&serde_json::Value>) -> String {
 async fn current_target(
     state: &crate::http::AppState,
     approval: &ApprovalDto,
+    role: Role,
 ) -> Result<Option<serde_json::Value>, ApiError> {
     let id = approval.item_id.clone();
     let target = match approval.item_type.parse::<ItemType>() {
         Ok(ItemType::Task) => match TaskId::parse(&id) {
-            Ok(id) => {
-                read(state, move |conn| tasks::get(conn, &id)).await?.map(|t| serde_json::to_value(TaskDto::from(t)))
-            }
+            Ok(id) => read(state, move |conn| tasks::get(conn, &id))
+                .await?
+                .map(|t| serde_json::to_value(TaskDto::from(t).shown_to(role))),
             Err(_) => None,
         },
         Ok(ItemType::Project) => match ProjectId::parse(&id) {
@@ -120,10 +123,11 @@ pub async fn one(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResp
     let id = parse_id("approval id", &id, ApprovalId::parse)?;
     let lookup = id.clone();
     let found = read(&signed.state, move |conn| approvals::get(conn, &lookup)).await?;
-    let approval = ApprovalDto::from(found.ok_or_else(|| ApiError::not_found(format!("approval {id} not found")))?);
+    let found = found.ok_or_else(|| ApiError::not_found(format!("approval {id} not found")))?;
+    let approval = ApprovalDto::from(found).shown_to(signed.caller.role);
     let mut diff = Vec::new();
     if let Some(patch) = find_patch(&approval.payload) {
-        let target = current_target(&signed.state, &approval).await?;
+        let target = current_target(&signed.state, &approval, signed.caller.role).await?;
         for (field, proposed) in patch.iter().filter(|(_, v)| !v.is_null()) {
             let now = target.as_ref().and_then(|t| t.get(field));
             diff.push(Change { field: field.clone(), now: shown(now), proposed: shown(Some(proposed)) });

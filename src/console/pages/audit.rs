@@ -4,7 +4,7 @@ use super::super::guard::{Chrome, Signed};
 use super::super::render::{link, page};
 use super::super::ConsoleError;
 use crate::http::auth::Read;
-use crate::http::dto::EventDto;
+use crate::http::dto::{EventDto, Payload};
 use crate::http::extract::page as paging;
 use crate::http::gate::read;
 use actix_web::{web, HttpResponse};
@@ -56,11 +56,12 @@ pub async fn timeline(signed: Signed<Read>, query: web::Query<Filters>) -> Resul
     };
     let paged = paging(Some("50"), given(&query.cursor).as_deref())?;
     let listed = read(&signed.state, move |conn| events::list(conn, &filter, &paged)).await?;
+    let role = signed.caller.role;
     let rows = listed
         .items
         .into_iter()
         .map(|e| {
-            let event = EventDto::from(e);
+            let event = EventDto::from(e).shown_to(role);
             let mut payload = event.payload.to_string();
             if payload.chars().count() > PAYLOAD_CHARS {
                 payload = payload.chars().take(PAYLOAD_CHARS).chain("…".chars()).collect();

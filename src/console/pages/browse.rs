@@ -181,7 +181,7 @@ pub async fn table(
     let kept: Vec<(String, String)> = pairs.iter().filter(|(k, v)| k != "format" && !v.is_empty()).cloned().collect();
     let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
     let max_rows = signed.state.browser.max_rows;
-    let mut request = rows_request(&query, max_rows)?;
+    let mut request = rows_request(&query, max_rows, &signed.caller)?;
     if format.is_some() {
         request.limit = max_rows;
     }

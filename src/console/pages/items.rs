@@ -7,7 +7,7 @@ use super::super::render::page;
 use super::super::{back_to, ConsoleError};
 use super::Empty;
 use crate::http::auth::{Change, Read};
-use crate::http::dto::{ProjectDto, RunDto, TaskDto};
+use crate::http::dto::{Payload, ProjectDto, RunDto, TaskDto};
 use crate::http::extract::{page as paging, parse_id, parse_opt};
 use crate::http::gate::{self, read, Gated};
 use crate::http::ApiError;
@@ -32,12 +32,14 @@ pub async fn task(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpRes
     let id = parse_id("task id", &id, TaskId::parse)?;
     let lookup = id.clone();
     let found = read(&signed.state, move |conn| tasks::get(conn, &lookup)).await?;
-    let task = TaskDto::from(found.ok_or_else(|| ApiError::not_found(format!("task {id} not found")))?);
+    let role = signed.caller.role;
+    let task = TaskDto::from(found.ok_or_else(|| ApiError::not_found(format!("task {id} not found")))?).shown_to(role);
     let filter = RunFilter { task_id: Some(id), status: None };
     let paged = paging(Some("20"), None)?;
     let runs = read(&signed.state, move |conn| runs::list(conn, &filter, &paged)).await?;
     let command = task.command.as_ref().map(|argv| argv.join(" ")).unwrap_or_default();
-    page(&TaskPage { chrome: signed.chrome(), task, command, runs: runs.items.into_iter().map(RunDto::from).collect() })
+    let runs = runs.items.into_iter().map(|r| RunDto::from(r).shown_to(role)).collect();
+    page(&TaskPage { chrome: signed.chrome(), task, command, runs })
 }
 
 #[derive(serde::Deserialize)]
@@ -94,6 +96,7 @@ pub async fn edit_task(posted: Posted<Change, TaskForm>, id: web::Path<String>) 
         command: None,
         cwd: None,
         timeout_s: None,
+        env: None,
     };
     if patch == TaskPatch::default() {
         signed.flash(false, "Nothing changed.");
@@ -136,7 +139,7 @@ pub async fn project(signed: Signed<Read>, id: web::Path<String>) -> Result<Http
     page(&ProjectPage {
         chrome: signed.chrome(),
         project,
-        tasks: listed.items.into_iter().map(TaskDto::from).collect(),
+        tasks: listed.items.into_iter().map(|t| TaskDto::from(t).shown_to(signed.caller.role)).collect(),
     })
 }
 

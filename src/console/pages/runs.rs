@@ -6,7 +6,7 @@ use super::super::render::{between, link, page};
 use super::super::{back_to, ConsoleError};
 use super::Empty;
 use crate::http::auth::{Change, Read, Review};
-use crate::http::dto::RunDto;
+use crate::http::dto::{Payload, RunDto};
 use crate::http::extract::{page as paging, parse_id, parse_opt};
 use crate::http::gate::{self, read, Gated};
 use crate::http::ApiError;
@@ -50,7 +50,8 @@ pub async fn list(signed: Signed<Read>, query: web::Query<ListQuery>) -> Result<
     };
     let paged = paging(Some("50"), query.cursor.as_deref())?;
     let listed = read(&signed.state, move |conn| runs::list(conn, &filter, &paged)).await?;
-    let rows = listed.items.into_iter().map(|r| Row::new(RunDto::from(r))).collect();
+    let role = signed.caller.role;
+    let rows = listed.items.into_iter().map(|r| Row::new(RunDto::from(r).shown_to(role))).collect();
     let next = listed.next_cursor.map(|c| format!("/console/runs?{}", link(&[("status", &status), ("cursor", &c)])));
     page(&List { chrome: signed.chrome(), status, rows, next })
 }
@@ -72,7 +73,8 @@ pub async fn one(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResp
         .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?;
     let finished = run.status.is_finished();
     let live = signed.state.handles.runner.follow(&id).await.is_some();
-    page(&One { chrome: signed.chrome(), row: Row::new(RunDto::from(run)), live, finished })
+    let row = Row::new(RunDto::from(run).shown_to(signed.caller.role));
+    page(&One { chrome: signed.chrome(), row, live, finished })
 }
 
 pub async fn cancel(posted: Posted<Review, Empty>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {

@@ -4,10 +4,12 @@
 mod admin;
 mod records;
 mod requests;
+mod shown;
 
 pub use admin::*;
 pub use records::*;
 pub use requests::*;
+pub use shown::Payload;
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -47,6 +47,9 @@ pub struct TaskDto {
     pub command: Option<Vec<String>>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// Variables the command gets: texts, and secrets by name (`{"secret": "pg"}`), never their values.
+    #[schema(value_type = Object)]
+    pub env: serde_json::Value,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -68,6 +71,7 @@ impl From<Task> for TaskDto {
             command: t.command,
             cwd: t.cwd,
             timeout_s: t.timeout_s,
+            env: serde_json::to_value(&t.env).unwrap_or_default(),
             version: t.version,
             created_at: t.created_at,
             updated_at: t.updated_at,
@@ -159,6 +163,9 @@ pub struct RunDto {
     pub command: Vec<String>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// Variables the command gets: texts, and secrets by name (`{"secret": "pg"}`), never their values.
+    #[schema(value_type = Object)]
+    pub env: serde_json::Value,
     /// queued | running | success | failed | cancelled | timed_out
     pub status: String,
     pub exit_code: Option<i64>,
@@ -179,6 +186,7 @@ impl From<Run> for RunDto {
             command: r.command,
             cwd: r.cwd,
             timeout_s: r.timeout_s,
+            env: serde_json::to_value(&r.env).unwrap_or_default(),
             status: r.status.to_string(),
             exit_code: r.exit_code,
             output: r.output,

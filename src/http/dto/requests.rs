@@ -36,6 +36,10 @@ pub struct CreateTaskBody {
     pub command: Option<Vec<String>>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// Variables the command gets at start: `{"PGHOST": "db1", "PGPASSWORD": {"secret": "pg"}}`. A secret
+    /// is named, never given: its value is read when the run starts (`atlas secret set pg`).
+    #[schema(value_type = Option<Object>)]
+    pub env: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -49,6 +53,10 @@ pub struct PatchTaskBody {
     pub command: Option<Vec<String>>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// Replaces the variables the command gets (`{}` removes them all): `{"PGHOST": "db1", "PGPASSWORD": {"secret": "pg"}}`. A secret
+    /// is named, never given: its value is read when the run starts (`atlas secret set pg`).
+    #[schema(value_type = Option<Object>)]
+    pub env: Option<serde_json::Value>,
     pub expected_version: Option<i64>,
 }
 

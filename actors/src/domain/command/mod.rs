@@ -8,6 +8,7 @@ pub use validate::{MAX_ARGV_ITEMS, MAX_ARG_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS
 use super::access::{ApiToken, Role};
 use super::approval::{Approval, ItemAction, ItemType};
 use super::entities::{Project, ProjectStatus, Task, TaskStatus};
+use super::env::RunEnv;
 use super::hotlist::{HotlistError, Severity};
 use super::ids::{ApprovalId, ErrorId, ProjectId, RunId, TaskId};
 use super::run::{Run, RunStatus};
@@ -58,6 +59,9 @@ pub struct NewTask {
     pub command: Option<Vec<String>>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// Variables the command gets (secrets by name); empty = none.
+    #[serde(default, skip_serializing_if = "RunEnv::is_empty")]
+    pub env: RunEnv,
 }
 
 impl NewTask {
@@ -74,6 +78,7 @@ impl NewTask {
             command: None,
             cwd: None,
             timeout_s: None,
+            env: RunEnv::new(),
         }
     }
 }
@@ -88,6 +93,9 @@ pub struct TaskPatch {
     pub command: Option<Vec<String>>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// Replaces the whole environment (`{}` empties it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<RunEnv>,
 }
 
 /// A run to queue: a snapshot of the task's command, so what runs is exactly what was approved.
@@ -98,6 +106,9 @@ pub struct NewRun {
     pub command: Vec<String>,
     pub cwd: Option<String>,
     pub timeout_s: Option<i64>,
+    /// The task's environment, as requested: secrets by name, read when the run starts.
+    #[serde(default, skip_serializing_if = "RunEnv::is_empty")]
+    pub env: RunEnv,
     /// For `["@profile", …]`: what the profile resolved to at request time (required for such runs).
     #[serde(default)]
     pub executor: Option<super::run::PinnedExecutor>,

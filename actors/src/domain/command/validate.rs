@@ -31,7 +31,8 @@ impl Command {
                 if let Some(assignee) = &new.assignee {
                     required_name("assignee", assignee)?;
                 }
-                task_execution(new.command.as_deref(), new.cwd.as_deref(), new.timeout_s)
+                task_execution(new.command.as_deref(), new.cwd.as_deref(), new.timeout_s)?;
+                environment(&new.env)
             }
             Self::UpdateTask { patch, expected_version, .. } => {
                 version("expected_version", *expected_version)?;
@@ -42,9 +43,13 @@ impl Command {
                 if let Some(assignee) = &patch.assignee {
                     required_name("assignee", assignee)?;
                 }
-                task_execution(patch.command.as_deref(), patch.cwd.as_deref(), patch.timeout_s)
+                task_execution(patch.command.as_deref(), patch.cwd.as_deref(), patch.timeout_s)?;
+                patch.env.as_ref().map_or(Ok(()), environment)
             }
-            Self::QueueRun(run) => task_execution(Some(&run.command), run.cwd.as_deref(), run.timeout_s),
+            Self::QueueRun(run) => {
+                task_execution(Some(&run.command), run.cwd.as_deref(), run.timeout_s)?;
+                environment(&run.env)
+            }
             Self::RequestApproval { change, .. } => match change.target() {
                 Some(_) => change.validate(),
                 None => {
@@ -160,6 +165,10 @@ fn version(field: &str, value: Option<i64>) -> Result<(), CommandError> {
     }
 }
 
+fn environment(env: &crate::domain::RunEnv) -> Result<(), CommandError> {
+    crate::domain::env::validate(env).map_err(|(field, why)| CommandError::invalid(field, why))
+}
+
 fn task_execution(command: Option<&[String]>, cwd: Option<&str>, timeout_s: Option<i64>) -> Result<(), CommandError> {
     if let Some(argv) = command {
         if argv.is_empty() || argv[0].trim().is_empty() {
@@ -202,16 +211,9 @@ mod tests {
 
     fn new_task() -> NewTask {
         NewTask {
-            id: TaskId::generate(),
-            project_id: ProjectId::generate(),
-            title: "Nightly report".into(),
-            description: None,
-            status: None,
-            assignee: None,
-            priority: None,
             command: Some(vec!["echo".into(), "hi".into()]),
-            cwd: None,
             timeout_s: Some(60),
+            ..NewTask::titled(TaskId::generate(), ProjectId::generate(), "Nightly report")
         }
     }
 
@@ -261,6 +263,7 @@ mod tests {
             command: vec!["true".into()],
             cwd: None,
             timeout_s: None,
+            env: Default::default(),
             executor: None,
         };
         let result = |status| RunResult {

@@ -29,7 +29,7 @@ pub(super) fn queue(
     let Some(argv) = task.command.as_ref() else {
         return Err(CommandError::Conflict(format!("task {} has no command to run", task.id)));
     };
-    if *argv != new.command || task.cwd != new.cwd || task.timeout_s != new.timeout_s {
+    if *argv != new.command || task.cwd != new.cwd || task.timeout_s != new.timeout_s || task.env != new.env {
         return Err(CommandError::Conflict(format!(
             "task {}'s command changed since the run was requested; request the run again",
             task.id
@@ -52,10 +52,11 @@ pub(super) fn queue(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|err| CommandError::Storage(err.to_string()))?;
-    let hash = fingerprint(&new.command, new.cwd.as_deref(), new.timeout_s, new.executor.as_ref());
+    let hash = fingerprint(&new.command, new.cwd.as_deref(), new.timeout_s, &new.env, new.executor.as_ref());
+    let env = super::tasks::env_json(&new.env)?;
     conn.prepare_cached(
-        "INSERT INTO runs (id, task_id, approval_id, command, cwd, timeout_s, status, created_at, command_hash, executor) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9)",
+        "INSERT INTO runs (id, task_id, approval_id, command, cwd, timeout_s, status, created_at, command_hash, executor, \
+         env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -67,7 +68,8 @@ pub(super) fn queue(
             new.timeout_s,
             now,
             hash,
-            executor
+            executor,
+            env
         ])
     })
     .map_err(storage)?;
@@ -103,7 +105,7 @@ pub(super) fn note_process(
 fn refusal(conn: &Connection, run: &Run) -> Result<Option<String>, CommandError> {
     let stored = runs::command_hash(conn, &run.id).map_err(storage)?;
     if stored.as_deref()
-        != Some(fingerprint(&run.command, run.cwd.as_deref(), run.timeout_s, run.executor.as_ref()).as_str())
+        != Some(fingerprint(&run.command, run.cwd.as_deref(), run.timeout_s, &run.env, run.executor.as_ref()).as_str())
     {
         return Ok(Some("the stored command does not match the fingerprint taken when the run was queued".into()));
     }
@@ -125,6 +127,7 @@ fn refusal(conn: &Connection, run: &Run) -> Result<Option<String>, CommandError>
             if approved.command == run.command
                 && approved.cwd == run.cwd
                 && approved.timeout_s == run.timeout_s
+                && approved.env == run.env
                 && approved.executor == run.executor =>
         {
             Ok(None)

@@ -1,7 +1,7 @@
 //! Task mutations.
 
 use super::{check_version, snapshot, storage, Touched};
-use crate::domain::{Applied, CommandError, NewTask, ProjectId, Task, TaskId, TaskPatch, TaskStatus};
+use crate::domain::{Applied, CommandError, NewTask, ProjectId, RunEnv, Task, TaskId, TaskPatch, TaskStatus};
 use crate::store::queries::{projects, tasks};
 use rusqlite::{params, Connection};
 
@@ -33,15 +33,23 @@ fn argv_json(argv: &[String]) -> Result<String, CommandError> {
     serde_json::to_string(argv).map_err(|err| CommandError::Storage(format!("encoding command: {err}")))
 }
 
+/// The `env` column: NULL for none.
+pub(super) fn env_json(env: &RunEnv) -> Result<Option<String>, CommandError> {
+    (!env.is_empty())
+        .then(|| serde_json::to_string(env).map_err(|err| CommandError::Storage(format!("encoding env: {err}"))))
+        .transpose()
+}
+
 pub(super) fn create(conn: &Connection, new: &NewTask, now: &str) -> Result<Touched, CommandError> {
     if tasks::get(conn, &new.id).map_err(storage)?.is_some() {
         return Err(CommandError::Conflict(format!("task {} already exists", new.id)));
     }
     require_live_project(conn, &new.project_id)?;
     let command = new.command.as_deref().map(argv_json).transpose()?;
+    let env = env_json(&new.env)?;
     conn.prepare_cached(
         "INSERT INTO tasks (id, project_id, title, description, status, assignee, priority, command, cwd, timeout_s, \
-         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+         created_at, updated_at, env) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -55,7 +63,8 @@ pub(super) fn create(conn: &Connection, new: &NewTask, now: &str) -> Result<Touc
             command,
             new.cwd,
             new.timeout_s,
-            now
+            now,
+            env
         ])
     })
     .map_err(storage)?;
@@ -75,9 +84,10 @@ pub(super) fn update(
         Some(argv) => Some(argv_json(argv)?),
         None => current.command.as_deref().map(argv_json).transpose()?,
     };
+    let env = env_json(patch.env.as_ref().unwrap_or(&current.env))?;
     conn.prepare_cached(
         "UPDATE tasks SET title = ?2, description = ?3, status = ?4, assignee = ?5, priority = ?6, command = ?7, \
-         cwd = ?8, timeout_s = ?9, version = version + 1, updated_at = ?10 WHERE id = ?1",
+         cwd = ?8, timeout_s = ?9, version = version + 1, updated_at = ?10, env = ?11 WHERE id = ?1",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -90,7 +100,8 @@ pub(super) fn update(
             command,
             patch.cwd.clone().or_else(|| current.cwd.clone()),
             patch.timeout_s.or(current.timeout_s),
-            now
+            now,
+            env
         ])
     })
     .map_err(storage)?;

@@ -55,6 +55,22 @@ pub fn browsable(table: &str) -> bool {
 /// Columns whose values never leave the database through the browser: `(table, column)`.
 pub const SECRET_COLUMNS: &[(&str, &str)] = &[("api_tokens", "token_hash")];
 
+/// Columns holding what was asked to run or change, where a pasted credential would be: read as NULL for
+/// a viewer (`Guarded::new`'s `hide_payloads`), wherever they appear in a query.
+pub const PAYLOAD_COLUMNS: &[(&str, &str)] = &[
+    ("approvals", "payload"),
+    ("events", "payload"),
+    ("runs", "command"),
+    ("runs", "env"),
+    ("tasks", "command"),
+    ("tasks", "env"),
+];
+
+/// Whether `(table, column)` holds payload text (hidden from viewers).
+pub fn is_payload(table: &str, column: &str) -> bool {
+    PAYLOAD_COLUMNS.iter().any(|(t, c)| t.eq_ignore_ascii_case(table) && c.eq_ignore_ascii_case(column))
+}
+
 /// Table-valued pragmas a browser query may read (schema facts, nothing stored in rows).
 const READABLE_PRAGMAS: &[&str] =
     &["table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list"];
@@ -108,7 +124,12 @@ fn holds_a_secret(table: &str) -> bool {
     SECRET_COLUMNS.iter().any(|(t, _)| t.eq_ignore_ascii_case(table))
 }
 
-fn authorize(secrets: Secrets, tables: &HashSet<String>, context: AuthContext<'_>) -> Authorization {
+fn authorize(
+    secrets: Secrets,
+    hide_payloads: bool,
+    tables: &HashSet<String>,
+    context: AuthContext<'_>,
+) -> Authorization {
     match context.action {
         AuthAction::Select | AuthAction::Recursive | AuthAction::Function { .. } => Authorization::Allow,
         AuthAction::Read { table_name, .. } if refused_table(table_name, tables) => Authorization::Deny,
@@ -116,6 +137,9 @@ fn authorize(secrets: Secrets, tables: &HashSet<String>, context: AuthContext<'_
             Authorization::Deny
         }
         AuthAction::Read { table_name, column_name } if is_secret(table_name, column_name) => Authorization::Ignore,
+        AuthAction::Read { table_name, column_name } if hide_payloads && is_payload(table_name, column_name) => {
+            Authorization::Ignore
+        }
         AuthAction::Read { .. } => Authorization::Allow,
         AuthAction::Pragma { pragma_name, .. }
             if READABLE_PRAGMAS.iter().any(|p| p.eq_ignore_ascii_case(pragma_name)) =>
@@ -135,7 +159,13 @@ pub struct Guarded<'c> {
 }
 
 impl<'c> Guarded<'c> {
-    pub fn new(conn: &'c Connection, time_limit: Duration, secrets: Secrets) -> rusqlite::Result<Self> {
+    /// `hide_payloads`: the reader is a viewer ([`PAYLOAD_COLUMNS`] read as NULL).
+    pub fn new(
+        conn: &'c Connection,
+        time_limit: Duration,
+        secrets: Secrets,
+        hide_payloads: bool,
+    ) -> rusqlite::Result<Self> {
         let timed_out = Arc::new(AtomicBool::new(false));
         let flag = timed_out.clone();
         let deadline = Instant::now() + time_limit;
@@ -143,7 +173,7 @@ impl<'c> Guarded<'c> {
         let guarded = Self { conn, timed_out, length_limit };
         conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)?;
         let tables = stored_tables(conn)?;
-        conn.authorizer(Some(move |context: AuthContext<'_>| authorize(secrets, &tables, context)))?;
+        conn.authorizer(Some(move |context: AuthContext<'_>| authorize(secrets, hide_payloads, &tables, context)))?;
         conn.progress_handler(
             STEPS_BETWEEN_CHECKS,
             Some(move || {

@@ -18,6 +18,8 @@ pub struct RowsRequest {
     pub filters: Vec<(String, String)>,
     pub limit: usize,
     pub cursor: Option<String>,
+    /// The reader is a viewer: payload columns (`guard::PAYLOAD_COLUMNS`) read as NULL, and cannot filter.
+    pub hide_payloads: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -94,7 +96,7 @@ pub fn page(
     let mut params: Vec<Value> = Vec::new();
     for (column, value) in &request.filters {
         let info = find(column).ok_or_else(|| RowsRefusal::NoColumn(column.clone()))?;
-        if info.hidden {
+        if info.hidden || (request.hide_payloads && super::guard::is_payload(table, column)) {
             return Err(RowsRefusal::Hidden(column.clone()));
         }
         conditions.push(format!("{} = ?", quoted(column)));
@@ -133,7 +135,7 @@ pub fn page(
     };
     let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     let sql = format!("SELECT rowid, * FROM {}{filter} ORDER BY {order} LIMIT {}", quoted(table), request.limit + 1);
-    let guarded = Guarded::new(conn, time_limit, Secrets::Hide).map_err(failed)?;
+    let guarded = Guarded::new(conn, time_limit, Secrets::Hide, request.hide_payloads).map_err(failed)?;
     let interrupted = |e: rusqlite::Error| {
         if guarded.timed_out() {
             RowsRefusal::TimeLimit(time_limit.as_millis())

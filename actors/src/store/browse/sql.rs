@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub struct SqlLimits {
     pub time_limit: Duration,
     pub max_rows: usize,
+    /// The reader is a viewer: payload columns (`guard::PAYLOAD_COLUMNS`) read as NULL.
+    pub hide_payloads: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -94,8 +96,8 @@ pub fn run(conn: &Connection, sql: &str, limits: SqlLimits) -> Result<SqlAnswer,
         Err(super::complexity::Shape::Unreadable(why)) => return Err(SqlRefusal::Unreadable(why)),
     }
     let started = Instant::now();
-    let guarded =
-        Guarded::new(conn, limits.time_limit, Secrets::RefuseTable).map_err(|e| SqlRefusal::Failed(e.to_string()))?;
+    let guarded = Guarded::new(conn, limits.time_limit, Secrets::RefuseTable, limits.hide_payloads)
+        .map_err(|e| SqlRefusal::Failed(e.to_string()))?;
     let failed = |e: rusqlite::Error| refusal(&guarded, limits, e);
     let mut statement = guarded.conn().prepare(sql).map_err(failed)?;
     if !statement.readonly() {

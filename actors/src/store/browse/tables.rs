@@ -77,7 +77,7 @@ pub fn list(conn: &Connection, time_limit: Duration) -> rusqlite::Result<Vec<Tab
     let mut tables = Vec::new();
     for name in names(conn)? {
         let columns = columns(conn, &name)?;
-        let guarded = Guarded::new(conn, time_limit, Secrets::Hide)?;
+        let guarded = Guarded::new(conn, time_limit, Secrets::Hide, false)?;
         let counted: i64 = guarded.conn().query_row(
             &format!("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {})", quoted(&name), COUNT_CAP + 1),
             [],

@@ -26,7 +26,7 @@ fn reader() -> (tempfile::TempDir, Connection) {
     (dir, conn)
 }
 
-const LIMITS: SqlLimits = SqlLimits { time_limit: Duration::from_millis(1_000), max_rows: 1_000 };
+const LIMITS: SqlLimits = SqlLimits { time_limit: Duration::from_millis(1_000), max_rows: 1_000, hide_payloads: false };
 
 #[test]
 fn a_select_answers_with_columns_and_rows() {
@@ -195,6 +195,7 @@ fn table_pages_follow_the_sort_through_nulls_and_repeats_without_gaps() {
         filters: filters.iter().map(|(c, v)| (c.to_string(), v.to_string())).collect(),
         limit: 4,
         cursor: None,
+        hide_payloads: false,
     };
     assert_eq!(all_pages(&conn, request(None, &[])), expected("rowid DESC", ""));
     assert_eq!(all_pages(&conn, request(Some(("kind", false)), &[])), expected("kind ASC, rowid ASC", ""));
@@ -215,6 +216,7 @@ fn table_pages_refuse_what_they_cannot_serve_naming_the_parameter() {
             filters: filter.into_iter().map(|(c, v)| (c.to_owned(), v.to_owned())).collect(),
             limit: 10,
             cursor: cursor.map(str::to_owned),
+            hide_payloads: false,
         };
         super::rows::page(&conn, table, &request, LIMITS.time_limit).map(|_| ()).map_err(|e| e.to_string())
     };
@@ -262,4 +264,42 @@ fn a_query_whose_ctes_expand_exponentially_is_refused_before_sqlite_prepares_it(
     assert!(matches!(refused, Err(SqlRefusal::TooManyCopies(_))), "{refused:?}");
     assert!(refused.unwrap_err().to_string().starts_with("complexity:"), "the refusal names its guard");
     assert!(run(&conn, &doubling_ctes(6), LIMITS).is_ok(), "a modest chain of CTEs still runs");
+}
+
+#[test]
+fn a_viewer_reads_payloads_as_null_in_every_form_others_read_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, type TEXT, payload TEXT);
+             INSERT INTO events (type, payload) VALUES ('run.queued', '{\"command\": \"PGPASSWORD=hunter2 pg_dump\"}');
+             CREATE VIEW shown AS SELECT payload AS p FROM events;",
+        )
+        .unwrap();
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let viewer = SqlLimits { hide_payloads: true, ..LIMITS };
+    for sql in [
+        "SELECT payload, hex(payload), length(payload), substr(payload, 14, 7) FROM events",
+        "SELECT p FROM shown",
+        "SELECT (SELECT group_concat(payload) FROM events)",
+        "SELECT count(*) FROM events WHERE payload LIKE '%hunter2%'",
+        "SELECT id FROM events ORDER BY instr(payload, 'hunter2') DESC LIMIT 1",
+    ] {
+        let shown = serde_json::to_string(&run(&conn, sql, viewer).unwrap().rows).unwrap();
+        assert!(!shown.contains("hunter2") && !shown.contains("68756E74657232"), "{sql}: {shown}");
+    }
+    assert_eq!(
+        run(&conn, "SELECT count(*) FROM events WHERE payload LIKE '%hunter2%'", viewer).unwrap().rows,
+        vec![vec![json!(0)]]
+    );
+    let approver = run(&conn, "SELECT payload FROM events", LIMITS).unwrap();
+    assert!(approver.rows[0][0].as_str().unwrap().contains("hunter2"), "others see the payload");
+    let request = super::RowsRequest { limit: 10, hide_payloads: true, ..Default::default() };
+    let page = super::rows::page(&conn, "events", &request, LIMITS.time_limit).unwrap();
+    assert!(!serde_json::to_string(&page).unwrap().contains("hunter2"), "the table page hides it too");
+    let filtered = super::RowsRequest { filters: vec![("payload".into(), "x".into())], ..request };
+    let refused = super::rows::page(&conn, "events", &filtered, LIMITS.time_limit).unwrap_err();
+    assert!(refused.to_string().contains("payload"), "{refused}");
 }

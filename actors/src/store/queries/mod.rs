@@ -28,6 +28,14 @@ pub(crate) fn decode<T, E: std::fmt::Display>(column: usize, parsed: Result<T, E
     })
 }
 
+/// An `env` column (NULL = none).
+pub(crate) fn env_column(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<crate::domain::RunEnv> {
+    match row.get::<_, Option<String>>(column)? {
+        Some(json) => decode(column, serde_json::from_str(&json)),
+        None => Ok(crate::domain::RunEnv::new()),
+    }
+}
+
 /// Rows in a table, by name from a fixed list (never from user input).
 pub fn count_rows(conn: &Connection, table: CountedTable) -> rusqlite::Result<i64> {
     conn.query_row(&format!("SELECT count(*) FROM {}", table.name()), [], |row| row.get(0))

@@ -7,7 +7,7 @@ use crate::domain::{ApprovalId, Run, RunId, RunStatus, TaskId};
 use rusqlite::{Connection, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, task_id, approval_id, command, cwd, timeout_s, status, exit_code, output, error_log, \
-                       created_at, started_at, completed_at, executor";
+                       created_at, started_at, completed_at, executor, env";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
     let approval: Option<String> = row.get(2)?;
@@ -26,6 +26,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
         started_at: row.get(11)?,
         completed_at: row.get(12)?,
         executor: row.get::<_, Option<String>>(13)?.map(|json| decode(13, serde_json::from_str(&json))).transpose()?,
+        env: super::env_column(row, 14)?,
         notes: Vec::new(),
     })
 }

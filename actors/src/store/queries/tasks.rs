@@ -6,7 +6,7 @@ use crate::domain::{ProjectId, Task, TaskId, TaskStatus};
 use rusqlite::{Connection, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, project_id, title, description, status, assignee, priority, command, cwd, timeout_s, \
-                       version, created_at, updated_at, approved_at, approved_by, deleted_at";
+                       version, created_at, updated_at, approved_at, approved_by, deleted_at, env";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
     let command: Option<String> = row.get(7)?;
@@ -27,6 +27,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Task> {
         approved_at: row.get(13)?,
         approved_by: row.get(14)?,
         deleted_at: row.get(15)?,
+        env: super::env_column(row, 16)?,
     })
 }
 
