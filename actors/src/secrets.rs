@@ -62,27 +62,52 @@ impl SecretStore {
         value_of(name, std::fs::read(&path).map_err(|err| format!("cannot read secret {name}: {err}"))?)
     }
 
-    /// Every secret's value that can be read (for masking output: any of them, not only a run's own).
-    pub fn values(&self) -> Vec<String> {
-        self.names().unwrap_or_default().iter().filter_map(|name| self.get(name).ok()).collect()
+    /// What to mask in every run's output: the bytes of every file in both places (a symlink's target
+    /// too), usable or not: a file refused for its mode or its content is still readable by a run, so it
+    /// is masked all the same. An error when a place cannot be listed or a file cannot be read: a run
+    /// does not start without knowing what to mask.
+    pub fn mask_values(&self) -> Result<Vec<Vec<u8>>, String> {
+        let mut values = Vec::new();
+        for path in self.files()? {
+            let mut bytes = std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+            if bytes.ends_with(b"\n") {
+                bytes.pop();
+                if bytes.ends_with(b"\r") {
+                    bytes.pop();
+                }
+            }
+            values.push(bytes);
+        }
+        Ok(values)
     }
 
-    /// The names of the secrets set, in order (credentials and the directory together).
-    pub fn names(&self) -> Result<Vec<String>, String> {
-        let mut names = Vec::new();
+    /// Every file in the credentials directory and `dir` (following symlinks), by path.
+    fn files(&self) -> Result<Vec<PathBuf>, String> {
+        let mut files = Vec::new();
         for dir in self.credentials.iter().chain(std::iter::once(&self.dir)) {
             let entries = match std::fs::read_dir(dir) {
                 Ok(entries) => entries,
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(err) => return Err(format!("cannot list {}: {err}", dir.display())),
             };
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if validate_secret_name(&name).is_ok() && entry.file_type().is_ok_and(|t| t.is_file()) {
-                    names.push(name);
+            for entry in entries {
+                let path = entry.map_err(|err| format!("cannot list {}: {err}", dir.display()))?.path();
+                if std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+                    files.push(path);
                 }
             }
         }
+        Ok(files)
+    }
+
+    /// The names of the secrets set, in order (credentials and the directory together).
+    pub fn names(&self) -> Result<Vec<String>, String> {
+        let mut names: Vec<String> = self
+            .files()?
+            .iter()
+            .filter_map(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .filter(|name| validate_secret_name(name).is_ok())
+            .collect();
         names.sort();
         names.dedup();
         Ok(names)
@@ -160,7 +185,7 @@ mod tests {
         std::fs::write(creds.path().join("api"), "token-from-systemd").unwrap();
         assert_eq!(store.get("pg").unwrap(), "from-systemd", "systemd's credential wins");
         assert_eq!(store.names().unwrap(), ["api", "pg"]);
-        assert_eq!(store.values().len(), 2);
+        assert_eq!(store.mask_values().unwrap().len(), 2);
         assert!(store.remove("pg").unwrap());
         assert!(!store.remove("pg").unwrap());
     }
@@ -175,5 +200,12 @@ mod tests {
         store.set("open", "wide-open").unwrap();
         std::fs::set_permissions(dir.path().join("open"), std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(store.get("open").unwrap_err().contains("chmod 600"));
+        // Refused for a run, yet masked in every run's output: any run may read the file.
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::write(elsewhere.path().join("real"), "linked-value\n").unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("real"), dir.path().join("linked")).unwrap();
+        let masked = store.mask_values().unwrap();
+        assert!(masked.contains(&b"wide-open".to_vec()) && masked.contains(&b"linked-value".to_vec()), "{masked:?}");
+        assert_eq!(store.names().unwrap(), ["linked", "open"], "a symlinked secret is listed too");
     }
 }

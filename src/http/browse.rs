@@ -62,7 +62,21 @@ pub async fn run_sql(state: &AppState, caller: &Caller, query: String) -> Result
     };
     let text = if query.trim().is_empty() { format!("(blank: {query:?})") } else { query };
     audit(state, caller, text, outcome).await?;
-    answer.map_err(|refusal| ApiError::bad_request(format!("sql: {refusal}")))
+    let mut answer = answer.map_err(|refusal| ApiError::bad_request(format!("sql: {refusal}")))?;
+    if limits.hide_payloads {
+        redact_cells(&mut answer.rows);
+    }
+    Ok(answer)
+}
+
+/// A viewer's answer: free-text columns already read as NULL (`guard::PAYLOAD_COLUMNS`); what text is
+/// left (titles, names, whatever an expression made) goes through the redaction catalogue.
+fn redact_cells(answer_rows: &mut [Vec<serde_json::Value>]) {
+    for cell in answer_rows.iter_mut().flatten() {
+        if let serde_json::Value::String(text) = cell {
+            *text = atlas_actors::sheets::sanitize::redact(text);
+        }
+    }
 }
 
 /// Every table with its columns (which can be sorted on through an index, which are hidden) and a row count
@@ -152,9 +166,15 @@ pub async fn rows(
 pub async fn table_page(state: &AppState, table: String, request: RowsRequest) -> Result<RowsPage, ApiError> {
     let limit = state.browser.time_limit;
     let _slot = slot(state)?;
+    let viewer = request.hide_payloads;
     let page = state.handles.readers.read(move |conn| Ok(browse::rows::page(conn, &table, &request, limit))).await;
     match page.map_err(ApiError::from_read)? {
-        Ok(page) => Ok(page),
+        Ok(mut page) => {
+            if viewer {
+                redact_cells(&mut page.rows);
+            }
+            Ok(page)
+        }
         Err(RowsRefusal::NoTable(table)) => Err(ApiError::not_found(format!("table: there is no table {table:?}"))),
         Err(refusal) => Err(ApiError::bad_request(refusal.to_string())),
     }

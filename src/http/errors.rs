@@ -1,7 +1,7 @@
 //! /api/v1/errors: the Errors_Hotlist.
 
 use super::auth::{Auth, Read, Resolve};
-use super::dto::{ErrorBody, ErrorDto, ErrorPage, ErrorQuery, ResolveBody};
+use super::dto::{ErrorBody, ErrorDto, ErrorPage, ErrorQuery, Payload, ResolveBody};
 use super::error::ApiError;
 use super::extract::{page, parse_bool, parse_id, parse_opt, ApiJson, ApiQuery};
 use super::gate::{read, submit};
@@ -15,7 +15,7 @@ use atlas_actors::store::queries::hotlist::{self, ErrorFilter};
 #[get("/errors")]
 pub async fn list(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     query: ApiQuery<ErrorQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
@@ -25,7 +25,7 @@ pub async fn list(
     };
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
     let listed = read(&state, move |conn| hotlist::list(conn, &filter, &page)).await?;
-    Ok(HttpResponse::Ok().json(ErrorPage::from(listed)))
+    Ok(HttpResponse::Ok().json(ErrorPage::from(listed).shown_to(auth.caller.role)))
 }
 
 /// One hotlist entry.
@@ -34,14 +34,14 @@ pub async fn list(
 #[get("/errors/{id}")]
 pub async fn get_one(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id("error id", &id, ErrorId::parse)?;
     let lookup = id.clone();
     let found = read(&state, move |conn| hotlist::get(conn, &lookup)).await?;
-    Ok(HttpResponse::Ok()
-        .json(ErrorDto::from(found.ok_or_else(|| ApiError::not_found(format!("error {id} not found")))?)))
+    let found = found.ok_or_else(|| ApiError::not_found(format!("error {id} not found")))?;
+    Ok(HttpResponse::Ok().json(ErrorDto::from(found).shown_to(auth.caller.role)))
 }
 
 /// Resolve an entry (one way: 409 if it is already resolved).

@@ -18,7 +18,7 @@ mod openapi;
 mod pitr;
 mod probes;
 mod projects;
-mod runs;
+pub mod runs;
 mod schedules;
 mod sinks;
 mod sync;

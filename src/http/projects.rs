@@ -1,7 +1,9 @@
 //! /api/v1/projects
 
 use super::auth::{Auth, Change, Read};
-use super::dto::{ApprovalDto, CreateProjectBody, ErrorBody, PatchProjectBody, ProjectDto, ProjectPage, ProjectQuery};
+use super::dto::{
+    ApprovalDto, CreateProjectBody, ErrorBody, PatchProjectBody, Payload, ProjectDto, ProjectPage, ProjectQuery,
+};
 use super::error::ApiError;
 use super::extract::{page, parse_id, parse_opt, ApiJson, ApiQuery};
 use super::gate::{read, submit_change};
@@ -16,14 +18,14 @@ use atlas_actors::store::queries::projects;
 #[get("/projects")]
 pub async fn list(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     query: ApiQuery<ProjectQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let status = parse_opt::<ProjectStatus>("status", q.status.as_deref())?;
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
     let listed = read(&state, move |conn| projects::list(conn, status, &page)).await?;
-    Ok(HttpResponse::Ok().json(ProjectPage::from(listed)))
+    Ok(HttpResponse::Ok().json(ProjectPage::from(listed).shown_to(auth.caller.role)))
 }
 
 /// One live project.
@@ -32,14 +34,14 @@ pub async fn list(
 #[get("/projects/{id}")]
 pub async fn get_one(
     state: web::Data<AppState>,
-    _auth: Auth<Read>,
+    auth: Auth<Read>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id("project id", &id, ProjectId::parse)?;
     let lookup = id.clone();
     let found = read(&state, move |conn| projects::get_live(conn, &lookup)).await?;
     let project = found.ok_or_else(|| ApiError::not_found(format!("project {id} not found")))?;
-    Ok(HttpResponse::Ok().json(ProjectDto::from(project)))
+    Ok(HttpResponse::Ok().json(ProjectDto::from(project).shown_to(auth.caller.role)))
 }
 
 /// Create a project (201), or request it (202) when the policy gates it.

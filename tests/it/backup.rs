@@ -259,6 +259,37 @@ fn restore_recorded_first(live: &std::path::Path, dir: &std::path::Path, id: &st
     assert_eq!(before, backed_up, "nothing but the backup's own events precede the restore's");
 }
 
+/// A backup whose schema carries more than Atlas's migrations make (a trigger rewriting every event's
+/// actor, added by whoever could write the backup directory or the bucket) fails verification and is never
+/// restored: its trigger would run in the live database.
+#[actix_rt::test]
+async fn a_backup_with_a_trigger_added_fails_verification_and_is_not_restored() {
+    let team = crate::api::Team::new().await;
+    team.project("the original").await;
+    let (_, backup) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    let dir = team.app.dir.path().join("backups");
+    let tampered = team.app.dir.path().join("tampered.db");
+    file::materialize(&dir, &file::load(&dir, backup["id"].as_str().unwrap()).unwrap(), &tampered).unwrap();
+    rusqlite::Connection::open(&tampered)
+        .unwrap()
+        .execute_batch("CREATE TRIGGER forge AFTER INSERT ON events BEGIN UPDATE events SET actor = 'system' WHERE id = new.id; END;")
+        .unwrap();
+    let forged = file::create(&tampered, &dir, &options(true), at(0)).unwrap();
+    let path = format!("/api/v1/admin/backups/{}/verify", forged.id);
+    let (_, verified) = team.call("POST", &path, &team.admin, None).await;
+    assert_eq!(verified["verified_ok"], false, "{verified}");
+    assert!(verified["verify_detail"].as_str().unwrap().contains("added trigger forge"), "{verified}");
+    let (status, body) = team.app.restore(&team.admin, &forged.id).await;
+    assert_eq!(status, 409, "{body}");
+    team.project("after the refusal").await;
+    let conn = crate::support::open_read_only(&team.app.db_path());
+    assert_eq!(
+        crate::support::count(&conn, "SELECT count(*) FROM events WHERE actor = 'system' AND type = 'project.created'"),
+        0
+    );
+    assert_eq!(crate::support::count(&conn, "SELECT count(*) FROM sqlite_schema WHERE name = 'forge'"), 0);
+}
+
 #[actix_rt::test]
 async fn a_failed_restore_leaves_the_original_database_in_place() {
     let team = crate::api::Team::new().await;

@@ -36,6 +36,11 @@ fn holds(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
+/// The task's newest run once it ended, as an admin reads it (a viewer's copy is redacted).
+async fn finished_run(team: &Team, task: &str) -> Value {
+    team.finished_run_as(task, &team.admin).await
+}
+
 #[actix_rt::test]
 async fn a_secret_reaches_the_process_by_name_and_is_masked_everywhere_else() {
     let team = Team::new().await;
@@ -44,9 +49,17 @@ async fn a_secret_reaches_the_process_by_name_and_is_masked_everywhere_else() {
     set_secret(&db, "pg", first);
     let received = team.app.dir.path().join("received");
     let project = team.project("db").await;
-    let script = "echo pw=$PGPASSWORD; echo \"err $PGPASSWORD\" >&2; printf %s \"$PGPASSWORD\" > \"$OUT\"";
+    // Two more a run could read though it may not use them: one others may read, one through a symlink.
+    let secrets = db.parent().unwrap().join("secrets");
+    std::fs::write(secrets.join("loose"), "loose-secret-value").unwrap();
+    let elsewhere = team.app.dir.path().join("elsewhere");
+    std::fs::write(&elsewhere, "linked-secret-value").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, secrets.join("linked")).unwrap();
+    let script = "echo pw=$PGPASSWORD; echo \"err $PGPASSWORD\" >&2; printf %s \"$PGPASSWORD\" > \"$OUT\"; \
+                  echo \"$(cat \"$DIR/loose\") $(cat \"$DIR/linked\")\"";
     let body = json!({ "project_id": project, "title": "dump", "command": ["sh", "-c", script],
-        "env": { "PGPASSWORD": { "secret": "pg" }, "OUT": received.display().to_string() } });
+        "env": { "PGPASSWORD": { "secret": "pg" }, "OUT": received.display().to_string(),
+                 "DIR": secrets.display().to_string() } });
     let (status, task) = team.call("POST", "/api/v1/tasks", &team.admin, Some(body)).await;
     assert_eq!(status, 201, "{task}");
     assert_eq!(task["env"]["PGPASSWORD"], json!({ "secret": "pg" }), "the task names the secret: {task}");
@@ -61,21 +74,25 @@ async fn a_secret_reaches_the_process_by_name_and_is_masked_everywhere_else() {
     let (status, approved) = team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await;
     assert_eq!(status, 200, "rotating the secret leaves the approval valid: {approved}");
 
-    let run: Value = team.finished_run(task).await;
+    let run = finished_run(&team, task).await;
     assert_eq!(run["status"], "success", "{run}");
     assert_eq!(std::fs::read_to_string(&received).unwrap(), rotated, "the process got the value at start");
-    assert_eq!((run["output"].as_str(), run["error_log"].as_str()), (Some("pw=***\n"), Some("err ***\n")), "{run}");
+    assert_eq!(
+        (run["output"].as_str(), run["error_log"].as_str()),
+        (Some("pw=***\n*** ***\n"), Some("err ***\n")),
+        "{run}"
+    );
 
     let run_id = run["id"].as_str().unwrap();
     let (status, log) =
         team.app.raw("GET", &format!("/api/v1/runs/{run_id}/log"), Some(&team.viewer), None, None).await;
-    assert_eq!((status, String::from_utf8(log).unwrap()), (200, "pw=***\n".to_owned()));
+    assert_eq!((status, String::from_utf8(log).unwrap()), (200, "pw=***\n*** ***\n".to_owned()));
     let admin = sign_in_with(&team.app.url, &team.admin, None).await;
     let (status, page) = admin.get(&format!("/console/runs/{run_id}")).await;
     assert!(status == 200 && page.contains("pw=***") && !page.contains(rotated), "{status}");
     let (_, events) = team.call("GET", "/api/v1/audit?limit=200", &team.admin, None).await;
     let stored = stored_bytes(&db);
-    for value in [first, rotated] {
+    for value in [first, rotated, "loose-secret-value", "linked-secret-value"] {
         assert!(!events.to_string().contains(value), "no event holds {value}");
         assert!(!holds(&stored, value), "the database file holds {value}");
     }
@@ -105,7 +122,7 @@ async fn a_run_naming_a_missing_secret_fails_saying_which_and_bad_env_is_refused
     assert_eq!(status, 202, "{approval}");
     let id = approval["id"].as_str().unwrap();
     team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await;
-    let run = team.finished_run(task).await;
+    let run = finished_run(&team, task).await;
     assert_eq!(run["status"], "failed", "{run}");
     let why = run["error_log"].as_str().unwrap();
     assert!(why.contains("PGPASSWORD: secret nope is not set") && run["output"].is_null(), "it never started: {run}");
@@ -115,28 +132,61 @@ async fn a_run_naming_a_missing_secret_fails_saying_which_and_bad_env_is_refused
 async fn viewers_never_see_payload_text_the_redaction_catalogue_matches() {
     let team = Team::new().await;
     let project = team.project("db").await;
-    let pasted = "export PGPASSWORD=hunter2; pg_dump prod";
-    let body = json!({ "project_id": project, "title": "dump", "command": ["sh", "-c", pasted] });
+    let pasted = "export PGPASSWORD=hunter2; pg_dump prod; echo PGPASSWORD=hunter2";
+    let body = json!({ "project_id": project, "title": "dump PGPASSWORD=hunter2", "command": ["sh", "-c", pasted],
+        "env": { "DB_PASSWORD": "hunter2" } });
     let (status, approval) = team.call("POST", "/api/v1/tasks", &team.agent, Some(body)).await;
     assert_eq!(status, 202, "an agent's task waits for approval: {approval}");
     let id = approval["id"].as_str().unwrap();
     let (_, for_approver) = team.call("GET", &format!("/api/v1/approvals/{id}"), &team.approver, None).await;
     assert!(for_approver.to_string().contains("hunter2"), "the approver decides on what was asked: {for_approver}");
+    let (status, _) = team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await;
+    assert_eq!(status, 200);
+    let (_, tasks) = team.call("GET", "/api/v1/tasks", &team.admin, None).await;
+    let task = tasks["items"][0]["id"].as_str().unwrap().to_owned();
+    let (status, run) = team.call("POST", &format!("/api/v1/tasks/{task}/run"), &team.admin, None).await;
+    assert!(status == 201 || status == 202, "{run}");
+    if status == 202 {
+        let run_approval = run["id"].as_str().unwrap();
+        team.call("POST", &format!("/api/v1/approvals/{run_approval}/approve"), &team.approver, None).await;
+    }
+    let finished = finished_run(&team, &task).await;
+    assert!(finished["output"].as_str().unwrap().contains("hunter2"), "others see the output: {finished}");
+    let run_id = finished["id"].as_str().unwrap().to_owned();
 
     let viewer = &team.viewer;
     let mut seen = Vec::new();
-    for path in [format!("/api/v1/approvals/{id}"), "/api/v1/approvals".into(), "/api/v1/audit".into()] {
-        let (status, body) = team.call("GET", &path, viewer, None).await;
+    for path in [
+        format!("/api/v1/approvals/{id}"),
+        "/api/v1/approvals?status=approved".into(),
+        "/api/v1/audit".into(),
+        format!("/api/v1/tasks/{task}"),
+        "/api/v1/tasks".into(),
+        format!("/api/v1/runs/{run_id}"),
+        format!("/api/v1/runs/{run_id}/log"),
+        "/api/v1/runs".into(),
+    ] {
+        let (status, body) = team.app.raw("GET", &path, Some(viewer), None, None).await;
+        let body = String::from_utf8(body).unwrap();
         assert_eq!(status, 200, "{path}: {body}");
-        assert!(body.to_string().contains("pg_dump"), "{path} still shows the rest: {body}");
-        seen.push((path, body.to_string()));
+        assert!(body.contains("pg_dump") || body.contains("PGPASSWORD"), "{path} still shows the rest: {body}");
+        seen.push((path, body));
     }
-    let sql = json!({ "sql": "SELECT payload, hex(payload) FROM approvals UNION ALL SELECT payload, 1 FROM events" });
+    let sql = json!({ "sql": "SELECT payload, hex(payload) FROM approvals UNION ALL SELECT hex(summary), title FROM approvals, tasks \
+        UNION ALL SELECT env, hex(output) FROM runs UNION ALL SELECT payload, 1 FROM events" });
     let (status, answer) = team.call("POST", "/api/v1/browse/sql", viewer, Some(sql)).await;
     assert_eq!(status, 200, "{answer}");
     seen.push(("the SQL box".into(), answer.to_string()));
     let console = sign_in_with(&team.app.url, viewer, None).await;
-    for page in [format!("/console/approvals/{id}"), "/console/approvals?status=all".into(), "/console/audit".into()] {
+    for page in [
+        format!("/console/approvals/{id}"),
+        "/console/approvals?status=all".into(),
+        "/console/audit".into(),
+        format!("/console/tasks/{task}"),
+        format!("/console/runs/{run_id}"),
+        format!("/console/runs/{run_id}/live"),
+        "/console/browse/tables/approvals?format=csv".into(),
+    ] {
         let (status, html) = console.get(&page).await;
         assert_eq!(status, 200, "{page}");
         seen.push((page, html));

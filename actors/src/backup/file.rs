@@ -390,6 +390,10 @@ fn check(dir: &Path, manifest: &Manifest) -> Result<(), Failure> {
         if integrity != "ok" {
             return Err(format!("integrity_check: {integrity}"));
         }
+        let drift = crate::store::migrate::schema_drift(&conn).map_err(|e| format!("schema: {e}"))?;
+        if !drift.is_empty() {
+            return Err(format!("schema objects Atlas's migrations do not make it so: {}", drift.join(", ")));
+        }
         let (pages, schema, counts) = stats(&conn).map_err(|e| err("cannot read the backup", e))?;
         if pages != manifest.page_count || schema != manifest.schema_version || counts != manifest.row_counts {
             return Err(format!("contents differ from the manifest (pages {pages}, schema {schema}, rows {counts:?})"));

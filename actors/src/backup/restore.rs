@@ -58,6 +58,17 @@ pub(super) async fn restore(work: &Work, source: Source, restoring: Restoring) -
             Source::Golden(path) => file::stage_golden(&path, &staged)?,
             Source::Rebuilt(base) => *base,
         };
+        // Whatever its source, nothing beyond the migrations' schema comes in (a trigger would run here).
+        let staged_conn = rusqlite::Connection::open_with_flags(&staged, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| format!("cannot open the copy to restore: {e}"))?;
+        let drift = crate::store::migrate::schema_drift(&staged_conn).map_err(|e| format!("schema: {e}"))?;
+        drop(staged_conn);
+        if !drift.is_empty() {
+            return Err(format!(
+                "the copy holds schema objects Atlas's migrations do not make it so ({}); nothing was restored",
+                drift.join(", ")
+            ));
+        }
         // The restored copy's history forks here: it ships its changes under a timeline of its own, and
         // may write to the bucket only as the successor of the database it replaces (`owner.rs`).
         crate::pitr::fork_timeline(&staged, &lineage)?;

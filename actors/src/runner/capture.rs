@@ -96,7 +96,7 @@ impl LiveLog {
     }
 
     /// Masks every exact occurrence of these values from here on (before the process starts).
-    pub fn mask(&self, values: &[String]) {
+    pub fn mask(&self, values: &[Vec<u8>]) {
         self.lock().masks = [Masker::new(values), Masker::new(values)];
     }
 
@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn followers_and_the_capture_see_only_masked_output() {
         let log = LiveLog::new(100);
-        log.mask(&["hunter22".to_owned()]);
+        log.mask(&[b"hunter22".to_vec()]);
         let (_, receiver) = log.follow();
         let mut receiver = receiver.unwrap();
         for chunk in [b"pw=hun".as_slice(), b"ter22 and hunter2", b"2\n"] {

@@ -62,8 +62,10 @@ impl Job {
 
     /// What to spawn; `Err((why, refused))`, where `refused` means the run is not what was approved.
     fn plan(&self) -> Result<Plan, (String, bool)> {
-        // Every secret is masked in what this run prints, its own or any other it might have got hold of.
-        self.log.mask(&self.config.secrets.values());
+        // Every secret is masked in what this run prints, its own or any other it might have got hold of;
+        // without knowing them all, it does not start.
+        let values = self.config.secrets.mask_values().map_err(|why| (format!("not started: {why}"), false))?;
+        self.log.mask(&values);
         let env = self.environment().map_err(|why| (format!("not started: {why}"), false))?;
         let task_timeout = self.run.timeout_s.map(|s| Duration::from_secs(s.unsigned_abs()));
         let cwd = self.run.cwd.clone().map(Into::into);
@@ -222,6 +224,12 @@ impl Job {
             }
         };
         let mut result = self.result(ending_and_parser.0, ending_and_parser.1.as_ref());
+        // Once more over what is stored, with the values as they are now: a secret rotated while the run
+        // went on, or one an output parser decoded from an escaped form (`json_field`).
+        if let Ok(values) = self.config.secrets.mask_values() {
+            result.output = result.output.map(|text| super::mask::mask_text(&values, &text));
+            result.error_log = result.error_log.map(|text| super::mask::mask_text(&values, &text));
+        }
         if refused {
             // Not what a person approved: as loud as a fingerprint mismatch.
             tracing::error!(run = %result.id, reason = ?result.error_log, "Run refused.");

@@ -4,6 +4,16 @@
 //! through; `finish` releases them at the end.
 
 pub const MASK: &[u8] = b"***";
+/// Shorter values (and lines) are not masked: they would hide ordinary text (`secrets::MIN_VALUE_CHARS`).
+const MIN_MASKED: usize = 4;
+
+/// `text` with every value masked (a whole text at once, e.g. what an output parser made of the output).
+pub fn mask_text<V: AsRef<[u8]>>(values: &[V], text: &str) -> String {
+    let mut masker = Masker::new(values);
+    let mut out = masker.push(text.as_bytes());
+    out.extend(masker.finish());
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 #[derive(Debug, Default)]
 pub struct Masker {
@@ -13,14 +23,15 @@ pub struct Masker {
 }
 
 impl Masker {
-    pub fn new(values: &[String]) -> Self {
+    pub fn new<V: AsRef<[u8]>>(values: &[V]) -> Self {
         let mut all: Vec<Vec<u8>> = Vec::new();
-        for value in values {
-            all.push(value.as_bytes().to_vec());
+        for value in values.iter().map(AsRef::as_ref) {
+            all.push(value.to_vec());
             // A multi-line value is masked line by line too (a program may print one line of it).
-            all.extend(value.lines().map(str::trim).filter(|l| l.len() >= 4).map(|l| l.as_bytes().to_vec()));
+            let lines = value.split(|b| *b == b'\n').map(|line| line.trim_ascii());
+            all.extend(lines.filter(|l| l.len() >= MIN_MASKED).map(<[u8]>::to_vec));
         }
-        all.retain(|v| !v.is_empty());
+        all.retain(|v| v.len() >= MIN_MASKED);
         all.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         all.dedup();
         Self { values: all, held: Vec::new() }
@@ -99,6 +110,6 @@ mod tests {
         let out =
             through(&mut Masker::new(std::slice::from_ref(&key)), &[b"one line: AAAAsecretline\n", key.as_bytes()]);
         assert!(!out.contains("AAAAsecretline"), "{out}");
-        assert_eq!(through(&mut Masker::new(&[]), &[b"plain", b" text"]), "plain text");
+        assert_eq!(through(&mut Masker::new::<Vec<u8>>(&[]), &[b"plain", b" text"]), "plain text");
     }
 }

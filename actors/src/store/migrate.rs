@@ -98,6 +98,45 @@ pub fn check(conn: &Connection) -> Result<SchemaStatus, MigrationError> {
     Ok(SchemaStatus { current, latest })
 }
 
+/// The schema objects (tables, indexes, triggers, views) `conn` holds beyond, or without, what the embedded
+/// migrations up to its recorded version create: a copy from elsewhere (a backup, a golden copy) with a
+/// trigger added would otherwise run it in the live database (rewriting every event's actor, say).
+/// Each as `"added trigger evil"`, `"changed table tasks"`, `"missing trigger …"`; empty when it matches.
+/// A database newer than this binary is not judged here: its migrations are unknown, and the writer refuses
+/// to open it anyway.
+pub fn schema_drift(conn: &Connection) -> Result<Vec<String>, MigrationError> {
+    let version = match check(conn) {
+        Ok(status) => status.current,
+        Err(MigrationError::DatabaseNewer { .. }) => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let expected = Connection::open_in_memory()?;
+    expected.execute_batch(HISTORY_TABLE)?;
+    for migration in embedded().into_iter().filter(|m| m.version <= version) {
+        expected.execute_batch(migration.sql)?;
+    }
+    let objects = |conn: &Connection| -> rusqlite::Result<std::collections::BTreeMap<(String, String), String>> {
+        let mut stmt = conn.prepare(
+            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )?;
+        let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+        rows.collect()
+    };
+    let (want, have) = (objects(&expected)?, objects(conn)?);
+    let mut drift: Vec<String> = have
+        .iter()
+        .filter_map(|((kind, name), sql)| match want.get(&(kind.clone(), name.clone())) {
+            None => Some(format!("added {kind} {name}")),
+            Some(expected) if expected != sql => Some(format!("changed {kind} {name}")),
+            Some(_) => None,
+        })
+        .collect();
+    drift.extend(
+        want.keys().filter(|key| !have.contains_key(*key)).map(|(kind, name)| format!("missing {kind} {name}")),
+    );
+    Ok(drift)
+}
+
 /// Applies every pending migration, each in its own transaction. Returns the names applied.
 /// Only the writer module calls this, on its read-write connection.
 pub(crate) fn apply_pending(conn: &mut Connection, now: &str) -> Result<Vec<&'static str>, MigrationError> {
@@ -123,6 +162,22 @@ pub(crate) fn apply_pending(conn: &mut Connection, now: &str) -> Result<Vec<&'st
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schema_beyond_the_migrations_is_named() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply_pending(&mut conn, "now").unwrap();
+        assert_eq!(schema_drift(&conn).unwrap(), Vec::<String>::new(), "a migrated database matches");
+        conn.execute_batch("ANALYZE").unwrap();
+        assert!(schema_drift(&conn).unwrap().is_empty(), "SQLite's own statistics are not Atlas's schema");
+        conn.execute_batch(
+            "CREATE TRIGGER evil AFTER INSERT ON events BEGIN UPDATE events SET actor = 'system' WHERE id = new.id; END;
+             DROP TRIGGER notes_are_append_only_update;",
+        )
+        .unwrap();
+        let drift = schema_drift(&conn).unwrap();
+        assert_eq!(drift, ["added trigger evil", "missing trigger notes_are_append_only_update"]);
+    }
 
     #[test]
     fn embedded_migrations_are_numbered_from_one() {

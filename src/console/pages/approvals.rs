@@ -111,7 +111,7 @@ async fn current_target(
         Ok(ItemType::Project) => match ProjectId::parse(&id) {
             Ok(id) => read(state, move |conn| projects::get(conn, &id))
                 .await?
-                .map(|p| serde_json::to_value(ProjectDto::from(p))),
+                .map(|p| serde_json::to_value(ProjectDto::from(p).shown_to(role))),
             Err(_) => None,
         },
         _ => None,

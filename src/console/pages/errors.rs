@@ -4,7 +4,7 @@ use super::super::guard::{Chrome, Posted, Signed};
 use super::super::render::{age, link, page};
 use super::super::{back_to, ConsoleError};
 use crate::http::auth::{Read, Resolve};
-use crate::http::dto::ErrorDto;
+use crate::http::dto::{ErrorDto, Payload};
 use crate::http::extract::{page as paging, parse_id, parse_opt};
 use crate::http::gate::{self, read};
 use actix_web::{web, HttpResponse};
@@ -48,11 +48,12 @@ pub async fn list(signed: Signed<Read>, query: web::Query<ListQuery>) -> Result<
     };
     let paged = paging(Some("50"), query.cursor.as_deref())?;
     let listed = read(&signed.state, move |conn| hotlist::list(conn, &filter, &paged)).await?;
+    let role = signed.caller.role;
     let rows = listed
         .items
         .into_iter()
         .map(|e| {
-            let error = ErrorDto::from(e);
+            let error = ErrorDto::from(e).shown_to(role);
             Row { age: age(&error.occurred_at), error }
         })
         .collect();

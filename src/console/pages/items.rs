@@ -132,7 +132,8 @@ pub async fn project(signed: Signed<Read>, id: web::Path<String>) -> Result<Http
     let id = parse_id("project id", &id, ProjectId::parse)?;
     let lookup = id.clone();
     let found = read(&signed.state, move |conn| projects::get(conn, &lookup)).await?;
-    let project = ProjectDto::from(found.ok_or_else(|| ApiError::not_found(format!("project {id} not found")))?);
+    let found = found.ok_or_else(|| ApiError::not_found(format!("project {id} not found")))?;
+    let project = ProjectDto::from(found).shown_to(signed.caller.role);
     let filter = TaskFilter { project_id: Some(id), status: None, assignee: None };
     let paged = paging(Some("50"), None)?;
     let listed = read(&signed.state, move |conn| tasks::list(conn, &filter, &paged)).await?;

@@ -14,7 +14,6 @@ use actix_web::{web, HttpResponse};
 use atlas_actors::domain::RunId;
 use atlas_actors::store::queries::runs;
 use futures_util::StreamExt;
-use tokio::sync::broadcast;
 
 /// One `message` event carrying text as a JSON string (so newlines and any byte survive the SSE framing).
 fn message(text: &str) -> web::Bytes {
@@ -59,25 +58,20 @@ pub async fn follow(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpR
     };
     let mut response = HttpResponse::Ok();
     response.content_type("text/event-stream").insert_header(("x-accel-buffering", "no"));
+    let role = signed.caller.role;
     if let Some(live) = state.handles.runner.follow(&id).await {
         let (so_far, receiver) = live.follow();
-        let head = futures_util::stream::once(async move { message(&so_far) });
         let last = watcher.clone();
-        let rest = futures_util::stream::unfold((receiver, watcher), |(receiver, watcher)| async move {
-            let mut receiver = receiver?;
-            loop {
-                match receiver.recv().await {
-                    Ok(chunk) if still_signed_in(&watcher).await => {
-                        return Some((message(&String::from_utf8_lossy(&chunk)), (Some(receiver), watcher)))
-                    }
-                    Ok(_) => return None,
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        });
+        // Each chunk only while the session lives and its token is not revoked; then the stream ends.
+        let shown = crate::http::runs::live_output(role, so_far, receiver)
+            .then(move |chunk| {
+                let watcher = watcher.clone();
+                async move { still_signed_in(&watcher).await.then_some(chunk) }
+            })
+            .take_while(|chunk| std::future::ready(chunk.is_some()))
+            .map(|chunk| message(&String::from_utf8_lossy(&chunk.unwrap_or_default())));
         let end = futures_util::stream::once(ending(last, id));
-        return Ok(response.streaming(head.chain(rest).chain(end).map(Ok::<_, actix_web::Error>)));
+        return Ok(response.streaming(shown.chain(end).map(Ok::<_, actix_web::Error>)));
     }
     let lookup = id.clone();
     let run = read(&state, move |conn| runs::get(conn, &lookup))
@@ -85,7 +79,7 @@ pub async fn follow(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpR
         .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?;
     let body = format!(
         "{}event: end\ndata: {}\n\n",
-        String::from_utf8_lossy(&message(&run.output.unwrap_or_default())),
+        String::from_utf8_lossy(&message(&crate::http::runs::stored_output(&run, role))),
         serde_json::Value::String(run.status.to_string())
     );
     Ok(response.body(body))

@@ -9,7 +9,7 @@ mod shown;
 pub use admin::*;
 pub use records::*;
 pub use requests::*;
-pub use shown::Payload;
+pub use shown::{LiveRedactor, Payload};
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -51,8 +51,13 @@ impl Team {
 
     /// Waits (bounded) for the task's newest run to finish and returns it.
     pub async fn finished_run(&self, task: &str) -> Value {
+        self.finished_run_as(task, &self.viewer).await
+    }
+
+    /// The same, read with `token` (a viewer's copy is redacted).
+    pub async fn finished_run_as(&self, task: &str, token: &str) -> Value {
         for _ in 0..500 {
-            let (_, runs) = self.call("GET", &format!("/api/v1/runs?task_id={task}&limit=1"), &self.viewer, None).await;
+            let (_, runs) = self.call("GET", &format!("/api/v1/runs?task_id={task}&limit=1"), token, None).await;
             let run = &runs["items"][0];
             if run.is_object() && !["queued", "running"].contains(&run["status"].as_str().unwrap_or("")) {
                 return run.clone();

@@ -55,14 +55,24 @@ pub fn browsable(table: &str) -> bool {
 /// Columns whose values never leave the database through the browser: `(table, column)`.
 pub const SECRET_COLUMNS: &[(&str, &str)] = &[("api_tokens", "token_hash")];
 
-/// Columns holding what was asked to run or change, where a pasted credential would be: read as NULL for
-/// a viewer (`Guarded::new`'s `hide_payloads`), wherever they appear in a query.
+/// Free-text columns, where a pasted credential would be (what was asked to run or change, what a run
+/// printed, notes, descriptions): read as NULL for a viewer (`Guarded::new`'s `hide_payloads`), wherever
+/// they appear in a query, so no expression (`hex`, `substr`, a `LIKE`) reads them. Short texts (titles,
+/// names) stay, redacted in the answer (`http::browse`).
 pub const PAYLOAD_COLUMNS: &[(&str, &str)] = &[
     ("approvals", "payload"),
+    ("approvals", "summary"),
+    ("errors", "error"),
+    ("errors", "resolution"),
     ("events", "payload"),
+    ("notes", "body"),
+    ("projects", "description"),
     ("runs", "command"),
     ("runs", "env"),
+    ("runs", "error_log"),
+    ("runs", "output"),
     ("tasks", "command"),
+    ("tasks", "description"),
     ("tasks", "env"),
 ];
 
