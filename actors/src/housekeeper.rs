@@ -48,13 +48,14 @@ impl actix::Supervised for Housekeeper {
 impl Handler<RunJob> for Housekeeper {
     type Result = ResponseFuture<Result<String, String>>;
 
-    fn handle(&mut self, RunJob { job, .. }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.sweep(job)))
+    fn handle(&mut self, RunJob { job, by }: RunJob, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.sweep(job, by)))
     }
 }
 
 impl Housekeeper {
-    fn sweep(&self, job: &'static str) -> impl std::future::Future<Output = Result<String, String>> {
+    /// The sweep, recorded under `by` (`scheduler`, or whoever ran the job now).
+    fn sweep(&self, job: &'static str, by: Requester) -> impl std::future::Future<Output = Result<String, String>> {
         let (writer, after, now) = (self.writer.clone(), self.config.approval_expire_after, self.clock.now());
         let registry = self.registry.clone();
         async move {
@@ -66,7 +67,7 @@ impl Housekeeper {
             // the approvals that can never apply.
             let cutoff = after.map(|after| format_timestamp(now - after)).unwrap_or_default();
             let sweep = Command::ExpireApprovals { requested_before: cutoff };
-            match (writer.submit(sweep, Requester::system()).await.map_err(|err| err.to_string())?.applied, after) {
+            match (writer.submit(sweep, by).await.map_err(|err| err.to_string())?.applied, after) {
                 (Applied::Expired(count), Some(_)) => Ok(format!("expired {count} approval(s)")),
                 (_, None) => {
                     Ok("closed what can never apply; approvals never expire (approvals.expire_after_h = 0)".into())

@@ -136,7 +136,9 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// The OpenAPI document, built from the route table.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    App::new().into_utoipa_app().openapi(openapi::base()).configure(routes).split_for_parts().1
+    let mut document = App::new().into_utoipa_app().openapi(openapi::base()).configure(routes).split_for_parts().1;
+    openapi::name_operations(&mut document);
+    document
 }
 
 /// Malformed path segments and payloads answer in the same JSON error shape as everything else.

@@ -35,6 +35,34 @@ pub fn base() -> OpenApi {
     <ApiDoc as utoipa::OpenApi>::openapi()
 }
 
+/// Gives every operation an id of its own, from its method and path (`get_projects_by_id`): handler names
+/// repeat across modules (`list`, `restore`), and tools need ids to be unique.
+pub fn name_operations(openapi: &mut OpenApi) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let words: Vec<String> = path
+            .trim_start_matches("/api/v1")
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .map(|segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(parameter) => format!("by_{parameter}"),
+                None => segment.replace(['-', '.'], "_"),
+            })
+            .collect();
+        let operations = [
+            ("get", item.get.as_mut()),
+            ("post", item.post.as_mut()),
+            ("put", item.put.as_mut()),
+            ("patch", item.patch.as_mut()),
+            ("delete", item.delete.as_mut()),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                operation.operation_id = Some(format!("{method}_{}", words.join("_")));
+            }
+        }
+    }
+}
+
 /// This document.
 #[utoipa::path(tag = "meta", responses((status = 200, description = "OpenAPI 3 document"), (status = 401, body = ErrorBody)))]
 #[get("/openapi.json")]

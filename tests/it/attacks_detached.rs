@@ -123,8 +123,8 @@ fn schema_version(db: &Path) -> i64 {
     conn.query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get(0)).unwrap()
 }
 
-/// The writer's restart reopens with `open_read_write` (migrations, no quick_check): a damaged database
-/// the start left alone is migrated (or the writer escalates) as soon as the writer restarts.
+/// A damaged database the start left alone (read-only mode) is not migrated when the writer restarts,
+/// and the restart does not escalate.
 #[actix_rt::test]
 async fn a_writer_restart_never_migrates_a_damaged_database() {
     let dir = tempfile::tempdir().unwrap();
@@ -135,7 +135,7 @@ async fn a_writer_restart_never_migrates_a_damaged_database() {
     assert!(app.handles.writer.storage().refusal().is_some(), "damaged mode");
     assert_eq!(schema_version(&db), 4, "the start did not migrate");
     app.handles.writer.inject(Fault::PanicNow).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    crate::supervision::wait_restarted(&app.handles.registry, names::WRITER, 1).await;
     let status = app.handles.registry.status(names::WRITER);
     eprintln!("writer after the restart: {status:?}");
     let version = schema_version(&db);

@@ -54,6 +54,12 @@ async fn unlocked_read_commands_do_not_write_the_live_database() {
         })
         .await
         .unwrap();
+        assert!(
+            !output.status.success(),
+            "atlas {} beside a running service names the API route instead of opening the store: {}",
+            command.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
         let main_after = std::fs::read(&db).unwrap();
         let wal_after = wal_len(&db);
         assert!(

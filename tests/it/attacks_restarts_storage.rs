@@ -7,6 +7,7 @@ use crate::support::{test_settings, TestApp};
 use atlas_actors::backup::BackupRequest;
 use atlas_actors::fault::Fault;
 use atlas_actors::registry::names;
+use atlas_actors::scheduler::RunNowError;
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -34,8 +35,8 @@ fn backup_files(dir: &Path) -> Vec<String> {
     names
 }
 
-/// A second request queued behind one whose future panics is dropped with the old context: its caller
-/// gets "Mailbox closed" instead of an answer.
+/// A request queued behind one whose future panics is answered: the panicking one's caller gets the
+/// panic as an error, the next one its answer (neither a "Mailbox closed").
 #[actix_rt::test]
 async fn a_request_queued_behind_one_that_panics_is_answered() {
     let app = TestApp::spawn().await;
@@ -45,12 +46,12 @@ async fn a_request_queued_behind_one_that_panics_is_answered() {
         backup.ask(BackupRequest::Create, crate::support::tester()),
         backup.ask(BackupRequest::List, crate::support::tester())
     );
-    eprintln!("first: {first:?}\nsecond: {second:?}");
-    for answer in [&first.map(|_| ()), &second.map(|_| ())] {
-        if let Err(why) = answer {
-            assert!(!why.contains("Mailbox"), "a caller got no answer, only: {why}");
-        }
-    }
+    let (first, second) = (first.map(|_| ()), second.map(|_| ()));
+    assert!(
+        first.as_ref().is_err_and(|why| !why.contains("Mailbox")),
+        "the armed fault fired in the first operation, and its caller was told: {first:?}"
+    );
+    assert_eq!(second, Ok(()), "the request queued behind it is answered");
 }
 
 /// A panic elsewhere in the Backup actor while a create runs on the blocking pool: the create goes on as a
@@ -82,8 +83,8 @@ async fn a_restart_mid_backup_keeps_the_running_create_its_turn_and_its_caller()
     );
 }
 
-/// The scheduler forgets a running job when it restarts: the same job starts again while the first
-/// instance is still running in its owner.
+/// A scheduler restart keeps a running job: it is still shown running, and running it again is refused
+/// (`AlreadyRunning`) while the first instance goes on in its owner.
 #[actix_rt::test]
 async fn a_scheduler_restart_keeps_a_running_job_running_and_unstartable() {
     let app = slow_app(60).await;
@@ -94,18 +95,12 @@ async fn a_scheduler_restart_keeps_a_running_job_running_and_unstartable() {
     wait_restarted(&app.handles.registry, names::SCHEDULER, 1).await;
     let listed = app.handles.scheduler.list().await.unwrap();
     let slot = listed.iter().find(|j| j.job == "backup").unwrap();
-    eprintln!("after the restart: {slot:?}");
-    eprintln!("first caller: {:?}", first.await.unwrap());
-    let scheduler = app.handles.scheduler.clone();
-    let second = actix_rt::spawn(async move { scheduler.run_now("backup", crate::support::tester()).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let owner = app.handles.registry.status(names::BACKUP).unwrap().operation;
-    eprintln!("backup actor's operation meanwhile: {owner:?}");
-    assert!(
-        slot.running || owner.is_none(),
-        "the backup job is still running in the Backup actor, the scheduler says it is not"
-    );
-    drop(second);
+    assert!(owner.is_some_and(|o| o.starts_with("backup create")), "the first run goes on in the Backup actor");
+    assert!(slot.running, "the restarted scheduler still shows it running: {slot:?}");
+    let second = app.handles.scheduler.run_now("backup", crate::support::tester()).await;
+    assert_eq!(second.map(|r| r.ok), Err(RunNowError::AlreadyRunning("backup".into())), "unstartable while it runs");
+    drop(first);
 }
 
 async fn app_with_verified_backup() -> (tempfile::TempDir, String, String) {
@@ -171,24 +166,31 @@ async fn vacuum_never_writes_to_a_database_served_read_only_as_damaged() {
     assert!(before == after, "the damaged database was rewritten by a maintenance write ({status} {answer})");
 }
 
-/// A database whose schema_migrations table is damaged: neither the service nor the documented CLI
-/// restore can start, so the backup named in the advice cannot be restored through Atlas at all.
+/// A database whose schema_migrations table is damaged can still be restored through Atlas both ways the
+/// advice names: the CLI with no service running, and the service itself, which starts read-only.
 #[actix_rt::test]
 async fn a_damaged_migrations_table_still_starts_read_only_and_the_cli_restore_works() {
     let (dir, id, _admin) = app_with_verified_backup().await;
     let db = dir.path().join("data/atlas.db");
     damage_object(&db, "schema_migrations");
     let settings = test_settings(&dir);
-    let started = atlas::start(&settings, atlas::bind(&settings).unwrap()).await;
-    eprintln!("serve: {:?}", started.as_ref().err());
-    let cli = actix_rt::task::spawn_blocking({
-        let settings = settings.clone();
-        move || atlas::backup_cli::run(&settings, BackupRequest::Restore(id))
-    })
-    .await
-    .unwrap();
-    eprintln!("cli restore: {cli:?}");
-    assert!(started.is_ok() || cli.is_ok(), "no way left to restore through Atlas");
+    let cli = actix_rt::task::spawn_blocking(move || atlas::backup_cli::run(&settings, BackupRequest::Restore(id)))
+        .await
+        .unwrap();
+    assert!(cli.is_ok(), "the CLI restores with no service running: {cli:?}");
+    let conn = crate::support::open_read_only(&db);
+    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).unwrap();
+    assert_eq!((check.as_str(), crate::support::count(&conn, "SELECT count(*) FROM projects")), ("ok", 20));
+
+    let (dir, id, admin) = app_with_verified_backup().await;
+    damage_object(&dir.path().join("data/atlas.db"), "schema_migrations");
+    let settings = test_settings(&dir);
+    let app = TestApp::spawn_with(dir, settings).await;
+    assert!(app.handles.writer.storage().refusal().is_some(), "the service starts, read-only");
+    let (status, body) = app.restore(&admin, &id).await;
+    assert_eq!(status, 200, "the running service restores it: {body}");
+    let (status, body) = app.call("POST", "/api/v1/projects", Some(&admin), Some(json!({ "name": "after" }))).await;
+    assert_eq!(status, 201, "writable again: {body}");
 }
 
 /// A damaged tokens table: serve refuses to start (the bootstrap counts tokens), instead of read-only mode.

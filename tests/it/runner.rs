@@ -108,11 +108,10 @@ async fn a_timeout_kills_the_whole_process_group_grandchildren_included() {
     let team = direct_team(|_| {}).await;
     let pid_file = team.app.dir.path().join("grandchild.pid");
     let script = format!("sleep 60 & echo $! > {}; wait", pid_file.display());
-    let started = std::time::Instant::now();
     let (task, _) = team.start_run(&["sh", "-c", &script], Some(2)).await;
+    // Ended within `finished_run`'s bounded wait (10 s), so not after the grandchild's 60 s sleep.
     let run = team.finished_run(&task).await;
     assert_eq!(run["status"], "timed_out", "{run}");
-    assert!(started.elapsed() < Duration::from_secs(20), "the run did not wait for the grandchild's sleep");
     assert!(run["error_log"].as_str().unwrap().contains("timed out after 2 s"), "{run}");
     let grandchild: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     for _ in 0..500 {

@@ -46,25 +46,33 @@ impl ScheduleSpec {
     }
 }
 
-/// `Some(Ok)` for a well-formed interval, `Some(Err)` for a malformed one, `None` when it is not one at all.
+/// The longest interval: a job less often than yearly is a cron expression's work (and a longer one would
+/// run past the calendar's end when added to a time).
+const MAX_INTERVAL_DAYS: i64 = 366;
+
+/// `Some(Ok)` for a well-formed interval, `Some(Err)` for a malformed one, `None` when it is not one at all
+/// (five or more fields: a cron expression). Intervals are humantime's (`30s`, `15m`, `1h 30m`, `7d`).
 fn parse_interval(text: &str) -> Option<Result<Duration, String>> {
-    let unit = text.chars().last()?;
-    let digits = &text[..text.len() - unit.len_utf8()];
-    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+    if text.split_whitespace().count() >= 5 || text.contains('*') {
         return None;
     }
-    let count: i64 = match digits.parse() {
-        Ok(n) if n > 0 => n,
-        _ => return Some(Err(format!("{text:?}: the interval must be a positive whole number"))),
+    let parsed = match humantime::parse_duration(text) {
+        Ok(parsed) => parsed,
+        Err(humantime::DurationError::NumberOverflow) => {
+            return Some(Err(format!("{text:?}: longer than the {MAX_INTERVAL_DAYS} days an interval may be")))
+        }
+        Err(_) if text.starts_with(|c: char| c.is_ascii_digit()) => {
+            return Some(Err(format!("{text:?} is not an interval (30s, 15m, 1h 30m, 7d)")))
+        }
+        Err(_) => return None,
     };
-    let interval = match unit {
-        's' => Duration::seconds(count),
-        'm' => Duration::minutes(count),
-        'h' => Duration::hours(count),
-        'd' => Duration::days(count),
-        _ => return None,
-    };
-    Some(Ok(interval))
+    match Duration::from_std(parsed) {
+        Ok(interval) if interval <= Duration::zero() => {
+            Some(Err(format!("{text:?}: the interval must be longer than zero")))
+        }
+        Ok(interval) if interval <= Duration::days(MAX_INTERVAL_DAYS) => Some(Ok(interval)),
+        _ => Some(Err(format!("{text:?}: longer than the {MAX_INTERVAL_DAYS} days an interval may be"))),
+    }
 }
 
 #[cfg(test)]
@@ -95,8 +103,12 @@ mod tests {
     #[test]
     fn off_and_garbage() {
         assert!(ScheduleSpec::parse("off").unwrap().next_due(None, Utc::now()).is_none());
-        for bad in ["", "soon", "0m", "15x", "* * *", "61 * * * *"] {
+        for bad in ["", "soon", "0m", "15x", "* * *", "61 * * * *", "200000000000000d", "367d", "99999999999999999999s"]
+        {
             assert!(ScheduleSpec::parse(bad).is_err(), "{bad:?} should be refused");
         }
+        let long = ScheduleSpec::parse("200000000000000d").unwrap_err();
+        assert!(long.contains("366 days"), "an overflow is an error naming the limit, never a panic: {long}");
+        assert!(matches!(ScheduleSpec::parse("1h 30m"), Ok(ScheduleSpec::Every(d)) if d == Duration::minutes(90)));
     }
 }

@@ -151,17 +151,18 @@ async fn a_stale_approval_is_refused_with_what_changed_and_closed_as_superseded(
     assert_eq!(status, 409, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("already superseded"), "{body}");
 
-    // Without anyone trying to approve it, the expiry sweep closes one whose target changed.
+    // Without anyone trying to approve it, the expiry sweep (the real job, on a configuration without
+    // expiry) closes one whose target changed.
     let (_, second) =
         team.call("PATCH", &format!("/api/v1/tasks/{task}"), &team.agent, Some(json!({ "assignee": "x" }))).await;
     team.call("PATCH", &format!("/api/v1/tasks/{task}"), &team.admin, Some(json!({ "priority": 6 }))).await;
-    let sweep = atlas_actors::domain::Command::ExpireApprovals { requested_before: "2000-01-01".into() };
-    team.app.handles.writer.submit(sweep, atlas_actors::domain::Actor::new("housekeeper")).await.unwrap();
+    let swept = team.app.handles.scheduler.run_now("approval_expiry", atlas_actors::domain::Actor::new("scheduler"));
+    assert!(swept.await.is_ok_and(|report| report.ok), "the sweep ran");
     let (_, swept) =
         team.call("GET", &format!("/api/v1/approvals/{}", second["id"].as_str().unwrap()), &team.viewer, None).await;
     assert_eq!(
         (swept["status"].as_str(), swept["reviewed_by"].as_str()),
-        (Some("superseded"), Some("housekeeper")),
+        (Some("superseded"), Some("scheduler")),
         "{swept}"
     );
 
@@ -174,8 +175,8 @@ async fn a_stale_approval_is_refused_with_what_changed_and_closed_as_superseded(
     let deletion = deletion["id"].as_str().unwrap();
     let (status, _) = team.call("POST", &format!("/api/v1/approvals/{deletion}/approve"), &team.approver, None).await;
     assert_eq!(status, 200, "the project is deleted");
-    let sweep = atlas_actors::domain::Command::ExpireApprovals { requested_before: String::new() };
-    team.app.handles.writer.submit(sweep, atlas_actors::domain::Actor::new("housekeeper")).await.unwrap();
+    let swept = team.app.handles.scheduler.run_now("approval_expiry", atlas_actors::domain::Actor::new("scheduler"));
+    assert!(swept.await.is_ok_and(|report| report.ok), "the sweep ran");
     let (_, swept) =
         team.call("GET", &format!("/api/v1/approvals/{}", orphan["id"].as_str().unwrap()), &team.viewer, None).await;
     assert_eq!(swept["status"], "superseded", "{swept}");

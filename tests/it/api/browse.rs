@@ -57,11 +57,9 @@ async fn the_sql_box_never_shows_a_token_hash_and_stops_runaway_queries() {
     let text = answer.to_string();
     assert!(hashes.iter().all(|h| !text.contains(h.as_str())), "no hash in {text}");
     let runaway = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c) SELECT max(i) FROM c";
-    let started = std::time::Instant::now();
     let (status, refused) = sql(&team, &team.viewer, runaway).await;
     assert_eq!(status, 400, "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("time limit"), "{refused}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let (status, capped) = sql(
         &team,
         &team.viewer,

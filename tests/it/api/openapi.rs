@@ -73,6 +73,22 @@ pub fn operations(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
     found
 }
 
+/// Tools (client generators, `openapi-spec-validator`) need every operation's id to be its own.
+#[test]
+fn every_operation_has_an_id_of_its_own() {
+    let doc = serde_json::to_value(atlas::http::openapi_document()).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(id) = operation["operationId"].as_str() else { continue };
+            if let Some(first) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId {id:?} is used by {first} and by {method} {path}");
+            }
+        }
+    }
+    assert!(seen.len() >= ROUTES.len() - 3, "operations carry ids: {seen:?}");
+}
+
 #[actix_rt::test]
 async fn the_document_lists_every_route_and_only_served_ones() {
     let team = Team::new().await;

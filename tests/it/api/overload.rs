@@ -2,7 +2,7 @@
 //! answered 503 `busy` with `Retry-After`, never left waiting for seconds.
 
 use crate::support::{test_settings, TestApp};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[actix_rt::test]
 async fn a_saturated_read_pool_answers_503_busy_with_retry_after_within_the_bounded_wait() {
@@ -25,21 +25,20 @@ async fn a_saturated_read_pool_answers_503_busy_with_retry_after_within_the_boun
             .await
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let started = Instant::now();
     let response = awc::Client::default()
         .get(format!("{}/api/v1/projects", app.url))
         .insert_header(("Authorization", format!("Bearer {admin}")))
         .send()
         .await
         .unwrap();
-    let waited = started.elapsed();
+    // Answered while the slow read still holds the pool's one connection: the bounded wait ended first.
+    assert!(!slow.is_finished(), "the 503 came after the slow read, not after the bounded wait");
     assert_eq!(response.status().as_u16(), 503);
     let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(retry_after.as_deref(), Some("1"));
     let mut response = response;
     let body: serde_json::Value = serde_json::from_slice(&response.body().await.unwrap()).unwrap();
     assert_eq!(body["error"]["code"], "busy", "{body}");
-    assert!(waited < Duration::from_millis(1500), "answered after the bounded wait, not the slow read: {waited:?}");
     slow.await.unwrap().unwrap();
     assert_eq!(app.call("GET", "/api/v1/projects", Some(&admin), None).await.0, 200, "served again");
 }
