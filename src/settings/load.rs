@@ -53,12 +53,24 @@ impl Sources {
     }
 }
 
-/// Reads a value given as text (env or flag): TOML syntax when it parses (`30`, `true`, `"x"`), else a string.
-fn parse_scalar(raw: &str) -> Value {
-    toml::from_str::<Table>(&format!("v = {raw}"))
-        .ok()
-        .and_then(|mut table| table.remove("v"))
-        .unwrap_or_else(|| Value::String(raw.to_owned()))
+/// Reads a value given as text (env or flag) by the type of the field it sets: for a text field the text
+/// itself (a quoted TOML string is unquoted), so a Telegram group's `-1001234567890` or a digit-only
+/// password stays text; for any other field, TOML syntax (`30`, `true`, `["a"]`), else the text, for
+/// serde to refuse naming the key.
+fn parse_scalar(raw: &str, field: Option<&Value>) -> Value {
+    let parsed = toml::from_str::<Table>(&format!("v = {raw}")).ok().and_then(|mut table| table.remove("v"));
+    match (field, parsed) {
+        (Some(Value::String(_)), Some(Value::String(text))) => Value::String(text),
+        (Some(Value::String(_)), _) => Value::String(raw.to_owned()),
+        (_, Some(value)) => value,
+        (_, None) => Value::String(raw.to_owned()),
+    }
+}
+
+/// The field `section.key` of the defaults, when it has a value there (an `Option` left `None` has none).
+fn default_field<'a>(defaults: &'a Table, dotted: &str) -> Option<&'a Value> {
+    let (section, key) = dotted.split_once('.')?;
+    defaults.get(section)?.as_table()?.get(key)
 }
 
 /// Sets `section.key` in `table`, creating the section.
@@ -99,6 +111,7 @@ pub fn load(
             .map_err(|err| SettingsError::Syntax { path: path.clone(), message: err.to_string() })?;
         sources.file = Some(path);
     }
+    let defaults = Table::try_from(Settings::default()).unwrap_or_default();
     let mut env_vars: Vec<(String, String)> =
         env.into_iter().filter(|(name, _)| name.starts_with(ENV_PREFIX)).collect();
     env_vars.sort();
@@ -107,10 +120,8 @@ pub fn load(
             continue;
         };
         let dotted = format!("{}.{}", section.to_lowercase(), key.to_lowercase());
-        set(&mut table, &dotted, parse_scalar(&raw)).map_err(|message| SettingsError::Invalid {
-            key: dotted.clone(),
-            source_name: format!("environment variable {name}"),
-            message,
+        set(&mut table, &dotted, parse_scalar(&raw, default_field(&defaults, &dotted))).map_err(|message| {
+            SettingsError::Invalid { key: dotted.clone(), source_name: format!("environment variable {name}"), message }
         })?;
         sources.by_key.insert(dotted, format!("environment variable {name}"));
     }
@@ -118,7 +129,8 @@ pub fn load(
         let (dotted, raw) = flag
             .split_once('=')
             .ok_or_else(|| SettingsError::Flag { flag: flag.clone(), message: "expected section.key=value".into() })?;
-        set(&mut table, dotted.trim(), parse_scalar(raw.trim()))
+        let field = default_field(&defaults, dotted.trim());
+        set(&mut table, dotted.trim(), parse_scalar(raw.trim(), field))
             .map_err(|message| SettingsError::Flag { flag: flag.clone(), message })?;
         sources.by_key.insert(dotted.trim().to_owned(), format!("command-line flag {flag:?}"));
     }
@@ -166,6 +178,25 @@ mod tests {
         assert_eq!(settings.http.workers, 5, "env beats file");
         assert_eq!(settings.database.busy_timeout_ms, 300, "flag beats env");
         assert_eq!(settings.log, crate::settings::LogSettings::default(), "untouched keys keep their defaults");
+    }
+
+    #[test]
+    fn text_fields_take_text_that_looks_like_a_number() {
+        let (settings, _) = load(
+            None,
+            env(&[
+                ("ATLAS_ALERTS__TELEGRAM_CHAT_ID", "-1001234567890"),
+                ("ATLAS_ALERTS__TELEGRAM_BOT_TOKEN", "123:abc"),
+                ("ATLAS_ALERTS__SMTP_PASSWORD", "12345678"),
+            ]),
+            &["alerts.smtp_username=\"007\"".to_owned()],
+        )
+        .unwrap();
+        assert_eq!(settings.alerts.telegram_chat_id, "-1001234567890", "a Telegram group's id");
+        assert_eq!(settings.alerts.smtp_password, "12345678", "a digit-only password");
+        assert_eq!(settings.alerts.smtp_username, "007", "a quoted value is unquoted");
+        let (settings, _) = load(None, env(&[("ATLAS_HTTP__WORKERS", "3")]), &[]).unwrap();
+        assert_eq!(settings.http.workers, 3, "numbers stay numbers where a number is wanted");
     }
 
     #[test]
