@@ -118,12 +118,42 @@ pub fn same_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
     }
     if let Some(origin) = text("origin") {
         let host = text(header::HOST.as_str()).unwrap_or_default();
-        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
-        if host.is_empty() || origin_host != host {
+        if !same_site(&origin, req.connection_info().scheme(), &host) {
             return Err(ConsoleError::CrossSite(format!("it came from origin {origin:?}, not this host")));
         }
     }
     Ok(())
+}
+
+/// Whether `origin` (an `Origin` header) is this server as the request reached it (`scheme`, `Host`),
+/// compared as URLs are: the scheme, the host without case, the port with its scheme's default.
+fn same_site(origin: &str, scheme: &str, host: &str) -> bool {
+    let ours = url::Url::parse(&format!("{scheme}://{host}"));
+    match (url::Url::parse(origin), ours) {
+        (Ok(theirs), Ok(ours)) if !host.is_empty() => {
+            theirs.scheme() == ours.scheme()
+                && theirs.host_str().is_some()
+                && theirs.host_str() == ours.host_str()
+                && theirs.port_or_known_default() == ours.port_or_known_default()
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn origins_compare_as_urls() {
+        use super::same_site;
+        assert!(same_site("http://127.0.0.1:8080", "http", "127.0.0.1:8080"));
+        assert!(same_site("http://Atlas.Example:80", "http", "atlas.example"), "host case, the default port");
+        assert!(!same_site("https://127.0.0.1:8080", "http", "127.0.0.1:8080"), "another scheme is another site");
+        assert!(!same_site("http://127.0.0.1:8081", "http", "127.0.0.1:8080"));
+        assert!(!same_site("http://evil.example", "http", "atlas.example"));
+        assert!(!same_site("null", "http", "127.0.0.1:8080"), "an opaque origin");
+        assert!(!same_site("http://127.0.0.1:8080", "http", ""), "no Host header");
+        assert!(!same_site("http://atlas.example.evil.example", "http", "atlas.example"));
+    }
 }
 
 /// The CSRF token every console form carries.
