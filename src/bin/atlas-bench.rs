@@ -66,6 +66,7 @@ pub(crate) fn scratch_dir(label: &str) -> PathBuf {
 }
 
 /// (a) Commands per second for plain rusqlite: one transaction, a project row and an event row each.
+#[allow(clippy::disallowed_methods)] // the raw baseline opens its own scratch file, as plain rusqlite does
 fn raw_ceiling(dir: &Path, synchronous: Synchronous) -> rusqlite::Result<f64> {
     let conn = rusqlite::Connection::open(dir.join("raw.db"))?;
     conn.execute_batch(&format!(

@@ -2,35 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-/// Files allowed to open a read-write SQLite connection, and why.
-const READ_WRITE_ALLOWED: &[(&str, &str)] = &[
-    ("actors/src/store/writer/mod.rs", "the single writer"),
-    (
-        "actors/src/store/writer/checkpointer.rs",
-        "the writer's checkpointer: moves committed WAL frames into the file, writes no rows, held still by the writer",
-    ),
-    ("actors/src/store/browse/tests.rs", "the browser's unit tests build their own scratch database"),
-    ("actors/src/store/capture/tests.rs", "capture's unit tests build scratch databases to replay onto"),
+/// Files that may open SQLite files themselves (clippy's `disallowed_methods`, `clippy.toml`, refuses
+/// it everywhere else), and why. Test modules (`tests.rs`, `mod tests`) open scratch databases too.
+const OPENERS: &[(&str, &str)] = &[
+    ("actors/src/store/open.rs", "the one door: read-only for anyone, read-write for a purpose of its closed list"),
     ("src/bin/atlas-bench.rs", "measures plain rusqlite on its own scratch file as the raw ceiling"),
-    ("actors/src/backup/file.rs", "writes backup copies into the backup directory, never the live database"),
-    ("actors/src/pitr/rebuild.rs", "replays changes onto the staged copy a point-in-time restore builds"),
-    ("actors/src/pitr/mod.rs", "forks the timeline of a staged copy before a restore swaps it in"),
 ];
 
-/// Why a source text opens a read-write connection, if it does.
-fn read_write_open(source: &str) -> Option<&'static str> {
-    if source.contains("Connection::open(") {
-        return Some("Connection::open (read-write by default)");
-    }
-    if source.contains("SQLITE_OPEN_READ_WRITE") || source.contains("SQLITE_OPEN_CREATE") {
-        return Some("a read-write or create open flag");
-    }
-    let opens_with_flags = source.contains("open_with_flags") || source.contains("SqliteConnectionManager::file");
-    if opens_with_flags && !source.contains("SQLITE_OPEN_READ_ONLY") {
-        return Some("an open without SQLITE_OPEN_READ_ONLY");
-    }
-    None
-}
+const ALLOWED: &str = "allow(clippy::disallowed_methods)";
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -43,38 +22,50 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The source outside its test modules (a file named `tests.rs`, or what follows `mod tests`).
+fn outside_tests(relative: &str, source: &str) -> String {
+    if relative.ends_with("/tests.rs") {
+        return String::new();
+    }
+    source.split("#[cfg(test)]").next().unwrap_or_default().to_owned()
+}
+
 #[test]
-fn only_the_writer_opens_a_read_write_connection() {
+fn sqlite_files_are_opened_only_through_store_open() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let clippy = std::fs::read_to_string(root.join("clippy.toml")).expect("clippy.toml");
+    for method in [
+        "rusqlite::Connection::open\"",
+        "rusqlite::Connection::open_with_flags\"",
+        "r2d2_sqlite::SqliteConnectionManager::file\"",
+    ] {
+        assert!(clippy.contains(method), "clippy.toml disallows {method}");
+    }
     let mut files = Vec::new();
     rust_files(&root.join("src"), &mut files);
     rust_files(&root.join("actors/src"), &mut files);
     assert!(files.len() > 10, "the scan found the sources");
-    let mut offenders = Vec::new();
+    let mut escapes = Vec::new();
     for file in files {
         let relative = file.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-        if READ_WRITE_ALLOWED.iter().any(|(allowed, _)| *allowed == relative) {
-            continue;
-        }
-        if let Some(why) = read_write_open(&std::fs::read_to_string(&file).unwrap()) {
-            offenders.push(format!("{relative}: {why}"));
+        let source = outside_tests(&relative, &std::fs::read_to_string(&file).unwrap());
+        if source.contains(ALLOWED) && !OPENERS.iter().any(|(allowed, _)| *allowed == relative) {
+            escapes.push(relative);
         }
     }
-    assert!(offenders.is_empty(), "only store/writer/mod.rs may open a read-write connection: {offenders:#?}");
-    let writer = std::fs::read_to_string(root.join("actors/src/store/writer/mod.rs")).unwrap();
-    assert!(read_write_open(&writer).is_some(), "the writer is where the read-write open lives");
+    assert!(escapes.is_empty(), "only store/open.rs opens SQLite files; these lift clippy's rule: {escapes:#?}");
 }
 
 #[test]
-fn the_rule_catches_each_kind_of_read_write_open() {
-    assert!(read_write_open("let c = rusqlite::Connection::open(path)?;").is_some());
-    assert!(read_write_open("open_with_flags(p, OpenFlags::SQLITE_OPEN_READ_WRITE)").is_some());
-    assert!(read_write_open("SqliteConnectionManager::file(p)").is_some());
-    assert!(read_write_open("SqliteConnectionManager::file(p).with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY)").is_none());
-    assert!(
-        read_write_open("Connection::open_in_memory()").is_none(),
-        "a private in-memory database is not the database"
-    );
+fn the_rule_sees_an_escape_outside_tests_only() {
+    assert!(outside_tests("actors/src/x.rs", "fn a() {}\n#[allow(clippy::disallowed_methods)]\nfn b() {}")
+        .contains(ALLOWED));
+    assert!(!outside_tests(
+        "actors/src/x.rs",
+        "fn a() {}\n#[cfg(test)]\n#[allow(clippy::disallowed_methods)]\nmod tests {}"
+    )
+    .contains(ALLOWED));
+    assert!(outside_tests("actors/src/store/browse/tests.rs", "#![allow(clippy::disallowed_methods)]").is_empty());
 }
 
 #[test]

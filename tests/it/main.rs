@@ -1,4 +1,7 @@
 //! One integration-test binary (one link step) with a module per area.
+// Tests open the database files from outside, as an attacker, a damaged disk or an operator's sqlite3
+// would: the rule that Atlas opens them only through `store::open` is for Atlas.
+#![allow(clippy::disallowed_methods)]
 
 /// A Sheet test, run twice: against a fake that lists the spreadsheet's owner among every protected
 /// range's editors, as Google documents, and against one that does not (the fake's first version).

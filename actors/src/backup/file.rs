@@ -7,8 +7,9 @@
 
 use super::checksum;
 use crate::store::migrate;
+use crate::store::open::ReadWrite;
 use crate::store::queries::{count_rows, CountedTable};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -144,9 +145,8 @@ fn copy_snapshot(source: &Connection, plain: &Path, options: &BackupOptions) -> 
     // One read transaction for the whole copy: a consistent snapshot that writers (WAL) never wait for.
     source.execute_batch("BEGIN").map_err(|e| err("cannot start the snapshot", e))?;
     {
-        let mut target =
-            Connection::open_with_flags(plain, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)
-                .map_err(|e| err(&format!("cannot create {}", plain.display()), e))?;
+        let mut target = crate::store::open::read_write(plain, ReadWrite::BackupCopy { create: true })
+            .map_err(|e| err(&format!("cannot create {}", plain.display()), e))?;
         let backup =
             rusqlite::backup::Backup::new(source, &mut target).map_err(|e| err("cannot start the backup", e))?;
         backup
@@ -179,9 +179,8 @@ pub fn create(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Manifest, String> {
     std::fs::create_dir_all(dir).map_err(|e| err(&format!("cannot create backup directory {}", dir.display()), e))?;
-    let source =
-        Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|e| err(&format!("cannot open {} for the backup", database.display()), e))?;
+    let source = crate::store::open::read_only(database)
+        .map_err(|e| err(&format!("cannot open {} for the backup", database.display()), e))?;
     source.busy_timeout(Duration::from_secs(30)).map_err(|e| err("busy timeout", e))?;
     // Named by time and by the database's timeline: two machines backing up in the same second (a drill
     // beside production) never name their copies alike.
@@ -201,7 +200,7 @@ pub fn create(
     copy_snapshot(&source, &plain, options)?;
     // The manifest describes the copy itself (one snapshot, whichever way it was made).
     let (page_count, schema_version, row_counts, pitr) = {
-        let copy = Connection::open_with_flags(&plain, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        let copy = crate::store::open::read_write(&plain, ReadWrite::BackupCopy { create: false })
             .map_err(|e| err("cannot reopen the copy", e))?;
         // A page copy keeps the source's WAL flag in page 1: a backup file is a plain rollback-journal file.
         copy.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0))
@@ -383,8 +382,7 @@ fn check(dir: &Path, manifest: &Manifest) -> Result<(), Failure> {
         }
     };
     let result = (|| {
-        let conn = Connection::open_with_flags(&plain, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| err("cannot open the backup", e))?;
+        let conn = crate::store::open::read_only(&plain).map_err(|e| err("cannot open the backup", e))?;
         let integrity: String =
             conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| err("integrity_check failed", e))?;
         if integrity != "ok" {
@@ -443,7 +441,7 @@ pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
 /// Checks a golden copy (a plain SQLite database: integrity, and a schema this binary can migrate) and
 /// copies it to `staged`. Returns a manifest describing it (`id` = `golden`).
 pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
-    let conn = Connection::open_with_flags(golden, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    let conn = crate::store::open::read_only(golden)
         .map_err(|e| err(&format!("cannot open the golden copy {}", golden.display()), e))?;
     // A consistent snapshot of the golden database as SQLite sees it, a `-wal` beside it included (a
     // plain file copy would leave the WAL's commits behind).
@@ -458,7 +456,7 @@ pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
 
 /// What is checked is what will be swapped in: the staged copy, and its checksum.
 fn checked_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
-    let copy = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    let copy = crate::store::open::read_only(staged)
         .map_err(|e| err(&format!("cannot open the staged copy of {}", golden.display()), e))?;
     let integrity: String = copy
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

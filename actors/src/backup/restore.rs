@@ -59,8 +59,8 @@ pub(super) async fn restore(work: &Work, source: Source, restoring: Restoring) -
             Source::Rebuilt(base) => *base,
         };
         // Whatever its source, nothing beyond the migrations' schema comes in (a trigger would run here).
-        let staged_conn = rusqlite::Connection::open_with_flags(&staged, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| format!("cannot open the copy to restore: {e}"))?;
+        let staged_conn =
+            crate::store::open::read_only(&staged).map_err(|e| format!("cannot open the copy to restore: {e}"))?;
         let drift = crate::store::migrate::schema_drift(&staged_conn).map_err(|e| format!("schema: {e}"))?;
         drop(staged_conn);
         if !drift.is_empty() {

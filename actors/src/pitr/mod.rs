@@ -19,7 +19,7 @@ pub use ship::{PitrHandle, ShipperParts};
 pub use status::{OutboxFigures, PitrMonitor, PitrReport};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
@@ -164,7 +164,7 @@ pub fn base_of(conn: &Connection, schema_version: u32) -> rusqlite::Result<Optio
 /// it carries (changes of the history it came from) are dropped, and its lineage is recorded (which
 /// decides whether it may write to the bucket: `backup/owner.rs`). Every restore does this.
 pub fn fork_timeline(staged: &Path, lineage: &crate::backup::owner::Lineage) -> Result<(), String> {
-    let mut conn = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    let mut conn = crate::store::open::read_write(staged, crate::store::open::ReadWrite::StagedCopy)
         .map_err(|e| format!("cannot open the restored copy: {e}"))?;
     let outbox: bool = conn
         .query_row(
@@ -190,6 +190,7 @@ pub fn fork_timeline(staged: &Path, lineage: &crate::backup::owner::Lineage) -> 
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // the tests open scratch databases of their own
 mod tests {
     use super::*;
     use crate::backup::owner::{Lineage, LINEAGE_SQL};

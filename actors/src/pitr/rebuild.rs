@@ -11,7 +11,7 @@ use crate::backup::file::{self, Manifest};
 use crate::backup::offsite::Offsite;
 use crate::backup::owner::Claim;
 use crate::store::capture::{replay_onto, OUTBOX};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use serde::Serialize;
 use sqlite_session::Op;
 use std::collections::BTreeMap;
@@ -197,8 +197,7 @@ fn skipped_sentence(left: &[Manifest], claims: &[Claim]) -> String {
 /// The position the snapshot file itself holds; a manifest that says otherwise is refused (replaying
 /// another timeline's changes, or skipping some, would build a wrong database that passes every check).
 fn position_in_file(staged: &Path, id: &str, claimed: &PitrBase) -> Result<(), String> {
-    let conn = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| format!("cannot open snapshot {id}: {e}"))?;
+    let conn = crate::store::open::read_only(staged).map_err(|e| format!("cannot open snapshot {id}: {e}"))?;
     let schema = crate::store::migrate::check(&conn).map_err(|e| format!("snapshot {id}: {e}"))?.current;
     let held = super::base_of(&conn, schema).map_err(|e| format!("cannot read snapshot {id}'s position: {e}"))?;
     match held {
@@ -345,7 +344,7 @@ pub fn replay_checked(
     changes: Vec<(i64, Vec<u8>)>,
     target: Target,
 ) -> Result<(u64, BTreeMap<String, i64>), String> {
-    let conn = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    let conn = crate::store::open::read_write(staged, crate::store::open::ReadWrite::StagedCopy)
         .map_err(|e| format!("cannot open the rebuilt copy: {e}"))?;
     let mut expected = counts(&conn)?;
     for (table, delta) in deltas(&changes)? {
@@ -416,7 +415,7 @@ fn deltas(changes: &[(i64, Vec<u8>)]) -> Result<BTreeMap<String, i64>, String> {
 /// all or nothing, then `integrity_check` (a restore's catch-up, with writes held); answers the counted
 /// tables' rows as they now are.
 pub fn replay_more(staged: &Path, rows: Vec<Record>) -> Result<BTreeMap<String, i64>, String> {
-    let conn = Connection::open_with_flags(staged, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    let conn = crate::store::open::read_write(staged, crate::store::open::ReadWrite::StagedCopy)
         .map_err(|e| format!("cannot open the rebuilt copy {}: {e}", staged.display()))?;
     crate::store::capture::replay_onto(&conn, rows.into_iter().map(|row| (row.seq, row.changeset)))
         .map_err(|err| err.to_string())?;

@@ -110,7 +110,7 @@ pub fn schema_drift(conn: &Connection) -> Result<Vec<String>, MigrationError> {
         Err(MigrationError::DatabaseNewer { .. }) => return Ok(Vec::new()),
         Err(err) => return Err(err),
     };
-    let expected = Connection::open_in_memory()?;
+    let expected = super::open::in_memory()?;
     expected.execute_batch(HISTORY_TABLE)?;
     for migration in embedded().into_iter().filter(|m| m.version <= version) {
         expected.execute_batch(migration.sql)?;

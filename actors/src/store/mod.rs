@@ -8,6 +8,7 @@ pub mod config;
 pub mod gate;
 pub mod lock;
 pub mod migrate;
+pub mod open;
 mod pragmas;
 pub mod queries;
 pub mod quorum;

@@ -4,7 +4,7 @@
 use super::config::StoreConfig;
 use super::pragmas;
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use thiserror::Error;
@@ -34,9 +34,8 @@ pub struct ReaderPool {
 
 fn build(config: &StoreConfig) -> Result<Pool, String> {
     let init_config = config.clone();
-    let manager = SqliteConnectionManager::file(&config.path)
-        .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
-        .with_init(move |conn| pragmas::for_reader(conn, &init_config));
+    let manager =
+        super::open::read_only_manager(&config.path).with_init(move |conn| pragmas::for_reader(conn, &init_config));
     r2d2::Pool::builder()
         .max_size(config.read_pool_size.max(1))
         .min_idle(Some(1))

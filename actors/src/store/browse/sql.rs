@@ -73,9 +73,7 @@ fn first_keyword(sql: &str) -> String {
 /// Opens the database read-only (and `query_only`), as the read pool does, and runs `sql` on it: the
 /// entry of the child process a browser query runs in.
 pub fn run_on_file(path: &std::path::Path, sql: &str, limits: SqlLimits) -> Result<SqlAnswer, SqlRefusal> {
-    use rusqlite::OpenFlags;
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| SqlRefusal::Failed(e.to_string()))?;
+    let conn = crate::store::open::read_only(path).map_err(|e| SqlRefusal::Failed(e.to_string()))?;
     conn.execute_batch("PRAGMA query_only = ON; PRAGMA busy_timeout = 1000; PRAGMA temp_store = FILE;")
         .map_err(|e| SqlRefusal::Failed(e.to_string()))?;
     run(&conn, sql, limits)

@@ -1,3 +1,6 @@
+// The browser's tests build scratch databases of their own, outside `store::open`.
+#![allow(clippy::disallowed_methods)]
+
 use super::sql::{run, SqlLimits, SqlRefusal};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::json;

@@ -1,3 +1,6 @@
+// Capture's tests build scratch databases to replay onto, outside `store::open`.
+#![allow(clippy::disallowed_methods)]
+
 //! Capture against replay: the outbox, applied in order onto a copy taken before, rebuilds the database.
 
 use super::*;

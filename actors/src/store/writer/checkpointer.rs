@@ -18,7 +18,7 @@
 
 use super::super::storage::StorageWatch;
 use super::WriterStats;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -126,10 +126,7 @@ fn run(state: Weak<Mutex<State>>, every: Duration, storage: StorageWatch, commit
 fn checkpoint(state: &mut State) -> rusqlite::Result<bool> {
     if state.conn.is_none() {
         // Never created here: a missing file (moved by a restore) is an error, not a new database.
-        let conn = Connection::open_with_flags(
-            &state.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let conn = crate::store::open::read_write(&state.path, crate::store::open::ReadWrite::Checkpointer)?;
         conn.busy_timeout(state.busy_timeout)?;
         state.conn = Some(conn);
     }
@@ -138,6 +135,7 @@ fn checkpoint(state: &mut State) -> rusqlite::Result<bool> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // the tests open a WAL database of their own
 mod tests {
     use super::*;
 

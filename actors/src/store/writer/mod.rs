@@ -1,5 +1,6 @@
-//! The single writer. **This file is the only place in Atlas that opens a read-write connection**
-//! (`handle.rs` beside it is the door; `../transaction.rs` holds the transactions).
+//! The single writer. **This file is the only place in Atlas that opens the live database read-write**
+//! (`store::open::ReadWrite::Writer`; `handle.rs` beside it is the door; `../transaction.rs` holds the
+//! transactions).
 //!
 //! `WriterActor` lives alone on its own arbiter thread and owns that connection. Callers reach it only
 //! through [`WriterHandle`]: they submit a [`Command`] and are answered after the transaction holding it
@@ -18,9 +19,10 @@ use crate::domain::{
 };
 use crate::guard::catch_panic;
 use crate::registry::{names, ActorRegistry};
+use crate::store::open::ReadWrite;
 use actix::prelude::*;
 use actix::Supervisor;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{oneshot, watch};
@@ -64,8 +66,7 @@ fn open_checked(config: &StoreConfig, clock: &dyn Clock, storage: &StorageWatch)
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|err| format!("cannot create data directory {}: {err}", dir.display()))?;
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_CREATE;
-    let mut conn = Connection::open_with_flags(path, flags)
+    let mut conn = crate::store::open::read_write(path, ReadWrite::Writer { create: true })
         .map_err(|err| format!("cannot open database {}: {err}", path.display()))?;
     pragmas::for_writer(&conn, config).map_err(|err| format!("cannot configure database {}: {err}", path.display()))?;
     match super::storage::quick_check(&conn, config.start_check_budget) {
@@ -99,13 +100,12 @@ fn install_config(conn: &Connection, config: &StoreConfig) -> Result<(), String>
 /// Opens a database that must exist (a restore's swap and its rollback never create one).
 /// `migrate` is false for a damaged database (nothing is written to it, migrations included).
 fn open_existing(config: &StoreConfig, clock: &dyn Clock, migrate: bool) -> Result<Connection, String> {
-    open_with(config, clock, OpenFlags::empty(), migrate)
+    open_with(config, clock, false, migrate)
 }
 
-fn open_with(config: &StoreConfig, clock: &dyn Clock, extra: OpenFlags, migrate: bool) -> Result<Connection, String> {
+fn open_with(config: &StoreConfig, clock: &dyn Clock, create: bool, migrate: bool) -> Result<Connection, String> {
     let path = &config.path;
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | extra;
-    let mut conn = Connection::open_with_flags(path, flags)
+    let mut conn = crate::store::open::read_write(path, ReadWrite::Writer { create })
         .map_err(|err| format!("cannot open database {}: {err}", path.display()))?;
     pragmas::for_writer(&conn, config).map_err(|err| format!("cannot configure database {}: {err}", path.display()))?;
     if migrate {
@@ -215,7 +215,7 @@ impl actix::Actor for WriterActor {
         if self.conn.is_none() && !self.closed {
             // A restart: a damaged database is reopened as it is, never migrated.
             let migrate = self.storage.refusal().is_none();
-            match open_with(&self.config, self.clock.as_ref(), OpenFlags::SQLITE_OPEN_CREATE, migrate) {
+            match open_with(&self.config, self.clock.as_ref(), true, migrate) {
                 Ok(conn) => self.conn = Some(conn),
                 Err(reason) => {
                     // Nothing sensible to retry here: systemd restarts the whole daemon.
@@ -500,13 +500,8 @@ mod tests {
     #[test]
     fn the_writer_is_durable_against_power_loss_by_default() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = open_with(
-            &StoreConfig::at(dir.path().join("atlas.db")),
-            &crate::domain::SystemClock,
-            OpenFlags::SQLITE_OPEN_CREATE,
-            true,
-        )
-        .unwrap();
+        let conn =
+            open_with(&StoreConfig::at(dir.path().join("atlas.db")), &crate::domain::SystemClock, true, true).unwrap();
         let level: i64 = conn.query_row("PRAGMA synchronous", [], |row| row.get(0)).unwrap();
         assert_eq!(level, 2, "synchronous = FULL: an acknowledged commit survives a power loss in WAL mode");
     }
