@@ -34,8 +34,8 @@ fn damage_freelist(db: &Path) {
 }
 
 /// A human's decision typed in the sheet while the database refuses writes (damaged; the same for a full
-/// disk, 507): the writer's StorageFault/StorageFull is taken for a *refused edit*, so the export
-/// rewrites the cell with Atlas's value and the decision is gone from the sheet, never applied.
+/// disk, 507) is not taken for a refused edit: the cell keeps the decision, to be applied once writes are
+/// taken again.
 #[actix_rt::test]
 async fn a_sheet_decision_typed_while_writes_are_refused_is_not_erased() {
     let team = Team::new().await;
@@ -62,9 +62,8 @@ async fn a_sheet_decision_typed_while_writes_are_refused_is_not_erased() {
     assert_eq!(row[4], "approved", "the person's decision was overwritten in the sheet and never applied: {row:?}");
 }
 
-/// Commands in the writer's mailbox when it restarts (a handler panic) wait for the next command: the
-/// `Flush` they scheduled lived on the dropped context, `restarting` clears `flush_scheduled` but keeps
-/// `pending`, and `started` schedules nothing. In a quiet moment their callers hang.
+/// Commands in the writer's mailbox when it restarts (a handler panic) are answered without waiting for a
+/// next command: the restarted writer flushes what was pending (their `Flush` lived on the dropped context).
 #[actix_rt::test]
 async fn commands_queued_when_the_writer_restarts_are_answered() {
     let app = TestApp::spawn().await;
@@ -143,8 +142,7 @@ async fn a_writer_restart_never_migrates_a_damaged_database() {
     assert_ne!(status.map(|s| s.state), Some(atlas_actors::registry::ActorState::Failed), "escalated");
 }
 
-/// `atlas migrate` (migrate_database) runs no quick_check: it migrates a damaged database that `serve`
-/// refuses to write to.
+/// `atlas migrate` checks the file first, as `serve` does: a damaged database is never migrated.
 #[actix_rt::test]
 async fn atlas_migrate_never_writes_to_a_damaged_database() {
     let dir = tempfile::tempdir().unwrap();

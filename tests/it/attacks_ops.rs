@@ -136,8 +136,8 @@ fn a_restore_killed_between_the_hard_link_and_the_rename_leaves_a_clean_start() 
     assert!(left.is_empty(), "after recovery these restore leftovers remain: {left:?}");
 }
 
-/// A marked process that keeps forking (a respawner that left the group) must leave nothing behind: one
-/// scan of /proc followed by SIGKILLs misses children forked after the scan.
+/// A marked process that keeps forking (a respawner that left the group) leaves nothing behind: the kill
+/// scans /proc again until no marked process is left (one scan would miss children forked after it).
 #[actix_rt::test]
 async fn a_forking_respawner_that_left_the_group_leaves_nothing_behind() {
     use crate::api::Team;
@@ -168,9 +168,8 @@ async fn a_forking_respawner_that_left_the_group_leaves_nothing_behind() {
     assert!(survivors.is_empty(), "of {} forked children, these outlived run {run_id}: {survivors:?}", pids.len());
 }
 
-/// `atlas backup list` (a "read" that takes no lock) run beside a service that is restoring must not
-/// break the restore: it starts a writer, whose start-up "recovery" deletes the service's staged copy
-/// (`atlas.db.restore-tmp`) or rolls back its marker.
+/// `atlas backup list` run beside a service that is restoring does not break the restore: it opens no
+/// writer, so no start-up recovery touches the service's staged copy (`atlas.db.restore-tmp`) or its marker.
 #[actix_rt::test]
 async fn a_listing_beside_a_restoring_service_does_not_break_the_restore() {
     use std::sync::atomic::{AtomicBool, Ordering};

@@ -126,8 +126,8 @@ fn sha(path: &Path) -> (Vec<u8>, Vec<u8>) {
     (std::fs::read(path).unwrap(), wal)
 }
 
-/// Damaged mode refuses commands, but not the writer's maintenance: VACUUM rewrites the damaged file
-/// (damage on the freelist: quick_check fails, VACUUM does not read it and succeeds).
+/// Damaged mode refuses the writer's maintenance as it refuses commands: a VACUUM never rewrites a file
+/// served read-only as damaged (damage on the freelist: quick_check fails, a VACUUM would not read it).
 #[actix_rt::test]
 async fn vacuum_never_writes_to_a_database_served_read_only_as_damaged() {
     use std::io::{Seek, SeekFrom, Write};
@@ -193,7 +193,7 @@ async fn a_damaged_migrations_table_still_starts_read_only_and_the_cli_restore_w
     assert_eq!(status, 201, "writable again: {body}");
 }
 
-/// A damaged tokens table: serve refuses to start (the bootstrap counts tokens), instead of read-only mode.
+/// A damaged tokens table: serve still starts, read-only (the bootstrap's token count does not stop it).
 #[actix_rt::test]
 async fn a_damaged_tokens_table_still_starts_read_only() {
     let (dir, id, _) = app_with_verified_backup().await;
@@ -219,8 +219,8 @@ async fn a_damaged_tokens_table_still_starts_read_only() {
     assert_eq!(status, 200, "{ready}");
 }
 
-/// A restore (or any verification) on a full disk: the scratch decompression hits ENOSPC and the good
-/// backup is recorded as FAILED verification in its manifest, for good ("the compressed backup is damaged").
+/// A verification on a full disk (its scratch decompression hits ENOSPC) says it could not check the
+/// backup here and records nothing: a good backup is never marked as having failed verification.
 #[actix_rt::test]
 async fn a_full_disk_during_verification_never_marks_a_good_backup_failed() {
     let disk = SmallDisk::mount(24);
