@@ -69,14 +69,8 @@ impl SecretStore {
     pub fn mask_values(&self) -> Result<Vec<Vec<u8>>, String> {
         let mut values = Vec::new();
         for path in self.files()? {
-            let mut bytes = std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
-            if bytes.ends_with(b"\n") {
-                bytes.pop();
-                if bytes.ends_with(b"\r") {
-                    bytes.pop();
-                }
-            }
-            values.push(bytes);
+            let bytes = std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+            values.push(without_final_newline(bytes));
         }
         Ok(values)
     }
@@ -147,15 +141,21 @@ impl SecretStore {
     }
 }
 
-/// A stored value as the process gets it: UTF-8, one trailing newline dropped (`echo` adds one), no NUL.
-fn value_of(name: &str, bytes: Vec<u8>) -> Result<String, String> {
-    let mut value = String::from_utf8(bytes).map_err(|_| format!("secret {name} is not UTF-8 text"))?;
-    if value.ends_with('\n') {
-        value.pop();
-        if value.ends_with('\r') {
-            value.pop();
+/// A file's bytes without the one line ending `echo` (or an editor) adds.
+fn without_final_newline(mut bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.ends_with(b"\n") {
+        bytes.pop();
+        if bytes.ends_with(b"\r") {
+            bytes.pop();
         }
     }
+    bytes
+}
+
+/// A stored value as the process gets it: UTF-8, one trailing newline dropped, no NUL.
+fn value_of(name: &str, bytes: Vec<u8>) -> Result<String, String> {
+    let value =
+        String::from_utf8(without_final_newline(bytes)).map_err(|_| format!("secret {name} is not UTF-8 text"))?;
     if value.contains('\0') {
         return Err(format!("secret {name} holds a NUL byte, which no environment variable can"));
     }

@@ -35,7 +35,7 @@ pub fn validate_secret_name(name: &str) -> Result<(), String> {
     match ok {
         true => Ok(()),
         false => Err(format!(
-            "a secret's name is 1 to 64 letters, digits, '_', '-' or '.', not starting with '.', got {:?}",
+            "a secret's name is 1 to 64 letters, digits, '_', '-' or '.', not starting with '.', got {}",
             super::text::clip(name)
         )),
     }
