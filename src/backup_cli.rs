@@ -83,7 +83,7 @@ fn run_with(
             _ => None,
         };
         writer.shutdown().await?;
-        let said = match answer? {
+        let said = match answer.map_err(String::from)? {
             BackupAnswer::Many(all) if all.is_empty() => Ok(format!("no backups in {place}\n")),
             BackupAnswer::Many(all) => Ok(all.iter().map(describe).collect()),
             BackupAnswer::One(m) if m.verified_ok == Some(false) => Err(describe(&m).trim_end().to_owned()),
@@ -97,7 +97,7 @@ fn run_with(
             None => Ok((said, None)),
             Some(Ok(BackupAnswer::Promoted(done))) => Ok((said + &describe_promotion(&done), None)),
             Some(Ok(_)) => Ok((said, Some("the promotion answered something else".into()))),
-            Some(Err(why)) => Ok((said, Some(why))),
+            Some(Err(why)) => Ok((said, Some(why.into()))),
         }
     })
 }
@@ -189,18 +189,13 @@ pub fn restore_to_point(
 
 /// `atlas db stats|vacuum`.
 pub fn db(settings: &Settings, vacuum: bool) -> Result<String, String> {
-    use atlas_actors::domain::Command;
     use atlas_actors::store::queries::db_info;
     use atlas_actors::store::{Maintenance, ReaderPool};
     actix::System::new().block_on(async move {
         let writer = WriterHandle::start(settings.store_config(), Arc::new(SystemClock), ActorRegistry::new())?;
         let result = if vacuum {
-            match writer.maintain(Maintenance::Vacuum).await {
-                Ok(detail) => {
-                    let audit = Command::RecordMaintenance { action: "vacuum".into(), detail: detail.clone() };
-                    writer.submit(audit, crate::cli_actor::this_user()).await.map_err(|e| e.to_string())?;
-                    Ok(format!("{detail}\n"))
-                }
+            match writer.maintain(Maintenance::Vacuum, crate::cli_actor::this_user()).await {
+                Ok(detail) => Ok(format!("{detail}\n")),
                 Err(err) => Err(err.to_string()),
             }
         } else {

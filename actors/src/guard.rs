@@ -207,6 +207,12 @@ impl<T> PanicAnswer for Result<T, crate::domain::CommandError> {
     }
 }
 
+impl<T> PanicAnswer for Result<T, crate::backup::BackupError> {
+    fn from_panic(message: String) -> Self {
+        Err(crate::backup::BackupError::Failed(message))
+    }
+}
+
 impl<T> PanicAnswer for Result<T, String> {
     fn from_panic(message: String) -> Self {
         Err(message)

@@ -9,20 +9,7 @@ use actix_web::{get, post, web, HttpResponse};
 use atlas_actors::backup::{BackupAnswer, BackupRequest};
 
 async fn ask(state: &AppState, request: BackupRequest, auth: &Auth<Admin>) -> Result<BackupAnswer, ApiError> {
-    state.handles.backup.ask(request, auth.caller.actor()).await.map_err(|err| {
-        if err.ends_with("not found") {
-            ApiError::not_found(err)
-        } else if err.contains("failed verification") || err.contains("is not configured") {
-            ApiError::new(actix_web::http::StatusCode::CONFLICT, "conflict", err)
-        } else if err.contains("is not a backup id") {
-            ApiError::bad_request(err)
-        } else if err.contains("No space left on device") || err.contains("disk is full") {
-            // As a write on a full disk answers (507 storage_full), so a client treats both alike.
-            ApiError::new(actix_web::http::StatusCode::INSUFFICIENT_STORAGE, "storage_full", err)
-        } else {
-            ApiError::unavailable(err)
-        }
-    })
+    Ok(state.handles.backup.ask(request, auth.caller.actor()).await?)
 }
 
 /// Local backups, newest first, with their manifests and last verification.

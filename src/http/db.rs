@@ -6,7 +6,6 @@ use super::error::ApiError;
 use super::gate::read;
 use super::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use atlas_actors::domain::Command;
 use atlas_actors::store::queries::db_info;
 use atlas_actors::store::Maintenance;
 
@@ -30,28 +29,25 @@ pub async fn stats(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<Htt
 
 /// Runs a maintenance action on the writer and audits it under the caller (the API's route and the
 /// console's button); answers what it did.
-pub async fn maintain(state: &AppState, caller: &Caller, what: Maintenance, name: &str) -> Result<String, ApiError> {
-    let detail = state.handles.writer.maintain(what).await?;
-    let audit = Command::RecordMaintenance { action: name.to_owned(), detail: detail.clone() };
-    state.handles.writer.submit(audit, caller.actor()).await?;
-    Ok(detail)
+pub async fn maintain(state: &AppState, caller: &Caller, what: Maintenance) -> Result<String, ApiError> {
+    Ok(state.handles.writer.maintain(what, caller.actor()).await?)
 }
 
-async fn answer(state: &AppState, auth: &Auth<Admin>, what: Maintenance, name: &str) -> Result<HttpResponse, ApiError> {
-    let detail = maintain(state, &auth.caller, what, name).await?;
-    Ok(HttpResponse::Ok().json(MaintenanceDto { action: name.to_owned(), detail }))
+async fn answer(state: &AppState, auth: &Auth<Admin>, what: Maintenance) -> Result<HttpResponse, ApiError> {
+    let detail = maintain(state, &auth.caller, what).await?;
+    Ok(HttpResponse::Ok().json(MaintenanceDto { action: what.name().to_owned(), detail }))
 }
 
 /// Rebuilds the database file (after queued writes; writers wait while it runs).
 #[utoipa::path(tag = "admin", responses((status = 200, body = MaintenanceDto), (status = 503, body = ErrorBody)))]
 #[post("/admin/db/vacuum")]
 pub async fn vacuum(state: web::Data<AppState>, auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
-    answer(&state, &auth, Maintenance::Vacuum, "vacuum").await
+    answer(&state, &auth, Maintenance::Vacuum).await
 }
 
 /// Folds the WAL into the database file and truncates it.
 #[utoipa::path(tag = "admin", responses((status = 200, body = MaintenanceDto), (status = 503, body = ErrorBody)))]
 #[post("/admin/db/checkpoint")]
 pub async fn checkpoint(state: web::Data<AppState>, auth: Auth<Admin>) -> Result<HttpResponse, ApiError> {
-    answer(&state, &auth, Maintenance::Checkpoint, "checkpoint").await
+    answer(&state, &auth, Maintenance::Checkpoint).await
 }

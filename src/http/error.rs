@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use atlas_actors::backup::BackupError;
 use atlas_actors::domain::CommandError;
 use serde_json::json;
 use std::fmt;
@@ -91,6 +92,20 @@ impl From<CommandError> for ApiError {
     }
 }
 
+impl From<BackupError> for ApiError {
+    fn from(err: BackupError) -> Self {
+        let (status, code) = match &err {
+            BackupError::BadId(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            BackupError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            BackupError::Refused(_) => (StatusCode::CONFLICT, "conflict"),
+            // As a write on a full disk answers, so a client treats both alike.
+            BackupError::StorageFull(_) => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+            BackupError::Offsite(_) | BackupError::Failed(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        };
+        Self::new(status, code, String::from(err))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +132,23 @@ mod tests {
     fn the_message_names_the_field() {
         let api = ApiError::from(CommandError::invalid("title", "must not be empty"));
         assert_eq!(api.message, "invalid title: must not be empty");
+    }
+
+    #[test]
+    fn backup_errors_map_to_their_statuses_by_kind_not_wording() {
+        // The same words under every kind: only the kind picks the status.
+        let said = || "backup b-1 not found: failed verification, No space left on device".to_owned();
+        let cases = [
+            (BackupError::BadId(said()), 400),
+            (BackupError::NotFound(said()), 404),
+            (BackupError::Refused(said()), 409),
+            (BackupError::StorageFull(said()), 507),
+            (BackupError::Offsite(said()), 503),
+            (BackupError::Failed(said()), 503),
+        ];
+        for (err, status) in cases {
+            let api = ApiError::from(err.clone());
+            assert_eq!((api.status.as_u16(), api.message.as_str()), (status, said().as_str()), "{err:?}");
+        }
     }
 }

@@ -6,7 +6,6 @@ use super::auth::{Admin, Auth};
 use super::dto::ErrorBody;
 use super::error::ApiError;
 use super::AppState;
-use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use atlas_actors::backup::{BackupAnswer, BackupRequest};
 use atlas_actors::pitr::{OutboxFigures, Target};
@@ -64,7 +63,6 @@ pub async fn restore(
     match state.handles.backup.ask(request, auth.caller.actor()).await {
         Ok(BackupAnswer::Point(report)) => Ok(HttpResponse::Ok().json(report)),
         Ok(_) => Err(ApiError::unavailable("the backup actor answered something else")),
-        Err(why) if why.starts_with("off-site ") => Err(ApiError::unavailable(why)),
-        Err(why) => Err(ApiError::new(StatusCode::CONFLICT, "conflict", why)),
+        Err(why) => Err(why.into()),
     }
 }

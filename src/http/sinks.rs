@@ -6,10 +6,8 @@ use super::dto::ErrorBody;
 use super::error::ApiError;
 use super::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use atlas_actors::domain::{Actor, Command};
+use atlas_actors::domain::Command;
 use atlas_actors::sinks::queue;
-use atlas_actors::store::sinks::Outcome;
-use atlas_actors::store::Maintenance;
 
 /// Every configured sink's queue and dead letters.
 #[utoipa::path(tag = "admin", responses(
@@ -41,16 +39,7 @@ pub async fn retry(
     if delivery_id.len() > 64 || !delivery_id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ApiError::bad_request("delivery_id: not a delivery id (hex, as X-Atlas-Delivery carries it)"));
     }
-    let at = atlas_actors::domain::format_timestamp(chrono::Utc::now());
-    let done = state
-        .handles
-        .writer
-        .maintain(Maintenance::SinkOutcome(Outcome::Retry { delivery_id: delivery_id.clone(), at }))
-        .await?;
-    if done.starts_with('0') {
-        return Err(ApiError::not_found(format!("no dead delivery {delivery_id}")));
-    }
-    let audit = Command::RecordMaintenance { action: "sink_retry".into(), detail: format!("delivery {delivery_id}") };
-    state.handles.writer.submit(audit, Actor::new(auth.caller.name.clone())).await?;
+    let retry = Command::RetryDelivery { delivery_id: delivery_id.clone() };
+    state.handles.writer.submit(retry, auth.caller.actor()).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "delivery_id": delivery_id, "queued": true })))
 }

@@ -48,7 +48,7 @@ async fn a_request_queued_behind_one_that_panics_is_answered() {
     );
     let (first, second) = (first.map(|_| ()), second.map(|_| ()));
     assert!(
-        first.as_ref().is_err_and(|why| !why.contains("Mailbox")),
+        first.as_ref().is_err_and(|why| !why.message().contains("Mailbox")),
         "the armed fault fired in the first operation, and its caller was told: {first:?}"
     );
     assert_eq!(second, Ok(()), "the request queued behind it is answered");

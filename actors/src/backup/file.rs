@@ -6,6 +6,7 @@
 //! read-write open the single-writer invariant allows (see `tests/it/invariants.rs`).
 
 use super::checksum;
+use super::error::{BackupError, Cause};
 use crate::store::migrate;
 use crate::store::open::ReadWrite;
 use crate::store::queries::{count_rows, CountedTable};
@@ -66,8 +67,8 @@ impl Default for BackupOptions {
     }
 }
 
-fn err(context: &str, e: impl std::fmt::Display) -> String {
-    format!("{context}: {e}")
+fn err(context: &str, e: impl Cause) -> BackupError {
+    super::error::failed(context, e)
 }
 
 fn stats(conn: &Connection) -> rusqlite::Result<(i64, u32, BTreeMap<String, i64>)> {
@@ -104,17 +105,17 @@ pub fn manifest_path(dir: &Path, id: &str) -> PathBuf {
 }
 
 /// Makes what was written to `file` durable (its data, then the directory entry naming it).
-pub(crate) fn sync_file(file: &Path) -> Result<(), String> {
+pub(crate) fn sync_file(file: &Path) -> Result<(), BackupError> {
     std::fs::File::open(file).and_then(|f| f.sync_all()).map_err(|e| err(&format!("cannot sync {}", file.display()), e))
 }
 
 /// Makes the entries of `dir` (files created, renamed or removed in it) durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), BackupError> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| err(&format!("cannot sync {}", dir.display()), e))
 }
 
 /// Writes a manifest atomically and durably: a temporary file, fsynced, renamed over, the directory fsynced.
-pub(crate) fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), String> {
+pub(crate) fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), BackupError> {
     let path = manifest_path(dir, &manifest.id);
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(manifest).unwrap_or_default())
@@ -128,7 +129,7 @@ pub(crate) fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<(), Stri
 /// transaction, so the writer never waits; at `sqlite3 .backup`'s speed, the copy compacted). Page by page
 /// with the backup API when a pause between steps is asked for (pacing the disk), or when `VACUUM INTO`
 /// cannot read the database through (damaged: the safety copy before a restore).
-fn copy_snapshot(source: &Connection, plain: &Path, options: &BackupOptions) -> Result<(), String> {
+fn copy_snapshot(source: &Connection, plain: &Path, options: &BackupOptions) -> Result<(), BackupError> {
     let target = plain.to_str().ok_or_else(|| format!("{} is not a UTF-8 path", plain.display()))?;
     if options.pause_between_steps.is_zero() {
         // The copy takes its pager settings from this connection: no fsync inside `VACUUM INTO`, because
@@ -159,15 +160,15 @@ fn copy_snapshot(source: &Connection, plain: &Path, options: &BackupOptions) -> 
 /// The checksum of the finished copy `file`, once its data is on disk. An uncompressed copy is still
 /// only in the page cache: its fsync (disk-bound) and its checksum (CPU-bound, reading the same cached
 /// pages) run side by side. A compressed copy was fsynced as it was finished.
-fn durable_with_checksum(file: &Path, synced: bool) -> Result<(String, u64), String> {
+fn durable_with_checksum(file: &Path, synced: bool) -> Result<(String, u64), BackupError> {
     if synced {
-        return checksum::of_file(file);
+        return Ok(checksum::of_file(file)?);
     }
     std::thread::scope(|scope| {
         let syncing = scope.spawn(|| sync_file(file));
         let checksum = checksum::of_file(file);
         syncing.join().map_err(|_| "the fsync of the copy panicked".to_owned())??;
-        checksum
+        Ok(checksum?)
     })
 }
 
@@ -177,7 +178,7 @@ pub fn create(
     dir: &Path,
     options: &BackupOptions,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Manifest, String> {
+) -> Result<Manifest, BackupError> {
     std::fs::create_dir_all(dir).map_err(|e| err(&format!("cannot create backup directory {}", dir.display()), e))?;
     let source = crate::store::open::read_only(database)
         .map_err(|e| err(&format!("cannot open {} for the backup", database.display()), e))?;
@@ -246,7 +247,7 @@ pub fn create(
 }
 
 /// All backups in `dir`, newest first (by id).
-pub fn list(dir: &Path) -> Result<Vec<Manifest>, String> {
+pub fn list(dir: &Path) -> Result<Vec<Manifest>, BackupError> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(Vec::new()) };
     let mut all = Vec::new();
     for entry in entries.flatten() {
@@ -286,12 +287,17 @@ pub fn sweep_leftovers(dir: &Path) -> Vec<String> {
     removed
 }
 
-pub fn load(dir: &Path, id: &str) -> Result<Manifest, String> {
+pub fn load(dir: &Path, id: &str) -> Result<Manifest, BackupError> {
     if id.contains(['/', '\\']) || id.contains("..") {
-        return Err(format!("{} is not a backup id", crate::domain::text::clip(id)));
+        return Err(BackupError::BadId(format!("{} is not a backup id", crate::domain::text::clip(id))));
     }
     let path = manifest_path(dir, id);
-    let text = std::fs::read(&path).map_err(|_| format!("backup {} not found", crate::domain::text::clip(id)))?;
+    let text = std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            BackupError::NotFound(format!("backup {} not found", crate::domain::text::clip(id)))
+        }
+        _ => err(&format!("cannot read backup {}'s manifest", crate::domain::text::clip(id)), e),
+    })?;
     serde_json::from_slice(&text).map_err(|e| err(&format!("backup {id}'s manifest is unreadable"), e))
 }
 
@@ -305,9 +311,10 @@ pub fn remove_with_sidecars(path: &Path) {
 }
 
 /// Decompresses (when needed) into `into` and returns the plain database file.
-pub fn materialize(dir: &Path, manifest: &Manifest, into: &Path) -> Result<PathBuf, String> {
+pub fn materialize(dir: &Path, manifest: &Manifest, into: &Path) -> Result<PathBuf, BackupError> {
     materialize_checked(dir, manifest, into).map_err(|failure| match failure {
-        Failure::Backup(why) | Failure::Here(why) => why,
+        Failure::Backup(why) => BackupError::Failed(why),
+        Failure::Here(why) => why,
     })
 }
 
@@ -315,7 +322,7 @@ pub fn materialize(dir: &Path, manifest: &Manifest, into: &Path) -> Result<PathB
 /// writing the scratch copy), which says nothing about the backup.
 enum Failure {
     Backup(String),
-    Here(String),
+    Here(BackupError),
 }
 
 fn materialize_checked(dir: &Path, manifest: &Manifest, into: &Path) -> Result<PathBuf, Failure> {
@@ -336,7 +343,9 @@ fn materialize_checked(dir: &Path, manifest: &Manifest, into: &Path) -> Result<P
             Ok(0) => break,
             Ok(read) => read,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) if manifest.compressed => return Err(Failure::Backup(err("the compressed backup is damaged", e))),
+            Err(e) if manifest.compressed => {
+                return Err(Failure::Backup(err("the compressed backup is damaged", e).into()));
+            }
             Err(e) => return Err(reading(e)),
         };
         output.write_all(&buffer[..read]).map_err(writing)?;
@@ -348,11 +357,11 @@ fn materialize_checked(dir: &Path, manifest: &Manifest, into: &Path) -> Result<P
 /// Checks a backup end to end; records the result in its manifest and returns it.
 /// A failure of this machine (no room for the scratch copy) is an error, and the manifest keeps its last
 /// verdict: a good backup is never recorded as failed because the disk was full.
-pub fn verify(dir: &Path, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Manifest, String> {
+pub fn verify(dir: &Path, id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Manifest, BackupError> {
     let mut manifest = load(dir, id)?;
     let outcome = match check(dir, &manifest) {
         Err(Failure::Here(why)) => {
-            return Err(format!("backup {id} could not be checked here ({why}); nothing was recorded"));
+            return Err(why.context(&format!("backup {id} could not be checked here; nothing was recorded")));
         }
         Err(Failure::Backup(why)) => Err(why),
         Ok(()) => Ok(()),
@@ -381,7 +390,7 @@ fn check(dir: &Path, manifest: &Manifest) -> Result<(), Failure> {
             return Err(failure);
         }
     };
-    let result = (|| {
+    let result = (|| -> Result<(), String> {
         let conn = crate::store::open::read_only(&plain).map_err(|e| err("cannot open the backup", e))?;
         let integrity: String =
             conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| err("integrity_check failed", e))?;
@@ -407,22 +416,22 @@ pub fn record_upload(
     dir: &Path,
     id: &str,
     now: chrono::DateTime<chrono::Utc>,
-    outcome: &Result<(), String>,
-) -> Result<Manifest, String> {
+    outcome: &Result<(), BackupError>,
+) -> Result<Manifest, BackupError> {
     let mut manifest = load(dir, id)?;
     match outcome {
         Ok(()) => {
             manifest.uploaded_at = Some(crate::domain::format_timestamp(now));
             manifest.upload_error = None;
         }
-        Err(why) => manifest.upload_error = Some(why.clone()),
+        Err(why) => manifest.upload_error = Some(why.to_string()),
     }
     write_manifest(dir, &manifest)?;
     Ok(manifest)
 }
 
 /// Keeps the newest `keep` backups, and always the newest verified one. Returns the ids deleted.
-pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
+pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, BackupError> {
     let all = list(dir)?;
     let newest_verified = all.iter().find(|m| m.verified_ok == Some(true)).map(|m| m.id.clone());
     let mut deleted = Vec::new();
@@ -440,7 +449,7 @@ pub fn prune(dir: &Path, keep: usize) -> Result<Vec<String>, String> {
 
 /// Checks a golden copy (a plain SQLite database: integrity, and a schema this binary can migrate) and
 /// copies it to `staged`. Returns a manifest describing it (`id` = `golden`).
-pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
+pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, BackupError> {
     let conn = crate::store::open::read_only(golden)
         .map_err(|e| err(&format!("cannot open the golden copy {}", golden.display()), e))?;
     // A consistent snapshot of the golden database as SQLite sees it, a `-wal` beside it included (a
@@ -455,14 +464,17 @@ pub fn stage_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
 }
 
 /// What is checked is what will be swapped in: the staged copy, and its checksum.
-fn checked_golden(golden: &Path, staged: &Path) -> Result<Manifest, String> {
+fn checked_golden(golden: &Path, staged: &Path) -> Result<Manifest, BackupError> {
     let copy = crate::store::open::read_only(staged)
         .map_err(|e| err(&format!("cannot open the staged copy of {}", golden.display()), e))?;
     let integrity: String = copy
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .map_err(|e| err(&format!("{} is not a usable database", golden.display()), e))?;
     if integrity != "ok" {
-        return Err(format!("the golden copy {} fails integrity_check: {integrity}", golden.display()));
+        return Err(BackupError::Refused(format!(
+            "the golden copy {} fails integrity_check: {integrity}",
+            golden.display()
+        )));
     }
     migrate::check(&copy).map_err(|e| err(&format!("the golden copy {}", golden.display()), e))?;
     let (page_count, schema_version, row_counts) = stats(&copy).map_err(|e| err("cannot read the golden copy", e))?;

@@ -5,6 +5,8 @@
 //! backup is uploaded (then remote retention runs), and a remote backup can be listed and restored.
 
 mod checksum;
+mod error;
+pub use error::BackupError;
 pub mod file;
 pub mod offsite;
 pub mod owner;
@@ -101,7 +103,7 @@ impl BackupAnswer {
 }
 
 #[derive(Message)]
-#[rtype(result = "Result<BackupAnswer, String>")]
+#[rtype(result = "Result<BackupAnswer, BackupError>")]
 struct Ask(BackupRequest, Requester);
 
 struct BackupActor {
@@ -138,7 +140,7 @@ impl actix::Supervised for BackupActor {
 struct Work {
     config: Arc<BackupConfig>,
     /// Opened once; an error (bad endpoint) is kept and reported by each off-site request.
-    offsite: Option<Result<Offsite, String>>,
+    offsite: Option<Result<Offsite, BackupError>>,
     writer: WriterHandle,
     readers: ReaderPool,
     now: chrono::DateTime<chrono::Utc>,
@@ -157,39 +159,39 @@ impl Work {
         }
     }
 
-    fn offsite(&self) -> Result<&Offsite, String> {
+    fn offsite(&self) -> Result<&Offsite, BackupError> {
         match &self.offsite {
             Some(Ok(offsite)) => Ok(offsite),
             Some(Err(why)) => Err(why.clone()),
-            None => Err("off-site storage is not configured (offsite.enabled = false)".into()),
+            None => Err(BackupError::Refused("off-site storage is not configured (offsite.enabled = false)".into())),
         }
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&BackupConfig) -> Result<T, String> + Send + 'static,
-    ) -> Result<T, String> {
+        f: impl FnOnce(&BackupConfig) -> Result<T, BackupError> + Send + 'static,
+    ) -> Result<T, BackupError> {
         let config = self.config.clone();
         tokio::task::spawn_blocking(move || f(&config)).await.map_err(|err| format!("the backup task failed: {err}"))?
     }
 
     /// Uploads a local backup, records the outcome in its manifest and the audit trail, then prunes remotely.
-    async fn upload(&self, id: &str) -> Result<Manifest, String> {
+    async fn upload(&self, id: &str) -> Result<Manifest, BackupError> {
         let offsite = self.offsite()?.clone();
         let manifest = file::load(&self.config.dir, id)?;
         let standing = owner::live_standing(&self.readers).await?;
         let foreign = manifest.pitr.as_ref().map(|base| base.timeline.clone()).filter(|t| *t != standing.timeline);
         let owned = match foreign {
-            Some(other) => Err(format!(
+            Some(other) => Err(BackupError::Refused(format!(
                 "backup {id} belongs to timeline {other}, not to this database's ({}); only a database's own \
                  backups go to the bucket",
                 standing.timeline
-            )),
+            ))),
             None => offsite.owned_by(&standing, true).await,
         };
         let outcome = match &owned {
             Ok(owned) => owned.upload(&self.config.dir, &manifest).await,
-            Err(why) => Err(format!("off-site upload of {} not attempted: {why}", manifest.file)),
+            Err(why) => Err(why.clone().context(&format!("off-site upload of {} not attempted", manifest.file))),
         };
         let (dir, now) = (self.config.dir.clone(), self.now);
         let (id_owned, recorded) = (id.to_owned(), outcome.clone());
@@ -219,13 +221,13 @@ impl Work {
             }
             Err(why) => {
                 tracing::error!(backup = %id, error = %why, "Off-site upload FAILED.");
-                self.audit(id, "uploaded", false, why).await;
+                self.audit(id, "uploaded", false, why.message()).await;
             }
         }
         Ok(manifest)
     }
 
-    async fn create(&self) -> Result<Manifest, String> {
+    async fn create(&self) -> Result<Manifest, BackupError> {
         let now = self.now;
         let (manifest, pruned) = self
             .blocking(move |config| {
@@ -245,7 +247,7 @@ impl Work {
         Ok(manifest)
     }
 
-    async fn verify(&self, id: Option<String>) -> Result<Manifest, String> {
+    async fn verify(&self, id: Option<String>) -> Result<Manifest, BackupError> {
         let now = self.now;
         let manifest = self
             .blocking(move |config| {
@@ -264,14 +266,14 @@ impl Work {
         Ok(manifest)
     }
 
-    async fn restore(&self, source: Source, from_remote: bool) -> Result<BackupAnswer, String> {
+    async fn restore(&self, source: Source, from_remote: bool) -> Result<BackupAnswer, BackupError> {
         let (chosen, _) = restore(self, source, Restoring { to: None, from_remote, detail: String::new() }).await?;
         self.start_chain().await;
         Ok(BackupAnswer::One(chosen))
     }
 
     /// The request; after a failure, whatever it left half-made is removed.
-    async fn perform(self, request: BackupRequest) -> Result<BackupAnswer, String> {
+    async fn perform(self, request: BackupRequest) -> Result<BackupAnswer, BackupError> {
         let outcome = self.clone().perform_once(request).await;
         if outcome.is_err() {
             let _ = self.blocking(|config| Ok(file::sweep_leftovers(&config.dir))).await;
@@ -279,7 +281,7 @@ impl Work {
         outcome
     }
 
-    async fn perform_once(self, request: BackupRequest) -> Result<BackupAnswer, String> {
+    async fn perform_once(self, request: BackupRequest) -> Result<BackupAnswer, BackupError> {
         match request {
             BackupRequest::Create => self.create().await.map(BackupAnswer::One),
             BackupRequest::Verify(id) => self.verify(Some(id)).await.map(BackupAnswer::One),
@@ -290,7 +292,7 @@ impl Work {
             BackupRequest::Upload(id) => {
                 let manifest = self.upload(&id).await?;
                 match manifest.upload_error {
-                    Some(why) => Err(why),
+                    Some(why) => Err(BackupError::Offsite(why)),
                     None => Ok(BackupAnswer::One(manifest)),
                 }
             }
@@ -336,7 +338,7 @@ impl BackupActor {
         &self,
         request: BackupRequest,
         by: Requester,
-    ) -> impl std::future::Future<Output = Result<BackupAnswer, String>> {
+    ) -> impl std::future::Future<Output = Result<BackupAnswer, BackupError>> {
         let (work, clock, registry, turn) =
             (self.work.clone(), self.clock.clone(), self.registry.clone(), self.turn.clone());
         async move {
@@ -349,7 +351,7 @@ impl BackupActor {
 }
 
 impl Handler<Ask> for BackupActor {
-    type Result = ResponseFuture<Result<BackupAnswer, String>>;
+    type Result = ResponseFuture<Result<BackupAnswer, BackupError>>;
 
     fn handle(&mut self, Ask(request, by): Ask, ctx: &mut Context<Self>) -> Self::Result {
         crate::guard::handle(self, ctx, |actor, ctx| crate::guard::detached(actor, ctx, actor.operation(request, by)))
@@ -378,7 +380,7 @@ impl Handler<RunJob> for BackupActor {
 }
 
 /// The scheduler's one line about a backup job.
-fn job_summary(answer: Result<BackupAnswer, String>) -> Result<String, String> {
+fn job_summary(answer: Result<BackupAnswer, BackupError>) -> Result<String, String> {
     match answer? {
         BackupAnswer::One(m) if m.verified_ok == Some(false) => {
             Err(format!("backup {} failed verification: {}", m.id, m.verify_detail.unwrap_or_default()))
@@ -426,8 +428,9 @@ impl BackupHandle {
     }
 
     /// Runs `request` for `by`, whose name every event it records carries.
-    pub async fn ask(&self, request: BackupRequest, by: Requester) -> Result<BackupAnswer, String> {
-        self.addr.send(Ask(request, by)).await.map_err(|err| format!("the backup actor is not running ({err})"))?
+    pub async fn ask(&self, request: BackupRequest, by: Requester) -> Result<BackupAnswer, BackupError> {
+        let stopped = |err| BackupError::Failed(format!("the backup actor is not running ({err})"));
+        self.addr.send(Ask(request, by)).await.map_err(stopped)?
     }
 
     pub fn jobs(&self) -> Recipient<RunJob> {

@@ -6,6 +6,7 @@
 //! uploads without being read into memory. Credentials come from the config or the usual `AWS_*`
 //! variables; the secret is kept in a type whose `Debug` hides it, and error texts never carry it.
 
+use super::error::BackupError;
 use super::file::{self, Manifest};
 use crate::domain::Secret;
 use futures_util::StreamExt;
@@ -56,12 +57,12 @@ impl std::fmt::Debug for Offsite {
     }
 }
 
-fn remote_err(context: &str, e: impl std::fmt::Display) -> String {
-    format!("off-site {context}: {e}")
+fn remote_err(context: &str, e: impl std::fmt::Display) -> BackupError {
+    BackupError::Offsite(format!("off-site {context}: {e}"))
 }
 
 impl Offsite {
-    pub fn open(config: &OffsiteConfig) -> Result<Self, String> {
+    pub fn open(config: &OffsiteConfig) -> Result<Self, BackupError> {
         if config.bucket.trim().is_empty() {
             return Err("off-site storage needs a bucket (offsite.bucket)".into());
         }
@@ -99,7 +100,7 @@ impl Offsite {
     }
 
     /// Uploads the backup file, then its manifest (a manifest is only ever beside a complete file).
-    pub(super) async fn upload(&self, dir: &Path, manifest: &Manifest) -> Result<(), String> {
+    pub(super) async fn upload(&self, dir: &Path, manifest: &Manifest) -> Result<(), BackupError> {
         let local = dir.join(&manifest.file);
         let mut input = tokio::fs::File::open(&local)
             .await
@@ -122,7 +123,7 @@ impl Offsite {
     }
 
     /// Remote backups, newest first, as their manifests say.
-    pub async fn list(&self) -> Result<Vec<Manifest>, String> {
+    pub async fn list(&self) -> Result<Vec<Manifest>, BackupError> {
         let prefix = (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.trim_end_matches('/')));
         let mut listing = self.store.list(prefix.as_ref());
         let mut manifests = Vec::new();
@@ -144,28 +145,25 @@ impl Offsite {
         Ok(all)
     }
 
-    async fn get_bytes(&self, location: &ObjectPath) -> Result<bytes::Bytes, String> {
+    async fn get_bytes(&self, location: &ObjectPath) -> Result<bytes::Bytes, BackupError> {
         let result = self.store.get(location).await.map_err(|e| not_found_or(location, e))?;
         result.bytes().await.map_err(|e| remote_err(&format!("download of {location} failed"), e))
     }
 
     /// Downloads backup `id` into `dir` (replacing a local copy of the same id) and returns its manifest.
     /// The file is written under a temporary name and renamed once complete.
-    pub async fn download(&self, id: &str, dir: &Path) -> Result<Manifest, String> {
+    pub async fn download(&self, id: &str, dir: &Path) -> Result<Manifest, BackupError> {
         if id.contains(['/', '\\']) || id.contains("..") {
-            return Err(format!("{} is not a backup id", crate::domain::text::clip(id)));
+            return Err(BackupError::BadId(format!("{} is not a backup id", crate::domain::text::clip(id))));
         }
-        let bytes = self.get_bytes(&self.object(&Self::manifest_name(id))).await.map_err(|e| {
-            if e.ends_with("not found") {
-                format!("remote backup {id} not found")
-            } else {
-                e
-            }
+        let bytes = self.get_bytes(&self.object(&Self::manifest_name(id))).await.map_err(|e| match e {
+            BackupError::NotFound(_) => BackupError::NotFound(format!("remote backup {id} not found")),
+            other => other,
         })?;
         let manifest: Manifest =
             serde_json::from_slice(&bytes).map_err(|e| remote_err(&format!("{id}'s manifest is unreadable"), e))?;
         if manifest.file.contains(['/', '\\']) || manifest.file.contains("..") {
-            return Err(format!("remote manifest {id} names an unsafe file {:?}", manifest.file));
+            return Err(BackupError::Offsite(format!("remote manifest {id} names an unsafe file {:?}", manifest.file)));
         }
         tokio::fs::create_dir_all(dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let target = dir.join(&manifest.file);
@@ -205,7 +203,7 @@ impl Offsite {
     }
 
     /// Keeps the newest `keep` remote backups, and any `also_keep` asks for; returns the ids deleted.
-    pub(super) async fn prune(&self, also_keep: impl Fn(&Manifest) -> bool) -> Result<Vec<String>, String> {
+    pub(super) async fn prune(&self, also_keep: impl Fn(&Manifest) -> bool) -> Result<Vec<String>, BackupError> {
         let all = self.list().await?;
         let mut deleted = Vec::new();
         for manifest in all.iter().skip(self.keep.max(1)).filter(|m| !also_keep(m)) {
@@ -226,7 +224,7 @@ impl Offsite {
 /// Objects by name under the prefix: what point-in-time recovery ships (`pitr/`) and the owner's claims
 /// (`owner/`). Writing takes an [`Owned`](super::owner::Owned).
 impl Offsite {
-    pub(super) async fn put_object(&self, name: &str, body: Vec<u8>) -> Result<(), String> {
+    pub(super) async fn put_object(&self, name: &str, body: Vec<u8>) -> Result<(), BackupError> {
         self.store
             .put(&self.object(name), body.into())
             .await
@@ -234,16 +232,16 @@ impl Offsite {
             .map_err(|e| remote_err(&format!("upload of {name} failed"), e))
     }
 
-    pub async fn get_object(&self, name: &str) -> Result<bytes::Bytes, String> {
+    pub async fn get_object(&self, name: &str) -> Result<bytes::Bytes, BackupError> {
         self.get_bytes(&self.object(name)).await
     }
 
-    pub(super) async fn delete_object(&self, name: &str) -> Result<(), String> {
+    pub(super) async fn delete_object(&self, name: &str) -> Result<(), BackupError> {
         self.store.delete(&self.object(name)).await.map_err(|e| remote_err(&format!("cannot delete {name}"), e))
     }
 
     /// The names (relative to the prefix) and last-modified times of the objects in `folder`.
-    pub async fn list_folder(&self, folder: &str) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, String> {
+    pub async fn list_folder(&self, folder: &str) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, BackupError> {
         let under = ObjectPath::from(format!("{}{}", self.prefix, folder.trim_end_matches('/')));
         let mut listing = self.store.list(Some(&under));
         let mut names = Vec::new();
@@ -257,9 +255,9 @@ impl Offsite {
     }
 }
 
-fn not_found_or(location: &ObjectPath, e: object_store::Error) -> String {
+fn not_found_or(location: &ObjectPath, e: object_store::Error) -> BackupError {
     match e {
-        object_store::Error::NotFound { .. } => format!("{location} not found"),
+        object_store::Error::NotFound { .. } => BackupError::NotFound(format!("{location} not found")),
         other => remote_err(&format!("download of {location} failed"), other),
     }
 }
@@ -301,6 +299,6 @@ mod tests {
             request_timeout: Duration::from_secs(1),
             max_retries: 0,
         };
-        assert!(Offsite::open(&config).unwrap_err().contains("offsite.bucket"));
+        assert!(Offsite::open(&config).unwrap_err().message().contains("offsite.bucket"));
     }
 }

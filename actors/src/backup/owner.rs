@@ -9,6 +9,7 @@
 //! owner in place (a restore on the owner's own machine); any other database is promoted explicitly
 //! (`atlas promote`, `atlas restore … --promote`). `latest` follows the owner's chain (`pitr::rebuild`).
 
+use super::error::BackupError;
 use super::file::Manifest;
 use super::offsite::Offsite;
 use rusqlite::{Connection, OptionalExtension};
@@ -103,7 +104,7 @@ pub fn standing(conn: &Connection) -> rusqlite::Result<Option<Standing>> {
 }
 
 /// The live database's standing, read from the pool; an error when it has none (not migrated yet).
-pub async fn live_standing(readers: &crate::store::ReaderPool) -> Result<Standing, String> {
+pub async fn live_standing(readers: &crate::store::ReaderPool) -> Result<Standing, BackupError> {
     let mut standing = readers
         .read(standing)
         .await
@@ -169,20 +170,20 @@ pub struct Owned<'a> {
 }
 
 impl Owned<'_> {
-    pub async fn upload(&self, dir: &Path, manifest: &Manifest) -> Result<(), String> {
+    pub async fn upload(&self, dir: &Path, manifest: &Manifest) -> Result<(), BackupError> {
         self.offsite.upload(dir, manifest).await
     }
 
-    pub async fn put_object(&self, name: &str, body: Vec<u8>) -> Result<(), String> {
+    pub async fn put_object(&self, name: &str, body: Vec<u8>) -> Result<(), BackupError> {
         self.offsite.put_object(name, body).await
     }
 
-    pub async fn delete_object(&self, name: &str) -> Result<(), String> {
+    pub async fn delete_object(&self, name: &str) -> Result<(), BackupError> {
         self.offsite.delete_object(name).await
     }
 
     /// Remote retention (see [`Offsite::prune`]).
-    pub async fn prune(&self, also_keep: impl Fn(&Manifest) -> bool) -> Result<Vec<String>, String> {
+    pub async fn prune(&self, also_keep: impl Fn(&Manifest) -> bool) -> Result<Vec<String>, BackupError> {
         self.offsite.prune(also_keep).await
     }
 }
@@ -197,7 +198,7 @@ fn host() -> String {
 
 impl Offsite {
     /// Every claim, oldest first.
-    pub async fn claims(&self) -> Result<Vec<Claim>, String> {
+    pub async fn claims(&self) -> Result<Vec<Claim>, BackupError> {
         let mut claims = Vec::new();
         for (name, stored) in self.list_folder(FOLDER).await? {
             if !name.ends_with(".json") {
@@ -216,13 +217,13 @@ impl Offsite {
     }
 
     /// The bucket's owner: the newest claim.
-    pub async fn owner(&self) -> Result<Option<Claim>, String> {
+    pub async fn owner(&self) -> Result<Option<Claim>, BackupError> {
         Ok(self.claims().await?.pop())
     }
 
     /// The right to write, when `db` owns the bucket (claiming it first when it may). `fresh` asks the
     /// bucket even when this process saw `db` own it a moment ago (before deleting anything).
-    pub async fn owned_by(&self, db: &Standing, fresh: bool) -> Result<Owned<'_>, String> {
+    pub async fn owned_by(&self, db: &Standing, fresh: bool) -> Result<Owned<'_>, BackupError> {
         let trusted = self
             .seen
             .0
@@ -243,7 +244,7 @@ impl Offsite {
             Verdict::MayClaim { previous, how } => {
                 self.write_claim(db, previous, how).await?;
             }
-            Verdict::NotOwner(why) => return Err(why),
+            Verdict::NotOwner(why) => return Err(BackupError::Refused(why)),
         }
         if let Ok(mut seen) = self.seen.0.lock() {
             *seen = Some((Instant::now(), db.timeline.clone()));
@@ -254,23 +255,23 @@ impl Offsite {
     /// A bucket nobody owns is claimed by a database only when it holds no other database's history (a
     /// new bucket, or one from before claims that holds this database's own chain): a scratch machine
     /// must not take over a bucket whose claims were lost.
-    async fn no_foreign_history(&self, db: &Standing) -> Result<(), String> {
+    async fn no_foreign_history(&self, db: &Standing) -> Result<(), BackupError> {
         let timelines: Vec<String> =
             self.list().await?.into_iter().filter_map(|m| m.pitr.map(|b| b.timeline)).collect();
         let foreign = timelines.iter().find(|t| **t != db.timeline);
         match foreign {
-            Some(other) if !timelines.contains(&db.timeline) => Err(format!(
+            Some(other) if !timelines.contains(&db.timeline) => Err(BackupError::Refused(format!(
                 "the bucket holds another database's history (timeline {other}) but names no owner; this database \
                  (timeline {}) writes nothing there until it is promoted (`atlas promote --yes` with the service \
                  stopped)",
                 db.timeline
-            )),
+            ))),
             _ => Ok(()),
         }
     }
 
     /// Makes `db` the bucket's owner whoever owned it: `latest` follows its chain from now on.
-    pub async fn promote(&self, db: &Standing, how: &str) -> Result<(Claim, Option<Claim>), String> {
+    pub async fn promote(&self, db: &Standing, how: &str) -> Result<(Claim, Option<Claim>), BackupError> {
         let before = self.owner().await?;
         if let Some(owner) = before.as_ref().filter(|owner| owner.is_of(db)) {
             return Ok((owner.clone(), before.clone()));
@@ -280,7 +281,7 @@ impl Offsite {
         Ok((claim, before))
     }
 
-    async fn write_claim(&self, db: &Standing, previous: Option<String>, how: &str) -> Result<Claim, String> {
+    async fn write_claim(&self, db: &Standing, previous: Option<String>, how: &str) -> Result<Claim, BackupError> {
         let claim = Claim {
             timeline: db.timeline.clone(),
             instance: Some(db.instance.clone()),
@@ -296,12 +297,12 @@ impl Offsite {
         let claim = match self.owner().await? {
             Some(owner) if owner.is_of(db) => owner,
             Some(other) => {
-                return Err(format!(
+                return Err(BackupError::Refused(format!(
                     "another database claimed the bucket at the same moment and owns it ({}); this one does not",
                     other.describe()
-                ))
+                )))
             }
-            None => return Err("the claim just written is not in the bucket".into()),
+            None => return Err(BackupError::Offsite("the claim just written is not in the bucket".into())),
         };
         tracing::warn!(timeline = %claim.timeline, previous = ?claim.previous, how = %claim.how,
             "This database now owns the bucket.");

@@ -2,6 +2,7 @@
 //! checks the copy, writes are held while it catches up with the live outbox, then it is swapped in like
 //! any restore; a drill (`verify_only`) throws it away.
 
+use super::error::BackupError;
 use super::offsite::Offsite;
 use super::restore::{self, restore, Restoring, Source};
 use super::{file, BackupAnswer, Work};
@@ -31,15 +32,16 @@ impl Work {
         to: Target,
         from_remote: bool,
         verify_only: bool,
-    ) -> Result<BackupAnswer, String> {
+    ) -> Result<BackupAnswer, BackupError> {
         if self.config.pitr.is_none() && !from_remote {
-            return Err(
-                "point-in-time recovery is off (pitr.enabled = false); nothing was shipped to restore from".into()
-            );
+            return Err(BackupError::Refused(
+                "point-in-time recovery is off (pitr.enabled = false); nothing was shipped to restore from".into(),
+            ));
         }
         to.not_in_future(self.now)?;
         let offsite = self.offsite()?.clone();
-        let outcome = self.restore_or_drill(to, &offsite, from_remote, verify_only).await;
+        // Whatever stops it short of the bucket leaves the database as it was: a refusal, not an outage.
+        let outcome = self.restore_or_drill(to, &offsite, from_remote, verify_only).await.map_err(BackupError::refusal);
         if let Err(why) = &outcome {
             if !verify_only {
                 self.writer.release_writes().await; // before the audit, which a hold would refuse
@@ -56,7 +58,7 @@ impl Work {
         offsite: &Offsite,
         from_remote: bool,
         verify_only: bool,
-    ) -> Result<BackupAnswer, String> {
+    ) -> Result<BackupAnswer, BackupError> {
         let staged =
             if verify_only { drill_path(&self.config.dir, self.now) } else { restore::staging_path(&self.config) };
         let mut report = self.rebuild(to, offsite, from_remote, verify_only, &staged).await?;
@@ -88,7 +90,7 @@ impl Work {
         from_remote: bool,
         verify_only: bool,
         staged: &std::path::Path,
-    ) -> Result<PointReport, String> {
+    ) -> Result<PointReport, BackupError> {
         let live = self
             .readers
             .read(move |conn| {
@@ -108,7 +110,7 @@ impl Work {
     /// With writes held: replays onto the copy what the live database committed after the copy's last
     /// change. `false` when that cannot be done from the outbox alone (it was trimmed past the copy, or the
     /// copy follows another timeline), so the copy must be rebuilt.
-    async fn catch_up(&self, staged: &std::path::Path, report: &mut PointReport) -> Result<bool, String> {
+    async fn catch_up(&self, staged: &std::path::Path, report: &mut PointReport) -> Result<bool, BackupError> {
         let (through, timeline) = (report.through_seq, report.timeline.clone());
         let since = self
             .readers

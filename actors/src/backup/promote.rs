@@ -1,6 +1,7 @@
 //! Promotion: this database becomes the bucket's owner (`owner.rs`), whoever owned it before, and a
 //! backup of it goes up at once so that `latest` has a snapshot of its chain to start from.
 
+use super::error::BackupError;
 use super::owner::{self, Claim};
 use super::{BackupAnswer, Work};
 use serde::Serialize;
@@ -16,7 +17,7 @@ pub struct Promotion {
 }
 
 impl Work {
-    pub(super) async fn promote(&self) -> Result<BackupAnswer, String> {
+    pub(super) async fn promote(&self) -> Result<BackupAnswer, BackupError> {
         let offsite = self.offsite()?.clone();
         let standing = owner::live_standing(&self.readers).await?;
         let (claim, before) = offsite.promote(&standing, "atlas promote").await?;
@@ -31,7 +32,7 @@ impl Work {
                 None => Ok(made.id),
                 Some(why) => Err(format!("backup {} was made but not uploaded: {why}", made.id)),
             },
-            Err(why) => Err(why),
+            Err(why) => Err(why.into()),
         };
         Ok(BackupAnswer::Promoted(Box::new(Promotion { owner: claim, previous_owner, snapshot })))
     }
@@ -40,7 +41,7 @@ impl Work {
 impl Work {
     /// Uploads the newest local backup of `timeline` at the current schema that is not off-site yet (the
     /// one a restore just made to start its chain), or makes a new one.
-    async fn chain_snapshot(&self, timeline: &str) -> Result<super::file::Manifest, String> {
+    async fn chain_snapshot(&self, timeline: &str) -> Result<super::file::Manifest, BackupError> {
         let timeline = timeline.to_owned();
         let waiting = self
             .blocking(move |config| {

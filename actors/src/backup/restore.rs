@@ -1,6 +1,7 @@
 //! A restore: verify, safety backup, swap through the writer, reopen the readers. The original database
 //! stays in place when any step fails.
 
+use super::error::BackupError;
 use super::file::{self, Manifest};
 use super::owner::{self, Lineage};
 use super::{BackupConfig, Work};
@@ -32,7 +33,11 @@ pub(super) fn staging_path(config: &BackupConfig) -> PathBuf {
 /// Verify, safety backup, swap through the writer, reopen the readers. The original stays on failure.
 /// Answers what was restored and the safety backup's id. The restored database's first event records
 /// the restore in the caller's name (`Restored`), written before it takes any other command.
-pub(super) async fn restore(work: &Work, source: Source, restoring: Restoring) -> Result<(Manifest, String), String> {
+pub(super) async fn restore(
+    work: &Work,
+    source: Source,
+    restoring: Restoring,
+) -> Result<(Manifest, String), BackupError> {
     let (config, writer, readers, now) = (work.config.clone(), &work.writer, &work.readers, work.now);
     let golden = match &source {
         Source::Golden(path) => Some(format!("the golden copy {}", path.display())),
@@ -40,17 +45,17 @@ pub(super) async fn restore(work: &Work, source: Source, restoring: Restoring) -
     };
     let lineage = Lineage::Restored { succeeds: replaced_timeline(readers).await };
     let blocking = config.clone();
-    let prepared = tokio::task::spawn_blocking(move || -> Result<(Manifest, PathBuf), String> {
+    let prepared = tokio::task::spawn_blocking(move || -> Result<(Manifest, PathBuf), BackupError> {
         let config = blocking;
         let staged = staging_path(&config);
         let chosen = match source {
             Source::Backup(id) => {
                 let chosen = file::verify(&config.dir, &id, now)?;
                 if chosen.verified_ok != Some(true) {
-                    return Err(format!(
+                    return Err(BackupError::Refused(format!(
                         "backup {id} failed verification ({}); nothing was restored",
                         chosen.verify_detail.clone().unwrap_or_default()
-                    ));
+                    )));
                 }
                 file::materialize(&config.dir, &chosen, &staged)?;
                 chosen
@@ -64,10 +69,10 @@ pub(super) async fn restore(work: &Work, source: Source, restoring: Restoring) -
         let drift = crate::store::migrate::schema_drift(&staged_conn).map_err(|e| format!("schema: {e}"))?;
         drop(staged_conn);
         if !drift.is_empty() {
-            return Err(format!(
+            return Err(BackupError::Refused(format!(
                 "the copy holds schema objects Atlas's migrations do not make it so ({}); nothing was restored",
                 drift.join(", ")
-            ));
+            )));
         }
         // The restored copy's history forks here: it ships its changes under a timeline of its own, and
         // may write to the bucket only as the successor of the database it replaces (`owner.rs`).
@@ -86,7 +91,8 @@ pub(super) async fn restore(work: &Work, source: Source, restoring: Restoring) -
     // The writer makes the safety backup itself, of the closed file holding every acknowledged write: a
     // complete, fsynced, listed backup before anything is swapped.
     let (dir, options) = (config.dir.clone(), config.options.clone());
-    let safety: crate::store::SafetyBackup = Box::new(move |db| file::create(db, &dir, &options, now).map(|m| m.id));
+    let safety: crate::store::SafetyBackup =
+        Box::new(move |db| file::create(db, &dir, &options, now).map(|m| m.id).map_err(String::from));
     let record = Restored {
         from: golden.unwrap_or_else(|| chosen.id.clone()),
         to: restoring.to,

@@ -10,6 +10,7 @@ use super::{segment, PitrBase, Target};
 use crate::backup::file::{self, Manifest};
 use crate::backup::offsite::Offsite;
 use crate::backup::owner::Claim;
+use crate::backup::BackupError;
 use crate::store::capture::{replay_onto, OUTBOX};
 use rusqlite::Connection;
 use serde::Serialize;
@@ -224,7 +225,7 @@ fn position_in_file(staged: &Path, id: &str, claimed: &PitrBase) -> Result<(), S
 
 impl Rebuild<'_> {
     /// Builds and checks the copy at `staged`; on any failure nothing is left there.
-    pub async fn run(&self) -> Result<PointReport, String> {
+    pub async fn run(&self) -> Result<PointReport, BackupError> {
         let outcome = self.build().await;
         if outcome.is_err() {
             file::remove_with_sidecars(self.staged);
@@ -232,7 +233,7 @@ impl Rebuild<'_> {
         outcome
     }
 
-    async fn build(&self) -> Result<PointReport, String> {
+    async fn build(&self) -> Result<PointReport, BackupError> {
         let (Chosen { manifest: base, chain: followed, skipped }, base_from) = self.choose_base().await?;
         let pitr = base.pitr.clone().ok_or("the chosen backup is not a recovery snapshot")?;
         let (dir, staged, id, now) = (self.backup_dir.to_owned(), self.staged.to_owned(), base.id.clone(), self.now);
@@ -240,13 +241,13 @@ impl Rebuild<'_> {
         blocking(move || {
             let checked = file::verify(&dir, &id, now)?;
             if checked.verified_ok != Some(true) {
-                return Err(format!(
+                return Err(BackupError::Refused(format!(
                     "snapshot {id} failed verification ({}); nothing was restored",
                     checked.verify_detail.unwrap_or_default()
-                ));
+                )));
             }
             file::materialize(&dir, &checked, &staged)?;
-            position_in_file(&staged, &id, &claimed)
+            Ok(position_in_file(&staged, &id, &claimed)?)
         })
         .await?;
         let mut walker = Walker::new(&pitr, self.target);
@@ -279,20 +280,20 @@ impl Rebuild<'_> {
             End::Target => "the target time".to_owned(),
             End::Migration { seq, schema_version, committed_at } => {
                 if matches!(self.target, Target::At(_)) {
-                    return Err(format!(
+                    return Err(BackupError::Refused(format!(
                         "the target lies after a schema migration: change {seq}, committed at {committed_at}, is at \
                          schema version {schema_version}, which ends the chain that snapshot {} (version {}) starts, \
                          and no snapshot taken after the migration comes before the target; restore to a time \
                          before {committed_at}, or to one after the next backup",
                         base.id, pitr.schema_version
-                    ));
+                    )));
                 }
                 format!("a schema migration (to version {schema_version}) at change {seq}, committed at {committed_at}")
             }
         };
         let (staged, target) = (self.staged.to_owned(), self.target);
         let through_at = chain.through_at.clone().or(pitr.through_at.clone());
-        let (applied, row_counts) = blocking(move || replay_checked(&staged, chain.changes, target)).await?;
+        let (applied, row_counts) = blocking(move || Ok(replay_checked(&staged, chain.changes, target)?)).await?;
         Ok(PointReport {
             target: self.target.to_string(),
             base: base.id,
@@ -318,7 +319,7 @@ impl Rebuild<'_> {
 
     /// The newest snapshot before the target on the chain it follows: local ones first (unless told
     /// otherwise), then the bucket's, downloaded into the backup directory.
-    async fn choose_base(&self) -> Result<(Chosen, &'static str), String> {
+    async fn choose_base(&self) -> Result<(Chosen, &'static str), BackupError> {
         let claims = self.offsite.claims().await?;
         if !self.from_remote {
             let dir = self.backup_dir.to_owned();
@@ -334,7 +335,9 @@ impl Rebuild<'_> {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, String> + Send + 'static) -> Result<T, String> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BackupError> + Send + 'static,
+) -> Result<T, BackupError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| format!("the rebuild task failed: {e}"))?
 }
 

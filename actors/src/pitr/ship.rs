@@ -13,7 +13,7 @@ use crate::backup::owner;
 use crate::backup::{BackupHandle, BackupRequest};
 use crate::domain::{format_timestamp, Clock};
 use crate::registry::{names, ActorRegistry};
-use crate::store::{Maintenance, ReaderPool, WriterHandle};
+use crate::store::{Bookkeeping, ReaderPool, WriterHandle};
 use actix::prelude::*;
 use actix::Supervisor;
 use std::path::PathBuf;
@@ -155,7 +155,7 @@ impl Work {
             let owned = self.offsite.owned_by(&standing, false).await?;
             owned.put_object(&segment::name(&timeline, first, last_seq), body).await?;
             self.writer
-                .maintain(Maintenance::TrimOutbox { timeline: timeline.clone(), through_seq: last_seq })
+                .keep_books(Bookkeeping::TrimOutbox { timeline: timeline.clone(), through_seq: last_seq })
                 .await
                 .map_err(|e| format!("segment {first}-{last_seq} is stored, but the outbox was not trimmed: {e}"))?;
             let now = format_timestamp(self.clock.now());
@@ -195,18 +195,18 @@ impl Work {
         }
         tracing::info!(timeline = %position.timeline, schema = position.schema_version,
             "No snapshot starts this recovery chain yet; taking a backup.");
-        let made =
-            self.backup.ask(BackupRequest::Create, crate::domain::Actor::system()).await.and_then(
-                |answer| match answer {
-                    crate::backup::BackupAnswer::One(m) if m.upload_error.is_none() => Ok(m),
-                    crate::backup::BackupAnswer::One(m) => Err(format!(
-                        "backup {} was made but not uploaded: {}",
-                        m.id,
-                        m.upload_error.unwrap_or_default()
-                    )),
-                    _ => Err("the backup actor answered something else".into()),
-                },
-            );
+        let made = self
+            .backup
+            .ask(BackupRequest::Create, crate::domain::Actor::system())
+            .await
+            .map_err(String::from)
+            .and_then(|answer| match answer {
+                crate::backup::BackupAnswer::One(m) if m.upload_error.is_none() => Ok(m),
+                crate::backup::BackupAnswer::One(m) => {
+                    Err(format!("backup {} was made but not uploaded: {}", m.id, m.upload_error.unwrap_or_default()))
+                }
+                _ => Err("the backup actor answered something else".into()),
+            });
         match made {
             Ok(manifest) => {
                 self.monitor.update(|state| (state.base, state.base_error) = (Some(manifest.id), None));

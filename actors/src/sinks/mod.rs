@@ -11,7 +11,7 @@ pub mod queue;
 use crate::domain::{format_timestamp, Clock, Secret};
 use crate::registry::{names, ActorRegistry};
 use crate::store::sinks::{Outcome, SinkRoute};
-use crate::store::{Maintenance, ReaderPool, WriterHandle};
+use crate::store::{Bookkeeping, ReaderPool, WriterHandle};
 use actix::prelude::*;
 use actix::Supervisor;
 use std::sync::Arc;
@@ -107,7 +107,7 @@ impl Work {
                 Outcome::Failed { id: delivery.id, error, retry_at, dead, at }
             }
         };
-        if let Err(err) = self.writer.maintain(Maintenance::SinkOutcome(outcome)).await {
+        if let Err(err) = self.writer.keep_books(Bookkeeping::SinkOutcome(outcome)).await {
             // Not recorded: the delivery stays due and goes again (at least once; same X-Atlas-Delivery).
             tracing::warn!(error = %err, "Cannot record a sink delivery's outcome.");
             return false;

@@ -22,4 +22,4 @@ pub mod writer;
 pub use config::{StoreConfig, Synchronous};
 pub use reader::{ReadError, ReaderPool};
 pub use storage::{StorageState, StorageWatch};
-pub use writer::{migrate_database, Maintenance, SafetyBackup, WriterHandle, WriterStats};
+pub use writer::{migrate_database, Bookkeeping, Maintenance, SafetyBackup, WriterHandle, WriterStats};

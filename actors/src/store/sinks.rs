@@ -43,22 +43,8 @@ pub fn install(conn: &Connection, routes: &[SinkRoute]) -> rusqlite::Result<()> 
 /// What became of one delivery attempt, or an operator's retry of a dead one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Delivered {
-        id: i64,
-        at: String,
-    },
-    Failed {
-        id: i64,
-        error: String,
-        retry_at: String,
-        dead: bool,
-        at: String,
-    },
-    /// A dead delivery goes back in its queue, attempts from zero.
-    Retry {
-        delivery_id: String,
-        at: String,
-    },
+    Delivered { id: i64, at: String },
+    Failed { id: i64, error: String, retry_at: String, dead: bool, at: String },
 }
 
 /// Writes an outcome (the writer's maintenance, outside any command); answers what it did.
@@ -79,12 +65,26 @@ pub fn record(conn: &Connection, outcome: &Outcome) -> rusqlite::Result<String> 
             )?
             .execute(rusqlite::params![id, error, retry_at, dead, at])
             .map(|n| format!("{n} delivery failed")),
-        Outcome::Retry { delivery_id, at } => conn
-            .prepare_cached(
-                "UPDATE sink_outbox SET dead_at = NULL, attempts = 0, next_attempt_at = ?2
-                  WHERE delivery_id = ?1 AND dead_at IS NOT NULL",
-            )?
-            .execute(rusqlite::params![delivery_id, at])
-            .map(|n| format!("{n} dead delivery queued again")),
     }
+}
+
+/// `RetryDelivery`: a dead delivery goes back in its queue, attempts from zero, due `now`; its audit
+/// event is written in the same transaction. Not found unless it is dead.
+pub(super) fn retry(
+    conn: &Connection,
+    delivery_id: &str,
+    now: &str,
+) -> Result<crate::store::apply::Touched, crate::domain::CommandError> {
+    let queued = conn
+        .prepare_cached(
+            "UPDATE sink_outbox SET dead_at = NULL, attempts = 0, next_attempt_at = ?2
+              WHERE delivery_id = ?1 AND dead_at IS NOT NULL",
+        )
+        .and_then(|mut retry| retry.execute(rusqlite::params![delivery_id, now]))
+        .map_err(crate::store::apply::storage)?;
+    if queued == 0 {
+        return Err(crate::domain::CommandError::not_found("dead delivery", delivery_id));
+    }
+    let applied = crate::domain::Applied::Noted;
+    Ok(crate::store::apply::Touched::new("sink_delivery", delivery_id, None, applied))
 }

@@ -38,7 +38,11 @@ pub(crate) async fn fill(handles: &Handles, path: &std::path::Path, megabytes: u
         }
         i += 2000;
     }
-    handles.writer.maintain(atlas_actors::store::Maintenance::Checkpoint).await.map_err(|e| e.to_string())?;
+    handles
+        .writer
+        .maintain(atlas_actors::store::Maintenance::Checkpoint, atlas_actors::domain::Actor::system())
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -103,7 +107,7 @@ pub fn run(megabytes: u64) -> Result<(), String> {
             load(&handles, stop).await
         };
         println!("writer under load, no backup: {} commits, p50 {:.2?} p99 {:.2?}", quiet.len(), p(&quiet, 0.5), p(&quiet, 0.99));
-        handles.writer.maintain(atlas_actors::store::Maintenance::Checkpoint).await.map_err(|e| e.to_string())?;
+        handles.writer.maintain(atlas_actors::store::Maintenance::Checkpoint, atlas_actors::domain::Actor::system()).await.map_err(|e| e.to_string())?;
         let size = std::fs::metadata(&db).map_err(|e| e.to_string())?.len();
 
         // Same database, no writes: sqlite3's script against Atlas's backup (uncompressed), alternated three

@@ -54,7 +54,7 @@ async fn overview(signed: Signed<Admin>) -> Result<HttpResponse, ConsoleError> {
     let tokens = read(state, tokens::list).await?.into_iter().map(TokenDto::from).collect();
     let (backups, backup_problem) = match state.handles.backup.ask(BackupRequest::List, signed.caller.actor()).await {
         Ok(answer) => (answer.manifests().into_iter().map(BackupDto::from).collect(), None),
-        Err(err) => (Vec::new(), Some(err)),
+        Err(err) => (Vec::new(), Some(err.into())),
     };
     let directions = read(state, sync_state::all)
         .await?
@@ -216,7 +216,7 @@ async fn maintain(posted: Posted<Admin, Empty>, action: web::Path<String>) -> Re
         "checkpoint" => Maintenance::Checkpoint,
         other => return Err(ConsoleError::Bad(format!("action: {other:?} is neither vacuum nor checkpoint"))),
     };
-    let result = crate::http::db::maintain(&signed.state, &signed.caller, what, &action).await;
+    let result = crate::http::db::maintain(&signed.state, &signed.caller, what).await;
     Ok(done(
         signed,
         result.map(|detail| format!("{action}: {detail}")).map_err(|e| format!("{action} failed: {}", e.message)),

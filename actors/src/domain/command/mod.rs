@@ -263,6 +263,10 @@ pub enum Command {
     /// Right after a restore: runs the restored database holds as queued or running belong to the past
     /// (they may have run since the backup); they become `failed` and never run without a new approval.
     InterruptRestoredRuns,
+    /// Puts a dead sink delivery back in its queue (attempts from zero, due now).
+    RetryDelivery {
+        delivery_id: String,
+    },
     /// Appends a note (from the sheet, or Atlas explaining a rejected edit).
     AddNote {
         target: NoteTarget,
@@ -459,6 +463,7 @@ impl Command {
             Self::CancelQueuedRun { .. } => "run.cancelled",
             Self::RecordJobRun { .. } => "schedule.job_ran",
             Self::AddNote { .. } => "note.added",
+            Self::RetryDelivery { .. } => "sink.delivery_retried",
             Self::RejectSheetEdit { .. } => "sheets.edit_rejected",
             Self::FromSheet { edit, .. } => edit.event_type(),
             Self::RecordSync(_) => "sheets.synced",

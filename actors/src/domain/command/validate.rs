@@ -110,6 +110,14 @@ impl Command {
             | Self::SheetColumnCleared { .. }
             | Self::RecordMaintenance { .. }
             | Self::RecordRestore(_) => Ok(()),
+            Self::RetryDelivery { delivery_id }
+                if delivery_id.is_empty()
+                    || delivery_id.len() > 64
+                    || !delivery_id.chars().all(|c| c.is_ascii_hexdigit()) =>
+            {
+                Err(CommandError::invalid("delivery_id", "not a delivery id (hex, as X-Atlas-Delivery carries it)"))
+            }
+            Self::RetryDelivery { .. } => Ok(()),
             Self::RecordQuery { sql, .. } if sql.trim().is_empty() || sql.chars().count() > super::MAX_QUERY_CHARS => {
                 Err(CommandError::invalid("sql", format!("must be 1 to {} characters", super::MAX_QUERY_CHARS)))
             }
@@ -418,6 +426,7 @@ mod tests {
             (alert("reminded"), "alert.reminded"),
             (alert("resolved"), "alert.resolved"),
             (Command::RecordMaintenance { action: "vacuum".into(), detail: String::new() }, "db.maintained"),
+            (Command::RetryDelivery { delivery_id: "ab12".into() }, "sink.delivery_retried"),
             (
                 Command::RecordJobRun {
                     job: "j".into(),
@@ -469,6 +478,7 @@ mod tests {
                 | Command::RecordRestore(_)
                 | Command::RecordAlert { .. }
                 | Command::RecordMaintenance { .. }
+                | Command::RetryDelivery { .. }
                 | Command::RecordJobRun { .. }
                 | Command::RecordQuery { .. }
                 | Command::RecordSession { .. }
@@ -477,6 +487,6 @@ mod tests {
         }
         let variants: std::collections::HashSet<std::mem::Discriminant<Command>> =
             all.iter().map(|(c, _)| std::mem::discriminant(c)).collect();
-        assert_eq!(variants.len(), 35, "every variant is in the list");
+        assert_eq!(variants.len(), 36, "every variant is in the list");
     }
 }

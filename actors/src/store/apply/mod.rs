@@ -111,6 +111,7 @@ pub(super) fn apply_approved(
         Command::RecordBackup { id, .. } => Touched::new("backup", id, None, Applied::Noted),
         Command::RecordRestore(restored) => Touched::new("backup", &restored.from, None, Applied::Noted),
         Command::RecordMaintenance { action, .. } => Touched::new("db", action, None, Applied::Noted),
+        Command::RetryDelivery { delivery_id } => crate::store::sinks::retry(conn, delivery_id, now)?,
         Command::RecordAlert { key, .. } => Touched::new("alert", key, None, Applied::Noted),
         Command::RecordAccess { path, .. } => Touched::new("http", path, None, Applied::Access),
         Command::RecordQuery { .. } => Touched::new("browser", "sql", None, Applied::Noted),

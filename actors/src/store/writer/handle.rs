@@ -101,9 +101,16 @@ impl WriterHandle {
         self.addr.send(Ping).await.map_err(|err| format!("the writer is not running ({err})"))?
     }
 
-    /// Runs a checkpoint or a vacuum on the writer's connection, after everything already queued.
-    pub async fn maintain(&self, what: Maintenance) -> Result<String, CommandError> {
-        let sent = self.addr.send(Maintain(what)).await;
+    /// Runs a checkpoint or a vacuum on the writer's connection, after everything already queued, and
+    /// audits it in `by`'s name before answering.
+    pub async fn maintain(&self, what: Maintenance, by: Actor) -> Result<String, CommandError> {
+        let sent = self.addr.send(super::maintain::Maintain(what, by)).await;
+        sent.map_err(|err| CommandError::Unavailable(format!("the writer is not running ({err})")))?
+    }
+
+    /// The shipper's and the sinks' bookkeeping on the writer's connection (not audited: `Bookkeeping`).
+    pub async fn keep_books(&self, what: Bookkeeping) -> Result<String, CommandError> {
+        let sent = self.addr.send(super::maintain::KeepBooks(what)).await;
         sent.map_err(|err| CommandError::Unavailable(format!("the writer is not running ({err})")))?
     }
 

@@ -156,26 +156,6 @@ struct Ping;
 #[rtype(result = "Result<(), String>")]
 struct Shutdown;
 
-/// Database maintenance that must run on the read-write connection, outside any transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Maintenance {
-    /// `PRAGMA wal_checkpoint(TRUNCATE)`: fold the WAL into the database file.
-    Checkpoint,
-    /// `VACUUM`: rebuild the file, returning free pages to the disk.
-    Vacuum,
-    /// Drop the outbox rows up to `through_seq`, confirmed off-site, if the database is still on
-    /// `timeline` (a restore in between forked it, and its rows are not the ones shipped). Not audited:
-    /// the shipper's own bookkeeping, whose audit would itself be a change to ship, forever.
-    TrimOutbox { timeline: String, through_seq: i64 },
-    /// A sink delivery's outcome (`store/sinks.rs`). Not audited either: an event about a delivery would
-    /// itself be an event to deliver.
-    SinkOutcome(super::sinks::Outcome),
-}
-
-#[derive(Message)]
-#[rtype(result = "Result<String, CommandError>")]
-struct Maintain(Maintenance);
-
 #[cfg(feature = "fault-injection")]
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -363,52 +343,6 @@ impl WriterActor {
 }
 
 impl WriterActor {
-    /// Applies what is queued first, so maintenance never overtakes an acknowledged order of commands.
-    /// Refused like any write on a damaged database; a full disk is `StorageFull` as for a command.
-    fn maintain(&mut self, what: Maintenance, ctx: &mut Context<Self>) -> Result<String, CommandError> {
-        while !self.pending.is_empty() {
-            self.flush(ctx);
-        }
-        if let Some(refusal) = self.storage.refusal() {
-            return Err(refusal);
-        }
-        let no_connection = || CommandError::Unavailable("the writer has no database connection".into());
-        let conn = self.conn.as_ref().ok_or_else(no_connection)?;
-        let whole_file = matches!(what, Maintenance::Checkpoint | Maintenance::Vacuum);
-        let _busy = whole_file.then(|| self.registry.busy(names::WRITER, &format!("{what:?}").to_lowercase()));
-        // The background checkpointer waits meanwhile: a PASSIVE pass under way would make a TRUNCATE
-        // checkpoint answer "busy" (seen in CI) and leave the WAL as it was.
-        let _still = whole_file.then(|| self.checkpointer.as_ref().map(Checkpointer::hold_still));
-        let failed = |err: rusqlite::Error| super::storage::classify(&err);
-        match what {
-            Maintenance::Checkpoint => conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-                })
-                .map(|(busy, log, done)| format!("checkpoint: busy {busy}, {log} WAL frames, {done} checkpointed"))
-                .map_err(failed),
-            Maintenance::Vacuum => {
-                let pages = |c: &Connection| c.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0));
-                let before = pages(conn).map_err(failed)?;
-                conn.execute_batch("VACUUM").map_err(failed)?;
-                self.stats.wal_writes.fetch_add(1, Ordering::Relaxed);
-                let after = pages(conn).map_err(failed)?;
-                Ok(format!("vacuum: {before} pages before, {after} after"))
-            }
-            Maintenance::TrimOutbox { timeline, through_seq } => conn
-                .prepare_cached(
-                    "DELETE FROM pitr_outbox WHERE seq <= ?1
-                       AND (SELECT timeline FROM pitr_timeline WHERE id = 1) = ?2",
-                )
-                .and_then(|mut trim| trim.execute(rusqlite::params![through_seq, timeline]))
-                .map(|rows| format!("{rows} outbox rows trimmed"))
-                .map_err(failed),
-            Maintenance::SinkOutcome(outcome) => super::sinks::record(conn, &outcome).map_err(failed),
-        }
-    }
-}
-
-impl WriterActor {
     /// Applies everything queued, checkpoints the WAL into the database file and closes the connection.
     fn shut_down(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
         self.closed = true;
@@ -442,14 +376,6 @@ impl Handler<Ping> for WriterActor {
 
     fn handle(&mut self, _: Ping, ctx: &mut Context<Self>) -> Self::Result {
         crate::guard::handle(self, ctx, |actor, _| actor.ping())
-    }
-}
-
-impl Handler<Maintain> for WriterActor {
-    type Result = Result<String, CommandError>;
-
-    fn handle(&mut self, Maintain(what): Maintain, ctx: &mut Context<Self>) -> Self::Result {
-        crate::guard::handle(self, ctx, |actor, ctx| actor.maintain(what, ctx))
     }
 }
 
@@ -489,6 +415,8 @@ impl Handler<Inject> for WriterActor {
 
 mod checkpointer;
 mod handle;
+mod maintain;
+pub use maintain::{Bookkeeping, Maintenance};
 mod replace;
 use checkpointer::Checkpointer;
 pub use handle::WriterHandle;
