@@ -68,6 +68,8 @@ echo "== installing the binary"
 install -m 0755 "$binary" "$opt/bin/atlas.new"
 mv -f "$opt/bin/atlas.new" "$opt/bin/atlas"   # atomic: a running service keeps its old inode
 install -m 0644 "$repo/README.md" "$opt/README.md"
+make_dirs root:root 0755 "$opt/docs"
+install -m 0644 "$repo"/docs/*.md "$opt/docs/"   # the runbook (operations.md) lives on the VM it runs
 
 echo "== configuration"
 # The production config (paths under /opt/atlas, fsync on commit, JSON logs); a staged tree is relocated.

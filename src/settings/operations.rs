@@ -59,7 +59,7 @@ impl Default for OffsiteSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct PitrSettings {
     pub enabled: bool,
-    /// Seconds between shipments (1 allowed; see the README for what each costs in requests).
+    /// Seconds between shipments (1 allowed; see docs/operations.md for what each costs in requests).
     pub ship_every_s: u64,
     /// The outbox holding a change longer than this is an alert.
     pub max_lag_s: u64,

@@ -33,6 +33,19 @@ fn config_atlas_toml_lists_every_key_with_the_code_default() {
     assert_eq!(in_file, in_code, "every key appears in config/atlas.toml");
 }
 
+/// docs/configuration.md is checked against the file: every key is documented, as `section.key`.
+#[test]
+fn docs_configuration_md_documents_every_key_of_config_atlas_toml() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file: toml::Value = toml::from_str(&std::fs::read_to_string(root.join("config/atlas.toml")).unwrap()).unwrap();
+    let doc = std::fs::read_to_string(root.join("docs/configuration.md")).expect("docs/configuration.md exists");
+    let mut in_file = Vec::new();
+    keys(&file, "", &mut in_file);
+    let missing: Vec<&String> = in_file.iter().filter(|key| !doc.contains(&format!("`{key}`"))).collect();
+    assert!(in_file.len() > 100, "the file's keys were read: {in_file:?}");
+    assert_eq!(missing, Vec::<&String>::new(), "keys of config/atlas.toml that docs/configuration.md does not name");
+}
+
 #[test]
 fn the_production_config_is_valid_and_lives_under_opt_atlas() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/atlas.production.toml");

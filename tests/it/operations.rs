@@ -1,5 +1,5 @@
 //! The daemon as an operator runs it: the install script (twice) and its unit checked by systemd-analyze,
-//! the README runbook followed end to end on the installed layout under systemd's notify protocol, and a
+//! the runbook (docs/operations.md) followed end to end on the installed layout under systemd's notify protocol, and a
 //! SIGKILL under write load that loses no acknowledged write.
 
 use crate::support::daemon::{Daemon, ATLAS};
@@ -149,7 +149,7 @@ async fn call(url: &str, method: &str, path: &str, token: &str, body: Option<Val
     (response.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
-/// The README's "Operations runbook", step by step, on an installed layout.
+/// The runbook (docs/operations.md, "Operations runbook"), step by step, on an installed layout.
 #[actix_rt::test]
 async fn the_runbook_works_end_to_end_on_the_installed_layout() {
     let root = tempfile::tempdir().unwrap();
