@@ -29,5 +29,5 @@ pub use error::CommandError;
 pub use hotlist::{HotlistError, Severity};
 pub use ids::{ApprovalId, ErrorId, ProjectId, RunId, TaskId};
 pub use policy::{ApprovalPolicy, Quorum};
-pub use run::{Run, RunStatus};
+pub use run::{Run, RunStatus, RunStep, RunStepError};
 pub use secret::Secret;

@@ -53,13 +53,68 @@ impl RunStatus {
         matches!(self, Self::Success | Self::Failed | Self::Cancelled | Self::TimedOut)
     }
 
-    /// Whether a run may move from `self` to `to`.
+    /// Whether a run may move from `self` to `to` by some step.
     pub fn can_become(self, to: Self) -> bool {
         match (self, to) {
             (Self::Queued, Self::Running | Self::Cancelled | Self::Failed) => true,
             (Self::Running, finished) => finished.is_finished(),
             _ => false,
         }
+    }
+
+    /// The state `step` leads to from this one, or why it cannot be taken here. Every change of a run's
+    /// status in the store goes through this (zincati's shape: each step names the states it leaves).
+    pub fn after(self, step: RunStep) -> Result<Self, RunStepError> {
+        let to = match (self, step) {
+            (Self::Queued, RunStep::Start) => Self::Running,
+            (Self::Queued, RunStep::Refuse) => Self::Failed,
+            (Self::Queued, RunStep::Cancel) => Self::Cancelled,
+            (Self::Queued, RunStep::Finish(end @ (Self::Failed | Self::Cancelled))) => end,
+            (Self::Running, RunStep::Finish(end)) if end.is_finished() => end,
+            (Self::Running, RunStep::InterruptByCrash) => Self::Failed,
+            (Self::Queued | Self::Running, RunStep::InterruptByRestore) => Self::Failed,
+            (from, step) => return Err(RunStepError { from, step }),
+        };
+        debug_assert!(self.can_become(to));
+        Ok(to)
+    }
+}
+
+/// The steps of a run's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStep {
+    /// The runner claims a queued run: `queued -> running`.
+    Start,
+    /// A queued run whose command is not what was approved: `queued -> failed`.
+    Refuse,
+    /// Cancelled before it started: `queued -> cancelled`.
+    Cancel,
+    /// Its end as the runner saw it: `running ->` any finished state (`queued -> failed | cancelled` when
+    /// it never started).
+    Finish(RunStatus),
+    /// Found `running` at start-up, left by a crash: `running -> failed`.
+    InterruptByCrash,
+    /// Queued or running in a restored database: `-> failed`.
+    InterruptByRestore,
+}
+
+/// A step refused in the state the run is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunStepError {
+    pub from: RunStatus,
+    pub step: RunStep,
+}
+
+impl std::fmt::Display for RunStepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let step = match self.step {
+            RunStep::Start => "start".to_owned(),
+            RunStep::Refuse => "be refused".to_owned(),
+            RunStep::Cancel => "be cancelled before it starts".to_owned(),
+            RunStep::Finish(end) => format!("become {end}"),
+            RunStep::InterruptByCrash | RunStep::InterruptByRestore => "be interrupted".to_owned(),
+        };
+        write!(f, "a {} run cannot {step}", self.from)
     }
 }
 
@@ -105,6 +160,31 @@ mod tests {
         let secret = crate::domain::env::SecretRef { secret: "pg".into() };
         let env = crate::domain::RunEnv::from([("PGPASSWORD".into(), crate::domain::EnvValue::Secret(secret))]);
         assert_ne!(base, fingerprint(&argv, None, Some(5), &env, None));
+    }
+
+    #[test]
+    fn test_fsm_each_step_names_the_states_it_leaves() {
+        use RunStatus::*;
+        assert_eq!(Queued.after(RunStep::Start), Ok(Running));
+        assert_eq!(Queued.after(RunStep::Cancel), Ok(Cancelled));
+        assert_eq!(Running.after(RunStep::Finish(TimedOut)), Ok(TimedOut));
+        assert_eq!(Running.after(RunStep::InterruptByCrash), Ok(Failed));
+        assert_eq!(Queued.after(RunStep::InterruptByRestore), Ok(Failed));
+        for refused in [
+            (Running, RunStep::Start),
+            (Running, RunStep::Cancel),
+            (Running, RunStep::Refuse),
+            (Queued, RunStep::Finish(Success)),
+            (Queued, RunStep::InterruptByCrash),
+            (Running, RunStep::Finish(Running)),
+        ] {
+            assert_eq!(refused.0.after(refused.1), Err(RunStepError { from: refused.0, step: refused.1 }));
+        }
+        for finished in [Success, Failed, Cancelled, TimedOut] {
+            for step in [RunStep::Start, RunStep::Cancel, RunStep::Finish(Failed), RunStep::InterruptByRestore] {
+                assert!(finished.after(step).is_err(), "a {finished} run never moves ({step:?})");
+            }
+        }
     }
 
     #[test]

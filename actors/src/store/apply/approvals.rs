@@ -301,10 +301,12 @@ pub(super) fn expire(conn: &Connection, cutoff: &str, actor: &Actor, now: &str) 
     }
     let stale = approvals::pending_before(conn, cutoff).map_err(storage)?;
     for id in &stale {
+        // Through the state machine, like every status change: only a pending approval expires.
+        let expired = load(conn, id)?.status.expire().map_err(|err| CommandError::Conflict(err.to_string()))?;
         conn.prepare_cached(
-            "UPDATE approvals SET status = 'expired', reviewed_at = ?2, reviewed_by = ?3 WHERE id = ?1 AND status = 'pending'",
+            "UPDATE approvals SET status = ?4, reviewed_at = ?2, reviewed_by = ?3 WHERE id = ?1 AND status = 'pending'",
         )
-        .and_then(|mut stmt| stmt.execute(params![id.as_str(), now, actor.as_str()]))
+        .and_then(|mut stmt| stmt.execute(params![id.as_str(), now, actor.as_str(), expired.as_str()]))
         .map_err(storage)?;
         let payload = serde_json::json!({ "requested_before": cutoff });
         insert_event(conn, "approval.expired", "approval", id.as_str(), actor, &payload, now)?;

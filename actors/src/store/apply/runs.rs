@@ -5,7 +5,7 @@ use super::{hotlist, insert_event, storage, Touched};
 use crate::domain::command::{NewRun, RunResult};
 use crate::domain::run::fingerprint;
 use crate::domain::{
-    Actor, Applied, ApprovalId, ApprovalStatus, Command, CommandError, Run, RunId, RunStatus, Severity,
+    Actor, Applied, ApprovalId, ApprovalStatus, Command, CommandError, Run, RunId, RunStatus, RunStep, Severity,
 };
 use crate::store::queries::{approvals, runs};
 use rusqlite::{params, Connection};
@@ -139,57 +139,63 @@ fn refusal(conn: &Connection, run: &Run) -> Result<Option<String>, CommandError>
 /// `queued -> running`, or `queued -> failed` with the reason when the command is not what was approved.
 pub(super) fn start(conn: &Connection, id: &RunId, now: &str) -> Result<Touched, CommandError> {
     let run = load(conn, id)?;
-    if run.status != RunStatus::Queued {
-        return Err(CommandError::Conflict(format!("run {id} is {}, not queued", run.status)));
-    }
+    run.status.after(RunStep::Start).map_err(|why| CommandError::Conflict(format!("run {id}: {why}")))?;
     if let Some(why) = refusal(conn, &run)? {
         let message = format!("refused to start: {why}");
         tracing::error!(run = %id, reason = %why, "Run refused.");
-        set_finished(conn, id, RunStatus::Failed, None, None, Some(&message), now)?;
+        advance(conn, &run, RunStep::Refuse, Ending { error_log: Some(&message), ..Ending::NONE }, now)?;
         hotlist::record_for_run(conn, &run, &format!("run {id} {message}"), Severity::Critical, now)?;
         return touched(conn, id);
     }
-    conn.prepare_cached("UPDATE runs SET status = 'running', started_at = ?2 WHERE id = ?1")
-        .and_then(|mut stmt| stmt.execute(params![id.as_str(), now]))
-        .map_err(storage)?;
+    advance(conn, &run, RunStep::Start, Ending::NONE, now)?;
     touched(conn, id)
 }
 
-fn set_finished(
-    conn: &Connection,
-    id: &RunId,
-    status: RunStatus,
+/// What a run's end records beside its status.
+#[derive(Clone, Copy)]
+struct Ending<'a> {
     exit_code: Option<i64>,
-    output: Option<&str>,
-    error_log: Option<&str>,
-    now: &str,
-) -> Result<(), CommandError> {
-    conn.prepare_cached(
-        "UPDATE runs SET status = ?2, exit_code = ?3, output = coalesce(?4, output), error_log = coalesce(?5, error_log), \
-         completed_at = ?6 WHERE id = ?1",
-    )
-    .and_then(|mut stmt| stmt.execute(params![id.as_str(), status.as_str(), exit_code, output, error_log, now]))
+    output: Option<&'a str>,
+    error_log: Option<&'a str>,
+}
+
+impl Ending<'_> {
+    const NONE: Self = Self { exit_code: None, output: None, error_log: None };
+}
+
+/// The one place a run's status changes: the step is checked by the domain's state machine
+/// (`RunStatus::after`), and the row is changed only if it is still in the state the step leaves.
+fn advance(conn: &Connection, run: &Run, step: RunStep, ending: Ending<'_>, now: &str) -> Result<(), CommandError> {
+    let to = run.status.after(step).map_err(|why| CommandError::Conflict(format!("run {}: {why}", run.id)))?;
+    let from = run.status.as_str();
+    let changed = if to == RunStatus::Running {
+        conn.prepare_cached("UPDATE runs SET status = ?3, started_at = ?4 WHERE id = ?1 AND status = ?2")
+            .and_then(|mut stmt| stmt.execute(params![run.id.as_str(), from, to.as_str(), now]))
+    } else {
+        let Ending { exit_code, output, error_log } = ending;
+        conn.prepare_cached(
+            "UPDATE runs SET status = ?3, exit_code = ?4, output = coalesce(?5, output), \
+             error_log = coalesce(?6, error_log), completed_at = ?7 WHERE id = ?1 AND status = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![run.id.as_str(), from, to.as_str(), exit_code, output, error_log, now])
+        })
+    }
     .map_err(storage)?;
-    Ok(())
+    match changed {
+        1 => Ok(()),
+        _ => Err(CommandError::Conflict(format!("run {} is no longer {from}", run.id))),
+    }
 }
 
 pub(super) fn finish(conn: &Connection, result: &RunResult, now: &str) -> Result<Touched, CommandError> {
     let run = load(conn, &result.id)?;
-    if !run.status.can_become(result.status) {
-        return Err(CommandError::Conflict(format!(
-            "run {} is {} and cannot become {}",
-            run.id, run.status, result.status
-        )));
-    }
-    set_finished(
-        conn,
-        &run.id,
-        result.status,
-        result.exit_code,
-        result.output.as_deref(),
-        result.error_log.as_deref(),
-        now,
-    )?;
+    let ending = Ending {
+        exit_code: result.exit_code,
+        output: result.output.as_deref(),
+        error_log: result.error_log.as_deref(),
+    };
+    advance(conn, &run, RunStep::Finish(result.status), ending, now)?;
     if let (Some(severity), RunStatus::Failed | RunStatus::TimedOut) = (result.severity, result.status) {
         let detail =
             result.error_log.as_deref().and_then(|log| log.lines().rev().find(|l| !l.trim().is_empty())).unwrap_or("");
@@ -207,10 +213,8 @@ pub(super) fn finish(conn: &Connection, result: &RunResult, now: &str) -> Result
 
 pub(super) fn cancel_queued(conn: &Connection, id: &RunId, now: &str) -> Result<Touched, CommandError> {
     let run = load(conn, id)?;
-    if run.status != RunStatus::Queued {
-        return Err(CommandError::Conflict(format!("run {id} is {}, not queued", run.status)));
-    }
-    set_finished(conn, id, RunStatus::Cancelled, None, None, Some("cancelled before it started"), now)?;
+    let ending = Ending { error_log: Some("cancelled before it started"), ..Ending::NONE };
+    advance(conn, &run, RunStep::Cancel, ending, now)?;
     touched(conn, id)
 }
 
@@ -242,7 +246,7 @@ pub(super) fn interrupt_restored(conn: &Connection, actor: &Actor, now: &str) ->
     }
     let reason = "interrupted by a restore: it was queued or running when the backup was taken; request it again";
     for run in &stale {
-        set_finished(conn, &run.id, RunStatus::Failed, None, None, Some(reason), now)?;
+        advance(conn, run, RunStep::InterruptByRestore, Ending { error_log: Some(reason), ..Ending::NONE }, now)?;
         let error = format!(
             "run {} of task {} was {} in the restored backup; it was not re-run",
             run.id, run.task_id, run.status
@@ -257,7 +261,8 @@ pub(super) fn interrupt_restored(conn: &Connection, actor: &Actor, now: &str) ->
 pub(super) fn recover(conn: &Connection, actor: &Actor, now: &str) -> Result<Touched, CommandError> {
     let interrupted = runs::with_status(conn, RunStatus::Running).map_err(storage)?;
     for run in &interrupted {
-        set_finished(conn, &run.id, RunStatus::Failed, None, None, Some("interrupted by restart"), now)?;
+        let ending = Ending { error_log: Some("interrupted by restart"), ..Ending::NONE };
+        advance(conn, run, RunStep::InterruptByCrash, ending, now)?;
         let error = format!("run {} of task {} was interrupted by a restart; it was not re-run", run.id, run.task_id);
         hotlist::record_for_run(conn, run, &error, Severity::High, now)?;
         let payload = serde_json::json!({ "reason": "interrupted by restart" });
