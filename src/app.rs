@@ -1,5 +1,5 @@
 //! Running Atlas: start the actors, serve HTTP, and stop in order (HTTP first, then the writer, which
-//! applies what it queued, checkpoints the WAL and closes the database).
+//! applies what it queued, checkpoints the WAL with `TRUNCATE` and closes the database).
 
 use crate::http;
 use crate::settings::Settings;

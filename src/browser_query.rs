@@ -3,8 +3,9 @@
 //! work while *preparing* it, where its progress handler barely runs: subqueries that copy their
 //! expressions into every reference, CTEs named many times over. In-process, one such query took 37 s,
 //! or grew Atlas to 24 GB until the kernel killed it. In a child, it costs at most `browser.sql_memory_mb`
-//! and `sql_time_limit_ms` plus a few seconds, and only the child dies. The child opens the database read-only
-//! and `query_only`, under the same guards as before (`atlas_actors::store::browse::sql`).
+//! (its `RLIMIT_AS`; an `RLIMIT_CPU` bounds its CPU time) and `sql_time_limit_ms` plus `GRACE` (3 s), when
+//! the parent kills it; only the child dies. The child opens the database read-only and `query_only`, under
+//! the same guards as before (`atlas_actors::store::browse::sql`).
 
 use atlas_actors::store::browse::sql::{run_on_file, SqlAnswer, SqlLimits};
 use serde::{Deserialize, Serialize};

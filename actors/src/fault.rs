@@ -1,4 +1,6 @@
 //! Planned failures for drills (`fault-injection` feature, enabled only by the test suite).
+//! `panic_on_inject!` gives an actor the standard drill handler; `Fault::PanicInHandler` arms the
+//! `fault_point!`s (`guard.rs`) placed in each actor's real handler bodies, compiled away without the feature.
 
 /// What to break.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

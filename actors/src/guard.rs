@@ -9,6 +9,13 @@
 //! [`detached`], a task of its own that survives a restart of its actor, still holds the actor's turn, and
 //! answers its caller whatever happens to the actor meanwhile; a panic in it answers too, is recorded, and
 //! asks the actor to restart ([`Restart`]).
+//!
+//! Hence no actor awaits long work on its own loop (no `AtomicResponse`, no `ctx.wait`, no future on its
+//! context): backup, upload, restore, Sheets sync, alert delivery and Health's checks run [`detached`].
+//! "One operation at a time" is an async mutex the running task holds (the Backup `turn`, the Sheets state
+//! between syncs, the Notifier's de-duplication), taken in arrival order and kept across a restart of the
+//! actor. The scheduler's jobs and the runner's claims report back by message the same way. An actor thus
+//! keeps beating through a backup or upload of any length, and only a blocked thread stops the watchdog.
 
 use crate::registry::ActorRegistry;
 use actix::prelude::*;

@@ -2,10 +2,15 @@
 //! on actix-web), so the binary's routes are a thin layer over these handles.
 //!
 //! **The single-writer rule.** Only `store::writer` opens the live database read-write, and only its
-//! private `WriterActor`, alone on its own thread, uses it. Every mutation is a `domain::Command` sent
-//! through `WriterHandle::submit`, applied in a transaction together with its audit event, and answered
-//! after COMMIT. Everything else reads through the read-only `ReaderPool`. Every open goes through
-//! `store::open` (a closed list of read-write purposes); clippy refuses any other.
+//! private `WriterActor`, alone on its own thread, writes rows (its checkpointer only folds the WAL). Every
+//! mutation is a typed command (`domain::Command`, with its groups `RunCommand`, `SheetCommand` and
+//! `Record`; `domain::command`) sent through `WriterHandle::submit`, applied by the writer in a
+//! transaction that also writes its audit event(s), and answered after COMMIT. Two kinds of work on the
+//! writer's connection are not commands (`store/writer/maintain.rs`): maintenance people ask for (vacuum,
+//! checkpoint), audited by the writer in the same turn, and the writer's own bookkeeping (`Bookkeeping`:
+//! outbox trim, sink outcomes), which writes no event. Everything else reads through the read-only
+//! `ReaderPool`. Every open goes through `store::open` (a closed list of read-write purposes); clippy
+//! refuses any other.
 
 pub mod alerts;
 pub mod backup;

@@ -4,6 +4,7 @@
 //! ticks are skipped, and its next run is computed from when it last started.
 
 use crate::domain::schedule::ScheduleSpec;
+use crate::domain::Record;
 use crate::domain::{format_timestamp, Actor as Requester, Clock, Command};
 use crate::registry::{names, ActorRegistry};
 use crate::store::queries::schedule;
@@ -152,13 +153,13 @@ impl SchedulerActor {
                 Ok(detail) => (true, detail),
                 Err(detail) => (false, detail),
             };
-            let record = Command::RecordJobRun {
+            let record = Command::Record(Record::JobRun {
                 job: job.to_owned(),
                 started_at: format_timestamp(started),
                 finished_at: format_timestamp(finished),
                 ok,
                 detail: detail.clone(),
-            };
+            });
             if let Err(err) = writer.submit(record, by).await {
                 tracing::warn!(job, error = %err, "Could not record a job run.");
             }

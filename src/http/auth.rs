@@ -1,5 +1,8 @@
 //! Bearer tokens and roles. A handler states what it needs in its signature (`Auth<Review>`); the
 //! extractor answers 401 for a missing or unknown token and 403 (audited) for a role that may not.
+//! A 403 and every admin request are written to the audit trail before the response goes out; one whose
+//! event cannot be written is refused (503), unless the database takes no write at all (full or damaged),
+//! where an admin must still read what it takes to recover (logged instead).
 
 use super::error::ApiError;
 use super::AppState;
@@ -7,6 +10,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use atlas_actors::domain::access::is_reserved_actor;
+use atlas_actors::domain::Record;
 use atlas_actors::domain::{token_hash, Actor, Command, CommandError, Permission, Role};
 use std::future::Future;
 use std::marker::PhantomData;
@@ -103,13 +107,13 @@ pub async fn authorize(
     // naming who asked. A restore's record is taken before the swap, so its safety backup holds it.
     let audited = !allowed || permission == Permission::Administer;
     if audited {
-        let access = Command::RecordAccess {
+        let access = Command::Record(Record::Access {
             method: method.to_owned(),
             path: path.to_owned(),
             role: caller.role,
             needed: needed.to_owned(),
             allowed,
-        };
+        });
         // The audit fails closed: an access that cannot be recorded is not granted (nor refused unrecorded).
         // One exception: a database that takes no write at all (full, or damaged and served read-only)
         // must still let an admin read what it takes to recover it; those reads are logged instead.

@@ -1,5 +1,7 @@
 //! /api/v1/browse: the data browser's JSON twins. Read-only pool only, under the guards of
-//! `atlas_actors::store::browse`; every SQL query is audited (`browser.queried`) with how it ended.
+//! `atlas_actors::store::browse`; every SQL query is audited (`browser.queried`, through the writer) with
+//! how it ended, before it is answered. No token hash leaves through the browser: it reads as NULL in a
+//! column, an expression or a WHERE clause.
 
 use super::auth::{Auth, Caller, Read};
 use super::dto::{BrowseSqlBody, ErrorBody};
@@ -8,6 +10,7 @@ use super::extract::ApiJson;
 use super::AppState;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use atlas_actors::domain::command::MAX_QUERY_CHARS;
+use atlas_actors::domain::Record;
 use atlas_actors::domain::{Command, Role};
 use atlas_actors::store::browse::{self, RowsPage, RowsRefusal, RowsRequest, SqlAnswer, SqlLimits};
 
@@ -108,7 +111,7 @@ fn slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError>
 
 /// Records a query (or its refusal) through the writer.
 async fn audit(state: &AppState, caller: &Caller, text: String, outcome: String) -> Result<(), ApiError> {
-    state.handles.writer.submit(Command::RecordQuery { sql: text, outcome }, caller.actor()).await?;
+    state.handles.writer.submit(Command::Record(Record::Query { sql: text, outcome }), caller.actor()).await?;
     Ok(())
 }
 

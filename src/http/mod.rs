@@ -1,6 +1,8 @@
 //! The HTTP surface: the route table and the server. Handlers are thin: they turn requests into commands
 //! for the writer or queries on the read pool, and errors into `ApiError`. Routes are registered through
-//! utoipa-actix-web, so the OpenAPI document is built from the same table that serves requests.
+//! utoipa-actix-web, so the OpenAPI document is built from the same table that serves requests. Every
+//! route but `/healthz` and `/readyz` takes an `Auth<…>` extractor; `/metrics` checks a token itself unless
+//! `[metrics] access = "loopback"` and the peer is loopback.
 
 mod approvals;
 mod audit;

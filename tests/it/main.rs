@@ -1,4 +1,11 @@
 //! One integration-test binary (one link step) with a module per area.
+//!
+//! No mocks of Atlas's own parts. Google Sheets is a fake speaking its REST protocol, each modelled
+//! behaviour traced to Google's documentation in `support/fake_sheets/mod.rs`; every Sheet test runs twice
+//! (`sheet_test!`), with the owner listed among every range's editors as Google documents, and without.
+//! S3 is moto's server; alert receivers are local HTTP and SMTP servers; systemd's notify socket is a real
+//! datagram socket. `first_look.rs` runs the binary as the README tells a newcomer (empty directory, no
+//! config, no flags) and fires every default job.
 // Tests open the database files from outside, as an attacker, a damaged disk or an operator's sqlite3
 // would: the rule that Atlas opens them only through `store::open` is for Atlas.
 #![allow(clippy::disallowed_methods)]

@@ -4,6 +4,7 @@
 use crate::api::Team;
 use actix::prelude::*;
 use atlas_actors::domain::schedule::ScheduleSpec;
+use atlas_actors::domain::Record;
 use atlas_actors::domain::{Actor as Requester, Command, ManualClock};
 use atlas_actors::registry::ActorRegistry;
 use atlas_actors::scheduler::{JobDefinition, RunJob, RunNowError, SchedulerHandle};
@@ -107,13 +108,13 @@ impl Rig {
 #[actix_rt::test]
 async fn a_run_missed_during_downtime_runs_once_at_start_not_once_per_tick() {
     let rig = Rig::new("2026-01-01T05:10:00Z", true);
-    let record = Command::RecordJobRun {
+    let record = Command::Record(Record::JobRun {
         job: "report".into(),
         started_at: "2026-01-01T00:00:00.000Z".into(),
         finished_at: "2026-01-01T00:00:01.000Z".into(),
         ok: true,
         detail: "before the outage".into(),
-    };
+    });
     rig.writer.submit(record, Requester::system()).await.unwrap();
 
     let scheduler = rig.scheduler("1h").await;

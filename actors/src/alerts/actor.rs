@@ -1,9 +1,11 @@
 //! The Notifier actor: takes what is firing (from Health), de-duplicates, and delivers to every channel.
 //! One evaluation at a time, so two checks never announce the same alert twice; deliveries run off the
-//! actor's loop, so a slow channel never stops its heartbeat.
+//! actor's loop, so a slow channel never stops its heartbeat. Each notice is also an audit event
+//! (`Record::Alert`: `alert.fired`, `alert.reminded`, `alert.resolved`), with whether a channel took it.
 
 use super::channels::{self, Channel};
 use super::{Dedupe, Kind};
+use crate::domain::Record;
 use crate::domain::{Actor as Requester, Command};
 use crate::registry::{names, ActorRegistry};
 use crate::store::WriterHandle;
@@ -128,12 +130,12 @@ async fn deliver(
             }
         }
         // The audit trail answers "what alerted last night?" (and whether anyone was told).
-        let record = Command::RecordAlert {
+        let record = Command::Record(Record::Alert {
             key: notice.key.clone(),
             kind: notice.kind.verb().to_owned(),
             detail: notice.detail.clone(),
             delivered,
-        };
+        });
         if let Err(err) = writer.submit(record, Requester::new("notifier")).await {
             tracing::warn!(error = %err, "Could not audit an alert.");
         }

@@ -1,5 +1,6 @@
 //! Delivery: a generic JSON webhook (or a Slack-compatible `{"text": …}`), e-mail over SMTP, and the
 //! Telegram Bot API. Every send has a timeout; an error says which channel failed, never with a secret.
+//! HTTP client errors are reported `without_url`, because a Telegram bot token is part of its URL.
 
 use super::Notice;
 use crate::domain::Secret;

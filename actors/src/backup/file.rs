@@ -1,9 +1,14 @@
 //! Backup files: an online copy made from a read-only connection (`VACUUM INTO`; SQLite's backup API in
-//! paced steps when asked), optionally gzip-compressed, with a manifest beside it; verification that decompresses, runs
-//! `integrity_check` and compares the checksum (`checksum.rs`) and row counts; and retention.
+//! paced steps when asked), optionally gzip-compressed, with a manifest beside it; verification that
+//! decompresses, runs `integrity_check` and compares the checksum (`checksum.rs`) and row counts; and
+//! retention.
 //!
-//! The destination is a new file, never the live database: opening it read-write here is the one other
-//! read-write open the single-writer invariant allows (see `tests/it/invariants.rs`).
+//! The manifest describes the copy itself: its counts are read from the copy. The copy is fsynced (beside
+//! its checksum, on the other core), then its directory, before its manifest exists.
+//!
+//! The destination is a new file, never the live database: it is opened read-write through
+//! `store::open::read_write` with `ReadWrite::BackupCopy`, one purpose of that closed list (only
+//! `store/open.rs` may open SQLite files: `tests/it/invariants.rs`).
 
 use super::checksum;
 use super::error::{BackupError, Cause};
@@ -288,12 +293,14 @@ pub fn sweep_leftovers(dir: &Path) -> Vec<String> {
 }
 
 pub fn load(dir: &Path, id: &str) -> Result<Manifest, BackupError> {
-    if id.contains(['/', '\\']) || id.contains("..") {
+    let unnameable = id.is_empty() || id.len() > 200 || id.chars().any(char::is_control);
+    if unnameable || id.contains(['/', '\\']) || id.contains("..") {
         return Err(BackupError::BadId(format!("{} is not a backup id", crate::domain::text::clip(id))));
     }
     let path = manifest_path(dir, id);
     let text = std::fs::read(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
+        // A name no file can have (too long) names no backup either.
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidFilename => {
             BackupError::NotFound(format!("backup {} not found", crate::domain::text::clip(id)))
         }
         _ => err(&format!("cannot read backup {}'s manifest", crate::domain::text::clip(id)), e),

@@ -1,8 +1,10 @@
 //! The Backup actor: makes, verifies and prunes backups (one operation at a time), for the scheduler's
-//! `backup` and `backup_verify` jobs and for the admin API. Every operation is audited through the writer.
-//! A restore verifies the backup, takes a safety backup, and has the writer swap the file while it holds
-//! every queued command; the read pool is reopened after. With off-site storage configured, each new
-//! backup is uploaded (then remote retention runs), and a remote backup can be listed and restored.
+//! `backup` and `backup_verify` jobs and for the admin API. Every operation is audited through the writer,
+//! in the name of who asked: every request names them (`BackupHandle::ask(request, by)`, the scheduler's
+//! `RunJob { by }`). A restore verifies the backup, takes a safety backup, and has the writer swap the
+//! file while it holds every queued command; the read pool is reopened after. With off-site storage
+//! configured, each new backup is uploaded (then remote retention runs), and a remote backup can be
+//! listed and restored.
 
 mod checksum;
 mod error;
@@ -15,6 +17,7 @@ mod promote;
 pub use promote::Promotion;
 mod restore;
 
+use crate::domain::Record;
 use crate::domain::{Actor as Requester, Clock, Command};
 use crate::pitr::rebuild::PointReport;
 use crate::pitr::{Target, PITR_DRILL};
@@ -152,8 +155,12 @@ struct Work {
 impl Work {
     /// Records what the operation did, in the caller's name.
     async fn audit(&self, id: &str, action: &str, ok: bool, detail: &str) {
-        let command =
-            Command::RecordBackup { id: id.to_owned(), action: action.to_owned(), ok, detail: detail.to_owned() };
+        let command = Command::Record(Record::Backup {
+            id: id.to_owned(),
+            action: action.to_owned(),
+            ok,
+            detail: detail.to_owned(),
+        });
         if let Err(err) = self.writer.submit(command, self.by.clone()).await {
             tracing::warn!(error = %err, "Could not audit a backup operation.");
         }

@@ -5,6 +5,9 @@
 //! Built on `object_store` (S3 with ring-only rustls through reqwest). Large files go up as multipart
 //! uploads without being read into memory. Credentials come from the config or the usual `AWS_*`
 //! variables; the secret is kept in a type whose `Debug` hides it, and error texts never carry it.
+//!
+//! The writing calls are private to `backup/` (`pub(super)`); elsewhere they are reached only through
+//! `owner::Owned` (`owner.rs` itself writes the owner claims).
 
 use super::error::BackupError;
 use super::file::{self, Manifest};

@@ -8,6 +8,7 @@
 //! nobody owns it yet (a new database, or one from before claims were recorded) or when it succeeds the
 //! owner in place (a restore on the owner's own machine); any other database is promoted explicitly
 //! (`atlas promote`, `atlas restore … --promote`). `latest` follows the owner's chain (`pitr::rebuild`).
+//! A restored copy's lineage (`pitr_lineage`, [`mark_copy`]) is recorded when its timeline forks.
 
 use super::error::BackupError;
 use super::file::Manifest;

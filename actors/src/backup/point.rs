@@ -1,6 +1,8 @@
 //! A point-in-time restore through the Backup actor (its turn, its restore path): `pitr::rebuild` builds and
 //! checks the copy, writes are held while it catches up with the live outbox, then it is swapped in like
-//! any restore; a drill (`verify_only`) throws it away.
+//! any restore; a drill (`verify_only`) throws it away. The copy is built while writes go on; only the
+//! catch-up (`catch_up`, or a rebuild if the outbox was trimmed past the copy) runs with writes held, so a
+//! hanging bucket refuses no write.
 
 use super::error::BackupError;
 use super::offsite::Offsite;

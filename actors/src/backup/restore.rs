@@ -1,5 +1,13 @@
 //! A restore: verify, safety backup, swap through the writer, reopen the readers. The original database
 //! stays in place when any step fails.
+//!
+//! Nothing is restored unverified: a local or remote backup passes `file::verify` (checksum,
+//! `integrity_check`, row counts), a golden copy its `integrity_check` and migration check, a point-in-time
+//! copy its rebuild's checks; every source then passes `schema_drift` (nothing beyond the migrations'
+//! schema). Every restore, of any source, forks the staged copy's timeline first (`pitr::fork_timeline`).
+//! Then the read pool is released, the writer (`WriterHandle::replace_database`) folds the WAL, makes the
+//! safety backup, swaps the file and reopens it (migrating) in one handler, so no command comes between,
+//! and the pool is reopened.
 
 use super::error::BackupError;
 use super::file::{self, Manifest};

@@ -22,7 +22,10 @@ pub mod text;
 pub use access::{token_hash, ApiToken, Permission, Role};
 pub use approval::{Approval, ApprovalStatus, ItemAction, ItemType, Note};
 pub use clock::{format_timestamp, parse_timestamp, Clock, ManualClock, SystemClock};
-pub use command::{Actor, Applied, Command, CommandOutcome, NewProject, NewTask, ProjectPatch, Restored, TaskPatch};
+pub use command::{
+    Actor, Applied, Command, CommandOutcome, NewProject, NewTask, ProjectPatch, Record, Restored, RunCommand,
+    SheetCommand, TaskPatch,
+};
 pub use entities::{Project, ProjectStatus, Task, TaskStatus};
 pub use env::{EnvValue, RunEnv};
 pub use error::CommandError;

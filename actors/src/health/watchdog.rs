@@ -1,6 +1,7 @@
 //! systemd's notify protocol (`Type=notify`): one datagram per state change to `$NOTIFY_SOCKET`
 //! (`READY=1`, `WATCHDOG=1`, `STOPPING=1`, `STATUS=…`). Without the variable nothing is sent, so the same
-//! binary runs under systemd, in a terminal and in tests.
+//! binary runs under systemd, in a terminal and in tests. Sending never blocks (a non-blocking datagram
+//! socket), so Health never waits on the notify socket.
 
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;

@@ -3,10 +3,15 @@
 //! (`rebuild.rs`) takes the newest snapshot before the target and replays the changes after it
 //! (`chain.rs` decides which), checked before anything is swapped.
 //!
-//! A chain is named by the database's timeline (table `pitr_timeline`) and its schema version. Every
-//! restore forks a new timeline, so two histories never write under one name; a schema migration ends a
-//! chain, since a changeset applies only to the schema it was taken at. A snapshot is an ordinary
-//! backup: its manifest says where in which chain it stands ([`PitrBase`]).
+//! A chain is named by the database's timeline (table `pitr_timeline`) and its schema version. A new
+//! database gets its own (migration 0008), and every restore and `atlas init --golden` forks one
+//! ([`fork_timeline`]), so two histories never write under one name; a schema migration ends a chain,
+//! since a changeset applies only to the schema it was taken at. A snapshot is an ordinary backup: its
+//! manifest says where in which chain it stands ([`PitrBase`]). A restore aims at a [`Target`].
+//!
+//! What replay assumes beyond capture's list (`store/capture`): a snapshot's position is its
+//! `sqlite_sequence` for `pitr_outbox` ([`base_of`]). AUTOINCREMENT never reuses a number, and rows roll
+//! back with their batch, so the rows after it are contiguous.
 
 pub mod chain;
 pub mod rebuild;

@@ -3,6 +3,11 @@
 //! row count against what the snapshot held plus what the changes inserted and deleted, and no event
 //! after the target. Only a copy that passes them all is handed to the restore's swap (or, for a drill,
 //! thrown away). The live database is never touched here.
+//!
+//! The chain followed is, for `latest`, the live database's own timeline when it has a snapshot, else the
+//! bucket owner's; for a time, the bucket's owner then (or the one it took over from, while it had no
+//! snapshot). On a live database of that timeline, its own unshipped outbox rows are replayed after the
+//! chain's.
 
 use super::chain::{End, Walker};
 use super::segment::Record;

@@ -2,8 +2,10 @@
 //! its group (`setsid`, a double fork). So Atlas is a child subreaper (orphaned descendants become its
 //! children, not init's), every run's processes carry `ATLAS_RUN=<run id>` in their environment (inherited
 //! by descendants), and when a run ends every process carrying its mark is killed and reaped. Each run's
-//! process group and start time are recorded, so after a crash of Atlas recovery kills what an interrupted
-//! run left alive, checked against `/proc/<pid>/stat`'s start time so a reused pid is never hit.
+//! process group, leader start time and instance are recorded (`RunCommand::NoteProcess`), with the pid and
+//! start time of the Atlas that spawned it. So after a crash of Atlas recovery kills what an interrupted
+//! run left alive, checked against `/proc/<pid>/stat`'s start time so a reused pid is never hit; another
+//! instance's run is left alone while the Atlas that spawned it lives.
 //! (A command that removes the mark from its environment, or clears it, and leaves its session escapes
 //! this, as do programs that overwrite their environment memory; only cgroups can hold such a command, and
 //! Atlas does not manage them.)

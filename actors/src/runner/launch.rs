@@ -1,11 +1,16 @@
 //! One run from spawn to its recorded end: resolve what to execute (a plain argv or an executor
-//! profile), run it, turn the ending into a `FinishRun`, and make sure the writer records it.
+//! profile), run it, turn the ending into a `RunCommand::Finish`, and make sure the writer records it.
+//!
+//! An executor-profile run (`["@profile", …]`) carries the executor, its definition and the argv its
+//! profile resolved to when it was requested (`PinnedExecutor`, in the approval and the run's fingerprint).
+//! If config or PATH resolve it differently at start, the run is refused with a critical hotlist entry.
 
 use super::capture::LiveLog;
 use super::executor;
 use super::process::{self, Ending, Spawnable};
 use super::{Finished, RunnerConfig};
 use crate::domain::command::RunResult;
+use crate::domain::RunCommand;
 use crate::domain::{Actor, Command, CommandError, EnvValue, Run, RunId, RunStatus};
 use crate::store::WriterHandle;
 use actix::Recipient;
@@ -167,7 +172,7 @@ impl Job {
         let mut attempt = 0;
         while attempt < 50 {
             attempt += 1;
-            match self.writer.submit(Command::FinishRun(result.clone()), Actor::new("runner")).await {
+            match self.writer.submit(Command::Run(RunCommand::Finish(result.clone())), Actor::new("runner")).await {
                 Ok(_) => return,
                 Err(CommandError::Restoring(_)) => {
                     attempt -= 1;
@@ -199,13 +204,13 @@ impl Job {
                     let _ = spawned.send((id.clone(), Instant::now()));
                     // The group and its leader's start time, so recovery after a crash can kill what is left.
                     if let Some(started) = i32::try_from(pid).ok().and_then(super::contain::start_ticks) {
-                        let note = Command::NoteRunProcess {
+                        let note = Command::Run(RunCommand::NoteProcess {
                             id,
                             pgid: pid.into(),
                             start_ticks: started as i64,
                             instance,
                             spawner,
-                        };
+                        });
                         actix::spawn(async move {
                             match writer.submit(note, Actor::new("runner")).await {
                                 // A run that ended first needs no record of its group: nothing is left to kill.

@@ -1,6 +1,6 @@
 //! The Runner actor: starts queued runs as soon as the writer commits them (a fallback poll catches
 //! anything missed), at most `max_concurrent` at once, and records each state change through the writer.
-//! A run only starts after the writer re-checked its command against what was approved (`StartRun`).
+//! A run only starts after the writer re-checked its command against what was approved (`RunCommand::Start`).
 
 pub mod capture;
 pub mod contain;
@@ -11,6 +11,7 @@ mod mask;
 mod process;
 pub mod reap;
 
+use crate::domain::RunCommand;
 use crate::domain::{Actor as Requester, Applied, Command, CommandError, Run, RunId, RunStatus, Severity};
 use crate::registry::{names, ActorRegistry};
 use crate::store::queries::runs;
@@ -186,7 +187,10 @@ impl RunnerActor {
             let queued = readers.read(|conn| runs::with_status(conn, RunStatus::Queued)).await.unwrap_or_default();
             let mut started = Vec::new();
             for run in queued.into_iter().filter(|r| !busy.contains(&r.id)).take(free) {
-                match writer.submit(Command::StartRun { id: run.id.clone() }, Requester::new("runner")).await {
+                match writer
+                    .submit(Command::Run(RunCommand::Start { id: run.id.clone() }), Requester::new("runner"))
+                    .await
+                {
                     Ok(outcome) => match outcome.applied {
                         Applied::Run(run) if run.status == RunStatus::Running => started.push(run),
                         _ => {} // refused: the writer recorded why
@@ -337,7 +341,7 @@ async fn recover_after_crash(writer: &WriterHandle, readers: &ReaderPool, instan
             tracing::warn!(run = %process.run, killed, "Killed what an interrupted run left running.");
         }
     }
-    match writer.submit(Command::RecoverInterruptedRuns, Requester::system()).await {
+    match writer.submit(Command::Run(RunCommand::RecoverInterrupted), Requester::system()).await {
         Ok(outcome) => {
             if let Applied::Recovered(count) = outcome.applied {
                 if count > 0 {
@@ -423,7 +427,11 @@ impl RunnerHandle {
                 .ok_or(CancelError::NotFound)?;
             match run.status {
                 RunStatus::Queued => {
-                    match self.writer.submit(Command::CancelQueuedRun { id: id.clone() }, actor.clone()).await {
+                    match self
+                        .writer
+                        .submit(Command::Run(RunCommand::CancelQueued { id: id.clone() }), actor.clone())
+                        .await
+                    {
                         Ok(outcome) => {
                             if let Applied::Run(run) = outcome.applied {
                                 return Ok(run);

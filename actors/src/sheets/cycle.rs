@@ -13,6 +13,7 @@ use super::import::{note_target, plan_import, ImportPlan, ImportRules};
 use super::plan::Row;
 use crate::domain::access::is_reserved_actor;
 use crate::domain::command::{NewHotlistError, SyncOutcome};
+use crate::domain::SheetCommand;
 use crate::domain::{Actor, Applied, Clock, Command, CommandError, CommandOutcome, ErrorId, Permission, Severity};
 use crate::store::queries::sheet_cells::{self, Baseline};
 use crate::store::queries::{hotlist, sync_state, tokens};
@@ -168,7 +169,10 @@ impl Mirror<'_> {
                     continue;
                 }
             }
-            let command = Command::FromSheet { cell: accepted.cell.clone(), edit: Box::new(accepted.command.clone()) };
+            let command = Command::Sheet(SheetCommand::Import {
+                cell: accepted.cell.clone(),
+                edit: Box::new(accepted.command.clone()),
+            });
             match self.submit(command, &accepted.actor).await? {
                 Ok(()) => applied += 1,
                 Err(refused) => plan.refuse_accepted(&accepted, refused.to_string()),
@@ -181,7 +185,7 @@ impl Mirror<'_> {
             let row_id = if still_there { refused.row_id.clone() } else { format!("row {}", refused.row + 1) };
             let cell = column.as_ref().map_or(String::new(), |c| format!(" column {c}"));
             per_tab[refused.tab].push(format!("{row_id}{cell}: {}", refused.reason));
-            let command = Command::RejectSheetEdit {
+            let command = Command::Sheet(SheetCommand::RejectEdit {
                 tab: TABS[refused.tab].title.to_owned(),
                 row_id,
                 column,
@@ -189,7 +193,7 @@ impl Mirror<'_> {
                 reason: refused.reason.chars().take(1000).collect(),
                 note_on: if refused.on_record { note_target(refused.tab, &refused.row_id) } else { None },
                 cell: refused.cell.clone(),
-            };
+            });
             if let Err(err) = self.submit(command, "sheets").await? {
                 tracing::warn!(error = %err, "Could not record a refused sheet edit.");
             }
@@ -259,7 +263,9 @@ impl Mirror<'_> {
             edits_rejected: refused,
             deferred,
         };
-        if let Err(err) = self.writer.submit(Command::RecordSync(record), self.requested_by.clone()).await {
+        if let Err(err) =
+            self.writer.submit(Command::Sheet(SheetCommand::Synced(record)), self.requested_by.clone()).await
+        {
             tracing::warn!(error = %err, "Could not record the sync outcome.");
         }
     }
@@ -279,7 +285,7 @@ impl Mirror<'_> {
         if cells.is_empty() && removed.is_empty() {
             return Ok(());
         }
-        self.submit(Command::RecordSheetCells { cells, removed }, "sheets")
+        self.submit(Command::Sheet(SheetCommand::RecordCells { cells, removed }), "sheets")
             .await?
             .map_err(|err| CycleError::Store(err.to_string()))
     }

@@ -10,6 +10,7 @@
 use super::contract::TABS;
 use super::cycle::{CycleError, Mirror, Protections};
 use crate::domain::Command;
+use crate::domain::SheetCommand;
 use crate::store::queries::sheet_cells;
 
 impl Mirror<'_> {
@@ -22,7 +23,10 @@ impl Mirror<'_> {
             let recorded = known.iter().find(|loose| loose.reviewer == decider.token);
             match (protections.drifted.get(&decider.column), recorded) {
                 (Some(why), None) => {
-                    let loose = Command::SheetColumnLoose { reviewer: decider.token.clone(), reason: why.clone() };
+                    let loose = Command::Sheet(SheetCommand::ColumnLoose {
+                        reviewer: decider.token.clone(),
+                        reason: why.clone(),
+                    });
                     self.submit(loose, "sheets").await?.map_err(|e| CycleError::Store(e.to_string()))?;
                 }
                 (Some(_), Some(_)) => {}
@@ -63,11 +67,11 @@ impl Mirror<'_> {
                     continue;
                 }
             }
-            let cleared = Command::SheetColumnCleared {
+            let cleared = Command::Sheet(SheetCommand::ColumnCleared {
                 reviewer: decider.token.clone(),
                 tab: TABS[0].title.to_owned(),
                 column: column as u8,
-            };
+            });
             self.submit(cleared, "sheets").await?.map_err(|e| CycleError::Store(e.to_string()))?;
         }
         Ok(())

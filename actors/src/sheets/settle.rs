@@ -12,6 +12,7 @@ use super::import::note_target;
 use super::receipts::{self, Findings, RECEIPTS_TAB};
 use crate::domain::command::NoteTarget;
 use crate::domain::Command;
+use crate::domain::SheetCommand;
 use crate::store::queries::notes::{self, NoteSubject};
 
 impl Mirror<'_> {
@@ -40,7 +41,7 @@ impl Mirror<'_> {
     async fn record_findings(&self, findings: &Findings) -> Result<(), CycleError> {
         if !findings.unbound.is_empty() {
             let cells = findings.unbound.clone();
-            self.submit(Command::RecordSheetCells { cells, removed: Vec::new() }, "sheets")
+            self.submit(Command::Sheet(SheetCommand::RecordCells { cells, removed: Vec::new() }), "sheets")
                 .await?
                 .map_err(|err| CycleError::Store(err.to_string()))?;
         }

@@ -2,6 +2,11 @@
 //! an approved request, whatever door sent it. The doors keep their own check (`http/gate.rs`) for the
 //! friendlier answer (a 202 with the approval); this one makes a door that skips it harmless. The
 //! policy is config, held like the quorum as a TEMP table on the writer's connection.
+//!
+//! `apply` runs [`check`] on every command a door sends, for the actor's role (its token's; any other name,
+//! such as Atlas's own actors, acts as an admin); only the applying of an approved request
+//! (`apply_approved`) skips it. `[approvals] allow_self_approval` is read here too, from the same TEMP
+//! tables: a door's own flag can only make it stricter, never looser.
 
 use crate::domain::{Actor, ApprovalPolicy, Command, CommandError};
 use rusqlite::{Connection, OptionalExtension};

@@ -1,6 +1,10 @@
 //! Forward-only migrations embedded at compile time. Each runs in its own transaction and is recorded in
 //! `schema_migrations` with its SHA-256, so an edited or unknown migration stops start-up instead of
 //! silently diverging.
+//!
+//! [`schema_drift`] compares a copy's schema with what the migrations up to its version make: a backup or
+//! staged copy with more or other objects (a trigger added, a table changed) fails verification and is
+//! never swapped in.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};

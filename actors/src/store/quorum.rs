@@ -1,5 +1,12 @@
 //! The quorum rules, inside the writer: a TEMP table on its connection (config, not data, like the sink
 //! routes), read when an approval is requested to fix how many distinct approvals it needs.
+//!
+//! `[approvals] quorum` parses into `domain::Quorum`. A request stores its `required_reviews`; each
+//! approving review is a row of `approval_reviews`, and the review that reaches the number applies the
+//! change in its own transaction (`apply/approvals.rs`). Every door (HTTP, console, the Sheet's reviewer
+//! columns) sends the same `ReviewApproval`, so the rule is the writer's, not each door's. Each review is
+//! checked against the pinned payload and target version; the requester never counts toward a quorum
+//! above one; one rejection rejects.
 
 use crate::domain::{ItemAction, ItemType, Quorum};
 use rusqlite::{Connection, OptionalExtension};

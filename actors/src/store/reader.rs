@@ -1,5 +1,7 @@
 //! The read side: an r2d2 pool of connections opened read-only (and `query_only` on top), so nothing
 //! reached through it can write. Queries run on tokio's blocking threads, never on the async workers.
+//! While a restore replaces the file (`release` .. `reopen`) there is no pool: reads answer `Restoring`
+//! (HTTP 503 `restoring`, `Retry-After: 1`), never from a stand-in database.
 
 use super::config::StoreConfig;
 use super::pragmas;

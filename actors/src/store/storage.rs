@@ -4,6 +4,11 @@
 //! A full disk or an I/O error is transient: the next write that commits clears it, so writing resumes by
 //! itself once space is freed. A database that failed its start-up check stays damaged until a restore
 //! replaces it; the writer refuses every write meanwhile, and reads go on.
+//!
+//! [`classify`] maps a SQLite error to `StorageFull` (HTTP 507), `StorageFault` (503) or neither (500).
+//! The start-up [`quick_check`] is time-bounded (`database.start_check_s`) and runs before migrations;
+//! readiness shows the state as `checks.storage`. While the file is damaged, start-up skips what would
+//! write (run recovery, the first admin token).
 
 use crate::domain::CommandError;
 use rusqlite::{Connection, ErrorCode};

@@ -11,6 +11,7 @@ use crate::http::AppState;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use atlas_actors::domain::Record;
 use atlas_actors::domain::{token_hash, Command};
 
 #[derive(Template)]
@@ -83,7 +84,7 @@ pub async fn sign_in(
         Err(err) => return Err(ConsoleError::Api(err)),
     };
     // Who signed in, and when, is on record like every other access worth knowing.
-    let signed_in = Command::RecordSession { signed_in: true, role: caller.role };
+    let signed_in = Command::Record(Record::Session { signed_in: true, role: caller.role });
     state.handles.writer.submit(signed_in, caller.actor()).await.map_err(|e| ConsoleError::Api(e.into()))?;
     // A browser signing in again (perhaps as someone else) leaves no earlier session of its own behind.
     if let Some(earlier) = req.cookie(COOKIE) {
@@ -101,7 +102,7 @@ pub async fn sign_in(
 pub async fn sign_out(posted: super::super::guard::Posted<Read, Empty>) -> Result<HttpResponse, ConsoleError> {
     let Signed { console, session_id, caller, state, .. } = posted.signed;
     console.sessions.end(&session_id);
-    let signed_out = Command::RecordSession { signed_in: false, role: caller.role };
+    let signed_out = Command::Record(Record::Session { signed_in: false, role: caller.role });
     if let Err(err) = state.handles.writer.submit(signed_out, caller.actor()).await {
         tracing::warn!(error = %err, "Could not audit a console sign-out.");
     }

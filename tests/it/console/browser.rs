@@ -1,6 +1,7 @@
 //! A real Chromium, headless, driven through chromedriver by fantoccini. The harness starts chromedriver
 //! itself on a free loopback port, one browser at a time (2 cores), and fails loudly when Chromium or
-//! chromedriver is missing: the browser tests never skip.
+//! chromedriver is missing: the browser tests never skip. Chromium is Debian's (`/usr/bin/chromium`).
+//! Screenshots of each main page go to `target/screenshots/`.
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::os::unix::process::CommandExt;

@@ -1,7 +1,19 @@
-//! The closed set of mutations. Every change to Atlas's state is one of these variants, applied by the
-//! writer in a transaction together with its audit event. Adding a mutation means adding a variant here.
+//! The closed set of mutations the writer applies, each in a transaction together with its audit
+//! event(s). `Command` holds what people and agents ask for (projects, tasks, approvals, the hotlist,
+//! tokens, notes); three groups live in their own enums beside it: a run's life after it was queued
+//! (`lifecycle.rs`), the Sheets mirror's writes (`sheet.rs`), and records that only write an audit event
+//! (`record.rs`). On the wire (audit payloads) each keeps the one `type` tag it always had. Adding a
+//! mutation means adding a variant to one of them. Work on the writer's connection that is not a
+//! command (a vacuum, the shipper's trims) is `store::writer::maintain`.
 
+mod lifecycle;
+mod record;
+mod sheet;
 mod validate;
+
+pub use lifecycle::RunCommand;
+pub use record::{Record, Restored, BACKUP_ACTIONS};
+pub use sheet::SheetCommand;
 
 pub use validate::{MAX_ARGV_ITEMS, MAX_ARG_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, MAX_TIMEOUT_S};
 
@@ -235,34 +247,6 @@ pub enum Command {
     RevokeToken {
         name: String,
     },
-    /// The runner claims a queued run: `queued -> running` after re-checking the command against what was
-    /// approved; a mismatch fails the run (and records why) instead.
-    StartRun {
-        id: RunId,
-    },
-    /// A run's process started: its group, the leader's start time and the Atlas instance that started
-    /// it, for recovery after a crash (which touches only its own instance's processes).
-    NoteRunProcess {
-        id: RunId,
-        pgid: i64,
-        start_ticks: i64,
-        #[serde(default)]
-        instance: String,
-        /// The Atlas process that spawned it: (pid, start time in clock ticks).
-        #[serde(default)]
-        spawner: Option<(i64, i64)>,
-    },
-    /// A run ended (or a queued one was cancelled). Failures and timeouts add a hotlist entry.
-    FinishRun(RunResult),
-    /// Cancels a run that has not started; a running one is cancelled by the runner killing it.
-    CancelQueuedRun {
-        id: RunId,
-    },
-    /// At start-up: runs left `running` by a crash become `failed`, each with a hotlist entry.
-    RecoverInterruptedRuns,
-    /// Right after a restore: runs the restored database holds as queued or running belong to the past
-    /// (they may have run since the backup); they become `failed` and never run without a new approval.
-    InterruptRestoredRuns,
     /// Puts a dead sink delivery back in its queue (attempts from zero, due now).
     RetryDelivery {
         delivery_id: String,
@@ -272,98 +256,15 @@ pub enum Command {
         target: NoteTarget,
         body: String,
     },
-    /// A human's sheet edit that was refused: a hotlist entry and an audit event, and a note on the row's
-    /// record when it has one. The sheet cell is restored by the next export.
-    RejectSheetEdit {
-        tab: String,
-        row_id: String,
-        column: Option<String>,
-        reason: String,
-        note_on: Option<NoteTarget>,
-        /// The refused cell as the human left it, stored as the baseline in the same transaction: a
-        /// cycle retried before the cell was restored refuses it once, not twice.
-        #[serde(default)]
-        cell: Option<SheetCell>,
-    },
-    /// A human's sheet edit (a review, a note, a resolution) applied together with the baseline of the
-    /// cell it came from, so importing is idempotent: a cycle retried after a failed write sees the cell
-    /// as already imported.
-    FromSheet {
-        cell: SheetCell,
-        edit: Box<Command>,
-    },
-    /// The sheet's editable cells as Atlas last saw or wrote them (the baseline that tells a human's edit
-    /// from a stale cell). `removed` drops rows that left the sheet.
-    RecordSheetCells {
-        cells: Vec<SheetCell>,
-        removed: Vec<(String, String)>,
-    },
-    /// A reviewer column of the sheet was found loose (its protection did not make its cells that
-    /// reviewer's): nothing typed in it counts until Atlas has repaired its protection and cleared its
-    /// cells in one request. Kept in Atlas's state, not in a hotlist entry anyone may resolve.
-    SheetColumnLoose {
-        reviewer: String,
-        reason: String,
-    },
-    /// Atlas repaired a loose reviewer column's protection and cleared its cells in one request: what is
-    /// typed there from now on is the reviewer's. The column's baseline becomes empty, as its cells are.
-    SheetColumnCleared {
-        reviewer: String,
-        tab: String,
-        column: u8,
-    },
-    /// A Sheets sync direction finished (or failed).
-    RecordSync(SyncOutcome),
-    /// A backup was made, verified (well or not) or pruned; the files are the record, this is the audit.
-    RecordBackup {
-        id: String,
-        action: String,
-        ok: bool,
-        detail: String,
-    },
-    /// A restore swapped a database in: the restored database's first event, written in the transaction
-    /// that opens it to commands, by whoever asked for the restore.
-    RecordRestore(Restored),
-    /// An alert went out (or could not): `kind` is `fired`, `reminded` or `resolved`; `delivered` says
-    /// whether any channel took it (false when none is configured).
-    RecordAlert {
-        key: String,
-        kind: String,
-        detail: String,
-        delivered: bool,
-    },
-    /// Audits database maintenance (a vacuum, a checkpoint) run on the writer's connection.
-    RecordMaintenance {
-        action: String,
-        detail: String,
-    },
-    /// The scheduler finished a job.
-    RecordJobRun {
-        job: String,
-        started_at: String,
-        finished_at: String,
-        ok: bool,
-        detail: String,
-    },
-    /// Audits a data-browser query (the SQL box): the SQL as asked and how it ended (rows, or the guard
-    /// that refused it).
-    RecordQuery {
-        sql: String,
-        outcome: String,
-    },
-    /// Audits a web console sign-in (with the token's role) or sign-out.
-    RecordSession {
-        signed_in: bool,
-        role: Role,
-    },
-    /// Audits an access that changes nothing by itself: a refused request (403), or an admin endpoint read.
-    RecordAccess {
-        method: String,
-        path: String,
-        role: Role,
-        needed: String,
-        allowed: bool,
-    },
+    /// A run's life after it was queued: the runner's and recovery's steps (`lifecycle.rs`).
+    #[serde(untagged)]
+    Run(RunCommand),
+    /// The Sheets mirror's bookkeeping and the human edits it imports (`sheet.rs`).
+    #[serde(untagged)]
+    Sheet(SheetCommand),
+    /// What only writes an audit event: it changes no other state (`record.rs`).
+    #[serde(untagged)]
+    Record(Record),
 }
 
 /// The state a successful command left behind, returned to the caller after COMMIT.
@@ -402,35 +303,6 @@ pub struct CommandOutcome {
 /// The longest SQL the data browser accepts (and audits).
 pub const MAX_QUERY_CHARS: usize = 20_000;
 
-/// A restore as the database it put in place records it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Restored {
-    /// The backup restored; for a point-in-time restore, the snapshot the copy was rebuilt from.
-    pub from: String,
-    /// A point-in-time restore's target (`latest` or the time asked for); `None` for a backup as made.
-    pub to: Option<String>,
-    /// Fetched from off-site storage (`--from-remote`, a remote backup).
-    pub from_remote: bool,
-    /// The backup of the database replaced (its events included), taken before the swap.
-    pub safety_backup: String,
-    /// What was rebuilt or checked, in a sentence.
-    pub detail: String,
-}
-
-/// What `RecordBackup` may report (each is its own event type).
-pub const BACKUP_ACTIONS: &[&str] = &[
-    "created",
-    "verified",
-    "pruned",
-    "restored",
-    "uploaded",
-    "downloaded",
-    "pruned_remote",
-    "pitr_restored",
-    "pitr_drilled",
-    "promoted",
-];
-
 impl Command {
     /// The event type recorded with this command (`aggregate.verb`).
     pub fn event_type(&self) -> &'static str {
@@ -450,55 +322,11 @@ impl Command {
             Self::ResolveError { .. } => "error.resolved",
             Self::CreateToken { .. } => "token.created",
             Self::RevokeToken { .. } => "token.revoked",
-            Self::StartRun { .. } => "run.started",
-            Self::NoteRunProcess { .. } => "run.process_started",
-            Self::FinishRun(result) => match result.status {
-                RunStatus::Success => "run.succeeded",
-                RunStatus::Cancelled => "run.cancelled",
-                RunStatus::TimedOut => "run.timed_out",
-                _ => "run.failed",
-            },
-            Self::RecoverInterruptedRuns => "run.recovered",
-            Self::InterruptRestoredRuns => "run.recovered",
-            Self::CancelQueuedRun { .. } => "run.cancelled",
-            Self::RecordJobRun { .. } => "schedule.job_ran",
             Self::AddNote { .. } => "note.added",
             Self::RetryDelivery { .. } => "sink.delivery_retried",
-            Self::RejectSheetEdit { .. } => "sheets.edit_rejected",
-            Self::FromSheet { edit, .. } => edit.event_type(),
-            Self::RecordSync(_) => "sheets.synced",
-            Self::RecordSheetCells { .. } => "sheets.baseline_recorded",
-            Self::SheetColumnLoose { .. } => "sheets.column_loose",
-            Self::SheetColumnCleared { .. } => "sheets.column_cleared",
-            Self::RecordMaintenance { .. } => "db.maintained",
-            Self::RecordAlert { kind, .. } => match kind.as_str() {
-                "fired" => "alert.fired",
-                "reminded" => "alert.reminded",
-                _ => "alert.resolved",
-            },
-            Self::RecordRestore(Restored { to: Some(_), .. }) => "backup.pitr_restored",
-            Self::RecordRestore(_) => "backup.restored",
-            Self::RecordBackup { action, ok, .. } => match (action.as_str(), ok) {
-                ("created", _) => "backup.created",
-                ("verified", true) => "backup.verified",
-                ("verified", false) => "backup.verify_failed",
-                ("restored", _) => "backup.restored",
-                ("uploaded", true) => "backup.uploaded",
-                ("uploaded", false) => "backup.upload_failed",
-                ("downloaded", _) => "backup.downloaded",
-                ("pruned_remote", _) => "backup.pruned_remote",
-                ("pitr_restored", true) => "backup.pitr_restored",
-                ("pitr_restored", false) => "backup.pitr_restore_failed",
-                ("pitr_drilled", true) => "backup.pitr_drilled",
-                ("pitr_drilled", false) => "backup.pitr_drill_failed",
-                ("promoted", _) => "backup.promoted",
-                _ => "backup.pruned",
-            },
-            Self::RecordQuery { .. } => "browser.queried",
-            Self::RecordSession { signed_in: true, .. } => "console.signed_in",
-            Self::RecordSession { signed_in: false, .. } => "console.signed_out",
-            Self::RecordAccess { allowed: false, .. } => "access.denied",
-            Self::RecordAccess { allowed: true, .. } => "access.admin",
+            Self::Run(run) => run.event_type(),
+            Self::Sheet(sheet) => sheet.event_type(),
+            Self::Record(record) => record.event_type(),
         }
     }
 

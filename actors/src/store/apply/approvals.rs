@@ -1,6 +1,12 @@
 //! The approval gate inside the writer: requesting stores a change without applying it; approving applies
 //! the stored change in the same transaction as the status change, after checking that neither the payload
 //! nor its target moved since the request.
+//!
+//! Requesting dry-runs the change in a savepoint that is always rolled back (`dry_run`), so a change that
+//! could not apply now is refused at once instead of waiting for a human. The payload is stored with its
+//! SHA-256 and the target's version, and approving re-checks both (`still_valid`). An approval that can no
+//! longer apply is closed as `superseded` (its reason in `closed_reason`, an `approval.superseded` event, a
+//! hotlist entry) when someone approves it or by the Housekeeper's sweep: it never lingers as pending.
 
 use super::{append_note, insert_event, snapshot, storage, tasks as task_changes, Touched};
 use crate::domain::command::Decision;

@@ -1,5 +1,9 @@
 //! Applies one command to the open transaction and writes its audit event. Called only by the writer,
 //! inside a savepoint, so a failure here undoes exactly this command.
+//!
+//! Each command's event row holds the `command`, the record `before` and `after` it (a run's output left
+//! out). One file per area: `projects`, `tasks`, `approvals`, `runs`, `hotlist`, `access`, `schedule`,
+//! `sheets`.
 
 mod access;
 mod approvals;
@@ -11,6 +15,7 @@ mod sheets;
 mod tasks;
 
 use crate::domain::{Actor, Applied, Command, CommandError, CommandOutcome};
+use crate::domain::{Record, RunCommand, SheetCommand};
 use crate::store::queries::notes::NoteSubject;
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
@@ -60,7 +65,7 @@ pub(super) fn apply_approved(
     now: &str,
 ) -> Result<CommandOutcome, CommandError> {
     command.validate()?;
-    if let Command::FromSheet { cell, edit } = command {
+    if let Command::Sheet(SheetCommand::Import { cell, edit }) = command {
         // The edit writes its own event; the baseline cell goes with it.
         let outcome = apply(conn, edit, actor, now)?;
         sheets::upsert_cells(conn, std::slice::from_ref(cell))?;
@@ -87,35 +92,41 @@ pub(super) fn apply_approved(
         }
         Command::CreateToken { name, role, token_hash } => access::create(conn, name, *role, token_hash, actor, now)?,
         Command::RevokeToken { name } => access::revoke(conn, name, now)?,
-        Command::StartRun { id } => runs::start(conn, id, now)?,
-        Command::NoteRunProcess { id, pgid, start_ticks, instance, spawner } => {
+        Command::Run(RunCommand::Start { id }) => runs::start(conn, id, now)?,
+        Command::Run(RunCommand::NoteProcess { id, pgid, start_ticks, instance, spawner }) => {
             runs::note_process(conn, id, (*pgid, *start_ticks), instance, *spawner)?
         }
-        Command::FinishRun(result) => runs::finish(conn, result, now)?,
-        Command::RecoverInterruptedRuns => runs::recover(conn, actor, now)?,
-        Command::InterruptRestoredRuns => runs::interrupt_restored(conn, actor, now)?,
-        Command::CancelQueuedRun { id } => runs::cancel_queued(conn, id, now)?,
-        Command::RecordJobRun { job, started_at, finished_at, ok, detail } => {
+        Command::Run(RunCommand::Finish(result)) => runs::finish(conn, result, now)?,
+        Command::Run(RunCommand::RecoverInterrupted) => runs::recover(conn, actor, now)?,
+        Command::Run(RunCommand::InterruptRestored) => runs::interrupt_restored(conn, actor, now)?,
+        Command::Run(RunCommand::CancelQueued { id }) => runs::cancel_queued(conn, id, now)?,
+        Command::Record(Record::JobRun { job, started_at, finished_at, ok, detail }) => {
             schedule::record(conn, job, started_at, finished_at, *ok, detail)?
         }
         Command::AddNote { target, body } => sheets::add_note(conn, target, body, actor, now)?,
-        Command::RejectSheetEdit { tab, column, reason, note_on, cell, .. } => {
+        Command::Sheet(SheetCommand::RejectEdit { tab, column, reason, note_on, cell, .. }) => {
             sheets::upsert_cells(conn, cell.as_slice())?;
             sheets::reject_edit(conn, tab, column.as_deref(), reason, note_on.as_ref(), now)?
         }
-        Command::FromSheet { .. } => unreachable!("applied above"),
-        Command::RecordSync(outcome) => sheets::record_sync(conn, outcome, now)?,
-        Command::RecordSheetCells { cells, removed } => sheets::record_cells(conn, cells, removed, actor, now)?,
-        Command::SheetColumnLoose { reviewer, reason } => sheets::column_loose(conn, reviewer, reason, now)?,
-        Command::SheetColumnCleared { reviewer, tab, column } => sheets::column_cleared(conn, reviewer, tab, *column)?,
-        Command::RecordBackup { id, .. } => Touched::new("backup", id, None, Applied::Noted),
-        Command::RecordRestore(restored) => Touched::new("backup", &restored.from, None, Applied::Noted),
-        Command::RecordMaintenance { action, .. } => Touched::new("db", action, None, Applied::Noted),
+        Command::Sheet(SheetCommand::Import { .. }) => unreachable!("applied above"),
+        Command::Sheet(SheetCommand::Synced(outcome)) => sheets::record_sync(conn, outcome, now)?,
+        Command::Sheet(SheetCommand::RecordCells { cells, removed }) => {
+            sheets::record_cells(conn, cells, removed, actor, now)?
+        }
+        Command::Sheet(SheetCommand::ColumnLoose { reviewer, reason }) => {
+            sheets::column_loose(conn, reviewer, reason, now)?
+        }
+        Command::Sheet(SheetCommand::ColumnCleared { reviewer, tab, column }) => {
+            sheets::column_cleared(conn, reviewer, tab, *column)?
+        }
+        Command::Record(Record::Backup { id, .. }) => Touched::new("backup", id, None, Applied::Noted),
+        Command::Record(Record::Restore(restored)) => Touched::new("backup", &restored.from, None, Applied::Noted),
+        Command::Record(Record::Maintenance { action, .. }) => Touched::new("db", action, None, Applied::Noted),
         Command::RetryDelivery { delivery_id } => crate::store::sinks::retry(conn, delivery_id, now)?,
-        Command::RecordAlert { key, .. } => Touched::new("alert", key, None, Applied::Noted),
-        Command::RecordAccess { path, .. } => Touched::new("http", path, None, Applied::Access),
-        Command::RecordQuery { .. } => Touched::new("browser", "sql", None, Applied::Noted),
-        Command::RecordSession { .. } => Touched::new("console", "session", None, Applied::Noted),
+        Command::Record(Record::Alert { key, .. }) => Touched::new("alert", key, None, Applied::Noted),
+        Command::Record(Record::Access { path, .. }) => Touched::new("http", path, None, Applied::Access),
+        Command::Record(Record::Query { .. }) => Touched::new("browser", "sql", None, Applied::Noted),
+        Command::Record(Record::Session { .. }) => Touched::new("console", "session", None, Applied::Noted),
     };
     let event_id = if touched.record_event {
         let mut after = serde_json::to_value(&touched.applied).ok().and_then(|v| v.get("record").cloned());

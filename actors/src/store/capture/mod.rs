@@ -1,12 +1,18 @@
 //! Change capture for point-in-time recovery: what each committed write batch changed, recorded by an
 //! SQLite session on the writer's connection and stored, as one changeset, in `pitr_outbox` inside the
-//! same transaction. A batch that commits has its changeset; one that rolls back leaves none.
+//! same transaction. A batch that commits has its changeset; one that rolls back leaves none. The
+//! session leaves out `pitr_outbox`, `pitr_timeline` (the chain's name) and `pitr_lineage`: only a
+//! migration or a restore sets those.
 //!
-//! What replay assumes (checked by [`assert_capturable`] at start-up, stated in ARCHITECTURE):
+//! What replay assumes (checked by [`assert_capturable`] at start-up; ARCHITECTURE names the invariant
+//! and its test):
 //! - every captured table has an explicit PRIMARY KEY (the session ignores tables without one, and rows
 //!   with a NULL key);
-//! - the schema's triggers only refuse (the two on `notes` raise on UPDATE/DELETE), so a trigger never
-//!   makes a change replay would make a second time;
+//! - the schema's persistent triggers only refuse (the two on `notes`, migration 0002, raise on
+//!   UPDATE/DELETE), so a trigger never makes a change replay would make a second time. The check reads
+//!   `sqlite_schema`, so the writer's TEMP trigger `sink_route_events` (`store/sinks.rs`) is not in it:
+//!   that one writes `sink_outbox` rows, which the session captures like any other change, and a replay
+//!   runs on a connection without the trigger, so they are applied once;
 //! - schema changes are not captured: a changeset applies only to the schema version it was taken at.
 
 mod replay;

@@ -1,5 +1,11 @@
 //! Read queries shared by the writer (to read back what it wrote) and the read pool's users.
-//! They take any `&Connection`; none of them writes.
+//! They take any `&Connection`; none of them writes. `gauges.rs` holds the counts `/metrics` reads at
+//! scrape time.
+//!
+//! Every list page is read from an index in page order, never sorted whole: each filter has an index
+//! ending in the page order (migration 0006). `plans_tests.rs` plans every list query with every filter
+//! combination the API offers and fails on `USE TEMP B-TREE`, so a new filter cannot arrive without its
+//! index.
 
 pub mod approvals;
 pub mod db_info;

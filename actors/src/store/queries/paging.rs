@@ -1,5 +1,6 @@
 //! Keyset paging, newest first: a cursor is the (time, id) of the last row a page returned, so pages stay
-//! stable while rows are added.
+//! stable while rows are added. The cursor is opaque to clients; the audit log pages by its id alone
+//! (`page_by_rowid`), which is its commit order.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row};

@@ -4,6 +4,7 @@
 //! acknowledged order of commands, and both are refused like any write on a damaged database.
 
 use super::{Checkpointer, WriterActor};
+use crate::domain::Record;
 use crate::domain::{format_timestamp, Actor, Command, CommandError};
 use crate::registry::names;
 use actix::prelude::*;
@@ -87,7 +88,7 @@ impl WriterActor {
                 format!("vacuum: {before} pages before, {after} after")
             }
         };
-        let audit = Command::RecordMaintenance { action: what.name().to_owned(), detail: detail.clone() };
+        let audit = Command::Record(Record::Maintenance { action: what.name().to_owned(), detail: detail.clone() });
         let now = format_timestamp(self.clock.now());
         let capture = self.config.capture_changes;
         let mut results = super::apply_batch(conn, &[(&audit, &by)], &now, false, capture).map_err(failed)?;

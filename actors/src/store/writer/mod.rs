@@ -1,6 +1,6 @@
-//! The single writer. **This file is the only place in Atlas that opens the live database read-write**
-//! (`store::open::ReadWrite::Writer`; `handle.rs` beside it is the door; `../transaction.rs` holds the
-//! transactions).
+//! The single writer. **This module (`store::writer`) is the only one that opens the live database
+//! read-write** (`store::open::ReadWrite::Writer`, and `ReadWrite::Checkpointer` for `checkpointer.rs`,
+//! which writes no rows; `handle.rs` beside it is the door; `../transaction.rs` holds the transactions).
 //!
 //! `WriterActor` lives alone on its own arbiter thread and owns that connection. Callers reach it only
 //! through [`WriterHandle`]: they submit a [`Command`] and are answered after the transaction holding it
@@ -8,6 +8,13 @@
 //! handler queues the command and schedules one `Flush` with `ctx.notify`, which actix runs only after the
 //! mailbox already queued is drained, so concurrent commands share one `BEGIN IMMEDIATE … COMMIT` (group
 //! commit) with a SAVEPOINT each, and one failing command does not fail its neighbours.
+//!
+//! `WriterActor` has no `Default` and no public constructor, so actix's registry (`get_or_start_default`)
+//! can never start a second writer. A batch runs under `catch_panic` as well as the actor's guard: a panic
+//! inside it fails every command of that batch, nothing of it written, and batches already acknowledged
+//! stay. The writer is the one actor that does long work on its own thread by design (it is alone there);
+//! it declares that work (`registry.busy`: vacuum, checkpoint, a restore's swap) so the watchdog does not
+//! count it as stuck.
 
 use super::config::StoreConfig;
 use super::storage::StorageWatch;

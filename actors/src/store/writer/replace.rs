@@ -1,7 +1,17 @@
 //! The writer's side of a restore: holding writes while a restore catches up, and the file swap itself
 //! (`Replace`), after which the restored database takes commands again.
+//!
+//! Held writes are refused, not queued: `HoldWrites` commits what is already queued, then every command is
+//! answered `Restoring` (HTTP 503 `restoring`, `Retry-After: 1`) until `Replace` swaps the copy in, or
+//! `ReleaseWrites` ends a failed restore or a drill. A queue would hold callers for the whole catch-up with
+//! no bound; a 503 with `Retry-After` is what every client of the API already retries. The restore's event
+//! (`Restored`) is written in the transaction that opens the restored file to commands, so no held write
+//! comes before it; that transaction also fails the restored database's queued and running runs, except one
+//! this very process spawned whose leader still lives (its runner records its real end). If it cannot be
+//! written, the swap rolls back.
 
 use super::*;
+use crate::domain::{Record, RunCommand};
 
 /// Replaces the database file with `with` (a verified plain copy in the same directory) while the
 /// writer holds everything queued; reopens and migrates; puts the original back if that fails.
@@ -85,10 +95,14 @@ impl WriterActor {
         // Before any command is taken again, in one transaction: the runs the backup held as queued or
         // running are marked never run, and the restore itself is recorded. Either fails, the swap rolls back.
         let recorded = |conn: Connection| {
-            let record = Command::RecordRestore(restored);
-            apply_together(&conn, &[(&Command::InterruptRestoredRuns, &Actor::system()), (&record, &by)], &now)
-                .map(|()| conn)
-                .map_err(|err| format!("cannot record the restore in the restored database: {err}"))
+            let record = Command::Record(Record::Restore(restored));
+            apply_together(
+                &conn,
+                &[(&Command::Run(RunCommand::InterruptRestored), &Actor::system()), (&record, &by)],
+                &now,
+            )
+            .map(|()| conn)
+            .map_err(|err| format!("cannot record the restore in the restored database: {err}"))
         };
         let swapped = crate::store::swap::swap_in(&db, &with, &safety_id)
             .and_then(|()| open_existing(&self.config, self.clock.as_ref(), true))
