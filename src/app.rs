@@ -55,11 +55,19 @@ pub fn bind(settings: &Settings) -> Result<TcpListener, AppError> {
 /// Starts the actors (migrating the database), makes sure someone can log in, and starts the HTTP server on
 /// `listener`. Needs an actix System.
 pub async fn start(settings: &Settings, listener: TcpListener) -> Result<App, AppError> {
+    start_with_clock(settings, listener, Arc::new(SystemClock)).await
+}
+
+/// `start` on another clock (tests move time with a `ManualClock`): every actor that decides by time asks it.
+pub async fn start_with_clock(
+    settings: &Settings,
+    listener: TcpListener,
+    clock: Arc<dyn atlas_actors::domain::Clock>,
+) -> Result<App, AppError> {
     let addr = listener.local_addr().map_err(|source| AppError::Listen { addr: "listener".into(), source })?;
     let lock = crate::service_lock::DataLock::acquire(&settings.database.path)
         .map_err(|err| AppError::Startup(format!("{err}; one service per database: stop the other one first")))?;
-    let handles =
-        atlas_actors::start(settings.supervisor_config(), Arc::new(SystemClock)).await.map_err(AppError::Startup)?;
+    let handles = atlas_actors::start(settings.supervisor_config(), clock).await.map_err(AppError::Startup)?;
     if let Some(file) =
         crate::bootstrap::ensure_admin_token(&handles, &settings.database.path).await.map_err(AppError::Startup)?
     {

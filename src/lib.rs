@@ -19,5 +19,5 @@ pub mod sync_cli;
 pub mod token_cli;
 pub mod tokens;
 
-pub use app::{bind, start, termination_signal, App, AppError};
+pub use app::{bind, start, start_with_clock, termination_signal, App, AppError};
 pub use settings::Settings;

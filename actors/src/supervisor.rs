@@ -146,8 +146,14 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
     }
     let readers = ReaderPool::open(&config.store)?;
     let notifier = NotifierHandle::start(config.alerts, writer.clone(), registry.clone())?;
-    let health =
-        HealthHandle::start(writer.clone(), readers.clone(), registry.clone(), config.health, notifier.clone());
+    let health = HealthHandle::start(
+        writer.clone(),
+        readers.clone(),
+        registry.clone(),
+        config.health,
+        notifier.clone(),
+        clock.clone(),
+    );
     let mut runner_config = config.runner;
     // The database's real directory, where the data lock is (a symlinked database is another directory's).
     let data_dir = crate::store::lock::data_dir(&config.store.path);

@@ -75,10 +75,15 @@ async fn each_waiting_approval_is_reminded_of_by_name_and_critical_errors_are_na
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(&dir);
     settings.alerts.webhook_url = format!("{}/hook", http.url);
-    settings.approvals.remind_after_h = 0.0001; // about a third of a second
+    settings.approvals.remind_after_h = 1.0;
     settings.health.critical_unacked_after_m = 0;
     settings.runner.failed_severity = atlas_actors::domain::Severity::Critical;
-    let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
+    // A clock of its own, a day behind the wall clock: Health judges "overdue" by the time the writer
+    // records, so nothing is overdue until this clock moves (judged by the wall clock, all would be).
+    let start = chrono::Utc::now() - chrono::Duration::days(1);
+    let clock = atlas_actors::domain::ManualClock::new(start);
+    let app = TestApp::spawn_with_clock(dir, settings, std::sync::Arc::new(clock.clone())).await;
+    let team = Team::with_app(app).await;
     let project = team.project("p").await;
     let mut waiting = Vec::new();
     for title in ["deploy web", "rotate keys"] {
@@ -87,7 +92,9 @@ async fn each_waiting_approval_is_reminded_of_by_name_and_critical_errors_are_na
         assert_eq!(code, 202, "{approval}");
         waiting.push(approval["id"].as_str().unwrap().to_owned());
     }
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let detail = health_check(&team).await;
+    assert!(!detail.contains("approval_pending"), "nothing waited an hour yet: {detail}");
+    clock.advance(chrono::Duration::minutes(61));
     let detail = health_check(&team).await;
     for id in &waiting {
         assert!(detail.contains(&format!("approval_pending:{id}")), "{detail}");

@@ -184,6 +184,7 @@ pub fn create(
     options: &BackupOptions,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Manifest, BackupError> {
+    let started = std::time::Instant::now();
     std::fs::create_dir_all(dir).map_err(|e| err(&format!("cannot create backup directory {}", dir.display()), e))?;
     let source = crate::store::open::read_only(database)
         .map_err(|e| err(&format!("cannot open {} for the backup", database.display()), e))?;
@@ -239,7 +240,10 @@ pub fn create(
         schema_version,
         row_counts,
         started_at,
-        finished_at: crate::domain::format_timestamp(chrono::Utc::now()),
+        // On the caller's clock (the one retention judges by), as long after `now` as the copy took.
+        finished_at: crate::domain::format_timestamp(
+            now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default(),
+        ),
         verified_at: None,
         verified_ok: None,
         verify_detail: None,

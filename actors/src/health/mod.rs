@@ -97,6 +97,9 @@ struct HealthActor {
     registry: ActorRegistry,
     config: HealthConfig,
     notifier: NotifierHandle,
+    /// The writer's clock: what the checks judge (an overdue approval, a restart window) is judged at the
+    /// same time the writer records, so a manual clock moves both.
+    clock: Arc<dyn crate::domain::Clock>,
     /// Shared with the checks' detached tasks (which outlive a restart of the actor).
     observed: Arc<Mutex<Observed>>,
     watchdog_fed: Option<bool>,
@@ -272,12 +275,12 @@ impl HealthActor {
         let (writer, readers, registry) = (self.writer.clone(), self.readers.clone(), self.registry.clone());
         let (timeout, stale) = (self.config.probe_timeout, self.config.heartbeat_stale_after);
         let limits = self.config.ops.clone().filter(|_| fresh);
-        let observed = self.observed.clone();
+        let (observed, clock) = (self.observed.clone(), self.clock.clone());
         async move {
             let mut report = run_checks(writer, readers.clone(), registry, timeout, stale).await;
             report.operations = match limits {
                 Some(limits) => {
-                    let now = chrono::Utc::now();
+                    let now = clock.now();
                     let checks = ops::run(&readers, &limits, now).await;
                     let reminders = match limits.remind_after {
                         Some(after) => {
@@ -305,9 +308,9 @@ impl HealthActor {
         let report = self.report(fresh_ops);
         let (notifier, observed) = (self.notifier.clone(), self.observed.clone());
         let (window, threshold) = (self.config.restart_window, self.config.restart_alert_threshold);
+        let now = self.clock.now();
         async move {
             let mut report = report.await;
-            let now = chrono::Utc::now();
             let firing = {
                 let mut observed = lock(&observed);
                 if fresh_ops {
@@ -392,6 +395,7 @@ impl HealthHandle {
         registry: ActorRegistry,
         config: HealthConfig,
         notifier: NotifierHandle,
+        clock: Arc<dyn crate::domain::Clock>,
     ) -> Self {
         let addr = Supervisor::start(move |_| HealthActor {
             writer,
@@ -399,6 +403,7 @@ impl HealthHandle {
             registry,
             config,
             notifier,
+            clock,
             observed: Arc::default(),
             alerting: Arc::default(),
             watchdog_fed: None,

@@ -48,8 +48,17 @@ impl TestApp {
     }
 
     pub async fn spawn_with(dir: tempfile::TempDir, settings: Settings) -> Self {
+        Self::spawn_with_clock(dir, settings, std::sync::Arc::new(atlas_actors::domain::SystemClock)).await
+    }
+
+    /// The real app on `clock` (a `ManualClock` moves time for every actor that decides by it).
+    pub async fn spawn_with_clock(
+        dir: tempfile::TempDir,
+        settings: Settings,
+        clock: std::sync::Arc<dyn atlas_actors::domain::Clock>,
+    ) -> Self {
         let listener = atlas::bind(&settings).expect("bind 127.0.0.1:0");
-        let app = atlas::start(&settings, listener).await.expect("atlas starts");
+        let app = atlas::start_with_clock(&settings, listener, clock).await.expect("atlas starts");
         let url = format!("http://{}", app.addr);
         let handles = app.handles.clone();
         let (stop, stopped) = oneshot::channel::<()>();

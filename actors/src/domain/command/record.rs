@@ -1,6 +1,7 @@
-//! What only writes an audit event: operations that happen outside the database (a backup, an alert, a
-//! job), accesses that change nothing (a query, a sign-in, a refused request), and the record a restore
-//! or a maintenance leaves. The writer applies them like any command; no other state changes.
+//! Records of what happened outside the database's own state: operations done elsewhere (a backup, an
+//! alert, a maintenance, a restore), accesses that change nothing (a query, a sign-in, a refused
+//! request), and a scheduled job's run. Each is its audit event; only `JobRun` also keeps a row (the job's
+//! last run, `schedule_state`, which the scheduler reads to know what is due).
 
 use crate::domain::access::Role;
 use crate::domain::error::CommandError;
