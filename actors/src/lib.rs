@@ -13,6 +13,7 @@
 //! refuses any other.
 
 pub mod alerts;
+pub mod backoff;
 pub mod backup;
 pub mod domain;
 #[cfg(feature = "fault-injection")]

@@ -7,6 +7,7 @@
 
 use super::segment;
 use super::{PitrBase, PitrConfig, PitrMonitor};
+use crate::backoff::Backoff;
 use crate::backup::file::{self, Manifest};
 use crate::backup::offsite::Offsite;
 use crate::backup::owner;
@@ -115,8 +116,8 @@ impl Work {
         };
         if let Ok(mut timing) = self.timing.lock() {
             timing.retry_at = (failures > 0).then(|| {
-                let doubled = self.config.ship_every.saturating_mul(1 << failures.min(16));
-                Instant::now() + doubled.min(MAX_BACKOFF)
+                let backoff = Backoff::new(self.config.ship_every.saturating_mul(2), MAX_BACKOFF);
+                Instant::now() + backoff.after(failures)
             });
         }
         let now = format_timestamp(self.clock.now());

@@ -8,12 +8,12 @@
 //! 429 (quota) is never retried within a call: Google's window is per minute, so the caller defers the
 //! whole cycle, for as long as `Retry-After` says when Google sends one. Other 4xx are final.
 
+use crate::backoff::Backoff;
 use google_sheets4::api::{BatchUpdateSpreadsheetRequest, Request, Scope};
 use google_sheets4::common::Retry;
 use google_sheets4::Sheets;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use rand::Rng;
 use serde_json::Value;
 use std::future::Future;
 use std::path::PathBuf;
@@ -31,7 +31,7 @@ pub struct SheetsConfig {
     pub api_base_url: String,
     pub request_timeout: Duration,
     pub max_attempts: u32,
-    /// First backoff delay; doubled per attempt, plus up to 50% jitter.
+    /// First backoff delay; doubled per attempt (at most 64 times), plus up to as much again at random.
     pub backoff_base: Duration,
     /// Rows a tab may have (`sheets.max_rows`): a read never asks for more, and a tab with more is
     /// refused aloud rather than read whole (any editor can paste rows, and a read's memory grows with
@@ -240,10 +240,10 @@ impl SheetsClient {
                 tracing::warn!(call = what, tries, error = %outcome, "Sheets call failed.");
                 return Err(outcome);
             }
-            let base = self.config.backoff_base * 2u32.pow(tries - 1);
-            let jitter = base.mul_f64(rand::rng().random_range(0.0..0.5));
+            // Doubling from the base, at most 64 times it, plus up to as much again at random.
+            let backoff = Backoff::new(self.config.backoff_base, self.config.backoff_base * 64).with_jitter();
             tracing::info!(call = what, tries, error = %outcome, "Sheets call failed; retrying.");
-            tokio::time::sleep(base + jitter).await;
+            tokio::time::sleep(backoff.after(tries)).await;
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod deliver;
 pub mod queue;
 
+use crate::backoff::Backoff;
 use crate::domain::{format_timestamp, Clock, Secret};
 use crate::registry::{names, ActorRegistry};
 use crate::store::sinks::{Outcome, SinkRoute};
@@ -39,11 +40,12 @@ impl SinkConfig {
     }
 }
 
-/// The wait before attempt `attempts + 1`: 1 s doubling, at most an hour.
+/// The wait before attempt `attempts + 1`: 1 s doubling, at most an hour (`crate::backoff`).
 pub fn backoff(attempts: i64) -> chrono::Duration {
-    chrono::Duration::seconds(
-        1_i64.checked_shl(attempts.clamp(0, 30) as u32).unwrap_or(MAX_BACKOFF_S).min(MAX_BACKOFF_S),
-    )
+    let schedule =
+        Backoff::new(std::time::Duration::from_secs(1), std::time::Duration::from_secs(MAX_BACKOFF_S as u64));
+    let failures = u32::try_from(attempts.saturating_add(1)).unwrap_or(u32::MAX);
+    chrono::Duration::from_std(schedule.after(failures)).unwrap_or(chrono::Duration::seconds(MAX_BACKOFF_S))
 }
 
 /// A round goes on while it delivers, up to this long: an aggregate's backlog drains in one round instead
