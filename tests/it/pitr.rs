@@ -279,10 +279,20 @@ async fn an_idle_database_uploads_nothing() {
         assert!(Instant::now() < deadline, "the outbox never emptied");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (uploaded, objects) = (team.app.handles.pitr.monitor.snapshot().segments_uploaded, segments(&moto).await);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(team.app.handles.pitr.monitor.snapshot().segments_uploaded, uploaded, "three idle cycles uploaded");
+    let snapshot = || team.app.handles.pitr.monitor.snapshot();
+    // One whole cycle after the outbox emptied (the one that emptied it has counted its segment by then).
+    let emptied = snapshot().cycles;
+    while snapshot().cycles < emptied + 2 {
+        assert!(Instant::now() < deadline, "no shipping cycle ran after the outbox emptied: {:?}", snapshot());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (uploaded, objects) = (snapshot().segments_uploaded, segments(&moto).await);
+    let idle_from = snapshot().cycles;
+    while snapshot().cycles < idle_from + 3 {
+        assert!(Instant::now() < deadline, "three more shipping cycles never ran: {:?}", snapshot());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(snapshot().segments_uploaded, uploaded, "three idle cycles uploaded");
     assert_eq!(segments(&moto).await, objects);
 }
 

@@ -416,7 +416,11 @@ async fn runs_queued_or_running_in_a_restored_backup_never_run_again() {
     let restore = format!("/api/v1/admin/backups/{id}/restore");
     let (status, body) = team.call("POST", &restore, &team.admin, Some(serde_json::json!({ "confirm": true }))).await;
     assert_eq!(status, 200, "{body}");
-    tokio::time::sleep(Duration::from_millis(500)).await; // a re-run would have started by now
+    // A run queued after the restore runs (one at a time, oldest first): had the restored queued run been
+    // left to run, it would have run before this one.
+    let after = format!("echo after >> {}", marker.display());
+    let (_, later) = team.start_run(&["sh", "-c", &after], None).await;
+    team.wait_status(&later, "success").await;
     for (run, was) in [(&queued, "queued"), (&blocker, "running")] {
         let after = team.run(run).await;
         assert_eq!(after["status"], "failed", "{after}");
@@ -427,6 +431,6 @@ async fn runs_queued_or_running_in_a_restored_backup_never_run_again() {
             "{hotlist:?}"
         );
     }
-    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\n", "the run did not run a second time");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ran\nafter\n", "the run did not run a second time");
     let _ = blocker_task;
 }

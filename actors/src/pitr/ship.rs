@@ -122,6 +122,7 @@ impl Work {
         }
         let now = format_timestamp(self.clock.now());
         self.monitor.update(|state| {
+            state.cycles += 1;
             state.consecutive_failures = failures;
             if let Err(why) = &outcome {
                 tracing::error!(error = %why, failures, "Point-in-time shipping FAILED; retrying with backoff.");

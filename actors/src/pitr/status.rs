@@ -42,6 +42,8 @@ pub struct ShipperState {
     pub last_upload_at: Option<String>,
     pub last_upload_error: Option<String>,
     pub consecutive_failures: u32,
+    /// Shipping cycles run since start, idle ones included (what a test or an operator waits on).
+    pub cycles: u64,
     pub segments_uploaded: u64,
     pub bytes_uploaded: u64,
     /// The snapshot that starts the chain now being shipped (`None`: not seen yet).
