@@ -4,6 +4,7 @@
 #
 # The tests use real parts, never skip, and fail when one is missing:
 # - moto's S3 server (Python) for the off-site backup and point-in-time recovery tests;
+# - openapi-spec-validator and schemathesis (Python) for the API document's checks (tests/it/api/fuzz.rs);
 # - Debian's Chromium and chromedriver for the console's browser tests;
 # - systemd-analyze for the unit file check;
 # - root, for the full-disk tests' real tmpfs.
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 
 missing=()
 python3 -c "import moto.server" >/dev/null 2>&1 || missing+=(moto)
+python3 -c "import schemathesis, openapi_spec_validator" >/dev/null 2>&1 || missing+=(api-checkers)
 { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || missing+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 
@@ -31,6 +33,11 @@ for need in "${missing[@]}"; do
       echo "== installing moto's S3 server (pip)"
       python3 -m pip install --quiet 'moto[server]' \
         || python3 -m pip install --quiet --break-system-packages 'moto[server]'
+      ;;
+    api-checkers)
+      echo "== installing openapi-spec-validator and schemathesis (pip)"
+      pip_args=(--quiet 'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5')
+      python3 -m pip install "${pip_args[@]}" || python3 -m pip install --break-system-packages "${pip_args[@]}"
       ;;
     chromium)
       echo "== installing Chromium and chromedriver (apt)"

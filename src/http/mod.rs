@@ -17,6 +17,7 @@ pub mod extract;
 pub mod gate;
 mod metrics;
 mod openapi;
+mod openapi_rules;
 mod pitr;
 mod probes;
 mod projects;
@@ -136,10 +137,12 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     );
 }
 
-/// The OpenAPI document, built from the route table.
-pub fn openapi_document() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document, built from the route table, with the answers and rules it does not hold.
+pub fn openapi_document() -> serde_json::Value {
     let mut document = App::new().into_utoipa_app().openapi(openapi::base()).configure(routes).split_for_parts().1;
     openapi::name_operations(&mut document);
+    let mut document = serde_json::to_value(document).unwrap_or_default();
+    openapi_rules::refine(&mut document);
     document
 }
 
@@ -151,8 +154,21 @@ fn extractor_errors(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     );
 }
 
+/// A path no route has is 404; a path that has routes, asked with another method, is 405 with `Allow`.
 async fn unknown_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!("no route for {} {}", req.method(), req.path())))
+    let document = req.app_data::<web::Data<serde_json::Value>>();
+    let paths = document.and_then(|doc| doc["paths"].as_object());
+    let served = paths
+        .into_iter()
+        .flatten()
+        .find(|(template, _)| actix_web::dev::ResourceDef::new(template.as_str()).is_match(req.path()));
+    let Some((_, item)) = served else {
+        return Err(ApiError::not_found(format!("no route for {} {}", req.method(), req.path())));
+    };
+    let allowed: Vec<String> = item.as_object().into_iter().flatten().map(|(m, _)| m.to_uppercase()).collect();
+    let message = format!("{} {} is not served; this path answers {}", req.method(), req.path(), allowed.join(", "));
+    let body = serde_json::json!({ "error": { "code": "method_not_allowed", "message": message } });
+    Ok(actix_web::HttpResponse::MethodNotAllowed().insert_header(("Allow", allowed.join(", "))).json(body))
 }
 
 /// Builds the server on an already bound listener; signals are handled by the caller.

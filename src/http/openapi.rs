@@ -66,6 +66,6 @@ pub fn name_operations(openapi: &mut OpenApi) {
 /// This document.
 #[utoipa::path(tag = "meta", responses((status = 200, description = "OpenAPI 3 document"), (status = 401, body = ErrorBody)))]
 #[get("/openapi.json")]
-pub async fn document(doc: web::Data<OpenApi>, _auth: Auth<Read>) -> HttpResponse {
+pub async fn document(doc: web::Data<serde_json::Value>, _auth: Auth<Read>) -> HttpResponse {
     HttpResponse::Ok().json(doc.get_ref())
 }

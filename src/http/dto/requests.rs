@@ -19,6 +19,7 @@ pub struct PatchProjectBody {
     /// active | archived
     pub status: Option<String>,
     /// Apply only if the project is still at this version.
+    #[serde(default, deserialize_with = "whole_number")]
     pub expected_version: Option<i64>,
 }
 
@@ -31,10 +32,12 @@ pub struct CreateTaskBody {
     /// todo | in_progress | blocked | done
     pub status: Option<String>,
     pub assignee: Option<String>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub priority: Option<i64>,
     /// argv: the program and its arguments (no shell).
     pub command: Option<Vec<String>>,
     pub cwd: Option<String>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub timeout_s: Option<i64>,
     /// Variables the command gets at start: `{"PGHOST": "db1", "PGPASSWORD": {"secret": "pg"}}`. A secret
     /// is named, never given: its value is read when the run starts (`atlas secret set pg`).
@@ -49,14 +52,17 @@ pub struct PatchTaskBody {
     pub description: Option<String>,
     pub status: Option<String>,
     pub assignee: Option<String>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub priority: Option<i64>,
     pub command: Option<Vec<String>>,
     pub cwd: Option<String>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub timeout_s: Option<i64>,
     /// Replaces the variables the command gets (`{}` removes them all): `{"PGHOST": "db1", "PGPASSWORD": {"secret": "pg"}}`. A secret
     /// is named, never given: its value is read when the run starts (`atlas secret set pg`).
     #[schema(value_type = Option<Object>)]
     pub env: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub expected_version: Option<i64>,
 }
 
@@ -163,4 +169,16 @@ pub struct AuditQuery {
     pub event_type: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,
+}
+
+/// A whole number as JSON Schema's `integer` has it: `3`, or `3.0` (a number whose fraction is zero).
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else { return Ok(None) };
+    let whole = number.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64);
+    number
+        .as_i64()
+        .or(whole)
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected a whole number, got {number}")))
 }

@@ -2,6 +2,7 @@
 
 mod approval_flow;
 mod browse;
+mod fuzz;
 mod malformed;
 mod openapi;
 mod overload;

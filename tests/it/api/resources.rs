@@ -77,7 +77,6 @@ async fn bad_input_is_a_400_naming_the_field() {
         (json!({ "project_id": project, "title": "x", "status": "finished" }), "status"),
         (json!({ "project_id": project, "title": "x", "colour": "red" }), "colour"),
         (json!({ "project_id": "../etc", "title": "x" }), "project_id"),
-        (json!({ "project_id": "project-nope", "title": "x" }), "project_id"),
         (json!({ "title": "x" }), "project_id"),
         (json!({ "project_id": project, "title": "x".repeat(201) }), "title"),
         (json!({ "project_id": project, "title": "x", "command": "rm -rf /" }), "command"),
@@ -90,6 +89,11 @@ async fn bad_input_is_a_400_naming_the_field() {
         let message = response["error"]["message"].as_str().unwrap();
         assert!(message.contains(field), "the message for {body} names {field}: {message}");
     }
+    // A well-formed reference to a project that is not there: not found, naming the field.
+    let body = json!({ "project_id": "project-nope", "title": "x" });
+    let (status, response) = team.call("POST", "/api/v1/tasks", &team.admin, Some(body)).await;
+    assert_eq!(status, 404, "{response}");
+    assert!(response["error"]["message"].as_str().unwrap().contains("project_id"), "{response}");
     for (query, field) in [
         ("limit=0", "limit"),
         ("limit=501", "limit"),

@@ -15,7 +15,7 @@ pub use lifecycle::RunCommand;
 pub use record::{Record, Restored, BACKUP_ACTIONS};
 pub use sheet::SheetCommand;
 
-pub use validate::{MAX_ARGV_ITEMS, MAX_ARG_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, MAX_TIMEOUT_S};
+pub use validate::{MAX_ARGV_ITEMS, MAX_ARG_CHARS, MAX_NAME_CHARS, MAX_PRIORITY, MAX_TEXT_CHARS, MAX_TIMEOUT_S};
 
 use super::access::{ApiToken, Role};
 use super::approval::{Approval, ItemAction, ItemType};

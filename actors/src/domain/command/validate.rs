@@ -9,6 +9,8 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 pub const MAX_ARGV_ITEMS: usize = 256;
 pub const MAX_ARG_CHARS: usize = 4_096;
 pub const MAX_TIMEOUT_S: i64 = 7 * 24 * 3600;
+/// A task's priority is between minus this and this (any order of tasks fits; a float holds it exactly).
+pub const MAX_PRIORITY: i64 = 1_000_000_000;
 
 impl Command {
     /// Checks what can be checked without the database, naming the offending field.
@@ -32,6 +34,7 @@ impl Command {
                     required_name("assignee", assignee)?;
                 }
                 task_execution(new.command.as_deref(), new.cwd.as_deref(), new.timeout_s)?;
+                priority(new.priority)?;
                 environment(&new.env)
             }
             Self::UpdateTask { patch, expected_version, .. } => {
@@ -44,6 +47,7 @@ impl Command {
                     required_name("assignee", assignee)?;
                 }
                 task_execution(patch.command.as_deref(), patch.cwd.as_deref(), patch.timeout_s)?;
+                priority(patch.priority)?;
                 patch.env.as_ref().map_or(Ok(()), environment)
             }
             Self::QueueRun(run) => {
@@ -128,6 +132,16 @@ fn optional_text(field: &str, value: Option<&str>) -> Result<(), CommandError> {
 fn version(field: &str, value: Option<i64>) -> Result<(), CommandError> {
     match value {
         Some(v) if v < 1 => Err(CommandError::invalid(field, format!("must be 1 or more, got {v}"))),
+        _ => Ok(()),
+    }
+}
+
+fn priority(value: Option<i64>) -> Result<(), CommandError> {
+    match value {
+        Some(p) if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&p) => Err(CommandError::invalid(
+            "priority",
+            format!("must be a whole number from -{MAX_PRIORITY} to {MAX_PRIORITY}, got {p}"),
+        )),
         _ => Ok(()),
     }
 }

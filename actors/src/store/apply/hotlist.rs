@@ -17,7 +17,7 @@ pub(super) fn record(conn: &Connection, new: &NewHotlistError, now: &str) -> Res
     }
     if let Some(task) = &new.task_id {
         if tasks::get(conn, task).map_err(storage)?.is_none() {
-            return Err(CommandError::invalid("task_id", format!("task {task} does not exist")));
+            return Err(CommandError::not_found("task_id: task", task));
         }
     }
     conn.prepare_cached(

@@ -17,7 +17,8 @@ fn touched(conn: &Connection, id: &TaskId, before: Option<&Task>) -> Result<Touc
 fn require_live_project(conn: &Connection, id: &ProjectId) -> Result<(), CommandError> {
     match projects::get_live(conn, id).map_err(storage)? {
         Some(_) => Ok(()),
-        None => Err(CommandError::invalid("project_id", format!("project {id} does not exist"))),
+        // Not found (404), as the record a path names would be: the request is well formed.
+        None => Err(CommandError::not_found("project_id: project", id)),
     }
 }
 

@@ -1,0 +1,216 @@
+//! What the OpenAPI document says beyond the route table: the answers every route may give (401 without
+//! a token, 400 for a bad parameter or body, 404 for a missing record, 503 while busy or restoring, …),
+//! and the rules the server checks, as schemas (id patterns, enums, lengths, `confirm: true`), so a
+//! request valid by the document is one the server takes and a tool that trusts it (a client generator,
+//! schemathesis) is never surprised. The rules are stated once here, next to the constants they come from.
+
+use atlas_actors::domain::command::{
+    MAX_ARGV_ITEMS, MAX_ARG_CHARS, MAX_NAME_CHARS, MAX_PRIORITY, MAX_QUERY_CHARS, MAX_TEXT_CHARS,
+};
+use atlas_actors::domain::{
+    access::RESERVED_ACTOR_NAMES, ApprovalStatus, ItemType, ProjectStatus, Role, RunStatus, Severity, TaskStatus,
+};
+use atlas_actors::store::queries::MAX_PAGE;
+use serde_json::{json, Value};
+
+/// A record's id (`task-01j…`): what `typed_id!`'s `parse` accepts.
+const ID: &str = "^[A-Za-z0-9_-]{1,64}$";
+/// A cursor as `Cursor::encode` makes it: hex of `at \n id`, printable ASCII around the newline.
+const CURSOR: &str = "^(?:[2-7][0-9a-f])*0a(?:[2-7][0-9a-f])*$";
+/// Text that is not only blanks.
+const NOT_BLANK: &str = "\\S";
+const NO_NUL: &str = "^[^\\u0000]*$";
+/// The largest whole number a body takes (`3.0` included, so within what a float holds exactly).
+const WHOLE: i64 = 9_000_000_000_000;
+
+/// Adds the answers and the rules to the document the route table made.
+pub fn refine(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else { return };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else { continue };
+        for (method, operation) in item.iter_mut() {
+            answers(path, method, operation);
+            // `get_mut`, not indexing: indexing a missing key would add it (as null).
+            let parameters = operation.get_mut("parameters").and_then(Value::as_array_mut);
+            for parameter in parameters.into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap_or_default().to_owned();
+                if let Some(schema) = parameter_schema(path, &name) {
+                    parameter["schema"] = schema;
+                }
+            }
+        }
+    }
+    let schemas = &mut doc["components"]["schemas"];
+    for (body, field, rule) in body_rules() {
+        if let Some(properties) = schemas[body]["properties"].as_object_mut() {
+            if let Some(Value::Object(schema)) = properties.get_mut(field) {
+                let nullable = schema.get("type").and_then(Value::as_array).is_some_and(|t| t.contains(&json!("null")));
+                for (key, value) in rule.as_object().into_iter().flatten() {
+                    let mut value = value.clone();
+                    // An optional field may be null (as absent): an enum of it says so too.
+                    if let (true, "enum", Some(values)) = (nullable, key.as_str(), value.as_array_mut()) {
+                        values.push(Value::Null);
+                    }
+                    schema.insert(key.clone(), value);
+                }
+            }
+        }
+    }
+    // Either a confirmed restore or a drill: `verify_only` needs no confirmation.
+    schemas["PointRestoreBody"]["anyOf"] = json!([
+        { "required": ["confirm"], "properties": { "confirm": { "enum": [true] } } },
+        { "required": ["verify_only"], "properties": { "verify_only": { "enum": [true] } } }
+    ]);
+}
+
+/// The statuses a route may answer besides its own, each with the error body.
+fn answers(path: &str, method: &str, operation: &mut Value) {
+    let error = |why: &str| {
+        json!({ "description": why, "content": { "application/json": {
+        "schema": { "$ref": "#/components/schemas/ErrorBody" } } } })
+    };
+    let api = path.starts_with("/api/v1");
+    let has_input = operation.get("parameters").is_some_and(|p| p.as_array().is_some_and(|p| !p.is_empty()))
+        || operation.get("requestBody").is_some();
+    let writes = method != "get";
+    let mut add = Vec::new();
+    if api || path == "/metrics" {
+        add.push(("401", "no token, or one that is not valid"));
+    }
+    if api {
+        add.push(("403", "the token's role may not do this"));
+        add.push(("503", "busy (retry after Retry-After), restoring, or the database cannot be read"));
+    }
+    if has_input || writes {
+        add.push(("400", "a parameter or the body is malformed; the message names it"));
+    }
+    // A record the path names, or one the body refers to (a new task's project).
+    if path.contains('{') || (method == "post" && path == "/api/v1/tasks") {
+        add.push(("404", "no such record"));
+    }
+    if api && writes {
+        add.push(("409", "the record changed, or the change cannot apply as things stand"));
+        add.push(("507", "the disk is full; nothing was written"));
+    }
+    if operation.get("requestBody").is_some() {
+        add.push(("408", "the body did not arrive in time"));
+        add.push(("413", "the body is larger than http.max_body_bytes"));
+        add.push(("415", "the body is not application/json"));
+    }
+    // A body whose fields are all optional may be left out (`ApiJson` reads nothing as `{}`).
+    if let Some(body) = operation.get_mut("requestBody") {
+        body["required"] = json!(!optional_body(body));
+    }
+    let Some(responses) = operation["responses"].as_object_mut() else { return };
+    for (status, why) in add {
+        responses.entry(status).or_insert_with(|| error(why));
+    }
+}
+
+/// Atlas's own actor names, in any case (`is_reserved_actor`): `^(?:[Aa][Tt][Ll][Aa][Ss]|…)$`.
+fn reserved_names() -> String {
+    let any_case = |name: &str| -> String {
+        name.chars()
+            .map(|c| match c.is_ascii_alphabetic() {
+                true => format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase()),
+                false if c.is_ascii_alphanumeric() || c == '_' => c.to_string(),
+                false => format!("\\{c}"),
+            })
+            .collect()
+    };
+    format!("^(?:{})$", RESERVED_ACTOR_NAMES.iter().map(|name| any_case(name)).collect::<Vec<_>>().join("|"))
+}
+
+/// Whether a request body's schema requires nothing (known from its component's name: the bodies whose
+/// every field is optional).
+fn optional_body(body: &Value) -> bool {
+    let reference = body["content"]["application/json"]["schema"]["$ref"].as_str().unwrap_or_default();
+    ["PatchProjectBody", "PatchTaskBody", "ReviewBody"].iter().any(|name| reference.ends_with(name))
+}
+
+fn one_of(values: &[&str]) -> Value {
+    json!({ "type": "string", "enum": values })
+}
+
+/// A path or query parameter's schema, by its name (and, for `status`, the resource it filters).
+fn parameter_schema(path: &str, name: &str) -> Option<Value> {
+    let schema = match name {
+        // What `backup::file::load` takes: no path, no control character, at most 200 bytes.
+        "id" if path.starts_with("/api/v1/admin/backups") => {
+            json!({ "type": "string", "pattern": "^[A-Za-z0-9_.-]{1,200}$", "not": { "pattern": "\\.\\." } })
+        }
+        "id" | "project_id" | "task_id" => json!({ "type": "string", "pattern": ID }),
+        "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE }),
+        "cursor" => json!({ "type": "string", "pattern": CURSOR }),
+        "name" => json!({ "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$" }),
+        "job" | "table" => json!({ "type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$" }),
+        "delivery_id" => json!({ "type": "string", "pattern": "^[0-9A-Fa-f]{1,64}$" }),
+        "resolved" => json!({ "type": "boolean" }),
+        "severity" => one_of(Severity::ALL),
+        "type" if path == "/api/v1/approvals" => one_of(ItemType::ALL),
+        "status" if path == "/api/v1/approvals" => one_of(ApprovalStatus::ALL),
+        "status" if path == "/api/v1/runs" => one_of(RunStatus::ALL),
+        "status" if path == "/api/v1/projects" => one_of(ProjectStatus::ALL),
+        "status" if path == "/api/v1/tasks" => one_of(TaskStatus::ALL),
+        // Free text, compared as given (empty included).
+        "assignee" | "actor" | "aggregate_type" | "aggregate_id" | "type" => json!({ "type": "string" }),
+        _ => return None,
+    };
+    Some(schema)
+}
+
+/// The rules `Command::validate` (and the handlers) hold a body's fields to.
+fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
+    let name = json!({ "minLength": 1, "maxLength": MAX_NAME_CHARS, "pattern": NOT_BLANK });
+    let text = json!({ "maxLength": MAX_TEXT_CHARS });
+    let required_text = json!({ "minLength": 1, "maxLength": MAX_TEXT_CHARS, "pattern": NOT_BLANK });
+    let argv = json!({
+        "minItems": 1, "maxItems": MAX_ARGV_ITEMS,
+        "prefixItems": [{ "type": "string", "pattern": NOT_BLANK }],
+        "items": { "type": "string", "maxLength": MAX_ARG_CHARS, "pattern": NO_NUL },
+    });
+    let cwd = json!({ "minLength": 1, "maxLength": MAX_ARG_CHARS, "pattern": NO_NUL });
+    let timeout = json!({ "minimum": 1, "maximum": atlas_actors::domain::command::MAX_TIMEOUT_S });
+    let env = json!({
+        "maxProperties": atlas_actors::domain::env::MAX_ENV_VARS,
+        "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,127}$",
+                           "not": { "enum": ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "ATLAS_RUN"] } },
+        "additionalProperties": { "anyOf": [
+            { "type": "string", "maxLength": 4096, "pattern": NO_NUL },
+            { "type": "object", "required": ["secret"], "additionalProperties": false, "properties": {
+                "secret": { "type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$" } } }
+        ] },
+    });
+    let version = json!({ "minimum": 1, "maximum": WHOLE });
+    let mut rules = vec![
+        ("CreateProjectBody", "name", name.clone()),
+        ("CreateProjectBody", "description", text.clone()),
+        ("PatchProjectBody", "name", name.clone()),
+        ("PatchProjectBody", "description", text.clone()),
+        ("PatchProjectBody", "status", json!({ "enum": ProjectStatus::ALL })),
+        ("PatchProjectBody", "expected_version", version.clone()),
+        ("CreateTaskBody", "project_id", json!({ "pattern": ID })),
+        ("PatchTaskBody", "expected_version", version),
+        ("ReviewBody", "notes", text.clone()),
+        ("ResolveBody", "resolution", required_text),
+        ("ResolveBody", "notes", text.clone()),
+        ("BrowseSqlBody", "sql", json!({ "minLength": 1, "maxLength": MAX_QUERY_CHARS, "pattern": NOT_BLANK })),
+        ("CreateTokenBody", "role", json!({ "enum": Role::ALL })),
+        ("RestoreBody", "confirm", json!({ "enum": [true] })),
+        ("PointRestoreBody", "to", json!({ "anyOf": [{ "enum": ["latest"] }, { "format": "date-time" }] })),
+    ];
+    let token_name = json!({ "pattern": "^[A-Za-z0-9._@-]{1,64}$", "not": { "pattern": reserved_names() } });
+    rules.push(("CreateTokenBody", "name", token_name));
+    for body in ["CreateTaskBody", "PatchTaskBody"] {
+        rules.push((body, "title", name.clone()));
+        rules.push((body, "description", text.clone()));
+        rules.push((body, "status", json!({ "enum": TaskStatus::ALL })));
+        rules.push((body, "assignee", name.clone()));
+        rules.push((body, "command", argv.clone()));
+        rules.push((body, "cwd", cwd.clone()));
+        rules.push((body, "timeout_s", timeout.clone()));
+        rules.push((body, "priority", json!({ "minimum": -MAX_PRIORITY, "maximum": MAX_PRIORITY })));
+        rules.push((body, "env", env.clone()));
+    }
+    rules
+}
