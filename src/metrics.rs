@@ -1,101 +1,115 @@
-//! Prometheus text exposition: HTTP requests by route, method and status with latency buckets (recorded
-//! by a middleware), and gauges read at scrape time from the writer's counters, the actor registry, the
-//! database and the backup directory. Written by hand: the format is small and the labels are few.
+//! The `/metrics` exposition, encoded by prometheus-client (OpenMetrics text): HTTP requests by route,
+//! method and status with latency buckets (recorded by a middleware, kept across scrapes), and the values
+//! read at scrape time from the writer's counters, the actor registry, the database and the backup
+//! directory (registered into a registry made for that scrape).
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 /// Latency bucket bounds in seconds.
 const BUCKETS: [f64; 11] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-#[derive(Default, Clone)]
-struct Series {
-    count: u64,
-    sum: f64,
-    /// Non-cumulative counts per bucket; the last slot is +Inf.
-    buckets: [u64; BUCKETS.len() + 1],
+/// What `/metrics` answers with.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Request {
+    route: String,
+    method: String,
+    status: u16,
 }
 
 /// HTTP request series keyed by (route pattern, method, status). Routes are patterns (`/api/v1/tasks/{id}`),
 /// never raw paths, so the number of series stays bounded.
-#[derive(Default)]
 pub struct HttpMetrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    requests: Family<Request, Histogram>,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        Self { requests: Family::new_with_constructor(|| Histogram::new(BUCKETS)) }
+    }
 }
 
 impl HttpMetrics {
     pub fn record(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = series.entry((route.to_owned(), method.to_owned(), status)).or_default();
-        entry.count += 1;
-        entry.sum += seconds;
-        let slot = BUCKETS.iter().position(|bound| seconds <= *bound).unwrap_or(BUCKETS.len());
-        entry.buckets[slot] += 1;
-    }
-
-    fn render(&self, out: &mut Exposition) {
-        let series = self.series.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        out.help("atlas_http_request_duration_seconds", "histogram", "HTTP requests by route, method and status.");
-        for ((route, method, status), s) in series {
-            let labels = format!("route=\"{}\",method=\"{method}\",status=\"{status}\"", escape(&route));
-            let mut cumulative = 0;
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                cumulative += s.buckets[i];
-                out.line(
-                    &format!("atlas_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}}"),
-                    cumulative as f64,
-                );
-            }
-            out.line(&format!("atlas_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}}"), s.count as f64);
-            out.line(&format!("atlas_http_request_duration_seconds_sum{{{labels}}}"), s.sum);
-            out.line(&format!("atlas_http_request_duration_seconds_count{{{labels}}}"), s.count as f64);
-        }
+        let request = Request { route: route.to_owned(), method: method.to_owned(), status };
+        self.requests.get_or_create(&request).observe(seconds);
     }
 }
 
-/// Label values escaped as the text format requires.
-pub fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+/// Labels of one sample: `[("actor", "writer")]`.
+pub type Labels = Vec<(&'static str, String)>;
+
+/// Whether a value only goes up (a counter: its sample is named `…_total`) or moves both ways.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
 }
 
-/// The text being built.
+/// One scrape's exposition.
 #[derive(Default)]
 pub struct Exposition {
-    text: String,
+    registry: Registry,
 }
 
 impl Exposition {
-    pub fn help(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    }
-
-    pub fn line(&mut self, series: &str, value: f64) {
-        let _ = writeln!(self.text, "{series} {value}");
-    }
-
-    /// A metric with one sample per label set.
-    pub fn family(&mut self, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
-        self.help(name, kind, help);
-        for (labels, value) in samples {
-            if labels.is_empty() {
-                self.line(name, *value);
-            } else {
-                self.line(&format!("{name}{{{labels}}}"), *value);
+    /// A metric with one sample per label set. Whole numbers are written as such (`3`, not `3.0`).
+    pub fn family(&mut self, name: &str, kind: Kind, help: &str, samples: &[(Labels, f64)]) {
+        let help = help.trim_end_matches('.'); // prometheus-client ends each help with its own full stop
+        let whole = samples.iter().all(|(_, v)| v.fract() == 0.0 && v.abs() < 9.0e15);
+        match (kind, whole) {
+            (Kind::Counter, true) => {
+                let family = Family::<Labels, Counter<u64>>::default();
+                for (labels, value) in samples {
+                    family.get_or_create(labels).inc_by(value.max(0.0) as u64);
+                }
+                self.registry.register(name.trim_end_matches("_total"), help, family);
+            }
+            (Kind::Counter, false) => {
+                let family = Family::<Labels, Counter<f64, AtomicU64>>::default();
+                for (labels, value) in samples {
+                    family.get_or_create(labels).inc_by(value.max(0.0));
+                }
+                self.registry.register(name.trim_end_matches("_total"), help, family);
+            }
+            (Kind::Gauge, true) => {
+                let family = Family::<Labels, Gauge<i64>>::default();
+                for (labels, value) in samples {
+                    family.get_or_create(labels).set(*value as i64);
+                }
+                self.registry.register(name, help, family);
+            }
+            (Kind::Gauge, false) => {
+                let family = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+                for (labels, value) in samples {
+                    family.get_or_create(labels).set(*value);
+                }
+                self.registry.register(name, help, family);
             }
         }
     }
 
-    pub fn single(&mut self, name: &str, kind: &str, help: &str, value: f64) {
-        self.family(name, kind, help, &[(String::new(), value)]);
+    pub fn single(&mut self, name: &str, kind: Kind, help: &str, value: f64) {
+        self.family(name, kind, help, &[(Vec::new(), value)]);
     }
 
     pub fn http(&mut self, metrics: &HttpMetrics) {
-        metrics.render(self);
+        let help = "HTTP requests by route, method and status";
+        self.registry.register("atlas_http_request_duration_seconds", help, metrics.requests.clone());
     }
 
     pub fn finish(self) -> String {
-        self.text
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
     }
 }
 
@@ -110,21 +124,17 @@ mod tests {
         metrics.record("/api/v1/tasks/{id}", "GET", 200, 0.2);
         let mut out = Exposition::default();
         out.http(&metrics);
+        out.single("atlas_writer_batches_total", Kind::Counter, "Batches.", 3.0);
+        out.family("atlas_actor_up", Kind::Gauge, "Up.", &[(vec![("actor", "a\"b\\c".into())], 1.0)]);
         let text = out.finish();
         let labels = "route=\"/api/v1/tasks/{id}\",method=\"GET\",status=\"200\"";
-        assert!(
-            text.contains(&format!("atlas_http_request_duration_seconds_bucket{{{labels},le=\"0.001\"}} 0\n")),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!("atlas_http_request_duration_seconds_bucket{{{labels},le=\"0.005\"}} 1\n")),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!("atlas_http_request_duration_seconds_bucket{{{labels},le=\"0.25\"}} 2\n")),
-            "{text}"
-        );
-        assert!(text.contains(&format!("atlas_http_request_duration_seconds_count{{{labels}}} 2\n")), "{text}");
-        assert_eq!(escape("a\"b\\c"), "a\\\"b\\\\c");
+        for (le, n) in [("0.001", 0), ("0.005", 1), ("0.25", 2), ("+Inf", 2)] {
+            let bucket = format!("atlas_http_request_duration_seconds_bucket{{le=\"{le}\",{labels}}} {n}\n");
+            assert!(text.contains(&bucket), "{le}: {text}");
+        }
+        assert!(text.contains("# HELP atlas_writer_batches Batches.\n"), "one full stop: {text}");
+        assert!(text.contains("atlas_writer_batches_total 3\n"), "{text}");
+        assert!(text.contains("atlas_actor_up{actor=\"a\\\"b\\\\c\"} 1\n"), "escaped: {text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

@@ -1,10 +1,10 @@
-//! `GET /metrics` (Prometheus text format) and the middleware that times every request.
+//! `GET /metrics` (OpenMetrics text, which Prometheus reads) and the middleware that times every request.
 //! Access is `[metrics] access`: any valid token, or no token from the loopback interface.
 
 use super::auth::{Auth, Read};
 use super::error::ApiError;
 use super::AppState;
-use crate::metrics::{escape, Exposition, HttpMetrics};
+use crate::metrics::{Exposition, HttpMetrics, Kind, Labels};
 use crate::settings::MetricsAccess;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -39,9 +39,9 @@ fn epoch_seconds(text: &str) -> Option<f64> {
     atlas_actors::domain::parse_timestamp(text).map(|at| at.timestamp_millis() as f64 / 1000.0)
 }
 
-/// Everything Atlas measures, in Prometheus text format (version 0.0.4).
+/// Everything Atlas measures, in OpenMetrics text (prometheus-client).
 #[utoipa::path(tag = "probes", responses(
-    (status = 200, description = "Prometheus text format", content_type = "text/plain"),
+    (status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text"),
     (status = 401, body = super::dto::ErrorBody)))]
 #[get("/metrics")]
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -57,106 +57,115 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
     let stats = handles.writer.stats();
     out.single(
         "atlas_writer_queue_depth",
-        "gauge",
+        Kind::Gauge,
         "Commands submitted and not yet answered.",
         stats.in_flight.load(Ordering::Relaxed) as f64,
     );
     out.single(
         "atlas_writer_batches_total",
-        "counter",
+        Kind::Counter,
         "Transactions committed by the writer.",
         stats.batches.load(Ordering::Relaxed) as f64,
     );
     out.single(
         "atlas_writer_commands_total",
-        "counter",
+        Kind::Counter,
         "Commands committed by the writer.",
         stats.commands.load(Ordering::Relaxed) as f64,
     );
     out.single(
         "atlas_writer_commit_seconds_total",
-        "counter",
+        Kind::Counter,
         "Time spent applying and committing batches.",
         stats.commit_micros.load(Ordering::Relaxed) as f64 / 1e6,
     );
     out.single(
         "atlas_writer_last_batch_size",
-        "gauge",
+        Kind::Gauge,
         "Commands in the last committed batch.",
         stats.last_batch.load(Ordering::Relaxed) as f64,
     );
 
     let actors = handles.registry.snapshot();
-    let label = |name: &str| format!("actor=\"{}\"", escape(name));
+    let label = |name: &str| -> Labels { vec![("actor", name.to_owned())] };
     let restarts: Vec<_> = actors.iter().map(|(name, s)| (label(name), s.restarts as f64)).collect();
-    out.family("atlas_actor_restarts_total", "counter", "Restarts per actor since the process started.", &restarts);
+    out.family("atlas_actor_restarts_total", Kind::Counter, "Restarts per actor since the process started.", &restarts);
     let up: Vec<_> = actors
         .iter()
         .map(|(name, s)| (label(name), f64::from(u8::from(s.state == atlas_actors::registry::ActorState::Running))))
         .collect();
-    out.family("atlas_actor_up", "gauge", "1 while the actor runs.", &up);
+    out.family("atlas_actor_up", Kind::Gauge, "1 while the actor runs.", &up);
 
     let (counts, syncs) = handles
         .readers
         .read(|conn| Ok((gauges::read(conn)?, sync_state::all(conn)?)))
         .await
         .map_err(|err| ApiError::unavailable(format!("cannot read the database: {err}")))?;
-    let runs: Vec<_> =
-        counts.runs_by_state.iter().map(|(s, n)| (format!("state=\"{}\"", escape(s)), *n as f64)).collect();
-    out.family("atlas_runs", "gauge", "Runs by state.", &runs);
+    let runs: Vec<_> = counts.runs_by_state.iter().map(|(s, n)| (vec![("state", s.to_string())], *n as f64)).collect();
+    out.family("atlas_runs", Kind::Gauge, "Runs by state.", &runs);
     out.single(
         "atlas_pending_approvals",
-        "gauge",
+        Kind::Gauge,
         "Approvals waiting for a decision.",
         counts.pending_approvals as f64,
     );
     let oldest = counts.oldest_pending_requested_at.as_deref().and_then(epoch_seconds).unwrap_or(0.0);
     out.single(
         "atlas_oldest_pending_approval_timestamp_seconds",
-        "gauge",
+        Kind::Gauge,
         "When the oldest pending approval was requested (0: none).",
         oldest,
     );
     let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
     out.single(
         "atlas_oldest_pending_approval_age_seconds",
-        "gauge",
+        Kind::Gauge,
         "How long the oldest pending approval has waited (0: none).",
         if oldest > 0.0 { (now - oldest).max(0.0) } else { 0.0 },
     );
     let errors: Vec<_> = counts
         .unresolved_errors_by_severity
         .iter()
-        .map(|(s, n)| (format!("severity=\"{}\"", escape(s)), *n as f64))
+        .map(|(s, n)| (vec![("severity", s.to_string())], *n as f64))
         .collect();
-    out.family("atlas_unresolved_errors", "gauge", "Unresolved hotlist errors by severity.", &errors);
-    let direction = |s: &sync_state::SyncState| format!("direction=\"{}\"", escape(&s.direction));
+    out.family("atlas_unresolved_errors", Kind::Gauge, "Unresolved hotlist errors by severity.", &errors);
+    let direction = |s: &sync_state::SyncState| -> Labels { vec![("direction", s.direction.clone())] };
     let success: Vec<_> = syncs
         .iter()
         .map(|s| (direction(s), s.last_success_at.as_deref().and_then(epoch_seconds).unwrap_or(0.0)))
         .collect();
     out.family(
         "atlas_sync_last_success_timestamp_seconds",
-        "gauge",
+        Kind::Gauge,
         "Last successful Sheets sync per direction.",
         &success,
     );
     let failures: Vec<_> = syncs.iter().map(|s| (direction(s), s.consecutive_failures as f64)).collect();
-    out.family("atlas_sync_consecutive_failures", "gauge", "Failed Sheets syncs in a row per direction.", &failures);
+    out.family(
+        "atlas_sync_consecutive_failures",
+        Kind::Gauge,
+        "Failed Sheets syncs in a row per direction.",
+        &failures,
+    );
     let requests: Vec<_> = syncs.iter().map(|s| (direction(s), s.last_requests as f64)).collect();
-    out.family("atlas_sync_last_requests", "gauge", "Sheets API requests made by the last sync.", &requests);
+    out.family("atlas_sync_last_requests", Kind::Gauge, "Sheets API requests made by the last sync.", &requests);
     let applied: Vec<_> = syncs.iter().map(|s| (direction(s), s.edits_applied as f64)).collect();
-    out.family("atlas_sync_last_edits_applied", "gauge", "Sheet edits applied by the last import.", &applied);
+    out.family("atlas_sync_last_edits_applied", Kind::Gauge, "Sheet edits applied by the last import.", &applied);
     let rejected: Vec<_> = syncs.iter().map(|s| (direction(s), s.edits_rejected as f64)).collect();
-    out.family("atlas_sync_last_edits_rejected", "gauge", "Sheet edits refused by the last import.", &rejected);
+    out.family("atlas_sync_last_edits_rejected", Kind::Gauge, "Sheet edits refused by the last import.", &rejected);
 
     let dir = state.backup_dir.clone();
     let backups = web::block(move || file::list(&dir)).await.ok().and_then(Result::ok).unwrap_or_default();
-    out.single("atlas_backups_local", "gauge", "Local backups.", backups.len() as f64);
+    out.single("atlas_backups_local", Kind::Gauge, "Local backups.", backups.len() as f64);
     if let Some(newest) = backups.first() {
         let finished = epoch_seconds(&newest.finished_at).unwrap_or(0.0);
-        out.single("atlas_backup_newest_timestamp_seconds", "gauge", "When the newest backup finished.", finished);
-        out.single("atlas_backup_newest_size_bytes", "gauge", "Size of the newest backup.", newest.size_bytes as f64);
+        out.single("atlas_backup_newest_timestamp_seconds", Kind::Gauge, "When the newest backup finished.", finished);
+        out.single(
+            "atlas_backup_newest_size_bytes",
+            Kind::Gauge,
+            "Size of the newest backup.",
+            newest.size_bytes as f64,
+        );
         let verified = match newest.verified_ok {
             Some(true) => 1.0,
             Some(false) => -1.0,
@@ -164,7 +173,7 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
         };
         out.single(
             "atlas_backup_newest_verified",
-            "gauge",
+            Kind::Gauge,
             "1 verified, -1 failed verification, 0 not verified yet.",
             verified,
         );
@@ -173,7 +182,7 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
     if state.handles.pitr.monitor.enabled() {
         pitr(&state, &mut out).await?;
     }
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out.finish()))
+    Ok(HttpResponse::Ok().content_type(crate::metrics::CONTENT_TYPE).body(out.finish()))
 }
 
 /// The mirror contract's outcome measures over 7 days (`health/outcomes.rs`).
@@ -185,29 +194,39 @@ async fn outcomes(state: &AppState, out: &mut Exposition) -> Result<(), ApiError
     let quantiles = |spread: &Spread| {
         [("0.5", spread.median_s), ("0.9", spread.p90_s)]
             .into_iter()
-            .filter_map(|(q, value)| value.map(|v| (format!("quantile=\"{q}\""), v)))
+            .filter_map(|(q, value)| value.map(|v| (vec![("quantile", q.to_owned())], v)))
             .collect::<Vec<_>>()
     };
     out.family(
         "atlas_outcome_decision_seconds",
-        "gauge",
+        Kind::Gauge,
         "Time from an approval's request to its decision, over 7 days.",
         &quantiles(&measured.decision_time),
     );
-    out.single("atlas_outcome_decisions", "gauge", "Approvals decided in 7 days.", measured.decision_time.count as f64);
+    out.single(
+        "atlas_outcome_decisions",
+        Kind::Gauge,
+        "Approvals decided in 7 days.",
+        measured.decision_time.count as f64,
+    );
     out.family(
         "atlas_outcome_critical_resolution_seconds",
-        "gauge",
+        Kind::Gauge,
         "Time to resolve a critical error, over 7 days.",
         &quantiles(&measured.critical_resolution_time),
     );
     if let Some(pct) = measured.sync_completion.pct {
-        out.single("atlas_outcome_sync_completion_ratio", "gauge", "Sheets syncs that completed, 7 days.", pct / 100.0);
+        out.single(
+            "atlas_outcome_sync_completion_ratio",
+            Kind::Gauge,
+            "Sheets syncs that completed, 7 days.",
+            pct / 100.0,
+        );
     }
     if let Some(pct) = measured.validation_pass.pct {
         out.single(
             "atlas_outcome_validation_pass_ratio",
-            "gauge",
+            Kind::Gauge,
             "Sheets edits that passed validation, 7 days.",
             pct / 100.0,
         );
@@ -222,29 +241,34 @@ async fn pitr(state: &AppState, out: &mut Exposition) -> Result<(), ApiError> {
     let report = state.handles.pitr.monitor.report(outbox, chrono::Utc::now());
     out.single(
         "atlas_pitr_lag_seconds",
-        "gauge",
+        Kind::Gauge,
         "How long the oldest unshipped change has waited.",
         report.lag_seconds,
     );
     out.single(
         "atlas_pitr_outbox_rows",
-        "gauge",
+        Kind::Gauge,
         "Committed batches not yet shipped off-site.",
         report.outbox.rows as f64,
     );
-    out.single("atlas_pitr_outbox_bytes", "gauge", "Bytes of changesets not yet shipped.", report.outbox.bytes as f64);
+    out.single(
+        "atlas_pitr_outbox_bytes",
+        Kind::Gauge,
+        "Bytes of changesets not yet shipped.",
+        report.outbox.bytes as f64,
+    );
     let restorable = report.restorable_through.as_deref().and_then(epoch_seconds).unwrap_or(0.0);
     out.single(
         "atlas_pitr_restorable_timestamp_seconds",
-        "gauge",
+        Kind::Gauge,
         "The newest point a restore from the bucket reaches (0: no snapshot starts the chain yet).",
         restorable,
     );
     let failures = f64::from(report.shipper.consecutive_failures);
-    out.single("atlas_pitr_upload_failures", "gauge", "Failed shipping cycles in a row.", failures);
+    out.single("atlas_pitr_upload_failures", Kind::Gauge, "Failed shipping cycles in a row.", failures);
     out.single(
         "atlas_pitr_segments_uploaded_total",
-        "counter",
+        Kind::Counter,
         "Segments shipped since start.",
         report.shipper.segments_uploaded as f64,
     );
