@@ -25,6 +25,10 @@ pub async fn list(
         event_type: q.event_type,
     };
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
+    // The trail pages by event number: a cursor that holds no number would quietly start over.
+    if page.after.as_ref().is_some_and(|after| !after.at.is_empty() || after.id.parse::<u64>().is_err()) {
+        return Err(ApiError::bad_request("invalid cursor: is not a cursor returned by this API"));
+    }
     let listed = read(&state, move |conn| events::list(conn, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(EventPage::from(listed).shown_to(auth.caller.role)))
 }

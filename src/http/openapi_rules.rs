@@ -17,8 +17,10 @@ use serde_json::{json, Value};
 const ID: &str = "^[A-Za-z0-9_-]{1,64}$";
 /// A cursor as `Cursor::encode` makes it: hex of `at \n id`, printable ASCII around the newline.
 const CURSOR: &str = "^(?:[2-7][0-9a-f])*0a(?:[2-7][0-9a-f])*$";
-/// Text that is not only blanks.
-const NOT_BLANK: &str = "\\S";
+/// Text that is not only blanks: one character outside Unicode's White_Space (what `str::trim` removes),
+/// spelled out because a schema's `\S` is ECMA-262's, which differs (U+0085 is space to Rust, not to it).
+const NOT_BLANK: &str =
+    "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
 const NO_NUL: &str = "^[^\\u0000]*$";
 /// The largest whole number a body takes (`3.0` included, so within what a float holds exactly).
 const WHOLE: i64 = 9_000_000_000_000;
@@ -109,7 +111,12 @@ fn answers(path: &str, method: &str, operation: &mut Value) {
 
 /// Atlas's own actor names, in any case (`is_reserved_actor`): `^(?:[Aa][Tt][Ll][Aa][Ss]|…)$`.
 fn reserved_names() -> String {
-    let any_case = |name: &str| -> String {
+    any_case(RESERVED_ACTOR_NAMES)
+}
+
+/// A pattern matching exactly these names, in any case (the server compares them so).
+fn any_case(names: &[&str]) -> String {
+    let letters = |name: &str| -> String {
         name.chars()
             .map(|c| match c.is_ascii_alphabetic() {
                 true => format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase()),
@@ -118,7 +125,7 @@ fn reserved_names() -> String {
             })
             .collect()
     };
-    format!("^(?:{})$", RESERVED_ACTOR_NAMES.iter().map(|name| any_case(name)).collect::<Vec<_>>().join("|"))
+    format!("^(?:{})$", names.iter().map(|name| letters(name)).collect::<Vec<_>>().join("|"))
 }
 
 /// Whether a request body's schema requires nothing (known from its component's name: the bodies whose
@@ -141,6 +148,8 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
         }
         "id" | "project_id" | "task_id" => json!({ "type": "string", "pattern": ID }),
         "limit" => json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE }),
+        // The trail's cursor holds an event number only.
+        "cursor" if path == "/api/v1/audit" => json!({ "type": "string", "pattern": "^0a(?:3[0-9]){1,18}$" }),
         "cursor" => json!({ "type": "string", "pattern": CURSOR }),
         "name" => json!({ "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$" }),
         "job" | "table" => json!({ "type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$" }),
@@ -174,7 +183,7 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
     let env = json!({
         "maxProperties": atlas_actors::domain::env::MAX_ENV_VARS,
         "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,127}$",
-                           "not": { "enum": ["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "ATLAS_RUN"] } },
+                           "not": { "pattern": any_case(atlas_actors::domain::env::FORBIDDEN) } },
         "additionalProperties": { "anyOf": [
             { "type": "string", "maxLength": 4096, "pattern": NO_NUL },
             { "type": "object", "required": ["secret"], "additionalProperties": false, "properties": {
@@ -213,4 +222,29 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
         rules.push((body, "env", env.clone()));
     }
     rules
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_blank_is_what_trim_leaves_something_of() {
+        let pattern = regex::Regex::new(NOT_BLANK).unwrap();
+        for c in (0..=0x3100u32).chain([0xfeff, 0x180e, 0x200b]).filter_map(char::from_u32) {
+            let text = c.to_string();
+            assert_eq!(pattern.is_match(&text), !text.trim().is_empty(), "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn names_the_server_compares_in_any_case_are_refused_in_any_case() {
+        let forbidden = regex::Regex::new(&any_case(atlas_actors::domain::env::FORBIDDEN)).unwrap();
+        for name in ["LD_PRELOAD", "ld_preload", "Ld_Audit", "atlas_run"] {
+            assert!(forbidden.is_match(name), "{name}");
+        }
+        assert!(!forbidden.is_match("LD_PRELOADED") && !forbidden.is_match("PGHOST"));
+        let reserved = regex::Regex::new(&reserved_names()).unwrap();
+        assert!(reserved.is_match("ATLAS") && reserved.is_match("Sheets") && !reserved.is_match("alice"));
+    }
 }

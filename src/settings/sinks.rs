@@ -13,7 +13,7 @@ pub struct SinkSettings {
     pub name: String,
     /// Where each delivery is POSTed (`https://…`; `http://` too, for a receiver on this machine).
     pub url: String,
-    /// Event types as globs: `approval.*`, `run.finished`, `*`.
+    /// Event types as globs: `approval.*`, `run.failed`, `*`.
     pub events: Vec<String>,
     /// The HMAC key of `X-Atlas-Signature` (keep the config file readable by the service only); never logged.
     pub secret: String,

@@ -143,6 +143,32 @@ async fn cancel_kills_a_running_run_and_stops_a_queued_one() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(team.call("POST", &format!("/api/v1/runs/{running}/cancel"), &team.agent, None).await.0, 403);
     assert!(team.hotlist().await.is_empty(), "a cancel is not an error");
+    // Each cancel is recorded in the name of whoever asked for it, the running one's as its end.
+    let (_, audit) = team.call("GET", "/api/v1/audit?type=run.cancelled", &team.admin, None).await;
+    let by: Vec<(&str, &str)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["aggregate_id"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert!(by.contains(&(running.as_str(), "alice")) && by.contains(&(queued.as_str(), "alice")), "{audit}");
+}
+
+/// A cancel that comes as the run ends by itself cancels nothing: 409 naming how it ended, never a 200
+/// carrying another ending. Swept over the moment the run ends.
+#[actix_rt::test]
+async fn a_cancel_that_loses_the_race_with_the_end_is_a_conflict_not_a_success() {
+    let team = direct_team(|_| {}).await;
+    for attempt in 0..30 {
+        let (_, run) = team.start_run(&["sleep", "0.2"], None).await;
+        tokio::time::sleep(std::time::Duration::from_millis(170 + 3 * attempt)).await;
+        let (status, body) = team.call("POST", &format!("/api/v1/runs/{run}/cancel"), &team.approver, None).await;
+        match status {
+            200 => assert_eq!(body["status"], "cancelled", "a 200 is a cancel: {body}"),
+            409 => assert!(body["error"]["message"].as_str().unwrap().contains("already ended"), "{body}"),
+            other => panic!("cancel answered {other}: {body}"),
+        }
+    }
 }
 
 #[actix_rt::test]

@@ -93,7 +93,7 @@ async fn a_failing_command_does_not_fail_its_neighbours_in_the_batch() {
         match i % 3 {
             0 => assert!(result.is_ok(), "valid command {i} failed: {result:?}"),
             1 => assert!(
-                matches!(result, Err(CommandError::Invalid { field, .. }) if field == "project_id"),
+                matches!(result, Err(CommandError::NotFound { entity, .. }) if entity.starts_with("project_id")),
                 "{result:?}"
             ),
             _ => {

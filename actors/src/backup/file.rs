@@ -309,7 +309,10 @@ pub fn load(dir: &Path, id: &str) -> Result<Manifest, BackupError> {
         }
         _ => err(&format!("cannot read backup {}'s manifest", crate::domain::text::clip(id)), e),
     })?;
-    serde_json::from_slice(&text).map_err(|e| err(&format!("backup {id}'s manifest is unreadable"), e))
+    // A manifest that does not parse will not parse on a retry either: the backup is unusable as it stands.
+    serde_json::from_slice(&text).map_err(|e| {
+        BackupError::Refused(format!("backup {}'s manifest is unreadable: {e}", crate::domain::text::clip(id)))
+    })
 }
 
 /// Removes a scratch database file and the journal, WAL and shared-memory files SQLite keeps beside it.

@@ -25,7 +25,7 @@ pub struct SecretRef {
 
 pub const MAX_ENV_VARS: usize = 64;
 /// Variables Atlas sets itself or that would change how every program loads: never from a task.
-const FORBIDDEN: &[&str] = &["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "ATLAS_RUN"];
+pub const FORBIDDEN: &[&str] = &["LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "ATLAS_RUN"];
 
 /// A secret's name: 1 to 64 letters, digits, `_`, `-` or `.`, not starting with `.` (it is a file name).
 pub fn validate_secret_name(name: &str) -> Result<(), String> {

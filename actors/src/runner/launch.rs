@@ -34,6 +34,7 @@ pub(super) struct Job {
     pub log: Arc<LiveLog>,
     pub cancel: Arc<Notify>,
     pub interrupted: Arc<AtomicBool>,
+    pub cancelled_by: Arc<std::sync::Mutex<Option<Actor>>>,
     pub spawned: broadcast::Sender<(RunId, Instant)>,
     pub done: Recipient<Finished>,
 }
@@ -169,10 +170,13 @@ impl Job {
     /// Records the ending, retrying while the writer restarts or a restore holds writes (for as long as
     /// it lasts); a crash meanwhile is caught by recovery.
     async fn record(&self, result: RunResult) {
+        // A cancel is recorded in the name of whoever asked for it; any other end is the runner's.
+        let asked = (result.status == RunStatus::Cancelled).then(|| self.cancelled_by.lock().ok()?.clone()).flatten();
+        let by = asked.unwrap_or_else(|| Actor::new("runner"));
         let mut attempt = 0;
         while attempt < 50 {
             attempt += 1;
-            match self.writer.submit(Command::Run(RunCommand::Finish(result.clone())), Actor::new("runner")).await {
+            match self.writer.submit(Command::Run(RunCommand::Finish(result.clone())), by.clone()).await {
                 Ok(_) => return,
                 Err(CommandError::Restoring(_)) => {
                     attempt -= 1;

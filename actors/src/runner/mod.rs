@@ -93,6 +93,8 @@ struct LiveRun {
     cancel: Arc<Notify>,
     /// Set on shutdown: the kill is an interruption, not a cancel someone asked for.
     interrupted: Arc<AtomicBool>,
+    /// Who asked first to cancel it: its end is recorded in their name.
+    cancelled_by: Arc<std::sync::Mutex<Option<Requester>>>,
 }
 
 #[derive(Message)]
@@ -109,7 +111,7 @@ struct Follow(RunId);
 
 #[derive(Message)]
 #[rtype(result = "bool")]
-struct SignalCancel(RunId);
+struct SignalCancel(RunId, Requester);
 
 /// Kills every live run's process group (Atlas is stopping); answers how many were live.
 #[derive(Message)]
@@ -236,10 +238,14 @@ impl RunnerActor {
         let log = Arc::new(LiveLog::new(self.config.output_limit_bytes));
         let cancel = Arc::new(Notify::new());
         let interrupted = Arc::new(AtomicBool::new(false));
-        self.live.insert(
-            run.id.clone(),
-            LiveRun { log: log.clone(), cancel: cancel.clone(), interrupted: interrupted.clone() },
-        );
+        let cancelled_by = Arc::default();
+        let live = LiveRun {
+            log: log.clone(),
+            cancel: cancel.clone(),
+            interrupted: interrupted.clone(),
+            cancelled_by: Arc::clone(&cancelled_by),
+        };
+        self.live.insert(run.id.clone(), live);
         let job = launch::Job {
             run,
             config: self.config.clone(),
@@ -247,6 +253,7 @@ impl RunnerActor {
             log,
             cancel,
             interrupted,
+            cancelled_by,
             spawned: self.spawned.clone(),
             done: ctx.address().recipient(),
         };
@@ -277,9 +284,12 @@ impl Handler<SignalCancel> for RunnerActor {
     type Result = bool;
 
     /// True when the run is live here and was told to stop.
-    fn handle(&mut self, SignalCancel(id): SignalCancel, ctx: &mut Context<Self>) -> bool {
+    fn handle(&mut self, SignalCancel(id, by): SignalCancel, ctx: &mut Context<Self>) -> bool {
         crate::guard::handle(self, ctx, |actor, _| match actor.live.get(&id) {
             Some(live) => {
+                if let Ok(mut first) = live.cancelled_by.lock() {
+                    first.get_or_insert(by);
+                }
                 live.cancel.notify_one();
                 true
             }
@@ -442,12 +452,16 @@ impl RunnerHandle {
                     }
                 }
                 RunStatus::Running => {
-                    let signalled = self.addr.send(SignalCancel(id.clone())).await.unwrap_or(false);
+                    let signalled = self.addr.send(SignalCancel(id.clone(), actor.clone())).await.unwrap_or(false);
                     if !signalled {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         continue;
                     }
-                    return self.wait_finished(id).await;
+                    // It may have ended by itself as the signal came: then nothing was cancelled.
+                    return match self.wait_finished(id).await? {
+                        run if run.status == RunStatus::Cancelled => Ok(run),
+                        run => Err(CancelError::AlreadyFinished(run.status)),
+                    };
                 }
                 finished => return Err(CancelError::AlreadyFinished(finished)),
             }

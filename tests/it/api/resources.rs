@@ -145,3 +145,26 @@ async fn errors_are_resolved_once_and_filtered() {
     let (_, audit) = team.call("GET", "/api/v1/audit?actor=alice&type=error.resolved", &team.viewer, None).await;
     assert_eq!(audit["items"][0]["aggregate_id"], id);
 }
+
+/// A backup whose manifest does not parse is refused for good (409), not "unavailable" (503, which says
+/// retry); an audit cursor that holds no event number is refused (400), not read as the first page.
+#[actix_rt::test]
+async fn an_unusable_manifest_and_a_foreign_audit_cursor_are_refused_not_retried_or_ignored() {
+    let team = Team::new().await;
+    let (status, made) = team.call("POST", "/api/v1/admin/backups", &team.admin, None).await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["id"].as_str().unwrap();
+    std::fs::write(team.app.dir.path().join(format!("backups/{id}.manifest.json")), "{not json").unwrap();
+    let (status, body) = team.call("POST", &format!("/api/v1/admin/backups/{id}/verify"), &team.admin, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("conflict")), "{body}");
+
+    for cursor in ["0a3078", "0a", "0a3939393939393939393939393939393939393939", "410a31"] {
+        let (status, body) = team.call("GET", &format!("/api/v1/audit?cursor={cursor}"), &team.viewer, None).await;
+        assert_eq!(status, 400, "{cursor}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("cursor"), "{body}");
+    }
+    let (_, first) = team.call("GET", "/api/v1/audit?limit=1", &team.viewer, None).await;
+    let next = first["next_cursor"].as_str().expect("more than one event");
+    let (status, _) = team.call("GET", &format!("/api/v1/audit?limit=1&cursor={next}"), &team.viewer, None).await;
+    assert_eq!(status, 200, "a cursor the trail gave is taken");
+}
