@@ -93,7 +93,7 @@ impl App {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
         let server_handle = self.server.handle();
         let mut server_task = actix_web::rt::spawn(self.server);
-        tracing::info!(addr = %self.addr, "Atlas is serving.");
+        tracing::info!(addr = %self.addr, console = %format!("http://{}/console/", self.addr), "Atlas is serving.");
         // Type=notify: migrations ran (the writer opened the database) and HTTP listens.
         notify(&format!("READY=1\nSTATUS=serving on {}", self.addr));
         let fatal = tokio::select! {

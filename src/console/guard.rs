@@ -22,6 +22,8 @@ pub const MAX_FORM_BYTES: usize = 256 * 1024;
 /// A signed-in caller allowed `N`.
 pub struct Signed<N: Need> {
     pub caller: Caller,
+    /// The console section the request is in (`approvals`, `runs`, …), for the navigation's `aria-current`.
+    pub section: String,
     pub session_id: String,
     pub session: Session,
     pub state: web::Data<AppState>,
@@ -41,6 +43,7 @@ impl<N: Need> Signed<N> {
             can_change: self.caller.role.allows(Permission::RequestChange),
             can_resolve: self.caller.role.allows(Permission::ResolveErrors),
             can_admin: self.caller.role.allows(Permission::Administer),
+            section: self.section.clone(),
         }
     }
 
@@ -65,6 +68,18 @@ pub struct Chrome {
     pub can_change: bool,
     pub can_resolve: bool,
     pub can_admin: bool,
+    pub section: String,
+}
+
+impl Chrome {
+    /// `aria-current="page"` for the navigation link of the section shown, nothing for the others.
+    pub fn current(&self, section: &str) -> &'static str {
+        if self.section == section {
+            "page"
+        } else {
+            "false"
+        }
+    }
 }
 
 async fn sign_in_check<N: Need>(req: &HttpRequest) -> Result<Signed<N>, ConsoleError> {
@@ -94,7 +109,8 @@ async fn signed_in<N: Need>(req: &HttpRequest) -> Result<Signed<N>, ConsoleError
         }
         Err(err) => return Err(ConsoleError::Api(err)),
     };
-    Ok(Signed { caller, session_id, session, state, console, need: PhantomData })
+    let section = req.path().trim_start_matches("/console/").split('/').next().unwrap_or_default().to_owned();
+    Ok(Signed { caller, section, session_id, session, state, console, need: PhantomData })
 }
 
 impl<N: Need + 'static> FromRequest for Signed<N> {

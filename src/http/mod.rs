@@ -155,7 +155,11 @@ fn extractor_errors(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
 }
 
 /// A path no route has is 404; a path that has routes, asked with another method, is 405 with `Allow`.
+/// The root leads a person to the console.
 async fn unknown_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    if req.path() == "/" && req.method() == actix_web::http::Method::GET {
+        return Ok(actix_web::HttpResponse::SeeOther().insert_header(("Location", "/console/")).finish());
+    }
     let document = req.app_data::<web::Data<serde_json::Value>>();
     let paths = document.and_then(|doc| doc["paths"].as_object());
     let served = paths

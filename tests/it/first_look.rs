@@ -40,7 +40,7 @@ impl Newcomer {
             .envs(extra.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
             .spawn()
             .unwrap();
         let (url, http) = (format!("http://127.0.0.1:{port}"), reqwest::Client::new());
@@ -91,6 +91,15 @@ async fn the_readme_s_first_look_works_in_an_empty_directory_with_no_config() {
     let dir = tempfile::tempdir().unwrap();
     let mut atlas = Newcomer::start(dir.path(), &[]).await;
     assert!(dir.path().join("data/atlas.db").is_file(), "the default relative database path, under ./data");
+    // The start-up log says where the console is, and the root leads there.
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(log.contains(&format!("{}/console/", atlas.url)), "the log names the console's address: {log}");
+    let quiet = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let root = quiet.get(format!("{}/", atlas.url)).send().await.unwrap();
+    assert_eq!(
+        (root.status().as_u16(), root.headers().get("location").map(|l| l.to_str().unwrap())),
+        (303, Some("/console/"))
+    );
 
     let console = sign_in(&atlas.url, &atlas.admin).await;
     let agent = atlas.token("newcomer-agent", "agent").await;

@@ -36,6 +36,13 @@ async fn signing_in_and_out() {
     for page in ["approvals", "runs", "errors", "audit", "health", "admin", "browse"] {
         browser.goto(&format!("{base}/console/{page}")).await;
         assert!(browser.exists("#signed-in-as").await, "{page} opens signed in");
+        // The navigation marks where you are (one link only), and a skip link leads past it.
+        let current = format!("nav a[aria-current='page'][href='/console/{page}']");
+        assert!(browser.exists(&current).await, "{page} is marked current in the navigation");
+        let marked =
+            browser.client.execute("return document.querySelectorAll(\"nav a[aria-current='page']\").length;", vec![]);
+        assert_eq!(marked.await.unwrap(), serde_json::json!(1), "{page}: one current link");
+        assert!(browser.exists("a.skip[href='#main']").await && browser.exists("main#main").await, "{page}: skip link");
         browser.screenshot(page).await;
     }
     browser.click("#sign-out").await;
@@ -199,4 +206,32 @@ async fn pages_fit_a_phone_and_print_to_pdf() {
     assert!(pdf.starts_with(b"%PDF"), "the page prints to a PDF");
     std::fs::write(super::browser::screenshot_dir().join("approvals.pdf"), pdf).unwrap();
     browser.close().await;
+}
+
+/// Each form's length limit is the server's: what the form lets a person type, the server takes, and no
+/// more (a note cut at 2,000 characters by the form while the API takes 10,000 was the old way).
+#[actix_rt::test]
+async fn form_limits_are_the_servers_limits() {
+    use atlas_actors::domain::command::{MAX_NAME_CHARS, MAX_TEXT_CHARS};
+    let team = Team::new().await;
+    let (approval, _) = agent_request(&team, "limits").await;
+    let project = team.project("limits").await;
+    let task = team.task(&project, "limits", None).await;
+    let failing = team.task(&project, "fails", Some(vec!["false"])).await;
+    let (_, request) = team.call("POST", &format!("/api/v1/tasks/{failing}/run"), &team.agent, None).await;
+    let id = request["id"].as_str().unwrap();
+    team.call("POST", &format!("/api/v1/approvals/{id}/approve"), &team.approver, None).await;
+    team.finished_run(&failing).await;
+    let visitor = super::visitor::sign_in(&team.app.url, &team.admin).await;
+    for (page, field, limit) in [
+        (format!("/console/approvals/{approval}"), "name=\"notes\"", MAX_TEXT_CHARS),
+        (format!("/console/projects/{project}"), "name=\"name\"", MAX_NAME_CHARS),
+        (format!("/console/tasks/{task}"), "name=\"title\"", MAX_NAME_CHARS),
+        ("/console/errors".to_owned(), "name=\"resolution\"", MAX_TEXT_CHARS),
+    ] {
+        let (status, html) = visitor.get(&page).await;
+        assert_eq!(status, 200, "{page}");
+        let input = html.split("<input").find(|tag| tag.contains(field)).unwrap_or_else(|| panic!("{page}: {field}"));
+        assert!(input.contains(&format!("maxlength=\"{limit}\"")), "{page}: {input}");
+    }
 }
