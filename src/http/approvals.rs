@@ -24,6 +24,7 @@ pub async fn list(
     let filter = ApprovalFilter {
         status: parse_opt::<ApprovalStatus>("status", q.status.as_deref())?,
         item_type: parse_opt::<ItemType>("type", q.item_type.as_deref())?,
+        order: Default::default(),
     };
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
     let listed = read(&state, move |conn| approvals::list(conn, &filter, &page)).await?;

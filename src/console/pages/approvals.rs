@@ -15,7 +15,7 @@ use atlas_actors::domain::command::Decision;
 use atlas_actors::domain::Role;
 use atlas_actors::domain::{ApprovalId, ApprovalStatus, Command, ItemType, ProjectId, TaskId};
 use atlas_actors::store::queries::approvals::{self, ApprovalFilter};
-use atlas_actors::store::queries::{projects, tasks};
+use atlas_actors::store::queries::{projects, tasks, Order};
 
 pub struct Row {
     pub approval: ApprovalDto,
@@ -42,6 +42,8 @@ pub async fn queue(signed: Signed<Read>, query: web::Query<QueueQuery>) -> Resul
     let filter = ApprovalFilter {
         status: if status == "all" { None } else { parse_opt::<ApprovalStatus>("status", Some(&status))? },
         item_type: None,
+        // What waits is worked through oldest first; the decided are a history, newest first.
+        order: if status == "pending" { Order::OldestFirst } else { Order::NewestFirst },
     };
     let paged = paging(Some("50"), query.cursor.as_deref())?;
     let listed = read(&signed.state, move |conn| approvals::list(conn, &filter, &paged)).await?;

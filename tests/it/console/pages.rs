@@ -235,3 +235,27 @@ async fn form_limits_are_the_servers_limits() {
         assert!(input.contains(&format!("maxlength=\"{limit}\"")), "{page}: {input}");
     }
 }
+
+/// The queue a reviewer works through is oldest first (what has waited longest on top), and its next
+/// page goes on from there; decided approvals stay a history, newest first.
+#[actix_rt::test]
+async fn the_pending_queue_is_oldest_first_across_pages() {
+    let team = Team::new().await;
+    let project = team.project("queue").await;
+    let mut requested = Vec::new();
+    for i in 0..51 {
+        let body = json!({ "project_id": project, "title": format!("change {i}") });
+        let (status, approval) = team.call("POST", "/api/v1/tasks", &team.agent, Some(body)).await;
+        assert_eq!(status, 202, "{approval}");
+        requested.push(approval["id"].as_str().unwrap().to_owned());
+    }
+    let visitor = super::visitor::sign_in(&team.app.url, &team.approver).await;
+    let (_, first) = visitor.get("/console/approvals").await;
+    let at = |html: &str, id: &str| html.find(id).unwrap_or_else(|| panic!("{id} listed"));
+    assert!(at(&first, &requested[0]) < at(&first, &requested[1]), "oldest first");
+    assert!(!first.contains(requested[50].as_str()), "the newest is on the next page");
+    let next = first.split("href=\"").find_map(|rest| rest.split('"').next().filter(|h| h.contains("cursor=")));
+    let next = next.expect("a link to the next page").replace("&#38;", "&");
+    let (_, second) = visitor.get(&next).await;
+    assert!(second.contains(requested[50].as_str()) && !second.contains(requested[49].as_str()), "{second}");
+}

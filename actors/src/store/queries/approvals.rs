@@ -2,7 +2,7 @@
 
 use super::decode;
 use super::notes::{self, NoteSubject};
-use super::paging::{Cursor, Listed, PageRequest, Select};
+use super::paging::{Cursor, Listed, Order, PageRequest, Select};
 use crate::domain::{Approval, ApprovalId, ApprovalStatus, ItemType};
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -61,14 +61,16 @@ pub fn raw_payload(conn: &Connection, id: &ApprovalId) -> rusqlite::Result<Optio
 pub struct ApprovalFilter {
     pub status: Option<ApprovalStatus>,
     pub item_type: Option<ItemType>,
+    /// Newest request first (a history), or oldest first (the queue a reviewer works through).
+    pub order: Order,
 }
 
-/// Approvals, newest request first.
+/// Approvals, in the filter's order of request.
 pub fn list(conn: &Connection, filter: &ApprovalFilter, page: &PageRequest) -> rusqlite::Result<Listed<Approval>> {
     let listed = Select::new(format!("SELECT {COLUMNS} FROM approvals WHERE 1 = 1"))
         .eq("status", filter.status.map(|s| s.as_str().to_owned()))
         .eq("item_type", filter.item_type.map(|t| t.as_str().to_owned()))
-        .page(conn, "requested_at", "id", false, page, from_row, |a| Cursor {
+        .page_in(conn, ("requested_at", "id", false), filter.order, page, from_row, |a| Cursor {
             at: a.requested_at.clone(),
             id: a.id.to_string(),
         })?;

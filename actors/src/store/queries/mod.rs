@@ -23,7 +23,7 @@ pub mod sync_state;
 pub mod tasks;
 pub mod tokens;
 
-pub use paging::{Cursor, Listed, PageRequest, MAX_PAGE};
+pub use paging::{Cursor, Listed, Order, PageRequest, MAX_PAGE};
 
 use rusqlite::Connection;
 

@@ -30,6 +30,15 @@ impl Cursor {
     }
 }
 
+/// Which end of a list comes first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    #[default]
+    NewestFirst,
+    /// What has waited longest first (a queue).
+    OldestFirst,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageRequest {
     pub limit: u32,
@@ -74,7 +83,7 @@ impl Select {
     /// `numeric_id` when the id column is an integer.
     #[allow(clippy::too_many_arguments)]
     pub fn page<T>(
-        mut self,
+        self,
         conn: &Connection,
         time_column: &str,
         id_column: &str,
@@ -83,12 +92,29 @@ impl Select {
         map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
         key: impl Fn(&T) -> Cursor,
     ) -> rusqlite::Result<Listed<T>> {
-        if let Some(after) = &page.after {
-            self.sql.push_str(&format!(" AND ({time_column}, {id_column}) < (?, ?)"));
-            self.params.push(Value::Text(after.at.clone()));
-            self.params.push(cursor_id(&after.id, numeric_id));
+        self.page_in(conn, (time_column, id_column, numeric_id), Order::NewestFirst, page, map, key)
+    }
+
+    /// Runs the page query in `order` by (time, id): the same index read either way.
+    pub fn page_in<T>(
+        mut self,
+        conn: &Connection,
+        (time_column, id_column, numeric_id): (&str, &str, bool),
+        order: Order,
+        page: &PageRequest,
+        map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+        key: impl Fn(&T) -> Cursor,
+    ) -> rusqlite::Result<Listed<T>> {
+        let (after, direction) = match order {
+            Order::NewestFirst => ("<", "DESC"),
+            Order::OldestFirst => (">", "ASC"),
+        };
+        if let Some(cursor) = &page.after {
+            self.sql.push_str(&format!(" AND ({time_column}, {id_column}) {after} (?, ?)"));
+            self.params.push(Value::Text(cursor.at.clone()));
+            self.params.push(cursor_id(&cursor.id, numeric_id));
         }
-        self.run(conn, &format!("{time_column} DESC, {id_column} DESC"), page, map, key)
+        self.run(conn, &format!("{time_column} {direction}, {id_column} {direction}"), page, map, key)
     }
 
     /// Runs the page query, newest first by an integer primary key alone (the commit order of an

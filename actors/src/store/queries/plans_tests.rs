@@ -1,7 +1,7 @@
 //! Every list query, with each combination of the filters the API offers, first page and next, is read
 //! from an index in page order: no `USE TEMP B-TREE` in its plan. A new filter without its index fails here.
 
-use super::paging::{plans, Cursor, PageRequest};
+use super::paging::{plans, Cursor, Order, PageRequest};
 use super::{approvals, events, hotlist, projects, runs, tasks};
 use crate::domain::{ApprovalStatus, ItemType, ProjectId, ProjectStatus, RunStatus, Severity, TaskId, TaskStatus};
 use rusqlite::Connection;
@@ -39,11 +39,14 @@ fn every_list_query_reads_an_index_in_page_order() {
             tasks::list(&conn, &filter, &page).unwrap();
         }
         for on in subsets(2) {
-            let filter = approvals::ApprovalFilter {
-                status: on[0].then_some(ApprovalStatus::Pending),
-                item_type: on[1].then_some(ItemType::Task),
-            };
-            approvals::list(&conn, &filter, &page).unwrap();
+            for order in [Order::NewestFirst, Order::OldestFirst] {
+                let filter = approvals::ApprovalFilter {
+                    status: on[0].then_some(ApprovalStatus::Pending),
+                    item_type: on[1].then_some(ItemType::Task),
+                    order,
+                };
+                approvals::list(&conn, &filter, &page).unwrap();
+            }
             let filter =
                 runs::RunFilter { task_id: on[0].then(TaskId::generate), status: on[1].then_some(RunStatus::Queued) };
             runs::list(&conn, &filter, &page).unwrap();
@@ -64,7 +67,7 @@ fn every_list_query_reads_an_index_in_page_order() {
         }
     }
     let seen = plans::take();
-    assert_eq!(seen.len(), 2 * (2 + 8 + 4 * 3 + 16), "every query was planned");
+    assert_eq!(seen.len(), 2 * (2 + 8 + 4 * 4 + 16), "every query was planned (approvals in both orders)");
     let sorted: Vec<String> = seen
         .iter()
         .filter(|(_, plan)| plan.contains("TEMP B-TREE"))
