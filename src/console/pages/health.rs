@@ -2,7 +2,7 @@
 //! admin) the backups with their last verification.
 
 use super::super::guard::{Chrome, Signed};
-use super::super::render::page;
+use super::super::render::{age, page};
 use super::super::ConsoleError;
 use crate::http::auth::Read;
 use crate::http::dto::BackupDto;
@@ -14,6 +14,15 @@ pub struct Line {
     pub name: String,
     pub ok: bool,
     pub detail: String,
+}
+
+/// One operational check as a person reads it: its level as a badge, its sentence, its number rounded.
+pub struct OpsLine {
+    pub name: String,
+    /// ok | warn | critical
+    pub level: String,
+    pub detail: String,
+    pub value: String,
 }
 
 pub struct ActorLine {
@@ -31,23 +40,20 @@ struct Report {
     ready: bool,
     checks: Vec<Line>,
     actors: Vec<ActorLine>,
-    operations: Vec<(String, String)>,
+    operations: Vec<OpsLine>,
+    /// When the operational checks ran, as an age and as the exact time.
+    checked: Option<(String, String)>,
+    reminders: Vec<String>,
     alerts: Vec<String>,
     backups: Option<Vec<BackupDto>>,
 }
 
-/// A nested JSON object as `a.b.c = value` lines.
-fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+/// A check's number, rounded to what a person compares: whole numbers as such, others to two places.
+fn rounded(value: Option<f64>) -> String {
     match value {
-        serde_json::Value::Object(map) => {
-            for (key, inner) in map {
-                let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
-                flatten(&name, inner, out);
-            }
-        }
-        serde_json::Value::String(text) => out.push((prefix.to_owned(), text.clone())),
-        serde_json::Value::Null => out.push((prefix.to_owned(), "—".into())),
-        other => out.push((prefix.to_owned(), other.to_string())),
+        None => String::new(),
+        Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
+        Some(v) => format!("{v:.2}"),
     }
 }
 
@@ -70,9 +76,28 @@ pub async fn report(signed: Signed<Read>) -> Result<HttpResponse, ConsoleError> 
             note: a.operation.clone().or_else(|| a.last_error.clone()).unwrap_or_default(),
         })
         .collect();
-    let mut operations = Vec::new();
+    let (mut operations, mut checked, mut reminders) = (Vec::new(), None, Vec::new());
     if let Some(ops) = &report.operations {
-        flatten("", &serde_json::to_value(ops).unwrap_or_default(), &mut operations);
+        operations = ops
+            .checks
+            .iter()
+            .map(|(name, check)| OpsLine {
+                name: name.replace('_', " "),
+                level: format!("{:?}", check.level).to_lowercase(),
+                detail: check.detail.clone(),
+                value: rounded(check.value),
+            })
+            .collect();
+        // The most urgent first, then by name.
+        operations.sort_by_key(|line| (line.level != "critical", line.level != "warn", line.name.clone()));
+        checked = Some((age(&ops.checked_at), ops.checked_at.clone()));
+        reminders = ops
+            .reminders
+            .iter()
+            .map(|r| {
+                format!("{} ({}), requested by {} {} ago", r.summary, r.approval, r.requested_by, age(&r.requested_at))
+            })
+            .collect();
     }
     let backups = if signed.caller.role.allows(atlas_actors::domain::Permission::Administer) {
         match state.handles.backup.ask(BackupRequest::List, signed.caller.actor()).await {
@@ -88,6 +113,8 @@ pub async fn report(signed: Signed<Read>) -> Result<HttpResponse, ConsoleError> 
         checks,
         actors,
         operations,
+        checked,
+        reminders,
         alerts: report.alerts,
         backups,
     })

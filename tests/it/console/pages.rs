@@ -259,3 +259,27 @@ async fn the_pending_queue_is_oldest_first_across_pages() {
     let (_, second) = visitor.get(&next).await;
     assert!(second.contains(requested[50].as_str()) && !second.contains(requested[49].as_str()), "{second}");
 }
+
+/// Health is read in seconds: before the checks ran it says so and offers (to an admin) to run them now;
+/// then one row per check with its level as a badge, its sentence and its number rounded.
+#[actix_rt::test]
+async fn health_shows_one_readable_row_per_check_and_offers_to_run_them() {
+    let team = Team::new().await;
+    let visitor = super::visitor::sign_in(&team.app.url, &team.admin).await;
+    let (_, before) = visitor.get("/console/health").await;
+    assert!(before.contains("id=\"not-run\"") && before.contains("id=\"run-checks\""), "{before}");
+    let ran = visitor.submit("/console/admin/schedules/health_check/run", &[("csrf", &visitor.csrf)]).await;
+    assert_eq!(ran.status, 303, "{}", ran.body);
+    let (_, after) = visitor.get("/console/health").await;
+    let table = after.split("id=\"operations\"").nth(1).expect("the checks' table").split("</table>").next().unwrap();
+    let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
+    assert!(rows.len() >= 5, "one row per check: {table}");
+    for row in &rows {
+        let level = row.split("class=\"badge ").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
+        assert!(["ok", "warn", "critical"].contains(&level), "a level badge: {row}");
+        let value = row.split("class=\"num\">").nth(1).and_then(|r| r.split('<').next()).unwrap_or_default();
+        let decimals = value.split('.').nth(1).map_or(0, str::len);
+        assert!(decimals <= 2, "rounded: {row}");
+    }
+    assert!(!after.contains("checks.") && after.contains("id=\"checked\""), "no dotted dump; when it ran is said");
+}
