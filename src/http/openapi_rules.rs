@@ -27,11 +27,19 @@ const WHOLE: i64 = 9_000_000_000_000;
 
 /// Adds the answers and the rules to the document the route table made.
 pub fn refine(doc: &mut Value) {
+    // A body whose schema requires no field may be left out (`ApiJson` reads nothing as `{}`).
+    let optional: Vec<String> = doc["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, schema)| schema.get("required").and_then(Value::as_array).is_none_or(Vec::is_empty))
+        .map(|(name, _)| format!("#/components/schemas/{name}"))
+        .collect();
     let Some(paths) = doc["paths"].as_object_mut() else { return };
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
         for (method, operation) in item.iter_mut() {
-            answers(path, method, operation);
+            answers(path, method, operation, &optional);
             // `get_mut`, not indexing: indexing a missing key would add it (as null).
             let parameters = operation.get_mut("parameters").and_then(Value::as_array_mut);
             for parameter in parameters.into_iter().flatten() {
@@ -66,7 +74,7 @@ pub fn refine(doc: &mut Value) {
 }
 
 /// The statuses a route may answer besides its own, each with the error body.
-fn answers(path: &str, method: &str, operation: &mut Value) {
+fn answers(path: &str, method: &str, operation: &mut Value, optional_bodies: &[String]) {
     let error = |why: &str| {
         json!({ "description": why, "content": { "application/json": {
         "schema": { "$ref": "#/components/schemas/ErrorBody" } } } })
@@ -99,9 +107,9 @@ fn answers(path: &str, method: &str, operation: &mut Value) {
         add.push(("413", "the body is larger than http.max_body_bytes"));
         add.push(("415", "the body is not application/json"));
     }
-    // A body whose fields are all optional may be left out (`ApiJson` reads nothing as `{}`).
     if let Some(body) = operation.get_mut("requestBody") {
-        body["required"] = json!(!optional_body(body));
+        let schema = body["content"]["application/json"]["schema"]["$ref"].as_str().unwrap_or_default();
+        body["required"] = json!(!optional_bodies.iter().any(|optional| optional == schema));
     }
     let Some(responses) = operation["responses"].as_object_mut() else { return };
     for (status, why) in add {
@@ -126,13 +134,6 @@ fn any_case(names: &[&str]) -> String {
             .collect()
     };
     format!("^(?:{})$", names.iter().map(|name| letters(name)).collect::<Vec<_>>().join("|"))
-}
-
-/// Whether a request body's schema requires nothing (known from its component's name: the bodies whose
-/// every field is optional).
-fn optional_body(body: &Value) -> bool {
-    let reference = body["content"]["application/json"]["schema"]["$ref"].as_str().unwrap_or_default();
-    ["PatchProjectBody", "PatchTaskBody", "ReviewBody"].iter().any(|name| reference.ends_with(name))
 }
 
 fn one_of(values: &[&str]) -> Value {

@@ -23,6 +23,18 @@ pub enum BackupError {
 }
 
 impl BackupError {
+    /// The kind (as its constructor) and the message: the one place that takes an error apart.
+    fn into_parts(self) -> (fn(String) -> Self, String) {
+        match self {
+            Self::BadId(m) => (Self::BadId, m),
+            Self::NotFound(m) => (Self::NotFound, m),
+            Self::Refused(m) => (Self::Refused, m),
+            Self::StorageFull(m) => (Self::StorageFull, m),
+            Self::Offsite(m) => (Self::Offsite, m),
+            Self::Failed(m) => (Self::Failed, m),
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             Self::BadId(m) | Self::NotFound(m) | Self::Refused(m) | Self::StorageFull(m) | Self::Offsite(m) => m,
@@ -40,15 +52,8 @@ impl BackupError {
 
     /// The same kind, its message prefixed with what was being done.
     pub fn context(self, what: &str) -> Self {
-        let prefixed = |m: String| format!("{what}: {m}");
-        match self {
-            Self::BadId(m) => Self::BadId(prefixed(m)),
-            Self::NotFound(m) => Self::NotFound(prefixed(m)),
-            Self::Refused(m) => Self::Refused(prefixed(m)),
-            Self::StorageFull(m) => Self::StorageFull(prefixed(m)),
-            Self::Offsite(m) => Self::Offsite(prefixed(m)),
-            Self::Failed(m) => Self::Failed(prefixed(m)),
-        }
+        let (kind, message) = self.into_parts();
+        kind(format!("{what}: {message}"))
     }
 }
 
@@ -63,10 +68,7 @@ impl std::error::Error for BackupError {}
 /// Code that only reports (the scheduler's summary, a log line) takes the message.
 impl From<BackupError> for String {
     fn from(error: BackupError) -> Self {
-        match error {
-            BackupError::BadId(m) | BackupError::NotFound(m) | BackupError::Refused(m) => m,
-            BackupError::StorageFull(m) | BackupError::Offsite(m) | BackupError::Failed(m) => m,
-        }
+        error.into_parts().1
     }
 }
 

@@ -296,11 +296,17 @@ pub fn sweep_leftovers(dir: &Path) -> Vec<String> {
     removed
 }
 
-pub fn load(dir: &Path, id: &str) -> Result<Manifest, BackupError> {
+/// Refuses what cannot name a backup: empty, longer than 200 bytes, a control character, or a path.
+pub fn check_id(id: &str) -> Result<(), BackupError> {
     let unnameable = id.is_empty() || id.len() > 200 || id.chars().any(char::is_control);
     if unnameable || id.contains(['/', '\\']) || id.contains("..") {
         return Err(BackupError::BadId(format!("{} is not a backup id", crate::domain::text::clip(id))));
     }
+    Ok(())
+}
+
+pub fn load(dir: &Path, id: &str) -> Result<Manifest, BackupError> {
+    check_id(id)?;
     let path = manifest_path(dir, id);
     let text = std::fs::read(&path).map_err(|e| match e.kind() {
         // A name no file can have (too long) names no backup either.

@@ -156,9 +156,7 @@ impl Offsite {
     /// Downloads backup `id` into `dir` (replacing a local copy of the same id) and returns its manifest.
     /// The file is written under a temporary name and renamed once complete.
     pub async fn download(&self, id: &str, dir: &Path) -> Result<Manifest, BackupError> {
-        if id.contains(['/', '\\']) || id.contains("..") {
-            return Err(BackupError::BadId(format!("{} is not a backup id", crate::domain::text::clip(id))));
-        }
+        super::file::check_id(id)?;
         let bytes = self.get_bytes(&self.object(&Self::manifest_name(id))).await.map_err(|e| match e {
             BackupError::NotFound(_) => BackupError::NotFound(format!("remote backup {id} not found")),
             other => other,

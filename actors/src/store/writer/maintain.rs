@@ -53,25 +53,26 @@ pub(super) struct Maintain(pub Maintenance, pub Actor);
 pub(super) struct KeepBooks(pub Bookkeeping);
 
 impl WriterActor {
-    /// The connection, once everything queued is applied; refused like a write on a damaged database.
-    fn drained(&mut self, ctx: &mut Context<Self>) -> Result<&Connection, CommandError> {
+    /// Applies everything queued first; refused like a write on a damaged database.
+    fn drain(&mut self, ctx: &mut Context<Self>) -> Result<(), CommandError> {
         while !self.pending.is_empty() {
             self.flush(ctx);
         }
-        if let Some(refusal) = self.storage.refusal() {
-            return Err(refusal);
-        }
+        self.storage.refusal().map_or(Ok(()), Err)
+    }
+
+    fn connection(&self) -> Result<&Connection, CommandError> {
         self.conn.as_ref().ok_or_else(|| CommandError::Unavailable("the writer has no database connection".into()))
     }
 
     fn maintain(&mut self, what: Maintenance, by: Actor, ctx: &mut Context<Self>) -> Result<String, CommandError> {
         let failed = |err: rusqlite::Error| super::super::storage::classify(&err);
-        self.drained(ctx)?;
+        self.drain(ctx)?;
         let _busy = self.registry.busy(names::WRITER, what.name());
         // The background checkpointer waits meanwhile: a PASSIVE pass under way would make a TRUNCATE
         // checkpoint answer "busy" (seen in CI) and leave the WAL as it was.
         let _still = self.checkpointer.as_ref().map(Checkpointer::hold_still);
-        let conn = self.conn.as_ref().ok_or_else(|| CommandError::Unavailable("no database connection".into()))?;
+        let conn = self.connection()?;
         let detail = match what {
             Maintenance::Checkpoint => conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
@@ -99,7 +100,8 @@ impl WriterActor {
 
     fn keep_books(&mut self, what: Bookkeeping, ctx: &mut Context<Self>) -> Result<String, CommandError> {
         let failed = |err: rusqlite::Error| super::super::storage::classify(&err);
-        let conn = self.drained(ctx)?;
+        self.drain(ctx)?;
+        let conn = self.connection()?;
         match what {
             Bookkeeping::TrimOutbox { timeline, through_seq } => conn
                 .prepare_cached(
