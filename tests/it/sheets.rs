@@ -14,6 +14,7 @@ use std::time::Duration;
 
 mod attacks;
 mod binding;
+mod connections;
 mod limits;
 mod loose_columns;
 mod lost_receipts;

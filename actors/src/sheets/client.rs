@@ -101,8 +101,8 @@ impl SheetsError {
                 message: "no JSON body".into(),
                 retry_after: None,
             },
-            google_sheets4::Error::HttpError(err) => Self::Transport(err.to_string()),
-            other => Self::Transport(other.to_string()),
+            google_sheets4::Error::HttpError(err) => Self::Transport(with_causes(&err)),
+            other => Self::Transport(with_causes(&other)),
         }
     }
 
@@ -117,6 +117,19 @@ impl SheetsError {
     }
 }
 
+/// An error and the errors beneath it, as one line: hyper's own text ("client error (SendRequest)") names
+/// none of what happened to the connection.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        line.push_str(": ");
+        line.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    line
+}
+
 /// A tab as the spreadsheet describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct SheetInfo {
@@ -128,6 +141,13 @@ pub struct SheetInfo {
     /// whatever it is called now (a structure read only).
     pub guarded_as: Option<String>,
 }
+
+/// How long an idle connection may be reused. Servers close idle connections (actix after 5 s, Google's
+/// front ends on their own schedule, NATs silently); a write sent down a connection the server has just
+/// closed dies half-written (`Broken pipe`) and cannot be retried blindly, so an idle connection is
+/// dropped well before any server would and the next call opens a fresh one. Seen: under load the
+/// 10,000-row export computed its next request for over 5 s and lost it this way.
+const IDLE_CONNECTION_REUSE: Duration = Duration::from_secs(2);
 
 type Hub = Sheets<HttpsConnector<HttpConnector>>;
 
@@ -192,7 +212,10 @@ impl SheetsClient {
             .enable_http1()
             .enable_http2()
             .build();
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .pool_idle_timeout(IDLE_CONNECTION_REUSE)
+            .build(connector);
         let mut hub = Sheets::new(client, auth);
         hub.base_url(config.api_base_url.clone());
         hub.root_url(config.api_base_url.clone());
