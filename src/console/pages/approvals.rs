@@ -1,21 +1,21 @@
-//! The approvals queue (pending first, with age), one approval with its payload and, for an update, a
-//! diff against the target as it is now; approve or reject with notes, through the API's own command.
+//! The approvals queue (pending, oldest first, with age), one approval with its payload and what it
+//! changes (`approval_diff`); approve or reject with notes, through the API's own command.
 
 use super::super::guard::{Chrome, Posted, Signed};
 use super::super::render::{age, link, page};
 use super::super::{back_to, ConsoleError};
+use super::approval_diff::{self, Diff};
 use crate::http::auth::{Read, Review};
-use crate::http::dto::{ApprovalDto, Payload, ProjectDto, TaskDto};
+use crate::http::dto::{ApprovalDto, Payload};
 use crate::http::extract::{page as paging, parse_id, parse_opt};
 use crate::http::gate::{self, read};
 use crate::http::ApiError;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use atlas_actors::domain::command::Decision;
-use atlas_actors::domain::Role;
-use atlas_actors::domain::{ApprovalId, ApprovalStatus, Command, ItemType, ProjectId, TaskId};
+use atlas_actors::domain::{ApprovalId, ApprovalStatus, Command};
 use atlas_actors::store::queries::approvals::{self, ApprovalFilter};
-use atlas_actors::store::queries::{projects, tasks, Order};
+use atlas_actors::store::queries::Order;
 
 pub struct Row {
     pub approval: ApprovalDto,
@@ -61,13 +61,6 @@ pub async fn queue(signed: Signed<Read>, query: web::Query<QueueQuery>) -> Resul
     page(&Queue { chrome: signed.chrome(), status, rows, next })
 }
 
-/// One changed field: what the target holds now and what approving would make it.
-pub struct Change {
-    pub field: String,
-    pub now: String,
-    pub proposed: String,
-}
-
 #[derive(Template)]
 #[template(path = "approval.html")]
 struct One {
@@ -75,50 +68,9 @@ struct One {
     approval: ApprovalDto,
     age: String,
     payload: String,
-    diff: Vec<Change>,
+    diff: Diff,
     /// Why this caller cannot decide, when they cannot.
     why_not: Option<String>,
-}
-
-/// The patch inside a stored update command, wherever the command's shape put it.
-fn find_patch(payload: &serde_json::Value) -> Option<&serde_json::Map<String, serde_json::Value>> {
-    let object = payload.as_object()?;
-    if let Some(patch) = object.get("patch").and_then(|p| p.as_object()) {
-        return Some(patch);
-    }
-    object.values().find_map(find_patch)
-}
-
-fn shown(value: Option<&serde_json::Value>) -> String {
-    match value {
-        None | Some(serde_json::Value::Null) => "—".into(),
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
-}
-
-async fn current_target(
-    state: &crate::http::AppState,
-    approval: &ApprovalDto,
-    role: Role,
-) -> Result<Option<serde_json::Value>, ApiError> {
-    let id = approval.item_id.clone();
-    let target = match approval.item_type.parse::<ItemType>() {
-        Ok(ItemType::Task) => match TaskId::parse(&id) {
-            Ok(id) => read(state, move |conn| tasks::get(conn, &id))
-                .await?
-                .map(|t| serde_json::to_value(TaskDto::from(t).shown_to(role))),
-            Err(_) => None,
-        },
-        Ok(ItemType::Project) => match ProjectId::parse(&id) {
-            Ok(id) => read(state, move |conn| projects::get(conn, &id))
-                .await?
-                .map(|p| serde_json::to_value(ProjectDto::from(p).shown_to(role))),
-            Err(_) => None,
-        },
-        _ => None,
-    };
-    Ok(target.and_then(Result::ok))
 }
 
 pub async fn one(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
@@ -127,17 +79,11 @@ pub async fn one(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResp
     let found = read(&signed.state, move |conn| approvals::get(conn, &lookup)).await?;
     let found = found.ok_or_else(|| ApiError::not_found(format!("approval {id} not found")))?;
     let approval = ApprovalDto::from(found).shown_to(signed.caller.role);
-    let mut diff = Vec::new();
-    if let Some(patch) = find_patch(&approval.payload) {
-        let target = current_target(&signed.state, &approval, signed.caller.role).await?;
-        for (field, proposed) in patch.iter().filter(|(_, v)| !v.is_null()) {
-            let now = target.as_ref().and_then(|t| t.get(field));
-            diff.push(Change { field: field.clone(), now: shown(now), proposed: shown(Some(proposed)) });
-        }
-    }
+    let diff = approval_diff::of(&signed.state, &approval, signed.caller.role).await?;
     let caller = &signed.caller;
+    // A decided approval is history (its status and reviewer say so), not a refusal to explain.
     let why_not = if approval.status != "pending" {
-        Some(format!("it is {}: only a pending approval can be decided", approval.status))
+        None
     } else if !caller.role.allows(atlas_actors::domain::Permission::Review) {
         Some(format!("your role ({}) may not review; an approver or admin decides", caller.role))
     } else if approval.requested_by == caller.name && !signed.state.allow_self_approval {

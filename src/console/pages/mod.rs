@@ -1,6 +1,7 @@
 //! The console's pages, one file per area; `routes` is the whole table.
 
 mod admin;
+mod approval_diff;
 mod approvals;
 mod audit;
 mod browse;

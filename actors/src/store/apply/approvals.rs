@@ -196,6 +196,11 @@ pub(super) fn review(
             return Ok(partial);
         }
         let applied = super::apply_approved(conn, &change, &Actor::new(approval.requested_by.clone()), now)?;
+        if applied.event_id != 0 {
+            conn.prepare_cached("UPDATE approvals SET applied_event_id = ?2 WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute(params![id.as_str(), applied.event_id]))
+                .map_err(storage)?;
+        }
         match (&change, &applied.applied) {
             (Command::CreateTask(_) | Command::UpdateTask { .. }, Applied::Task(task)) => {
                 task_changes::mark_approved(conn, &task.id, reviewer.as_str(), now)?;

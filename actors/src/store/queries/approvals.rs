@@ -57,6 +57,17 @@ pub fn raw_payload(conn: &Connection, id: &ApprovalId) -> rusqlite::Result<Optio
         .optional()
 }
 
+/// The audit event the approval's change wrote when it applied (none before it applied, or when it was
+/// decided before migration 0015): its `before` is the target as it was decided.
+pub fn applied_event(conn: &Connection, id: &ApprovalId) -> rusqlite::Result<Option<super::events::Event>> {
+    let event_id: Option<i64> = conn
+        .prepare_cached("SELECT applied_event_id FROM approvals WHERE id = ?1")?
+        .query_row([id.as_str()], |row| row.get(0))
+        .optional()?
+        .flatten();
+    event_id.map(|event_id| super::events::get(conn, event_id)).transpose().map(Option::flatten)
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ApprovalFilter {
     pub status: Option<ApprovalStatus>,

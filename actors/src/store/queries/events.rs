@@ -37,9 +37,17 @@ pub struct EventFilter {
     pub event_type: Option<String>,
 }
 
+const COLUMNS: &str = "id, type, aggregate_type, aggregate_id, actor, payload, created_at";
+
+/// One event by its id.
+pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Event>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE id = ?1"))?.query_row([id], from_row).optional()
+}
+
 /// Events, newest first (in commit order: by id).
 pub fn list(conn: &Connection, filter: &EventFilter, page: &PageRequest) -> rusqlite::Result<Listed<Event>> {
-    Select::new("SELECT id, type, aggregate_type, aggregate_id, actor, payload, created_at FROM events WHERE 1 = 1")
+    Select::new(format!("SELECT {COLUMNS} FROM events WHERE 1 = 1"))
         .eq("aggregate_type", filter.aggregate_type.clone())
         .eq("aggregate_id", filter.aggregate_id.clone())
         .eq("actor", filter.actor.clone())
