@@ -1,9 +1,10 @@
 //! A run's output as server-sent events: what it printed so far, then each chunk as it comes, then an
-//! `end` event naming the run's final state. A run that is not live sends its stored output and `end`.
+//! `end` event carrying the run's final state (status, exit code, duration). A run that is not live sends its stored output and `end`.
 //! The session and its token are checked again before each chunk: signing out or a revocation ends the
 //! stream (without the `end` event's state).
 
 use super::super::guard::Signed;
+use super::super::render::between;
 use super::super::{ConsoleError, ConsoleState};
 use crate::http::auth::caller_for_hash;
 use crate::http::auth::Read;
@@ -20,16 +21,23 @@ fn message(text: &str) -> web::Bytes {
     web::Bytes::from(format!("data: {}\n\n", serde_json::Value::String(text.to_owned())))
 }
 
+/// The `end` event: the run's final state as the page shows it (`{status, exit_code, took}`), so the page
+/// updates its badge, exit code, duration and buttons without a reload.
 async fn ending(watcher: Watcher, id: RunId) -> web::Bytes {
-    let status = if !still_signed_in(&watcher).await {
-        "not shown: signed out".to_owned()
+    let end = if !still_signed_in(&watcher).await {
+        serde_json::json!({ "status": "not shown: signed out" })
     } else {
         match read(&watcher.state, move |conn| runs::get(conn, &id)).await {
-            Ok(Some(run)) => run.status.to_string(),
-            _ => "unknown".to_owned(),
+            Ok(Some(run)) => final_state(&run),
+            _ => serde_json::json!({ "status": "unknown" }),
         }
     };
-    web::Bytes::from(format!("event: end\ndata: {}\n\n", serde_json::Value::String(status)))
+    web::Bytes::from(format!("event: end\ndata: {end}\n\n"))
+}
+
+fn final_state(run: &atlas_actors::domain::Run) -> serde_json::Value {
+    let took = between(run.started_at.as_deref(), run.completed_at.as_deref());
+    serde_json::json!({ "status": run.status.to_string(), "exit_code": run.exit_code, "took": took })
 }
 
 /// Whether the stream's viewer may still see output: the session is live and its token not revoked.
@@ -80,7 +88,7 @@ pub async fn follow(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpR
     let body = format!(
         "{}event: end\ndata: {}\n\n",
         String::from_utf8_lossy(&message(&crate::http::runs::stored_output(&run, role))),
-        serde_json::Value::String(run.status.to_string())
+        final_state(&run)
     );
     Ok(response.body(body))
 }

@@ -158,7 +158,7 @@ async fn a_live_log_shows_lines_while_the_run_prints_them() {
     let (_, task) = team.call("POST", "/api/v1/tasks", &team.admin, Some(body)).await;
     let browser = Browser::start().await;
     let base = &team.app.url;
-    browser.sign_in(base, &team.viewer).await;
+    browser.sign_in(base, &team.admin).await; // may cancel and run again
     let (status, run) =
         team.call("POST", &format!("/api/v1/tasks/{}/run", task["id"].as_str().unwrap()), &team.admin, None).await;
     assert_eq!(status, 201, "{run}");
@@ -172,8 +172,18 @@ async fn a_live_log_shows_lines_while_the_run_prints_them() {
     let shown = browser.text("#log").await;
     assert!(!shown.contains("line-8"), "not all at once at the end: {shown:?}");
     browser.screenshot("run-live").await;
+    assert_eq!(browser.text("#run-status").await, "running");
+    assert!(browser.displayed("#cancel").await && !browser.displayed("#requeue").await);
     let ended = browser.wait_text("#live-status", "run ended", Duration::from_secs(15)).await;
     assert!(ended.contains("success"), "{ended}");
+    // The page follows the run's state to the end without a reload: badge, exit, duration, buttons.
+    assert_eq!(browser.text("#run-status").await, "success");
+    assert_eq!(browser.text("#run-exit").await, "exit 0");
+    let took = browser.text("#run-took").await;
+    assert!(took.ends_with(" s") && !took.contains("so far"), "{took:?}");
+    assert!(!browser.exists("#cancel").await, "no Cancel on an ended run");
+    assert!(browser.displayed("#requeue").await, "Run again is offered once it ended");
+    browser.screenshot("run-ended-live").await;
     let log = browser.text("#log").await;
     assert!(log.contains("line-1") && log.contains("line-8"), "every line, in order: {log:?}");
     assert!(log.find("line-1") < log.find("line-8"));
