@@ -15,6 +15,8 @@ use atlas_actors::store::queries::hotlist::{self, ErrorFilter};
 pub struct Row {
     pub error: ErrorDto,
     pub age: String,
+    /// The title of the task the error is about, when it names one.
+    pub task: String,
 }
 
 #[derive(Template)]
@@ -49,12 +51,15 @@ pub async fn list(signed: Signed<Read>, query: web::Query<ListQuery>) -> Result<
     let paged = paging(Some("50"), query.cursor.as_deref())?;
     let listed = read(&signed.state, move |conn| hotlist::list(conn, &filter, &paged)).await?;
     let role = signed.caller.role;
+    let ids = listed.items.iter().filter_map(|e| e.task_id.as_ref().map(ToString::to_string)).collect();
+    let titles = super::names::task_titles(&signed.state, ids, role).await?;
     let rows = listed
         .items
         .into_iter()
         .map(|e| {
             let error = ErrorDto::from(e).shown_to(role);
-            Row { age: age(&error.occurred_at), error }
+            let task = error.task_id.as_deref().map(|id| titles.of(id).to_owned()).unwrap_or_default();
+            Row { age: age(&error.occurred_at), error, task }
         })
         .collect();
     let next = listed.next_cursor.map(|c| {

@@ -24,6 +24,8 @@ use atlas_actors::store::queries::tasks::{self, TaskFilter};
 struct TaskPage {
     chrome: Chrome,
     task: TaskDto,
+    /// The task's project's name.
+    project: String,
     command: String,
     runs: Vec<RunDto>,
 }
@@ -39,7 +41,9 @@ pub async fn task(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpRes
     let runs = read(&signed.state, move |conn| runs::list(conn, &filter, &paged)).await?;
     let command = task.command.as_ref().map(|argv| argv.join(" ")).unwrap_or_default();
     let runs = runs.items.into_iter().map(|r| RunDto::from(r).shown_to(role)).collect();
-    page(&TaskPage { chrome: signed.chrome(), task, command, runs })
+    let projects = super::names::project_names(&signed.state, vec![task.project_id.clone()], role).await?;
+    let project = projects.of(&task.project_id).to_owned();
+    page(&TaskPage { chrome: signed.chrome(), task, project, command, runs })
 }
 
 #[derive(serde::Deserialize)]

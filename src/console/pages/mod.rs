@@ -10,6 +10,7 @@ mod health;
 mod items;
 mod live;
 mod login;
+mod names;
 mod runs;
 
 use super::ConsoleError;

@@ -4,6 +4,7 @@
 use super::super::guard::{Chrome, Posted, Signed};
 use super::super::render::{between, link, page};
 use super::super::{back_to, ConsoleError};
+use super::names::{self, Names};
 use super::Empty;
 use crate::http::auth::{Change, Read, Review};
 use crate::http::dto::{Payload, RunDto};
@@ -19,11 +20,14 @@ use atlas_actors::store::queries::runs::{self, RunFilter};
 pub struct Row {
     pub run: RunDto,
     pub took: String,
+    /// The run's task's title.
+    pub task: String,
 }
 
 impl Row {
-    fn new(run: RunDto) -> Self {
-        Self { took: between(run.started_at.as_deref(), run.completed_at.as_deref()), run }
+    fn new(run: RunDto, titles: &Names) -> Self {
+        let task = titles.of(&run.task_id).to_owned();
+        Self { took: between(run.started_at.as_deref(), run.completed_at.as_deref()), run, task }
     }
 }
 
@@ -51,7 +55,9 @@ pub async fn list(signed: Signed<Read>, query: web::Query<ListQuery>) -> Result<
     let paged = paging(Some("50"), query.cursor.as_deref())?;
     let listed = read(&signed.state, move |conn| runs::list(conn, &filter, &paged)).await?;
     let role = signed.caller.role;
-    let rows = listed.items.into_iter().map(|r| Row::new(RunDto::from(r).shown_to(role))).collect();
+    let ids = listed.items.iter().map(|r| r.task_id.to_string()).collect();
+    let titles = names::task_titles(&signed.state, ids, role).await?;
+    let rows = listed.items.into_iter().map(|r| Row::new(RunDto::from(r).shown_to(role), &titles)).collect();
     let next = listed.next_cursor.map(|c| format!("/console/runs?{}", link(&[("status", &status), ("cursor", &c)])));
     page(&List { chrome: signed.chrome(), status, rows, next })
 }
@@ -73,7 +79,9 @@ pub async fn one(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResp
         .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?;
     let finished = run.status.is_finished();
     let live = signed.state.handles.runner.follow(&id).await.is_some();
-    let row = Row::new(RunDto::from(run).shown_to(signed.caller.role));
+    let role = signed.caller.role;
+    let titles = names::task_titles(&signed.state, vec![run.task_id.to_string()], role).await?;
+    let row = Row::new(RunDto::from(run).shown_to(role), &titles);
     page(&One { chrome: signed.chrome(), row, live, finished })
 }
 

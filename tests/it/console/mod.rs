@@ -6,5 +6,6 @@ mod attacks;
 mod browser;
 mod browsing;
 mod doors;
+mod names;
 mod pages;
 pub mod visitor;

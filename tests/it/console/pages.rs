@@ -194,10 +194,20 @@ async fn a_live_log_shows_lines_while_the_run_prints_them() {
 async fn pages_fit_a_phone_and_print_to_pdf() {
     let team = Team::new().await;
     agent_request(&team, "a change with a rather long title to see it wrap on a narrow screen").await;
+    let project = team.project("phone").await;
+    let task = team.task(&project, "a job with a long name that needs the width", Some(vec!["true"])).await;
+    team.run_to_end(&task).await;
     let browser = Browser::start().await;
     let base = &team.app.url;
     browser.sign_in(base, &team.admin).await;
     browser.client.set_window_size(390, 844).await.unwrap();
+    // State and outcome stay on screen on a phone (they come first; the long columns scroll after).
+    for (page, badge) in [("runs", "#runs tbody .badge"), ("approvals", "#approvals tbody .badge")] {
+        browser.goto(&format!("{base}/console/{page}")).await;
+        let element = browser.client.find(fantoccini::Locator::Css(badge)).await.unwrap();
+        let (x, _, width, _) = element.rectangle().await.unwrap();
+        assert!(x >= 0.0 && x + width <= 390.0, "{page}: the state badge is off screen at x={x} (+{width})");
+    }
     for page in ["approvals", "runs", "errors", "audit", "health", "admin", "browse", "browse/tables/events"] {
         browser.goto(&format!("{base}/console/{page}")).await;
         let overflow = browser

@@ -345,16 +345,21 @@ impl Command {
         Some((item_type, action, id))
     }
 
-    /// A one-line description for people (the sheet's Item column).
-    pub fn summary(&self) -> String {
+    /// A one-line description for people (the sheet's Item column): the target's name, when it has one
+    /// (`target_name`, read when the change was requested), with its id.
+    pub fn summary(&self, target_name: Option<&str>) -> String {
+        let named = |what: &str, id: &dyn std::fmt::Display| match target_name {
+            Some(name) => format!("{what} {name:?} ({id})"),
+            None => format!("{what} {id}"),
+        };
         match self {
             Self::CreateProject(new) => format!("create project {:?}", new.name),
-            Self::UpdateProject { id, .. } => format!("update project {id}"),
-            Self::DeleteProject { id } => format!("delete project {id}"),
+            Self::UpdateProject { id, .. } => named("update project", id),
+            Self::DeleteProject { id } => named("delete project", id),
             Self::CreateTask(new) => format!("create task {:?}", new.title),
-            Self::UpdateTask { id, .. } => format!("update task {id}"),
-            Self::DeleteTask { id } => format!("delete task {id}"),
-            Self::QueueRun(run) => format!("run task {}: {}", run.task_id, run.command.join(" ")),
+            Self::UpdateTask { id, .. } => named("update task", id),
+            Self::DeleteTask { id } => named("delete task", id),
+            Self::QueueRun(run) => format!("{}: {}", named("run task", &run.task_id), run.command.join(" ")),
             other => other.event_type().to_owned(),
         }
     }

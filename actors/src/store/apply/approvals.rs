@@ -20,26 +20,31 @@ fn payload_hash(payload: &str) -> String {
     hex::encode(Sha256::digest(payload.as_bytes()))
 }
 
-/// The live version of a change's target, `None` when it does not exist (or was deleted).
-fn target_version(conn: &Connection, item_type: ItemType, item_id: &str) -> Result<Option<i64>, CommandError> {
-    let version = match item_type {
+/// The live version and name of a change's target, `None` when it does not exist (or was deleted).
+fn target_state(conn: &Connection, item_type: ItemType, item_id: &str) -> Result<Option<(i64, String)>, CommandError> {
+    let state = match item_type {
         ItemType::Project => ProjectId::parse(item_id)
             .ok()
             .map(|id| projects::get_live(conn, &id))
             .transpose()
             .map_err(storage)?
             .flatten()
-            .map(|p| p.version),
+            .map(|p| (p.version, p.name)),
         ItemType::Task => TaskId::parse(item_id)
             .ok()
             .map(|id| tasks::get_live(conn, &id))
             .transpose()
             .map_err(storage)?
             .flatten()
-            .map(|t| t.version),
+            .map(|t| (t.version, t.title)),
         ItemType::Config | ItemType::Deployment => None,
     };
-    Ok(version)
+    Ok(state)
+}
+
+/// The live version of a change's target, `None` when it does not exist (or was deleted).
+fn target_version(conn: &Connection, item_type: ItemType, item_id: &str) -> Result<Option<i64>, CommandError> {
+    Ok(target_state(conn, item_type, item_id)?.map(|(version, _)| version))
 }
 
 /// Pins conditional updates to the version seen now, so approving a stale update fails.
@@ -79,7 +84,8 @@ pub(super) fn request(
     let (item_type, action, item_id) =
         change.target().ok_or_else(|| CommandError::invalid("change", "this change cannot wait for approval"))?;
     dry_run(conn, change, actor, now)?;
-    let version = target_version(conn, item_type, &item_id)?;
+    let target = target_state(conn, item_type, &item_id)?;
+    let version = target.as_ref().map(|(version, _)| *version);
     let pinned = pin(change, version);
     let payload =
         serde_json::to_string(&pinned).map_err(|err| CommandError::Storage(format!("encoding payload: {err}")))?;
@@ -94,7 +100,7 @@ pub(super) fn request(
             item_type.as_str(),
             item_id,
             action.as_str(),
-            change.summary(),
+            change.summary(target.as_ref().map(|(_, name)| name.as_str())),
             payload,
             payload_hash(&payload),
             version,

@@ -13,6 +13,7 @@ pub mod events;
 pub mod gauges;
 pub mod hotlist;
 pub mod mirror;
+pub mod names;
 pub mod notes;
 mod paging;
 pub mod projects;
