@@ -24,6 +24,8 @@ pub struct Signed<N: Need> {
     pub caller: Caller,
     /// The console section the request is in (`approvals`, `runs`, …), for the navigation's `aria-current`.
     pub section: String,
+    /// Pending approvals this caller could decide now (for a reviewer; the navigation shows it).
+    pub waiting: Option<i64>,
     pub session_id: String,
     pub session: Session,
     pub state: web::Data<AppState>,
@@ -44,6 +46,7 @@ impl<N: Need> Signed<N> {
             can_resolve: self.caller.role.allows(Permission::ResolveErrors),
             can_admin: self.caller.role.allows(Permission::Administer),
             section: self.section.clone(),
+            waiting: self.waiting,
         }
     }
 
@@ -69,6 +72,7 @@ pub struct Chrome {
     pub can_resolve: bool,
     pub can_admin: bool,
     pub section: String,
+    pub waiting: Option<i64>,
 }
 
 impl Chrome {
@@ -110,7 +114,21 @@ async fn signed_in<N: Need>(req: &HttpRequest) -> Result<Signed<N>, ConsoleError
         Err(err) => return Err(ConsoleError::Api(err)),
     };
     let section = req.path().trim_start_matches("/console/").split('/').next().unwrap_or_default().to_owned();
-    Ok(Signed { caller, section, session_id, session, state, console, need: PhantomData })
+    let waiting = waiting_for(&state, &caller).await;
+    Ok(Signed { caller, section, waiting, session_id, session, state, console, need: PhantomData })
+}
+
+/// The navigation's count of approvals waiting for a reviewer; none for other roles, or when the read
+/// fails (a page is not refused for its badge).
+async fn waiting_for(state: &AppState, caller: &Caller) -> Option<i64> {
+    if !caller.role.allows(Permission::Review) {
+        return None;
+    }
+    let (name, self_approval) = (caller.name.clone(), state.allow_self_approval);
+    let count = crate::http::gate::read(state, move |conn| {
+        atlas_actors::store::queries::approvals::waiting_for(conn, &name, self_approval)
+    });
+    count.await.ok()
 }
 
 impl<N: Need + 'static> FromRequest for Signed<N> {

@@ -61,3 +61,31 @@ async fn an_approved_run_request_links_to_the_run_it_queued() {
     let applied = from_id(&page, "applied-to");
     assert!(applied.contains(&format!("href=\"/console/runs/{}\"", run["id"].as_str().unwrap())), "{applied}");
 }
+
+#[actix_rt::test]
+async fn the_navigation_counts_the_approvals_waiting_for_the_signed_in_reviewer() {
+    let team = Team::new().await;
+    let project = team.project("p").await;
+    let mut ids = Vec::new();
+    for title in ["one", "two"] {
+        let body = json!({ "project_id": project, "title": title });
+        let (status, approval) = team.call("POST", "/api/v1/tasks", &team.agent, Some(body)).await;
+        assert_eq!(status, 202, "{approval}");
+        ids.push(approval["id"].as_str().unwrap().to_owned());
+    }
+    let alice = sign_in(&team.app.url, &team.approver).await;
+    let (_, page) = alice.get("/console/runs").await;
+    assert!(from_id(&page, "waiting").starts_with("id=\"waiting\" title=\"waiting for you to decide\">2<"), "{page}");
+    let agent = sign_in(&team.app.url, &team.agent).await;
+    let (_, page) = agent.get("/console/runs").await;
+    assert!(!page.contains("id=\"waiting\""), "an agent decides nothing, so nothing waits for it");
+
+    let approve = format!("/api/v1/approvals/{}/approve", ids[0]);
+    assert_eq!(team.call("POST", &approve, &team.approver, None).await.0, 200);
+    let (_, page) = alice.get("/console/runs").await;
+    assert!(from_id(&page, "waiting").contains(">1<"), "{page}");
+    let reject = format!("/api/v1/approvals/{}/reject", ids[1]);
+    assert_eq!(team.call("POST", &reject, &team.approver2, None).await.0, 200);
+    let (_, page) = alice.get("/console/runs").await;
+    assert!(!page.contains("id=\"waiting\""), "nothing waits: no badge");
+}

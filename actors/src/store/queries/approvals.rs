@@ -68,6 +68,16 @@ pub fn applied_event(conn: &Connection, id: &ApprovalId) -> rusqlite::Result<Opt
     event_id.map(|event_id| super::events::get(conn, event_id)).transpose().map(Option::flatten)
 }
 
+/// How many pending approvals `reviewer` could decide now: not ones they requested (unless self-approval
+/// is allowed), not ones they already approved on the way to a quorum.
+pub fn waiting_for(conn: &Connection, reviewer: &str, self_approval: bool) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "SELECT count(*) FROM approvals a WHERE a.status = 'pending' AND (?2 OR a.requested_by <> ?1) \
+         AND NOT EXISTS (SELECT 1 FROM approval_reviews r WHERE r.approval_id = a.id AND r.reviewer = ?1)",
+    )?
+    .query_row(rusqlite::params![reviewer, self_approval], |row| row.get(0))
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ApprovalFilter {
     pub status: Option<ApprovalStatus>,
