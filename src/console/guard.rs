@@ -3,7 +3,7 @@
 //! parsed as `T` (every action). A handler states which in its signature, as the API's `Auth<N>` does,
 //! and the checks are the API's own: the same token lookup, the same role rule, the same audit of refusals.
 
-use super::session::{same_secret, Flash, Session, COOKIE};
+use super::session::{same_secret, Draft, Flash, Session, COOKIE};
 use super::{ConsoleError, ConsoleState};
 use crate::http::auth::{authorize, caller_for_hash, Caller, Need};
 use crate::http::AppState;
@@ -24,6 +24,8 @@ pub struct Signed<N: Need> {
     pub caller: Caller,
     /// The console section the request is in (`approvals`, `runs`, …), for the navigation's `aria-current`.
     pub section: String,
+    /// The page asked for (a kept draft is shown on its own page only).
+    pub path: String,
     /// Pending approvals this caller could decide now (for a reviewer; the navigation shows it).
     pub waiting: Option<i64>,
     pub session_id: String,
@@ -47,7 +49,16 @@ impl<N: Need> Signed<N> {
             can_admin: self.caller.role.allows(Permission::Administer),
             section: self.section.clone(),
             waiting: self.waiting,
+            draft: self.console.sessions.take_draft(&self.session_id, &self.path),
         }
+    }
+
+    /// A refused form, back to its page with `why` and what was typed.
+    fn refuse(&self, why: impl Into<String>, draft: Draft) -> ConsoleError {
+        let page = draft.path.clone();
+        self.console.sessions.keep_draft(&self.session_id, draft);
+        self.flash(false, why);
+        ConsoleError::Back(page)
     }
 
     /// Leaves a message for the next page.
@@ -73,9 +84,19 @@ pub struct Chrome {
     pub can_admin: bool,
     pub section: String,
     pub waiting: Option<i64>,
+    /// What a refused form on this page held, to show again.
+    pub draft: Option<Draft>,
 }
 
 impl Chrome {
+    /// The kept value of field `name` of the form posting to `action`, else `default` (what the page
+    /// would show anyway).
+    pub fn kept_or(&self, action: impl std::fmt::Display, name: &str, default: impl AsRef<str>) -> String {
+        let action = action.to_string();
+        let kept = self.draft.as_ref().and_then(|d| d.get(&action, name));
+        kept.unwrap_or(default.as_ref()).to_owned()
+    }
+
     /// `aria-current="page"` for the navigation link of the section shown, nothing for the others.
     pub fn current(&self, section: &str) -> &'static str {
         if self.section == section {
@@ -102,20 +123,58 @@ async fn authorized<N: Need>(req: &HttpRequest, signed: &Signed<N>) -> Result<()
 async fn signed_in<N: Need>(req: &HttpRequest) -> Result<Signed<N>, ConsoleError> {
     let state = req.app_data::<web::Data<AppState>>().cloned().ok_or(ConsoleError::Missing)?;
     let console = req.app_data::<web::Data<ConsoleState>>().cloned().ok_or(ConsoleError::Missing)?;
-    let session_id = req.cookie(COOKIE).map(|c| c.value().to_owned()).ok_or(ConsoleError::SignIn)?;
-    let session = console.sessions.find(&session_id).ok_or(ConsoleError::SignIn)?;
+    let again = || ConsoleError::SignIn(return_path(req));
+    let session_id = req.cookie(COOKIE).map(|c| c.value().to_owned()).ok_or_else(again)?;
+    let session = console.sessions.find(&session_id).ok_or_else(again)?;
     let caller = match caller_for_hash(&state, &session.token_hash).await {
         Ok(caller) => caller,
         Err(err) if err.status == actix_web::http::StatusCode::UNAUTHORIZED => {
             // The token was revoked (or renamed away): its sessions end with it.
             console.sessions.end(&session_id);
-            return Err(ConsoleError::SignIn);
+            return Err(again());
         }
         Err(err) => return Err(ConsoleError::Api(err)),
     };
     let section = req.path().trim_start_matches("/console/").split('/').next().unwrap_or_default().to_owned();
     let waiting = waiting_for(&state, &caller).await;
-    Ok(Signed { caller, section, waiting, session_id, session, state, console, need: PhantomData })
+    let path = req.path().to_owned();
+    Ok(Signed { caller, section, path, waiting, session_id, session, state, console, need: PhantomData })
+}
+
+/// Where signing in again should lead: the page asked for (a GET), else nowhere in particular.
+fn return_path(req: &HttpRequest) -> String {
+    if req.method() == Method::GET {
+        req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+/// The console page a form was posted from (its `Referer`, when that is this console), so a refused
+/// form can go back to it; the console's home otherwise.
+fn referring_page(req: &HttpRequest) -> String {
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let referer = req.headers().get(header::REFERER).and_then(|r| r.to_str().ok());
+    let page = referer.and_then(|r| url::Url::parse(r).ok()).filter(|url| {
+        let authority = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        authority.eq_ignore_ascii_case(host)
+    });
+    page.map(|url| url.path().to_owned())
+        .filter(|path| super::local_page(path).is_some())
+        .unwrap_or_else(|| "/console/".into())
+}
+
+/// Whether the browser said outright that this request came from this console (`Sec-Fetch-Site:
+/// same-origin`, or an `Origin` of this host): only then is a refused form's text kept and shown again,
+/// so another site cannot plant text in a form of ours.
+fn vouched_same_origin(req: &HttpRequest) -> bool {
+    let text = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let host = text(header::HOST.as_str()).unwrap_or_default();
+    text("sec-fetch-site") == Some("same-origin")
+        || text("origin").is_some_and(|origin| same_site(origin, req.connection_info().scheme(), host))
 }
 
 /// The navigation's count of approvals waiting for a reviewer; none for other roles, or when the read
@@ -201,6 +260,18 @@ struct CsrfField {
 pub struct Posted<N: Need, T> {
     pub signed: Signed<N>,
     pub form: T,
+    /// The form's fields as typed, for a refusal to give back.
+    draft: Draft,
+}
+
+impl<N: Need, T> Posted<N, T> {
+    /// Refuses the form: back to `page` with `why`, and what was typed kept in its form.
+    pub fn refused(&self, why: impl Into<String>, page: &str) -> actix_web::HttpResponse {
+        let draft = Draft { path: page.to_owned(), ..self.draft.clone() };
+        self.signed.console.sessions.keep_draft(&self.signed.session_id, draft);
+        self.signed.flash(false, why);
+        super::back_to(page)
+    }
 }
 
 impl<N: Need + 'static, T: DeserializeOwned + 'static> FromRequest for Posted<N, T> {
@@ -222,17 +293,33 @@ impl<N: Need + 'static, T: DeserializeOwned + 'static> FromRequest for Posted<N,
             if body.len() > MAX_FORM_BYTES {
                 return Err(ConsoleError::TooLarge(format!("the form is larger than {MAX_FORM_BYTES} bytes")));
             }
+            let back = referring_page(&req);
+            let vouched = vouched_same_origin(&req);
+            let draft = Draft::of(&back, req.path(), &body);
+            let signed = match signed_in::<N>(&req).await {
+                // Signed out meanwhile (idle, expired, restarted): sign in again and come back with it.
+                Err(ConsoleError::SignIn(_)) if vouched => {
+                    let secure = req.connection_info().scheme() == "https";
+                    return Err(ConsoleError::SignInAgain(back, draft, secure));
+                }
+                other => other?,
+            };
             // The CSRF token before the role: a forged form never reaches the writer, not even its audit.
-            let signed = signed_in::<N>(&req).await?;
-            let csrf: CsrfField = serde_urlencoded::from_bytes(&body)
-                .map_err(|err| ConsoleError::Bad(format!("the form is malformed: {err}")))?;
+            let csrf: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or(CsrfField { csrf: String::new() });
             if !same_secret(&csrf.csrf, &signed.session.csrf) {
-                return Err(ConsoleError::CrossSite("its CSRF token is missing or not this session's".into()));
+                if !vouched {
+                    return Err(ConsoleError::CrossSite("its CSRF token is missing or not this session's".into()));
+                }
+                let why = "Not sent: the page was older than this sign-in, so its form's security token did not \
+                           match. What you typed is below; check it and send it again.";
+                return Err(signed.refuse(why, draft));
             }
             authorized(&req, &signed).await?;
-            let form = serde_urlencoded::from_bytes(&body)
-                .map_err(|err| ConsoleError::Bad(format!("the form is malformed: {err}")))?;
-            Ok(Self { signed, form })
+            let form = match serde_urlencoded::from_bytes(&body) {
+                Ok(form) => form,
+                Err(err) => return Err(signed.refuse(format!("Not sent: the form is malformed: {err}"), draft)),
+            };
+            Ok(Self { signed, form, draft })
         })
     }
 }

@@ -40,8 +40,13 @@ impl ConsoleState {
 /// Why a console request was not served, each as a page (or a way to the sign-in page).
 #[derive(Debug)]
 pub enum ConsoleError {
-    /// No live session: go and sign in.
-    SignIn,
+    /// No live session: go and sign in, then back to this page (a path, or empty).
+    SignIn(String),
+    /// A form posted after its session ended: the sign-in page, carrying the form's page and its draft
+    /// (and whether the cookie must be `Secure`).
+    SignInAgain(String, session::Draft, bool),
+    /// A refused form: back to its page (the reason and the draft are left in the session).
+    Back(String),
     /// A state-changing request not from this console's own pages.
     CrossSite(String),
     /// A malformed form or parameter.
@@ -65,7 +70,8 @@ impl From<ApiError> for ConsoleError {
 impl fmt::Display for ConsoleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::SignIn => write!(f, "sign in first"),
+            Self::SignIn(_) | Self::SignInAgain(..) => write!(f, "sign in first"),
+            Self::Back(page) => write!(f, "refused; see {page}"),
             Self::CrossSite(why) => write!(f, "refused as a cross-site request: {why}"),
             Self::Bad(why) | Self::TooLarge(why) => write!(f, "{why}"),
             Self::NotAllowed(allowed) => write!(f, "this page answers {allowed} only"),
@@ -78,7 +84,8 @@ impl fmt::Display for ConsoleError {
 impl ResponseError for ConsoleError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::SignIn => StatusCode::SEE_OTHER,
+            Self::SignIn(_) | Self::Back(_) => StatusCode::SEE_OTHER,
+            Self::SignInAgain(..) => StatusCode::UNAUTHORIZED,
             Self::CrossSite(_) => StatusCode::FORBIDDEN,
             Self::Bad(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -89,8 +96,15 @@ impl ResponseError for ConsoleError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::SignIn = self {
-            return HttpResponse::SeeOther().insert_header(("location", "/console/login")).finish();
+        match self {
+            Self::SignIn(next) if local_page(next).is_some() => {
+                let to = format!("/console/login?{}", render::link(&[("next", next)]));
+                return HttpResponse::SeeOther().insert_header(("location", to)).finish();
+            }
+            Self::SignIn(_) => return back_to("/console/login"),
+            Self::Back(page) => return back_to(page),
+            Self::SignInAgain(page, draft, secure) => return pages::sign_in_again(page, draft, *secure),
+            _ => {}
         }
         let mut response = render::problem(self.status_code(), &self.to_string());
         if let Self::NotAllowed(allowed) = self {
@@ -105,6 +119,18 @@ impl ResponseError for ConsoleError {
         }
         response
     }
+}
+
+/// `path` when it is a page of this console a browser may be sent to (no other host, no sign-in loop).
+pub fn local_page(path: &str) -> Option<&str> {
+    let plain = path.starts_with("/console/")
+        && !path.starts_with("/console/login")
+        && path.len() <= 2_000
+        && !path.contains("//")
+        && !path.split(['/', '?']).any(|segment| segment == ".." || segment == ".")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control);
+    plain.then_some(path)
 }
 
 /// A 303 back to a console page after an action.

@@ -28,6 +28,41 @@ pub struct Session {
     last_seen: Instant,
     /// A one-time message for the next page (what the last action did).
     pub flash: Option<Flash>,
+    /// What a refused form held, for its page to show again (one at a time).
+    draft: Option<Draft>,
+}
+
+/// A refused form's fields, kept for the page at `path` (the page the form was on) and the form that
+/// posts to `action` on it (a page may hold many forms: one resolve form per error).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Draft {
+    pub path: String,
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Draft {
+    /// The fields of a form body worth giving back: never its CSRF token, nor anything named like a
+    /// credential (a draft is echoed into a page).
+    pub fn of(path: &str, action: &str, body: &[u8]) -> Self {
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+        Self::from_fields(path, action, fields)
+    }
+
+    pub fn from_fields(path: &str, action: &str, fields: Vec<(String, String)>) -> Self {
+        let secret = |name: &str| ["csrf", "token", "secret", "password"].iter().any(|s| name.contains(s));
+        let fields = fields.into_iter().filter(|(name, _)| !secret(name)).collect();
+        Self { path: path.to_owned(), action: action.to_owned(), fields }
+    }
+
+    /// The kept value of one field of the form posting to `action` (or below it: a form whose two
+    /// buttons post to `…/approve` and `…/reject` asks with `…/`).
+    pub fn get(&self, action: &str, name: &str) -> Option<&str> {
+        if !(self.action == action || action.ends_with('/') && self.action.starts_with(action)) {
+            return None;
+        }
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
 }
 
 /// A message shown once, on the page after an action.
@@ -69,7 +104,8 @@ impl Sessions {
     pub fn begin(&self, token_hash: String) -> String {
         let now = Instant::now();
         let id = random_token();
-        let session = Session { token_hash, csrf: random_token(), began: now, last_seen: now, flash: None };
+        let session =
+            Session { token_hash, csrf: random_token(), began: now, last_seen: now, flash: None, draft: None };
         let mut table = self.table();
         let own = |s: &Session| s.token_hash == session.token_hash;
         if table.len() >= MAX_SESSIONS || table.values().filter(|s| own(s)).count() >= MAX_SESSIONS_PER_TOKEN {
@@ -119,6 +155,24 @@ impl Sessions {
     pub fn set_flash(&self, id: &str, flash: Flash) {
         if let Some(session) = self.table().get_mut(id) {
             session.flash = Some(flash);
+        }
+    }
+
+    /// Keeps a refused form's fields for its page.
+    pub fn keep_draft(&self, id: &str, draft: Draft) {
+        if let Some(session) = self.table().get_mut(id) {
+            session.draft = Some(draft);
+        }
+    }
+
+    /// Takes the kept draft when it belongs to the page at `path` (another page leaves it for later).
+    pub fn take_draft(&self, id: &str, path: &str) -> Option<Draft> {
+        let mut table = self.table();
+        let session = table.get_mut(id)?;
+        if session.draft.as_ref().is_some_and(|d| d.path == path) {
+            session.draft.take()
+        } else {
+            None
         }
     }
 
@@ -172,6 +226,21 @@ mod tests {
         assert!(sessions.find(&first).is_none(), "the looping token's oldest went");
         let live = sessions.table().values().filter(|s| s.token_hash == "loop").count();
         assert_eq!(live, MAX_SESSIONS_PER_TOKEN);
+    }
+
+    #[test]
+    fn a_draft_keeps_what_was_typed_but_never_a_token_and_goes_only_to_its_page() {
+        let sessions = Sessions::new(Duration::from_secs(60), Duration::from_secs(60));
+        let id = sessions.begin("hash".into());
+        let body = b"csrf=x&notes=caf%C3%A9+%3Cb%3E&token=t&new_password=p";
+        let draft = Draft::of("/console/approvals/a", "/console/approvals/a/approve", body);
+        assert_eq!(draft.fields, [("notes".to_owned(), "café <b>".to_owned())]);
+        assert_eq!(draft.get("/console/approvals/a/approve", "notes"), Some("café <b>"));
+        assert_eq!(draft.get("/console/approvals/b/approve", "notes"), None, "another form's field");
+        sessions.keep_draft(&id, draft.clone());
+        assert_eq!(sessions.take_draft(&id, "/console/runs"), None, "another page leaves it");
+        assert_eq!(sessions.take_draft(&id, "/console/approvals/a"), Some(draft));
+        assert_eq!(sessions.take_draft(&id, "/console/approvals/a"), None, "shown once");
     }
 
     #[test]

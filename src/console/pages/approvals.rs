@@ -123,9 +123,10 @@ pub async fn decide(
         via: None,
     };
     let word = if decision == Decision::Approve { "approved" } else { "rejected" };
+    let here = format!("/console/approvals/{id}");
     match gate::command(&signed.state, &signed.caller, command).await {
         Ok(_) => signed.flash(true, format!("Approval {id} {word}.")),
-        Err(err) => signed.flash(false, format!("Approval {id} was not {word}: {}", err.message)),
+        Err(err) => return Ok(posted.refused(format!("Approval {id} was not {word}: {}", err.message), &here)),
     }
-    Ok(back_to(&format!("/console/approvals/{id}")))
+    Ok(back_to(&here))
 }

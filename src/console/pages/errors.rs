@@ -83,7 +83,9 @@ pub async fn resolve(posted: Posted<Resolve, Resolution>, id: web::Path<String>)
     let command = Command::ResolveError { id: id.clone(), resolution: posted.form.resolution.clone(), notes };
     match gate::command(&signed.state, &signed.caller, command).await {
         Ok(_) => signed.flash(true, format!("Error {id} resolved.")),
-        Err(err) => signed.flash(false, format!("Error {id} was not resolved: {}", err.message)),
+        Err(err) => {
+            return Ok(posted.refused(format!("Error {id} was not resolved: {}", err.message), "/console/errors"))
+        }
     }
     Ok(back_to("/console/errors"))
 }

@@ -66,35 +66,45 @@ fn changed(now: &str, form: &str) -> Option<String> {
     (form.trim() != now).then(|| form.trim().to_owned())
 }
 
-async fn report(
-    signed: &Signed<impl crate::http::auth::Need>,
+/// Where a change went: applied, waiting for approval, or refused (back to the form, as typed).
+fn report<N: crate::http::auth::Need, T>(
+    posted: &Posted<N, T>,
     what: &str,
+    page: &str,
     sent: Result<(Gated, atlas_actors::domain::Applied), ApiError>,
-) {
+) -> HttpResponse {
+    let signed = &posted.signed;
     match sent {
         Ok((Gated::Requested, _)) => signed.flash(true, format!("The change to {what} now waits for approval.")),
         Ok((Gated::Applied, _)) => signed.flash(true, format!("{what} changed.")),
-        Err(err) => signed.flash(false, format!("{what} was not changed: {}", err.message)),
+        Err(err) => return posted.refused(format!("{what} was not changed: {}", err.message), page),
     }
+    back_to(page)
 }
 
 pub async fn edit_task(posted: Posted<Change, TaskForm>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
     let id = parse_id("task id", &id, TaskId::parse)?;
     let (signed, form) = (&posted.signed, &posted.form);
+    let here = format!("/console/tasks/{id}");
     let lookup = id.clone();
     let now = read(&signed.state, move |conn| tasks::get_live(conn, &lookup))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("task {id} not found")))?;
     let priority = match changed(&now.priority.to_string(), &form.priority) {
-        Some(text) => {
-            Some(text.parse::<i64>().map_err(|_| ConsoleError::Bad(format!("priority: {text:?} is not a number")))?)
-        }
+        Some(text) => match text.parse::<i64>() {
+            Ok(priority) => Some(priority),
+            Err(_) => return Ok(posted.refused(format!("priority: {text:?} is not a whole number"), &here)),
+        },
         None => None,
+    };
+    let status = match parse_opt::<TaskStatus>("status", changed(now.status.as_str(), &form.status).as_deref()) {
+        Ok(status) => status,
+        Err(err) => return Ok(posted.refused(err.message, &here)),
     };
     let patch = TaskPatch {
         title: changed(&now.title, &form.title),
         description: changed(now.description.as_deref().unwrap_or(""), &form.description),
-        status: parse_opt::<TaskStatus>("status", changed(now.status.as_str(), &form.status).as_deref())?,
+        status,
         assignee: changed(&now.assignee, &form.assignee),
         priority,
         command: None,
@@ -104,11 +114,11 @@ pub async fn edit_task(posted: Posted<Change, TaskForm>, id: web::Path<String>) 
     };
     if patch == TaskPatch::default() {
         signed.flash(false, "Nothing changed.");
-        return Ok(back_to(&format!("/console/tasks/{id}")));
+        return Ok(back_to(&here));
     }
     let command = Command::UpdateTask { id: id.clone(), expected_version: Some(form.expected_version), patch };
-    report(signed, &format!("Task {id}"), gate::change(&signed.state, &signed.caller, command).await).await;
-    Ok(back_to(&format!("/console/tasks/{id}")))
+    let sent = gate::change(&signed.state, &signed.caller, command).await;
+    Ok(report(&posted, &format!("Task {id}"), &here, sent))
 }
 
 pub async fn run_task(posted: Posted<Change, Empty>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
@@ -165,20 +175,25 @@ pub async fn edit_project(
 ) -> Result<HttpResponse, ConsoleError> {
     let id = parse_id("project id", &id, ProjectId::parse)?;
     let (signed, form) = (&posted.signed, &posted.form);
+    let here = format!("/console/projects/{id}");
     let lookup = id.clone();
     let now = read(&signed.state, move |conn| projects::get_live(conn, &lookup))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("project {id} not found")))?;
+    let status = match parse_opt::<ProjectStatus>("status", changed(now.status.as_str(), &form.status).as_deref()) {
+        Ok(status) => status,
+        Err(err) => return Ok(posted.refused(err.message, &here)),
+    };
     let patch = ProjectPatch {
         name: changed(&now.name, &form.name),
         description: changed(now.description.as_deref().unwrap_or(""), &form.description),
-        status: parse_opt::<ProjectStatus>("status", changed(now.status.as_str(), &form.status).as_deref())?,
+        status,
     };
     if patch == ProjectPatch::default() {
         signed.flash(false, "Nothing changed.");
-        return Ok(back_to(&format!("/console/projects/{id}")));
+        return Ok(back_to(&here));
     }
     let command = Command::UpdateProject { id: id.clone(), expected_version: Some(form.expected_version), patch };
-    report(signed, &format!("Project {id}"), gate::change(&signed.state, &signed.caller, command).await).await;
-    Ok(back_to(&format!("/console/projects/{id}")))
+    let sent = gate::change(&signed.state, &signed.caller, command).await;
+    Ok(report(&posted, &format!("Project {id}"), &here, sent))
 }

@@ -16,6 +16,7 @@ mod runs;
 use super::ConsoleError;
 use actix_web::web::{get, post, resource, to, ServiceConfig};
 use actix_web::Resource;
+pub use login::sign_in_again;
 
 /// A resource that answers any method it has no route for with a 405 page naming the ones it has.
 pub fn at(path: &str, allowed: &'static str) -> Resource {

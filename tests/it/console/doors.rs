@@ -145,7 +145,7 @@ async fn revoking_the_token_ends_its_console_sessions_at_once() {
     assert_eq!(status, 200);
     let answer = alice.fetch("/console/approvals").await;
     assert_eq!(answer.status(), 303, "the next request is sent to sign in");
-    assert_eq!(answer.headers().get("location").unwrap(), "/console/login");
+    assert_eq!(answer.headers().get("location").unwrap(), "/console/login?next=%2Fconsole%2Fapprovals");
 }
 
 #[actix_rt::test]

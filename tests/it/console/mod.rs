@@ -6,6 +6,7 @@ mod attacks;
 mod browser;
 mod browsing;
 mod doors;
+mod drafts;
 mod names;
 mod pages;
 pub mod visitor;
