@@ -5,6 +5,7 @@
 use super::super::guard::{Chrome, Posted, Signed};
 use super::super::render::page;
 use super::super::{back_to, ConsoleError};
+use super::confirm::{self, Ask, Confirmed};
 use super::Empty;
 use crate::http::auth::Admin;
 use crate::http::dto::{BackupDto, JobStatusDto, TokenDto};
@@ -16,7 +17,7 @@ use atlas_actors::backup::BackupRequest;
 use atlas_actors::domain::clock::format_timestamp;
 use atlas_actors::domain::{Applied, Command, Role};
 use atlas_actors::scheduler::RunNowError;
-use atlas_actors::store::queries::{sync_state, tokens};
+use atlas_actors::store::queries::{approvals, sync_state, tokens};
 use atlas_actors::store::Maintenance;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -117,9 +118,35 @@ async fn create_token(posted: Posted<Admin, NewToken>) -> Result<HttpResponse, C
     }
 }
 
-async fn revoke_token(posted: Posted<Admin, Empty>, name: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+/// The revoke form's path for a token name, the name percent-encoded as one path segment.
+fn revoke_action(name: &str) -> String {
+    let mut url = url::Url::parse("http://atlas/console/admin/tokens").expect("a fixed URL");
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.push(name).push("revoke");
+    }
+    url.path().to_owned()
+}
+
+async fn revoke_token(posted: Posted<Admin, Confirmed>, name: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
     let signed = &posted.signed;
     let name = name.into_inner();
+    if !posted.form.yes() {
+        let yourself = if name == signed.caller.name { " This is the token you are signed in with." } else { "" };
+        return confirm::ask(
+            signed,
+            Ask {
+                title: format!("Revoke token {name}?"),
+                sentence: format!(
+                    "Everything using it (scripts, agents, console sign-ins) is refused from the next request, \
+                     and it cannot be restored: a new token must be made and handed out.{yourself}"
+                ),
+                action: revoke_action(&name),
+                fields: Vec::new(),
+                button: "Revoke it",
+                back: "/console/admin",
+            },
+        );
+    }
     let result = gate::command(&signed.state, &signed.caller, Command::RevokeToken { name: name.clone() }).await;
     Ok(done(
         signed,
@@ -229,6 +256,8 @@ const MAX_EXPIRE_HOURS: u32 = 10 * 366 * 24;
 pub struct Expire {
     #[serde(default)]
     older_than_hours: String,
+    #[serde(default)]
+    confirmed: String,
 }
 
 /// Expires every approval pending longer than the given hours (the housekeeper's own command, on demand).
@@ -239,10 +268,28 @@ async fn expire_approvals(posted: Posted<Admin, Expire>) -> Result<HttpResponse,
         Ok(hours) if (1..=MAX_EXPIRE_HOURS).contains(&hours) => hours,
         _ => {
             let why = format!("older_than_hours: a whole number of hours from 1 to {MAX_EXPIRE_HOURS}");
-            return Err(ConsoleError::Bad(why));
+            return Ok(posted.refused(why, "/console/admin"));
         }
     };
     let cutoff = format_timestamp(chrono::Utc::now() - chrono::Duration::hours(hours.into()));
+    if posted.form.confirmed != "yes" {
+        let before = cutoff.clone();
+        let count = read(&signed.state, move |conn| approvals::count_pending_before(conn, &before)).await?;
+        return confirm::ask(
+            signed,
+            Ask {
+                title: format!("Expire {count} approvals?"),
+                sentence: format!(
+                    "{count} approvals have waited longer than {hours} h. Expiring closes them for good: \
+                     none of them can be approved afterwards, and their requesters must ask again."
+                ),
+                action: "/console/admin/approvals/expire".into(),
+                fields: vec![("older_than_hours", hours.to_string())],
+                button: "Expire them",
+                back: "/console/admin",
+            },
+        );
+    }
     let result =
         gate::command(&signed.state, &signed.caller, Command::ExpireApprovals { requested_before: cutoff }).await;
     Ok(done(

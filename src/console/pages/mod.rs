@@ -5,6 +5,7 @@ mod approval_diff;
 mod approvals;
 mod audit;
 mod browse;
+mod confirm;
 mod errors;
 mod health;
 mod items;

@@ -4,6 +4,7 @@
 use super::super::guard::{Chrome, Posted, Signed};
 use super::super::render::{between, link, page};
 use super::super::{back_to, ConsoleError};
+use super::confirm::{self, Ask, Confirmed};
 use super::names::{self, Names};
 use super::Empty;
 use crate::http::auth::{Change, Read, Review};
@@ -85,9 +86,33 @@ pub async fn one(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResp
     page(&One { chrome: signed.chrome(), row, live, finished })
 }
 
-pub async fn cancel(posted: Posted<Review, Empty>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+pub async fn cancel(posted: Posted<Review, Confirmed>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
     let id = parse_id("run id", &id, RunId::parse)?;
     let signed = &posted.signed;
+    if !posted.form.yes() {
+        let lookup = id.clone();
+        let run = read(&signed.state, move |conn| runs::get(conn, &lookup))
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?;
+        let titles = names::task_titles(&signed.state, vec![run.task_id.to_string()], signed.caller.role).await?;
+        let task = Some(titles.of(run.task_id.as_str())).filter(|t| !t.is_empty()).unwrap_or(run.task_id.as_str());
+        let back = format!("/console/runs/{id}");
+        return confirm::ask(
+            signed,
+            Ask {
+                title: format!("Cancel the run of {task}?"),
+                sentence: format!(
+                    "It is {}. Cancelling stops its process now (SIGTERM, then SIGKILL after the grace \
+                     period); it is recorded as cancelled by {}, and whatever it half-did stays half-done.",
+                    run.status, signed.caller.name
+                ),
+                action: format!("/console/runs/{id}/cancel"),
+                fields: Vec::new(),
+                button: "Cancel the run",
+                back: &back,
+            },
+        );
+    }
     match signed.state.handles.runner.cancel(&id, signed.caller.actor()).await {
         Ok(_) => signed.flash(true, format!("Run {id} cancelled.")),
         Err(CancelError::NotFound) => return Err(ApiError::not_found(format!("run {id} not found")).into()),

@@ -5,6 +5,7 @@ mod approval_page;
 mod attacks;
 mod browser;
 mod browsing;
+mod confirmations;
 mod doors;
 mod drafts;
 mod names;

@@ -78,6 +78,12 @@ pub fn waiting_for(conn: &Connection, reviewer: &str, self_approval: bool) -> ru
     .query_row(rusqlite::params![reviewer, self_approval], |row| row.get(0))
 }
 
+/// How many approvals have been pending since before `cutoff` (what expiring at `cutoff` would close).
+pub fn count_pending_before(conn: &Connection, cutoff: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT count(*) FROM approvals WHERE status = 'pending' AND requested_at < ?1")?
+        .query_row([cutoff], |row| row.get(0))
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ApprovalFilter {
     pub status: Option<ApprovalStatus>,
