@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 mod browse;
 mod confirm;
+mod create;
 mod errors;
 mod health;
 mod items;
@@ -49,9 +50,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(at("/health", "GET").route(get().to(health::report)))
         .service(at("/tasks/{id}", "GET, POST").route(get().to(items::task)).route(post().to(items::edit_task)))
         .service(at("/tasks/{id}/run", "POST").route(post().to(items::run_task)))
+        .service(at("/projects", "GET, POST").route(get().to(create::list)).route(post().to(create::create_project)))
         .service(
             at("/projects/{id}", "GET, POST").route(get().to(items::project)).route(post().to(items::edit_project)),
         )
+        .service(at("/projects/{id}/tasks", "POST").route(post().to(create::create_task)))
         .service(at("/browse", "GET").route(get().to(browse::index)))
         .service(at("/browse/sql", "GET, POST").route(get().to(browse::canned_query)).route(post().to(browse::query)))
         .service(at("/browse/tables/{table}", "GET").route(get().to(browse::table)))

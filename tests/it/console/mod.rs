@@ -6,6 +6,7 @@ mod attacks;
 mod browser;
 mod browsing;
 mod confirmations;
+mod create;
 mod doors;
 mod drafts;
 mod names;

@@ -33,7 +33,7 @@ async fn signing_in_and_out() {
     browser.wait_text("#problem", "unknown or revoked", Duration::from_secs(10)).await;
     browser.sign_in(base, &team.admin).await;
     assert!(browser.text("#signed-in-as").await.contains("admin"));
-    for page in ["approvals", "runs", "errors", "audit", "health", "admin", "browse"] {
+    for page in ["approvals", "projects", "runs", "errors", "audit", "health", "admin", "browse"] {
         browser.goto(&format!("{base}/console/{page}")).await;
         assert!(browser.exists("#signed-in-as").await, "{page} opens signed in");
         // The navigation marks where you are (one link only), and a skip link leads past it.
@@ -208,7 +208,7 @@ async fn pages_fit_a_phone_and_print_to_pdf() {
         let (x, _, width, _) = element.rectangle().await.unwrap();
         assert!(x >= 0.0 && x + width <= 390.0, "{page}: the state badge is off screen at x={x} (+{width})");
     }
-    for page in ["approvals", "runs", "errors", "audit", "health", "admin", "browse", "browse/tables/events"] {
+    for page in ["approvals", "projects", "runs", "errors", "audit", "health", "admin", "browse", "browse/tables/events"] {
         browser.goto(&format!("{base}/console/{page}")).await;
         let overflow = browser
             .client
