@@ -56,6 +56,30 @@ pub fn age(stored: &str) -> String {
     span((chrono::Utc::now() - at).num_seconds().max(0))
 }
 
+/// A stored timestamp as people say it: "just now", "3 min ago", "in 2 h" (the stored text itself when it
+/// is not a timestamp).
+pub fn ago(stored: &str) -> String {
+    let Some(at) = parse_timestamp(stored) else { return stored.to_owned() };
+    relative((chrono::Utc::now() - at).num_seconds())
+}
+
+fn relative(seconds: i64) -> String {
+    match seconds {
+        s if s.abs() < 10 => "just now".into(),
+        s if s < 0 => format!("in {}", span(-s)),
+        s => format!("{} ago", span(s)),
+    }
+}
+
+/// A stored timestamp exactly, in this server's local time with its offset, to the second (the hover and
+/// print text beside `ago`; exports keep ISO 8601 UTC as stored).
+pub fn exact(stored: &str) -> String {
+    match parse_timestamp(stored) {
+        Some(at) => at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        None => stored.to_owned(),
+    }
+}
+
 /// The time between two stored timestamps (a run's duration), or "" when either is missing.
 pub fn between(from: Option<&str>, to: Option<&str>) -> String {
     match (from.and_then(parse_timestamp), to.and_then(parse_timestamp)) {
@@ -86,5 +110,15 @@ mod tests {
         assert_eq!(span(72 * 3600), "3 d");
         assert_eq!(between(Some("2026-01-01T00:00:00Z"), Some("2026-01-01T00:01:30Z")), "1 min");
         assert_eq!(between(None, None), "");
+    }
+
+    #[test]
+    fn times_read_relative_with_the_exact_time_beside() {
+        assert_eq!(relative(3), "just now");
+        assert_eq!(relative(180), "3 min ago");
+        assert_eq!(relative(-7200), "in 2 h");
+        assert_eq!(ago("not a time"), "not a time");
+        let exact = exact("2026-01-01T00:00:00.123Z");
+        assert!(exact.starts_with("20") && !exact.contains(".123") && exact.len() == 26, "{exact}");
     }
 }

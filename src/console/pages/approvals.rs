@@ -66,7 +66,6 @@ pub async fn queue(signed: Signed<Read>, query: web::Query<QueueQuery>) -> Resul
 struct One {
     chrome: Chrome,
     approval: ApprovalDto,
-    age: String,
     payload: String,
     diff: Diff,
     /// Why this caller cannot decide, when they cannot.
@@ -92,8 +91,7 @@ pub async fn one(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResp
         None
     };
     let payload = serde_json::to_string_pretty(&approval.payload).unwrap_or_default();
-    let age = age(&approval.requested_at);
-    page(&One { chrome: signed.chrome(), approval, age, payload, diff, why_not })
+    page(&One { chrome: signed.chrome(), approval, payload, diff, why_not })
 }
 
 #[derive(serde::Deserialize)]

@@ -45,3 +45,42 @@ async fn a_viewer_sees_names_redacted_like_every_title() {
         assert!(!body.contains("hunter2"), "{page} shows a viewer the secret in a name: {body}");
     }
 }
+
+/// Times read as "3 min ago" with the exact local time on hover and in print; the stored ISO form stays
+/// only in the markup (`datetime`), never as the text people read.
+#[actix_rt::test]
+async fn times_read_relative_with_the_exact_time_on_hover() {
+    let team = Team::new().await;
+    let project = team.project("Platform").await;
+    let task = team.task(&project, "Deploy", Some(vec!["true"])).await;
+    let run = team.run_to_end(&task).await;
+    let admin = sign_in(&team.app.url, &team.admin).await;
+    let stored = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d").unwrap();
+    // Markup attributes, and the audit's JSON payloads (data as stored, shown exactly), are not prose.
+    let attributes = regex::Regex::new(r#"(datetime|href|value)="[^"]*"|<td class="mono payload">[^<]*"#).unwrap();
+    for page in [
+        "/console/runs".to_owned(),
+        format!("/console/runs/{}", run["id"].as_str().unwrap()),
+        format!("/console/tasks/{task}"),
+        "/console/audit".into(),
+    ] {
+        let (_, body) = admin.get(&page).await;
+        let created = run["created_at"].as_str().unwrap();
+        if page.starts_with("/console/runs") {
+            let at = body
+                .find(&format!("<time datetime=\"{created}\" title=\""))
+                .unwrap_or_else(|| panic!("{page}: {body}"));
+            assert!(
+                body[at..].contains("just now</time><span class=\"print-only\">"),
+                "{page}: {}",
+                &body[at..at + 200]
+            );
+        }
+        let text = attributes.replace_all(&body, "");
+        assert!(
+            !stored.is_match(&text),
+            "{page} shows a stored timestamp as text: {:?}",
+            stored.find(&text).map(|m| &text[m.start().saturating_sub(80)..m.end()])
+        );
+    }
+}

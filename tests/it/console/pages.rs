@@ -208,7 +208,9 @@ async fn pages_fit_a_phone_and_print_to_pdf() {
         let (x, _, width, _) = element.rectangle().await.unwrap();
         assert!(x >= 0.0 && x + width <= 390.0, "{page}: the state badge is off screen at x={x} (+{width})");
     }
-    for page in ["approvals", "projects", "runs", "errors", "audit", "health", "admin", "browse", "browse/tables/events"] {
+    for page in
+        ["approvals", "projects", "runs", "errors", "audit", "health", "admin", "browse", "browse/tables/events"]
+    {
         browser.goto(&format!("{base}/console/{page}")).await;
         let overflow = browser
             .client
