@@ -13,6 +13,7 @@ mod pragmas;
 pub mod queries;
 pub mod quorum;
 pub mod reader;
+pub mod search;
 pub mod sinks;
 pub mod storage;
 mod swap;

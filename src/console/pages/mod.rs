@@ -14,6 +14,7 @@ mod live;
 mod login;
 mod names;
 mod runs;
+mod search;
 
 use super::ConsoleError;
 use actix_web::web::{get, post, resource, to, ServiceConfig};
@@ -47,6 +48,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(at("/errors", "GET").route(get().to(errors::list)))
         .service(at("/errors/{id}/resolve", "POST").route(post().to(errors::resolve)))
         .service(at("/audit", "GET").route(get().to(audit::timeline)))
+        .service(at("/search", "GET").route(get().to(search::results)))
         .service(at("/health", "GET").route(get().to(health::report)))
         .service(at("/tasks/{id}", "GET, POST").route(get().to(items::task)).route(post().to(items::edit_task)))
         .service(at("/tasks/{id}/run", "POST").route(post().to(items::run_task)))

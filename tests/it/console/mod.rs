@@ -11,4 +11,5 @@ mod doors;
 mod drafts;
 mod names;
 mod pages;
+mod search;
 pub mod visitor;

@@ -45,14 +45,14 @@ pub(super) fn record_for_run(
     severity: Severity,
     now: &str,
 ) -> Result<(), CommandError> {
+    let id = ErrorId::generate();
     conn.prepare_cached(
         "INSERT INTO errors (id, task_id, error, occurred_at, severity, source) VALUES (?1, ?2, ?3, ?4, ?5, 'runner')",
     )
-    .and_then(|mut stmt| {
-        stmt.execute(params![ErrorId::generate().as_str(), run.task_id.as_str(), error, now, severity.as_str()])
-    })
+    .and_then(|mut stmt| stmt.execute(params![id.as_str(), run.task_id.as_str(), error, now, severity.as_str()]))
     .map_err(storage)?;
-    Ok(())
+    // Not a command's own record, so not reindexed by `apply`: the run's transaction indexes it here.
+    crate::store::search::reindex(conn, "error", id.as_str()).map_err(storage)
 }
 
 /// Resolving is one-way: a resolved error is never reopened (a new one is recorded instead).

@@ -128,6 +128,8 @@ pub(super) fn apply_approved(
         Command::Record(Record::Query { .. }) => Touched::new("browser", "sql", None, Applied::Noted),
         Command::Record(Record::Session { .. }) => Touched::new("console", "session", None, Applied::Noted),
     };
+    // The search index follows the record in the same transaction (`store/search.rs`).
+    crate::store::search::reindex(conn, touched.aggregate_type, &touched.aggregate_id).map_err(storage)?;
     let event_id = if touched.record_event {
         let mut after = serde_json::to_value(&touched.applied).ok().and_then(|v| v.get("record").cloned());
         if let Some(record) = after.as_mut().and_then(Value::as_object_mut) {

@@ -247,6 +247,7 @@ pub(super) fn interrupt_restored(conn: &Connection, actor: &Actor, now: &str) ->
     let reason = "interrupted by a restore: it was queued or running when the backup was taken; request it again";
     for run in &stale {
         advance(conn, run, RunStep::InterruptByRestore, Ending { error_log: Some(reason), ..Ending::NONE }, now)?;
+        crate::store::search::reindex(conn, "run", run.id.as_str()).map_err(storage)?;
         let error = format!(
             "run {} of task {} was {} in the restored backup; it was not re-run",
             run.id, run.task_id, run.status
@@ -263,6 +264,7 @@ pub(super) fn recover(conn: &Connection, actor: &Actor, now: &str) -> Result<Tou
     for run in &interrupted {
         let ending = Ending { error_log: Some("interrupted by restart"), ..Ending::NONE };
         advance(conn, run, RunStep::InterruptByCrash, ending, now)?;
+        crate::store::search::reindex(conn, "run", run.id.as_str()).map_err(storage)?;
         let error = format!("run {} of task {} was interrupted by a restart; it was not re-run", run.id, run.task_id);
         hotlist::record_for_run(conn, run, &error, Severity::High, now)?;
         let payload = serde_json::json!({ "reason": "interrupted by restart" });

@@ -46,6 +46,14 @@ pub const INTERNAL: &[(&str, &str)] = &[
     ("sheet_cells", "the Sheet's cells as last seen, refused values included"),
     ("sheet_loose_columns", "Sheet protection bookkeeping"),
     ("schema_migrations", "the schema's own history"),
+    // The search index: derived from the records (whose own pages show them), searched at /console/search.
+    ("search_docs", "the search index"),
+    ("search_text", "the search index"),
+    ("search_text_data", "the search index"),
+    ("search_text_idx", "the search index"),
+    ("search_text_content", "the search index"),
+    ("search_text_docsize", "the search index"),
+    ("search_text_config", "the search index"),
 ];
 
 /// Whether the browser may read `table` (names compare as SQLite does, without case).

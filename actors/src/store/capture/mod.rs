@@ -28,9 +28,18 @@ pub const TIMELINE: &str = "pitr_timeline";
 /// Where the file came from (`backup/owner.rs`): set by a migration and by restores, never captured.
 pub const LINEAGE: &str = "pitr_lineage";
 
-/// The tables a session records: all but the outbox, the timeline, the lineage and SQLite's own.
+/// The search index's tables (`search_docs`, and `search_text` with its FTS5 shadow tables): derived
+/// from the records, so not captured; a replay rebuilds them from what it replayed (`search::rebuild`).
+pub const SEARCH_PREFIX: &str = "search_";
+
+/// The tables a session records: all but the outbox, the timeline, the lineage, the search index and
+/// SQLite's own.
 fn captured(table: &str) -> bool {
-    table != OUTBOX && table != TIMELINE && table != LINEAGE && !table.starts_with("sqlite_")
+    table != OUTBOX
+        && table != TIMELINE
+        && table != LINEAGE
+        && !table.starts_with(SEARCH_PREFIX)
+        && !table.starts_with("sqlite_")
 }
 
 /// Starts recording every table but the outbox (and SQLite's own).

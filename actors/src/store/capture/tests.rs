@@ -17,13 +17,20 @@ fn migrated(path: &std::path::Path) -> Connection {
 /// Every row of every captured table, as text, in key order.
 fn contents(conn: &Connection) -> Vec<String> {
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'pitr_outbox' ORDER BY name")
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'pitr_outbox' AND name NOT LIKE 'search_%' ORDER BY name")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let mut rows = Vec::new();
+    // The search index as it reads (its FTS5 storage is laid out anew by a rebuild, to the same content).
+    let mut rows: Vec<String> = conn
+        .prepare("SELECT d.kind, d.id, t.title, t.body FROM search_docs d JOIN search_text t ON t.rowid = d.rowid ORDER BY 1, 2")
+        .unwrap()
+        .query_map([], |r| Ok(format!("search: {} {} {:?} {:?}", r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
     for table in tables {
         let mut statement = conn.prepare(&format!("SELECT * FROM \"{table}\" ORDER BY 1")).unwrap();
         let width = statement.column_count();

@@ -19,6 +19,7 @@ mod paging;
 pub mod projects;
 pub mod runs;
 pub mod schedule;
+pub mod search;
 pub mod sheet_cells;
 pub mod sync_state;
 pub mod tasks;
