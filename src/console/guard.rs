@@ -150,8 +150,26 @@ fn return_path(req: &HttpRequest) -> String {
     }
 }
 
-/// The console page a form was posted from (its `Referer`, when that is this console), so a refused
-/// form can go back to it; the console's home otherwise.
+/// The console page the form posting to `action` lives on, where a refused form goes back to (a
+/// confirmation step's action included: its form started on the page that offered the action).
+fn form_page(action: &str) -> Option<String> {
+    let parts: Vec<&str> = action.strip_prefix("/console/")?.split('/').collect();
+    let page = match parts.as_slice() {
+        ["tasks", id, ..] => format!("/console/tasks/{id}"),
+        ["projects"] => "/console/projects".into(),
+        ["projects", id, ..] => format!("/console/projects/{id}"),
+        ["approvals", id, _] => format!("/console/approvals/{id}"),
+        ["runs", id, _] => format!("/console/runs/{id}"),
+        ["errors", ..] => "/console/errors".into(),
+        ["admin", ..] => "/console/admin".into(),
+        ["browse", ..] => "/console/browse".into(),
+        _ => return None,
+    };
+    super::local_page(&page).map(str::to_owned)
+}
+
+/// For a form whose page its action does not name: the page it was posted from (its `Referer`, when
+/// that is this console); the console's home otherwise.
 fn referring_page(req: &HttpRequest) -> String {
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     let referer = req.headers().get(header::REFERER).and_then(|r| r.to_str().ok());
@@ -293,7 +311,7 @@ impl<N: Need + 'static, T: DeserializeOwned + 'static> FromRequest for Posted<N,
             if body.len() > MAX_FORM_BYTES {
                 return Err(ConsoleError::TooLarge(format!("the form is larger than {MAX_FORM_BYTES} bytes")));
             }
-            let back = referring_page(&req);
+            let back = form_page(req.path()).unwrap_or_else(|| referring_page(&req));
             let vouched = vouched_same_origin(&req);
             let draft = Draft::of(&back, req.path(), &body);
             let signed = match signed_in::<N>(&req).await {

@@ -8,6 +8,7 @@
 //! Pages work without JavaScript; the one script follows a run's live log.
 
 mod assets;
+mod charts;
 mod export;
 mod guard;
 mod pages;

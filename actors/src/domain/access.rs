@@ -89,6 +89,10 @@ pub fn is_reserved_actor(name: &str) -> bool {
 /// A name a new token may take: well-formed and not one of Atlas's own actors.
 pub fn validate_new_token_name(name: &str) -> Result<(), String> {
     validate_token_name(name)?;
+    if name.chars().all(|c| c == '.') {
+        // A path segment of dots is rewritten by browsers and proxies: its console links could never work.
+        return Err(format!("{name:?} is only dots; choose a name with a letter or digit"));
+    }
     if is_reserved_actor(name) {
         return Err(format!("{name:?} is reserved for Atlas's own actions; choose another name"));
     }

@@ -65,6 +65,18 @@ fn created<T>(
     }
 }
 
+/// A command typed one argument per line, taken exactly: spaces and empty lines inside are arguments
+/// too (`ssh-keygen -N "" -f key` is five lines, the third empty); only the line ends and the empty
+/// lines after the last argument go.
+fn argv_of(text: &str) -> Vec<String> {
+    let mut argv: Vec<String> =
+        text.split('\n').map(|line| line.strip_suffix('\r').unwrap_or(line).to_owned()).collect();
+    while argv.last().is_some_and(String::is_empty) {
+        argv.pop();
+    }
+    argv
+}
+
 /// Text fields: trimmed, and empty meaning "not given".
 fn given(text: &str) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
@@ -99,7 +111,7 @@ pub struct TaskForm {
     assignee: String,
     #[serde(default)]
     priority: String,
-    /// The command's argv, one argument per line (no shell, no quoting to get wrong).
+    /// The command's argv, one argument per line, exactly (no shell, no quoting to get wrong).
     #[serde(default)]
     command: String,
 }
@@ -116,7 +128,7 @@ pub async fn create_task(
         Some(Ok(priority)) => Some(priority),
         Some(Err(text)) => return Ok(posted.refused(format!("priority: {text:?} is not a whole number"), &here)),
     };
-    let argv: Vec<String> = form.command.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    let argv = argv_of(&form.command);
     let change = Command::CreateTask(NewTask {
         id: TaskId::generate(),
         project_id,
@@ -132,4 +144,14 @@ pub async fn create_task(
     });
     let sent = gate::change(&posted.signed.state, &posted.signed.caller, change).await;
     Ok(created(&posted, "task", &here, sent))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_line_is_one_argument_exactly() {
+        assert_eq!(super::argv_of("ssh-keygen\r\n-N\r\n\r\n-f\r\nkey\r\n\r\n"), ["ssh-keygen", "-N", "", "-f", "key"]);
+        assert_eq!(super::argv_of("printf\n[%s]\n  padded  "), ["printf", "[%s]", "  padded  "]);
+        assert!(super::argv_of("\n\n").is_empty());
+    }
 }

@@ -46,6 +46,7 @@ struct Report {
     reminders: Vec<String>,
     alerts: Vec<String>,
     backups: Option<Vec<BackupDto>>,
+    charts: Vec<super::super::charts::Chart>,
 }
 
 /// A check's number, rounded to what a person compares: whole numbers as such, others to two places.
@@ -107,6 +108,7 @@ pub async fn report(signed: Signed<Read>) -> Result<HttpResponse, ConsoleError> 
     } else {
         None
     };
+    let charts = super::trends::charts(&signed.state, None, signed.caller.role).await?;
     page(&Report {
         chrome: signed.chrome(),
         ready: report.ready,
@@ -117,5 +119,6 @@ pub async fn report(signed: Signed<Read>) -> Result<HttpResponse, ConsoleError> 
         reminders,
         alerts: report.alerts,
         backups,
+        charts,
     })
 }

@@ -140,6 +140,7 @@ struct ProjectPage {
     chrome: Chrome,
     project: ProjectDto,
     tasks: Vec<TaskDto>,
+    charts: Vec<super::super::charts::Chart>,
 }
 
 pub async fn project(signed: Signed<Read>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
@@ -151,8 +152,10 @@ pub async fn project(signed: Signed<Read>, id: web::Path<String>) -> Result<Http
     let filter = TaskFilter { project_id: Some(id), status: None, assignee: None };
     let paged = paging(Some("50"), None)?;
     let listed = read(&signed.state, move |conn| tasks::list(conn, &filter, &paged)).await?;
+    let charts = super::trends::charts(&signed.state, Some(project.id.clone()), signed.caller.role).await?;
     page(&ProjectPage {
         chrome: signed.chrome(),
+        charts,
         project,
         tasks: listed.items.into_iter().map(|t| TaskDto::from(t).shown_to(signed.caller.role)).collect(),
     })

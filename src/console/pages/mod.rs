@@ -15,6 +15,7 @@ mod login;
 mod names;
 mod runs;
 mod search;
+mod trends;
 
 use super::ConsoleError;
 use actix_web::web::{get, post, resource, to, ServiceConfig};

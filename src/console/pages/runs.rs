@@ -94,6 +94,10 @@ pub async fn cancel(posted: Posted<Review, Confirmed>, id: web::Path<String>) ->
         let run = read(&signed.state, move |conn| runs::get(conn, &lookup))
             .await?
             .ok_or_else(|| ApiError::not_found(format!("run {id} not found")))?;
+        if run.status.is_finished() {
+            signed.flash(false, format!("Run {id} already ended: it is {}.", run.status));
+            return Ok(back_to(&format!("/console/runs/{id}")));
+        }
         let titles = names::task_titles(&signed.state, vec![run.task_id.to_string()], signed.caller.role).await?;
         let task = Some(titles.of(run.task_id.as_str())).filter(|t| !t.is_empty()).unwrap_or(run.task_id.as_str());
         let back = format!("/console/runs/{id}");

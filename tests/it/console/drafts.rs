@@ -145,3 +145,60 @@ async fn signing_in_returns_to_the_page_asked_for_and_never_to_another_site() {
         assert_eq!(signed.headers()["location"], lands, "next={next}");
     }
 }
+
+/// A draft refused for a version conflict keeps the version it was typed against: sending it again is
+/// refused again, never silently written over the change made meanwhile.
+#[actix_rt::test]
+async fn a_draft_from_a_version_conflict_never_overwrites_the_change_made_meanwhile() {
+    let team = Team::new().await;
+    let project = team.project("p").await;
+    let theirs = json!({ "description": "their important change" });
+    assert_eq!(team.call("PATCH", &format!("/api/v1/projects/{project}"), &team.admin, Some(theirs)).await.0, 200);
+    let admin = sign_in(&team.app.url, &team.admin).await;
+    let here = format!("/console/projects/{project}");
+    let mine = [("csrf", admin.csrf.as_str()), ("expected_version", "1"), ("name", "p"), ("description", "mine")];
+    let answer = admin.submit(&here, &mine).await;
+    assert_eq!(answer.location, here, "refused back to the form");
+    let (_, page) = admin.get(&here).await;
+    assert!(page.contains("id=\"stale-draft\""), "the page says it changed meanwhile: {page}");
+    assert_eq!(value_of(&page, "expected_version"), "1", "the draft keeps the version it was typed against");
+    // The person sends the form as the page now holds it.
+    let again = [("csrf", admin.csrf.as_str()), ("expected_version", "1"), ("name", "p"), ("description", "mine")];
+    admin.submit(&here, &again).await;
+    let (_, now) = team.call("GET", &format!("/api/v1/projects/{project}"), &team.viewer, None).await;
+    assert_eq!(now["description"], "their important change", "no one's change is lost");
+}
+
+/// A refused form goes back to the page its action belongs to, whatever the Referer says (or if there is
+/// none), confirmation steps included.
+#[actix_rt::test]
+async fn a_refused_form_goes_back_to_its_own_page_without_a_referer() {
+    let team = Team::new().await;
+    let project = team.project("p").await;
+    let admin = sign_in(&team.app.url, &team.admin).await;
+    let zeros = "0".repeat(64);
+    let vouched = [("origin", team.app.url.as_str())];
+    let form = [("csrf", zeros.as_str()), ("title", "typed here")];
+    let answer = admin.submit_with(&format!("/console/projects/{project}/tasks"), &form, &vouched).await;
+    assert_eq!(answer.location, format!("/console/projects/{project}"));
+    let (_, page) = admin.get(&answer.location).await;
+    assert_eq!(value_of(&page, "title"), "typed here");
+    let confirm = [("csrf", zeros.as_str()), ("confirmed", "yes"), ("older_than_hours", "5")];
+    let elsewhere = [("origin", team.app.url.as_str()), ("referer", "http://127.0.0.1/console/admin/approvals/expire")];
+    let answer = admin.submit_with("/console/admin/approvals/expire", &confirm, &elsewhere).await;
+    assert_eq!(answer.location, "/console/admin", "the page that offered the action, not the POST-only step");
+    let (_, page) = admin.get("/console/admin").await;
+    assert_eq!(value_of(&page, "older_than_hours"), "5");
+
+    // A finished run is not offered a cancel confirmation; the search refuses a NUL in a sentence.
+    let task = team.task(&project, "quick", Some(vec!["true"])).await;
+    let run = team.run_to_end(&task).await;
+    let run = run["id"].as_str().unwrap();
+    let answer = admin.submit(&format!("/console/runs/{run}/cancel"), &[("csrf", &admin.csrf)]).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let (_, page) = admin.get(&format!("/console/runs/{run}")).await;
+    assert!(page.contains("already ended: it is success"), "{page}");
+    let (status, page) = admin.get("/console/search?q=abc%00def").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("cannot hold control characters") && !page.contains("unterminated"), "{page}");
+}

@@ -5,6 +5,7 @@ mod approval_page;
 mod attacks;
 mod browser;
 mod browsing;
+mod charts;
 mod confirmations;
 mod create;
 mod doors;

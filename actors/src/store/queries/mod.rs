@@ -8,6 +8,7 @@
 //! index.
 
 pub mod approvals;
+pub mod charts;
 pub mod db_info;
 pub mod events;
 pub mod gauges;

@@ -24,12 +24,17 @@ pub enum QueryError {
     Empty,
     #[error("{0:?} is shorter than 3 characters: the search matches words of 3 or more")]
     Short(String),
+    #[error("a search cannot hold control characters (a NUL, a tab, …)")]
+    Control,
     #[error("{0}")]
     Storage(String),
 }
 
 /// The words of a query, lowercased, each at least three characters (no more than eight).
 pub fn words(query: &str) -> Result<Vec<String>, QueryError> {
+    if query.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return Err(QueryError::Control);
+    }
     let words: Vec<String> = query.split_whitespace().take(8).map(str::to_lowercase).collect();
     if words.is_empty() {
         return Err(QueryError::Empty);
@@ -123,6 +128,7 @@ mod tests {
         assert_eq!(words("  Deploy   FAILED "), Ok(vec!["deploy".to_owned(), "failed".to_owned()]));
         assert_eq!(words("   "), Err(QueryError::Empty));
         assert_eq!(words("db up"), Err(QueryError::Short("db".into())));
+        assert_eq!(words("abc\0def"), Err(QueryError::Control), "FTS5 would stop reading at the NUL");
         assert_eq!(match_expression(&words_of("say \"hi\"")), "\"say\" AND \"\"\"hi\"\"\"");
     }
 
