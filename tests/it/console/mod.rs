@@ -1,6 +1,7 @@
 //! The web console: its doors over plain HTTP (`doors`) and its pages in a real Chromium (`pages`,
 //! `browsing`), driven by `browser`.
 
+mod accessibility;
 mod approval_page;
 mod attacks;
 mod browser;
