@@ -27,6 +27,8 @@ use atlas_actors::store::{migrate, StoreConfig};
 use atlas_actors::SupervisorConfig;
 #[path = "atlas-bench/backup_bench.rs"]
 mod backup_bench;
+#[path = "atlas-bench/console_bench.rs"]
+mod console_bench;
 #[path = "atlas-bench/http_bench.rs"]
 mod http_bench;
 #[path = "atlas-bench/pitr_bench.rs"]
@@ -317,11 +319,12 @@ fn main() -> ExitCode {
             let tasks = args.iter().find_map(|a| a.parse().ok()).unwrap_or(100_000);
             http_bench::run(tasks, args.iter().any(|a| a == "--compare-datasette"))
         }
+        Some("console") => console_bench::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(100_000)),
         Some("soak") => soak_bench::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(3_000)),
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
             eprintln!(
-                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | restore-wait [MB] | sheets-memory [ROWS] | runner | backup [MB] | http [TASKS] [--compare-datasette] | soak [RUNS]"
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | restore-wait [MB] | sheets-memory [ROWS] | runner | backup [MB] | http [TASKS] [--compare-datasette] | console [TASKS] | soak [RUNS]"
             );
             return ExitCode::from(2);
         }

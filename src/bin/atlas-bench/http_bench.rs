@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 const LEVELS: [usize; 3] = [1, 16, 64];
 const RUN_FOR: Duration = Duration::from_secs(3);
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
     /// Empty for Datasette (no authentication).
-    token: String,
+    pub(crate) token: String,
     api: Api,
 }
 
@@ -94,7 +94,7 @@ pub(crate) fn free_port() -> Result<u16, String> {
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-async fn start(dir: &Path) -> Result<Server, String> {
+pub(crate) async fn start(dir: &Path) -> Result<Server, String> {
     let port = free_port()?;
     let config = dir.join("atlas.toml");
     let schedules = ["approval_expiry", "health_check", "sheets_sync", "sheets_export", "sheets_critical_export"]
@@ -200,7 +200,7 @@ async fn measure(server: &Server, project: &str, ids: Arc<Vec<String>>, kind: Ki
     }
 }
 
-async fn fill(server: &Server, tasks: usize) -> Result<(String, Vec<String>), String> {
+pub(crate) async fn fill(server: &Server, tasks: usize) -> Result<(String, Vec<String>), String> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build().map_err(|e| e.to_string())?;
     let post = |path: &str, body: serde_json::Value| {
         client.post(format!("{}{path}", server.url)).bearer_auth(&server.token).json(&body).send()

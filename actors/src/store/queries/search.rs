@@ -50,13 +50,15 @@ fn match_expression(words: &[String]) -> String {
     words.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND ")
 }
 
-/// The best `limit` matches of all `words`, most relevant first (FTS5's bm25 rank).
+/// The first `limit` matches of all `words`, newest record first. Not by relevance: FTS5 ranks (bm25) by
+/// scoring every match, 76 ms for a word in each of 100,000 tasks, while in rowid order it stops at the
+/// limit (BENCHMARKS.md, `atlas-bench console`).
 pub fn search(conn: &Connection, words: &[String], limit: usize) -> Result<Vec<Hit>, QueryError> {
     let storage = |e: rusqlite::Error| QueryError::Storage(e.to_string());
     let mut stmt = conn
         .prepare_cached(
             "SELECT d.kind, d.id, t.title, t.body FROM search_text t JOIN search_docs d ON d.rowid = t.rowid \
-             WHERE search_text MATCH ?1 ORDER BY t.rank LIMIT ?2",
+             WHERE search_text MATCH ?1 ORDER BY t.rowid DESC LIMIT ?2",
         )
         .map_err(storage)?;
     let rows = stmt
