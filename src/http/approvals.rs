@@ -3,7 +3,7 @@
 use super::auth::{Auth, Read, Review};
 use super::dto::{ApprovalDto, ApprovalPage, ApprovalQuery, ErrorBody, Payload, ReviewBody};
 use super::error::ApiError;
-use super::extract::{page, parse_id, parse_opt, ApiJson, ApiQuery};
+use super::extract::{page, parse_id, parse_opt, parse_status, ApiJson, ApiQuery};
 use super::gate::{read, submit};
 use super::AppState;
 use actix_web::{get, post, web, HttpResponse};
@@ -22,7 +22,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
     let filter = ApprovalFilter {
-        status: parse_opt::<ApprovalStatus>("status", q.status.as_deref())?,
+        status: parse_status::<ApprovalStatus>(q.status.as_deref())?,
         item_type: parse_opt::<ItemType>("type", q.item_type.as_deref())?,
         order: Default::default(),
     };

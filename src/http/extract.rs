@@ -93,6 +93,11 @@ pub fn parse_opt<T: FromStr<Err = String>>(field: &str, raw: Option<&str>) -> Re
         .transpose()
 }
 
+/// A status filter where `all` (as the console's filters offer) means none.
+pub fn parse_status<T: FromStr<Err = String>>(raw: Option<&str>) -> Result<Option<T>, ApiError> {
+    parse_opt("status", raw.filter(|status| *status != "all"))
+}
+
 /// Parses an id in a path or a field, naming it on error.
 pub fn parse_id<T>(field: &str, raw: &str, parse: fn(&str) -> Result<T, String>) -> Result<T, ApiError> {
     parse(raw).map_err(|err| ApiError::bad_request(format!("invalid {field}: {err}")))

@@ -158,8 +158,8 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
         "resolved" => json!({ "type": "boolean" }),
         "severity" => one_of(Severity::ALL),
         "type" if path == "/api/v1/approvals" => one_of(ItemType::ALL),
-        "status" if path == "/api/v1/approvals" => one_of(ApprovalStatus::ALL),
-        "status" if path == "/api/v1/runs" => one_of(RunStatus::ALL),
+        "status" if path == "/api/v1/approvals" => one_of(&[ApprovalStatus::ALL, &["all"]].concat()),
+        "status" if path == "/api/v1/runs" => one_of(&[RunStatus::ALL, &["all"]].concat()),
         "status" if path == "/api/v1/projects" => one_of(ProjectStatus::ALL),
         "status" if path == "/api/v1/tasks" => one_of(TaskStatus::ALL),
         // Free text, compared as given (empty included).

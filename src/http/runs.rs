@@ -3,7 +3,7 @@
 use super::auth::{Auth, Read, Review};
 use super::dto::{ErrorBody, LiveRedactor, Payload, RunDto, RunPage, RunQuery};
 use super::error::ApiError;
-use super::extract::{page, parse_id, parse_opt, ApiQuery};
+use super::extract::{page, parse_id, parse_status, ApiQuery};
 use super::gate::read;
 use super::AppState;
 use actix_web::{get, post, web, HttpResponse};
@@ -24,7 +24,7 @@ pub async fn list(
     let q = query.0;
     let filter = RunFilter {
         task_id: q.task_id.as_deref().map(|id| parse_id("task_id", id, TaskId::parse)).transpose()?,
-        status: parse_opt::<RunStatus>("status", q.status.as_deref())?,
+        status: parse_status::<RunStatus>(q.status.as_deref())?,
     };
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
     let listed = read(&state, move |conn| runs::list(conn, &filter, &page)).await?;

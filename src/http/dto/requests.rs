@@ -122,7 +122,7 @@ pub struct TaskQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ApprovalQuery {
-    /// pending | approved | rejected | expired
+    /// pending | approved | rejected | expired | superseded | all (no filter, as leaving it out)
     pub status: Option<String>,
     /// task | project | config | deployment
     #[serde(rename = "type")]
@@ -137,7 +137,7 @@ pub struct ApprovalQuery {
 #[into_params(parameter_in = Query)]
 pub struct RunQuery {
     pub task_id: Option<String>,
-    /// queued | running | success | failed | cancelled | timed_out
+    /// queued | running | success | failed | cancelled | timed_out | all (no filter, as leaving it out)
     pub status: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,

@@ -89,3 +89,24 @@ async fn the_navigation_counts_the_approvals_waiting_for_the_signed_in_reviewer(
     let (_, page) = alice.get("/console/runs").await;
     assert!(!page.contains("id=\"waiting\""), "nothing waits: no badge");
 }
+
+/// The console's status filters offer `all`; the API takes it too (as no filter), on approvals and runs.
+#[actix_rt::test]
+async fn the_status_filter_all_the_console_offers_is_one_the_api_takes() {
+    let team = Team::new().await;
+    let project = team.project("p").await;
+    for title in ["one", "two"] {
+        let body = json!({ "project_id": project, "title": title });
+        let (_, asked) = team.call("POST", "/api/v1/tasks", &team.agent, Some(body)).await;
+        if title == "one" {
+            let path = format!("/api/v1/approvals/{}/approve", asked["id"].as_str().unwrap());
+            assert_eq!(team.call("POST", &path, &team.approver, None).await.0, 200);
+        }
+    }
+    let (status, all) = team.call("GET", "/api/v1/approvals?status=all", &team.viewer, None).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["items"].as_array().unwrap().len(), 2, "pending and approved alike");
+    assert_eq!(team.call("GET", "/api/v1/runs?status=all", &team.viewer, None).await.0, 200);
+    let (status, refused) = team.call("GET", "/api/v1/approvals?status=everything", &team.viewer, None).await;
+    assert_eq!(status, 400, "{refused}");
+}
