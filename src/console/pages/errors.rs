@@ -89,3 +89,39 @@ pub async fn resolve(posted: Posted<Resolve, Resolution>, id: web::Path<String>)
     }
     Ok(back_to("/console/errors"))
 }
+
+/// Resolves every checked error with one resolution: one `ResolveError` command each, as the API's route
+/// would send them one by one; the page says how many were resolved and why any were not.
+pub async fn resolve_checked(posted: Posted<Resolve, Vec<(String, String)>>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    let ids: Vec<String> = posted.form.iter().filter(|(n, _)| n == "ids").map(|(_, v)| v.clone()).collect();
+    let resolution = posted.form.iter().find(|(n, _)| n == "resolution").map(|(_, v)| v.clone()).unwrap_or_default();
+    if ids.is_empty() {
+        return Ok(posted.refused("Nothing resolved: check the errors to resolve first.", "/console/errors"));
+    }
+    if ids.len() > 200 {
+        return Ok(posted.refused("Nothing resolved: at most 200 errors at once.", "/console/errors"));
+    }
+    let (mut done, mut refused) = (0, Vec::new());
+    for raw in &ids {
+        let id = match ErrorId::parse(raw) {
+            Ok(id) => id,
+            Err(err) => {
+                refused.push(format!("{raw:?}: {err}"));
+                continue;
+            }
+        };
+        let command = Command::ResolveError { id: id.clone(), resolution: resolution.clone(), notes: None };
+        match gate::command(&signed.state, &signed.caller, command).await {
+            Ok(_) => done += 1,
+            Err(err) => refused.push(format!("{id}: {}", err.message)),
+        }
+    }
+    if refused.is_empty() {
+        signed.flash(true, format!("{done} errors resolved."));
+        Ok(back_to("/console/errors"))
+    } else {
+        let why = format!("{done} of {} errors resolved; not: {}", ids.len(), refused.join("; "));
+        Ok(posted.refused(why, "/console/errors"))
+    }
+}

@@ -47,6 +47,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(at("/runs/{id}/cancel", "POST").route(post().to(runs::cancel)))
         .service(at("/runs/{id}/requeue", "POST").route(post().to(runs::requeue)))
         .service(at("/errors", "GET").route(get().to(errors::list)))
+        .service(at("/errors/resolve", "POST").route(post().to(errors::resolve_checked)))
         .service(at("/errors/{id}/resolve", "POST").route(post().to(errors::resolve)))
         .service(at("/audit", "GET").route(get().to(audit::timeline)))
         .service(at("/search", "GET").route(get().to(search::results)))

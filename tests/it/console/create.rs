@@ -65,3 +65,51 @@ async fn an_agents_creation_waits_for_approval_and_a_refused_one_keeps_what_was_
     let (_, page) = agent.get(&here).await;
     assert!(page.contains("priority: &#34;soon&#34; is not a whole number"), "{page}");
 }
+
+/// Triage: the checked errors are resolved together with one resolution, each as its own command; a
+/// refusal among them says which and why, and what was typed stays.
+#[actix_rt::test]
+async fn checked_errors_are_resolved_together() {
+    let team = Team::new().await;
+    let project = team.project("p").await;
+    let task = team.task(&project, "breaks", Some(vec!["false"])).await;
+    for _ in 0..3 {
+        team.run_to_end(&task).await;
+    }
+    let conn = crate::support::open_read_only(&team.app.db_path());
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM errors WHERE resolved = 0 ORDER BY occurred_at")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ids.len(), 3);
+    let admin = sign_in(&team.app.url, &team.admin).await;
+    let (_, page) = admin.get("/console/errors").await;
+    assert!(page.contains(&format!("name=\"ids\" value=\"{}\" form=\"resolve-checked\"", ids[0])), "{page}");
+    let form = [
+        ("csrf", admin.csrf.as_str()),
+        ("ids", ids[0].as_str()),
+        ("ids", ids[1].as_str()),
+        ("resolution", "disk cleaned"),
+    ];
+    let done = admin.submit("/console/errors/resolve", &form).await;
+    assert_eq!(done.location, "/console/errors");
+    let open = crate::support::count(&conn, "SELECT count(*) FROM errors WHERE resolved = 0");
+    assert_eq!(open, 1, "the two checked, not the third");
+    let resolutions = crate::support::count(&conn, "SELECT count(*) FROM errors WHERE resolution = 'disk cleaned'");
+    assert_eq!(resolutions, 2);
+    // Already resolved and a made-up id: each refused by name, the text kept for another try.
+    let form = [
+        ("csrf", admin.csrf.as_str()),
+        ("ids", ids[0].as_str()),
+        ("ids", "err-made-up"),
+        ("resolution", "second pass"),
+    ];
+    admin.submit("/console/errors/resolve", &form).await;
+    let (_, page) = admin.get("/console/errors").await;
+    assert!(page.contains("0 of 2 errors resolved; not:") && page.contains(ids[0].as_str()), "{page}");
+    assert!(page.contains("value=\"second pass\""), "what was typed stays");
+    assert_eq!(crate::support::count(&conn, "SELECT count(*) FROM errors WHERE resolved = 0"), 1);
+}

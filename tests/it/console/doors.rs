@@ -18,6 +18,7 @@ const ACTIONS: &[&str] = &[
     "/console/runs/run-x/cancel",
     "/console/runs/run-x/requeue",
     "/console/errors/err-x/resolve",
+    "/console/errors/resolve",
     "/console/tasks/task-x",
     "/console/tasks/task-x/run",
     "/console/projects",
