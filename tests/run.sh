@@ -5,8 +5,8 @@
 # The tests use real parts, never skip, and fail when one is missing:
 # - moto's S3 server (Python) for the off-site backup and point-in-time recovery tests;
 # - openapi-spec-validator and schemathesis (Python) for the API document's checks (tests/it/api/fuzz.rs);
-# - Debian's Chromium and chromedriver for the console's browser tests, and axe-core (npm, pinned, into
-#   target/axe/) for its accessibility test;
+# - Debian's Chromium and chromedriver for the console's browser tests (axe-core, for the accessibility
+#   test, is vendored in tests/vendor/);
 # - systemd-analyze for the unit file check;
 # - root, for the full-disk tests' real tmpfs.
 # Building needs only the Rust toolchain and a C compiler (SQLite is compiled in, bindings declared by hand).
@@ -18,7 +18,6 @@ python3 -c "import moto.server" >/dev/null 2>&1 || missing+=(moto)
 python3 -c "import schemathesis, openapi_spec_validator" >/dev/null 2>&1 || missing+=(api-checkers)
 { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || missing+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
-[ -f target/axe/node_modules/axe-core/axe.min.js ] || missing+=(axe)
 
 apt_install() {
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -44,12 +43,6 @@ for need in "${missing[@]}"; do
     chromium)
       echo "== installing Chromium and chromedriver (apt)"
       apt_install chromium chromium-driver || echo "the browser tests will fail" >&2
-      ;;
-    axe)
-      echo "== installing axe-core (npm) for the console's accessibility test"
-      command -v npm >/dev/null 2>&1 || apt_install npm || echo "npm is missing: the accessibility test will fail" >&2
-      npm install --silent --no-audit --no-fund --prefix target/axe axe-core@4.10.2 \
-        || echo "the accessibility test will fail" >&2
       ;;
     systemd)
       echo "== installing systemd-analyze (apt)"

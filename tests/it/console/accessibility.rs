@@ -1,4 +1,4 @@
-//! axe-core (the npm package's `axe.min.js`, installed by tests/run.sh into `target/axe/`) on every
+//! axe-core (the npm package's `axe.min.js`, vendored in `tests/vendor/axe-core-4.10.2/`) on every
 //! console page at 1366 and 390 px wide, on a realistic small data set: any violation fails the test,
 //! listed by rule, impact and element.
 
