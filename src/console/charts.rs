@@ -3,7 +3,8 @@
 //! with a plotting crate: four simple shapes (stacked day bars, day lines, task bars) need only geometry,
 //! and askama then escapes every label like any other text.
 
-use atlas_actors::store::queries::charts::{OUTCOMES, SEVERITIES};
+#[cfg(test)]
+use atlas_actors::store::queries::charts::OUTCOMES;
 use chrono::NaiveDate;
 
 const WIDTH: f64 = 640.0;
@@ -189,15 +190,6 @@ pub fn task_bars(id: &str, title: &str, data: &[(String, String, usize, f64)]) -
     chart.head = ["task", "runs", "median (s)"].map(String::from).to_vec();
     chart.rows = data.iter().map(|(_, name, n, m)| vec![name.clone(), n.to_string(), figure(*m)]).collect();
     chart
-}
-
-/// The series names the day charts stack.
-pub fn outcome_series() -> [&'static str; 4] {
-    OUTCOMES
-}
-
-pub fn severity_series() -> [&'static str; 4] {
-    SEVERITIES
 }
 
 #[cfg(test)]

@@ -29,14 +29,14 @@ pub async fn charts(state: &AppState, project: Option<String>, role: Role) -> Re
     }
     let mut out = vec![
         charts::decision_lines("chart-decisions", "Approval decision time per day (hours)", &decisions),
-        charts::stacked_days("chart-runs", "Runs per day by outcome", &charts::outcome_series(), &runs),
+        charts::stacked_days("chart-runs", "Runs per day by outcome", &figures::OUTCOMES, &runs),
         charts::task_bars("chart-durations", "Median run duration by task (most run first)", &durations),
     ];
     if let Some(errors) = errors {
         out.push(charts::stacked_days(
             "chart-errors",
             "Open errors by severity at each day's end",
-            &charts::severity_series(),
+            &figures::SEVERITIES,
             &errors,
         ));
     }

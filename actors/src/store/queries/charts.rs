@@ -12,6 +12,12 @@ pub fn days(today: NaiveDate, days: u32) -> Vec<NaiveDate> {
     (0..days as i64).rev().map(|back| today - Duration::days(back)).collect()
 }
 
+/// Seconds from one stored timestamp to another (never negative).
+fn seconds_between(from: &str, to: &str) -> Option<(DateTime<Utc>, f64)> {
+    let (a, b) = (parse_timestamp(from)?, parse_timestamp(to)?);
+    Some((b, (b - a).num_milliseconds().max(0) as f64 / 1000.0))
+}
+
 fn day_of(stored: &str) -> Option<NaiveDate> {
     parse_timestamp(stored).map(|at| at.date_naive())
 }
@@ -42,8 +48,8 @@ pub fn decision_times(
     let mut waits: Vec<(NaiveDate, f64)> = Vec::new();
     for row in rows {
         let (asked, decided) = row?;
-        if let (Some(a), Some(d)) = (parse_timestamp(&asked), parse_timestamp(&decided)) {
-            waits.push((d.date_naive(), (d - a).num_milliseconds().max(0) as f64 / 1000.0));
+        if let Some((decided, seconds)) = seconds_between(&asked, &decided) {
+            waits.push((decided.date_naive(), seconds));
         }
     }
     Ok(window
@@ -104,8 +110,7 @@ pub fn duration_by_task(
     let mut by_task: Vec<(String, String, Vec<f64>)> = Vec::new();
     for row in rows {
         let (task, title, started, ended) = row?;
-        let (Some(a), Some(b)) = (parse_timestamp(&started), parse_timestamp(&ended)) else { continue };
-        let seconds = (b - a).num_milliseconds().max(0) as f64 / 1000.0;
+        let Some((_, seconds)) = seconds_between(&started, &ended) else { continue };
         match by_task.iter_mut().find(|(t, _, _)| *t == task) {
             Some((_, _, all)) => all.push(seconds),
             None => by_task.push((task, title, vec![seconds])),
