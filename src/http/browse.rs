@@ -75,10 +75,12 @@ pub async fn run_sql(state: &AppState, caller: &Caller, query: String) -> Result
 /// A viewer's answer: free-text columns already read as NULL (`guard::PAYLOAD_COLUMNS`); what text is
 /// left (titles, names, whatever an expression made) goes through the redaction catalogue.
 fn redact_cells(answer_rows: &mut [Vec<serde_json::Value>]) {
-    for cell in answer_rows.iter_mut().flatten() {
-        if let serde_json::Value::String(text) = cell {
-            *text = atlas_actors::sheets::sanitize::redact(text);
-        }
+    answer_rows.iter_mut().flatten().for_each(redact_value);
+}
+
+fn redact_value(value: &mut serde_json::Value) {
+    if let serde_json::Value::String(text) = value {
+        *text = atlas_actors::sheets::sanitize::redact(text);
     }
 }
 
@@ -95,6 +97,18 @@ pub async fn table_list(state: &AppState) -> Result<Vec<browse::tables::TableInf
     let limit = state.browser.time_limit;
     let _slot = slot(state)?;
     state.handles.readers.read(move |conn| browse::tables::list(conn, limit)).await.map_err(ApiError::from_read)
+}
+
+/// One table's columns (404 when the browser shows no such table), in a browser slot.
+pub async fn table_columns(state: &AppState, table: String) -> Result<Vec<browse::ColumnInfo>, ApiError> {
+    let _slot = slot(state)?;
+    let read = state.handles.readers.read(move |conn| {
+        let shown = browse::tables::names(conn)?.contains(&table);
+        Ok(shown.then(|| browse::tables::columns(conn, &table)).transpose()?.ok_or(table))
+    });
+    read.await
+        .map_err(ApiError::from_read)?
+        .map_err(|table| ApiError::not_found(format!("table: there is no table {table:?}")))
 }
 
 /// How much of a refusal's message the audit keeps (SQLite's messages may quote the whole SQL).
@@ -118,8 +132,8 @@ async fn audit(state: &AppState, caller: &Caller, text: String, outcome: String)
 /// Rows shown per page when `limit` is not given.
 const DEFAULT_ROWS: usize = 100;
 
-/// The query string: `limit`, `cursor`, `sort` (`column` or `-column` for largest first) and any number of
-/// `column=value` filters (exact match).
+/// The query string: `limit`, `cursor` or `before`, `sort` (`column` or `-column` for largest first) and
+/// any number of filters (`column=value`, `column__contains=`, `__lt=`, `__gt=`, `__isnull=1|0`).
 /// `caller`: a viewer's request reads payload columns as NULL.
 pub fn rows_request(query: &str, max_rows: usize, caller: &Caller) -> Result<RowsRequest, ApiError> {
     let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
@@ -136,6 +150,7 @@ pub fn rows_request(query: &str, max_rows: usize, caller: &Caller) -> Result<Row
                     })?;
             }
             "cursor" => request.cursor = Some(value),
+            "before" => request.before = Some(value),
             "sort" => {
                 let (name, descending) = match value.strip_prefix('-') {
                     Some(name) => (name, true),
@@ -149,9 +164,11 @@ pub fn rows_request(query: &str, max_rows: usize, caller: &Caller) -> Result<Row
     Ok(request)
 }
 
-/// One table's rows: `limit` (at most `browser.max_rows`), `cursor` (the previous page's `next_cursor`),
-/// `sort` (a column an index serves; `-column` for largest first; default rowid, newest first) and
-/// `column=value` filters. Hidden columns read as NULL and cannot be filtered on.
+/// One table's rows: `limit` (at most `browser.max_rows`), `cursor` (a page's `next_cursor`) or `before`
+/// (its `prev_cursor`), `sort` (any column; `-column` for largest first; default rowid, newest first; a
+/// column no index serves costs a scan, under the time limit) and filters: `column=value`,
+/// `column__contains=text`, `column__lt=`, `column__gt=`, `column__isnull=1` (or `0`). Hidden columns read
+/// as NULL and cannot be filtered or sorted on.
 #[utoipa::path(tag = "browse", params(("table" = String, Path)), responses(
     (status = 200, description = "columns, rows, next_cursor"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/browse/tables/{table}")]
@@ -165,20 +182,66 @@ pub async fn rows(
     Ok(HttpResponse::Ok().json(table_page(&state, table.into_inner(), request).await?))
 }
 
+/// How many rows a view holds (up to 10,000, `rows_capped` beyond) and its facets: the columns with 2 to
+/// 20 distinct values among those rows, each value with its count. The same filters as the rows;
+/// `summary: null` when counting took longer than the time limit.
+#[utoipa::path(tag = "browse", params(("table" = String, Path)), responses(
+    (status = 200, description = "summary: rows, rows_capped, facets"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/browse/tables/{table}/summary")]
+pub async fn summary(
+    state: web::Data<AppState>,
+    auth: Auth<Read>,
+    table: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let request = rows_request(req.query_string(), state.browser.max_rows, &auth.caller)?;
+    let summary = table_summary(&state, table.into_inner(), request).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "summary": summary })))
+}
+
+/// A view's count and facets, in a browser slot (None: counting took too long). A viewer's facet values
+/// are redacted as the rows are.
+pub async fn table_summary(
+    state: &AppState,
+    table: String,
+    request: RowsRequest,
+) -> Result<Option<browse::Summary>, ApiError> {
+    let limit = state.browser.time_limit;
+    let _slot = slot(state)?;
+    let viewer = request.hide_payloads;
+    let read = state
+        .handles
+        .readers
+        .read(move |conn| Ok(browse::summary::summarize(conn, &table, &request.filters, viewer, limit)))
+        .await;
+    let mut summed = read.map_err(ApiError::from_read)?.map_err(refused)?;
+    if viewer {
+        summed
+            .iter_mut()
+            .flat_map(|s| s.facets.iter_mut())
+            .flat_map(|f| f.values.iter_mut())
+            .for_each(|v| redact_value(&mut v.0));
+    }
+    Ok(summed)
+}
+
+/// A browser refusal as the API answers it: an unknown table is 404, the rest 400 naming the parameter.
+fn refused(refusal: RowsRefusal) -> ApiError {
+    match refusal {
+        RowsRefusal::NoTable(table) => ApiError::not_found(format!("table: there is no table {table:?}")),
+        refusal => ApiError::bad_request(refusal.to_string()),
+    }
+}
+
 /// One page of a table's rows, in a browser slot; each refusal names its parameter.
 pub async fn table_page(state: &AppState, table: String, request: RowsRequest) -> Result<RowsPage, ApiError> {
     let limit = state.browser.time_limit;
     let _slot = slot(state)?;
     let viewer = request.hide_payloads;
     let page = state.handles.readers.read(move |conn| Ok(browse::rows::page(conn, &table, &request, limit))).await;
-    match page.map_err(ApiError::from_read)? {
-        Ok(mut page) => {
-            if viewer {
-                redact_cells(&mut page.rows);
-            }
-            Ok(page)
-        }
-        Err(RowsRefusal::NoTable(table)) => Err(ApiError::not_found(format!("table: there is no table {table:?}"))),
-        Err(refusal) => Err(ApiError::bad_request(refusal.to_string())),
+    let mut page = page.map_err(ApiError::from_read)?.map_err(refused)?;
+    if viewer {
+        redact_cells(&mut page.rows);
     }
+    Ok(page)
 }

@@ -3,14 +3,14 @@
 use super::auth::{Auth, Read, Resolve};
 use super::dto::{ErrorBody, ErrorDto, ErrorPage, ErrorQuery, Payload, ResolveBody};
 use super::error::ApiError;
-use super::extract::{page, parse_bool, parse_id, parse_opt, ApiJson, ApiQuery};
+use super::extract::{page, parse_bool, parse_error_sort, parse_id, parse_opt, ApiJson, ApiQuery};
 use super::gate::{read, submit};
 use super::AppState;
 use actix_web::{get, post, web, HttpResponse};
 use atlas_actors::domain::{Command, ErrorId, Severity};
 use atlas_actors::store::queries::hotlist::{self, ErrorFilter};
 
-/// List hotlist entries, newest first.
+/// List hotlist entries, newest first, or most severe first (`sort=severity`).
 #[utoipa::path(tag = "errors", params(ErrorQuery), responses((status = 200, body = ErrorPage), (status = 400, body = ErrorBody)))]
 #[get("/errors")]
 pub async fn list(
@@ -22,6 +22,7 @@ pub async fn list(
     let filter = ErrorFilter {
         resolved: parse_bool("resolved", q.resolved.as_deref())?,
         severity: parse_opt::<Severity>("severity", q.severity.as_deref())?,
+        by_severity: parse_error_sort(q.sort.as_deref())?,
     };
     let page = page(q.limit.as_deref(), q.cursor.as_deref())?;
     let listed = read(&state, move |conn| hotlist::list(conn, &filter, &page)).await?;

@@ -93,6 +93,15 @@ pub fn parse_opt<T: FromStr<Err = String>>(field: &str, raw: Option<&str>) -> Re
         .transpose()
 }
 
+/// `sort`: `newest` (the default) or `severity` (critical first, then newest).
+pub fn parse_error_sort(sort: Option<&str>) -> Result<bool, ApiError> {
+    match sort {
+        None | Some("") | Some("newest") => Ok(false),
+        Some("severity") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!("sort: {other:?} is neither newest nor severity"))),
+    }
+}
+
 /// A status filter where `all` (as the console's filters offer) means none.
 pub fn parse_status<T: FromStr<Err = String>>(raw: Option<&str>) -> Result<Option<T>, ApiError> {
     parse_opt("status", raw.filter(|status| *status != "all"))

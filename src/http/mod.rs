@@ -133,7 +133,8 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(probes::admin_health)
             .service(browse::sql)
             .service(browse::tables)
-            .service(browse::rows),
+            .service(browse::rows)
+            .service(browse::summary),
     );
 }
 

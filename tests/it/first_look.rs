@@ -136,8 +136,9 @@ async fn the_readme_s_first_look_works_in_an_empty_directory_with_no_config() {
     };
     assert!(run["output"].as_str().unwrap_or_default().contains("hello from atlas"), "{run}");
 
-    let answer =
-        console.submit("/console/browse/sql", &[("csrf", &console.csrf), ("sql", "SELECT 40 + 2 AS answer")]).await;
+    let answer = console
+        .submit_and_follow("/console/browse/sql", &[("csrf", &console.csrf), ("sql", "SELECT 40 + 2 AS answer")])
+        .await;
     assert!(
         answer.status == 200 && answer.body.contains("42") && !answer.body.contains("unable to open"),
         "the SQL box answers on the README's relative database path: {} {}",

@@ -25,6 +25,7 @@ struct List {
     chrome: Chrome,
     resolved: String,
     severity: String,
+    sort: String,
     rows: Vec<Row>,
     next: Option<String>,
 }
@@ -33,12 +34,14 @@ struct List {
 pub struct ListQuery {
     resolved: Option<String>,
     severity: Option<String>,
+    sort: Option<String>,
     cursor: Option<String>,
 }
 
 pub async fn list(signed: Signed<Read>, query: web::Query<ListQuery>) -> Result<HttpResponse, ConsoleError> {
     let resolved = query.resolved.clone().unwrap_or_else(|| "no".into());
     let severity = query.severity.clone().unwrap_or_default();
+    let sort = query.sort.clone().unwrap_or_else(|| "newest".into());
     let filter = ErrorFilter {
         resolved: match resolved.as_str() {
             "no" => Some(false),
@@ -47,6 +50,7 @@ pub async fn list(signed: Signed<Read>, query: web::Query<ListQuery>) -> Result<
             other => return Err(ConsoleError::Bad(format!("resolved: {other:?} is not yes, no or all"))),
         },
         severity: parse_opt::<Severity>("severity", Some(severity.as_str()).filter(|s| !s.is_empty()))?,
+        by_severity: crate::http::extract::parse_error_sort(Some(sort.as_str()))?,
     };
     let paged = paging(Some("50"), query.cursor.as_deref())?;
     let listed = read(&signed.state, move |conn| hotlist::list(conn, &filter, &paged)).await?;
@@ -63,9 +67,12 @@ pub async fn list(signed: Signed<Read>, query: web::Query<ListQuery>) -> Result<
         })
         .collect();
     let next = listed.next_cursor.map(|c| {
-        format!("/console/errors?{}", link(&[("resolved", &resolved), ("severity", &severity), ("cursor", &c)]))
+        format!(
+            "/console/errors?{}",
+            link(&[("resolved", &resolved), ("severity", &severity), ("sort", &sort), ("cursor", &c)])
+        )
     });
-    page(&List { chrome: signed.chrome(), resolved, severity, rows, next })
+    page(&List { chrome: signed.chrome(), resolved, severity, sort, rows, next })
 }
 
 #[derive(serde::Deserialize)]

@@ -15,6 +15,7 @@ mod login;
 mod names;
 mod runs;
 mod search;
+mod table;
 mod trends;
 
 use super::ConsoleError;
@@ -60,7 +61,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         )
         .service(at("/projects/{id}/tasks", "POST").route(post().to(create::create_task)))
         .service(at("/browse", "GET").route(get().to(browse::index)))
-        .service(at("/browse/sql", "GET, POST").route(get().to(browse::canned_query)).route(post().to(browse::query)))
-        .service(at("/browse/tables/{table}", "GET").route(get().to(browse::table)))
+        .service(at("/browse/sql", "GET, POST").route(get().to(browse::sql_view)).route(post().to(browse::query)))
+        .service(at("/browse/tables/{table}", "GET").route(get().to(table::table)))
         .configure(admin::routes);
 }

@@ -151,6 +151,8 @@ pub struct ErrorQuery {
     pub resolved: Option<String>,
     /// low | medium | high | critical
     pub severity: Option<String>,
+    /// newest (default) | severity: critical first, then newest
+    pub sort: Option<String>,
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }

@@ -124,7 +124,7 @@ async fn table_rows_page_sort_and_filter_over_http() {
         ("/api/v1/browse/tables/api_tokens", 404, "table"),
         ("/api/v1/browse/tables/pitr_outbox", 404, "table"),
         ("/api/v1/browse/tables/nope", 404, "table"),
-        ("/api/v1/browse/tables/projects?sort=description", 400, "sort"),
+        ("/api/v1/browse/tables/projects?sort=nocolumn", 400, "sort"),
         ("/api/v1/browse/tables/projects?colour=red", 400, "colour"),
         ("/api/v1/browse/tables/projects?limit=0", 400, "limit"),
         ("/api/v1/browse/tables/projects?cursor=%E2%9C%93", 400, "cursor"),
@@ -134,6 +134,61 @@ async fn table_rows_page_sort_and_filter_over_http() {
         assert_eq!(got, status, "{path}: {body}");
         assert!(body["error"]["message"].as_str().unwrap().starts_with(named), "{path}: {body}");
     }
+}
+
+/// Datasette's basics over HTTP: filters beyond equality, the page before, and a view's summary (its
+/// count and facets); a viewer can neither filter, sort nor facet on a payload column.
+#[actix_rt::test]
+async fn views_filter_page_back_and_summarize_over_http() {
+    let team = Team::new().await;
+    for i in 0..7 {
+        let body = json!({ "name": format!("p{}", i % 3), "description": format!("secret-{i}") });
+        let (status, _) = team.call("POST", "/api/v1/projects", &team.admin, Some(body)).await;
+        assert_eq!(status, 201);
+    }
+    let (_, contains) = team.call("GET", "/api/v1/browse/tables/projects?name__contains=P1", &team.viewer, None).await;
+    assert_eq!(contains["rows"].as_array().unwrap().len(), 2, "{contains}");
+    let (_, first) = team.call("GET", "/api/v1/browse/tables/projects?limit=3&sort=name", &team.viewer, None).await;
+    assert_eq!(first["prev_cursor"], serde_json::Value::Null);
+    let next = first["next_cursor"].as_str().unwrap();
+    let path = format!("/api/v1/browse/tables/projects?limit=3&sort=name&cursor={next}");
+    let (_, second) = team.call("GET", &path, &team.viewer, None).await;
+    let before = second["prev_cursor"].as_str().expect("a page before the second");
+    let path = format!("/api/v1/browse/tables/projects?limit=3&sort=name&before={before}");
+    let (_, back) = team.call("GET", &path, &team.viewer, None).await;
+    assert_eq!(back["rows"], first["rows"], "back is where it came from");
+
+    let (status, summed) = team.call("GET", "/api/v1/browse/tables/projects/summary", &team.admin, None).await;
+    assert_eq!(status, 200, "{summed}");
+    assert_eq!(summed["summary"]["rows"], 7);
+    let facets = summed["summary"]["facets"].as_array().unwrap();
+    let name = facets.iter().find(|f| f["column"] == "name").expect("name is a facet");
+    assert_eq!(name["values"], json!([["p0", 3], ["p1", 2], ["p2", 2]]), "{summed}");
+    let (_, filtered) = team.call("GET", "/api/v1/browse/tables/projects/summary?name__lt=p2", &team.admin, None).await;
+    assert_eq!(filtered["summary"]["rows"], 5, "{filtered}");
+    for path in [
+        "/api/v1/browse/tables/projects/summary?description__contains=secret",
+        "/api/v1/browse/tables/projects?description__isnull=0",
+        "/api/v1/browse/tables/projects?sort=description",
+    ] {
+        let (status, body) = team.call("GET", path, &team.viewer, None).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("description"), "{path}: {message}");
+    }
+    let (status, _) = team.call("GET", "/api/v1/browse/tables/projects?sort=description", &team.admin, None).await;
+    assert_eq!(status, 200, "others may sort on it");
+    for (path, named) in [
+        ("/api/v1/browse/tables/projects?name__like=p", "name__like"),
+        ("/api/v1/browse/tables/projects?name__isnull=maybe", "name__isnull"),
+        ("/api/v1/browse/tables/projects?cursor=00&before=00", "before"),
+    ] {
+        let (status, body) = team.call("GET", path, &team.viewer, None).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().starts_with(named), "{path}: {body}");
+    }
+    let (status, _) = team.call("GET", "/api/v1/browse/tables/api_tokens/summary", &team.admin, None).await;
+    assert_eq!(status, 404, "the token table has no summary either");
 }
 
 #[actix_rt::test]

@@ -146,6 +146,47 @@ async fn errors_are_resolved_once_and_filtered() {
     assert_eq!(audit["items"][0]["aggregate_id"], id);
 }
 
+/// `sort=severity`: critical first, newest first within a severity, and the pages (a cursor through
+/// the ranks) neither skip nor repeat an entry.
+#[actix_rt::test]
+async fn errors_sorted_by_severity_page_through_every_entry_in_rank_order() {
+    let team = Team::new().await;
+    let severities = [Severity::Low, Severity::Critical, Severity::Medium, Severity::High, Severity::Critical];
+    for (i, severity) in severities.into_iter().cycle().take(13).enumerate() {
+        let new = NewHotlistError {
+            id: ErrorId::generate(),
+            task_id: None,
+            error: format!("problem {i}"),
+            severity,
+            source: "health".into(),
+        };
+        team.app.handles.writer.submit(Command::RecordError(new), Actor::system()).await.unwrap();
+    }
+    let (mut seen, mut cursor) = (Vec::new(), String::new());
+    loop {
+        let path = format!("/api/v1/errors?sort=severity&limit=2&resolved=false{cursor}");
+        let (status, page) = team.call("GET", &path, &team.viewer, None).await;
+        assert_eq!(status, 200, "{page}");
+        for item in page["items"].as_array().unwrap() {
+            let text = |k: &str| item[k].as_str().unwrap().to_owned();
+            seen.push((text("severity"), text("occurred_at"), text("id")));
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    let rank = |s: &str| ["low", "medium", "high", "critical"].iter().position(|r| *r == s).unwrap();
+    let mut expected = seen.clone();
+    expected.sort_by(|a, b| rank(&b.0).cmp(&rank(&a.0)).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
+    expected.dedup();
+    assert_eq!(expected.len(), 13, "every entry once: {seen:?}");
+    assert_eq!(seen, expected);
+    let (status, body) = team.call("GET", "/api/v1/errors?sort=worst", &team.viewer, None).await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().starts_with("sort:"), "{body}");
+}
+
 /// A backup whose manifest does not parse is refused for good (409), not "unavailable" (503, which says
 /// retry); an audit cursor that holds no event number is refused (400), not read as the first page.
 #[actix_rt::test]

@@ -41,6 +41,10 @@ async fn axe_finds_no_violation_on_any_page_at_desktop_and_phone_width() {
         "/console/admin".into(),
         "/console/browse".into(),
         "/console/browse/tables/tasks".into(),
+        // A filtered view (chips, facets, both pagers) and an answered query (its link and exports).
+        "/console/browse/tables/events?limit=2&aggregate_type__isnull=0&cursor=5b6e756c6c2c3130305d".into(),
+        "/console/browse/sql?sql=SELECT%20type%2C%20count(*)%20FROM%20events%20GROUP%20BY%20type".into(),
+        "/console/errors?sort=severity".into(),
         "/console/search?q=deploy".into(),
     ];
     let axe = axe_source();

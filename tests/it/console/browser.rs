@@ -113,6 +113,27 @@ impl Browser {
         field.send_keys(value).await.unwrap();
     }
 
+    /// Chooses the option of the `<select>` at `css` whose value is `value`.
+    pub async fn choose(&self, css: &str, value: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css}: {e}"));
+        field.select_by_value(value).await.unwrap_or_else(|e| panic!("choose {value} in {css}: {e}"));
+    }
+
+    /// Clicks what leads to another page and waits (bounded) until the browser is there; answers its URL.
+    pub async fn follow(&self, css: &str) -> String {
+        let from = self.client.current_url().await.unwrap().to_string();
+        self.click(css).await;
+        let began = Instant::now();
+        loop {
+            let now = self.client.current_url().await.unwrap().to_string();
+            if now != from && self.exists("main").await {
+                return now;
+            }
+            assert!(began.elapsed() < Duration::from_secs(10), "clicking {css} never left {from}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn click(&self, css: &str) {
         self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css}: {e}")).click().await.unwrap();
     }

@@ -284,4 +284,23 @@ async fn canned_queries_are_links_that_run_under_the_same_guards() {
     assert!(page.contains("no canned query named"), "{page}");
     let (_, audit) = team.call("GET", "/api/v1/audit?type=browser.queried", &team.admin, None).await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 2, "both canned runs are on record");
+
+    // Any query is a link, and the link exports: CSV (formulas defused) and JSON, each run audited.
+    let csv = "/console/browse/sql?sql=SELECT%201%20AS%20n%2C%20%27%3D2%2B3%27%20AS%20f&format=csv";
+    let answer = viewer.send("GET", csv, None, None, &[]).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, "n,f\r\n1,'=2+3\r\n"), "{}", answer.body);
+    let answer = viewer.send("GET", "/console/browse/sql?query=open+approvals&format=json", None, None, &[]).await;
+    let json: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(json["columns"], serde_json::json!(["id", "status"]), "{json}");
+    for (path, status, says) in [
+        ("/console/browse/sql?sql=SELECT%201&format=xml", 400, "format"),
+        ("/console/browse/sql?sql=SELECT%201&query=open+approvals", 400, "not both"),
+        ("/console/browse/sql?sql=DROP%20TABLE%20tasks&format=csv", 400, "SELECT, WITH or EXPLAIN"),
+    ] {
+        let (got, page) = viewer.get(path).await;
+        assert_eq!(got, status, "{path}: {page}");
+        assert!(page.contains(says), "{path}: {page}");
+    }
+    let (_, audit) = team.call("GET", "/api/v1/audit?type=browser.queried", &team.admin, None).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 5, "the exports and the refused query are on record");
 }

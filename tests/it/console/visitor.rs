@@ -80,6 +80,15 @@ impl Visitor {
         self.submit_with(path, form, &[]).await
     }
 
+    /// A form post, and the page its redirect leads to (the SQL box answers at the query's own URL).
+    pub async fn submit_and_follow(&self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let posted = self.submit(path, form).await;
+        if posted.status != 303 {
+            return posted;
+        }
+        self.send("GET", &posted.location, None, None, &[]).await
+    }
+
     pub async fn submit_with(&self, path: &str, form: &[(&str, &str)], headers: &[(&str, &str)]) -> Answer {
         let body = serde_urlencoded::to_string(form).unwrap();
         self.send("POST", path, Some(body.into_bytes()), Some("application/x-www-form-urlencoded"), headers).await

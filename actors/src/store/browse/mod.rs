@@ -3,9 +3,11 @@
 //! console and `/api/v1/browse` show. Only ever run on the read-only pool.
 
 pub mod complexity;
+pub mod filter;
 mod guard;
 pub mod rows;
 pub mod sql;
+pub mod summary;
 pub mod tables;
 mod value;
 
@@ -16,7 +18,10 @@ pub use guard::SECRET_COLUMNS;
 pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 pub use rows::{RowsPage, RowsRefusal, RowsRequest};
 pub use sql::{SqlAnswer, SqlLimits, SqlRefusal};
+pub use summary::{Facet, Summary};
 pub use tables::{ColumnInfo, TableInfo, COUNT_CAP};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod views_tests;

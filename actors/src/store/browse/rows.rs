@@ -1,9 +1,12 @@
-//! One table's rows for the data browser: exact-match column filters, a sort on a column an index
-//! serves, keyset pages (an opaque cursor of the last row's sort value and rowid, NULLs first going up and
-//! last going down, as SQLite orders them), under the browser's guards.
+//! One table's rows for the data browser: column filters (`filter.rs`), a sort on any column it may read
+//! (through an index when one serves it; otherwise SQLite's top-N sort, under the time limit), keyset
+//! pages both ways (an opaque cursor of a row's sort value and rowid, NULLs first going up and last going
+//! down, as SQLite orders them; a page before a cursor is the page after it in the reverse order,
+//! turned round), under the browser's guards.
 
+use super::filter::conditions;
 use super::guard::{Guarded, Secrets};
-use super::tables::{columns, names, quoted};
+use super::tables::{columns, names, quoted, ColumnInfo};
 use super::value::{answer_bytes, to_json};
 use rusqlite::types::Value;
 use rusqlite::Connection;
@@ -12,12 +15,15 @@ use std::time::Duration;
 /// What to show of a table.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RowsRequest {
-    /// A sortable column and whether newest/largest first; None: by rowid, newest first.
+    /// A column and whether newest/largest first; None: by rowid, newest first.
     pub sort: Option<(String, bool)>,
-    /// `column = value`, all of them.
+    /// `key=value` filters as the query string has them (`filter::Filter::parse`), all of them.
     pub filters: Vec<(String, String)>,
     pub limit: usize,
+    /// The rows after this cursor (a page's `next_cursor`).
     pub cursor: Option<String>,
+    /// The rows before this cursor (a page's `prev_cursor`).
+    pub before: Option<String>,
     /// The reader is a viewer: payload columns (`guard::PAYLOAD_COLUMNS`) read as NULL, and cannot filter.
     pub hide_payloads: bool,
 }
@@ -28,6 +34,8 @@ pub struct RowsPage {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<serde_json::Value>>,
     pub next_cursor: Option<String>,
+    /// Where the page before this one ends (None on the first page).
+    pub prev_cursor: Option<String>,
 }
 
 /// Why a page was not answered; each names the parameter.
@@ -37,12 +45,16 @@ pub enum RowsRefusal {
     NoTable(String),
     #[error("{0}: there is no such column in this table")]
     NoColumn(String),
-    #[error("sort: {0:?} has no index to sort on; sortable columns: {1}")]
+    #[error("sort: {0:?} cannot be sorted on; sortable columns: {1}")]
     NotSortable(String, String),
+    #[error("{0}: {1}")]
+    BadFilter(String, String),
     #[error("{0}: this column is hidden and cannot be filtered on")]
     Hidden(String),
     #[error("cursor: not a cursor of this table and sort")]
     BadCursor,
+    #[error("before: give cursor (the next page) or before (the previous one), not both")]
+    BothWays,
     #[error("time limit: the page took longer than {0} ms and was stopped")]
     TimeLimit(u128),
     #[error("the query failed: {0}")]
@@ -91,35 +103,34 @@ pub fn page(
         return Err(RowsRefusal::NoTable(table.to_owned()));
     }
     let columns = columns(conn, table).map_err(failed)?;
-    let find = |name: &str| columns.iter().find(|c| c.name == name);
-    let mut conditions = Vec::new();
-    let mut params: Vec<Value> = Vec::new();
-    for (column, value) in &request.filters {
-        let info = find(column).ok_or_else(|| RowsRefusal::NoColumn(column.clone()))?;
-        if info.hidden || (request.hide_payloads && super::guard::is_payload(table, column)) {
-            return Err(RowsRefusal::Hidden(column.clone()));
-        }
-        conditions.push(format!("{} = ?", quoted(column)));
-        params.push(Value::Text(value.clone()));
-    }
+    let (mut conditions, mut params) = conditions(table, &request.filters, &columns, request.hide_payloads)?;
     let (sort_column, descending) = match &request.sort {
         None => ("rowid".to_owned(), true),
         Some((name, descending)) => {
-            let info = find(name).filter(|c| c.sortable && !c.hidden).ok_or_else(|| {
-                let sortable: Vec<&str> = columns.iter().filter(|c| c.sortable).map(|c| c.name.as_str()).collect();
+            let readable = |c: &&ColumnInfo| c.readable(table, request.hide_payloads);
+            let info = columns.iter().filter(readable).find(|c| &c.name == name).ok_or_else(|| {
+                let sortable: Vec<&str> = columns.iter().filter(readable).map(|c| c.name.as_str()).collect();
                 RowsRefusal::NotSortable(name.clone(), sortable.join(", "))
             })?;
             (quoted(&info.name), *descending)
         }
     };
-    if let Some(cursor) = &request.cursor {
+    // A page before a cursor: the page after it going the other way, turned round afterwards.
+    let (from, backwards) = match (&request.cursor, &request.before) {
+        (Some(_), Some(_)) => return Err(RowsRefusal::BothWays),
+        (Some(after), None) => (Some(after), false),
+        (None, Some(before)) => (Some(before), true),
+        (None, None) => (None, false),
+    };
+    let reading_down = descending != backwards;
+    if let Some(cursor) = from {
         let (value, rowid) = decode_cursor(cursor)?;
         if request.sort.is_none() {
-            conditions.push("rowid < ?".into());
+            conditions.push(if reading_down { "rowid < ?" } else { "rowid > ?" }.into());
             params.push(Value::Integer(rowid));
         } else {
             let is_null = value == Value::Null;
-            conditions.push(after_cursor(&sort_column, descending, is_null));
+            conditions.push(after_cursor(&sort_column, reading_down, is_null));
             if !is_null {
                 params.push(value.clone());
                 params.push(value);
@@ -127,7 +138,7 @@ pub fn page(
             params.push(Value::Integer(rowid));
         }
     }
-    let direction = if descending { "DESC" } else { "ASC" };
+    let direction = if reading_down { "DESC" } else { "ASC" };
     let order = if request.sort.is_none() {
         format!("rowid {direction}")
     } else {
@@ -163,9 +174,15 @@ pub fn page(
         }
         rows.push(values);
     }
-    let next_cursor = more
-        .then(|| rows.last())
-        .flatten()
-        .map(|last: &Vec<serde_json::Value>| encode_cursor(&last[sort_index], last[0].as_i64().unwrap_or_default()));
-    Ok(RowsPage { columns: names, rows, next_cursor })
+    let key = |row: &Vec<serde_json::Value>| encode_cursor(&row[sort_index], row[0].as_i64().unwrap_or_default());
+    if backwards {
+        rows.reverse();
+        // Going back, the rows after this page are the ones just left.
+        let prev_cursor = more.then(|| rows.first().map(key)).flatten();
+        let next_cursor = rows.last().map(key);
+        return Ok(RowsPage { columns: names, rows, next_cursor, prev_cursor });
+    }
+    let next_cursor = more.then(|| rows.last().map(key)).flatten();
+    let prev_cursor = from.and(rows.first().map(key));
+    Ok(RowsPage { columns: names, rows, next_cursor, prev_cursor })
 }

@@ -1,5 +1,4 @@
-//! The data browser's table list: every table, its columns (which of them can be sorted on through an
-//! index) and a row count that stops at [`COUNT_CAP`], so a big table never costs a full scan.
+//! The data browser's table list: every table, its columns (which of them an index serves) and a row count that stops at [`COUNT_CAP`], so a big table never costs a full scan.
 
 use super::guard::{Guarded, Secrets};
 use rusqlite::Connection;
@@ -13,10 +12,21 @@ pub struct ColumnInfo {
     pub name: String,
     pub declared_type: String,
     pub primary_key: bool,
-    /// The first column of an index (or the rowid alias): sorting on it reads the index in order.
+    /// Whether a page may be sorted on it: every column but a hidden one.
     pub sortable: bool,
+    /// The first column of an index (or the rowid alias): sorting on it reads the index in order; on
+    /// any other column a page costs a scan of the table (SQLite's top-N sort), under the time limit.
+    pub indexed: bool,
     /// Read as NULL by the browser (a secret, see `guard::SECRET_COLUMNS`).
     pub hidden: bool,
+}
+
+impl ColumnInfo {
+    /// Whether a reader may filter, sort or facet on it: not a secret, nor a payload when the reader is a
+    /// viewer (so no filter or order probes a value it reads as NULL).
+    pub fn readable(&self, table: &str, hide_payloads: bool) -> bool {
+        !(self.hidden || (hide_payloads && super::guard::is_payload(table, &self.name)))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -52,7 +62,7 @@ pub fn all_names(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 
 pub fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ColumnInfo>> {
     let mut first_of_an_index = conn.prepare(
-        "SELECT ii.name FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii WHERE ii.seqno = 0",
+        "SELECT ii.name FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii WHERE ii.seqno = 0 AND ii.name IS NOT NULL",
     )?;
     let indexed: Vec<String> = first_of_an_index.query_map([table], |row| row.get(0))?.collect::<Result<_, _>>()?;
     let mut info = conn.prepare("SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid")?;
@@ -60,9 +70,11 @@ pub fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<ColumnInf
         .query_map([table], |row| {
             let (name, declared_type, pk): (String, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
             let rowid_alias = pk == 1 && declared_type.eq_ignore_ascii_case("INTEGER");
+            let hidden = super::guard::SECRET_COLUMNS.iter().any(|(t, c)| *t == table && *c == name);
             Ok(ColumnInfo {
-                sortable: rowid_alias || indexed.iter().any(|i| i == &name),
-                hidden: super::guard::SECRET_COLUMNS.iter().any(|(t, c)| *t == table && *c == name),
+                sortable: !hidden,
+                indexed: rowid_alias || indexed.iter().any(|i| i == &name),
+                hidden,
                 primary_key: pk > 0,
                 declared_type,
                 name,

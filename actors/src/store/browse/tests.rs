@@ -197,8 +197,7 @@ fn table_pages_follow_the_sort_through_nulls_and_repeats_without_gaps() {
         sort: sort.map(|(c, d)| (c.to_owned(), d)),
         filters: filters.iter().map(|(c, v)| (c.to_string(), v.to_string())).collect(),
         limit: 4,
-        cursor: None,
-        hide_payloads: false,
+        ..Default::default()
     };
     assert_eq!(all_pages(&conn, request(None, &[])), expected("rowid DESC", ""));
     assert_eq!(all_pages(&conn, request(Some(("kind", false)), &[])), expected("kind ASC, rowid ASC", ""));
@@ -219,13 +218,13 @@ fn table_pages_refuse_what_they_cannot_serve_naming_the_parameter() {
             filters: filter.into_iter().map(|(c, v)| (c.to_owned(), v.to_owned())).collect(),
             limit: 10,
             cursor: cursor.map(str::to_owned),
-            hide_payloads: false,
+            ..Default::default()
         };
         super::rows::page(&conn, table, &request, LIMITS.time_limit).map(|_| ()).map_err(|e| e.to_string())
     };
     assert!(page("nope", None, None, None).unwrap_err().starts_with("table:"));
     assert!(page("notes\" OR 1=1 --", None, None, None).unwrap_err().starts_with("table:"));
-    assert!(page("notes", Some("note"), None, None).unwrap_err().starts_with("sort:"));
+    assert!(page("notes", Some("missing"), None, None).unwrap_err().starts_with("sort:"));
     assert!(page("notes", None, Some(("missing", "x")), None).unwrap_err().starts_with("missing:"));
     assert!(page("notes", None, None, Some("zz")).unwrap_err().starts_with("cursor:"));
     assert!(page("api_tokens", None, Some(("token_hash", HASH)), None).unwrap_err().starts_with("table:"));

@@ -117,6 +117,27 @@ impl Select {
         self.run(conn, &format!("{time_column} {direction}, {id_column} {direction}"), page, map, key)
     }
 
+    /// Runs the page query highest `rank` first (an expression an index holds), then newest first by
+    /// (time, id). A cursor's `at` is `"<rank> <time>"`; a forged one matches nothing odd (rank 0).
+    pub fn page_ranked<T>(
+        mut self,
+        conn: &Connection,
+        rank: &str,
+        (time_column, id_column): (&str, &str),
+        page: &PageRequest,
+        map: impl Fn(&Row<'_>) -> rusqlite::Result<T>,
+        key: impl Fn(&T) -> Cursor,
+    ) -> rusqlite::Result<Listed<T>> {
+        if let Some(cursor) = &page.after {
+            let (level, at) = cursor.at.split_once(' ').unwrap_or(("0", ""));
+            // The first condition is the index's range; the row value orders within it.
+            self.sql.push_str(&format!(" AND {rank} <= ? AND ({rank}, {time_column}, {id_column}) < (?, ?, ?)"));
+            let level = Value::Integer(level.parse().unwrap_or(0));
+            self.params.extend([level.clone(), level, Value::Text(at.to_owned()), cursor_id(&cursor.id, false)]);
+        }
+        self.run(conn, &format!("{rank} DESC, {time_column} DESC, {id_column} DESC"), page, map, key)
+    }
+
     /// Runs the page query, newest first by an integer primary key alone (the commit order of an
     /// append-only table): every index a filter binds fully is already in that order.
     pub fn page_by_rowid<T>(

@@ -50,11 +50,14 @@ fn every_list_query_reads_an_index_in_page_order() {
             let filter =
                 runs::RunFilter { task_id: on[0].then(TaskId::generate), status: on[1].then_some(RunStatus::Queued) };
             runs::list(&conn, &filter, &page).unwrap();
-            let filter = hotlist::ErrorFilter {
-                resolved: on[0].then_some(false),
-                severity: on[1].then_some(Severity::Critical),
-            };
-            hotlist::list(&conn, &filter, &page).unwrap();
+            for by_severity in [false, true] {
+                let filter = hotlist::ErrorFilter {
+                    resolved: on[0].then_some(false),
+                    severity: on[1].then_some(Severity::Critical),
+                    by_severity,
+                };
+                hotlist::list(&conn, &filter, &page).unwrap();
+            }
         }
         for on in subsets(4) {
             let filter = events::EventFilter {
@@ -67,7 +70,11 @@ fn every_list_query_reads_an_index_in_page_order() {
         }
     }
     let seen = plans::take();
-    assert_eq!(seen.len(), 2 * (2 + 8 + 4 * 4 + 16), "every query was planned (approvals in both orders)");
+    assert_eq!(
+        seen.len(),
+        2 * (2 + 8 + 4 * 4 + 4 + 16),
+        "every query was planned (approvals in both orders, errors in both)"
+    );
     let sorted: Vec<String> = seen
         .iter()
         .filter(|(_, plan)| plan.contains("TEMP B-TREE"))
