@@ -124,11 +124,13 @@ pub async fn edit_task(posted: Posted<Change, TaskForm>, id: web::Path<String>) 
 pub async fn run_task(posted: Posted<Change, Empty>, id: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
     let signed = &posted.signed;
     let task = crate::http::tasks::live_task(&signed.state, &id).await?;
-    let task_id = task.id.clone();
+    let (task_id, title) = (task.id.clone(), task.title.clone());
     let change = crate::http::tasks::queue_run(&signed.state, task)?;
     match gate::change(&signed.state, &signed.caller, change).await {
-        Ok((Gated::Requested, _)) => signed.flash(true, format!("A run of task {task_id} now waits for approval.")),
-        Ok((Gated::Applied, _)) => signed.flash(true, format!("A run of task {task_id} is queued.")),
+        Ok((Gated::Requested, _)) => {
+            signed.flash(true, format!("A run of {title:?} now waits for approval (Approvals, the queue)."))
+        }
+        Ok((Gated::Applied, _)) => signed.flash(true, format!("A run of {title:?} is queued (Runs).")),
         Err(err) => signed.flash(false, format!("Not queued: {}", err.message)),
     }
     Ok(back_to(&format!("/console/tasks/{task_id}")))

@@ -11,6 +11,7 @@ mod confirmations;
 mod create;
 mod doors;
 mod drafts;
+mod journey;
 mod names;
 mod pages;
 mod search;
