@@ -5,6 +5,8 @@
 # The tests use real parts, never skip, and fail when one is missing:
 # - moto's S3 server (Python) for the off-site backup and point-in-time recovery tests;
 # - openapi-spec-validator and schemathesis (Python) for the API document's checks (tests/it/api/fuzz.rs);
+# - standardwebhooks (Python, the specification's reference library) to verify sink deliveries
+#   (tests/it/sinks/standard.rs);
 # - Debian's Chromium and chromedriver for the console's browser tests (axe-core, for the accessibility
 #   test, is vendored in tests/vendor/);
 # - systemd-analyze for the unit file check;
@@ -16,6 +18,7 @@ cd "$(dirname "$0")/.."
 missing=()
 python3 -c "import moto.server" >/dev/null 2>&1 || missing+=(moto)
 python3 -c "import schemathesis, openapi_spec_validator" >/dev/null 2>&1 || missing+=(api-checkers)
+python3 -c "import standardwebhooks" >/dev/null 2>&1 || missing+=(standardwebhooks)
 { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || missing+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 
@@ -39,6 +42,11 @@ for need in "${missing[@]}"; do
       echo "== installing openapi-spec-validator and schemathesis (pip)"
       pip_args=(--quiet 'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5')
       python3 -m pip install "${pip_args[@]}" || python3 -m pip install --break-system-packages "${pip_args[@]}"
+      ;;
+    standardwebhooks)
+      echo "== installing standardwebhooks, the Standard Webhooks reference verifier (pip)"
+      python3 -m pip install --quiet 'standardwebhooks==1.3.0' \
+        || python3 -m pip install --quiet --break-system-packages 'standardwebhooks==1.3.0'
       ;;
     chromium)
       echo "== installing Chromium and chromedriver (apt)"

@@ -126,6 +126,7 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(pitr::restore)
             .service(sinks::list)
             .service(sinks::retry)
+            .service(sinks::enable)
             .service(db::health)
             .service(db::stats)
             .service(db::vacuum)

@@ -1,5 +1,5 @@
 //! `/api/v1/admin/sinks` (admin only): each sink's queue (waiting, delivered, dead, last error, the dead
-//! letters) and a dead delivery's retry.
+//! letters, whether it is disabled), a dead delivery's retry, and enabling a sink a 410 disabled.
 
 use super::auth::{Admin, Auth};
 use super::dto::ErrorBody;
@@ -23,6 +23,21 @@ pub async fn list(state: web::Data<AppState>, _auth: Auth<Admin>) -> Result<Http
         .await
         .map_err(ApiError::from_read)?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// Delivers to a sink again after its receiver answered 410 Gone (its waiting deliveries go first);
+/// audited. 404 when that sink is not disabled.
+#[utoipa::path(tag = "admin", params(("name" = String, Path)), responses(
+    (status = 200, description = "{name, enabled: true}"), (status = 404, body = ErrorBody)))]
+#[post("/admin/sinks/{name}/enable")]
+pub async fn enable(
+    state: web::Data<AppState>,
+    auth: Auth<Admin>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let sink = name.into_inner();
+    state.handles.writer.submit(Command::EnableSink { sink: sink.clone() }, auth.caller.actor()).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "name": sink, "enabled": true })))
 }
 
 /// Puts a dead delivery back in its queue (attempts from zero, due now); audited. 404 when no dead

@@ -1,7 +1,8 @@
-//! `[[sinks]]`: where domain events are delivered (signed, in order per aggregate, at least once).
+//! `[[sinks]]`: where domain events are delivered (signed the Standard Webhooks way and Atlas's own, in
+//! order per aggregate, at least once).
 
 use super::Settings;
-use atlas_actors::domain::Secret;
+use atlas_actors::sinks::deliver::SigningKey;
 use atlas_actors::sinks::SinkConfig;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -15,11 +16,29 @@ pub struct SinkSettings {
     pub url: String,
     /// Event types as globs: `approval.*`, `run.failed`, `*`.
     pub events: Vec<String>,
-    /// The HMAC key of `X-Atlas-Signature` (keep the config file readable by the service only); never logged.
+    /// The signing secret (keep the config file readable by the service only; never logged): at least 16
+    /// characters, or the Standard Webhooks form `whsec_<base64 of at least 16 bytes>`.
     pub secret: String,
+    /// Instead of `secret`, while rotating: the new secret first, then the old one. Each signs
+    /// `webhook-signature`; the first signs `X-Atlas-Signature`.
+    pub secrets: Vec<String>,
+    /// Whether deliveries also carry `X-Atlas-Timestamp`, `X-Atlas-Signature` and `X-Atlas-Delivery` (the
+    /// receivers written before Standard Webhooks check these).
+    pub atlas_headers: bool,
     /// Attempts before a delivery is dead-lettered: 20 retries over about 9 hours (1 s doubling, then hourly).
     pub max_attempts: u32,
     pub timeout_s: u64,
+    /// Deliveries in flight at once, each of a different aggregate (an aggregate's keep their order).
+    pub concurrency: u32,
+}
+
+impl SinkSettings {
+    /// The configured secrets, `secret` or `secrets`, as signing keys.
+    fn keys(&self) -> Result<Vec<SigningKey>, String> {
+        let given: Vec<&String> =
+            if self.secrets.is_empty() { vec![&self.secret] } else { self.secrets.iter().collect() };
+        given.into_iter().map(|secret| SigningKey::parse(secret)).collect()
+    }
 }
 
 impl Default for SinkSettings {
@@ -29,8 +48,11 @@ impl Default for SinkSettings {
             url: String::new(),
             events: Vec::new(),
             secret: String::new(),
+            secrets: Vec::new(),
+            atlas_headers: true,
             max_attempts: 20,
             timeout_s: 10,
+            concurrency: 16,
         }
     }
 }
@@ -62,10 +84,23 @@ impl Settings {
                     format!("sink {name}: list the event types it receives (globs: \"approval.*\", \"*\")"),
                 ));
             }
-            if sink.secret.trim().chars().count() < 16 {
+            if !sink.secret.is_empty() && !sink.secrets.is_empty() {
                 return Err((
-                    "sinks.secret",
-                    format!("sink {name}: a secret of at least 16 characters signs each delivery"),
+                    "sinks.secrets",
+                    format!("sink {name}: give secret or secrets (while rotating), not both"),
+                ));
+            }
+            if sink.secrets.len() > 2 {
+                return Err(("sinks.secrets", format!("sink {name}: at most two, the new one first, while rotating")));
+            }
+            let key = if sink.secrets.is_empty() { "sinks.secret" } else { "sinks.secrets" };
+            if let Err(why) = sink.keys() {
+                return Err((key, format!("sink {name}: {why}")));
+            }
+            if !(1..=64).contains(&sink.concurrency) {
+                return Err((
+                    "sinks.concurrency",
+                    format!("sink {name}: must be between 1 and 64, got {}", sink.concurrency),
                 ));
             }
             if !(1..=100).contains(&sink.max_attempts) {
@@ -91,9 +126,12 @@ impl Settings {
                 name: s.name.clone(),
                 url: s.url.clone(),
                 events: s.events.clone(),
-                secret: Secret(s.secret.clone()),
+                // Validated on load: a sink whose secret does not read never gets this far.
+                keys: s.keys().unwrap_or_default(),
+                atlas_headers: s.atlas_headers,
                 max_attempts: s.max_attempts,
                 timeout: Duration::from_secs(s.timeout_s),
+                concurrency: s.concurrency as usize,
             })
             .collect()
     }

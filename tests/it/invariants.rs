@@ -24,7 +24,8 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// The source outside its test modules (a file named `tests.rs`, or what follows `mod tests`).
 fn outside_tests(relative: &str, source: &str) -> String {
-    if relative.ends_with("/tests.rs") {
+    // Test modules of their own: `tests.rs`, `<topic>_tests.rs`.
+    if relative.ends_with("/tests.rs") || relative.ends_with("_tests.rs") {
         return String::new();
     }
     source.split("#[cfg(test)]").next().unwrap_or_default().to_owned()

@@ -136,6 +136,7 @@ fn database_checks(conn: &Connection, limits: &OpsLimits, now: DateTime<Utc>) ->
     }
     if !limits.sinks.is_empty() {
         out.push(("sink_dead_letters", dead_letters(conn, &limits.sinks)));
+        out.push(("sinks_disabled", disabled_sinks(conn)));
     }
     match super::outcomes::Outcomes::read(conn, now) {
         Ok(outcomes) => out.extend(outcomes.checks(&limits.outcomes, limits.sheets_enabled)),
@@ -243,6 +244,26 @@ fn dead_letters(conn: &Connection, configured: &[String]) -> OpsCheck {
             OpsCheck::new(Level::Warn, detail.join("; "), Some(dead as f64))
         }
         Err(err) => OpsCheck::new(Level::Critical, format!("cannot read the sink deliveries: {err}"), None),
+    }
+}
+
+/// Sinks whose receiver answered 410 Gone: nothing goes to them until an admin enables them.
+fn disabled_sinks(conn: &Connection) -> OpsCheck {
+    let listed = conn.query_row("SELECT count(*), group_concat(sink, ', ') FROM sink_disabled", [], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+    });
+    match listed {
+        Ok((0, _)) => OpsCheck::new(Level::Ok, "every sink delivers", Some(0.0)),
+        Ok((n, names)) => OpsCheck::new(
+            Level::Warn,
+            format!(
+                "{n} sinks disabled after their receiver answered 410 Gone ({}); their deliveries wait; enable \
+                 one with POST /api/v1/admin/sinks/<name>/enable",
+                names.unwrap_or_default()
+            ),
+            Some(n as f64),
+        ),
+        Err(err) => OpsCheck::new(Level::Critical, format!("cannot read the sinks' state: {err}"), None),
     }
 }
 

@@ -1,20 +1,24 @@
 //! Event sinks (`[[sinks]]`): the domain events a sink subscribes to are delivered to its URL, signed,
 //! in order per aggregate, at least once. The writer's routing (`store/sinks.rs`) puts a delivery row in
 //! `sink_outbox` in each matching event's own transaction; this actor (`queue.rs` picks what is due,
-//! `deliver.rs` posts it) marks a row delivered only on a 2xx, retries with exponential backoff (1 s
-//! doubling, at most an hour) and dead-letters it after `max_attempts`. Outcomes are writer maintenance,
-//! not commands: an event about a delivery would be one more event to deliver.
+//! `deliver.rs` posts it) sends up to `concurrency` deliveries of different aggregates at once (each
+//! aggregate's in order), counts an attempt before it is sent (so one a crash cuts counts too), marks a
+//! row delivered only on a 2xx, retries with exponential backoff (1 s doubling, at most an hour) or when
+//! the receiver's `Retry-After` says, dead-letters it after `max_attempts`, and stops delivering to a sink
+//! whose receiver answers 410 Gone until an admin enables it. Outcomes are writer maintenance, not
+//! commands: an event about a delivery would be one more event to deliver.
 
 pub mod deliver;
 pub mod queue;
 
 use crate::backoff::Backoff;
-use crate::domain::{format_timestamp, Clock, Secret};
+use crate::domain::{format_timestamp, Clock};
 use crate::registry::{names, ActorRegistry};
 use crate::store::sinks::{Outcome, SinkRoute};
 use crate::store::{Bookkeeping, ReaderPool, WriterHandle};
 use actix::prelude::*;
 use actix::Supervisor;
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,9 +33,15 @@ pub struct SinkConfig {
     pub url: String,
     /// Event-type globs (`approval.*`, `*`).
     pub events: Vec<String>,
-    pub secret: Secret,
+    /// The signing keys: the first signs `X-Atlas-Signature`, each signs `webhook-signature` (two while
+    /// one is rotated out).
+    pub keys: Vec<deliver::SigningKey>,
+    /// Whether deliveries also carry the `X-Atlas-*` headers.
+    pub atlas_headers: bool,
     pub max_attempts: u32,
     pub timeout: Duration,
+    /// Deliveries (of different aggregates) in flight at once.
+    pub concurrency: usize,
 }
 
 impl SinkConfig {
@@ -76,28 +86,45 @@ impl Work {
                     return;
                 }
             };
-            let mut delivered = 0;
-            for delivery in &due {
-                delivered += usize::from(self.attempt(delivery).await);
-            }
-            if delivered == 0 || started.elapsed() >= ROUND_BUDGET {
+            // One delivery per aggregate is due at a time, so these may go out together.
+            let attempts = futures_util::stream::iter(due.iter().map(|delivery| self.attempt(delivery)));
+            let outcomes: Vec<Attempted> = attempts.buffer_unordered(self.sink.concurrency.max(1)).collect().await;
+            let delivered = outcomes.iter().filter(|o| **o == Attempted::Delivered).count();
+            if outcomes.contains(&Attempted::Gone) || delivered == 0 || started.elapsed() >= ROUND_BUDGET {
                 return;
             }
         }
     }
 
-    /// One attempt, its outcome recorded through the writer; answers whether it was delivered.
-    async fn attempt(&self, delivery: &queue::Due) -> bool {
+    /// One attempt: counted, sent, its outcome recorded through the writer.
+    async fn attempt(&self, delivery: &queue::Due) -> Attempted {
         let sink = &self.sink;
+        let attempts = delivery.attempts + 1;
+        let dead = attempts >= i64::from(sink.max_attempts);
+        if attempts > i64::from(sink.max_attempts) {
+            // Its last attempt was cut short (a crash, a stop): it used what it was given.
+            let error = "every attempt was used (the last was cut short by a stop)".to_owned();
+            let at = format_timestamp(self.clock.now());
+            let outcome = Outcome::Failed { id: delivery.id, error, retry_at: at.clone(), dead: true, at };
+            self.record(outcome).await;
+            return Attempted::Failed;
+        }
+        let retry_at = format_timestamp(self.clock.now() + backoff(attempts - 1));
+        if !self.record(Outcome::Started { id: delivery.id, retry_at }).await {
+            return Attempted::Failed;
+        }
         let now = self.clock.now();
-        let sent = deliver::post(&self.http, &sink.url, &sink.secret.0, delivery, sink.timeout, now).await;
+        let signing = deliver::Signing { keys: &sink.keys, atlas_headers: sink.atlas_headers };
+        let sent = deliver::post(&self.http, &sink.url, &signing, delivery, sink.timeout, now).await;
         let at = format_timestamp(self.clock.now());
-        let ok = sent.is_ok();
-        let outcome = match sent {
-            Ok(()) => Outcome::Delivered { id: delivery.id, at },
-            Err(error) => {
-                let attempts = delivery.attempts + 1;
-                let dead = attempts >= i64::from(sink.max_attempts);
+        let (outcome, attempted) = match sent {
+            Ok(()) => (Outcome::Delivered { id: delivery.id, at }, Attempted::Delivered),
+            Err(deliver::Undelivered::Gone(error)) => {
+                tracing::error!(sink = %sink.name, delivery = %delivery.delivery_id, %error,
+                    "A sink's receiver answered 410 Gone: the sink is disabled until an admin enables it.");
+                (Outcome::Gone { id: delivery.id, sink: sink.name.clone(), error, at }, Attempted::Gone)
+            }
+            Err(deliver::Undelivered::Failed { error, retry_after }) => {
                 if dead {
                     tracing::error!(sink = %sink.name, delivery = %delivery.delivery_id, %error, attempts,
                         "A sink delivery is dead-lettered.");
@@ -105,17 +132,39 @@ impl Work {
                     tracing::warn!(sink = %sink.name, delivery = %delivery.delivery_id, %error, attempts,
                         "A sink delivery failed; retrying with backoff.");
                 }
-                let retry_at = format_timestamp(self.clock.now() + backoff(attempts - 1));
-                Outcome::Failed { id: delivery.id, error, retry_at, dead, at }
+                // The receiver's Retry-After, when it gave one; the backoff otherwise.
+                let wait = retry_after
+                    .and_then(|wait| chrono::Duration::from_std(wait).ok())
+                    .unwrap_or_else(|| backoff(attempts - 1));
+                let retry_at = format_timestamp(self.clock.now() + wait);
+                (Outcome::Failed { id: delivery.id, error, retry_at, dead, at }, Attempted::Failed)
             }
         };
-        if let Err(err) = self.writer.keep_books(Bookkeeping::SinkOutcome(outcome)).await {
-            // Not recorded: the delivery stays due and goes again (at least once; same X-Atlas-Delivery).
-            tracing::warn!(error = %err, "Cannot record a sink delivery's outcome.");
-            return false;
+        if !self.record(outcome).await {
+            return Attempted::Failed;
         }
-        ok
+        attempted
     }
+
+    /// Records an outcome; answers whether it was recorded.
+    async fn record(&self, outcome: Outcome) -> bool {
+        match self.writer.keep_books(Bookkeeping::SinkOutcome(outcome)).await {
+            Ok(_) => true,
+            Err(err) => {
+                // Not recorded: the delivery stays due and goes again (at least once; the same delivery id).
+                tracing::warn!(error = %err, "Cannot record a sink delivery's outcome.");
+                false
+            }
+        }
+    }
+}
+
+/// How one attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Attempted {
+    Delivered,
+    Failed,
+    Gone,
 }
 
 /// Delivers for every sink, each on a round of its own.

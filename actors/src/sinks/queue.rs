@@ -1,6 +1,7 @@
 //! The deliveries waiting, read from the pool: per sink and aggregate only the oldest one waiting is due
-//! (deliveries keep their order), and only once its retry time came. A dead delivery no longer holds its
-//! queue back (it waits for an operator's retry instead).
+//! (deliveries keep their order, so the ones due at once are of different aggregates and may go out
+//! together), and only once its retry time came. A dead delivery no longer holds its queue back (it waits
+//! for an operator's retry instead); a disabled sink (410 Gone) has nothing due.
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -31,6 +32,7 @@ pub fn due(conn: &Connection, sink: &str, now: &str) -> rusqlite::Result<Vec<Due
                 e.payload, e.created_at
            FROM sink_outbox o JOIN events e ON e.id = o.event_id
           WHERE o.sink = ?3 AND o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= ?1
+            AND NOT EXISTS (SELECT 1 FROM sink_disabled d WHERE d.sink = o.sink)
             AND o.id = (SELECT min(h.id) FROM sink_outbox h
                          WHERE h.sink = o.sink AND h.aggregate = o.aggregate
                            AND h.delivered_at IS NULL AND h.dead_at IS NULL)
@@ -75,6 +77,8 @@ pub struct SinkStatus {
     pub dead: i64,
     pub last_error: Option<String>,
     pub dead_letters: Vec<DeadDelivery>,
+    /// Since when and why it is disabled (its receiver answered 410 Gone).
+    pub disabled: Option<(String, String)>,
 }
 
 pub fn status(conn: &Connection, sink: &str) -> rusqlite::Result<SinkStatus> {
@@ -110,5 +114,9 @@ pub fn status(conn: &Connection, sink: &str) -> rusqlite::Result<SinkStatus> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(SinkStatus { name: sink.to_owned(), waiting, delivered, dead, last_error, dead_letters })
+    let disabled = conn
+        .query_row("SELECT at, reason FROM sink_disabled WHERE sink = ?1", [sink], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map(Some)
+        .or_else(|e| if e == rusqlite::Error::QueryReturnedNoRows { Ok(None) } else { Err(e) })?;
+    Ok(SinkStatus { name: sink.to_owned(), waiting, delivered, dead, last_error, dead_letters, disabled })
 }

@@ -40,32 +40,84 @@ pub fn install(conn: &Connection, routes: &[SinkRoute]) -> rusqlite::Result<()> 
     )
 }
 
-/// What became of one delivery attempt, or an operator's retry of a dead one.
+/// What became of one delivery attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Delivered { id: i64, at: String },
-    Failed { id: i64, error: String, retry_at: String, dead: bool, at: String },
+    /// An attempt begins: it is counted before the POST, so one a crash cuts counts against
+    /// `max_attempts` too, and the delivery is due again at `retry_at` unless an ending is recorded.
+    Started {
+        id: i64,
+        retry_at: String,
+    },
+    Delivered {
+        id: i64,
+        at: String,
+    },
+    Failed {
+        id: i64,
+        error: String,
+        retry_at: String,
+        dead: bool,
+        at: String,
+    },
+    /// The receiver answered 410 Gone: the sink is disabled until an admin enables it; the delivery waits.
+    Gone {
+        id: i64,
+        sink: String,
+        error: String,
+        at: String,
+    },
 }
 
 /// Writes an outcome (the writer's maintenance, outside any command); answers what it did.
 pub fn record(conn: &Connection, outcome: &Outcome) -> rusqlite::Result<String> {
     match outcome {
+        Outcome::Started { id, retry_at } => conn
+            .prepare_cached(
+                "UPDATE sink_outbox SET attempts = attempts + 1, next_attempt_at = ?2
+                  WHERE id = ?1 AND delivered_at IS NULL AND dead_at IS NULL",
+            )?
+            .execute(rusqlite::params![id, retry_at])
+            .map(|n| format!("{n} delivery attempt started")),
         Outcome::Delivered { id, at } => conn
             .prepare_cached(
-                "UPDATE sink_outbox SET delivered_at = ?2, attempts = attempts + 1, last_error = NULL
-                  WHERE id = ?1 AND delivered_at IS NULL",
+                "UPDATE sink_outbox SET delivered_at = ?2, last_error = NULL WHERE id = ?1 AND delivered_at IS NULL",
             )?
             .execute(rusqlite::params![id, at])
             .map(|n| format!("{n} delivery marked delivered")),
         Outcome::Failed { id, error, retry_at, dead, at } => conn
             .prepare_cached(
-                "UPDATE sink_outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3,
-                        dead_at = CASE WHEN ?4 THEN ?5 END
+                "UPDATE sink_outbox SET last_error = ?2, next_attempt_at = ?3, dead_at = CASE WHEN ?4 THEN ?5 END
                   WHERE id = ?1 AND delivered_at IS NULL",
             )?
             .execute(rusqlite::params![id, error, retry_at, dead, at])
             .map(|n| format!("{n} delivery failed")),
+        Outcome::Gone { id, sink, error, at } => {
+            conn.prepare_cached(
+                "UPDATE sink_outbox SET last_error = ?2, next_attempt_at = ?3 WHERE id = ?1 AND delivered_at IS NULL",
+            )?
+            .execute(rusqlite::params![id, error, at])?;
+            conn.prepare_cached("INSERT OR IGNORE INTO sink_disabled (sink, at, reason) VALUES (?1, ?2, ?3)")?
+                .execute(rusqlite::params![sink, at, error])
+                .map(|n| format!("sink {sink} disabled ({n} new)"))
+        }
     }
+}
+
+/// `EnableSink`: a sink disabled by a 410 goes back to delivering; its audit event is written in the same
+/// transaction. Not found unless it is disabled.
+pub(super) fn enable(
+    conn: &Connection,
+    sink: &str,
+) -> Result<crate::store::apply::Touched, crate::domain::CommandError> {
+    let enabled = conn
+        .prepare_cached("DELETE FROM sink_disabled WHERE sink = ?1")
+        .and_then(|mut enable| enable.execute([sink]))
+        .map_err(crate::store::apply::storage)?;
+    if enabled == 0 {
+        return Err(crate::domain::CommandError::not_found("disabled sink", sink));
+    }
+    Ok(crate::store::apply::Touched::new("sink", sink, None, crate::domain::Applied::Noted))
 }
 
 /// `RetryDelivery`: a dead delivery goes back in its queue, attempts from zero, due `now`; its audit

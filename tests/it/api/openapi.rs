@@ -47,6 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/browse/sql"),
     ("get", "/api/v1/browse/tables"),
     ("get", "/api/v1/browse/tables/{table}"),
+    ("get", "/api/v1/browse/tables/{table}/summary"),
     ("get", "/metrics"),
     ("post", "/api/v1/admin/backups/{id}/upload"),
     ("post", "/api/v1/admin/backups/remote/{id}/restore"),
@@ -58,6 +59,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/restore"),
     ("get", "/api/v1/admin/sinks"),
     ("post", "/api/v1/admin/sinks/deliveries/{delivery_id}/retry"),
+    ("post", "/api/v1/admin/sinks/{name}/enable"),
 ];
 
 /// (method, path) pairs in a document.

@@ -251,6 +251,10 @@ pub enum Command {
     RetryDelivery {
         delivery_id: String,
     },
+    /// Delivers to a sink again after its receiver answered 410 Gone.
+    EnableSink {
+        sink: String,
+    },
     /// Appends a note (from the sheet, or Atlas explaining a rejected edit).
     AddNote {
         target: NoteTarget,
@@ -324,6 +328,7 @@ impl Command {
             Self::RevokeToken { .. } => "token.revoked",
             Self::AddNote { .. } => "note.added",
             Self::RetryDelivery { .. } => "sink.delivery_retried",
+            Self::EnableSink { .. } => "sink.enabled",
             Self::Run(run) => run.event_type(),
             Self::Sheet(sheet) => sheet.event_type(),
             Self::Record(record) => record.event_type(),

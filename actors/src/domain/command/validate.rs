@@ -94,6 +94,14 @@ impl Command {
                 Err(CommandError::invalid("delivery_id", "not a delivery id (hex, as X-Atlas-Delivery carries it)"))
             }
             Self::RetryDelivery { .. } => Ok(()),
+            Self::EnableSink { sink }
+                if sink.is_empty()
+                    || sink.len() > 64
+                    || !sink.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') =>
+            {
+                Err(CommandError::invalid("name", "not a sink name (1-64 of a-z, 0-9, '-' and '_')"))
+            }
+            Self::EnableSink { .. } => Ok(()),
             Self::Run(run) => run.validate(),
             Self::Sheet(sheet) => sheet.validate(),
             Self::Record(record) => record.validate(),
@@ -411,6 +419,7 @@ mod tests {
             (alert("resolved"), "alert.resolved"),
             (Command::Record(Record::Maintenance { action: "vacuum".into(), detail: String::new() }), "db.maintained"),
             (Command::RetryDelivery { delivery_id: "ab12".into() }, "sink.delivery_retried"),
+            (Command::EnableSink { sink: "chat".into() }, "sink.enabled"),
             (
                 Command::Record(Record::JobRun {
                     job: "j".into(),
@@ -463,6 +472,7 @@ mod tests {
                 | Command::Record(Record::Alert { .. })
                 | Command::Record(Record::Maintenance { .. })
                 | Command::RetryDelivery { .. }
+                | Command::EnableSink { .. }
                 | Command::Record(Record::JobRun { .. })
                 | Command::Record(Record::Query { .. })
                 | Command::Record(Record::Session { .. })
@@ -473,7 +483,7 @@ mod tests {
         // and survives a round trip through it.
         let tags: std::collections::HashSet<String> =
             all.iter().map(|(c, _)| serde_json::to_value(c).unwrap()["type"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(tags.len(), 36, "every variant is in the list: {tags:?}");
+        assert_eq!(tags.len(), 37, "every variant is in the list: {tags:?}");
         for tag in ["start_run", "finish_run", "from_sheet", "record_sync", "record_alert", "record_access"] {
             assert!(tags.contains(tag), "{tag} keeps its wire name");
         }

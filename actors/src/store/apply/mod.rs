@@ -123,6 +123,7 @@ pub(super) fn apply_approved(
         Command::Record(Record::Restore(restored)) => Touched::new("backup", &restored.from, None, Applied::Noted),
         Command::Record(Record::Maintenance { action, .. }) => Touched::new("db", action, None, Applied::Noted),
         Command::RetryDelivery { delivery_id } => crate::store::sinks::retry(conn, delivery_id, now)?,
+        Command::EnableSink { sink } => crate::store::sinks::enable(conn, sink)?,
         Command::Record(Record::Alert { key, .. }) => Touched::new("alert", key, None, Applied::Noted),
         Command::Record(Record::Access { path, .. }) => Touched::new("http", path, None, Applied::Access),
         Command::Record(Record::Query { .. }) => Touched::new("browser", "sql", None, Applied::Noted),

@@ -43,6 +43,7 @@ pub const INTERNAL: &[(&str, &str)] = &[
     ("pitr_timeline", "point-in-time recovery bookkeeping"),
     ("pitr_lineage", "point-in-time recovery bookkeeping"),
     ("sink_outbox", "event deliveries with their signing state"),
+    ("sink_disabled", "event sinks' bookkeeping"),
     ("sheet_cells", "the Sheet's cells as last seen, refused values included"),
     ("sheet_loose_columns", "Sheet protection bookkeeping"),
     ("schema_migrations", "the schema's own history"),
