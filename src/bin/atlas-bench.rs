@@ -15,6 +15,7 @@
 //! `atlas-bench sheets-memory [ROWS]`: the memory a Sheets grid read of ROWS junk rows costs, lean vs typed.
 //! `atlas-bench http [TASKS] [--compare-datasette]`: the real `atlas serve` over loopback HTTP: list pages, reads,
 //! creates; side by side with Datasette on a copy of the same file when asked.
+//! `atlas-bench sinks [CONCURRENCY] [AGGREGATES] [EVENTS_EACH]`: event-sink deliveries to a 50 ms receiver.
 //! `atlas-bench soak [RUNS]`: the real `atlas serve` on its defaults through RUNS approved runs that each
 //! leave a background child: zombies, RSS, descriptors, threads and database size at start and end.
 //!
@@ -39,6 +40,8 @@ mod restore_wait_bench;
 mod runner_bench;
 #[path = "atlas-bench/sheets_memory_bench.rs"]
 mod sheets_memory_bench;
+#[path = "atlas-bench/sinks_bench.rs"]
+mod sinks_bench;
 #[path = "atlas-bench/soak_bench.rs"]
 mod soak_bench;
 
@@ -320,11 +323,16 @@ fn main() -> ExitCode {
             http_bench::run(tasks, args.iter().any(|a| a == "--compare-datasette"))
         }
         Some("console") => console_bench::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(100_000)),
+        Some("sinks") => {
+            let arg =
+                |n: usize, default: usize| std::env::args().nth(n).and_then(|a| a.parse().ok()).unwrap_or(default);
+            sinks_bench::run(arg(2, 32) as u32, arg(3, 100), arg(4, 20))
+        }
         Some("soak") => soak_bench::run(std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(3_000)),
         Some("backup") => backup_bench::run(std::env::args().nth(2).and_then(|mb| mb.parse().ok()).unwrap_or(1024)),
         other => {
             eprintln!(
-                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | restore-wait [MB] | sheets-memory [ROWS] | runner | backup [MB] | http [TASKS] [--compare-datasette] | console [TASKS] | soak [RUNS]"
+                "atlas-bench: unknown benchmark {other:?}; usage: atlas-bench writer [full|normal] [background|in-commit|MS|compare] | capture [ROUNDS] | pitr [COMMANDS] | pitr-lag [SECONDS] | restore-wait [MB] | sheets-memory [ROWS] | runner | backup [MB] | http [TASKS] [--compare-datasette] | console [TASKS] | sinks [CONCURRENCY] [AGGREGATES] [EVENTS_EACH] | soak [RUNS]"
             );
             return ExitCode::from(2);
         }

@@ -52,7 +52,7 @@ impl Default for SinkSettings {
             atlas_headers: true,
             max_attempts: 20,
             timeout_s: 10,
-            concurrency: 16,
+            concurrency: 32,
         }
     }
 }

@@ -95,6 +95,11 @@ pub(crate) fn free_port() -> Result<u16, String> {
 }
 
 pub(crate) async fn start(dir: &Path) -> Result<Server, String> {
+    start_with(dir, "").await
+}
+
+/// `start`, with `extra` TOML at the end of the config (tables such as `[[sinks]]`).
+pub(crate) async fn start_with(dir: &Path, extra: &str) -> Result<Server, String> {
     let port = free_port()?;
     let config = dir.join("atlas.toml");
     let schedules = ["approval_expiry", "health_check", "sheets_sync", "sheets_export", "sheets_critical_export"]
@@ -103,7 +108,7 @@ pub(crate) async fn start(dir: &Path) -> Result<Server, String> {
         .map(|job| format!("{job} = \"off\"\n"))
         .collect::<String>();
     let text = format!(
-        "[http]\naddr = \"127.0.0.1:{port}\"\n[database]\npath = \"{}\"\n[backup]\ndir = \"{}\"\n[schedules]\n{schedules}",
+        "[http]\naddr = \"127.0.0.1:{port}\"\n[database]\npath = \"{}\"\n[backup]\ndir = \"{}\"\n[schedules]\n{schedules}{extra}",
         dir.join("data/atlas.db").display(),
         dir.join("backups").display()
     );
