@@ -15,6 +15,7 @@ pub mod error;
 mod errors;
 pub mod extract;
 pub mod gate;
+mod hooks;
 mod metrics;
 mod openapi;
 mod openapi_rules;
@@ -57,6 +58,8 @@ pub struct AppState {
     /// Browser queries running at once: at most half the read pool, so a viewer's slow queries never
     /// hold every read connection the API needs.
     pub browser_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// How Alertmanager's alerts become hotlist entries.
+    pub alertmanager: crate::settings::AlertmanagerSettings,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ impl AppState {
             browser_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 (settings.database.read_pool_size as usize / 2).max(1),
             )),
+            alertmanager: settings.alertmanager.clone(),
         }
     }
 }
@@ -127,6 +131,7 @@ fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(sinks::list)
             .service(sinks::retry)
             .service(sinks::enable)
+            .service(hooks::alertmanager)
             .service(db::health)
             .service(db::stats)
             .service(db::vacuum)

@@ -1,6 +1,7 @@
 //! Settings: code defaults < config file < `ATLAS_<SECTION>__<KEY>` environment variables < CLI flags.
 //! Every section denies unknown keys; an error names the key and where its value came from.
 
+mod alertmanager;
 mod browser;
 mod console;
 mod google_account;
@@ -11,6 +12,7 @@ mod secrets;
 mod sections;
 mod sinks;
 
+pub use alertmanager::AlertmanagerSettings;
 pub use browser::BrowserSettings;
 pub use console::ConsoleSettings;
 pub use load::{load, SettingsError, Sources};
@@ -61,6 +63,7 @@ pub struct Settings {
     pub pitr: PitrSettings,
     pub sinks: Vec<SinkSettings>,
     pub alerts: AlertSettings,
+    pub alertmanager: AlertmanagerSettings,
     pub metrics: MetricsSettings,
     pub browser: BrowserSettings,
     pub console: ConsoleSettings,
@@ -86,6 +89,7 @@ impl Default for Settings {
             pitr: PitrSettings::default(),
             sinks: Vec::new(),
             alerts: AlertSettings::default(),
+            alertmanager: AlertmanagerSettings::default(),
             metrics: MetricsSettings::default(),
             browser: BrowserSettings::default(),
             console: ConsoleSettings::default(),
@@ -178,6 +182,7 @@ impl Settings {
         self.validate_alerts()?;
         self.validate_browser()?;
         self.validate_console()?;
+        self.validate_alertmanager()?;
         within("approvals.expire_after_h", self.approvals.expire_after_h, 0, 24 * 365)?;
         within("runner.max_concurrent", self.runner.max_concurrent as u64, 1, 256)?;
         within("runner.default_timeout_s", self.runner.default_timeout_s, 1, 7 * 24 * 3600)?;

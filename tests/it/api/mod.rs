@@ -1,5 +1,6 @@
 //! The HTTP API driven over real HTTP against the real server.
 
+mod alertmanager;
 mod approval_flow;
 mod browse;
 mod fuzz;

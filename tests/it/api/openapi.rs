@@ -60,6 +60,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/sinks"),
     ("post", "/api/v1/admin/sinks/deliveries/{delivery_id}/retry"),
     ("post", "/api/v1/admin/sinks/{name}/enable"),
+    ("post", "/api/v1/hooks/alertmanager"),
 ];
 
 /// (method, path) pairs in a document.

@@ -135,6 +135,33 @@ pub struct NewHotlistError {
     pub source: String,
 }
 
+/// An alert from outside (Alertmanager): the hotlist entry it opens, updates or resolves, found by
+/// `source` and `fingerprint` among the open ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReceivedAlert {
+    /// The id a new entry gets (an open entry with this fingerprint keeps its own).
+    pub id: ErrorId,
+    pub source: String,
+    pub fingerprint: String,
+    /// Firing (open or update), or resolved (resolve).
+    pub firing: bool,
+    /// What the entry says: the alert's name and summary.
+    pub error: String,
+    pub severity: Severity,
+    /// When the sender says it ended (a resolved alert), as it wrote it.
+    pub ended_at: Option<String>,
+}
+
+impl ReceivedAlert {
+    /// A key for an alert that came without a fingerprint: its label set, hashed (the same labels, the
+    /// same alert, as Alertmanager's own fingerprint means).
+    pub fn fingerprint_of(labels: &std::collections::BTreeMap<String, String>) -> String {
+        use sha2::Digest;
+        let labels = serde_json::to_string(labels).unwrap_or_default();
+        format!("labels-{}", &hex::encode(sha2::Sha256::digest(labels.as_bytes()))[..16])
+    }
+}
+
 /// What a note is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
@@ -233,6 +260,8 @@ pub enum Command {
         requested_before: String,
     },
     RecordError(NewHotlistError),
+    /// An alert from outside: opens, updates or resolves its hotlist entry.
+    ReceiveAlert(ReceivedAlert),
     ResolveError {
         id: ErrorId,
         resolution: String,
@@ -323,6 +352,8 @@ impl Command {
             Self::ReviewApproval { decision: Decision::Reject, .. } => "approval.rejected",
             Self::ExpireApprovals { .. } => "approval.expired",
             Self::RecordError(_) => "error.recorded",
+            Self::ReceiveAlert(alert) if alert.firing => "error.alert_firing",
+            Self::ReceiveAlert(_) => "error.alert_resolved",
             Self::ResolveError { .. } => "error.resolved",
             Self::CreateToken { .. } => "token.created",
             Self::RevokeToken { .. } => "token.revoked",

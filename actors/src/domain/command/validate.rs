@@ -74,6 +74,17 @@ impl Command {
                 }
                 required_name("source", &new.source)
             }
+            Self::ReceiveAlert(alert) => {
+                if alert.error.trim().is_empty() {
+                    return Err(CommandError::invalid("error", "must not be empty"));
+                }
+                let key = &alert.fingerprint;
+                if key.is_empty() || key.len() > 128 || key.chars().any(char::is_control) {
+                    return Err(CommandError::invalid("fingerprint", "1 to 128 characters, no control characters"));
+                }
+                optional_text("error", Some(&alert.error))?;
+                required_name("source", &alert.source)
+            }
             Self::CreateToken { name, .. } => {
                 validate_new_token_name(name).map_err(|message| CommandError::invalid("name", message))
             }
@@ -240,6 +251,18 @@ mod tests {
         assert!(matches!(cmd.validate(), Err(CommandError::Invalid { field, .. }) if field == "expected_version"));
     }
 
+    fn alert_received(firing: bool) -> Command {
+        Command::ReceiveAlert(super::super::ReceivedAlert {
+            id: crate::domain::ErrorId::generate(),
+            source: "alertmanager".into(),
+            fingerprint: "1a30ba71cca2921f".into(),
+            firing,
+            error: "ProbeFailure".into(),
+            severity: crate::domain::Severity::High,
+            ended_at: None,
+        })
+    }
+
     #[test]
     fn every_command_names_its_event() {
         use crate::domain::command::*;
@@ -344,6 +367,8 @@ mod tests {
                 }),
                 "error.recorded",
             ),
+            (alert_received(true), "error.alert_firing"),
+            (alert_received(false), "error.alert_resolved"),
             (Command::ResolveError { id: ErrorId::generate(), resolution: "r".into(), notes: None }, "error.resolved"),
             (
                 Command::CreateToken { name: "t".into(), role: Role::Viewer, token_hash: "0".repeat(64) },
@@ -451,6 +476,7 @@ mod tests {
                 | Command::ReviewApproval { .. }
                 | Command::ExpireApprovals { .. }
                 | Command::RecordError(_)
+                | Command::ReceiveAlert(_)
                 | Command::ResolveError { .. }
                 | Command::CreateToken { .. }
                 | Command::RevokeToken { .. }
@@ -483,7 +509,7 @@ mod tests {
         // and survives a round trip through it.
         let tags: std::collections::HashSet<String> =
             all.iter().map(|(c, _)| serde_json::to_value(c).unwrap()["type"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(tags.len(), 37, "every variant is in the list: {tags:?}");
+        assert_eq!(tags.len(), 38, "every variant is in the list: {tags:?}");
         for tag in ["start_run", "finish_run", "from_sheet", "record_sync", "record_alert", "record_access"] {
             assert!(tags.contains(tag), "{tag} keeps its wire name");
         }

@@ -87,6 +87,7 @@ pub(super) fn apply_approved(
         }
         Command::ExpireApprovals { requested_before } => approvals::expire(conn, requested_before, actor, now)?,
         Command::RecordError(new) => hotlist::record(conn, new, now)?,
+        Command::ReceiveAlert(alert) => hotlist::receive_alert(conn, alert, actor, now)?,
         Command::ResolveError { id, resolution, notes } => {
             hotlist::resolve(conn, id, resolution, notes.as_deref(), actor, now)?
         }
