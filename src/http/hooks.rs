@@ -55,7 +55,7 @@ impl AlertmanagerAlert {
 
     /// What the hotlist entry says: `<alertname>: <summary>` (or the description, or the labels).
     fn text(&self) -> String {
-        let name = self.labels.get("alertname").map_or("alert", String::as_str);
+        let name = self.labels.get("alertname").map(|n| n.trim()).filter(|n| !n.is_empty()).unwrap_or("alert");
         let detail = self.annotations.get("summary").or_else(|| self.annotations.get("description")).cloned();
         let detail = detail.unwrap_or_else(|| {
             let labels: Vec<String> =

@@ -152,7 +152,12 @@ fn parameter_schema(path: &str, name: &str) -> Option<Value> {
         // The trail's cursor holds an event number only.
         "cursor" if path == "/api/v1/audit" => json!({ "type": "string", "pattern": "^0a(?:3[0-9]){1,18}$" }),
         "cursor" => json!({ "type": "string", "pattern": CURSOR }),
+        // A sink's name, as `[[sinks]] name` allows it.
+        "name" if path.starts_with("/api/v1/admin/sinks") => {
+            json!({ "type": "string", "pattern": "^[a-z0-9_-]{1,64}$" })
+        }
         "name" => json!({ "type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$" }),
+        "sort" if path == "/api/v1/errors" => one_of(&["newest", "severity"]),
         "job" | "table" => json!({ "type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$" }),
         "delivery_id" => json!({ "type": "string", "pattern": "^[0-9A-Fa-f]{1,64}$" }),
         "resolved" => json!({ "type": "boolean" }),
@@ -193,6 +198,14 @@ fn body_rules() -> Vec<(&'static str, &'static str, Value)> {
     });
     let version = json!({ "minimum": 1, "maximum": WHOLE });
     let mut rules = vec![
+        ("AlertmanagerBody", "version", json!({ "enum": ["4"] })),
+        ("AlertmanagerAlert", "status", json!({ "enum": ["firing", "resolved"] })),
+        // What `ReceiveAlert` takes: at most 128 characters, none a control character (Rust's `is_control`).
+        (
+            "AlertmanagerAlert",
+            "fingerprint",
+            json!({ "maxLength": 128, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$" }),
+        ),
         ("CreateProjectBody", "name", name.clone()),
         ("CreateProjectBody", "description", text.clone()),
         ("PatchProjectBody", "name", name.clone()),

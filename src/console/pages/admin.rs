@@ -1,5 +1,6 @@
 //! Administration (admin role): tokens, backups (create, verify, restore with a typed confirmation),
-//! the Sheets mirror, scheduled jobs, database maintenance and expiring stale approvals. Each action is
+//! the Sheets mirror, scheduled jobs, event sinks (enable one a 410 disabled), database maintenance and
+//! expiring stale approvals. Each action is
 //! the command or actor request the matching admin API route sends, under the signed-in admin's name.
 
 use super::super::guard::{Chrome, Posted, Signed};
@@ -30,7 +31,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(super::at("/admin/sync", "POST").route(post().to(sync_now)))
         .service(super::at("/admin/schedules/{job}/run", "POST").route(post().to(run_job)))
         .service(super::at("/admin/db/{action}", "POST").route(post().to(maintain)))
-        .service(super::at("/admin/approvals/expire", "POST").route(post().to(expire_approvals)));
+        .service(super::at("/admin/approvals/expire", "POST").route(post().to(expire_approvals)))
+        .service(super::at("/admin/sinks/{name}/enable", "POST").route(post().to(enable_sink)));
 }
 
 pub struct Direction {
@@ -48,6 +50,7 @@ struct Overview {
     sheets_enabled: bool,
     directions: Vec<Direction>,
     jobs: Vec<JobStatusDto>,
+    sinks: Vec<atlas_actors::sinks::queue::SinkStatus>,
 }
 
 async fn overview(signed: Signed<Admin>) -> Result<HttpResponse, ConsoleError> {
@@ -74,6 +77,11 @@ async fn overview(signed: Signed<Admin>) -> Result<HttpResponse, ConsoleError> {
         })
         .collect();
     let jobs = state.handles.scheduler.list().await.map_err(crate::http::ApiError::unavailable)?;
+    let names = state.handles.sinks.names.clone();
+    let sinks = read(state, move |conn| {
+        names.iter().map(|name| atlas_actors::sinks::queue::status(conn, name)).collect::<rusqlite::Result<Vec<_>>>()
+    })
+    .await?;
     page(&Overview {
         chrome: signed.chrome(),
         tokens,
@@ -82,7 +90,18 @@ async fn overview(signed: Signed<Admin>) -> Result<HttpResponse, ConsoleError> {
         sheets_enabled: state.handles.sheets.enabled(),
         directions,
         jobs: jobs.into_iter().map(JobStatusDto::from).collect(),
+        sinks,
     })
+}
+
+/// A sink its receiver disabled (410 Gone) delivers again: the API's `EnableSink`, audited.
+async fn enable_sink(posted: Posted<Admin, Empty>, name: web::Path<String>) -> Result<HttpResponse, ConsoleError> {
+    let signed = &posted.signed;
+    let sink = name.into_inner();
+    let enable = Command::EnableSink { sink: sink.clone() };
+    let result = signed.state.handles.writer.submit(enable, signed.caller.actor()).await;
+    let said = result.map(|_| format!("Sink {sink} delivers again, its waiting deliveries first."));
+    Ok(done(signed, said.map_err(|err| format!("Sink {sink} was not enabled: {err}"))))
 }
 
 fn done(signed: &Signed<Admin>, result: Result<String, String>) -> HttpResponse {

@@ -34,6 +34,7 @@ const ACTIONS: &[&str] = &[
     "/console/admin/schedules/backup/run",
     "/console/admin/db/vacuum",
     "/console/admin/approvals/expire",
+    "/console/admin/sinks/chat/enable",
 ];
 
 #[actix_rt::test]

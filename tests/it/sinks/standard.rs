@@ -113,8 +113,12 @@ async fn a_410_disables_the_sink_its_deliveries_wait_and_an_admin_enables_it_aga
 
     let (code, body) = team.call("POST", "/api/v1/admin/sinks/chat/enable", &team.approver, None).await;
     assert_eq!(code, 403, "an admin's: {body}");
-    let (code, body) = team.call("POST", "/api/v1/admin/sinks/chat/enable", &team.admin, None).await;
-    assert_eq!(code, 200, "{body}");
+    // The console's Admin page shows it disabled and enables it (the API's command, as the admin).
+    let admin = crate::console::visitor::sign_in(&team.app.url, &team.admin).await;
+    let (_, page) = admin.get("/console/admin").await;
+    assert!(page.contains("disabled</span> since") && page.contains("410 Gone"), "{page}");
+    let enabled = admin.submit("/console/admin/sinks/chat/enable", &[("csrf", &admin.csrf)]).await;
+    assert_eq!(enabled.status, 303);
     let got = receiver.until("all three, the first again", |got| got.len() >= 4).await;
     assert_eq!(got[1].delivery, first, "the delivery the 410 answered goes first, with its id");
     let names: Vec<&str> =

@@ -79,7 +79,7 @@ impl Command {
                     return Err(CommandError::invalid("error", "must not be empty"));
                 }
                 let key = &alert.fingerprint;
-                if key.is_empty() || key.len() > 128 || key.chars().any(char::is_control) {
+                if key.is_empty() || key.chars().count() > 128 || key.chars().any(char::is_control) {
                     return Err(CommandError::invalid("fingerprint", "1 to 128 characters, no control characters"));
                 }
                 optional_text("error", Some(&alert.error))?;
