@@ -144,10 +144,10 @@ pub fn rows_request(query: &str, max_rows: usize, caller: &Caller) -> Result<Row
     for (key, value) in pairs {
         match key.as_str() {
             "limit" => {
-                request.limit =
-                    value.parse().ok().filter(|n| (1..=max_rows).contains(n)).ok_or_else(|| {
-                        ApiError::bad_request(format!("limit: must be 1 to {max_rows}, got {value:?}"))
-                    })?;
+                request.limit = value.parse().ok().filter(|n| (1..=max_rows).contains(n)).ok_or_else(|| {
+                    let value: String = value.chars().take(100).collect();
+                    ApiError::bad_request(format!("limit: must be 1 to {max_rows}, got {value:?}"))
+                })?;
             }
             "cursor" => request.cursor = Some(value),
             "before" => request.before = Some(value),

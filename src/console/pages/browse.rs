@@ -85,12 +85,12 @@ async fn answer(
     format: Option<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     let canned = canned(&signed);
+    if let Some(format) = format.as_deref().filter(|f| !["csv", "json"].contains(f)) {
+        return Err(ConsoleError::Bad(format!("format: {format:?} is neither csv nor json")));
+    }
     if sql.trim().is_empty() {
         let chrome = signed.chrome();
         return page(&SqlPage { chrome, sql, canned, answer: None, cells: Vec::new(), refusal: None, link: None });
-    }
-    if let Some(format) = format.as_deref().filter(|f| !["csv", "json"].contains(f)) {
-        return Err(ConsoleError::Bad(format!("format: {format:?} is neither csv nor json")));
     }
     let result = run_sql(&signed.state, &signed.caller, sql.clone()).await;
     let chrome = signed.chrome();
@@ -126,7 +126,19 @@ pub struct SqlView {
 /// `&format=csv|json` gives the answer as a file. A GET, so it can be shared and bookmarked: it only
 /// reads, and the session cookie is `SameSite=Strict`, so another site cannot make a browser run it
 /// signed in. Each run is audited as the API's are.
-pub async fn sql_view(signed: Signed<Read>, view: web::Query<SqlView>) -> Result<HttpResponse, ConsoleError> {
+pub async fn sql_view(
+    signed: Signed<Read>,
+    view: web::Query<SqlView>,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, ConsoleError> {
+    // A link from another site (even a same-site one: another port, a sibling host) does not run a
+    // query; the browser says where the navigation came from.
+    let from = req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()).unwrap_or("none");
+    if !["same-origin", "none"].contains(&from) {
+        return Err(ConsoleError::CrossSite(
+            "A query runs from this console's own pages, not from a link on another site.".into(),
+        ));
+    }
     let SqlView { query, sql, format } = view.into_inner();
     if !query.is_empty() && !sql.is_empty() {
         return Err(ConsoleError::Bad("query: give a canned query's name or sql, not both".into()));

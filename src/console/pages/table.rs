@@ -125,8 +125,10 @@ pub async fn table(
     let pairs: Vec<(String, String)> = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map_err(|e| ConsoleError::Bad(format!("query: {e}")))?
         .into_inner();
-    // The form's filter joins the view's, which the page then shows under its own URL.
+    // The form's filter joins the view's, which the page then shows under its own URL (of a table that
+    // exists: its name goes into the Location header).
     if let Some(added) = asked_filter(&pairs) {
+        table_columns(&signed.state, name.clone()).await?;
         let mut view: Vec<(String, String)> = pairs
             .into_iter()
             .filter(|(k, v)| !k.starts_with('_') && !["cursor", "before"].contains(&k.as_str()) && !v.is_empty())

@@ -189,6 +189,17 @@ async fn views_filter_page_back_and_summarize_over_http() {
     }
     let (status, _) = team.call("GET", "/api/v1/browse/tables/api_tokens/summary", &team.admin, None).await;
     assert_eq!(status, 404, "the token table has no summary either");
+
+    // A payload's hash is a payload to a viewer: a guessed secret could be checked against it offline.
+    let body = json!({ "project_id": first["rows"][0][1], "title": "PGPASSWORD=hunter2" });
+    let (status, asked) = team.call("POST", "/api/v1/tasks", &team.agent, Some(body)).await;
+    assert_eq!(status, 202, "{asked}");
+    let (_, rows) = team.call("GET", "/api/v1/browse/tables/approvals", &team.viewer, None).await;
+    let column = rows["columns"].as_array().unwrap().iter().position(|c| c == "payload_hash").unwrap();
+    assert_eq!(rows["rows"][0][column], Value::Null, "{rows}");
+    let (_, approval) =
+        team.call("GET", &format!("/api/v1/approvals/{}", asked["id"].as_str().unwrap()), &team.viewer, None).await;
+    assert_eq!(approval["payload_hash"], "[REDACTED]", "{approval}");
 }
 
 #[actix_rt::test]

@@ -302,6 +302,11 @@ async fn canned_queries_are_links_that_run_under_the_same_guards() {
         assert_eq!(got, status, "{path}: {page}");
         assert!(page.contains(says), "{path}: {page}");
     }
+    let same_site = [("sec-fetch-site", "same-site")];
+    let answer = viewer.send("GET", "/console/browse/sql?sql=SELECT%201", None, None, &same_site).await;
+    assert_eq!(answer.status, 403, "a link on a sibling site runs no query: {}", answer.body);
+    let (status, _) = viewer.get("/console/browse/sql?sql=&format=xml").await;
+    assert_eq!(status, 400, "a bad format is refused even with no query");
     let (_, audit) = team.call("GET", "/api/v1/audit?type=browser.queried", &team.admin, None).await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 5, "the exports and the refused query are on record");
 }

@@ -1,12 +1,17 @@
 //! The data browser's column filters, in Datasette's spelling so its users need no new words:
-//! `column=value` (equal), `column__contains=text` (anywhere, ignoring ASCII case), `column__lt=` and
+//! `column=value` (equal), `column__contains=text` (anywhere, ignoring ASCII case; `instr`, not `LIKE`,
+//! whose backtracking over a long value is one step SQLite cannot interrupt), `column__lt=` and
 //! `column__gt=` (SQLite's comparison: numbers as numbers on a numeric column), `column__isnull=1`
 //! (empty) and `column__isnull=0` (not empty). Only names read from the schema reach the SQL; every value
-//! is a bound parameter.
+//! is a bound parameter, at most [`MAX_VALUE_CHARS`] long. A viewer's filters read text as shown to them
+//! (`ColumnInfo::expr`), so none finds what redaction hides.
 
-use super::rows::RowsRefusal;
-use super::tables::{quoted, ColumnInfo};
+use super::rows::{clip, RowsRefusal};
+use super::tables::ColumnInfo;
 use rusqlite::types::Value;
+
+/// The longest value a filter takes (a `contains` costs its length times each value's).
+pub const MAX_VALUE_CHARS: usize = 200;
 
 /// How a filter compares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,22 +58,24 @@ impl Filter {
     /// column called `a__lt` still works); otherwise `column__op`. Each refusal names the key.
     pub fn parse(key: &str, value: &str, columns: &[ColumnInfo]) -> Result<Filter, RowsRefusal> {
         let exists = |name: &str| columns.iter().any(|c| c.name == name);
+        if value.chars().count() > MAX_VALUE_CHARS {
+            let why = format!("a filter's value is at most {MAX_VALUE_CHARS} characters");
+            return Err(RowsRefusal::BadFilter(clip(key), why));
+        }
         if exists(key) {
             return Ok(Filter { column: key.to_owned(), op: Op::Exact, value: value.to_owned() });
         }
-        let (column, suffix) = key.rsplit_once("__").ok_or_else(|| RowsRefusal::NoColumn(key.to_owned()))?;
+        let (column, suffix) = key.rsplit_once("__").ok_or_else(|| RowsRefusal::NoColumn(clip(key)))?;
         if !exists(column) {
-            return Err(RowsRefusal::NoColumn(key.to_owned()));
+            return Err(RowsRefusal::NoColumn(clip(key)));
         }
         let op = Op::ALL.iter().find(|(_, s)| *s == suffix).map(|(op, _)| *op).ok_or_else(|| {
             let known: Vec<String> = Op::ALL.iter().map(|(_, s)| format!("{column}__{s}")).collect();
-            RowsRefusal::BadFilter(key.to_owned(), format!("no such filter; use {column}= or {}", known.join(", ")))
+            RowsRefusal::BadFilter(clip(key), format!("no such filter; use {column}= or {}", known.join(", ")))
         })?;
         if op == Op::IsNull && !matches!(value, "0" | "1" | "true" | "false") {
-            return Err(RowsRefusal::BadFilter(
-                key.to_owned(),
-                format!("must be 1 (empty) or 0 (not empty), got {value:?}"),
-            ));
+            let why = format!("must be 1 (empty) or 0 (not empty), got {:?}", clip(value));
+            return Err(RowsRefusal::BadFilter(clip(key), why));
         }
         Ok(Filter { column: column.to_owned(), op, value: value.to_owned() })
     }
@@ -90,17 +97,16 @@ impl Filter {
         }
     }
 
-    /// Its SQL condition and the parameter it binds, if any.
-    pub fn condition(&self) -> (String, Option<Value>) {
-        let column = quoted(&self.column);
+    /// Its SQL condition on `column` (the column as the reader reads it, `ColumnInfo::expr`) and the
+    /// parameter it binds, if any.
+    pub fn condition(&self, column: &str) -> (String, Option<Value>) {
+        let value = || Some(Value::Text(self.value.clone()));
         match self.op {
-            Op::Exact => (format!("{column} = ?"), Some(Value::Text(self.value.clone()))),
-            Op::Less => (format!("{column} < ?"), Some(Value::Text(self.value.clone()))),
-            Op::Greater => (format!("{column} > ?"), Some(Value::Text(self.value.clone()))),
-            Op::Contains => {
-                let escaped = self.value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                (format!("{column} LIKE ? ESCAPE '\\'"), Some(Value::Text(format!("%{escaped}%"))))
-            }
+            Op::Exact => (format!("{column} = ?"), value()),
+            Op::Less => (format!("{column} < ?"), value()),
+            Op::Greater => (format!("{column} > ?"), value()),
+            // `lower` folds ASCII only, as `LIKE` does; `instr` compares bytes, without backtracking.
+            Op::Contains => (format!("instr(lower({column}), lower(?)) > 0"), value()),
             Op::IsNull if matches!(self.value.as_str(), "0" | "false") => (format!("{column} IS NOT NULL"), None),
             Op::IsNull => (format!("{column} IS NULL"), None),
         }
@@ -118,10 +124,10 @@ pub fn conditions(
     let (mut conditions, mut params) = (Vec::new(), Vec::new());
     for (key, value) in pairs {
         let filter = Filter::parse(key, value, columns)?;
-        if !columns.iter().any(|c| c.name == filter.column && c.readable(table, hide_payloads)) {
+        let Some(info) = columns.iter().find(|c| c.name == filter.column && c.readable(table, hide_payloads)) else {
             return Err(RowsRefusal::Hidden(filter.column));
-        }
-        let (condition, param) = filter.condition();
+        };
+        let (condition, param) = filter.condition(&info.expr(hide_payloads));
         conditions.push(condition);
         params.extend(param);
     }

@@ -84,6 +84,9 @@ pub const PAYLOAD_COLUMNS: &[(&str, &str)] = &[
     ("tasks", "command"),
     ("tasks", "description"),
     ("tasks", "env"),
+    // Unsalted hashes of the payloads above: a guess at a secret in them can be checked offline.
+    ("approvals", "payload_hash"),
+    ("runs", "command_hash"),
 ];
 
 /// Whether `(table, column)` holds payload text (hidden from viewers).
@@ -95,8 +98,9 @@ pub fn is_payload(table: &str, column: &str) -> bool {
 const READABLE_PRAGMAS: &[&str] =
     &["table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list"];
 
-/// SQLite VM steps between two looks at the clock.
-const STEPS_BETWEEN_CHECKS: i32 = 1_000;
+/// SQLite VM steps between two looks at the clock (a look is a few nanoseconds; one step may cost a
+/// long string's comparison, so they come often).
+const STEPS_BETWEEN_CHECKS: i32 = 100;
 
 /// The largest string or blob a browser query may make (SQLite's own default is 1 GB, a whole small VM).
 pub const MAX_VALUE_BYTES: i32 = 10 * 1024 * 1024;
@@ -118,7 +122,8 @@ fn refused_table(table: &str, tables: &HashSet<String>) -> bool {
     let schema = ["sqlite_schema", "sqlite_master", "sqlite_temp_schema", "sqlite_temp_master"];
     let lower = table.to_ascii_lowercase();
     let stored = tables.contains(&lower) || lower.starts_with("sqlite_");
-    internal(table) || (stored && !browsable(table) && !schema.contains(&lower.as_str()))
+    // `dbstat` tells every table's size and page layout, Atlas's own included.
+    internal(table) || lower == "dbstat" || (stored && !browsable(table) && !schema.contains(&lower.as_str()))
 }
 
 /// The schema's tables, lowercased (what the authorizer tells from a CTE's name).
@@ -170,6 +175,25 @@ fn authorize(
     }
 }
 
+/// The name of the SQL function a viewer's table views filter, sort and count through: a text as the
+/// viewer sees it (`sheets::sanitize::redact`), so no filter, order or count finds what redaction hides.
+pub const REDACT_FUNCTION: &str = "atlas_redact";
+
+fn redaction(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::{Value, ValueRef};
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function(REDACT_FUNCTION, 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(text) => Value::Text(crate::sheets::sanitize::redact(&String::from_utf8_lossy(text))),
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Real(f) => Value::Real(f),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        })
+    })
+}
+
 /// The guards on `conn` until dropped. `timed_out` tells whether the deadline interrupted the query.
 pub struct Guarded<'c> {
     conn: &'c Connection,
@@ -194,6 +218,9 @@ impl<'c> Guarded<'c> {
         conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)?;
         let tables = stored_tables(conn)?;
         conn.authorizer(Some(move |context: AuthContext<'_>| authorize(secrets, hide_payloads, &tables, context)))?;
+        if hide_payloads {
+            redaction(conn)?;
+        }
         conn.progress_handler(
             STEPS_BETWEEN_CHECKS,
             Some(move || {

@@ -9,7 +9,7 @@ use super::guard::{Guarded, Secrets};
 use super::tables::{columns, names, quoted, ColumnInfo};
 use super::value::{answer_bytes, to_json};
 use rusqlite::types::Value;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use std::time::Duration;
 
 /// What to show of a table.
@@ -51,8 +51,10 @@ pub enum RowsRefusal {
     BadFilter(String, String),
     #[error("{0}: this column is hidden and cannot be filtered on")]
     Hidden(String),
-    #[error("cursor: not a cursor of this table and sort")]
-    BadCursor,
+    #[error("{0}: not a cursor of this table")]
+    BadCursor(&'static str),
+    #[error("{0}: the row this page ended on is gone; start again from the first page")]
+    CursorGone(&'static str),
     #[error("before: give cursor (the next page) or before (the previous one), not both")]
     BothWays,
     #[error("time limit: the page took longer than {0} ms and was stopped")]
@@ -65,22 +67,25 @@ fn failed(e: rusqlite::Error) -> RowsRefusal {
     RowsRefusal::Failed(e.to_string())
 }
 
-/// A cursor: the last row's sort value (JSON) and rowid, hex-encoded.
-fn encode_cursor(value: &serde_json::Value, rowid: i64) -> String {
-    hex::encode(serde_json::json!([value, rowid]).to_string())
+/// At most this much of what a caller sent is quoted back in a refusal.
+pub(super) fn clip(text: &str) -> String {
+    const QUOTED: usize = 100;
+    match text.char_indices().nth(QUOTED) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
 }
 
-fn decode_cursor(cursor: &str) -> Result<(Value, i64), RowsRefusal> {
-    let text = hex::decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(RowsRefusal::BadCursor)?;
-    let parsed: (serde_json::Value, i64) = serde_json::from_str(&text).map_err(|_| RowsRefusal::BadCursor)?;
-    let value = match parsed.0 {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Number(n) if n.is_i64() => Value::Integer(n.as_i64().unwrap_or_default()),
-        serde_json::Value::Number(n) => Value::Real(n.as_f64().unwrap_or_default()),
-        serde_json::Value::String(s) => Value::Text(s),
-        _ => return Err(RowsRefusal::BadCursor),
-    };
-    Ok((value, parsed.1))
+/// A cursor: the rowid of the row a page ended on, hex-encoded. Only the rowid: the sort value is read
+/// again from that row, so a cursor neither grows with a long value nor carries text a viewer is shown
+/// redacted.
+fn encode_cursor(rowid: i64) -> String {
+    hex::encode(format!("r{rowid}"))
+}
+
+fn decode_cursor(cursor: &str, param: &'static str) -> Result<i64, RowsRefusal> {
+    let text = hex::decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(RowsRefusal::BadCursor(param))?;
+    text.strip_prefix('r').and_then(|n| n.parse().ok()).ok_or(RowsRefusal::BadCursor(param))
 }
 
 /// The keyset condition after the cursor row, for `column` in the given direction.
@@ -100,7 +105,7 @@ pub fn page(
     time_limit: Duration,
 ) -> Result<RowsPage, RowsRefusal> {
     if !names(conn).map_err(failed)?.iter().any(|n| n == table) {
-        return Err(RowsRefusal::NoTable(table.to_owned()));
+        return Err(RowsRefusal::NoTable(clip(table)));
     }
     let columns = columns(conn, table).map_err(failed)?;
     let (mut conditions, mut params) = conditions(table, &request.filters, &columns, request.hide_payloads)?;
@@ -110,25 +115,34 @@ pub fn page(
             let readable = |c: &&ColumnInfo| c.readable(table, request.hide_payloads);
             let info = columns.iter().filter(readable).find(|c| &c.name == name).ok_or_else(|| {
                 let sortable: Vec<&str> = columns.iter().filter(readable).map(|c| c.name.as_str()).collect();
-                RowsRefusal::NotSortable(name.clone(), sortable.join(", "))
+                RowsRefusal::NotSortable(clip(name), sortable.join(", "))
             })?;
-            (quoted(&info.name), *descending)
+            (info.expr(request.hide_payloads), *descending)
         }
     };
     // A page before a cursor: the page after it going the other way, turned round afterwards.
     let (from, backwards) = match (&request.cursor, &request.before) {
         (Some(_), Some(_)) => return Err(RowsRefusal::BothWays),
-        (Some(after), None) => (Some(after), false),
-        (None, Some(before)) => (Some(before), true),
+        (Some(after), None) => (Some(("cursor", after)), false),
+        (None, Some(before)) => (Some(("before", before)), true),
         (None, None) => (None, false),
     };
     let reading_down = descending != backwards;
-    if let Some(cursor) = from {
-        let (value, rowid) = decode_cursor(cursor)?;
+    let guarded = Guarded::new(conn, time_limit, Secrets::Hide, request.hide_payloads).map_err(failed)?;
+    if let Some((param, cursor)) = from {
+        let rowid = decode_cursor(cursor, param)?;
         if request.sort.is_none() {
             conditions.push(if reading_down { "rowid < ?" } else { "rowid > ?" }.into());
             params.push(Value::Integer(rowid));
         } else {
+            // The sort value as that row holds it now, read as this reader reads it.
+            let read = format!("SELECT {sort_column} FROM {} WHERE rowid = ?1", quoted(table));
+            let value: Value = guarded
+                .conn()
+                .query_row(&read, [rowid], |r| r.get(0))
+                .optional()
+                .map_err(failed)?
+                .ok_or(RowsRefusal::CursorGone(param))?;
             let is_null = value == Value::Null;
             conditions.push(after_cursor(&sort_column, reading_down, is_null));
             if !is_null {
@@ -145,8 +159,9 @@ pub fn page(
         format!("{sort_column} {direction}, rowid {direction}")
     };
     let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
-    let sql = format!("SELECT rowid, * FROM {}{filter} ORDER BY {order} LIMIT {}", quoted(table), request.limit + 1);
-    let guarded = Guarded::new(conn, time_limit, Secrets::Hide, request.hide_payloads).map_err(failed)?;
+    // `AS rowid`: a table whose INTEGER PRIMARY KEY aliases the rowid would name both columns after it.
+    let sql =
+        format!("SELECT rowid AS rowid, * FROM {}{filter} ORDER BY {order} LIMIT {}", quoted(table), request.limit + 1);
     let interrupted = |e: rusqlite::Error| {
         if guarded.timed_out() {
             RowsRefusal::TimeLimit(time_limit.as_millis())
@@ -156,10 +171,6 @@ pub fn page(
     };
     let mut statement = guarded.conn().prepare(&sql).map_err(interrupted)?;
     let names: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
-    let sort_index = match &request.sort {
-        None => 0,
-        Some((name, _)) => names.iter().skip(1).position(|n| n == name).map_or(0, |i| i + 1),
-    };
     let mut rows = Vec::new();
     let mut cursor = statement.query(rusqlite::params_from_iter(params.iter())).map_err(interrupted)?;
     let (mut more, mut bytes) = (false, 0);
@@ -174,7 +185,7 @@ pub fn page(
         }
         rows.push(values);
     }
-    let key = |row: &Vec<serde_json::Value>| encode_cursor(&row[sort_index], row[0].as_i64().unwrap_or_default());
+    let key = |row: &Vec<serde_json::Value>| encode_cursor(row[0].as_i64().unwrap_or_default());
     if backwards {
         rows.reverse();
         // Going back, the rows after this page are the ones just left.

@@ -1,12 +1,12 @@
 //! What a filtered view holds, read in one pass over at most [`COUNT_CAP`] + 1 matching rows: how many
 //! rows match (capped as the table list's counts are) and the facets, the columns with few distinct values
 //! there (a status, a severity, an outcome), each value with its count. A view whose pass outruns the
-//! time limit has no summary; its rows are still shown.
+//! time limit has no summary; its rows are still shown. A viewer's counts are of text as shown to them.
 
 use super::filter::conditions;
 use super::guard::{Guarded, Secrets};
 use super::rows::RowsRefusal;
-use super::tables::{columns, names, quoted, COUNT_CAP};
+use super::tables::{columns, names, quoted, ColumnInfo, COUNT_CAP};
 use super::value::to_json;
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -46,20 +46,20 @@ pub fn summarize(
 ) -> Result<Option<Summary>, RowsRefusal> {
     let failed = |e: rusqlite::Error| RowsRefusal::Failed(e.to_string());
     if !names(conn).map_err(failed)?.iter().any(|n| n == table) {
-        return Err(RowsRefusal::NoTable(table.to_owned()));
+        return Err(RowsRefusal::NoTable(super::rows::clip(table)));
     }
     let columns = columns(conn, table).map_err(failed)?;
     let (conditions, params) = conditions(table, filters, &columns, hide_payloads)?;
-    let candidates: Vec<&str> = columns
+    let candidates: Vec<&ColumnInfo> = columns
         .iter()
         .filter(|c| c.readable(table, hide_payloads) && !c.primary_key)
         .filter(|c| !c.declared_type.eq_ignore_ascii_case("BLOB"))
-        .map(|c| c.name.as_str())
         .collect();
+    // A viewer's facets count the values as shown to them (redacted), never what redaction hides.
     let selected = if candidates.is_empty() {
         "1".to_owned()
     } else {
-        candidates.iter().map(|c| quoted(c)).collect::<Vec<_>>().join(", ")
+        candidates.iter().map(|c| c.expr(hide_payloads)).collect::<Vec<_>>().join(", ")
     };
     let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     let sql = format!("SELECT {selected} FROM {}{filter} LIMIT {}", quoted(table), COUNT_CAP + 1);
@@ -104,7 +104,7 @@ pub fn summarize(
                 return None;
             }
             values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.to_string().cmp(&b.0.to_string())));
-            Some(Facet { column: (*column).to_owned(), values })
+            Some(Facet { column: column.name.clone(), values })
         })
         .collect();
     Ok(Some(Summary { rows: count.min(COUNT_CAP), rows_capped: count > COUNT_CAP, facets }))

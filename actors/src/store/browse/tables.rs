@@ -27,6 +27,18 @@ impl ColumnInfo {
     pub fn readable(&self, table: &str, hide_payloads: bool) -> bool {
         !(self.hidden || (hide_payloads && super::guard::is_payload(table, &self.name)))
     }
+
+    /// The column as a view's filters, sort and counts read it: for a viewer, a text column through the
+    /// redaction function (what the viewer is shown), so none of them finds what redaction hides.
+    pub fn expr(&self, hide_payloads: bool) -> String {
+        let kind = self.declared_type.to_ascii_uppercase();
+        let textual = kind.is_empty() || ["TEXT", "CHAR", "CLOB"].iter().any(|t| kind.contains(t));
+        if hide_payloads && textual {
+            format!("{}({})", super::guard::REDACT_FUNCTION, quoted(&self.name))
+        } else {
+            quoted(&self.name)
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -133,3 +133,58 @@ fn a_summary_counts_the_filtered_rows_and_the_values_of_few_valued_columns() {
     let counted: u64 = summary.facets.iter().find(|f| f.column == "note").unwrap().values.iter().map(|v| v.1).sum();
     assert_eq!(counted, super::COUNT_CAP as u64, "facet counts are of the rows read");
 }
+
+/// A viewer's filters, sort, cursors and counts read text as the viewer is shown it: none of them finds,
+/// orders by or carries what redaction hides (found by the attack on this browser: a `contains` count
+/// and a cursor holding the raw title gave a password away).
+#[test]
+fn a_viewer_finds_counts_and_pages_nothing_by_what_redaction_hides() {
+    let (dir, _) = notes(0);
+    let writer = Connection::open(dir.path().join("db")).unwrap();
+    writer
+        .execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9)
+             INSERT INTO notes (kind, note) SELECT 'k', 'deploy PGPASSWORD=hunter2secret #' || i FROM n;",
+        )
+        .unwrap();
+    let conn = Connection::open_with_flags(dir.path().join("db"), OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let viewer =
+        |filters: &[(&str, &str)]| RowsRequest { hide_payloads: true, ..request(Some(("note", false)), filters) };
+    let admin = page(&conn, "notes", &request(None, &[("note__contains", "hunter2")]), LIMIT).unwrap();
+    assert_eq!(admin.rows.len(), 4, "others find it (a page of 4)");
+    let found = page(&conn, "notes", &viewer(&[("note__contains", "hunter2")]), LIMIT).unwrap();
+    assert!(found.rows.is_empty(), "a viewer's contains does not see the secret");
+    let exact = page(&conn, "notes", &viewer(&[("note", "deploy PGPASSWORD=hunter2secret #1")]), LIMIT).unwrap();
+    assert!(exact.rows.is_empty(), "nor does a guess of the whole value");
+    let counted = summarize(&conn, "notes", &[("note__contains".into(), "hunter2".into())], true, LIMIT).unwrap();
+    assert_eq!(counted.unwrap().rows, 0, "nor a count");
+    let mut request = viewer(&[]);
+    loop {
+        let shown = page(&conn, "notes", &request, LIMIT).unwrap();
+        for cursor in [&shown.next_cursor, &shown.prev_cursor].into_iter().flatten() {
+            let decoded = String::from_utf8(hex::decode(cursor).unwrap()).unwrap();
+            assert!(!decoded.contains("hunter2"), "a cursor carries no text: {decoded}");
+        }
+        match shown.next_cursor {
+            Some(next) => request.cursor = Some(next),
+            None => break,
+        }
+    }
+    let facets = summarize(&conn, "notes", &[], true, LIMIT).unwrap().unwrap();
+    assert!(!serde_json::to_string(&facets).unwrap().contains("hunter2"), "{facets:?}");
+}
+
+#[test]
+fn a_cursor_whose_row_is_gone_says_so_and_names_its_parameter() {
+    let (dir, conn) = notes(25);
+    let first = page(&conn, "notes", &request(Some(("note", false)), &[]), LIMIT).unwrap();
+    let next = first.next_cursor.unwrap();
+    let rowid = first.rows.last().unwrap()[0].as_i64().unwrap();
+    Connection::open(dir.path().join("db")).unwrap().execute("DELETE FROM notes WHERE rowid = ?1", [rowid]).unwrap();
+    let gone = RowsRequest { cursor: Some(next.clone()), ..request(Some(("note", false)), &[]) };
+    assert!(page(&conn, "notes", &gone, LIMIT).unwrap_err().to_string().starts_with("cursor: the row"));
+    let gone = RowsRequest { before: Some(next), ..request(Some(("note", false)), &[]) };
+    assert!(page(&conn, "notes", &gone, LIMIT).unwrap_err().to_string().starts_with("before:"));
+    let forged = RowsRequest { before: Some("zz".into()), ..request(None, &[]) };
+    assert!(page(&conn, "notes", &forged, LIMIT).unwrap_err().to_string().starts_with("before:"));
+}
