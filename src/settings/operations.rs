@@ -112,6 +112,25 @@ pub enum WebhookFormat {
     Json,
     /// `{"text": "…"}` (Slack, Mattermost, Rocket.Chat incoming webhooks)
     Slack,
+    /// Slack Block Kit (an incoming webhook's `blocks`)
+    Blockkit,
+    /// An Adaptive Card for a Microsoft Teams Workflows webhook
+    Teams,
+    /// A Google Chat card (`cardsV2`)
+    Googlechat,
+}
+
+impl WebhookFormat {
+    fn style(self) -> atlas_actors::alerts::messages::WebhookStyle {
+        use atlas_actors::alerts::messages::WebhookStyle;
+        match self {
+            Self::Json => WebhookStyle::Json,
+            Self::Slack => WebhookStyle::SlackText,
+            Self::Blockkit => WebhookStyle::SlackBlocks,
+            Self::Teams => WebhookStyle::Teams,
+            Self::Googlechat => WebhookStyle::GoogleChat,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,8 +257,7 @@ impl Settings {
         let a = &self.alerts;
         let mut channels = Vec::new();
         if !a.webhook_url.is_empty() {
-            channels
-                .push(Channel::Webhook { url: a.webhook_url.clone(), slack: a.webhook_format == WebhookFormat::Slack });
+            channels.push(Channel::Webhook { url: a.webhook_url.clone(), style: a.webhook_format.style() });
         }
         if !a.telegram_bot_token.is_empty() {
             channels.push(Channel::Telegram {

@@ -65,6 +65,11 @@ async fn alerts_fire_once_on_every_channel_stay_quiet_while_firing_and_recover_o
     );
     let subject = "Subject: [Atlas FIRING] oldest_pending_approval on vm-test";
     assert!(mails[0].data.contains(subject), "{}", mails[0].data);
+    let data = &mails[0].data;
+    assert!(
+        data.contains("multipart/alternative") && data.contains("text/plain") && data.contains("text/html"),
+        "a text and an HTML part: {data}"
+    );
 
     health_check(&team).await;
     assert_eq!(http.received.all().len(), 2, "still firing within the repeat interval: nothing new is sent");
@@ -223,7 +228,8 @@ async fn a_restarting_actor_alerts_between_health_checks_in_slack_format() {
     let store = atlas_actors::store::StoreConfig::at(dir.path().join("data/atlas.db"));
     let mut config = atlas_actors::SupervisorConfig::new(store);
     config.backup.dir = dir.path().join("backups");
-    config.alerts.channels = vec![Channel::Webhook { url: format!("{}/hook", http.url), slack: true }];
+    let style = atlas_actors::alerts::messages::WebhookStyle::SlackText;
+    config.alerts.channels = vec![Channel::Webhook { url: format!("{}/hook", http.url), style }];
     config.alerts.host = "vm-9".into();
     config.health.alert_every = Some(std::time::Duration::from_millis(100));
     let handles = atlas_actors::start(config, std::sync::Arc::new(atlas_actors::domain::SystemClock)).await.unwrap();

@@ -1,5 +1,5 @@
-//! Delivery: a generic JSON webhook (or a Slack-compatible `{"text": …}`), e-mail over SMTP, and the
-//! Telegram Bot API. Every send has a timeout; an error says which channel failed, never with a secret.
+//! Delivery: a webhook (Atlas's JSON, Slack's text or Block Kit, a Teams Workflows Adaptive Card, a
+//! Google Chat card: `messages.rs`), e-mail over SMTP (text and HTML), and the Telegram Bot API. Every send has a timeout; an error says which channel failed, never with a secret.
 //! HTTP client errors are reported `without_url`, because a Telegram bot token is part of its URL.
 
 use super::Notice;
@@ -23,7 +23,7 @@ pub enum SmtpSecurity {
 pub enum Channel {
     Webhook {
         url: String,
-        slack: bool,
+        style: super::messages::WebhookStyle,
     },
     Telegram {
         api_base: String,
@@ -70,19 +70,8 @@ pub async fn send(
 ) -> Result<(), String> {
     let failed = |e: &dyn std::fmt::Display| format!("{} channel: {e}", channel.name());
     match channel {
-        Channel::Webhook { url, slack } => {
-            let payload = if *slack {
-                json!({ "text": body(notice, host) })
-            } else {
-                json!({
-                    "alert": notice.key,
-                    "status": notice.kind.label().to_lowercase(),
-                    "detail": notice.detail,
-                    "since": crate::domain::format_timestamp(notice.since),
-                    "host": host,
-                    "summary": headline(notice, host),
-                })
-            };
+        Channel::Webhook { url, style } => {
+            let payload = super::messages::webhook_body(*style, notice, host);
             let response =
                 http.post(url).timeout(timeout).json(&payload).send().await.map_err(|e| failed(&e.without_url()))?;
             response.error_for_status().map(|_| ()).map_err(|e| failed(&e.without_url()))
@@ -103,7 +92,11 @@ pub async fn send(
                 message =
                     message.to(recipient.parse().map_err(|e| failed(&format!("alerts.smtp_to {recipient:?}: {e}")))?);
             }
-            let message = message.body(body(notice, host)).map_err(|e| failed(&e))?;
+            let parts = lettre::message::MultiPart::alternative_plain_html(
+                body(notice, host),
+                super::messages::email_html(notice, host),
+            );
+            let message = message.multipart(parts).map_err(|e| failed(&e))?;
             let builder = match security {
                 SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server),
                 SmtpSecurity::StartTls => {

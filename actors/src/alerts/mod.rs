@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod channels;
+pub mod messages;
 
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
