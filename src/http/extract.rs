@@ -5,7 +5,7 @@ use super::error::ApiError;
 use super::AppState;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
-use atlas_actors::domain::text::clip;
+use atlas_actors::domain::text::{clip, cut};
 use atlas_actors::store::queries::{Cursor, PageRequest, MAX_PAGE};
 use serde::de::DeserializeOwned;
 use std::future::Future;
@@ -59,10 +59,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
                 let path = err.path().to_string();
                 let inner = err.into_inner();
+                // Both quote what was sent (a key in the path, a value in the message): clipped.
+                let inner = cut(&inner.to_string());
                 if path == "." {
                     ApiError::bad_request(format!("invalid JSON body: {inner}"))
                 } else {
-                    ApiError::bad_request(format!("invalid field {path}: {inner}"))
+                    ApiError::bad_request(format!("invalid field {}: {inner}", cut(&path)))
                 }
             })?;
             deserializer.end().map_err(|err| ApiError::bad_request(format!("invalid JSON body: {err}")))?;

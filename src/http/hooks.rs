@@ -12,6 +12,7 @@ use super::extract::ApiJson;
 use super::AppState;
 use actix_web::{post, web, HttpResponse};
 use atlas_actors::domain::command::ReceivedAlert;
+use atlas_actors::domain::text::clip;
 use atlas_actors::domain::{Applied, Command, CommandError, ErrorId};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -55,8 +56,12 @@ impl AlertmanagerAlert {
 
     /// What the hotlist entry says: `<alertname>: <summary>` (or the description, or the labels).
     fn text(&self) -> String {
-        let name = self.labels.get("alertname").map(|n| n.trim()).filter(|n| !n.is_empty()).unwrap_or("alert");
-        let detail = self.annotations.get("summary").or_else(|| self.annotations.get("description")).cloned();
+        let readable = |text: &str| text.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_owned();
+        let name = self.labels.get("alertname").map(|n| readable(n)).filter(|n| !n.is_empty());
+        let name = name.unwrap_or_else(|| "alert".to_owned());
+        // An empty summary does not hide a description.
+        let given = |key: &str| self.annotations.get(key).filter(|text| !readable(text).is_empty()).cloned();
+        let detail = given("summary").or_else(|| given("description"));
         let detail = detail.unwrap_or_else(|| {
             let labels: Vec<String> =
                 self.labels.iter().filter(|(k, _)| *k != "alertname").map(|(k, v)| format!("{k}={v}")).collect();
@@ -80,10 +85,8 @@ pub async fn alertmanager(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
     if body.version != "4" {
-        return Err(ApiError::bad_request(format!(
-            "version: {:?} is not 4, the payload this hook reads",
-            body.version
-        )));
+        let version = clip(&body.version);
+        return Err(ApiError::bad_request(format!("version: {version} is not 4, the payload this hook reads")));
     }
     let mut commands = Vec::with_capacity(body.alerts.len());
     for (i, alert) in body.alerts.iter().enumerate() {
@@ -91,11 +94,15 @@ pub async fn alertmanager(
             "firing" => true,
             "resolved" => false,
             other => {
+                let other = clip(other);
                 return Err(ApiError::bad_request(format!(
-                    "alerts[{i}].status: {other:?} is neither firing nor resolved"
-                )))
+                    "alerts[{i}].status: {other} is neither firing nor resolved"
+                )));
             }
         };
+        // Alertmanager writes RFC 3339; what is kept is Atlas's own form of it, and anything else is left
+        // out of the note (never stored as sent).
+        let ended_at = alert.ends_at.as_deref().and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok());
         let label = alert.labels.get(&state.alertmanager.severity_label).map(String::as_str);
         let received = ReceivedAlert {
             id: ErrorId::generate(),
@@ -104,7 +111,9 @@ pub async fn alertmanager(
             firing,
             error: alert.text(),
             severity: state.alertmanager.severity(label),
-            ended_at: alert.ends_at.clone().filter(|_| !firing),
+            ended_at: ended_at
+                .filter(|_| !firing)
+                .map(|at| atlas_actors::domain::format_timestamp(at.with_timezone(&chrono::Utc))),
         };
         let command = Command::ReceiveAlert(received);
         command.validate().map_err(|err| match err {

@@ -10,28 +10,34 @@ use std::collections::BTreeMap;
 pub struct AlertmanagerSettings {
     /// The alert label that says how bad it is.
     pub severity_label: String,
-    /// That label's values, each as a hotlist severity (low, medium, high, critical).
+    /// That label's values, each as a hotlist severity (low, medium, high, critical), beside (and over)
+    /// the built-in ones: critical, error, warning, info.
     pub severities: BTreeMap<String, String>,
     /// The severity of an alert without the label, or with a value not listed.
     pub default_severity: String,
 }
 
+/// The label values every Alertmanager setup knows, as hotlist severities: a configured `severities`
+/// adds to these (and may map one of them otherwise), so naming one more value drops none of them.
+const BUILT_IN: &[(&str, Severity)] = &[
+    ("critical", Severity::Critical),
+    ("error", Severity::High),
+    ("warning", Severity::Medium),
+    ("info", Severity::Low),
+];
+
 impl Default for AlertmanagerSettings {
     fn default() -> Self {
-        let severities = [("critical", "critical"), ("error", "high"), ("warning", "medium"), ("info", "low")];
-        Self {
-            severity_label: "severity".into(),
-            severities: severities.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-            default_severity: "medium".into(),
-        }
+        Self { severity_label: "severity".into(), severities: BTreeMap::new(), default_severity: "medium".into() }
     }
 }
 
 impl AlertmanagerSettings {
     /// The hotlist severity of an alert whose severity label reads `value` (validated on load).
     pub fn severity(&self, value: Option<&str>) -> Severity {
-        let named = value.and_then(|v| self.severities.get(v)).unwrap_or(&self.default_severity);
-        named.parse().unwrap_or(Severity::Medium)
+        let configured = value.and_then(|v| self.severities.get(v)).and_then(|s| s.parse().ok());
+        let built_in = || value.and_then(|v| BUILT_IN.iter().find(|(name, _)| *name == v)).map(|(_, s)| *s);
+        configured.or_else(built_in).unwrap_or_else(|| self.default_severity.parse().unwrap_or(Severity::Medium))
     }
 }
 
@@ -53,5 +59,26 @@ impl Settings {
             return Err(("alertmanager.default_severity", format!("low, medium, high or critical, got {got:?}")));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Naming one more value keeps the built-in ones (found by the attack: `{ page = "critical" }` made
+    /// every critical alert medium).
+    #[test]
+    fn configured_severities_add_to_the_built_in_ones() {
+        let mut settings = AlertmanagerSettings::default();
+        settings.severities.insert("page".into(), "critical".into());
+        settings.severities.insert("info".into(), "medium".into());
+        let of = |v: Option<&str>| settings.severity(v);
+        assert_eq!(of(Some("page")), Severity::Critical);
+        assert_eq!(of(Some("critical")), Severity::Critical, "a built-in one stays");
+        assert_eq!(of(Some("error")), Severity::High);
+        assert_eq!(of(Some("info")), Severity::Medium, "a configured one maps a built-in one otherwise");
+        assert_eq!(of(Some("unknown")), Severity::Medium);
+        assert_eq!(of(None), Severity::Medium);
     }
 }

@@ -107,8 +107,15 @@ pub fn load(
     if let Some(path) = path {
         let text = std::fs::read_to_string(&path)
             .map_err(|source| SettingsError::Unreadable { path: path.clone(), source })?;
-        table = toml::from_str(&text)
-            .map_err(|err| SettingsError::Syntax { path: path.clone(), message: err.to_string() })?;
+        // Where, and what is wrong, never the line itself: it may hold a secret.
+        table = toml::from_str(&text).map_err(|err: toml::de::Error| {
+            let at = err.span().map(|span| span.start).unwrap_or(0).min(text.len());
+            let before = &text[..at];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let message = format!("line {line}, column {column}: {}", err.message());
+            SettingsError::Syntax { path: path.clone(), message }
+        })?;
         sources.file = Some(path);
     }
     let defaults = Table::try_from(Settings::default()).unwrap_or_default();
@@ -137,7 +144,12 @@ pub fn load(
     let mut settings: Settings = serde_path_to_error::deserialize(Value::Table(table)).map_err(|err| {
         let key = err.path().to_string();
         // toml repeats the path on a second line; the key is already in our message.
-        let message = err.into_inner().to_string().lines().next().unwrap_or_default().to_owned();
+        let mut message = err.into_inner().to_string().lines().next().unwrap_or_default().to_owned();
+        // serde quotes the value it refused: not a secret's.
+        if super::redact::is_secret_key(&key) {
+            let expected = message.rsplit_once("\", ").map(|(_, tail)| tail.to_owned()).unwrap_or_default();
+            message = format!("the value is not shown (it is a secret); {expected}");
+        }
         SettingsError::Invalid { source_name: sources.describe(&key), key, message }
     })?;
     let base = std::env::current_dir().map_err(|source| SettingsError::Unreadable { path: ".".into(), source })?;

@@ -9,6 +9,12 @@ pub const REDACTED: &str = "<redacted>";
 /// A sink's `url` is a webhook URL too (a chat's carries its token).
 const SECRET_IN: &[(&str, &str)] = &[("sinks", "url")];
 
+/// Whether a dotted key (`sinks[0].secrets`, `alerts.smtp_password`) names a secret.
+pub fn is_secret_key(key: &str) -> bool {
+    let lower = key.to_lowercase();
+    SECRET_WORDS.iter().any(|word| lower.contains(word)) || (lower.starts_with("sinks") && lower.ends_with(".url"))
+}
+
 fn mask(value: &mut Value, parent: &str) {
     match value {
         Value::Table(table) => {

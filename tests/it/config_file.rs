@@ -64,3 +64,21 @@ fn a_bare_sql_process_name_is_looked_up_in_path_at_load() {
     let err = settings::load(None, Vec::new(), &set("no-such-atlas-query-program")).unwrap_err().to_string();
     assert!(err.contains("browser.sql_process") && err.contains("not in PATH"), "{err}");
 }
+
+/// A secret in a config file never comes back in a load error: not when its value has the wrong type,
+/// not when its line does not parse (found by the attack on the sinks' secrets).
+#[test]
+fn a_load_error_never_quotes_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("atlas.toml");
+    for text in [
+        "[[sinks]]\nname = \"chat\"\nurl = \"http://127.0.0.1:9/hook\"\nevents = [\"*\"]\nsecrets = \"whsec_TOPSECRETVALUEfromOPS==\"\n",
+        "[alerts]\nsmtp_password = 12\n[x\nkey = \"TOPSECRET-in-a-broken-file\n",
+        "[alerts]\nsmtp_password = \"TOPSECRET-unterminated\n",
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let err = atlas::settings::load(Some(&file), Vec::new(), &[]).unwrap_err().to_string();
+        assert!(!err.contains("TOPSECRET"), "{err}");
+        assert!(err.contains("secrets") || err.contains("line"), "still says where: {err}");
+    }
+}

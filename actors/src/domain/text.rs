@@ -14,6 +14,15 @@ pub fn clip(text: &str) -> String {
     format!("{head:?}… ({chars} characters)")
 }
 
+/// `text` cut to `ECHO_CHARS` characters (`…` marks the cut), unquoted: for a message that already says
+/// what the text is.
+pub fn cut(text: &str) -> String {
+    match text.char_indices().nth(ECHO_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

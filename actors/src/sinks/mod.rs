@@ -86,8 +86,10 @@ impl Work {
                     return;
                 }
             };
-            // One delivery per aggregate is due at a time, so these may go out together.
-            let attempts = futures_util::stream::iter(due.iter().map(|delivery| self.attempt(delivery)));
+            // One delivery per aggregate is due at a time, so these may go out together; once the
+            // receiver answers 410 Gone, none of the rest is begun.
+            let gone = std::sync::atomic::AtomicBool::new(false);
+            let attempts = futures_util::stream::iter(due.iter().map(|delivery| self.attempt(delivery, &gone)));
             let outcomes: Vec<Attempted> = attempts.buffer_unordered(self.sink.concurrency.max(1)).collect().await;
             let delivered = outcomes.iter().filter(|o| **o == Attempted::Delivered).count();
             if outcomes.contains(&Attempted::Gone) || delivered == 0 || started.elapsed() >= ROUND_BUDGET {
@@ -96,14 +98,19 @@ impl Work {
         }
     }
 
-    /// One attempt: counted, sent, its outcome recorded through the writer.
-    async fn attempt(&self, delivery: &queue::Due) -> Attempted {
+    /// One attempt: counted, sent, its outcome recorded through the writer; none once `gone` is set.
+    async fn attempt(&self, delivery: &queue::Due, gone: &std::sync::atomic::AtomicBool) -> Attempted {
+        use std::sync::atomic::Ordering;
+        if gone.load(Ordering::SeqCst) {
+            return Attempted::Gone;
+        }
         let sink = &self.sink;
         let attempts = delivery.attempts + 1;
         let dead = attempts >= i64::from(sink.max_attempts);
         if attempts > i64::from(sink.max_attempts) {
             // Its last attempt was cut short (a crash, a stop): it used what it was given.
             let error = "every attempt was used (the last was cut short by a stop)".to_owned();
+            tracing::error!(sink = %sink.name, delivery = %delivery.delivery_id, %error, "A sink delivery is dead-lettered.");
             let at = format_timestamp(self.clock.now());
             let outcome = Outcome::Failed { id: delivery.id, error, retry_at: at.clone(), dead: true, at };
             self.record(outcome).await;
@@ -113,6 +120,13 @@ impl Work {
         if !self.record(Outcome::Started { id: delivery.id, retry_at }).await {
             return Attempted::Failed;
         }
+        if gone.load(Ordering::SeqCst) {
+            // Counted a moment ago; given back, as a 410's own attempt is.
+            let at = format_timestamp(self.clock.now());
+            let error = "not sent: the receiver answered 410 Gone to another delivery".to_owned();
+            self.record(Outcome::Gone { id: delivery.id, sink: sink.name.clone(), error, at }).await;
+            return Attempted::Gone;
+        }
         let now = self.clock.now();
         let signing = deliver::Signing { keys: &sink.keys, atlas_headers: sink.atlas_headers };
         let sent = deliver::post(&self.http, &sink.url, &signing, delivery, sink.timeout, now).await;
@@ -120,6 +134,7 @@ impl Work {
         let (outcome, attempted) = match sent {
             Ok(()) => (Outcome::Delivered { id: delivery.id, at }, Attempted::Delivered),
             Err(deliver::Undelivered::Gone(error)) => {
+                gone.store(true, Ordering::SeqCst);
                 tracing::error!(sink = %sink.name, delivery = %delivery.delivery_id, %error,
                     "A sink's receiver answered 410 Gone: the sink is disabled until an admin enables it.");
                 (Outcome::Gone { id: delivery.id, sink: sink.name.clone(), error, at }, Attempted::Gone)

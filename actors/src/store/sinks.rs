@@ -60,7 +60,9 @@ pub enum Outcome {
         dead: bool,
         at: String,
     },
-    /// The receiver answered 410 Gone: the sink is disabled until an admin enables it; the delivery waits.
+    /// The receiver answered 410 Gone: the sink is disabled until an admin enables it; the delivery waits,
+    /// its attempt given back (a receiver's refusal is no failure to deliver, and must not use up the
+    /// last attempt the delivery has when the sink is enabled again).
     Gone {
         id: i64,
         sink: String,
@@ -94,7 +96,8 @@ pub fn record(conn: &Connection, outcome: &Outcome) -> rusqlite::Result<String> 
             .map(|n| format!("{n} delivery failed")),
         Outcome::Gone { id, sink, error, at } => {
             conn.prepare_cached(
-                "UPDATE sink_outbox SET last_error = ?2, next_attempt_at = ?3 WHERE id = ?1 AND delivered_at IS NULL",
+                "UPDATE sink_outbox SET last_error = ?2, next_attempt_at = ?3, attempts = max(attempts - 1, 0)
+                  WHERE id = ?1 AND delivered_at IS NULL",
             )?
             .execute(rusqlite::params![id, error, at])?;
             conn.prepare_cached("INSERT OR IGNORE INTO sink_disabled (sink, at, reason) VALUES (?1, ?2, ?3)")?

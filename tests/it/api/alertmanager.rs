@@ -94,6 +94,17 @@ async fn firing_repeated_grouped_and_resolved_alerts_become_exactly_their_hotlis
     // The label-keyed alert repeats without a duplicate too; a resolution with nothing open is ignored.
     let (_, _) = post(&team, &team.agent, notification("firing", vec![disk])).await;
     assert_eq!(open_errors(&team).await.len(), 1, "keyed by its labels");
+    // An end time that is no time is left out of the note, never stored as sent.
+    let odd = alert("firing", "Odd", None, "x", Some("odd"));
+    let (_, _) = post(&team, &team.agent, notification("firing", vec![odd])).await;
+    let mut odd = alert("resolved", "Odd", None, "x", Some("odd"));
+    odd["endsAt"] = json!(format!("<script>\u{7}{}", "N".repeat(20_000)));
+    let (status, _) = post(&team, &team.agent, notification("resolved", vec![odd])).await;
+    assert_eq!(status, 200);
+    let (_, resolved) = team.call("GET", "/api/v1/errors?resolved=true&limit=100", &team.viewer, None).await;
+    let items = resolved["items"].as_array().unwrap();
+    let note = &items.iter().find(|e| e["error"] == "Odd: x").unwrap()["notes"][0]["body"];
+    assert_eq!(note, "alertmanager reports the alert resolved.", "{note}");
     let stray = alert("resolved", "Unknown", None, "never fired here", Some("ffff"));
     let (status, answer) = post(&team, &team.agent, notification("resolved", vec![stray])).await;
     assert_eq!((status, answer), (200, json!({ "firing": 0, "resolved": 0, "ignored": 1 })));
@@ -104,7 +115,7 @@ async fn firing_repeated_grouped_and_resolved_alerts_become_exactly_their_hotlis
     assert_eq!(open.len(), 2, "{open:?}");
     assert!(open.iter().all(|e| e["id"] != id.as_str()), "a new entry, not the resolved one");
     let (_, audit) = team.call("GET", "/api/v1/audit?type=error.alert_firing", &team.admin, None).await;
-    assert_eq!(audit["items"].as_array().unwrap().len(), 6, "each firing alert is on record: {audit}");
+    assert_eq!(audit["items"].as_array().unwrap().len(), 7, "each firing alert is on record: {audit}");
 }
 
 #[actix_rt::test]
@@ -119,12 +130,14 @@ async fn a_bad_notification_is_refused_whole_naming_the_field_and_only_agents_an
             "alerts[0].fingerprint",
         ),
         (json!({ "version": "4" }), "alerts"),
+        (json!({ "version": "x".repeat(50_000), "alerts": [] }), "version"),
     ];
     for (body, field) in cases {
         let (status, answer) = post(&team, &team.agent, body).await;
         assert_eq!(status, 400, "{answer}");
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.contains(field), "names {field}: {message}");
+        assert!(message.len() < 400, "quotes at most a little of what was sent: {} bytes", message.len());
     }
     assert!(open_errors(&team).await.is_empty(), "nothing of a refused notification was applied");
     for token in [&team.viewer, &team.approver] {

@@ -130,6 +130,31 @@ async fn a_410_disables_the_sink_its_deliveries_wait_and_an_admin_enables_it_aga
     assert_eq!(audit["items"][0]["actor"], "admin", "{audit}");
 }
 
+/// Found by the attack on the 410: the deliveries due with the one a 410 answered were still sent, and
+/// a 410 on a delivery's last allowed attempt dead-lettered it, unsent, once the sink was enabled.
+#[actix_rt::test]
+async fn after_a_410_nothing_more_is_begun_and_its_delivery_keeps_its_attempt() {
+    let (receiver, url) = Receiver::start_with(vec![Answer::Status(410)], Duration::from_millis(200)).await;
+    let team = team_with(atlas::settings::SinkSettings { concurrency: 1, max_attempts: 1, ..sink(&url) }).await;
+    let mut projects = Vec::new();
+    for i in 0..6 {
+        projects.push(team.project(&format!("p{i}")).await);
+    }
+    receiver.until("the post answered 410", |got| !got.is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(receiver.got().len(), 1, "nothing is begun after a 410: {:?}", receiver.got().len());
+    let (code, _) = team.call("POST", "/api/v1/admin/sinks/chat/enable", &team.admin, None).await;
+    assert_eq!(code, 200);
+    let got = receiver
+        .until("every project's creation", |got| {
+            projects.iter().all(|id| got.iter().any(|g| g.body["event"]["aggregate_id"] == id.as_str()))
+        })
+        .await;
+    let (_, sinks) = team.call("GET", "/api/v1/admin/sinks", &team.admin, None).await;
+    assert_eq!(sinks["items"][0]["dead"], 0, "the 410 used no attempt: {sinks}");
+    assert_eq!(got[1].delivery, got[0].delivery, "the delivery the 410 answered goes again first");
+}
+
 #[actix_rt::test]
 async fn a_retry_after_is_waited_for_instead_of_the_backoff() {
     let (receiver, url) = Receiver::start(vec![Answer::RetryAfter(503, 4)]).await;

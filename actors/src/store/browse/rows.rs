@@ -69,11 +69,7 @@ fn failed(e: rusqlite::Error) -> RowsRefusal {
 
 /// At most this much of what a caller sent is quoted back in a refusal.
 pub(super) fn clip(text: &str) -> String {
-    const QUOTED: usize = 100;
-    match text.char_indices().nth(QUOTED) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
+    crate::domain::text::cut(text)
 }
 
 /// A cursor: the rowid of the row a page ended on, hex-encoded. Only the rowid: the sort value is read
