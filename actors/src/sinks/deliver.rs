@@ -154,8 +154,8 @@ pub fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Du
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds).min(DAY));
     }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    Some((at.with_timezone(&chrono::Utc) - now).to_std().unwrap_or(Duration::ZERO).min(DAY))
+    let at: chrono::DateTime<chrono::Utc> = httpdate::parse_http_date(value).ok()?.into();
+    Some((at - now).to_std().unwrap_or(Duration::ZERO).min(DAY))
 }
 
 #[cfg(test)]
@@ -196,6 +196,9 @@ mod tests {
         let now = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z").unwrap().with_timezone(&chrono::Utc);
         assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
         assert_eq!(retry_after("Mon, 07 Dec 2026 10:05:00 GMT", now), Some(Duration::from_secs(300)));
+        // The obsolete forms RFC 9110 still asks a recipient to read: RFC 850 and asctime.
+        assert_eq!(retry_after("Monday, 07-Dec-26 10:05:00 GMT", now), Some(Duration::from_secs(300)));
+        assert_eq!(retry_after("Mon Dec  7 10:05:00 2026", now), Some(Duration::from_secs(300)));
         assert_eq!(retry_after("999999", now), Some(Duration::from_secs(86_400)));
         assert_eq!(retry_after("soon", now), None);
         assert_eq!(retry_after("Mon, 07 Dec 2026 09:00:00 GMT", now), Some(Duration::ZERO));
