@@ -72,28 +72,49 @@ struct Work {
 }
 
 impl Work {
-    /// One round of this sink (each sink has its own, so a slow receiver delays only itself): what is
-    /// due, again while the last pass delivered something and the budget lasts.
+    /// One round of this sink (each sink has its own, so a slow receiver delays only itself): up to
+    /// `concurrency` deliveries in flight, each of a different aggregate (the queue hands out only each
+    /// aggregate's oldest), topped up from the queue as they end, so one slow answer holds back only its
+    /// own aggregate. Nothing new is begun once a receiver answers 410 Gone or the budget is spent; the
+    /// round ends when nothing is in flight and nothing is due.
     async fn round(&self) {
+        use std::sync::atomic::{AtomicBool, Ordering};
         let started = std::time::Instant::now();
+        let concurrency = self.sink.concurrency.max(1);
+        let gone = AtomicBool::new(false);
+        let mut in_flight = futures_util::stream::FuturesUnordered::new();
+        // The outbox rows in flight: one taking longer than its retry wait is due again meanwhile.
+        let mut busy = std::collections::HashSet::new();
         loop {
-            let at = format_timestamp(self.clock.now());
-            let sink = self.sink.name.clone();
-            let due = match self.readers.read(move |conn| queue::due(conn, &sink, &at)).await {
-                Ok(due) => due,
-                Err(err) => {
-                    tracing::warn!(sink = %self.sink.name, error = %err, "Cannot read the sink deliveries waiting.");
-                    return;
+            let may_begin = !gone.load(Ordering::SeqCst) && started.elapsed() < ROUND_BUDGET;
+            // Topped up when half the room is free (a read of the queue per delivery would cost more).
+            if may_begin && in_flight.len() <= concurrency / 2 {
+                let at = format_timestamp(self.clock.now());
+                let sink = self.sink.name.clone();
+                match self.readers.read(move |conn| queue::due(conn, &sink, &at)).await {
+                    Ok(due) => {
+                        let room = concurrency - in_flight.len();
+                        let fresh: Vec<queue::Due> =
+                            due.into_iter().filter(|d| !busy.contains(&d.id)).take(room).collect();
+                        for delivery in fresh {
+                            busy.insert(delivery.id);
+                            let gone = &gone;
+                            in_flight.push(async move { (delivery.id, self.attempt(&delivery, gone).await) });
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!(sink = %self.sink.name, error = %err, "Cannot read the sink deliveries waiting.");
+                        if in_flight.is_empty() {
+                            return;
+                        }
+                    }
                 }
-            };
-            // One delivery per aggregate is due at a time, so these may go out together; once the
-            // receiver answers 410 Gone, none of the rest is begun.
-            let gone = std::sync::atomic::AtomicBool::new(false);
-            let attempts = futures_util::stream::iter(due.iter().map(|delivery| self.attempt(delivery, &gone)));
-            let outcomes: Vec<Attempted> = attempts.buffer_unordered(self.sink.concurrency.max(1)).collect().await;
-            let delivered = outcomes.iter().filter(|o| **o == Attempted::Delivered).count();
-            if outcomes.contains(&Attempted::Gone) || delivered == 0 || started.elapsed() >= ROUND_BUDGET {
-                return;
+            }
+            match in_flight.next().await {
+                Some((id, _)) => {
+                    busy.remove(&id);
+                }
+                None => return,
             }
         }
     }
@@ -148,7 +169,9 @@ impl Work {
                         "A sink delivery failed; retrying with backoff.");
                 }
                 // The receiver's Retry-After, when it gave one; the backoff otherwise.
+                // At least a second: a receiver saying `Retry-After: 0` is not hammered.
                 let wait = retry_after
+                    .map(|wait| wait.max(std::time::Duration::from_secs(1)))
                     .and_then(|wait| chrono::Duration::from_std(wait).ok())
                     .unwrap_or_else(|| backoff(attempts - 1));
                 let retry_at = format_timestamp(self.clock.now() + wait);

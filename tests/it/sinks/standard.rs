@@ -195,6 +195,27 @@ async fn different_aggregates_go_out_together_and_each_keeps_its_order() {
     assert!(most > 1, "deliveries of different aggregates were in flight together: at most {most}");
 }
 
+/// One slow answer holds back only its own aggregate: another project's deliveries go out meanwhile.
+#[actix_rt::test]
+async fn a_slow_answer_holds_back_only_its_own_aggregate() {
+    let (receiver, url) = Receiver::start(vec![Answer::Stall(Duration::from_secs(6))]).await;
+    let team = team_with(sink(&url)).await;
+    let slow = team.project("slow").await;
+    receiver.until("the post that stalls", |got| !got.is_empty()).await;
+    let stalled_at = Instant::now();
+    let quick = team.project("quick").await;
+    rename(&team, &quick, "quick 1").await;
+    rename(&team, &quick, "quick 2").await;
+    receiver
+        .until("the other project's three events", |got| {
+            got.iter().filter(|g| g.body["event"]["aggregate_id"] == quick.as_str()).count() >= 3
+        })
+        .await;
+    let waited = stalled_at.elapsed();
+    assert!(waited < Duration::from_secs(5), "they did not wait for the stalled answer: {waited:?}");
+    assert_eq!(receiver.got()[0].body["event"]["aggregate_id"], slow.as_str());
+}
+
 #[actix_rt::test]
 async fn an_attempt_cut_by_a_sigkill_counts_against_max_attempts() {
     let (receiver, url) = Receiver::start(vec![Answer::Stall(Duration::from_secs(20))]).await;
