@@ -102,13 +102,11 @@ pub async fn table_list(state: &AppState) -> Result<Vec<browse::tables::TableInf
 /// One table's columns (404 when the browser shows no such table), in a browser slot.
 pub async fn table_columns(state: &AppState, table: String) -> Result<Vec<browse::ColumnInfo>, ApiError> {
     let _slot = slot(state)?;
-    let read = state.handles.readers.read(move |conn| {
-        let shown = browse::tables::names(conn)?.contains(&table);
-        Ok(shown.then(|| browse::tables::columns(conn, &table)).transpose()?.ok_or(table))
-    });
-    read.await
-        .map_err(ApiError::from_read)?
-        .map_err(|table| ApiError::not_found(format!("table: there is no table {table:?}")))
+    let read = state
+        .handles
+        .readers
+        .read(move |conn| Ok(browse::filter::View::open(conn, &table, &[], false).map(|view| view.columns)));
+    read.await.map_err(ApiError::from_read)?.map_err(refused)
 }
 
 /// How much of a refusal's message the audit keeps (SQLite's messages may quote the whole SQL).

@@ -99,7 +99,10 @@ impl Work {
                         for delivery in fresh {
                             busy.insert(delivery.id);
                             let gone = &gone;
-                            in_flight.push(async move { (delivery.id, self.attempt(&delivery, gone).await) });
+                            in_flight.push(async move {
+                                self.attempt(&delivery, gone).await;
+                                delivery.id
+                            });
                         }
                     }
                     Err(err) => {
@@ -111,7 +114,7 @@ impl Work {
                 }
             }
             match in_flight.next().await {
-                Some((id, _)) => {
+                Some(id) => {
                     busy.remove(&id);
                 }
                 None => return,
@@ -120,10 +123,10 @@ impl Work {
     }
 
     /// One attempt: counted, sent, its outcome recorded through the writer; none once `gone` is set.
-    async fn attempt(&self, delivery: &queue::Due, gone: &std::sync::atomic::AtomicBool) -> Attempted {
+    async fn attempt(&self, delivery: &queue::Due, gone: &std::sync::atomic::AtomicBool) {
         use std::sync::atomic::Ordering;
         if gone.load(Ordering::SeqCst) {
-            return Attempted::Gone;
+            return;
         }
         let sink = &self.sink;
         let attempts = delivery.attempts + 1;
@@ -135,30 +138,30 @@ impl Work {
             let at = format_timestamp(self.clock.now());
             let outcome = Outcome::Failed { id: delivery.id, error, retry_at: at.clone(), dead: true, at };
             self.record(outcome).await;
-            return Attempted::Failed;
+            return;
         }
         let retry_at = format_timestamp(self.clock.now() + backoff(attempts - 1));
         if !self.record(Outcome::Started { id: delivery.id, retry_at }).await {
-            return Attempted::Failed;
+            return;
         }
         if gone.load(Ordering::SeqCst) {
             // Counted a moment ago; given back, as a 410's own attempt is.
             let at = format_timestamp(self.clock.now());
             let error = "not sent: the receiver answered 410 Gone to another delivery".to_owned();
             self.record(Outcome::Gone { id: delivery.id, sink: sink.name.clone(), error, at }).await;
-            return Attempted::Gone;
+            return;
         }
         let now = self.clock.now();
         let signing = deliver::Signing { keys: &sink.keys, atlas_headers: sink.atlas_headers };
         let sent = deliver::post(&self.http, &sink.url, &signing, delivery, sink.timeout, now).await;
         let at = format_timestamp(self.clock.now());
-        let (outcome, attempted) = match sent {
-            Ok(()) => (Outcome::Delivered { id: delivery.id, at }, Attempted::Delivered),
+        let outcome = match sent {
+            Ok(()) => Outcome::Delivered { id: delivery.id, at },
             Err(deliver::Undelivered::Gone(error)) => {
                 gone.store(true, Ordering::SeqCst);
                 tracing::error!(sink = %sink.name, delivery = %delivery.delivery_id, %error,
                     "A sink's receiver answered 410 Gone: the sink is disabled until an admin enables it.");
-                (Outcome::Gone { id: delivery.id, sink: sink.name.clone(), error, at }, Attempted::Gone)
+                Outcome::Gone { id: delivery.id, sink: sink.name.clone(), error, at }
             }
             Err(deliver::Undelivered::Failed { error, retry_after }) => {
                 if dead {
@@ -168,20 +171,17 @@ impl Work {
                     tracing::warn!(sink = %sink.name, delivery = %delivery.delivery_id, %error, attempts,
                         "A sink delivery failed; retrying with backoff.");
                 }
-                // The receiver's Retry-After, when it gave one; the backoff otherwise.
-                // At least a second: a receiver saying `Retry-After: 0` is not hammered.
+                // The receiver's Retry-After when it gave one (at least a second: one saying 0 is not
+                // hammered); the backoff otherwise.
                 let wait = retry_after
                     .map(|wait| wait.max(std::time::Duration::from_secs(1)))
                     .and_then(|wait| chrono::Duration::from_std(wait).ok())
                     .unwrap_or_else(|| backoff(attempts - 1));
                 let retry_at = format_timestamp(self.clock.now() + wait);
-                (Outcome::Failed { id: delivery.id, error, retry_at, dead, at }, Attempted::Failed)
+                Outcome::Failed { id: delivery.id, error, retry_at, dead, at }
             }
         };
-        if !self.record(outcome).await {
-            return Attempted::Failed;
-        }
-        attempted
+        self.record(outcome).await;
     }
 
     /// Records an outcome; answers whether it was recorded.
@@ -195,14 +195,6 @@ impl Work {
             }
         }
     }
-}
-
-/// How one attempt ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Attempted {
-    Delivered,
-    Failed,
-    Gone,
 }
 
 /// Delivers for every sink, each on a round of its own.

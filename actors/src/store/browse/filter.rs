@@ -6,9 +6,11 @@
 //! is a bound parameter, at most [`MAX_VALUE_CHARS`] long. A viewer's filters read text as shown to them
 //! (`ColumnInfo::expr`), so none finds what redaction hides.
 
-use super::rows::{clip, RowsRefusal};
-use super::tables::ColumnInfo;
+use super::rows::{failed, RowsRefusal};
+use super::tables::{columns, names, ColumnInfo};
+use crate::domain::text::cut as clip;
 use rusqlite::types::Value;
+use rusqlite::Connection;
 
 /// The longest value a filter takes (a `contains` costs its length times each value's).
 pub const MAX_VALUE_CHARS: usize = 200;
@@ -109,6 +111,40 @@ impl Filter {
             Op::Contains => (format!("instr(lower({column}), lower(?)) > 0"), value()),
             Op::IsNull if matches!(self.value.as_str(), "0" | "false") => (format!("{column} IS NOT NULL"), None),
             Op::IsNull => (format!("{column} IS NULL"), None),
+        }
+    }
+}
+
+/// A table as a view's filters make it (what a page and a summary both start from): the table's columns,
+/// and the conditions with their parameters.
+pub struct View {
+    pub columns: Vec<ColumnInfo>,
+    pub conditions: Vec<String>,
+    pub params: Vec<Value>,
+}
+
+impl View {
+    /// `NoTable` unless the browser shows `table`.
+    pub fn open(
+        conn: &Connection,
+        table: &str,
+        filters: &[(String, String)],
+        hide_payloads: bool,
+    ) -> Result<Self, RowsRefusal> {
+        if !names(conn).map_err(failed)?.iter().any(|n| n == table) {
+            return Err(RowsRefusal::NoTable(clip(table)));
+        }
+        let columns = columns(conn, table).map_err(failed)?;
+        let (conditions, params) = conditions(table, filters, &columns, hide_payloads)?;
+        Ok(Self { columns, conditions, params })
+    }
+
+    /// ` WHERE a AND b`, or nothing without conditions.
+    pub fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
         }
     }
 }

@@ -4,10 +4,11 @@
 //! down, as SQLite orders them; a page before a cursor is the page after it in the reverse order,
 //! turned round), under the browser's guards.
 
-use super::filter::conditions;
+use super::filter::View;
 use super::guard::{Guarded, Secrets};
-use super::tables::{columns, names, quoted, ColumnInfo};
+use super::tables::{quoted, ColumnInfo};
 use super::value::{answer_bytes, to_json};
+use crate::domain::text::cut as clip;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension};
 use std::time::Duration;
@@ -63,13 +64,8 @@ pub enum RowsRefusal {
     Failed(String),
 }
 
-fn failed(e: rusqlite::Error) -> RowsRefusal {
+pub(super) fn failed(e: rusqlite::Error) -> RowsRefusal {
     RowsRefusal::Failed(e.to_string())
-}
-
-/// At most this much of what a caller sent is quoted back in a refusal.
-pub(super) fn clip(text: &str) -> String {
-    crate::domain::text::cut(text)
 }
 
 /// A cursor: the rowid of the row a page ended on, hex-encoded. Only the rowid: the sort value is read
@@ -100,11 +96,8 @@ pub fn page(
     request: &RowsRequest,
     time_limit: Duration,
 ) -> Result<RowsPage, RowsRefusal> {
-    if !names(conn).map_err(failed)?.iter().any(|n| n == table) {
-        return Err(RowsRefusal::NoTable(clip(table)));
-    }
-    let columns = columns(conn, table).map_err(failed)?;
-    let (mut conditions, mut params) = conditions(table, &request.filters, &columns, request.hide_payloads)?;
+    let mut view = View::open(conn, table, &request.filters, request.hide_payloads)?;
+    let columns = std::mem::take(&mut view.columns);
     let (sort_column, descending) = match &request.sort {
         None => ("rowid".to_owned(), true),
         Some((name, descending)) => {
@@ -128,8 +121,8 @@ pub fn page(
     if let Some((param, cursor)) = from {
         let rowid = decode_cursor(cursor, param)?;
         if request.sort.is_none() {
-            conditions.push(if reading_down { "rowid < ?" } else { "rowid > ?" }.into());
-            params.push(Value::Integer(rowid));
+            view.conditions.push(if reading_down { "rowid < ?" } else { "rowid > ?" }.into());
+            view.params.push(Value::Integer(rowid));
         } else {
             // The sort value as that row holds it now, read as this reader reads it.
             let read = format!("SELECT {sort_column} FROM {} WHERE rowid = ?1", quoted(table));
@@ -140,12 +133,12 @@ pub fn page(
                 .map_err(failed)?
                 .ok_or(RowsRefusal::CursorGone(param))?;
             let is_null = value == Value::Null;
-            conditions.push(after_cursor(&sort_column, reading_down, is_null));
+            view.conditions.push(after_cursor(&sort_column, reading_down, is_null));
             if !is_null {
-                params.push(value.clone());
-                params.push(value);
+                view.params.push(value.clone());
+                view.params.push(value);
             }
-            params.push(Value::Integer(rowid));
+            view.params.push(Value::Integer(rowid));
         }
     }
     let direction = if reading_down { "DESC" } else { "ASC" };
@@ -154,7 +147,7 @@ pub fn page(
     } else {
         format!("{sort_column} {direction}, rowid {direction}")
     };
-    let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    let filter = view.where_clause();
     // `AS rowid`: a table whose INTEGER PRIMARY KEY aliases the rowid would name both columns after it.
     let sql =
         format!("SELECT rowid AS rowid, * FROM {}{filter} ORDER BY {order} LIMIT {}", quoted(table), request.limit + 1);
@@ -168,7 +161,7 @@ pub fn page(
     let mut statement = guarded.conn().prepare(&sql).map_err(interrupted)?;
     let names: Vec<String> = statement.column_names().into_iter().map(str::to_owned).collect();
     let mut rows = Vec::new();
-    let mut cursor = statement.query(rusqlite::params_from_iter(params.iter())).map_err(interrupted)?;
+    let mut cursor = statement.query(rusqlite::params_from_iter(view.params.iter())).map_err(interrupted)?;
     let (mut more, mut bytes) = (false, 0);
     while let Some(row) = cursor.next().map_err(interrupted)? {
         let values = (0..names.len()).map(|i| row.get_ref(i).map(to_json)).collect::<rusqlite::Result<Vec<_>>>();

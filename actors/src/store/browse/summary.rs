@@ -3,10 +3,10 @@
 //! there (a status, a severity, an outcome), each value with its count. A view whose pass outruns the
 //! time limit has no summary; its rows are still shown. A viewer's counts are of text as shown to them.
 
-use super::filter::conditions;
+use super::filter::View;
 use super::guard::{Guarded, Secrets};
-use super::rows::RowsRefusal;
-use super::tables::{columns, names, quoted, ColumnInfo, COUNT_CAP};
+use super::rows::{failed, RowsRefusal};
+use super::tables::{quoted, ColumnInfo, COUNT_CAP};
 use super::value::to_json;
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -44,12 +44,8 @@ pub fn summarize(
     hide_payloads: bool,
     time_limit: Duration,
 ) -> Result<Option<Summary>, RowsRefusal> {
-    let failed = |e: rusqlite::Error| RowsRefusal::Failed(e.to_string());
-    if !names(conn).map_err(failed)?.iter().any(|n| n == table) {
-        return Err(RowsRefusal::NoTable(super::rows::clip(table)));
-    }
-    let columns = columns(conn, table).map_err(failed)?;
-    let (conditions, params) = conditions(table, filters, &columns, hide_payloads)?;
+    let view = View::open(conn, table, filters, hide_payloads)?;
+    let (columns, params) = (&view.columns, &view.params);
     let candidates: Vec<&ColumnInfo> = columns
         .iter()
         .filter(|c| c.readable(table, hide_payloads) && !c.primary_key)
@@ -61,7 +57,7 @@ pub fn summarize(
     } else {
         candidates.iter().map(|c| c.expr(hide_payloads)).collect::<Vec<_>>().join(", ")
     };
-    let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    let filter = view.where_clause();
     let sql = format!("SELECT {selected} FROM {}{filter} LIMIT {}", quoted(table), COUNT_CAP + 1);
     let guarded = Guarded::new(conn, time_limit, Secrets::Hide, hide_payloads).map_err(failed)?;
     let read = || -> rusqlite::Result<(i64, Vec<Tally>)> {
