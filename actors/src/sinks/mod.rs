@@ -58,6 +58,10 @@ pub fn backoff(attempts: i64) -> chrono::Duration {
     chrono::Duration::from_std(schedule.after(failures)).unwrap_or(chrono::Duration::seconds(MAX_BACKOFF_S))
 }
 
+/// How often a round looks at the queue again while it awaits answers (a slow one must not hold back
+/// the other aggregates' deliveries).
+const TOP_UP_EVERY: Duration = Duration::from_millis(250);
+
 /// A round goes on while it delivers, up to this long: an aggregate's backlog drains in one round instead
 /// of one delivery a second.
 const ROUND_BUDGET: Duration = Duration::from_secs(10);
@@ -74,9 +78,10 @@ struct Work {
 impl Work {
     /// One round of this sink (each sink has its own, so a slow receiver delays only itself): up to
     /// `concurrency` deliveries in flight, each of a different aggregate (the queue hands out only each
-    /// aggregate's oldest), topped up from the queue as they end, so one slow answer holds back only its
-    /// own aggregate. Nothing new is begun once a receiver answers 410 Gone or the budget is spent; the
-    /// round ends when nothing is in flight and nothing is due.
+    /// aggregate's oldest), topped up from the queue when half have ended and every `TOP_UP_EVERY` while
+    /// one is awaited, so a slow answer holds back only its own aggregate. Nothing new is begun once a
+    /// receiver answers 410 Gone, nor past the budget once nothing is in flight; the round ends when
+    /// nothing is in flight and nothing is due.
     async fn round(&self) {
         use std::sync::atomic::{AtomicBool, Ordering};
         let started = std::time::Instant::now();
@@ -85,10 +90,11 @@ impl Work {
         let mut in_flight = futures_util::stream::FuturesUnordered::new();
         // The outbox rows in flight: one taking longer than its retry wait is due again meanwhile.
         let mut busy = std::collections::HashSet::new();
+        let mut ticked = false;
         loop {
-            let may_begin = !gone.load(Ordering::SeqCst) && started.elapsed() < ROUND_BUDGET;
-            // Topped up when half the room is free (a read of the queue per delivery would cost more).
-            if may_begin && in_flight.len() <= concurrency / 2 {
+            let may_begin = !gone.load(Ordering::SeqCst) && (started.elapsed() < ROUND_BUDGET || !in_flight.is_empty());
+            // Not a read of the queue per delivery: when half the room is free, or a tick went by.
+            if may_begin && in_flight.len() < concurrency && (ticked || in_flight.len() <= concurrency / 2) {
                 let at = format_timestamp(self.clock.now());
                 let sink = self.sink.name.clone();
                 match self.readers.read(move |conn| queue::due(conn, &sink, &at)).await {
@@ -113,10 +119,22 @@ impl Work {
                     }
                 }
             }
-            match in_flight.next().await {
-                Some(id) => {
+            // With room left, the queue is looked at again shortly even while answers are awaited.
+            let room = may_begin && in_flight.len() < concurrency;
+            let ended = if room && !in_flight.is_empty() {
+                tokio::select! {
+                    ended = in_flight.next() => ended.map(Some),
+                    _ = tokio::time::sleep(TOP_UP_EVERY) => Some(None),
+                }
+            } else {
+                in_flight.next().await.map(Some)
+            };
+            ticked = matches!(ended, Some(None));
+            match ended {
+                Some(Some(id)) => {
                     busy.remove(&id);
                 }
+                Some(None) => {}
                 None => return,
             }
         }
