@@ -21,6 +21,7 @@ pub mod fault;
 pub mod guard;
 pub mod health;
 pub mod housekeeper;
+pub mod notify;
 pub mod pitr;
 pub mod registry;
 pub mod runner;

@@ -106,6 +106,8 @@ pub struct Handles {
     pub pitr: PitrHandle,
     pub sinks: SinksHandle,
     pub notifier: NotifierHandle,
+    /// Signs and checks approval links (`notify/links.rs`).
+    pub link_key: crate::notify::links::LinkKey,
     pub registry: ActorRegistry,
 }
 
@@ -145,7 +147,12 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
         advise_restore(&writer, &config.backup.dir);
     }
     let readers = ReaderPool::open(&config.store)?;
-    let notifier = NotifierHandle::start(config.alerts, writer.clone(), registry.clone())?;
+    // The database's real directory, where the data lock is (a symlinked database is another directory's).
+    let data_dir = crate::store::lock::data_dir(&config.store.path);
+    let link_key = crate::notify::links::LinkKey::of_data_dir(&data_dir)
+        .map_err(|err| format!("cannot keep the approval links' key in {}: {err}", data_dir.display()))?;
+    let notifier =
+        NotifierHandle::start(config.alerts, writer.clone(), readers.clone(), link_key.clone(), registry.clone())?;
     let health = HealthHandle::start(
         writer.clone(),
         readers.clone(),
@@ -155,8 +162,6 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
         clock.clone(),
     );
     let mut runner_config = config.runner;
-    // The database's real directory, where the data lock is (a symlinked database is another directory's).
-    let data_dir = crate::store::lock::data_dir(&config.store.path);
     runner_config.instance = crate::runner::instance::of_data_dir(&data_dir)
         .map_err(|err| format!("cannot keep this Atlas's instance id in {}: {err}", data_dir.display()))?;
     let runner = RunnerHandle::start(runner_config, writer.clone(), readers.clone(), registry.clone()).await?;
@@ -206,6 +211,7 @@ pub async fn start(config: SupervisorConfig, clock: Arc<dyn Clock>) -> Result<Ha
         pitr,
         sinks,
         notifier,
+        link_key,
         registry,
     };
     actix::spawn(watch(handles.clone()));

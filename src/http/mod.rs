@@ -60,6 +60,8 @@ pub struct AppState {
     pub browser_slots: std::sync::Arc<tokio::sync::Semaphore>,
     /// How Alertmanager's alerts become hotlist entries.
     pub alertmanager: crate::settings::AlertmanagerSettings,
+    /// Approval links: whether their page asks for a sign-in.
+    pub links: crate::settings::notify::LinksSettings,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
                 (settings.database.read_pool_size as usize / 2).max(1),
             )),
             alertmanager: settings.alertmanager.clone(),
+            links: settings.links.clone(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `[console]`: how long a web console sign-in lasts.
+//! `[console]`: how long a web console sign-in lasts, and the address people reach it at.
 
 use super::Settings;
 use serde::{Deserialize, Serialize};
@@ -11,11 +11,14 @@ pub struct ConsoleSettings {
     pub session_idle_minutes: u64,
     /// A session ends this long after sign-in, used or not.
     pub session_max_hours: u64,
+    /// The console's address as people reach it (normally a TLS reverse proxy in front of the loopback
+    /// listener), for the links in messages; "" = none (reached through an SSH tunnel).
+    pub public_url: String,
 }
 
 impl Default for ConsoleSettings {
     fn default() -> Self {
-        Self { session_idle_minutes: 60, session_max_hours: 12 }
+        Self { session_idle_minutes: 60, session_max_hours: 12, public_url: String::new() }
     }
 }
 
@@ -26,6 +29,12 @@ impl ConsoleSettings {
 
     pub fn lifetime(&self) -> Duration {
         Duration::from_secs(self.session_max_hours * 3600)
+    }
+
+    /// `public_url` without its trailing `/`, when set.
+    pub fn public_url(&self) -> Option<String> {
+        let url = self.public_url.trim().trim_end_matches('/');
+        (!url.is_empty()).then(|| url.to_owned())
     }
 }
 
@@ -39,6 +48,22 @@ impl Settings {
         if !(1..=24 * 30).contains(&console.session_max_hours) {
             let got = console.session_max_hours;
             return Err(("console.session_max_hours", format!("must be between 1 and 720, got {got}")));
+        }
+        if let Some(url) = console.public_url() {
+            let parsed = url::Url::parse(&url).ok().filter(|u| {
+                matches!(u.scheme(), "https" | "http")
+                    && u.host().is_some()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            });
+            if parsed.is_none() {
+                return Err((
+                    "console.public_url",
+                    format!(
+                        "must be an http(s):// address without a query, like https://atlas.example.com, got {url:?}"
+                    ),
+                ));
+            }
         }
         Ok(())
     }

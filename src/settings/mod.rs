@@ -6,6 +6,7 @@ mod browser;
 mod console;
 mod google_account;
 mod load;
+pub mod notify;
 mod operations;
 mod redact;
 mod secrets;
@@ -67,6 +68,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub browser: BrowserSettings,
     pub console: ConsoleSettings,
+    pub links: notify::LinksSettings,
+    pub notify: notify::NotifySettings,
     pub secrets: SecretsSettings,
     pub log: LogSettings,
 }
@@ -93,6 +96,8 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             browser: BrowserSettings::default(),
             console: ConsoleSettings::default(),
+            links: notify::LinksSettings::default(),
+            notify: notify::NotifySettings::default(),
             secrets: SecretsSettings::default(),
             log: LogSettings::default(),
         }
@@ -182,6 +187,7 @@ impl Settings {
         self.validate_alerts()?;
         self.validate_browser()?;
         self.validate_console()?;
+        self.validate_notify()?;
         self.validate_alertmanager()?;
         within("approvals.expire_after_h", self.approvals.expire_after_h, 0, 24 * 365)?;
         within("runner.max_concurrent", self.runner.max_concurrent as u64, 1, 256)?;

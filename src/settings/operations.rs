@@ -121,7 +121,7 @@ pub enum WebhookFormat {
 }
 
 impl WebhookFormat {
-    fn style(self) -> atlas_actors::alerts::messages::WebhookStyle {
+    pub(super) fn style(self) -> atlas_actors::alerts::messages::WebhookStyle {
         use atlas_actors::alerts::messages::WebhookStyle;
         match self {
             Self::Json => WebhookStyle::Json,
@@ -242,8 +242,12 @@ impl Settings {
             if !atlas_actors::alerts::channels::is_email_address(&alerts.smtp_from) {
                 return Err(("alerts.smtp_from", format!("must be an e-mail address, got {:?}", alerts.smtp_from)));
             }
-            if alerts.smtp_to.is_empty() {
-                return Err(("alerts.smtp_to", "needs at least one recipient when smtp_host is set".into()));
+            if alerts.smtp_to.is_empty() && self.notify.routes.is_empty() {
+                return Err((
+                    "alerts.smtp_to",
+                    "needs at least one recipient when smtp_host is set (or [[notify.routes]] that e-mail reviewers)"
+                        .into(),
+                ));
             }
             if let Some(bad) = alerts.smtp_to.iter().find(|to| !atlas_actors::alerts::channels::is_email_address(to)) {
                 return Err(("alerts.smtp_to", format!("{bad:?} is not an e-mail address")));
@@ -252,8 +256,26 @@ impl Settings {
         Ok(())
     }
 
-    /// The alert channels that are configured.
-    pub fn alerts_config(&self) -> AlertsConfig {
+    /// The SMTP server of `[alerts]`, when set (its `to` is `alerts.smtp_to`).
+    pub(super) fn smtp_server(&self) -> Option<Channel> {
+        let a = &self.alerts;
+        (!a.smtp_host.is_empty()).then(|| Channel::Smtp {
+            host: a.smtp_host.clone(),
+            port: a.smtp_port,
+            security: match a.smtp_security {
+                SmtpSecuritySetting::None => SmtpSecurity::None,
+                SmtpSecuritySetting::Starttls => SmtpSecurity::StartTls,
+                SmtpSecuritySetting::Tls => SmtpSecurity::Tls,
+            },
+            username: a.smtp_username.clone(),
+            password: Secret(a.smtp_password.clone()),
+            from: a.smtp_from.clone(),
+            to: a.smtp_to.clone(),
+        })
+    }
+
+    /// `[alerts]`'s channels that are set (e-mail only with recipients).
+    pub(super) fn alert_channels(&self) -> Vec<Channel> {
         let a = &self.alerts;
         let mut channels = Vec::new();
         if !a.webhook_url.is_empty() {
@@ -266,28 +288,22 @@ impl Settings {
                 chat_id: a.telegram_chat_id.clone(),
             });
         }
-        if !a.smtp_host.is_empty() {
-            channels.push(Channel::Smtp {
-                host: a.smtp_host.clone(),
-                port: a.smtp_port,
-                security: match a.smtp_security {
-                    SmtpSecuritySetting::None => SmtpSecurity::None,
-                    SmtpSecuritySetting::Starttls => SmtpSecurity::StartTls,
-                    SmtpSecuritySetting::Tls => SmtpSecurity::Tls,
-                },
-                username: a.smtp_username.clone(),
-                password: Secret(a.smtp_password.clone()),
-                from: a.smtp_from.clone(),
-                to: a.smtp_to.clone(),
-            });
+        if !a.smtp_to.is_empty() {
+            channels.extend(self.smtp_server());
         }
+        channels
+    }
+
+    /// The Notifier's config: the channels, the routes (`notify.rs`), how often and how long.
+    pub fn alerts_config(&self) -> AlertsConfig {
+        let a = &self.alerts;
         let host = if a.host_label.is_empty() {
             std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "atlas".into())
         } else {
             a.host_label.clone()
         };
         AlertsConfig {
-            channels,
+            notify: self.notify_config(),
             repeat_every: chrono::Duration::minutes(a.repeat_every_m as i64),
             timeout: Duration::from_secs(a.send_timeout_s),
             host,

@@ -229,7 +229,8 @@ async fn a_restarting_actor_alerts_between_health_checks_in_slack_format() {
     let mut config = atlas_actors::SupervisorConfig::new(store);
     config.backup.dir = dir.path().join("backups");
     let style = atlas_actors::alerts::messages::WebhookStyle::SlackText;
-    config.alerts.channels = vec![Channel::Webhook { url: format!("{}/hook", http.url), style }];
+    let hook = Channel::Webhook { url: format!("{}/hook", http.url), style };
+    config.alerts.notify = atlas_actors::notify::NotifyConfig::alerts_to([("webhook".to_owned(), hook)]);
     config.alerts.host = "vm-9".into();
     config.health.alert_every = Some(std::time::Duration::from_millis(100));
     let handles = atlas_actors::start(config, std::sync::Arc::new(atlas_actors::domain::SystemClock)).await.unwrap();

@@ -50,6 +50,7 @@ mod health;
 mod invariants;
 mod long_work;
 mod metrics;
+mod notify;
 mod offsite;
 mod operations;
 mod outcomes;

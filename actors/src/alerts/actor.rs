@@ -3,11 +3,14 @@
 //! actor's loop, so a slow channel never stops its heartbeat. Each notice is also an audit event
 //! (`Record::Alert`: `alert.fired`, `alert.reminded`, `alert.resolved`), with whether a channel took it.
 
-use super::channels::{self, Channel};
-use super::{Dedupe, Kind};
+use super::{Dedupe, Kind, REMINDER_PREFIX};
 use crate::domain::Record;
 use crate::domain::{Actor as Requester, Command};
+use crate::notify::links::LinkKey;
+use crate::notify::teller::{Feed, Teller};
+use crate::notify::Kind as News;
 use crate::registry::{names, ActorRegistry};
+use crate::store::ReaderPool;
 use crate::store::WriterHandle;
 use actix::prelude::*;
 use actix::Supervisor;
@@ -17,7 +20,8 @@ use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertsConfig {
-    pub channels: Vec<Channel>,
+    /// The channels, the routes and the reviewers' addresses (`notify/`).
+    pub notify: crate::notify::NotifyConfig,
     /// A firing alert is sent again at most this often until it clears.
     pub repeat_every: chrono::Duration,
     /// Per send.
@@ -29,7 +33,7 @@ pub struct AlertsConfig {
 impl Default for AlertsConfig {
     fn default() -> Self {
         Self {
-            channels: Vec::new(),
+            notify: crate::notify::NotifyConfig::default(),
             repeat_every: chrono::Duration::hours(1),
             timeout: Duration::from_secs(10),
             host: "atlas".into(),
@@ -58,6 +62,10 @@ struct Notifier {
     dedupe: Arc<tokio::sync::Mutex<Dedupe>>,
     http: reqwest::Client,
     writer: WriterHandle,
+    readers: ReaderPool,
+    key: LinkKey,
+    /// The feed's look, one at a time (a slow channel makes the next look wait, not overlap).
+    feed: Arc<tokio::sync::Mutex<Feed>>,
     registry: ActorRegistry,
 }
 
@@ -77,12 +85,49 @@ impl Actor for Notifier {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.registry.beat::<Self>(names::NOTIFIER, ctx);
+        ctx.run_interval(FEED_EVERY, |_, ctx| ctx.notify(Tail));
     }
 }
 
 impl actix::Supervised for Notifier {
     fn restarting(&mut self, _: &mut Context<Self>) {
         self.registry.restarting(names::NOTIFIER, None);
+    }
+}
+
+impl Notifier {
+    fn teller(&self) -> Teller {
+        Teller {
+            config: self.config.clone(),
+            http: self.http.clone(),
+            writer: self.writer.clone(),
+            readers: self.readers.clone(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+/// How often the Notifier looks at the audit trail for news (`notify/feed.rs`).
+const FEED_EVERY: Duration = Duration::from_secs(1);
+
+/// A look at the audit trail's news.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Tail;
+
+impl Handler<Tail> for Notifier {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Tail, ctx: &mut Context<Self>) -> Self::Result {
+        crate::guard::handle(self, ctx, |actor, ctx| {
+            let (teller, feed) = (actor.teller(), actor.feed.clone());
+            let work = async move {
+                // A look still going (a slow channel) is not overlapped: this one is skipped.
+                let Ok(mut feed) = feed.try_lock() else { return };
+                teller.tail(&mut feed, chrono::Utc::now()).await;
+            };
+            crate::guard::detached(actor, ctx, work)
+        })
     }
 }
 
@@ -93,9 +138,7 @@ impl Handler<Evaluate> for Notifier {
         crate::guard::handle(self, ctx, |actor, ctx| {
             let work = deliver(
                 actor.dedupe.clone(),
-                actor.config.clone(),
-                actor.http.clone(),
-                actor.writer.clone(),
+                actor.teller(),
                 {
                     let registry = actor.registry.clone();
                     move || crate::fault_point!(registry, names::NOTIFIER)
@@ -110,23 +153,23 @@ impl Handler<Evaluate> for Notifier {
 /// Chooses what is new, due again or cleared, sends it to every channel, and marks what was handled.
 async fn deliver(
     dedupe: Arc<tokio::sync::Mutex<Dedupe>>,
-    config: Arc<AlertsConfig>,
-    http: reqwest::Client,
-    writer: WriterHandle,
+    tell: Teller,
     fault_point: impl FnOnce(),
     Evaluate { firing, now }: Evaluate,
 ) -> Delivery {
     let mut dedupe = dedupe.lock().await;
     fault_point();
-    let notices = dedupe.evaluate(&firing, now, config.repeat_every);
+    let notices = dedupe.evaluate(&firing, now, tell.config.repeat_every);
     let mut delivery = Delivery::default();
     for notice in notices {
+        let kind = if notice.key.starts_with(REMINDER_PREFIX) { News::ApprovalReminder } else { News::Alert };
+        let targets = tell.config.notify.targets(kind);
         let mut delivered = false;
         let mut errors = Vec::new();
-        for channel in &config.channels {
-            match channels::send(channel, &notice, &config.host, &http, config.timeout).await {
+        for target in &targets {
+            match tell.notice(target, &notice, kind, now).await {
                 Ok(()) => delivered = true,
-                Err(why) => errors.push(why),
+                Err(mut why) => errors.append(&mut why),
             }
         }
         // The audit trail answers "what alerted last night?" (and whether anyone was told).
@@ -136,7 +179,7 @@ async fn deliver(
             detail: notice.detail.clone(),
             delivered,
         });
-        if let Err(err) = writer.submit(record, Requester::new("notifier")).await {
+        if let Err(err) = tell.writer.submit(record, Requester::new("notifier")).await {
             tracing::warn!(error = %err, "Could not audit an alert.");
         }
         let line = format!("{} {}", notice.kind.label(), notice.key);
@@ -149,7 +192,7 @@ async fn deliver(
             tracing::error!(alert = %notice.key, error = %why, "Alert delivery failed.");
         }
         // With no channel there is nobody to retry for: the audit event is the whole delivery.
-        if delivered || config.channels.is_empty() {
+        if delivered || targets.is_empty() {
             dedupe.delivered(&notice.key, now);
             delivery.sent.push(line);
         } else {
@@ -167,13 +210,20 @@ pub struct NotifierHandle {
 
 impl NotifierHandle {
     /// Fails when the HTTP client cannot be made as configured (a default one would drop the timeout).
-    pub fn start(config: AlertsConfig, writer: WriterHandle, registry: ActorRegistry) -> Result<Self, String> {
+    pub fn start(
+        config: AlertsConfig,
+        writer: WriterHandle,
+        readers: ReaderPool,
+        key: LinkKey,
+        registry: ActorRegistry,
+    ) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .build()
             .map_err(|err| format!("the alerts' HTTP client could not be made: {err}"))?;
         let (config, dedupe) = (Arc::new(config), Arc::default());
-        let addr = Supervisor::start(move |_| Notifier { config, dedupe, http, writer, registry });
+        let feed = Arc::default();
+        let addr = Supervisor::start(move |_| Notifier { config, dedupe, http, writer, readers, key, feed, registry });
         Ok(Self { addr })
     }
 

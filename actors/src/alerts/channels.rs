@@ -2,10 +2,11 @@
 //! Google Chat card: `messages.rs`), e-mail over SMTP (text and HTML), and the Telegram Bot API. Every send has a timeout; an error says which channel failed, never with a secret.
 //! HTTP client errors are reported `without_url`, because a Telegram bot token is part of its URL.
 
+use super::messages::Message;
 use super::Notice;
 use crate::domain::Secret;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::json;
 use std::time::Duration;
 
@@ -56,47 +57,41 @@ pub fn headline(notice: &Notice, host: &str) -> String {
     format!("[Atlas {}] {} on {host}", notice.kind.label(), notice.key)
 }
 
-fn body(notice: &Notice, host: &str) -> String {
-    format!("{}\n{}\nsince {}", headline(notice, host), notice.detail, crate::domain::format_timestamp(notice.since))
-}
-
-/// Sends one notice on one channel.
+/// Sends one message on one channel.
 pub async fn send(
     channel: &Channel,
-    notice: &Notice,
-    host: &str,
+    message: &Message,
     http: &reqwest::Client,
     timeout: Duration,
 ) -> Result<(), String> {
     let failed = |e: &dyn std::fmt::Display| format!("{} channel: {e}", channel.name());
     match channel {
         Channel::Webhook { url, style } => {
-            let payload = super::messages::webhook_body(*style, notice, host);
+            let payload = super::messages::webhook_body(*style, message);
             let response =
                 http.post(url).timeout(timeout).json(&payload).send().await.map_err(|e| failed(&e.without_url()))?;
             response.error_for_status().map(|_| ()).map_err(|e| failed(&e.without_url()))
         }
         Channel::Telegram { api_base, bot_token, chat_id } => {
             let url = format!("{}/bot{}/sendMessage", api_base.trim_end_matches('/'), bot_token.0);
-            let payload = json!({ "chat_id": chat_id, "text": body(notice, host), "disable_web_page_preview": true });
+            let payload = json!({ "chat_id": chat_id, "text": message.plain(), "disable_web_page_preview": true });
             // The token is part of the URL: errors are reported without it.
             let response =
                 http.post(&url).timeout(timeout).json(&payload).send().await.map_err(|e| failed(&e.without_url()))?;
             response.error_for_status().map(|_| ()).map_err(|e| failed(&e.without_url()))
         }
         Channel::Smtp { host: server, port, security, username, password, from, to } => {
-            let mut message = Message::builder()
+            let mut mail = lettre::Message::builder()
                 .from(from.parse().map_err(|e| failed(&format!("alerts.smtp_from: {e}")))?)
-                .subject(headline(notice, host));
+                .subject(message.headline.clone());
             for recipient in to {
-                message =
-                    message.to(recipient.parse().map_err(|e| failed(&format!("alerts.smtp_to {recipient:?}: {e}")))?);
+                mail = mail.to(recipient.parse().map_err(|e| failed(&format!("alerts.smtp_to {recipient:?}: {e}")))?);
             }
             let parts = lettre::message::MultiPart::alternative_plain_html(
-                body(notice, host),
-                super::messages::email_html(notice, host),
+                message.plain(),
+                super::messages::email_html(message),
             );
-            let message = message.multipart(parts).map_err(|e| failed(&e))?;
+            let mail = mail.multipart(parts).map_err(|e| failed(&e))?;
             let builder = match security {
                 SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server),
                 SmtpSecurity::StartTls => {
@@ -108,7 +103,7 @@ pub async fn send(
             if !username.is_empty() {
                 builder = builder.credentials(Credentials::new(username.clone(), password.0.clone()));
             }
-            builder.build().send(message).await.map(|_| ()).map_err(|e| failed(&e))
+            builder.build().send(mail).await.map(|_| ()).map_err(|e| failed(&e))
         }
     }
 }

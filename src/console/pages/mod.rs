@@ -10,6 +10,7 @@ mod create;
 mod errors;
 mod health;
 mod items;
+mod link;
 mod live;
 mod login;
 mod names;
@@ -42,6 +43,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(at("/approvals", "GET").route(get().to(approvals::queue)))
         .service(at("/approvals/{id}", "GET").route(get().to(approvals::one)))
         .service(at("/approvals/{id}/{decision}", "POST").route(post().to(approvals::decide)))
+        .service(at("/link/{link}", "GET, POST").route(get().to(link::show)).route(post().to(link::decide)))
         .service(at("/runs", "GET").route(get().to(runs::list)))
         .service(at("/runs/{id}", "GET").route(get().to(runs::one)))
         .service(at("/runs/{id}/live", "GET").route(get().to(live::follow)))

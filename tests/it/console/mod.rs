@@ -4,7 +4,7 @@
 mod accessibility;
 mod approval_page;
 mod attacks;
-mod browser;
+pub mod browser;
 mod browsing;
 mod charts;
 mod confirmations;

@@ -103,7 +103,8 @@ async fn session(socket: tokio::net::TcpStream, store: Arc<Mutex<Vec<Mail>>>) ->
                 if data == "." {
                     break;
                 }
-                mail.data.push_str(&data);
+                // RFC 5321 4.5.2: the client doubled a line's leading period; the receiver takes one off.
+                mail.data.push_str(data.strip_prefix('.').unwrap_or(&data));
                 mail.data.push('\n');
             }
             store

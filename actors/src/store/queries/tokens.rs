@@ -40,6 +40,14 @@ pub fn get(conn: &Connection, name: &str) -> rusqlite::Result<Option<ApiToken>> 
         .optional()
 }
 
+/// The hash of the live token named `name` (an approval link names its reviewer's token by name and
+/// the start of this hash).
+pub fn live_hash(conn: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT token_hash FROM api_tokens WHERE name = ?1 AND revoked_at IS NULL")?
+        .query_row([name], |r| r.get(0))
+        .optional()
+}
+
 /// Every token, oldest first.
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<ApiToken>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, name"))?;

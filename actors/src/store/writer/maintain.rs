@@ -42,6 +42,9 @@ pub enum Bookkeeping {
     /// A sink delivery's outcome (`store/sinks.rs`). An event about a delivery would itself be an event
     /// to deliver.
     SinkOutcome(crate::store::sinks::Outcome),
+    /// The Notifier has told people about every event up to this id. An event about it would be one
+    /// more to read.
+    NotifyCursor(i64),
 }
 
 #[derive(Message)]
@@ -112,6 +115,14 @@ impl WriterActor {
                 .map(|rows| format!("{rows} outbox rows trimmed"))
                 .map_err(failed),
             Bookkeeping::SinkOutcome(outcome) => crate::store::sinks::record(conn, &outcome).map_err(failed),
+            Bookkeeping::NotifyCursor(last) => conn
+                .prepare_cached(
+                    "INSERT INTO notify_cursor (id, last_event_id) VALUES (1, ?1)
+                     ON CONFLICT (id) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id)",
+                )
+                .and_then(|mut keep| keep.execute([last]))
+                .map(|_| format!("notified through event {last}"))
+                .map_err(failed),
         }
     }
 }
