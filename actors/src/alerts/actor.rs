@@ -7,7 +7,8 @@ use super::{Dedupe, Kind, REMINDER_PREFIX};
 use crate::domain::Record;
 use crate::domain::{Actor as Requester, Command};
 use crate::notify::links::LinkKey;
-use crate::notify::teller::{Feed, Teller};
+use crate::notify::tail::{self, Feed};
+use crate::notify::teller::Teller;
 use crate::notify::Kind as News;
 use crate::registry::{names, ActorRegistry};
 use crate::store::ReaderPool;
@@ -124,7 +125,7 @@ impl Handler<Tail> for Notifier {
             let work = async move {
                 // A look still going (a slow channel) is not overlapped: this one is skipped.
                 let Ok(mut feed) = feed.try_lock() else { return };
-                teller.tail(&mut feed, chrono::Utc::now()).await;
+                tail::look(&teller, &mut feed, chrono::Utc::now()).await;
             };
             crate::guard::detached(actor, ctx, work)
         })

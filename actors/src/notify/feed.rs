@@ -37,6 +37,13 @@ pub fn cursor(conn: &Connection) -> rusqlite::Result<Option<i64>> {
     conn.query_row("SELECT last_event_id FROM notify_cursor WHERE id = 1", [], |r| r.get(0)).optional()
 }
 
+/// Who took which event's news after `after` (`notify_sent`), as (event id, recipient key).
+pub fn sent_after(conn: &Connection, after: i64) -> rusqlite::Result<std::collections::HashSet<(i64, String)>> {
+    let mut read = conn.prepare_cached("SELECT event_id, target FROM notify_sent WHERE event_id > ?1")?;
+    let rows = read.query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
 /// The newest event's id (0 in an empty database).
 pub fn newest(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT coalesce(max(id), 0) FROM events", [], |r| r.get(0))

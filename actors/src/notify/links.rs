@@ -45,7 +45,10 @@ impl LinkKey {
             let published = std::fs::hard_link(&staged, &path);
             std::fs::remove_file(&staged)?;
             match published {
-                Ok(()) => {}
+                Ok(()) => tracing::warn!(
+                    file = %path.display(),
+                    "Made a new key for approval links: links sent before it (if any) no longer work."
+                ),
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(err) => return Err(err),
             }

@@ -1,7 +1,7 @@
 //! Telling people: which kinds of news (`Kind`) go to whom (`Route`: a named channel, or each reviewer
 //! who may decide, by e-mail with links of their own). The Notifier (`alerts/actor.rs`) delivers both
-//! Health's alerts and reminders and the news read from the audit trail (`feed.rs`); `compose.rs` says
-//! what each message holds, `alerts/messages.rs` shapes it for its target, `links.rs` signs the links.
+//! Health's alerts and reminders and the news read from the audit trail (`feed.rs`, `tail.rs`);
+//! `compose.rs` says what each message holds, `alerts/messages.rs` shapes it for its target, `links.rs` signs the links.
 //!
 //! A shared channel never gets a reviewer's links: it gets the approval's console page, which asks
 //! for a sign-in.
@@ -9,6 +9,7 @@
 pub mod compose;
 pub mod feed;
 pub mod links;
+pub mod tail;
 pub mod teller;
 
 use crate::alerts::channels::Channel;

@@ -8,16 +8,9 @@ use crate::alerts::actor::AlertsConfig;
 use crate::alerts::channels::{self, Channel};
 use crate::alerts::messages::Message;
 use crate::alerts::{Notice, REMINDER_PREFIX};
-use crate::store::{Bookkeeping, ReaderPool, WriterHandle};
+use crate::store::{ReaderPool, WriterHandle};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-
-/// A piece of news every target failed to take is looked at again this many times, then passed over
-/// (one broken channel must not hold every later message back).
-const TRIES: u32 = 5;
-
-/// How often the cursor is kept when no news was told.
-const KEEP_UP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What sending needs, cloned off the actor for a detached task.
 #[derive(Clone)]
@@ -27,15 +20,6 @@ pub struct Teller {
     pub writer: WriterHandle,
     pub readers: ReaderPool,
     pub key: LinkKey,
-}
-
-/// The feed's state between looks.
-#[derive(Debug, Default)]
-pub struct Feed {
-    /// Failed looks at the oldest untold piece of news: (event id, tries).
-    failing: Option<(i64, u32)>,
-    /// When the cursor was last kept.
-    kept: Option<std::time::Instant>,
 }
 
 impl Teller {
@@ -66,17 +50,40 @@ impl Teller {
         }
     }
 
-    /// A piece of news from the feed to one target.
-    pub async fn news(&self, target: &Target, news: &News, now: DateTime<Utc>) -> Result<(), Vec<String>> {
-        match target {
-            Target::Channel(name) => {
-                self.channel(name, &compose::for_channel(news, &self.config.notify, &self.config.host)).await
+    /// Who a piece of news goes to, each a recipient of its own (a channel, or one reviewer who may decide
+    /// the approval now).
+    pub async fn recipients(&self, news: &News) -> Result<Vec<Recipient>, String> {
+        let mut out = Vec::new();
+        for target in self.config.notify.targets(news.kind) {
+            match target {
+                Target::Channel(name) => out.push(Recipient::Channel(name.clone())),
+                Target::Reviewers if news.kind.is_for_reviewers() => {
+                    let id = news.record.get("id").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+                    let addresses = self.config.notify.reviewer_addresses.clone();
+                    let reviewers = self.readers.read(move |conn| feed::reviewers(conn, &id, &addresses)).await;
+                    let reviewers = reviewers.map_err(|err| format!("reviewers: {err}"))?;
+                    out.extend(reviewers.into_iter().map(|(name, token_hash, address)| Recipient::Reviewer {
+                        name,
+                        token_hash,
+                        address,
+                    }));
+                }
+                Target::Reviewers => {}
             }
-            Target::Reviewers if news.kind.is_for_reviewers() => {
-                let id = news.record.get("id").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
-                self.reviewers(news.kind, &id, now).await
+        }
+        Ok(out)
+    }
+
+    /// A piece of news to one recipient.
+    pub async fn send_news(&self, to: &Recipient, news: &News, now: DateTime<Utc>) -> Result<(), String> {
+        match to {
+            Recipient::Channel(name) => self
+                .channel(name, &compose::for_channel(news, &self.config.notify, &self.config.host))
+                .await
+                .map_err(|why| why.join("; ")),
+            Recipient::Reviewer { name, token_hash, address } => {
+                self.mail_reviewer(news.kind, &news.record, (name, token_hash, address), now).await
             }
-            Target::Reviewers => Ok(()),
         }
     }
 
@@ -92,11 +99,7 @@ impl Teller {
     /// Each reviewer who may decide approval `id` (read now: who reviewed, who was revoked) gets an e-mail
     /// with links of their own. Ok when every one was sent (none to send included).
     async fn reviewers(&self, kind: Kind, id: &str, now: DateTime<Utc>) -> Result<(), Vec<String>> {
-        let notify = &self.config.notify;
-        let (Some(mail), Some(links)) = (&notify.mail, &notify.links) else {
-            return Err(vec!["reviewers: no SMTP server or console.public_url is set".into()]);
-        };
-        let (approval_id, addresses) = (id.to_owned(), notify.reviewer_addresses.clone());
+        let (approval_id, addresses) = (id.to_owned(), self.config.notify.reviewer_addresses.clone());
         let read = self
             .readers
             .read(move |conn| {
@@ -110,28 +113,8 @@ impl Teller {
         };
         let mut errors = Vec::new();
         for (reviewer, token_hash, address) in reviewers {
-            let message = compose::for_reviewer(
-                kind,
-                &record,
-                (&reviewer, &token_hash),
-                links,
-                &self.key,
-                now,
-                &self.config.host,
-            );
-            let to = match mail {
-                Channel::Smtp { .. } => {
-                    let mut channel = mail.clone();
-                    if let Channel::Smtp { to, .. } = &mut channel {
-                        *to = vec![address.clone()];
-                    }
-                    channel
-                }
-                other => other.clone(),
-            };
-            match channels::send(&to, &message, &self.http, self.config.timeout).await {
-                Ok(()) => tracing::info!(approval = %id, reviewer = %reviewer, "Approval links sent."),
-                Err(why) => errors.push(format!("reviewer {reviewer}: {why}")),
+            if let Err(why) = self.mail_reviewer(kind, &record, (&reviewer, &token_hash, &address), now).await {
+                errors.push(why);
             }
         }
         if errors.is_empty() {
@@ -141,80 +124,45 @@ impl Teller {
         }
     }
 
-    /// One look at the audit trail: tells each new piece of news to its targets, then keeps the cursor
-    /// (at once after news was told; at most once a minute when only other events passed, so a busy
-    /// database costs the writer one bookkeeping write a minute and a look reads a minute of events).
-    pub async fn tail(&self, feed: &mut Feed, now: DateTime<Utc>) {
-        let routed = self.config.notify.reads_the_feed();
-        let read = self
-            .readers
-            .read(move |conn| {
-                let cursor = feed::cursor(conn)?;
-                let newest = feed::newest(conn)?;
-                let found = match cursor {
-                    Some(cursor) if routed => Some(feed::after(conn, cursor)?),
-                    _ => None,
-                };
-                Ok((cursor, newest, found))
-            })
-            .await;
-        let (cursor, newest, found) = match read {
-            Ok(read) => read,
-            Err(err) => return tracing::warn!(error = %err, "Cannot read the events to notify of."),
+    /// One reviewer's e-mail with their own links.
+    async fn mail_reviewer(
+        &self,
+        kind: Kind,
+        record: &serde_json::Value,
+        (reviewer, token_hash, address): (&str, &str, &str),
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let notify = &self.config.notify;
+        let (Some(Channel::Smtp { .. }), Some(links)) = (&notify.mail, &notify.links) else {
+            return Err("reviewers: no SMTP server or console.public_url is set".into());
         };
-        let Some(cursor) = cursor else {
-            // A database that never had a Notifier: its history is not news.
-            return self.keep(feed, newest).await;
-        };
-        let Some((items, looked, full)) = found else {
-            // Nobody to tell: keep up, so routes added later do not tell old news.
-            if newest > cursor && feed.kept.is_none_or(|at| at.elapsed() >= KEEP_UP_EVERY) {
-                self.keep(feed, newest).await;
-            }
-            return;
-        };
-        // Every event up to `newest` was read unless the batch was full.
-        let mut told = if full { looked } else { looked.max(newest) };
-        for news in &items {
-            let targets = self.config.notify.targets(news.kind);
-            let mut taken = targets.is_empty();
-            for target in &targets {
-                match self.news(target, news, now).await {
-                    Ok(()) => taken = true,
-                    Err(errors) => {
-                        for why in errors {
-                            tracing::error!(event = news.event_id, kind = news.kind.as_str(), error = %why, "Notification failed.");
-                        }
-                    }
-                }
-            }
-            if !taken {
-                let tries = match feed.failing {
-                    Some((event, tries)) if event == news.event_id => tries + 1,
-                    _ => 1,
-                };
-                if tries < TRIES {
-                    feed.failing = Some((news.event_id, tries));
-                    told = news.event_id - 1;
-                    break;
-                }
-                tracing::error!(
-                    event = news.event_id,
-                    "No channel took this notification after {TRIES} tries; passing it over."
-                );
-            }
-            feed.failing = None;
+        let mut mail = notify.mail.clone().expect("matched above");
+        if let Channel::Smtp { to, .. } = &mut mail {
+            *to = vec![address.to_owned()];
         }
-        let news_told = items.first().is_some_and(|first| told >= first.event_id);
-        if told > cursor && (news_told || feed.kept.is_none_or(|at| at.elapsed() >= KEEP_UP_EVERY)) {
-            self.keep(feed, told).await;
-        }
+        let message =
+            compose::for_reviewer(kind, record, (reviewer, token_hash), links, &self.key, now, &self.config.host);
+        let id = record.get("id").and_then(serde_json::Value::as_str).unwrap_or_default();
+        channels::send(&mail, &message, &self.http, self.config.timeout)
+            .await
+            .map(|()| tracing::info!(approval = %id, reviewer = %reviewer, "Approval links sent."))
+            .map_err(|why| format!("reviewer {reviewer}: {why}"))
     }
+}
 
-    async fn keep(&self, feed: &mut Feed, through: i64) {
-        match self.writer.keep_books(Bookkeeping::NotifyCursor(through)).await {
-            Ok(_) => feed.kept = Some(std::time::Instant::now()),
-            Err(err) => tracing::warn!(error = %err, "Cannot keep the notifier's cursor."),
+/// One recipient of a piece of news.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recipient {
+    Channel(String),
+    Reviewer { name: String, token_hash: String, address: String },
+}
+
+impl Recipient {
+    /// How the database remembers that it took a piece of news (`notify_sent.target`).
+    pub fn key(&self) -> String {
+        match self {
+            Self::Channel(name) => format!("channel:{name}"),
+            Self::Reviewer { name, .. } => format!("reviewer:{name}"),
         }
     }
 }

@@ -231,6 +231,8 @@ async fn under_a_quorum_a_reviewer_s_links_are_spent_by_their_first_decision() {
     let (status, page) = post(&told, &told.path_of(&alice, "Approve"), "", &[]).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains(&format!("Your approval of {id} is recorded (1 of 2)")), "{page}");
+    let partial = events(&told, &id).await.into_iter().find(|e| e["type"] == "approval.review_recorded").unwrap();
+    assert_eq!(partial["payload"]["command"]["via"], "link", "the same shape as a closing review's: {partial}");
     for label in ["Approve", "Reject"] {
         let (status, page) = post(&told, &told.path_of(&alice, label), "", &[]).await;
         assert_eq!(status, 410, "{label}: {page}");

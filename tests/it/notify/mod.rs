@@ -3,6 +3,7 @@
 //! is a proxy's (`PUBLIC`); a test maps it back to the listener, as the proxy would.
 
 mod links;
+mod retries;
 mod routes;
 
 use crate::api::Team;
@@ -20,16 +21,14 @@ pub struct Told {
     pub smtp: FakeSmtp,
 }
 
-/// A team whose reviewers (alice, bob, and the admin) have addresses, approval requests and reminders
-/// routed to them; `adjust` changes the settings before start.
-pub async fn told(adjust: impl FnOnce(&mut Settings)) -> Told {
-    let smtp = FakeSmtp::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = test_settings(&dir);
+/// Settings whose reviewers (alice, bob, the admin, the viewer) have addresses, with approval requests
+/// and reminders routed to them through the SMTP server on `smtp_port`.
+pub fn settings(dir: &tempfile::TempDir, smtp_port: u16) -> Settings {
+    let mut settings = test_settings(dir);
     settings.console.public_url = format!("{PUBLIC}/");
     settings.alerts.host_label = "vm-test".into();
     settings.alerts.smtp_host = "127.0.0.1".into();
-    settings.alerts.smtp_port = smtp.port;
+    settings.alerts.smtp_port = smtp_port;
     settings.alerts.smtp_security = atlas::settings::SmtpSecuritySetting::None;
     settings.alerts.smtp_from = "atlas@example.com".into();
     for (name, address) in [
@@ -44,6 +43,14 @@ pub async fn told(adjust: impl FnOnce(&mut Settings)) -> Told {
         events: vec!["approval_requested".into(), "approval_reminder".into()],
         to: vec!["reviewers".into()],
     }];
+    settings
+}
+
+/// A team on `settings`, changed by `adjust` before start.
+pub async fn told(adjust: impl FnOnce(&mut Settings)) -> Told {
+    let smtp = FakeSmtp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(&dir, smtp.port);
     adjust(&mut settings);
     let team = Team::with_app(TestApp::spawn_with(dir, settings).await).await;
     Told { team, smtp }

@@ -3,6 +3,7 @@
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -18,10 +19,24 @@ impl Received {
 
 pub struct FakeHttpReceiver {
     pub url: String,
+    /// What was taken (answered 200).
     pub received: Received,
+    /// While set, every request is answered 500 (and not recorded as received).
+    pub failing: Arc<AtomicBool>,
+    /// Every request, taken or not.
+    pub attempts: Arc<AtomicUsize>,
 }
 
-async fn receive(req: HttpRequest, body: web::Json<Value>, received: web::Data<Received>) -> HttpResponse {
+async fn receive(
+    req: HttpRequest,
+    body: web::Json<Value>,
+    received: web::Data<Received>,
+    switch: web::Data<(Arc<AtomicBool>, Arc<AtomicUsize>)>,
+) -> HttpResponse {
+    switch.1.fetch_add(1, Ordering::SeqCst);
+    if switch.0.load(Ordering::SeqCst) {
+        return HttpResponse::InternalServerError().body("failing on purpose");
+    }
     received.0.lock().unwrap().push((req.path().to_owned(), body.into_inner()));
     if req.path().contains("/sendMessage") {
         return HttpResponse::Ok().json(serde_json::json!({ "ok": true, "result": { "message_id": 1 } }));
@@ -32,17 +47,21 @@ async fn receive(req: HttpRequest, body: web::Json<Value>, received: web::Data<R
 impl FakeHttpReceiver {
     pub async fn start() -> Self {
         let received = Received::default();
+        let (failing, attempts) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
         let data = web::Data::new(received.clone());
+        let switch = web::Data::new((failing.clone(), attempts.clone()));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(receive)))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run();
+        let server = HttpServer::new(move || {
+            App::new().app_data(data.clone()).app_data(switch.clone()).default_service(web::to(receive))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
         actix_rt::spawn(server);
-        Self { url, received }
+        Self { url, received, failing, attempts }
     }
 }
 

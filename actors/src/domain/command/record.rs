@@ -21,6 +21,10 @@ pub enum Record {
     /// whether any channel took it (false when none is configured).
     #[serde(rename = "record_alert")]
     Alert { key: String, kind: String, detail: String, delivered: bool },
+    /// A piece of news (the audit trail's event `event_id`) no retry got to one recipient (`channel:<name>`
+    /// or `reviewer:<name>`): the Notifier gave up on it.
+    #[serde(rename = "record_undelivered")]
+    Undelivered { event_id: i64, recipient: String, detail: String },
     /// Audits database maintenance (a vacuum, a checkpoint) run on the writer's connection.
     #[serde(rename = "record_maintenance")]
     Maintenance { action: String, detail: String },
@@ -73,6 +77,7 @@ impl Record {
         match self {
             Self::JobRun { .. } => "schedule.job_ran",
             Self::Maintenance { .. } => "db.maintained",
+            Self::Undelivered { .. } => "notify.undelivered",
             Self::Alert { kind, .. } => match kind.as_str() {
                 "fired" => "alert.fired",
                 "reminded" => "alert.reminded",

@@ -443,6 +443,14 @@ mod tests {
             (alert("reminded"), "alert.reminded"),
             (alert("resolved"), "alert.resolved"),
             (Command::Record(Record::Maintenance { action: "vacuum".into(), detail: String::new() }), "db.maintained"),
+            (
+                Command::Record(Record::Undelivered {
+                    event_id: 1,
+                    recipient: "channel:chat".into(),
+                    detail: String::new(),
+                }),
+                "notify.undelivered",
+            ),
             (Command::RetryDelivery { delivery_id: "ab12".into() }, "sink.delivery_retried"),
             (Command::EnableSink { sink: "chat".into() }, "sink.enabled"),
             (
@@ -496,6 +504,7 @@ mod tests {
                 | Command::Record(Record::Backup { .. })
                 | Command::Record(Record::Restore(_))
                 | Command::Record(Record::Alert { .. })
+                | Command::Record(Record::Undelivered { .. })
                 | Command::Record(Record::Maintenance { .. })
                 | Command::RetryDelivery { .. }
                 | Command::EnableSink { .. }
@@ -509,7 +518,7 @@ mod tests {
         // and survives a round trip through it.
         let tags: std::collections::HashSet<String> =
             all.iter().map(|(c, _)| serde_json::to_value(c).unwrap()["type"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(tags.len(), 38, "every variant is in the list: {tags:?}");
+        assert_eq!(tags.len(), 39, "every variant is in the list: {tags:?}");
         for tag in ["start_run", "finish_run", "from_sheet", "record_sync", "record_alert", "record_access"] {
             assert!(tags.contains(tag), "{tag} keeps its wire name");
         }

@@ -198,7 +198,7 @@ pub(super) fn review(
             }
             Err(other) => return Err(other),
         };
-        if let Some(partial) = record_review(conn, &approval, via, notes, reviewer, now)? {
+        if let Some(partial) = record_review(conn, &approval, (via, allow_self_approval), notes, reviewer, now)? {
             return Ok(partial);
         }
         let applied = super::apply_approved(conn, &change, &Actor::new(approval.requested_by.clone()), now)?;
@@ -234,7 +234,7 @@ pub(super) fn review(
 fn record_review(
     conn: &Connection,
     approval: &Approval,
-    via: Option<&str>,
+    (via, allow_self_approval): (Option<&str>, bool),
     notes: Option<&str>,
     reviewer: &Actor,
     now: &str,
@@ -269,7 +269,19 @@ fn record_review(
     if let Some(body) = notes.filter(|n| !n.trim().is_empty()) {
         append_note(conn, NoteSubject::Approval, approval.id.as_str(), reviewer, body, now)?;
     }
-    let payload = serde_json::json!({ "reviews": format!("{given} of {}", approval.required_reviews), "via": via });
+    // The same `command` as the event of the review that completes a quorum, so one filter finds both.
+    let command = Command::ReviewApproval {
+        id: approval.id.clone(),
+        decision: Decision::Approve,
+        notes: notes.map(str::to_owned),
+        allow_self_approval,
+        via: via.map(str::to_owned),
+    };
+    let payload = serde_json::json!({
+        "reviews": format!("{given} of {}", approval.required_reviews),
+        "via": via,
+        "command": command.audit_payload(),
+    });
     insert_event(conn, "approval.review_recorded", "approval", approval.id.as_str(), reviewer, &payload, now)?;
     let after = load(conn, &approval.id)?;
     Ok(Some(Touched { record_event: false, ..Touched::new("approval", &approval.id, None, Applied::Approval(after)) }))

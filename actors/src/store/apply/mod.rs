@@ -126,6 +126,9 @@ pub(super) fn apply_approved(
         Command::RetryDelivery { delivery_id } => crate::store::sinks::retry(conn, delivery_id, now)?,
         Command::EnableSink { sink } => crate::store::sinks::enable(conn, sink)?,
         Command::Record(Record::Alert { key, .. }) => Touched::new("alert", key, None, Applied::Noted),
+        Command::Record(Record::Undelivered { recipient, .. }) => {
+            Touched::new("notify", recipient, None, Applied::Noted)
+        }
         Command::Record(Record::Access { path, .. }) => Touched::new("http", path, None, Applied::Access),
         Command::Record(Record::Query { .. }) => Touched::new("browser", "sql", None, Applied::Noted),
         Command::Record(Record::Session { .. }) => Touched::new("console", "session", None, Applied::Noted),

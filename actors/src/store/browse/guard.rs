@@ -45,6 +45,7 @@ pub const INTERNAL: &[(&str, &str)] = &[
     ("sink_outbox", "event deliveries with their signing state"),
     ("sink_disabled", "event sinks' bookkeeping"),
     ("notify_cursor", "the Notifier's bookkeeping"),
+    ("notify_sent", "the Notifier's bookkeeping"),
     ("sheet_cells", "the Sheet's cells as last seen, refused values included"),
     ("sheet_loose_columns", "Sheet protection bookkeeping"),
     ("schema_migrations", "the schema's own history"),

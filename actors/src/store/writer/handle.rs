@@ -148,6 +148,11 @@ impl WriterHandle {
         self.addr.send(Shutdown).await.map_err(|err| format!("the writer is not running ({err})"))?
     }
 
+    /// Whether the writer closed the database for good (Atlas is stopping).
+    pub fn is_closed(&self) -> bool {
+        self.stats.closed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// False once the actor is gone for good (it died outside the panic guard).
     pub fn is_alive(&self) -> bool {
         self.addr.connected()

@@ -45,6 +45,8 @@ pub enum Bookkeeping {
     /// The Notifier has told people about every event up to this id. An event about it would be one
     /// more to read.
     NotifyCursor(i64),
+    /// A recipient took an event's news (`notify_sent`), so a retry or a restart skips it.
+    NotifySent { event_id: i64, target: String },
 }
 
 #[derive(Message)]
@@ -121,7 +123,13 @@ impl WriterActor {
                      ON CONFLICT (id) DO UPDATE SET last_event_id = max(last_event_id, excluded.last_event_id)",
                 )
                 .and_then(|mut keep| keep.execute([last]))
+                .and_then(|_| conn.prepare_cached("DELETE FROM notify_sent WHERE event_id <= ?1")?.execute([last]))
                 .map(|_| format!("notified through event {last}"))
+                .map_err(failed),
+            Bookkeeping::NotifySent { event_id, target } => conn
+                .prepare_cached("INSERT OR IGNORE INTO notify_sent (event_id, target) VALUES (?1, ?2)")
+                .and_then(|mut keep| keep.execute(rusqlite::params![event_id, target]))
+                .map(|_| format!("event {event_id} told to {target}"))
                 .map_err(failed),
         }
     }

@@ -64,6 +64,8 @@ pub struct WriterStats {
     /// Bumped after a commit that created or revoked a token, and after a restore, before any caller is
     /// answered: a token table cached with an older value is stale.
     pub tokens_generation: AtomicU64,
+    /// Set when the writer closed the database for good (Atlas is stopping).
+    pub closed: std::sync::atomic::AtomicBool,
 }
 
 /// The writer's first open: the file is checked (bounded `quick_check`) before anything is written to it,
@@ -353,6 +355,7 @@ impl WriterActor {
     /// Applies everything queued, checkpoints the WAL into the database file and closes the connection.
     fn shut_down(&mut self, ctx: &mut Context<Self>) -> Result<(), String> {
         self.closed = true;
+        self.stats.closed.store(true, Ordering::Release);
         while !self.pending.is_empty() {
             self.flush(ctx);
         }

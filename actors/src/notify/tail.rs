@@ -1,0 +1,142 @@
+//! The Notifier's look at the audit trail, once a second: each new piece of news (`feed.rs`) to each of
+//! its recipients (`teller.rs`), in commit order.
+//!
+//! Each recipient that takes a piece of news is remembered in the database (`notify_sent`) at once, so a
+//! restart or a retry sends only to those that have not (a crash between a send and its record repeats
+//! that one message). A recipient that fails is tried again after 1, 2, 4, … 64 s; after `TRIES` it is
+//! given up, logged and audited (`notify.undelivered`). The cursor passes a piece of news once every
+//! recipient took it or was given up; later news does not wait for it meanwhile.
+
+use super::feed;
+use super::teller::Teller;
+use crate::domain::{Actor, Command, Record};
+use crate::store::Bookkeeping;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Sends to one recipient of one piece of news before it is given up.
+const TRIES: u32 = 8;
+
+/// How often the cursor is kept when no news was told.
+const KEEP_UP_EVERY: Duration = Duration::from_secs(60);
+
+/// The feed's state between looks.
+#[derive(Debug, Default)]
+pub struct Feed {
+    /// Failed sends, by (event id, recipient key): how many, and when to try again.
+    failing: BTreeMap<(i64, String), (u32, Instant)>,
+    /// When the cursor was last kept.
+    kept: Option<Instant>,
+}
+
+/// One look: tells what is new, then keeps the cursor (at once after news was told; at most once a minute
+/// when only other events passed, so a busy database costs the writer one bookkeeping write a minute).
+pub async fn look(teller: &Teller, feed: &mut Feed, now: DateTime<Utc>) {
+    // A stopped writer means Atlas is stopping: nothing sent now could be remembered as sent.
+    if teller.writer.is_closed() {
+        return;
+    }
+    let routed = teller.config.notify.reads_the_feed();
+    let read = teller
+        .readers
+        .read(move |conn| {
+            let cursor = feed::cursor(conn)?;
+            let newest = feed::newest(conn)?;
+            let found = match cursor {
+                Some(cursor) if routed => Some((feed::after(conn, cursor)?, feed::sent_after(conn, cursor)?)),
+                _ => None,
+            };
+            Ok((cursor, newest, found))
+        })
+        .await;
+    let (cursor, newest, found) = match read {
+        Ok(read) => read,
+        Err(err) => return tracing::warn!(error = %err, "Cannot read the events to notify of."),
+    };
+    let Some(cursor) = cursor else {
+        // A database that never had a Notifier (the migration starts it at its newest event).
+        return keep(teller, feed, newest).await;
+    };
+    let Some(((items, looked, full), sent)) = found else {
+        // Nobody to tell: keep up, so routes added later do not tell old news.
+        if newest > cursor && feed.kept.is_none_or(|at| at.elapsed() >= KEEP_UP_EVERY) {
+            keep(teller, feed, newest).await;
+        }
+        return;
+    };
+    let mut first_unfinished = None;
+    let mut told_any = false;
+    for news in &items {
+        let recipients = match teller.recipients(news).await {
+            Ok(recipients) => recipients,
+            Err(why) => {
+                tracing::warn!(event = news.event_id, error = %why, "Cannot tell who gets this news; trying again.");
+                first_unfinished.get_or_insert(news.event_id);
+                continue;
+            }
+        };
+        let mut finished = true;
+        for to in recipients {
+            let key = (news.event_id, to.key());
+            if sent.contains(&key) {
+                continue;
+            }
+            if teller.writer.is_closed() {
+                return;
+            }
+            if feed.failing.get(&key).is_some_and(|(_, again)| Instant::now() < *again) {
+                finished = false;
+                continue;
+            }
+            match teller.send_news(&to, news, now).await {
+                Ok(()) => {
+                    feed.failing.remove(&key);
+                    told_any = true;
+                    let (event_id, target) = key;
+                    if let Err(err) = teller.writer.keep_books(Bookkeeping::NotifySent { event_id, target }).await {
+                        tracing::warn!(error = %err, "Cannot remember a notification as sent; it may be sent again.");
+                    }
+                }
+                Err(why) => {
+                    let tries = feed.failing.get(&key).map_or(0, |(tries, _)| *tries) + 1;
+                    tracing::error!(event = news.event_id, recipient = %key.1, tries, error = %why, "Notification failed.");
+                    if tries >= TRIES {
+                        feed.failing.remove(&key);
+                        give_up(teller, news.event_id, key.1, why).await;
+                    } else {
+                        let again = Instant::now() + Duration::from_secs(1 << (tries - 1).min(6));
+                        feed.failing.insert(key, (tries, again));
+                        finished = false;
+                    }
+                }
+            }
+        }
+        if !finished {
+            first_unfinished.get_or_insert(news.event_id);
+        }
+    }
+    // Every event up to `newest` was read unless the batch was full.
+    let read_through = if full { looked } else { looked.max(newest) };
+    let told = first_unfinished.map_or(read_through, |event| event - 1);
+    feed.failing.retain(|(event, _), _| *event > told);
+    if told > cursor && (told_any || feed.kept.is_none_or(|at| at.elapsed() >= KEEP_UP_EVERY)) {
+        keep(teller, feed, told).await;
+    }
+}
+
+/// No retry got this news to `recipient`: said in the log and the audit trail.
+async fn give_up(teller: &Teller, event_id: i64, recipient: String, why: String) {
+    tracing::error!(event = event_id, recipient = %recipient, "Notification given up after {TRIES} tries.");
+    let record = Command::Record(Record::Undelivered { event_id, recipient, detail: why });
+    if let Err(err) = teller.writer.submit(record, Actor::new("notifier")).await {
+        tracing::warn!(error = %err, "Could not audit an undelivered notification.");
+    }
+}
+
+async fn keep(teller: &Teller, feed: &mut Feed, through: i64) {
+    match teller.writer.keep_books(Bookkeeping::NotifyCursor(through)).await {
+        Ok(_) => feed.kept = Some(Instant::now()),
+        Err(err) => tracing::warn!(error = %err, "Cannot keep the notifier's cursor."),
+    }
+}

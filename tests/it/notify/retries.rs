@@ -1,0 +1,55 @@
+//! A recipient that fails is tried again, and only it: the reviewers who already got their mail do not
+//! get it twice, not on a retry and not after a restart (who took which news is kept in the database).
+
+use super::{settings, Told};
+use crate::api::Team;
+use crate::support::fake_receivers::{FakeHttpReceiver, FakeSmtp};
+use crate::support::TestApp;
+use atlas::settings::notify::{ChannelSettings, RouteSettings};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Waits (bounded) until `done`.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let began = Instant::now();
+    while !done() {
+        assert!(began.elapsed() < Duration::from_secs(20), "{what} within 20 s");
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn a_failing_channel_is_retried_and_nobody_is_told_twice_across_a_restart() {
+    let flaky = FakeHttpReceiver::start().await;
+    flaky.failing.store(true, Ordering::SeqCst);
+    let url = format!("{}/hook", flaky.url);
+    let smtp = FakeSmtp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(&dir, smtp.port);
+    let chat = ChannelSettings { webhook_url: url, format: None, email_to: vec![] };
+    settings.notify.channels.insert("chat".into(), chat);
+    settings.notify.routes =
+        vec![RouteSettings { events: vec!["approval_requested".into()], to: vec!["reviewers".into(), "chat".into()] }];
+    let team = Team::with_app(TestApp::spawn_with(dir, settings.clone()).await).await;
+    let told = Told { team, smtp };
+    let id = told.request_run(&["true"]).await;
+    told.mail("alice@example.com", &id).await;
+    told.mail("bob@example.com", &id).await;
+    until("a second try at the failing channel", || flaky.attempts.load(Ordering::SeqCst) >= 2).await;
+    assert_eq!(told.mails_to("alice@example.com").len(), 1, "a retry of the channel mailed alice again");
+
+    // Stopped while the channel still fails: the news is not through, and who took it is remembered.
+    let Told { team, smtp } = told;
+    let (stopped, dir) = team.app.stop_keeping_files().await;
+    stopped.unwrap();
+    let tried = flaky.attempts.load(Ordering::SeqCst);
+    let app = TestApp::spawn_with(dir, settings).await;
+    until("a try after the restart", || flaky.attempts.load(Ordering::SeqCst) > tried).await;
+    flaky.failing.store(false, Ordering::SeqCst);
+    until("the channel takes the news", || flaky.received.all().len() == 1).await;
+    actix_rt::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(flaky.received.all().len(), 1, "the channel got the news once");
+    let mails = |address: &str| smtp.mails().iter().filter(|m| m.to.iter().any(|to| to == address)).count();
+    assert_eq!((mails("alice@example.com"), mails("bob@example.com")), (1, 1), "nobody was mailed twice");
+    drop(app);
+}
