@@ -27,7 +27,15 @@ async fn axe_finds_no_violation_on_any_page_at_desktop_and_phone_width() {
     let run = team.run_to_end(&task).await;
     let body = json!({ "project_id": project, "title": "a change waiting for review" });
     let (_, approval) = team.call("POST", "/api/v1/tasks", &team.agent, Some(body)).await;
+    // An approval link's page, as a reviewer opens it from their mail.
+    let key = atlas_actors::notify::links::LinkKey::of_data_dir(&team.app.dir.path().join("data")).unwrap();
+    let approval_id = approval["id"].as_str().unwrap();
+    let hash = atlas_actors::domain::token_hash(&team.approver);
+    let decision = atlas_actors::domain::command::Decision::Reject;
+    let expires = chrono::Utc::now().timestamp() + 3600;
+    let link = atlas_actors::notify::links::Claim::new(approval_id, "alice", &hash, decision, expires).sign(&key);
     let pages = [
+        format!("/console/link/{link}"),
         "/console/approvals".to_owned(),
         format!("/console/approvals/{}", approval["id"].as_str().unwrap()),
         "/console/projects".into(),
