@@ -117,10 +117,12 @@ impl Handles {
         self.registry.fatal().await
     }
 
-    /// Interrupts live runs (killing their process groups, recording them), ships what the outbox holds,
-    /// then lets the writer finish what it queued, checkpoint and close the database.
+    /// Interrupts live runs (killing their process groups, recording them) while a notification being
+    /// sent ends, ships what the outbox holds, then lets the writer finish what it queued, checkpoint and
+    /// close the database.
     pub async fn shutdown(&self) -> Result<(), String> {
-        self.runner.interrupt_all(Duration::from_secs(3)).await;
+        let notifier = self.notifier.drain(Duration::from_secs(3));
+        futures_util::future::join(self.runner.interrupt_all(Duration::from_secs(3)), notifier).await;
         self.pitr.ship_now(Duration::from_secs(5)).await;
         self.writer.shutdown().await
     }

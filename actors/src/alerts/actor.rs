@@ -207,6 +207,7 @@ async fn deliver(
 #[derive(Clone)]
 pub struct NotifierHandle {
     addr: Addr<Notifier>,
+    feed: Arc<tokio::sync::Mutex<Feed>>,
 }
 
 impl NotifierHandle {
@@ -223,9 +224,21 @@ impl NotifierHandle {
             .build()
             .map_err(|err| format!("the alerts' HTTP client could not be made: {err}"))?;
         let (config, dedupe) = (Arc::new(config), Arc::default());
-        let feed = Arc::default();
+        let feed: Arc<tokio::sync::Mutex<Feed>> = Arc::default();
+        let shared = feed.clone();
         let addr = Supervisor::start(move |_| Notifier { config, dedupe, http, writer, readers, key, feed, registry });
-        Ok(Self { addr })
+        Ok(Self { addr, feed: shared })
+    }
+
+    /// For a stop: waits (at most `within`) for a look in flight to end, so what it sent is remembered
+    /// before the writer closes, and lets no new look begin.
+    pub async fn drain(&self, within: Duration) {
+        match tokio::time::timeout(within, self.feed.lock()).await {
+            Ok(mut feed) => feed.stopping = true,
+            Err(_) => {
+                tracing::warn!("A notification still being sent at the stop may be sent again after the restart.")
+            }
+        }
     }
 
     /// Sends what is new, due again or cleared.

@@ -57,8 +57,21 @@ pub fn headline(notice: &Notice, host: &str) -> String {
     format!("[Atlas {}] {} on {host}", notice.kind.label(), notice.key)
 }
 
-/// Sends one message on one channel.
+/// Sends one message on one channel, within `timeout` as a whole (an SMTP server may accept the
+/// connection and then take its time over each answer).
 pub async fn send(
+    channel: &Channel,
+    message: &Message,
+    http: &reqwest::Client,
+    timeout: Duration,
+) -> Result<(), String> {
+    match tokio::time::timeout(timeout, send_unbounded(channel, message, http, timeout)).await {
+        Ok(sent) => sent,
+        Err(_) => Err(format!("{} channel: no answer within {} s", channel.name(), timeout.as_secs_f32())),
+    }
+}
+
+async fn send_unbounded(
     channel: &Channel,
     message: &Message,
     http: &reqwest::Client,

@@ -113,6 +113,18 @@ pub fn reviewers(
     Ok(out)
 }
 
+/// Whether `reviewer` may still decide approval `id`: it waits, their token is live, they have not
+/// reviewed it (the role and the requester were checked when the recipients were chosen).
+pub fn may_decide(conn: &Connection, id: &str, reviewer: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM approvals a, api_tokens t
+          WHERE a.id = ?1 AND a.status = 'pending' AND t.name = ?2 AND t.revoked_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM approval_reviews r WHERE r.approval_id = a.id AND r.reviewer = t.name))",
+        [id, reviewer],
+        |r| r.get(0),
+    )
+}
+
 /// An approval as a record (the reminder's and a link page's view), if it exists.
 pub fn approval(conn: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
     conn.query_row(

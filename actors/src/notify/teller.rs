@@ -82,7 +82,16 @@ impl Teller {
                 .await
                 .map_err(|why| why.join("; ")),
             Recipient::Reviewer { name, token_hash, address } => {
-                self.mail_reviewer(news.kind, &news.record, (name, token_hash, address), now).await
+                // Read again right before: the approval may have been decided, or the token revoked, while
+                // earlier mail went out.
+                let (id, reviewer) = (news.record.get("id").and_then(serde_json::Value::as_str), name.clone());
+                let id = id.unwrap_or_default().to_owned();
+                let still = self.readers.read(move |conn| feed::may_decide(conn, &id, &reviewer)).await;
+                match still {
+                    Ok(true) => self.mail_reviewer(news.kind, &news.record, (name, token_hash, address), now).await,
+                    Ok(false) => Ok(()),
+                    Err(err) => Err(format!("reviewer {name}: {err}")),
+                }
             }
         }
     }

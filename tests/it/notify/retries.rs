@@ -53,3 +53,37 @@ async fn a_failing_channel_is_retried_and_nobody_is_told_twice_across_a_restart(
     assert_eq!((mails("alice@example.com"), mails("bob@example.com")), (1, 1), "nobody was mailed twice");
     drop(app);
 }
+
+/// A mail server slow to accept holds back only the mail: each send ends at `alerts.send_timeout_s`, and
+/// the chat hears of each request at once, not after the mail.
+#[actix_rt::test]
+async fn a_slow_mail_server_never_holds_back_the_chat() {
+    let chat = FakeHttpReceiver::start().await;
+    let url = format!("{}/hook", chat.url);
+    let told = super::told(move |settings| {
+        settings.alerts.send_timeout_s = 1;
+        settings
+            .notify
+            .channels
+            .insert("chat".into(), ChannelSettings { webhook_url: url, format: None, email_to: vec![] });
+        settings.notify.routes = vec![RouteSettings {
+            events: vec!["approval_requested".into()],
+            to: vec!["reviewers".into(), "chat".into()],
+        }];
+    })
+    .await;
+    told.smtp.delay_ms.store(30_000, Ordering::SeqCst);
+    let began = Instant::now();
+    let first = told.request_run(&["true"]).await;
+    let second = told.request_run(&["true"]).await;
+    until("both requests in the chat", || {
+        let all = chat.received.all();
+        [&first, &second].iter().all(|id| all.iter().any(|(_, body)| body["id"] == id.as_str()))
+    })
+    .await;
+    assert!(began.elapsed() < Duration::from_secs(6), "the chat waited for the mail: {:?}", began.elapsed());
+    // The mail server answers again: every reviewer gets each request's mail.
+    told.smtp.delay_ms.store(0, Ordering::SeqCst);
+    told.mail("alice@example.com", &second).await;
+    told.mail("bob@example.com", &first).await;
+}

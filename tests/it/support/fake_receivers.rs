@@ -76,6 +76,8 @@ pub struct Mail {
 pub struct FakeSmtp {
     pub port: u16,
     pub mails: Arc<Mutex<Vec<Mail>>>,
+    /// Milliseconds the server waits before its greeting (a slow mail server).
+    pub delay_ms: Arc<AtomicUsize>,
 }
 
 impl FakeSmtp {
@@ -83,16 +85,17 @@ impl FakeSmtp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
-        let store = mails.clone();
+        let delay_ms = Arc::new(AtomicUsize::new(0));
+        let (store, delay) = (mails.clone(), delay_ms.clone());
         actix_rt::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let store = store.clone();
+                let (store, delay) = (store.clone(), delay.clone());
                 actix_rt::spawn(async move {
-                    let _ = session(socket, store).await;
+                    let _ = session(socket, store, delay).await;
                 });
             }
         });
-        Self { port, mails }
+        Self { port, mails, delay_ms }
     }
 
     pub fn mails(&self) -> Vec<Mail> {
@@ -101,9 +104,17 @@ impl FakeSmtp {
 }
 
 /// The server side of RFC 5321, just enough for a client without TLS or auth.
-async fn session(socket: tokio::net::TcpStream, store: Arc<Mutex<Vec<Mail>>>) -> std::io::Result<()> {
+async fn session(
+    socket: tokio::net::TcpStream,
+    store: Arc<Mutex<Vec<Mail>>>,
+    delay: Arc<AtomicUsize>,
+) -> std::io::Result<()> {
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read).lines();
+    let wait = delay.load(Ordering::SeqCst) as u64;
+    if wait > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    }
     write.write_all(b"220 fake-smtp ready\r\n").await?;
     let mut mail = Mail { from: String::new(), to: Vec::new(), data: String::new() };
     while let Some(line) = lines.next_line().await? {
