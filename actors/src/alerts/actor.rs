@@ -1,7 +1,9 @@
-//! The Notifier actor: takes what is firing (from Health), de-duplicates, and delivers to every channel.
-//! One evaluation at a time, so two checks never announce the same alert twice; deliveries run off the
-//! actor's loop, so a slow channel never stops its heartbeat. Each notice is also an audit event
-//! (`Record::Alert`: `alert.fired`, `alert.reminded`, `alert.resolved`), with whether a channel took it.
+//! The Notifier actor: takes what is firing (from Health), de-duplicates, and delivers it where the
+//! routes send alerts and approval reminders (`notify/`); once a second it also looks at the audit trail
+//! for news to tell (`notify/tail.rs`). One evaluation and one look at a time, so two checks never
+//! announce the same alert twice; deliveries run off the actor's loop, so a slow channel never stops its
+//! heartbeat. Each notice is also an audit event (`Record::Alert`: `alert.fired`, `alert.reminded`,
+//! `alert.resolved`), with whether a target took it.
 
 use super::{Dedupe, Kind, REMINDER_PREFIX};
 use crate::domain::Record;

@@ -1,5 +1,6 @@
-//! Sending: one alert, reminder or piece of news to one route's target, and the feed's look at the
-//! audit trail. Runs off the Notifier's loop (a slow channel never stops its heartbeat).
+//! Sending: an alert or reminder to one route's target, a piece of news to one recipient (a channel, or
+//! a reviewer's own mail with links). Runs off the Notifier's loop (a slow channel never stops its
+//! heartbeat).
 
 use super::feed::{self, News};
 use super::links::LinkKey;
