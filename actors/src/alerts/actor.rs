@@ -18,6 +18,7 @@ use crate::store::WriterHandle;
 use actix::prelude::*;
 use actix::Supervisor;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,6 +70,7 @@ struct Notifier {
     key: LinkKey,
     /// The feed's look, one at a time (a slow channel makes the next look wait, not overlap).
     feed: Arc<tokio::sync::Mutex<Feed>>,
+    stopping: Arc<AtomicBool>,
     registry: ActorRegistry,
 }
 
@@ -106,6 +108,7 @@ impl Notifier {
             writer: self.writer.clone(),
             readers: self.readers.clone(),
             key: self.key.clone(),
+            stopping: self.stopping.clone(),
         }
     }
 }
@@ -210,6 +213,7 @@ async fn deliver(
 pub struct NotifierHandle {
     addr: Addr<Notifier>,
     feed: Arc<tokio::sync::Mutex<Feed>>,
+    stopping: Arc<AtomicBool>,
 }
 
 impl NotifierHandle {
@@ -226,20 +230,28 @@ impl NotifierHandle {
             .build()
             .map_err(|err| format!("the alerts' HTTP client could not be made: {err}"))?;
         let (config, dedupe) = (Arc::new(config), Arc::default());
-        let feed: Arc<tokio::sync::Mutex<Feed>> = Arc::default();
-        let shared = feed.clone();
-        let addr = Supervisor::start(move |_| Notifier { config, dedupe, http, writer, readers, key, feed, registry });
-        Ok(Self { addr, feed: shared })
+        let (feed, stopping): (Arc<tokio::sync::Mutex<Feed>>, Arc<AtomicBool>) = Default::default();
+        let handle_parts = (feed.clone(), stopping.clone());
+        let addr = Supervisor::start(move |_| Notifier {
+            config,
+            dedupe,
+            http,
+            writer,
+            readers,
+            key,
+            feed,
+            stopping,
+            registry,
+        });
+        Ok(Self { addr, feed: handle_parts.0, stopping: handle_parts.1 })
     }
 
-    /// For a stop: waits (at most `within`) for a look in flight to end, so what it sent is remembered
-    /// before the writer closes, and lets no new look begin.
+    /// For a stop: no send begins from now on; waits (at most `within`) for the sends in flight to end,
+    /// so what they sent is remembered before the writer closes.
     pub async fn drain(&self, within: Duration) {
-        match tokio::time::timeout(within, self.feed.lock()).await {
-            Ok(mut feed) => feed.stopping = true,
-            Err(_) => {
-                tracing::warn!("A notification still being sent at the stop may be sent again after the restart.")
-            }
+        self.stopping.store(true, Ordering::Release);
+        if tokio::time::timeout(within, self.feed.lock()).await.is_err() {
+            tracing::warn!("A notification still being sent at the stop may be sent again after the restart.");
         }
     }
 

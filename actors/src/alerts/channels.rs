@@ -96,7 +96,8 @@ async fn send_unbounded(
         Channel::Smtp { host: server, port, security, username, password, from, to } => {
             let mut mail = lettre::Message::builder()
                 .from(from.parse().map_err(|e| failed(&format!("alerts.smtp_from: {e}")))?)
-                .subject(message.headline.clone());
+                .subject(message.headline.clone())
+                .message_id(message.message_id.clone());
             for recipient in to {
                 mail = mail.to(recipient.parse().map_err(|e| failed(&format!("alerts.smtp_to {recipient:?}: {e}")))?);
             }

@@ -37,6 +37,9 @@ pub struct Message {
     pub actions: Vec<(String, String)>,
     /// Atlas's own JSON form (`WebhookStyle::Json`).
     pub json: Value,
+    /// An e-mail's `Message-ID`, the same on every try of the same news to the same recipient, so a mail
+    /// system can drop the copy a timed-out try left behind. `None`: the mail library makes one.
+    pub message_id: Option<String>,
 }
 
 impl Message {
@@ -58,6 +61,7 @@ impl Message {
             detail: notice.detail.clone(),
             context: format!("since {since} · {host}"),
             actions: Vec::new(),
+            message_id: None,
         }
     }
 

@@ -91,6 +91,7 @@ pub fn for_channel(news: &News, config: &NotifyConfig, host: &str) -> Message {
             "at": news.at,
             "host": host,
         }),
+        message_id: None,
     }
 }
 
@@ -125,5 +126,6 @@ pub fn for_reviewer(
             ("Open in Atlas".to_owned(), format!("{}/console/approvals/{id}", links.public_url)),
         ],
         json: json!({ "event": kind.as_str(), "id": id, "reviewer": reviewer, "host": host }),
+        message_id: None,
     }
 }

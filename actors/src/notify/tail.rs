@@ -29,8 +29,6 @@ pub struct Feed {
     failing: BTreeMap<(i64, String), (u32, Instant)>,
     /// When the cursor was last kept.
     kept: Option<Instant>,
-    /// Atlas is stopping: no look begins.
-    pub stopping: bool,
 }
 
 /// News this old is given up at its first failure in a look (a retry count starts again with the
@@ -44,8 +42,8 @@ const GIVE_UP_AGE: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 /// that is slow to answer holds back only the mail, never the chat, and each send is bounded by
 /// `alerts.send_timeout_s`.
 pub async fn look(teller: &Teller, feed: &mut Feed, now: DateTime<Utc>) {
-    // A closed writer means Atlas is stopping: nothing sent now could be remembered as sent.
-    if feed.stopping || teller.writer.is_closed() {
+    // Atlas is stopping: nothing sent now could be remembered as sent.
+    if teller.stopping() {
         return;
     }
     let routed = teller.config.notify.reads_the_feed();
@@ -104,7 +102,7 @@ pub async fn look(teller: &Teller, feed: &mut Feed, now: DateTime<Utc>) {
         async move {
             let mut results = Vec::new();
             for (at, to) in lane {
-                if teller.writer.is_closed() {
+                if teller.stopping() {
                     results.push((at, to.key(), Err("Atlas is stopping".to_owned())));
                     continue;
                 }
@@ -131,7 +129,7 @@ pub async fn look(teller: &Teller, feed: &mut Feed, now: DateTime<Utc>) {
                 told_any = true;
                 continue;
             }
-            Err(_) if feed.stopping || teller.writer.is_closed() => {
+            Err(_) if teller.stopping() => {
                 unfinished.insert(news.event_id);
                 continue;
             }
@@ -142,7 +140,8 @@ pub async fn look(teller: &Teller, feed: &mut Feed, now: DateTime<Utc>) {
         let old = crate::domain::parse_timestamp(&news.at).is_some_and(|at| now - at > GIVE_UP_AGE);
         if tries >= TRIES || old {
             feed.failing.remove(&key);
-            give_up(teller, news.event_id, key.1, why).await;
+            let reason = if old { "it is over 10 minutes old".to_owned() } else { format!("{TRIES} tries") };
+            give_up(teller, news.event_id, key.1, format!("given up after {reason}: {why}")).await;
         } else {
             let again = Instant::now() + Duration::from_secs(1 << (tries - 1).min(6));
             feed.failing.insert(key, (tries, again));
@@ -160,7 +159,7 @@ pub async fn look(teller: &Teller, feed: &mut Feed, now: DateTime<Utc>) {
 
 /// No retry got this news to `recipient`: said in the log and the audit trail.
 async fn give_up(teller: &Teller, event_id: i64, recipient: String, why: String) {
-    tracing::error!(event = event_id, recipient = %recipient, "Notification given up after {TRIES} tries.");
+    tracing::error!(event = event_id, recipient = %recipient, detail = %why, "Notification given up.");
     let record = Command::Record(Record::Undelivered { event_id, recipient, detail: why });
     if let Err(err) = teller.writer.submit(record, Actor::new("notifier")).await {
         tracing::warn!(error = %err, "Could not audit an undelivered notification.");

@@ -21,9 +21,16 @@ pub struct Teller {
     pub writer: WriterHandle,
     pub readers: ReaderPool,
     pub key: LinkKey,
+    /// Set when Atlas begins to stop (`NotifierHandle::drain`): no send begins after it.
+    pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Teller {
+    /// Whether Atlas is stopping (or its writer closed): what is sent now might not be remembered as sent.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Acquire) || self.writer.is_closed()
+    }
+
     /// An alert (or an approval's reminder) to one target.
     pub async fn notice(
         &self,
@@ -78,10 +85,11 @@ impl Teller {
     /// A piece of news to one recipient.
     pub async fn send_news(&self, to: &Recipient, news: &News, now: DateTime<Utc>) -> Result<(), String> {
         match to {
-            Recipient::Channel(name) => self
-                .channel(name, &compose::for_channel(news, &self.config.notify, &self.config.host))
-                .await
-                .map_err(|why| why.join("; ")),
+            Recipient::Channel(name) => {
+                let mut message = compose::for_channel(news, &self.config.notify, &self.config.host);
+                message.message_id = Some(self.message_id(news, to));
+                self.channel(name, &message).await.map_err(|why| why.join("; "))
+            }
             Recipient::Reviewer { name, token_hash, address } => {
                 // Read again right before: the approval may have been decided, or the token revoked, while
                 // earlier mail went out.
@@ -89,7 +97,10 @@ impl Teller {
                 let id = id.unwrap_or_default().to_owned();
                 let still = self.readers.read(move |conn| feed::may_decide(conn, &id, &reviewer)).await;
                 match still {
-                    Ok(true) => self.mail_reviewer(news.kind, &news.record, (name, token_hash, address), now).await,
+                    Ok(true) => {
+                        let id = Some(self.message_id(news, to));
+                        self.mail_reviewer(news.kind, &news.record, (name, token_hash, address), id, now).await
+                    }
                     Ok(false) => Ok(()),
                     Err(err) => Err(format!("reviewer {name}: {err}")),
                 }
@@ -123,7 +134,7 @@ impl Teller {
         };
         let mut errors = Vec::new();
         for (reviewer, token_hash, address) in reviewers {
-            if let Err(why) = self.mail_reviewer(kind, &record, (&reviewer, &token_hash, &address), now).await {
+            if let Err(why) = self.mail_reviewer(kind, &record, (&reviewer, &token_hash, &address), None, now).await {
                 errors.push(why);
             }
         }
@@ -140,6 +151,7 @@ impl Teller {
         kind: Kind,
         record: &serde_json::Value,
         (reviewer, token_hash, address): (&str, &str, &str),
+        message_id: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<(), String> {
         let notify = &self.config.notify;
@@ -150,13 +162,23 @@ impl Teller {
         if let Channel::Smtp { to, .. } = &mut mail {
             *to = vec![address.to_owned()];
         }
-        let message =
+        let mut message =
             compose::for_reviewer(kind, record, (reviewer, token_hash), links, &self.key, now, &self.config.host);
+        message.message_id = message_id;
         let id = record.get("id").and_then(serde_json::Value::as_str).unwrap_or_default();
         channels::send(&mail, &message, &self.http, self.config.timeout)
             .await
             .map(|()| tracing::info!(approval = %id, reviewer = %reviewer, "Approval links sent."))
             .map_err(|why| format!("reviewer {reviewer}: {why}"))
+    }
+}
+
+impl Teller {
+    /// The `Message-ID` of a piece of news to one recipient: the same on every try.
+    fn message_id(&self, news: &News, to: &Recipient) -> String {
+        let safe =
+            |text: &str| text.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>();
+        format!("<atlas.{}.{}@{}>", news.event_id, safe(&to.key()), safe(&self.config.host))
     }
 }
 
