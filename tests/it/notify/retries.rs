@@ -91,3 +91,42 @@ async fn a_slow_mail_server_never_holds_back_the_chat() {
     told.mail("alice@example.com", &second).await;
     told.mail("bob@example.com", &first).await;
 }
+
+/// News that is old (here: committed an hour ago by the database's clock) is given up at its first
+/// failure, in the audit trail as `notify.undelivered`, and the cursor moves on: the mail still goes out.
+#[actix_rt::test]
+async fn old_news_a_recipient_cannot_take_is_given_up_and_audited() {
+    let smtp = FakeSmtp::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(&dir, smtp.port);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    settings
+        .notify
+        .channels
+        .insert("chat".into(), ChannelSettings { webhook_url: url, format: None, email_to: vec![] });
+    settings.notify.routes =
+        vec![RouteSettings { events: vec!["approval_requested".into()], to: vec!["reviewers".into(), "chat".into()] }];
+    let clock = atlas_actors::domain::ManualClock::new(chrono::Utc::now() - chrono::Duration::hours(1));
+    let app = TestApp::spawn_with_clock(dir, settings, std::sync::Arc::new(clock)).await;
+    let told = Told { team: Team::with_app(app).await, smtp };
+    let id = told.request_run(&["true"]).await;
+    told.mail("alice@example.com", &id).await;
+    let team = &told.team;
+    let began = Instant::now();
+    let undelivered = loop {
+        let (_, audit) = team.call("GET", "/api/v1/audit?type=notify.undelivered", &team.admin, None).await;
+        if let Some(event) = audit["items"].as_array().unwrap().first() {
+            break event.clone();
+        }
+        assert!(began.elapsed() < Duration::from_secs(15), "no notify.undelivered within 15 s");
+        actix_rt::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(undelivered["aggregate_id"], "channel:chat", "{undelivered}");
+    let detail = undelivered["payload"]["command"]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("given up after it is over 10 minutes old"), "{detail}");
+    // The cursor moved on: the next request's mail goes out.
+    let next = told.request_run(&["true"]).await;
+    told.mail("bob@example.com", &next).await;
+}
