@@ -65,11 +65,9 @@ impl Settings {
             self.alert_channels().into_iter().map(|c| (channel_name(&c).to_owned(), c)).collect();
         for (name, settings) in &self.notify.channels {
             let channel = if settings.webhook_url.is_empty() {
-                match self.smtp_server() {
-                    Some(Channel::Smtp { host, port, security, username, password, from, .. }) => {
-                        Channel::Smtp { host, port, security, username, password, from, to: settings.email_to.clone() }
-                    }
-                    _ => continue,
+                match self.smtp_server().and_then(|server| server.mail_to(settings.email_to.clone())) {
+                    Some(mail) => mail,
+                    None => continue,
                 }
             } else {
                 Channel::Webhook {

@@ -43,6 +43,20 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// This SMTP channel's server with other recipients; `None` for a channel that is not e-mail.
+    pub fn mail_to(&self, recipients: Vec<String>) -> Option<Channel> {
+        let Self::Smtp { host, port, security, username, password, from, .. } = self else { return None };
+        Some(Self::Smtp {
+            host: host.clone(),
+            port: *port,
+            security: *security,
+            username: username.clone(),
+            password: password.clone(),
+            from: from.clone(),
+            to: recipients,
+        })
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Self::Webhook { .. } => "webhook",

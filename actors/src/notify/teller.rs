@@ -6,7 +6,7 @@ use super::feed::{self, News};
 use super::links::LinkKey;
 use super::{compose, Kind, Target};
 use crate::alerts::actor::AlertsConfig;
-use crate::alerts::channels::{self, Channel};
+use crate::alerts::channels;
 use crate::alerts::messages::Message;
 use crate::alerts::{Notice, REMINDER_PREFIX};
 use crate::store::{ReaderPool, WriterHandle};
@@ -155,13 +155,10 @@ impl Teller {
         now: DateTime<Utc>,
     ) -> Result<(), String> {
         let notify = &self.config.notify;
-        let (Some(Channel::Smtp { .. }), Some(links)) = (&notify.mail, &notify.links) else {
+        let mail = notify.mail.as_ref().and_then(|server| server.mail_to(vec![address.to_owned()]));
+        let (Some(mail), Some(links)) = (mail, &notify.links) else {
             return Err("reviewers: no SMTP server or console.public_url is set".into());
         };
-        let mut mail = notify.mail.clone().expect("matched above");
-        if let Channel::Smtp { to, .. } = &mut mail {
-            *to = vec![address.to_owned()];
-        }
         let mut message =
             compose::for_reviewer(kind, record, (reviewer, token_hash), links, &self.key, now, &self.config.host);
         message.message_id = message_id;
