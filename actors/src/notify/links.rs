@@ -45,9 +45,11 @@ impl LinkKey {
             let published = std::fs::hard_link(&staged, &path);
             std::fs::remove_file(&staged)?;
             match published {
-                Ok(()) => tracing::warn!(
+                // Info, not a warning: every first start makes one. After a removed key it explains
+                // why links sent before stopped working.
+                Ok(()) => tracing::info!(
                     file = %path.display(),
-                    "Made a new key for approval links: links sent before it (if any) no longer work."
+                    "Made a new key for approval links (a first start, or the old key was removed: links sent under it no longer work)."
                 ),
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(err) => return Err(err),
